@@ -1,0 +1,46 @@
+// Command-line flags of the agentrt binary (all of them also appear in --help).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "log/logger.hpp"
+
+namespace agentrt::runtime::config {
+
+struct options {
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 8080;
+  std::optional<std::string> token;  // --token, or env AGENTRT_TOKEN
+  std::size_t max_message_bytes = 16 * 1024 * 1024;
+  std::chrono::milliseconds heartbeat_interval{15000};
+  log::level log_level = log::level::info;
+  std::size_t stdout_cap_bytes = 1024 * 1024;
+  std::chrono::milliseconds kill_grace{5000};
+  std::chrono::milliseconds drain_idle{200};
+
+  // Downloads, extraction, artifacts.
+  std::uint64_t extract_max_bytes = 8ULL << 30;
+  std::uint64_t extract_max_entries = 200000;
+  double extract_max_ratio = 200.0;
+  int transfer_retries = 3;
+  std::chrono::milliseconds connect_timeout{30000};
+  std::chrono::milliseconds low_speed_time{60000};
+  std::chrono::milliseconds artifact_settle{250};
+  std::chrono::milliseconds drain_timeout{30000};
+
+  bool show_help = false;
+  bool show_version = false;
+};
+
+// Parses argv (and AGENTRT_TOKEN). Throws std::invalid_argument with a message naming the flag
+// when a flag is unknown or its value is unusable: this runs once, at startup.
+options parse_options(int argc, const char* const* argv);
+
+std::string help_text(const std::string& program);
+
+}  // namespace agentrt::runtime::config

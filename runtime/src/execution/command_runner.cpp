@@ -1,0 +1,155 @@
+// Protocol-level command execution on top of process::child_process.
+#include "execution/command_runner.hpp"
+
+#include <cstring>
+
+namespace agentrt::runtime::execution {
+
+command_runner::command_runner(asio::io_context& io, const protocol::command& cmd,
+                               std::shared_ptr<const protocol::redactor> redactor,
+                               const command_limits& limits, output_handler on_output,
+                               done_handler on_done)
+    : command_(cmd.command),
+      redactor_(std::move(redactor)),
+      limits_(limits),
+      on_output_(std::move(on_output)),
+      on_done_(std::move(on_done)),
+      timeout_timer_(io),
+      stdout_(*redactor_),
+      stderr_(*redactor_) {}
+
+std::shared_ptr<command_runner> command_runner::start(
+    asio::io_context& io, process::process_reaper& reaper, process::process_scope& scope,
+    const protocol::command& cmd, std::shared_ptr<const protocol::redactor> redactor,
+    const command_limits& limits, output_handler on_output, done_handler on_done,
+    std::error_code& ec, std::string& error_text) {
+  std::shared_ptr<command_runner> self(
+      new command_runner(io, cmd, std::move(redactor), limits, std::move(on_output), std::move(on_done)));
+
+  process::spawn_options opts;
+  opts.argv = {"/bin/sh", "-c", cmd.command};
+  if (cmd.cwd) opts.cwd = *cmd.cwd;
+  if (cmd.env) opts.env.insert(cmd.env->begin(), cmd.env->end());
+  opts.stdin_data = cmd.stdin_data;
+  opts.drain_idle = limits.drain_idle;
+
+  // The handlers hold the runner alive until the process is reaped and its output drained;
+  // on_exit drops child_, which breaks the cycle.
+  auto [child, spawn_ec] = process::child_process::spawn(
+      io, reaper, scope, opts,
+      [self](process::output_stream s, std::string_view chunk) { self->on_output(s, chunk); },
+      [self](process::exit_status st) { self->on_exit(st); });
+  if (spawn_ec) {
+    ec = spawn_ec;
+    error_text = "failed to start command";
+    if (cmd.cwd) error_text += " in \"" + *cmd.cwd + "\"";
+    error_text += ": " + spawn_ec.message();
+    return nullptr;
+  }
+  self->child_ = std::move(child);
+  ec.clear();
+
+  if (cmd.timeout_s && *cmd.timeout_s > 0) {
+    self->timeout_timer_.expires_after(std::chrono::milliseconds(
+        static_cast<long long>(*cmd.timeout_s * 1000.0)));
+    std::weak_ptr<command_runner> weak = self;
+    self->timeout_timer_.async_wait([weak](const std::error_code& e) {
+      if (auto s = weak.lock()) s->on_timeout(e);
+    });
+  }
+  return self;
+}
+
+void command_runner::pause_output() {
+  if (child_) child_->pause_output();
+}
+
+void command_runner::resume_output() {
+  if (child_) child_->resume_output();
+}
+
+bool command_runner::output_paused() const { return child_ && child_->output_paused(); }
+
+void command_runner::terminate() {
+  if (child_) child_->terminate(limits_.kill_grace);
+}
+
+void command_runner::on_timeout(const std::error_code& ec) {
+  if (ec || !child_) return;
+  timed_out_ = true;
+  child_->terminate(limits_.kill_grace);
+}
+
+void command_runner::on_output(process::output_stream stream, std::string_view chunk) {
+  stream_pipeline& p = stream == process::output_stream::stdout_stream ? stdout_ : stderr_;
+  p.redacted.clear();
+  p.redact.write(chunk, p.redacted);
+  p.text.clear();
+  p.utf8.write(p.redacted, p.text);
+  emit(stream, p.text);
+}
+
+void command_runner::emit(process::output_stream stream, std::string& text) {
+  if (text.empty()) return;
+  const bool is_stdout = stream == process::output_stream::stdout_stream;
+  if (is_stdout) keep_stdout_tail(text);
+  protocol::command_output_message msg;
+  msg.stream = is_stdout ? "stdout" : "stderr";
+  msg.text = std::move(text);
+  msg.command = command_;
+  text.clear();
+  on_output_(std::move(msg));
+}
+
+void command_runner::keep_stdout_tail(const std::string& text) {
+  stdout_total_ += text.size();
+  const std::size_t cap = limits_.stdout_cap_bytes;
+  if (cap == 0) return;
+  if (text.size() >= cap) {
+    stdout_tail_.assign(text, text.size() - cap, cap);
+    return;
+  }
+  stdout_tail_ += text;
+  // Trim only when twice the cap is reached so appends stay amortised O(1).
+  if (stdout_tail_.size() >= 2 * cap) stdout_tail_.erase(0, stdout_tail_.size() - cap);
+}
+
+void command_runner::on_exit(process::exit_status status) {
+  timeout_timer_.cancel();
+  for (auto* p : {&stdout_, &stderr_}) {
+    const auto stream = p == &stdout_ ? process::output_stream::stdout_stream
+                                      : process::output_stream::stderr_stream;
+    p->redacted.clear();
+    p->redact.flush(p->redacted);
+    p->text.clear();
+    p->utf8.write(p->redacted, p->text);
+    p->utf8.flush(p->text);
+    emit(stream, p->text);
+  }
+
+  command_outcome out;
+  out.status = status;
+  out.timed_out = timed_out_;
+  out.result.command = command_;
+  out.result.exit_code = status.exit_code;
+  const std::size_t cap = limits_.stdout_cap_bytes;
+  if (stdout_tail_.size() > cap) stdout_tail_.erase(0, stdout_tail_.size() - cap);
+  out.result.stdout_truncated = stdout_total_ > cap;
+  if (out.result.stdout_truncated) {
+    // The cut may have landed inside a multi-byte character; start at the next whole one.
+    std::size_t skip = 0;
+    while (skip < stdout_tail_.size() && skip < 3 &&
+           (static_cast<unsigned char>(stdout_tail_[skip]) & 0xC0) == 0x80) {
+      ++skip;
+    }
+    stdout_tail_.erase(0, skip);
+  }
+  out.result.stdout_text = std::move(stdout_tail_);
+
+  child_.reset();
+  auto done = std::move(on_done_);
+  on_output_ = nullptr;
+  if (done) done(std::move(out));
+}
+
+}  // namespace agentrt::runtime::execution

@@ -1,0 +1,89 @@
+// Runs one protocol Command: /bin/sh -c in its own process group, output through the streaming
+// redactor and UTF-8 sanitizer into command_output_message chunks, the tail of stdout kept for
+// the result item, and the extension fields timeout_s and stdin.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <system_error>
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "agentrt/protocol/messages.hpp"
+#include "agentrt/protocol/redactor.hpp"
+#include "process/child_process.hpp"
+
+namespace agentrt::runtime::execution {
+
+struct command_limits {
+  std::size_t stdout_cap_bytes = 1024 * 1024;
+  std::chrono::milliseconds kill_grace{5000};
+  std::chrono::milliseconds drain_idle{200};
+};
+
+struct command_outcome {
+  protocol::command_result result;  // command text unredacted; stdout already redacted
+  process::exit_status status;
+  bool timed_out = false;
+};
+
+class command_runner : public std::enable_shared_from_this<command_runner> {
+ public:
+  using output_handler = std::function<void(protocol::command_output_message&&)>;
+  using done_handler = std::function<void(command_outcome&&)>;
+
+  // Starts the command. On a spawn failure nothing is called back and the error is returned
+  // with a description (which cwd, which errno).
+  static std::shared_ptr<command_runner> start(asio::io_context& io,
+                                               process::process_reaper& reaper,
+                                               process::process_scope& scope,
+                                               const protocol::command& cmd,
+                                               std::shared_ptr<const protocol::redactor> redactor,
+                                               const command_limits& limits,
+                                               output_handler on_output, done_handler on_done,
+                                               std::error_code& ec, std::string& error_text);
+
+  void pause_output();
+  void resume_output();
+  bool output_paused() const;
+  // Kills the command's process group (SIGTERM, SIGKILL after the grace period).
+  void terminate();
+
+ private:
+  struct stream_pipeline {
+    explicit stream_pipeline(const protocol::redactor& r) : redact(r) {}
+    protocol::stream_redactor redact;
+    protocol::utf8_sanitizer utf8;
+    std::string redacted;  // scratch buffers reused for every chunk
+    std::string text;
+  };
+
+  command_runner(asio::io_context& io, const protocol::command& cmd,
+                 std::shared_ptr<const protocol::redactor> redactor, const command_limits& limits,
+                 output_handler on_output, done_handler on_done);
+  void on_output(process::output_stream stream, std::string_view chunk);
+  void on_exit(process::exit_status status);
+  void on_timeout(const std::error_code& ec);
+  void emit(process::output_stream stream, std::string& text);
+  void keep_stdout_tail(const std::string& text);
+
+  std::string command_;
+  // Owned here because output can still arrive after the request that started us is gone.
+  std::shared_ptr<const protocol::redactor> redactor_;
+  command_limits limits_;
+  output_handler on_output_;
+  done_handler on_done_;
+  std::shared_ptr<process::child_process> child_;
+  asio::steady_timer timeout_timer_;
+  stream_pipeline stdout_;
+  stream_pipeline stderr_;
+  std::string stdout_tail_;
+  std::size_t stdout_total_ = 0;
+  bool timed_out_ = false;
+};
+
+}  // namespace agentrt::runtime::execution

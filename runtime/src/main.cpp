@@ -1,0 +1,58 @@
+// The agentrt executable: parse flags, start the listener on one io_context, shut down
+// cleanly on SIGTERM/SIGINT.
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+
+#include "config/options.hpp"
+#include "log/logger.hpp"
+#include "process/process_reaper.hpp"
+#include "server/listener.hpp"
+
+namespace rt = agentrt::runtime;
+
+int main(int argc, char** argv) {
+  rt::config::options opts;
+  try {
+    opts = rt::config::parse_options(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "agentrt: %s\n", e.what());
+    return 2;
+  }
+  if (opts.show_help) {
+    std::cout << rt::config::help_text(argv[0]);
+    return 0;
+  }
+  if (opts.show_version) {
+    std::cout << "agentrt " AGENTRT_VERSION "\n";
+    return 0;
+  }
+  rt::log::set_level(opts.log_level);
+
+  // A peer that vanishes mid-write must surface as an error code, not kill the runtime.
+  std::signal(SIGPIPE, SIG_IGN);
+
+  asio::io_context io(1);
+  rt::process::process_reaper reaper(io);
+  rt::server::listener listener(io, opts, reaper);
+  if (const std::error_code ec = listener.start()) {
+    rt::log::error({}, "cannot listen on " + opts.host + ":" + std::to_string(opts.port) + ": " +
+                           ec.message());
+    return 1;
+  }
+
+  asio::signal_set stop_signals(io, SIGTERM, SIGINT);
+  stop_signals.async_wait([&](const std::error_code& ec, int signo) {
+    if (ec) return;
+    rt::log::info({}, std::string("received ") + (signo == SIGTERM ? "SIGTERM" : "SIGINT"));
+    listener.shutdown([&io] { io.stop(); });
+  });
+
+  io.run();
+  rt::log::info({}, "stopped");
+  return 0;
+}

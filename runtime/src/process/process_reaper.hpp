@@ -1,0 +1,69 @@
+// Reaps every child of the runtime (including orphans re-parented to it as child subreaper or
+// as PID 1) and tells the owner of a known pid how it ended.
+//
+// It reaps with waitpid(-1), so while it exists it owns every child of the process: code that
+// starts a process some other way and waits for it itself would race with it (ECHILD). Start
+// processes through child_process, or watch() their pid here.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <system_error>
+#include <unordered_map>
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+
+namespace agentrt::runtime::process {
+
+// How a process ended: exit_code is the exit status, or 128+signal for a signal death
+// (never 0 for a killed process); term_signal is the signal number or 0.
+struct exit_status {
+  int exit_code = 0;
+  int term_signal = 0;
+};
+
+class process_reaper {
+ public:
+  using exit_handler = std::function<void(exit_status)>;
+
+  // Makes the runtime a child subreaper (prctl PR_SET_CHILD_SUBREAPER) and starts listening
+  // for SIGCHLD on io. Construct once, before the first spawn.
+  explicit process_reaper(asio::io_context& io);
+  ~process_reaper();
+  process_reaper(const process_reaper&) = delete;
+  process_reaper& operator=(const process_reaper&) = delete;
+
+  // Registers interest in pid's exit. The handler runs on io exactly once (always posted, never
+  // called from inside watch() or reap_all()). If the pid was already reaped before watch()
+  // (a very fast child), the handler is still called, as long as that was at most a few seconds
+  // ago. Reaping happens on the io thread, so calling watch() right after posix_spawn, before
+  // control returns to the io_context, never needs that fallback.
+  void watch(pid_t pid, exit_handler on_exit);
+  void unwatch(pid_t pid);
+
+  // Reaps now (also called on every SIGCHLD). Public for tests.
+  void reap_all();
+
+ private:
+  void arm();
+  void on_signal(const std::error_code& ec, int signo);
+
+  struct early_exit {
+    exit_status status;
+    std::chrono::steady_clock::time_point reaped_at;
+  };
+  void remember(pid_t pid, exit_status status);
+
+  asio::signal_set sigchld_;
+  std::unordered_map<pid_t, exit_handler> watched_;
+  std::unordered_map<pid_t, early_exit> early_exits_;  // reaped before watch(); bounded
+  // Expires with the reaper so that a SIGCHLD completion already queued on io does not touch
+  // a destroyed reaper.
+  std::shared_ptr<char> alive_ = std::make_shared<char>();
+};
+
+}  // namespace agentrt::runtime::process

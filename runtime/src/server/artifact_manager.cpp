@@ -1,0 +1,150 @@
+// Artifact announce / verify / upload / drain for one session.
+#include "server/artifact_manager.hpp"
+
+namespace agentrt::runtime::server {
+
+artifact_manager::artifact_manager(asio::io_context& io, transfer::thread_pool& pool,
+                                   transfer::transfer_options upload_options, send_handler send,
+                                   log_handler log)
+    : io_(io),
+      uploader_(io, pool),
+      upload_options_(upload_options),
+      send_(std::move(send)),
+      log_(std::move(log)),
+      drain_timer_(io) {}
+
+artifact_manager::~artifact_manager() { cancel_.cancel(); }
+
+bool artifact_manager::add_directories(const std::vector<std::string>& dirs,
+                                       const std::optional<std::string>& ignore_content,
+                                       std::string& error) {
+  if (!watcher_) {
+    std::weak_ptr<artifact_manager> weak = shared_from_this();
+    watcher_ = std::make_unique<artifacts::artifact_watcher>(
+        io_,
+        [weak](std::string path) {
+          if (auto self = weak.lock()) self->on_file(std::move(path));
+        },
+        [weak](std::string_view what, const std::string& path, std::error_code ec) {
+          if (auto self = weak.lock()) {
+            self->log_(true, "artifacts: " + std::string(what) + " " + path + ": " + ec.message());
+          }
+        });
+  }
+  for (const auto& dir : dirs) {
+    if (const std::error_code ec = watcher_->add_directory(dir, ignore_content)) {
+      error = "cannot watch artifacts directory \"" + dir + "\": " + ec.message();
+      return false;
+    }
+  }
+  return true;
+}
+
+void artifact_manager::on_file(std::string path) {
+  if (detached_) return;
+  ++announced_[path];
+  ++awaiting_;
+  const auto slash = path.rfind('/');
+  protocol::artifact_upload_request_message m;
+  m.filename = slash == std::string::npos ? path : path.substr(slash + 1);
+  m.filepath = std::move(path);
+  log_(false, "announcing artifact " + m.filepath);
+  send_(std::move(m));
+}
+
+void artifact_manager::on_upload_response(const protocol::artifact_upload_response_message& m) {
+  auto it = announced_.find(m.filepath);
+  if (it == announced_.end() || it->second == 0) {
+    log_(true, "refused upload of \"" + m.filepath + "\": this session did not announce it");
+    if (upload_results_) {
+      protocol::artifact_upload_result_message r;
+      r.filepath = m.filepath;
+      r.ok = false;
+      r.error = "refused: this session did not announce that file";
+      send_(std::move(r));
+    }
+    return;
+  }
+  if (--it->second == 0) announced_.erase(it);
+  --awaiting_;
+  ++uploads_in_flight_;
+  const std::string path = m.filepath;
+  uploader_.upload(path, m.presigned_url, m.content_type, upload_options_, cancel_,
+                   [self = shared_from_this(), path](transfer::upload_result r) {
+                     self->on_uploaded(path, std::move(r));
+                   });
+}
+
+void artifact_manager::on_uploaded(const std::string& path, transfer::upload_result r) {
+  --uploads_in_flight_;
+  if (r.ok()) {
+    log_(false, "uploaded " + path + " (" + std::to_string(r.bytes) + " bytes, HTTP " +
+                    std::to_string(r.http_status) + ")");
+  } else {
+    log_(true, "upload failed: " + r.error);
+  }
+  if (upload_results_ && !detached_) {
+    protocol::artifact_upload_result_message m;
+    m.filepath = path;
+    m.ok = r.ok();
+    if (r.http_status) m.http_status = static_cast<int>(r.http_status);
+    if (!r.ok()) m.error = r.error;
+    send_(std::move(m));
+  }
+  check_drained();
+}
+
+void artifact_manager::drain(std::chrono::milliseconds settle, std::chrono::milliseconds timeout,
+                             std::function<void()> done) {
+  drain_done_ = std::move(done);
+  auto after_settle = [self = shared_from_this(), timeout] {
+    if (!self->drain_done_) return;
+    self->drain_timer_.expires_after(timeout);
+    self->drain_timer_.async_wait([self](const std::error_code& ec) {
+      if (ec || !self->drain_done_) return;
+      self->log_(true, "end of session: gave up waiting for " + std::to_string(self->awaiting_) +
+                           " upload answer(s) and " + std::to_string(self->uploads_in_flight_) +
+                           " upload(s)");
+      self->finish_drain();
+    });
+    self->check_drained();
+  };
+  if (watcher_) {
+    watcher_->settle(settle, after_settle);
+  } else {
+    after_settle();
+  }
+}
+
+void artifact_manager::check_drained() {
+  if (drain_done_ && awaiting_ == 0 && uploads_in_flight_ == 0) finish_drain();
+  if (detached_ && uploads_in_flight_ == 0) {
+    drain_timer_.cancel();
+    keep_alive_.reset();  // may destroy this
+  }
+}
+
+void artifact_manager::finish_drain() {
+  drain_timer_.cancel();
+  auto done = std::move(drain_done_);
+  drain_done_ = nullptr;
+  if (done) done();
+}
+
+void artifact_manager::detach(std::chrono::milliseconds timeout) {
+  if (detached_) return;
+  detached_ = true;
+  drain_done_ = nullptr;
+  if (watcher_) watcher_->stop();
+  if (uploads_in_flight_ == 0) return;
+  keep_alive_ = shared_from_this();
+  drain_timer_.expires_after(timeout);
+  drain_timer_.async_wait([self = shared_from_this()](const std::error_code& ec) {
+    if (ec) return;
+    self->log_(true, "connection closed: cancelling " + std::to_string(self->uploads_in_flight_) +
+                         " upload(s) still running");
+    self->cancel_.cancel();
+  });
+}
+
+}  // namespace agentrt::runtime::server

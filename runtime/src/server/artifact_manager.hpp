@@ -1,0 +1,81 @@
+// A session's artifacts: watches the directories requests register, announces finished files
+// with artifact_upload_request_message, uploads a file only when the client answers for a file
+// this session announced, and drains at the end of the session. Upload failures are logged
+// (and reported with artifact_upload_result_message to clients that asked), never turned into
+// an error_message: the published client takes any error_message as the request's terminal.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "agentrt/protocol/messages.hpp"
+#include "artifacts/artifact_watcher.hpp"
+#include "transfer/cancel_token.hpp"
+#include "transfer/thread_pool.hpp"
+#include "transfer/transfer_options.hpp"
+#include "transfer/uploader.hpp"
+
+namespace agentrt::runtime::server {
+
+class artifact_manager : public std::enable_shared_from_this<artifact_manager> {
+ public:
+  using send_handler = std::function<void(protocol::message)>;
+  using log_handler = std::function<void(bool warning, const std::string& text)>;
+
+  artifact_manager(asio::io_context& io, transfer::thread_pool& pool,
+                   transfer::transfer_options upload_options, send_handler send,
+                   log_handler log);
+  ~artifact_manager();
+
+  // Watches dirs (created if missing) for the rest of the session. On failure names the dir.
+  bool add_directories(const std::vector<std::string>& dirs,
+                       const std::optional<std::string>& ignore_content, std::string& error);
+  void set_upload_results(bool on) { upload_results_ = on; }
+
+  void on_upload_response(const protocol::artifact_upload_response_message& m);
+
+  // End of session: waits up to settle for late file events, then up to timeout for the
+  // client's answers to outstanding announcements and for uploads in progress; then done.
+  void drain(std::chrono::milliseconds settle, std::chrono::milliseconds timeout,
+             std::function<void()> done);
+  // The socket is gone: nothing more can be announced or answered; uploads already under way
+  // may finish within timeout, then are cancelled. Keeps itself alive until then.
+  void detach(std::chrono::milliseconds timeout);
+
+  std::size_t awaiting_responses() const noexcept { return awaiting_; }
+  std::size_t uploads_in_flight() const noexcept { return uploads_in_flight_; }
+
+ private:
+  void on_file(std::string path);
+  void on_uploaded(const std::string& path, transfer::upload_result r);
+  void check_drained();
+  void finish_drain();
+
+  asio::io_context& io_;
+  transfer::uploader uploader_;
+  transfer::transfer_options upload_options_;
+  send_handler send_;
+  log_handler log_;
+  std::unique_ptr<artifacts::artifact_watcher> watcher_;
+  // Announcements not yet answered, per absolute path: only these may be uploaded, so a client
+  // cannot make the runtime upload an arbitrary file such as /etc/shadow.
+  std::map<std::string, int> announced_;
+  std::size_t awaiting_ = 0;
+  std::size_t uploads_in_flight_ = 0;
+  transfer::cancel_token cancel_;
+  bool upload_results_ = false;
+  bool detached_ = false;
+  std::function<void()> drain_done_;
+  asio::steady_timer drain_timer_;
+  std::shared_ptr<artifact_manager> keep_alive_;  // set while detached uploads finish
+};
+
+}  // namespace agentrt::runtime::server

@@ -1,0 +1,226 @@
+// Connection acceptance, authentication, /health, and shutdown for the runtime.
+#include "server/listener.hpp"
+
+#include <cctype>
+#include <string>
+#include <string_view>
+
+#include "log/logger.hpp"
+#include "util/json_object.hpp"
+
+namespace agentrt::runtime::server {
+namespace {
+
+// Compares in time that depends only on the lengths, so a client cannot find the token one
+// byte at a time by measuring how fast it is refused.
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  const std::size_t n = std::max(a.size(), b.size());
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (std::size_t i = 0; i < n; ++i) {
+    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= static_cast<unsigned char>(x ^ y);
+  }
+  return diff == 0;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      const int hi = hex_value(s[i + 1]);
+      const int lo = hex_value(s[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out += static_cast<char>(hi * 16 + lo);
+        i += 2;
+        continue;
+      }
+    }
+    out += s[i] == '+' ? ' ' : s[i];
+  }
+  return out;
+}
+
+// The value of "token" in the request target's query string, if present.
+std::optional<std::string> query_token(const std::string& resource) {
+  const auto q = resource.find('?');
+  if (q == std::string::npos) return std::nullopt;
+  std::string_view query(resource);
+  query.remove_prefix(q + 1);
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    if (pair.rfind("token=", 0) == 0) return percent_decode(pair.substr(6));
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+std::string request_path(const std::string& resource) {
+  return resource.substr(0, resource.find('?'));
+}
+
+bool is_loopback(const std::string& host) {
+  return host == "127.0.0.1" || host == "::1" || host == "localhost" || host.rfind("127.", 0) == 0;
+}
+
+}  // namespace
+
+listener::listener(asio::io_context& io, const config::options& opts,
+                   process::process_reaper& reaper)
+    : pool_(4), state_(io, opts, reaper, pool_), shutdown_deadline_(io) {
+  server_.clear_access_channels(websocketpp::log::alevel::all);
+  server_.clear_error_channels(websocketpp::log::elevel::all);
+  if (log::enabled(log::level::debug)) {
+    server_.set_error_channels(websocketpp::log::elevel::warn | websocketpp::log::elevel::rerror |
+                               websocketpp::log::elevel::fatal);
+  }
+  std::error_code ec;
+  server_.init_asio(&io, ec);
+  server_.set_reuse_addr(true);
+  server_.set_max_message_size(opts.max_message_bytes);
+  server_.set_validate_handler([this](websocketpp::connection_hdl h) { return on_validate(h); });
+  server_.set_http_handler([this](websocketpp::connection_hdl h) { on_http(h); });
+  server_.set_open_handler([this](websocketpp::connection_hdl h) { on_open(h); });
+  server_.set_close_handler([this](websocketpp::connection_hdl h) { on_close(h); });
+  server_.set_fail_handler([this](websocketpp::connection_hdl h) { on_close(h); });
+  server_.set_message_handler(
+      [this](websocketpp::connection_hdl h, ws_server::message_ptr m) { on_message(h, m); });
+}
+
+listener::~listener() = default;
+
+std::error_code listener::start() {
+  const auto& o = state_.options;
+  std::error_code ec;
+  server_.listen(o.host, std::to_string(o.port), ec);
+  if (ec) return ec;
+  server_.start_accept(ec);
+  if (ec) return ec;
+  log::info({}, "agentrt " AGENTRT_VERSION " listening on " + o.host + ":" + std::to_string(port()) +
+                    (o.token ? " (token required)" : ""));
+  if (!o.token && !is_loopback(o.host)) {
+    log::warn({}, "listening on a non-loopback address without a token: anyone who can reach "
+                  "this port can run commands (set --token or AGENTRT_TOKEN)");
+  }
+  return {};
+}
+
+std::uint16_t listener::port() const {
+  std::error_code ec;
+  const auto ep = const_cast<ws_server&>(server_).get_local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+bool listener::on_validate(websocketpp::connection_hdl hdl) {
+  auto con = server_.get_con_from_hdl(hdl);
+  if (state_.shutting_down) {
+    con->set_status(websocketpp::http::status_code::service_unavailable);
+    return false;
+  }
+  const auto& token = state_.options.token;
+  if (!token) return true;
+  bool ok = false;
+  const std::string auth = con->get_request_header("Authorization");
+  constexpr std::string_view bearer = "Bearer ";
+  if (auth.size() > bearer.size() && auth.compare(0, bearer.size(), bearer) == 0) {
+    ok = constant_time_equal(std::string_view(auth).substr(bearer.size()), *token);
+  }
+  if (!ok) {
+    if (auto q = query_token(con->get_resource())) ok = constant_time_equal(*q, *token);
+  }
+  if (!ok) {
+    log::warn({}, "refused a WebSocket upgrade from " + con->get_remote_endpoint() +
+                      ": missing or wrong token");
+    con->set_status(websocketpp::http::status_code::unauthorized);
+    con->set_body("{\"error\":\"unauthorized\"}");
+    con->append_header("Content-Type", "application/json");
+  }
+  return ok;
+}
+
+void listener::on_http(websocketpp::connection_hdl hdl) {
+  auto con = server_.get_con_from_hdl(hdl);
+  if (request_path(con->get_resource()) == "/health" && con->get_request().get_method() == "GET") {
+    con->set_status(websocketpp::http::status_code::ok);
+    con->append_header("Content-Type", "application/json");
+    con->set_body(health_json());
+    return;
+  }
+  con->set_status(websocketpp::http::status_code::not_found);
+  con->append_header("Content-Type", "application/json");
+  con->set_body("{\"error\":\"not found: connect with a WebSocket, or GET /health\"}");
+}
+
+std::string listener::health_json() const {
+  const double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - state_.started).count();
+  return util::json_object()
+      .add("status", state_.shutting_down ? "shutting_down" : "ok")
+      .add("version", AGENTRT_VERSION)
+      .add("uptime_s", uptime)
+      .add("open_sessions", state_.open_sessions)
+      .add("requests_in_flight", state_.requests_in_flight)
+      .str();
+}
+
+void listener::on_open(websocketpp::connection_hdl hdl) {
+  auto s = std::make_shared<session>(state_, server_.get_con_from_hdl(hdl));
+  sessions_.emplace(hdl, s);
+  s->on_open();
+}
+
+void listener::on_close(websocketpp::connection_hdl hdl) {
+  auto it = sessions_.find(hdl);
+  if (it == sessions_.end()) return;  // a failed handshake: there never was a session
+  auto s = it->second;
+  sessions_.erase(it);
+  s->on_close();
+  maybe_finish_shutdown();
+}
+
+void listener::on_message(websocketpp::connection_hdl hdl, ws_server::message_ptr msg) {
+  auto it = sessions_.find(hdl);
+  if (it != sessions_.end()) it->second->on_message(std::move(msg));
+}
+
+void listener::shutdown(std::function<void()> on_done) {
+  if (state_.shutting_down) return;
+  state_.shutting_down = true;
+  on_shutdown_done_ = std::move(on_done);
+  log::info({}, "shutting down: " + std::to_string(sessions_.size()) + " session(s), " +
+                    std::to_string(state_.requests_in_flight) + " request(s) in flight");
+  std::error_code ec;
+  server_.stop_listening(ec);
+  // Copy: a session may close synchronously and erase itself from the map.
+  auto sessions = sessions_;
+  for (auto& [hdl, s] : sessions) s->shutdown();
+  shutdown_deadline_.expires_after(std::chrono::seconds(4));
+  shutdown_deadline_.async_wait([this](const std::error_code& e) {
+    if (e || !on_shutdown_done_) return;
+    log::warn({}, "shutdown deadline reached with " + std::to_string(sessions_.size()) +
+                      " connection(s) still closing");
+    auto done = std::move(on_shutdown_done_);
+    on_shutdown_done_ = nullptr;
+    done();
+  });
+  maybe_finish_shutdown();
+}
+
+void listener::maybe_finish_shutdown() {
+  if (!state_.shutting_down || !sessions_.empty() || !on_shutdown_done_) return;
+  shutdown_deadline_.cancel();
+  auto done = std::move(on_shutdown_done_);
+  on_shutdown_done_ = nullptr;
+  done();
+}
+
+}  // namespace agentrt::runtime::server

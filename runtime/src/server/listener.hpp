@@ -1,0 +1,55 @@
+// Accepts connections on the runtime's port: token check on the WebSocket upgrade, plain
+// GET /health, and one session per WebSocket connection.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <system_error>
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "config/options.hpp"
+#include "process/process_reaper.hpp"
+#include "server/server_state.hpp"
+#include "server/session.hpp"
+#include "server/ws_config.hpp"
+
+namespace agentrt::runtime::server {
+
+class listener {
+ public:
+  listener(asio::io_context& io, const config::options& opts, process::process_reaper& reaper);
+  ~listener();
+
+  // Binds and starts accepting. An error here (address in use, bad host) is fatal at startup.
+  std::error_code start();
+  std::uint16_t port() const;
+
+  // Stops accepting, cancels every request in flight (killing its processes), closes every
+  // connection with 1001, then calls on_done; also calls on_done after a deadline whatever
+  // peers do.
+  void shutdown(std::function<void()> on_done);
+
+ private:
+  bool on_validate(websocketpp::connection_hdl hdl);
+  void on_http(websocketpp::connection_hdl hdl);
+  void on_open(websocketpp::connection_hdl hdl);
+  void on_close(websocketpp::connection_hdl hdl);
+  void on_message(websocketpp::connection_hdl hdl, ws_server::message_ptr msg);
+  void maybe_finish_shutdown();
+  std::string health_json() const;
+
+  transfer::thread_pool pool_;
+  server_state state_;
+  ws_server server_;
+  std::map<websocketpp::connection_hdl, std::shared_ptr<session>,
+           std::owner_less<websocketpp::connection_hdl>>
+      sessions_;
+  std::function<void()> on_shutdown_done_;
+  asio::steady_timer shutdown_deadline_;
+};
+
+}  // namespace agentrt::runtime::server

@@ -1,0 +1,445 @@
+// Protocol session: request lifecycle, cancel, heartbeats, backpressure and end-of-session.
+#include "server/session.hpp"
+
+#include <string.h>  // sigabbrev_np
+
+#include <algorithm>
+#include <utility>
+
+#include "agentrt/protocol/codec.hpp"
+#include "agentrt/protocol/errc.hpp"
+#include "log/logger.hpp"
+#include "util/json_object.hpp"
+
+namespace agentrt::runtime::server {
+namespace {
+
+// Output is read from a child only while less than this is queued for the socket: a slow
+// client stalls the child (its pipe fills) instead of growing our memory.
+constexpr std::size_t backpressure_high_water = 4 * 1024 * 1024;
+constexpr std::size_t backpressure_low_water = 1024 * 1024;
+// websocketpp has no "write completed" callback, so while (and only while) output is paused we
+// look at the send buffer on a short timer.
+constexpr std::chrono::milliseconds backpressure_poll{2};
+// On runtime shutdown children get less time than on cancel: the runtime must exit promptly.
+constexpr std::chrono::milliseconds shutdown_grace{2000};
+
+std::string signal_name(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+}
+
+}  // namespace
+
+session::session(server_state& state, connection_ptr con)
+    : state_(state),
+      con_(std::move(con)),
+      id_(state.next_session_id++),
+      heartbeat_timer_(state.io),
+      backpressure_timer_(state.io) {
+  peer_ = con_->get_remote_endpoint();
+}
+
+session::~session() = default;
+
+void session::on_open() {
+  ++state_.open_sessions;
+  log::info({}, "session " + std::to_string(id_) + " opened from " + peer_);
+}
+
+void session::on_message(ws_server::message_ptr msg) {
+  if (closed_) return;
+  if (msg->get_opcode() != websocketpp::frame::opcode::text) {
+    send_error("binary frames are not supported: send one JSON object per text frame",
+               util::json_object().add("code", "unsupported_frame").str());
+    return;
+  }
+  protocol::decode_result decoded = protocol::decode(msg->get_payload());
+  if (!decoded.msg) {
+    log_warn("bad frame: " + decoded.error);
+    util::json_object meta;
+    meta.add("code", decoded.ec ? decoded.ec.message() : std::string("invalid"));
+    if (!decoded.message_type.empty()) meta.add("message_type", decoded.message_type);
+    send_error("invalid message: " + decoded.error, meta.str());
+    return;
+  }
+  std::visit(
+      [this](auto&& m) {
+        using t = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<t, protocol::command_execution_message> ||
+                      std::is_same_v<t, protocol::invocation_message> ||
+                      std::is_same_v<t, protocol::cancel_message> ||
+                      std::is_same_v<t, protocol::end_session_message> ||
+                      std::is_same_v<t, protocol::artifact_upload_response_message>) {
+          handle(std::move(m));
+        } else {
+          const std::string type = protocol::message_type_name(protocol::message(m));
+          log_warn("unexpected " + type + " from the client");
+          send_error("unexpected message_type \"" + type + "\": it is sent by a runtime, not a client",
+                     util::json_object().add("code", "unexpected_message").add("message_type", type).str());
+        }
+      },
+      std::move(*decoded.msg));
+}
+
+bool session::refuse_if_busy(const char* message_type) {
+  if (!request_ && !end_pending_) return false;
+  const char* why = end_pending_ ? "the session is ending" : "another request is in flight";
+  log_warn(std::string("refused ") + message_type + ": " + why);
+  send_error(why, util::json_object().add("code", "busy").add("message_type", message_type).str());
+  return true;
+}
+
+std::shared_ptr<session::request> session::begin_request(
+    const std::optional<std::string>& source_id, const std::vector<std::string>& secrets) {
+  auto r = std::make_shared<request>();
+  r->id = next_request_id_++;
+  r->source_id = source_id.value_or("");
+  r->redactor = std::make_shared<const protocol::redactor>(secrets);
+  r->scope = std::make_shared<process::process_scope>(state_.io);
+  r->started = std::chrono::steady_clock::now();
+  request_ = r;
+  last_redactor_ = r->redactor;
+  ++state_.requests_in_flight;
+  arm_heartbeat();
+  return r;
+}
+
+void session::handle(protocol::command_execution_message&& m) {
+  if (refuse_if_busy("command_execution_message")) return;
+  auto r = begin_request(m.source_id, m.secrets_to_redact);
+  r->commands = std::move(m.commands);
+  r->client_capabilities = std::move(m.client_capabilities);
+  log_info("command_execution_message: " + std::to_string(r->commands.size()) + " command(s)");
+  prepare(m.artifacts_dirs, m.artifacts_ignore_content, std::move(m.pre_execution_downloadables),
+          r->client_capabilities, [this] { run_next_command(); });
+}
+
+bool session::prepare(const std::vector<std::string>& artifacts_dirs,
+                      const std::optional<std::string>& ignore_content,
+                      std::vector<protocol::downloadable> downloadables,
+                      const std::vector<std::string>& capabilities, std::function<void()> next) {
+  auto r = request_;
+  for (const auto& c : capabilities) {
+    if (c == "upload_results") upload_results_ = true;
+  }
+  if (!artifacts_dirs.empty()) {
+    if (!artifacts_) {
+      std::weak_ptr<session> weak = shared_from_this();
+      artifacts_ = std::make_shared<artifact_manager>(
+          state_.io, state_.pool, state_.transfer_options(),
+          [weak](protocol::message m) {
+            if (auto self = weak.lock()) self->send(std::move(m));
+          },
+          [weak](bool warning, const std::string& text) {
+            if (auto self = weak.lock()) warning ? self->log_warn(text) : self->log_info(text);
+          });
+    }
+    artifacts_->set_upload_results(upload_results_);
+    std::string error;
+    if (!artifacts_->add_directories(artifacts_dirs, ignore_content, error)) {
+      finish(protocol::error_message{
+          error, util::json_object().add("code", "artifacts_dir_failed").str()});
+      return false;
+    }
+  }
+  if (downloadables.empty()) {
+    next();
+    return true;
+  }
+  archive::extract_limits limits;
+  limits.max_total_bytes = state_.options.extract_max_bytes;
+  limits.max_entries = state_.options.extract_max_entries;
+  limits.max_ratio = state_.options.extract_max_ratio;
+  std::weak_ptr<session> weak = shared_from_this();
+  const std::uint64_t id = r->id;
+  r->downloads = execution::downloadables_runner::start(
+      state_.io, state_.pool, std::move(downloadables), state_.transfer_options(), limits,
+      [weak](const std::string& line) {
+        if (auto self = weak.lock()) self->log_info(line);
+      },
+      [weak, id, next = std::move(next)](std::optional<execution::downloadables_failure> f) {
+        auto self = weak.lock();
+        if (!self || !self->request_ || self->request_->id != id || self->request_->cancelling) {
+          return;
+        }
+        self->request_->downloads.reset();
+        if (f) {
+          self->log_warn(f->error);
+          self->finish(protocol::error_message{std::move(f->error),
+                                               protocol::json_text{std::move(f->metadata_json)}});
+          return;
+        }
+        next();
+      });
+  return true;
+}
+
+void session::handle(protocol::invocation_message&& m) {
+  if (refuse_if_busy("invocation_message")) return;
+  begin_request(m.source_id, m.secrets_to_redact);
+  log_info("invocation_message refused: no agent harness in this build");
+  finish(protocol::error_message{
+      "invocation_message is not supported by this build of agentrt yet: no agent harness is "
+      "implemented (command_execution_message works)",
+      util::json_object().add("code", "not_supported").str()});
+}
+
+void session::handle(protocol::cancel_message&&) {
+  if (!request_ || request_->cancelling || request_->finishing) return;  // idle: a no-op
+  log_info("cancel requested");
+  request_->cancelling = true;
+  const std::uint64_t id = request_->id;
+  abort_request(state_.options.kill_grace, [self = shared_from_this(), id] {
+    self->complete(id, protocol::error_message{
+                           "Request cancelled", util::json_object().add("code", "cancelled").str()});
+  });
+}
+
+void session::handle(protocol::end_session_message&&) {
+  if (end_pending_) return;
+  end_pending_ = true;
+  if (!request_) end_session();  // otherwise once the request in flight has its terminal
+}
+
+void session::handle(protocol::artifact_upload_response_message&& m) {
+  if (artifacts_) {
+    artifacts_->on_upload_response(m);
+    return;
+  }
+  log_warn("refused artifact_upload_response_message for \"" + m.filepath +
+           "\": this session announced no such file");
+}
+
+void session::run_next_command() {
+  auto r = request_;
+  if (r->next_command >= r->commands.size()) {
+    finish(protocol::command_execution_result_message{std::move(r->results)});
+    return;
+  }
+  const protocol::command& cmd = r->commands[r->next_command];
+  execution::command_limits limits;
+  limits.stdout_cap_bytes = state_.options.stdout_cap_bytes;
+  limits.kill_grace = state_.options.kill_grace;
+  limits.drain_idle = state_.options.drain_idle;
+  std::weak_ptr<session> weak = shared_from_this();
+  const std::uint64_t id = r->id;
+  std::error_code ec;
+  std::string error_text;
+  r->runner = execution::command_runner::start(
+      state_.io, state_.reaper, *r->scope, cmd, r->redactor, limits,
+      [weak, id](protocol::command_output_message&& out) {
+        if (auto self = weak.lock()) self->on_command_output(id, std::move(out));
+      },
+      [weak, id](execution::command_outcome&& outcome) {
+        if (auto self = weak.lock()) self->on_command_done(id, std::move(outcome));
+      },
+      ec, error_text);
+  if (!r->runner) {
+    log_warn("command " + std::to_string(r->next_command) + ": " + error_text);
+    util::json_object meta;
+    meta.add("code", "spawn_failed").add("command", cmd.command).add("reason", ec.message());
+    if (cmd.cwd) meta.add("cwd", *cmd.cwd);
+    finish(protocol::error_message{error_text, meta.str()});
+  }
+}
+
+void session::on_command_output(std::uint64_t request_id, protocol::command_output_message&& m) {
+  if (!request_ || request_->id != request_id || request_->cancelling || closed_) return;
+  send(std::move(m));
+  check_backpressure();
+}
+
+void session::on_command_done(std::uint64_t request_id, execution::command_outcome&& outcome) {
+  if (!request_ || request_->id != request_id || request_->cancelling || request_->finishing) return;
+  auto r = request_;
+  r->runner.reset();
+  const int code = outcome.result.exit_code;
+  std::string summary = "command " + std::to_string(r->next_command) + " exited " + std::to_string(code);
+  if (outcome.status.term_signal) summary += " (" + signal_name(outcome.status.term_signal) + ")";
+  if (outcome.timed_out) summary += " after its timeout_s";
+  log_info(summary);
+  r->results.push_back(std::move(outcome.result));
+  if (code != 0) {
+    // The first failure stops the rest; its result is still reported.
+    finish(protocol::command_execution_result_message{std::move(r->results)});
+    return;
+  }
+  ++r->next_command;
+  run_next_command();
+}
+
+void session::finish(protocol::message terminal) {
+  auto r = request_;
+  r->finishing = true;
+  heartbeat_timer_.cancel();
+  const std::uint64_t id = r->id;
+  if (r->scope->empty()) {
+    complete(id, std::move(terminal));
+    return;
+  }
+  // Background processes the request started must not outlive it.
+  log_info("killing processes the request left running");
+  r->scope->terminate(state_.options.kill_grace,
+                      [self = shared_from_this(), id, t = std::move(terminal)]() mutable {
+                        self->complete(id, std::move(t));
+                      });
+}
+
+void session::complete(std::uint64_t request_id, protocol::message terminal) {
+  if (!request_ || request_->id != request_id) return;
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - request_->started);
+  send(std::move(terminal));
+  log_info(std::string("request finished in ") + std::to_string(elapsed.count()) + " ms");
+  request_.reset();
+  --state_.requests_in_flight;
+  heartbeat_timer_.cancel();
+  backpressure_timer_.cancel();
+  backpressure_armed_ = false;
+  if (end_pending_ && !closed_) end_session();
+}
+
+void session::abort_request(std::chrono::milliseconds grace, std::function<void()> then) {
+  auto r = request_;
+  heartbeat_timer_.cancel();
+  if (r->downloads) r->downloads->cancel();
+  if (r->runner) r->runner->terminate();
+  r->scope->terminate(grace, std::move(then));
+}
+
+void session::arm_heartbeat() {
+  heartbeat_timer_.expires_after(state_.options.heartbeat_interval);
+  heartbeat_timer_.async_wait(
+      [weak = std::weak_ptr<session>(shared_from_this())](const std::error_code& ec) {
+        if (auto self = weak.lock()) self->on_heartbeat(ec);
+      });
+}
+
+void session::on_heartbeat(const std::error_code& ec) {
+  if (ec || closed_ || !request_ || request_->finishing || request_->cancelling) return;
+  protocol::heartbeat_message hb;
+  hb.elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - request_->started)
+                      .count();
+  send(std::move(hb));
+  arm_heartbeat();
+}
+
+void session::check_backpressure() {
+  if (backpressure_armed_ || !request_ || !request_->runner) return;
+  if (con_->get_buffered_amount() < backpressure_high_water) return;
+  request_->runner->pause_output();
+  backpressure_armed_ = true;
+  backpressure_timer_.expires_after(backpressure_poll);
+  backpressure_timer_.async_wait(
+      [weak = std::weak_ptr<session>(shared_from_this())](const std::error_code& ec) {
+        if (auto self = weak.lock()) self->on_backpressure_timer(ec);
+      });
+}
+
+void session::on_backpressure_timer(const std::error_code& ec) {
+  if (ec || !backpressure_armed_) return;
+  if (closed_ || !request_ || !request_->runner) {
+    backpressure_armed_ = false;
+    return;
+  }
+  if (con_->get_buffered_amount() > backpressure_low_water) {
+    backpressure_timer_.expires_after(backpressure_poll);
+    backpressure_timer_.async_wait(
+        [weak = std::weak_ptr<session>(shared_from_this())](const std::error_code& e) {
+          if (auto self = weak.lock()) self->on_backpressure_timer(e);
+        });
+    return;
+  }
+  backpressure_armed_ = false;
+  request_->runner->resume_output();
+}
+
+void session::end_session() {
+  if (draining_) return;
+  draining_ = true;
+  auto confirm = [self = shared_from_this()] {
+    if (self->closed_) return;
+    self->send(protocol::end_session_confirm_message{});
+    log::info({}, "session " + std::to_string(self->id_) + " ended by the client");
+    std::error_code ec;
+    self->con_->close(websocketpp::close::status::normal, "session ended", ec);
+  };
+  if (!artifacts_) {
+    confirm();
+    return;
+  }
+  // Files closed just before the end message still get announced, and the client keeps
+  // answering until the confirm, so both waits happen before it.
+  artifacts_->drain(state_.options.artifact_settle, state_.options.drain_timeout, confirm);
+}
+
+void session::on_close() {
+  if (closed_) return;
+  closed_ = true;
+  --state_.open_sessions;
+  heartbeat_timer_.cancel();
+  backpressure_timer_.cancel();
+  log::info({}, "session " + std::to_string(id_) + " closed");
+  if (artifacts_) artifacts_->detach(state_.options.drain_timeout);
+  if (request_ && !request_->cancelling) {
+    log_info("client went away with a request in flight: killing its processes");
+    request_->cancelling = true;
+    const std::uint64_t id = request_->id;
+    abort_request(state_.options.kill_grace, [self = shared_from_this(), id] {
+      if (self->request_ && self->request_->id == id) {
+        self->request_.reset();
+        --self->state_.requests_in_flight;
+      }
+    });
+  }
+}
+
+void session::shutdown() {
+  if (closed_) return;
+  auto close_socket = [self = shared_from_this()] {
+    std::error_code ec;
+    self->con_->close(websocketpp::close::status::going_away, "runtime shutting down", ec);
+  };
+  if (!request_) {
+    close_socket();
+    return;
+  }
+  request_->cancelling = true;
+  const std::uint64_t id = request_->id;
+  abort_request(std::min(state_.options.kill_grace, shutdown_grace),
+                [self = shared_from_this(), id, close_socket] {
+                  if (self->request_ && self->request_->id == id) {
+                    self->request_.reset();
+                    --self->state_.requests_in_flight;
+                  }
+                  close_socket();
+                });
+}
+
+void session::send(protocol::message m) {
+  if (closed_) return;
+  const protocol::redactor* r = request_ ? request_->redactor.get() : last_redactor_.get();
+  if (r && !r->empty()) protocol::redact_message(m, *r);
+  const std::string text = protocol::encode(m);
+  const std::error_code ec = con_->send(text, websocketpp::frame::opcode::text);
+  if (ec) log::debug({}, "session " + std::to_string(id_) + ": send failed: " + ec.message());
+}
+
+void session::send_error(std::string text, std::string metadata_json) {
+  send(protocol::error_message{std::move(text), protocol::json_text{std::move(metadata_json)}});
+}
+
+void session::log_info(const std::string& text) const {
+  if (!log::enabled(log::level::info)) return;
+  const std::string sid = request_ ? request_->source_id : std::string();
+  log::info(sid, request_ ? request_->redactor->redact(text) : text);
+}
+
+void session::log_warn(const std::string& text) const {
+  const std::string sid = request_ ? request_->source_id : std::string();
+  log::warn(sid, request_ ? request_->redactor->redact(text) : text);
+}
+
+}  // namespace agentrt::runtime::server

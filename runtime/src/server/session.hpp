@@ -1,0 +1,110 @@
+// One WebSocket connection = one protocol session: any number of sequential requests, one in
+// flight at a time, exactly one terminal message per request, cancel, heartbeats, and the
+// end-session handshake. Everything runs on the runtime's io_context thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <asio/steady_timer.hpp>
+
+#include "agentrt/protocol/messages.hpp"
+#include "agentrt/protocol/redactor.hpp"
+#include "execution/command_runner.hpp"
+#include "execution/downloadables_runner.hpp"
+#include "server/artifact_manager.hpp"
+#include "process/process_scope.hpp"
+#include "server/server_state.hpp"
+#include "server/ws_config.hpp"
+
+namespace agentrt::runtime::server {
+
+class session : public std::enable_shared_from_this<session> {
+ public:
+  session(server_state& state, connection_ptr con);
+  ~session();
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+
+  void on_open();
+  void on_message(ws_server::message_ptr msg);
+  // The connection is gone (closed or failed): kill the request's processes, send nothing.
+  void on_close();
+  // Runtime shutdown: kill the request's processes quickly, then close with 1001.
+  void shutdown();
+
+ private:
+  struct request {
+    std::uint64_t id = 0;
+    std::string source_id;
+    std::shared_ptr<const protocol::redactor> redactor;
+    std::shared_ptr<process::process_scope> scope;
+    std::shared_ptr<execution::command_runner> runner;
+    std::shared_ptr<execution::downloadables_runner> downloads;
+    std::vector<protocol::command> commands;
+    std::size_t next_command = 0;
+    std::vector<protocol::command_result> results;
+    std::vector<std::string> client_capabilities;
+    std::chrono::steady_clock::time_point started;
+    bool cancelling = false;
+    bool finishing = false;
+  };
+
+  void handle(protocol::command_execution_message&& m);
+  void handle(protocol::invocation_message&& m);
+  void handle(protocol::cancel_message&& m);
+  void handle(protocol::end_session_message&& m);
+  void handle(protocol::artifact_upload_response_message&& m);
+
+  bool refuse_if_busy(const char* message_type);
+  std::shared_ptr<request> begin_request(const std::optional<std::string>& source_id,
+                                         const std::vector<std::string>& secrets);
+  // Registers artifact dirs and fetches downloadables, then calls next; false when the request
+  // already failed (its terminal is on its way).
+  bool prepare(const std::vector<std::string>& artifacts_dirs,
+               const std::optional<std::string>& ignore_content,
+               std::vector<protocol::downloadable> downloadables,
+               const std::vector<std::string>& capabilities, std::function<void()> next);
+  void run_next_command();
+  void on_command_output(std::uint64_t request_id, protocol::command_output_message&& m);
+  void on_command_done(std::uint64_t request_id, execution::command_outcome&& outcome);
+  // Kills whatever the request left running, then sends its terminal.
+  void finish(protocol::message terminal);
+  void complete(std::uint64_t request_id, protocol::message terminal);
+  void abort_request(std::chrono::milliseconds grace, std::function<void()> then);
+
+  void arm_heartbeat();
+  void on_heartbeat(const std::error_code& ec);
+  void check_backpressure();
+  void on_backpressure_timer(const std::error_code& ec);
+  void end_session();
+
+  void send(protocol::message m);
+  void send_error(std::string text, std::string metadata_json);
+  void log_info(const std::string& text) const;
+  void log_warn(const std::string& text) const;
+
+  server_state& state_;
+  connection_ptr con_;
+  std::uint64_t id_;
+  std::string peer_;
+  std::shared_ptr<request> request_;
+  // Artifact messages can outlive their request (files that finish late belong to the
+  // session), so they are redacted with the secrets of the latest request.
+  std::shared_ptr<const protocol::redactor> last_redactor_;
+  std::shared_ptr<artifact_manager> artifacts_;
+  bool upload_results_ = false;
+  std::uint64_t next_request_id_ = 1;
+  asio::steady_timer heartbeat_timer_;
+  asio::steady_timer backpressure_timer_;
+  bool backpressure_armed_ = false;
+  bool end_pending_ = false;
+  bool draining_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace agentrt::runtime::server

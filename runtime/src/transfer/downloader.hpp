@@ -1,0 +1,66 @@
+// Fetches a Downloadable: the URL's last path segment (percent-decoded, refused unless a plain
+// file name) is streamed into working_dir through a hidden ".<name>.part" file that is renamed
+// into place only when the transfer succeeded. Runs on the transfer pool; the result is
+// delivered on the io_context thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <system_error>
+
+#include <asio/io_context.hpp>
+
+#include "transfer/cancel_token.hpp"
+#include "transfer/thread_pool.hpp"
+#include "transfer/transfer_failure.hpp"
+#include "transfer/transfer_options.hpp"
+
+namespace agentrt::runtime::transfer {
+
+struct download_result {
+  transfer_failure failure = transfer_failure::none;
+  // Transport, from the last attempt: curl's code (a CURLcode) and its detailed message.
+  int curl_code = 0;
+  std::string curl_error;
+  // The remote's answer on the last attempt; 0 when none arrived or for file:// URLs.
+  long http_status = 0;
+  // Local failure (mkdir, open, write, rename), with error naming the path.
+  std::error_code io_error;
+  std::string path; // the final file on success
+  std::uint64_t bytes = 0;
+  int attempts = 0;
+  // Human-readable, names the URL verbatim (callers redact secrets); empty on success.
+  std::string error;
+
+  bool ok() const noexcept { return failure == transfer_failure::none; }
+};
+
+class downloader {
+public:
+  using done_handler = std::function<void(download_result)>;
+
+  downloader(asio::io_context& io, thread_pool& pool) : io_(io), pool_(pool) {}
+
+  // Fetches url (http, https or file) into working_dir on the pool; on_done runs on io's thread
+  // exactly once, unless the pool is destroyed before the job starts.
+  void download(std::string url, std::string working_dir, transfer_options options,
+                cancel_token cancel, done_handler on_done);
+
+  // The same on the calling thread (a pool job, or a test).
+  static download_result download_blocking(const std::string& url, const std::string& working_dir,
+                                           const transfer_options& options,
+                                           const cancel_token& cancel);
+
+  // The file name a URL downloads to, or nullopt with the reason in why: last path segment,
+  // query and fragment stripped, percent-decoded; empty, ".", "..", or containing '/' or NUL
+  // after decoding is refused.
+  static std::optional<std::string> file_name_for(const std::string& url, std::string& why);
+
+private:
+  asio::io_context& io_;
+  thread_pool& pool_;
+};
+
+} // namespace agentrt::runtime::transfer

@@ -1,0 +1,101 @@
+// Sample: run shell commands in a runtime through agentrt::client and stream their output.
+//
+//   commands_sample URL [--token T] [-- COMMAND...]
+//
+// Exit status: 0 when every command succeeded, the failing command's exit code otherwise,
+// 2 when the connection fails, 1 for any other error.
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agentrt/client/client.hpp"
+
+namespace {
+
+int usage(const char* argv0) {
+  std::cerr << "usage: " << argv0 << " URL [--token T] [-- COMMAND...]\n"
+            << "agentrt client " << agentrt::client::version() << "\n";
+  return 2;
+}
+
+void print_error(const char* what, const agentrt::client::client_error& error) {
+  std::cerr << what << ": " << error.message << " [" << error.code.message() << "]";
+  if (error.metadata_json != "{}")
+    std::cerr << " " << error.metadata_json;
+  std::cerr << "\n";
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  namespace client = agentrt::client;
+
+  client::connect_options connect;
+  std::vector<agentrt::protocol::command> commands;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") {
+      for (++i; i < argc; ++i) {
+        agentrt::protocol::command c;
+        c.command = argv[i];
+        commands.push_back(std::move(c));
+      }
+    } else if (arg == "--token" && i + 1 < argc) {
+      connect.token = argv[++i];
+    } else if (arg == "-h" || arg == "--help") {
+      usage(argv[0]);
+      return 0;
+    } else if (connect.url.empty() && arg.rfind("-", 0) != 0) {
+      connect.url = arg;
+    } else {
+      return usage(argv[0]);
+    }
+  }
+  if (connect.url.empty())
+    return usage(argv[0]);
+  if (commands.empty()) {
+    for (const char* text : {"uname -a", "echo hello from agentrt", "ls /"}) {
+      agentrt::protocol::command c;
+      c.command = text;
+      commands.push_back(std::move(c));
+    }
+  }
+
+  auto [session, connect_error] = client::session::connect(connect);
+  if (!session) {
+    print_error("connection failed", connect_error);
+    return 2;
+  }
+
+  client::execute_options options;
+  options.on_output = [](const agentrt::protocol::command_output_message& chunk) {
+    std::FILE* out = chunk.stream == "stderr" ? stderr : stdout;
+    std::fwrite(chunk.text.data(), 1, chunk.text.size(), out);
+    std::fflush(out);
+  };
+  auto [result, error] = session->execute_commands(commands, options);
+
+  int status = 0;
+  for (const auto& r : result.results) {
+    std::cout << "[exit " << r.exit_code << "] " << r.command << "\n";
+    // An exit status is one byte; -1 (killed, in runtimeuse) or 256 must not become 255 or 0.
+    if (r.exit_code != 0 && status == 0)
+      status = r.exit_code > 0 && r.exit_code < 256 ? r.exit_code : 1;
+  }
+  // The runtime stops at the first failing command; say which ones it never ran.
+  for (std::size_t i = result.results.size(); i < commands.size() && !error; ++i)
+    std::cout << "[skipped] " << commands[i].command << "\n";
+  std::cout.flush();
+  if (error) {
+    print_error("request failed", error);
+    if (status == 0)
+      status = 1;
+  }
+
+  if (auto end_error = session->end(); end_error)
+    print_error("ending the session", end_error);
+  return status;
+}

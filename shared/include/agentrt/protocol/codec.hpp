@@ -1,0 +1,29 @@
+// JSON text <-> protocol messages. Decoding validates every field and reports the first problem
+// with the field's path, e.g. "commands[1].cwd: expected string, got number".
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include "agentrt/protocol/messages.hpp"
+
+namespace agentrt::protocol {
+
+struct decode_result {
+  std::optional<message> msg;  // set on success
+  std::error_code ec;          // protocol::errc on failure
+  std::string error;           // human-readable, names the offending field
+  std::string message_type;    // the frame's message_type when it could be read, else empty
+};
+
+// Parses one frame. Absent and null fields are the same; unknown fields are ignored;
+// the legacy "artifacts_dir" is merged into "artifacts_dirs".
+decode_result decode(std::string_view frame);
+
+// Serializes a message as one JSON object with "message_type" first. Optional fields that are
+// not set are omitted (never written as null).
+std::string encode(const message& m);
+
+}  // namespace agentrt::protocol

@@ -1,0 +1,155 @@
+// Every message of the runtimeuse wire protocol (../shared/PROTOCOL.md) plus agentrt's
+// extensions, as plain C++ types. Arbitrary JSON (metadata, structured output) is carried as
+// JSON text so that this header needs no JSON library.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace agentrt::protocol {
+
+using string_map = std::map<std::string, std::string>;
+
+// A JSON document kept as its serialized text (e.g. "{}" or "{\"a\":[1,2]}").
+struct json_text {
+  std::string json = "{}";
+};
+
+// ---- shared shapes --------------------------------------------------------------------------
+
+struct command {
+  std::string command;
+  std::optional<std::string> cwd;
+  std::optional<string_map> env;
+  std::optional<double> timeout_s;         // extension: kill the process group after this
+  std::optional<std::string> stdin_data;   // extension, wire name "stdin"
+};
+
+struct downloadable {
+  std::string download_url;
+  std::string working_dir;
+  std::optional<bool> extract;  // extension: false keeps an archive as downloaded
+};
+
+// ---- client -> runtime ----------------------------------------------------------------------
+
+struct invocation_message {
+  std::optional<std::string> source_id;
+  std::string system_prompt;
+  std::string user_prompt;
+  std::string model;
+  std::optional<std::string> output_format_json_schema_str;
+  std::optional<string_map> agent_env;
+  std::vector<std::string> secrets_to_redact;
+  // artifacts_dirs with the legacy artifacts_dir merged in, duplicates removed, order kept.
+  std::vector<std::string> artifacts_dirs;
+  std::optional<std::string> artifacts_ignore_content;
+  std::vector<downloadable> pre_agent_downloadables;
+  std::vector<command> pre_agent_invocation_commands;
+  std::vector<command> post_agent_invocation_commands;
+  std::vector<std::string> client_capabilities;  // extension
+  std::optional<std::string> resume_session_id;  // extension
+};
+
+struct command_execution_message {
+  std::optional<std::string> source_id;
+  std::vector<std::string> secrets_to_redact;
+  std::vector<std::string> artifacts_dirs;  // merged as above
+  std::optional<std::string> artifacts_ignore_content;
+  std::vector<command> commands;
+  std::vector<downloadable> pre_execution_downloadables;
+  std::vector<std::string> client_capabilities;  // extension
+};
+
+struct cancel_message {};
+
+struct artifact_upload_response_message {
+  std::string filename;
+  std::string filepath;
+  std::string presigned_url;
+  std::string content_type;
+};
+
+struct end_session_message {};
+
+// ---- runtime -> client ----------------------------------------------------------------------
+
+struct result_data {
+  enum class kind { text, structured_output };
+  kind type = kind::text;
+  std::string text;             // when type == text
+  json_text structured_output;  // when type == structured_output (a JSON object)
+};
+
+struct result_message {
+  result_data data;
+  json_text metadata;
+};
+
+struct command_result {
+  std::string command;
+  int exit_code = 0;
+  std::optional<std::string> stdout_text;  // wire name "stdout"
+  bool stdout_truncated = false;           // extension; on the wire only when true
+};
+
+struct command_execution_result_message {
+  std::vector<command_result> results;
+};
+
+struct error_message {
+  std::string error;
+  json_text metadata;
+};
+
+struct assistant_message {
+  std::vector<std::string> text_blocks;
+};
+
+struct command_output_message {
+  std::string stream;  // "stdout" or "stderr"
+  std::string text;
+  std::string command;
+};
+
+struct heartbeat_message {
+  std::string phase = "request_in_flight";
+  std::int64_t elapsed_ms = 0;
+};
+
+struct artifact_upload_request_message {
+  std::string filename;
+  std::string filepath;
+};
+
+struct end_session_confirm_message {};
+
+// Extension, only sent to clients that declared "agent_events".
+struct agent_event_message {
+  std::string event;  // "tool_use" | "tool_result" | "reasoning" | "usage" | "session"
+  json_text data;
+};
+
+// Extension, only sent to clients that declared "upload_results".
+struct artifact_upload_result_message {
+  std::string filepath;
+  bool ok = false;
+  std::optional<int> http_status;
+  std::optional<std::string> error;
+};
+
+using message = std::variant<invocation_message, command_execution_message, cancel_message,
+                             artifact_upload_response_message, end_session_message,
+                             result_message, command_execution_result_message, error_message,
+                             assistant_message, command_output_message, heartbeat_message,
+                             artifact_upload_request_message, end_session_confirm_message,
+                             agent_event_message, artifact_upload_result_message>;
+
+// The wire name of a message's type, e.g. "invocation_message".
+const char* message_type_name(const message& m) noexcept;
+
+}  // namespace agentrt::protocol

@@ -1,0 +1,702 @@
+// JSON codec for protocol messages: encode writes straight into a RapidJSON StringBuffer (command
+// output chunks and results can be large); decode validates every field and names the first
+// offending one by its path, e.g. "commands[1].cwd: expected string, got number".
+#include "agentrt/protocol/codec.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "agentrt/protocol/errc.hpp"
+#include "json_util.hpp"
+#include "message_names.hpp"
+#include "utf8.hpp"
+
+namespace agentrt::protocol {
+namespace {
+
+using rapidjson::SizeType;
+using value = rapidjson::Value;
+
+// ---- encode -----------------------------------------------------------------------------------
+
+// Rough output size, so that a 64 KiB output chunk or a 1 MiB stdout is written without the
+// buffer regrowing on the way.
+struct size_hint {
+  std::size_t operator()(const command_output_message& m) const {
+    return m.text.size() + m.command.size() + 128;
+  }
+  std::size_t operator()(const command_execution_result_message& m) const {
+    std::size_t n = 64;
+    for (const auto& r : m.results) {
+      n += r.command.size() + (r.stdout_text ? r.stdout_text->size() : 0) + 64;
+    }
+    return n;
+  }
+  std::size_t operator()(const result_message& m) const {
+    return m.data.text.size() + m.data.structured_output.json.size() + m.metadata.json.size() + 128;
+  }
+  template <class T> std::size_t operator()(const T&) const { return 512; }
+};
+
+class encoder {
+public:
+  explicit encoder(std::size_t capacity) : buffer_(nullptr, capacity), writer_(buffer_) {}
+
+  std::string encode(const message& m) {
+    writer_.StartObject();
+    field("message_type", detail::message_type_name_at(m.index()));
+    std::visit(*this, m);
+    writer_.EndObject();
+    return {buffer_.GetString(), buffer_.GetSize()};
+  }
+
+  void operator()(const invocation_message& m) {
+    maybe("source_id", m.source_id);
+    field("system_prompt", m.system_prompt);
+    field("user_prompt", m.user_prompt);
+    field("model", m.model);
+    maybe("output_format_json_schema_str", m.output_format_json_schema_str);
+    maybe("agent_env", m.agent_env);
+    // Always written, even empty: runtimeuse's TypeScript types declare it required.
+    strings("secrets_to_redact", m.secrets_to_redact);
+    optional_strings("artifacts_dirs", m.artifacts_dirs);
+    maybe("artifacts_ignore_content", m.artifacts_ignore_content);
+    optional_array("pre_agent_downloadables", m.pre_agent_downloadables);
+    optional_array("pre_agent_invocation_commands", m.pre_agent_invocation_commands);
+    optional_array("post_agent_invocation_commands", m.post_agent_invocation_commands);
+    optional_strings("client_capabilities", m.client_capabilities);
+    maybe("resume_session_id", m.resume_session_id);
+  }
+  void operator()(const command_execution_message& m) {
+    maybe("source_id", m.source_id);
+    strings("secrets_to_redact", m.secrets_to_redact);
+    optional_strings("artifacts_dirs", m.artifacts_dirs);
+    maybe("artifacts_ignore_content", m.artifacts_ignore_content);
+    key("commands");
+    array(m.commands);
+    optional_array("pre_execution_downloadables", m.pre_execution_downloadables);
+    optional_strings("client_capabilities", m.client_capabilities);
+  }
+  void operator()(const cancel_message&) {}
+  void operator()(const artifact_upload_response_message& m) {
+    field("filename", m.filename);
+    field("filepath", m.filepath);
+    field("presigned_url", m.presigned_url);
+    field("content_type", m.content_type);
+  }
+  void operator()(const end_session_message&) {}
+  void operator()(const result_message& m) {
+    key("data");
+    writer_.StartObject();
+    if (m.data.type == result_data::kind::structured_output) {
+      field("type", "structured_output");
+      json("structured_output", m.data.structured_output);
+    } else {
+      field("type", "text");
+      field("text", m.data.text);
+    }
+    writer_.EndObject();
+    json("metadata", m.metadata);
+  }
+  void operator()(const command_execution_result_message& m) {
+    key("results");
+    array(m.results);
+  }
+  void operator()(const error_message& m) {
+    field("error", m.error);
+    json("metadata", m.metadata);
+  }
+  void operator()(const assistant_message& m) { strings("text_blocks", m.text_blocks); }
+  void operator()(const command_output_message& m) {
+    field("stream", m.stream);
+    field("text", m.text);
+    field("command", m.command);
+  }
+  void operator()(const heartbeat_message& m) {
+    field("phase", m.phase);
+    key("elapsed_ms");
+    writer_.Int64(m.elapsed_ms);
+  }
+  void operator()(const artifact_upload_request_message& m) {
+    field("filename", m.filename);
+    field("filepath", m.filepath);
+  }
+  void operator()(const end_session_confirm_message&) {}
+  void operator()(const agent_event_message& m) {
+    field("event", m.event);
+    json("data", m.data);
+  }
+  void operator()(const artifact_upload_result_message& m) {
+    field("filepath", m.filepath);
+    key("ok");
+    writer_.Bool(m.ok);
+    if (m.http_status) {
+      key("http_status");
+      writer_.Int(*m.http_status);
+    }
+    maybe("error", m.error);
+  }
+
+private:
+  // Keys go through the same UTF-8 check as values: env names are caller data too.
+  void key(std::string_view k) {
+    if (detail::is_valid_utf8(k)) {
+      writer_.Key(k.data(), static_cast<SizeType>(k.size()));
+      return;
+    }
+    std::string fixed;
+    detail::sanitize_utf8(k, true, fixed);
+    writer_.Key(fixed.data(), static_cast<SizeType>(fixed.size()));
+  }
+
+  // Strings come from files, processes and harnesses and need not be UTF-8; a text frame that
+  // is not UTF-8 makes the peer drop the connection, so invalid bytes become U+FFFD here.
+  void string(std::string_view s) {
+    if (detail::is_valid_utf8(s)) {
+      writer_.String(s.data(), static_cast<SizeType>(s.size()));
+      return;
+    }
+    std::string fixed;
+    detail::sanitize_utf8(s, true, fixed);
+    writer_.String(fixed.data(), static_cast<SizeType>(fixed.size()));
+  }
+
+  void field(std::string_view k, std::string_view v) {
+    key(k);
+    string(v);
+  }
+  void maybe(std::string_view k, const std::optional<std::string>& v) {
+    if (v)
+      field(k, *v);
+  }
+  void maybe(std::string_view k, const std::optional<bool>& v) {
+    if (!v)
+      return;
+    key(k);
+    writer_.Bool(*v);
+  }
+  void maybe(std::string_view k, const std::optional<string_map>& v) {
+    if (!v)
+      return;
+    key(k);
+    writer_.StartObject();
+    for (const auto& [name, text] : *v)
+      field(name, text);
+    writer_.EndObject();
+  }
+  // JSON-text fields always carry an object on the wire (the Python client validates
+  // metadata and structured_output as dicts). Text that is not a JSON object is written as
+  // {} rather than as a string, so that the frame stays acceptable to every peer.
+  void json(std::string_view k, const json_text& v) {
+    key(k);
+    rapidjson::Document doc;
+    if (detail::parse_json(v.json, doc) && doc.IsObject()) {
+      doc.Accept(writer_);
+    } else {
+      writer_.StartObject();
+      writer_.EndObject();
+    }
+  }
+
+  void strings(std::string_view k, const std::vector<std::string>& v) {
+    key(k);
+    writer_.StartArray();
+    for (const auto& s : v)
+      string(s);
+    writer_.EndArray();
+  }
+  void optional_strings(std::string_view k, const std::vector<std::string>& v) {
+    if (!v.empty())
+      strings(k, v);
+  }
+
+  template <class T> void array(const std::vector<T>& items) {
+    writer_.StartArray();
+    for (const auto& item : items)
+      item_object(item);
+    writer_.EndArray();
+  }
+  template <class T> void optional_array(std::string_view k, const std::vector<T>& items) {
+    if (items.empty())
+      return;
+    key(k);
+    array(items);
+  }
+
+  void item_object(const command& c) {
+    writer_.StartObject();
+    field("command", c.command);
+    maybe("cwd", c.cwd);
+    maybe("env", c.env);
+    // NaN or infinity cannot be written as JSON; no finite limit is what infinity means, and
+    // NaN means nothing, so both are left out.
+    if (c.timeout_s && std::isfinite(*c.timeout_s)) {
+      key("timeout_s");
+      writer_.Double(*c.timeout_s);
+    }
+    maybe("stdin", c.stdin_data);
+    writer_.EndObject();
+  }
+  void item_object(const downloadable& d) {
+    writer_.StartObject();
+    field("download_url", d.download_url);
+    field("working_dir", d.working_dir);
+    maybe("extract", d.extract);
+    writer_.EndObject();
+  }
+  void item_object(const command_result& r) {
+    writer_.StartObject();
+    field("command", r.command);
+    key("exit_code");
+    writer_.Int(r.exit_code);
+    maybe("stdout", r.stdout_text);
+    if (r.stdout_truncated) {
+      key("stdout_truncated");
+      writer_.Bool(true);
+    }
+    writer_.EndObject();
+  }
+
+  rapidjson::StringBuffer buffer_;
+  rapidjson::Writer<rapidjson::StringBuffer> writer_;
+};
+
+// ---- decode -----------------------------------------------------------------------------------
+
+// Reads fields of one frame, stopping at the first problem, which it records in the result.
+// Field readers take the enclosing object's path prefix ("" at top level, "commands[1]" inside
+// an array item) and build the full path only when reporting an error.
+class reader {
+public:
+  explicit reader(decode_result& result) : result_(result) {}
+
+  bool fail(errc e, std::string text) {
+    result_.ec = e;
+    result_.error = std::move(text);
+    return false;
+  }
+
+  static std::string path(std::string_view prefix, std::string_view name) {
+    std::string p(prefix);
+    if (!p.empty())
+      p += '.';
+    p += name;
+    return p;
+  }
+  static std::string item_path(std::string_view prefix, std::string_view name, std::size_t i) {
+    return path(prefix, name) + '[' + std::to_string(i) + ']';
+  }
+
+  bool wrong_type(const std::string& p, const char* expected, const value& v) {
+    return fail(errc::wrong_type,
+                p + ": expected " + expected + ", got " + detail::json_type_name(v));
+  }
+  bool missing(const std::string& p) {
+    return fail(errc::missing_field, p + ": required field is missing");
+  }
+  bool invalid(const std::string& p, std::string_view rule, const value& v) {
+    return fail(errc::invalid_value, p + ": " + std::string(rule) + ", got " + detail::to_json(v));
+  }
+
+  // The field's value, or nullptr when it is absent or null (the same thing on this wire).
+  static const value* find(const value& obj, std::string_view name) {
+    const auto it = obj.FindMember(value(rapidjson::StringRef(name.data(), name.size())));
+    if (it == obj.MemberEnd() || it->value.IsNull())
+      return nullptr;
+    return &it->value;
+  }
+
+  // ---- field readers --------------------------------------------------------------------------
+
+  bool required_string(const value& o, std::string_view prefix, std::string_view name,
+                       std::string& out) {
+    const value* v = find(o, name);
+    if (v == nullptr)
+      return missing(path(prefix, name));
+    return string_value(*v, prefix, name, out);
+  }
+
+  bool optional_string(const value& o, std::string_view prefix, std::string_view name,
+                       std::optional<std::string>& out) {
+    const value* v = find(o, name);
+    if (v == nullptr)
+      return true;
+    return string_value(*v, prefix, name, out.emplace());
+  }
+
+  bool optional_bool(const value& o, std::string_view prefix, std::string_view name,
+                     std::optional<bool>& out) {
+    const value* v = find(o, name);
+    if (v == nullptr)
+      return true;
+    if (!v->IsBool())
+      return wrong_type(path(prefix, name), "boolean", *v);
+    out = v->GetBool();
+    return true;
+  }
+
+  bool optional_map(const value& o, std::string_view prefix, std::string_view name,
+                    std::optional<string_map>& out) {
+    const value* v = find(o, name);
+    if (v == nullptr)
+      return true;
+    if (!v->IsObject())
+      return wrong_type(path(prefix, name), "object", *v);
+    auto& map = out.emplace();
+    for (const auto& member : v->GetObject()) {
+      std::string key(member.name.GetString(), member.name.GetStringLength());
+      if (!member.value.IsString()) {
+        return wrong_type(path(prefix, name) + '.' + key, "string", member.value);
+      }
+      map.insert_or_assign(std::move(key),
+                           std::string(member.value.GetString(), member.value.GetStringLength()));
+    }
+    return true;
+  }
+
+  // Absent or null is an empty list unless the field is required.
+  bool string_array(const value& o, std::string_view prefix, std::string_view name,
+                    std::vector<std::string>& out, bool required = false) {
+    const value* v = find(o, name);
+    if (v == nullptr)
+      return required ? missing(path(prefix, name)) : true;
+    if (!v->IsArray())
+      return wrong_type(path(prefix, name), "array", *v);
+    out.reserve(v->Size());
+    for (SizeType i = 0; i < v->Size(); ++i) {
+      const value& item = (*v)[i];
+      if (!item.IsString())
+        return wrong_type(item_path(prefix, name, i), "string", item);
+      out.emplace_back(item.GetString(), item.GetStringLength());
+    }
+    return true;
+  }
+
+  template <class T>
+  bool object_array(const value& o, std::string_view prefix, std::string_view name,
+                    std::vector<T>& out, bool required = false) {
+    const value* v = find(o, name);
+    if (v == nullptr)
+      return required ? missing(path(prefix, name)) : true;
+    if (!v->IsArray())
+      return wrong_type(path(prefix, name), "array", *v);
+    out.reserve(v->Size());
+    for (SizeType i = 0; i < v->Size(); ++i) {
+      const value& item = (*v)[i];
+      const std::string p = item_path(prefix, name, i);
+      if (!item.IsObject())
+        return wrong_type(p, "object", item);
+      if (!parse_item(item, p, out.emplace_back()))
+        return false;
+    }
+    return true;
+  }
+
+  // JSON-text fields carry objects; absent or null is "{}".
+  bool object_text(const value& o, std::string_view prefix, std::string_view name, json_text& out,
+                   bool required = false) {
+    const value* v = find(o, name);
+    if (v == nullptr) {
+      if (required)
+        return missing(path(prefix, name));
+      out.json = "{}";
+      return true;
+    }
+    if (!v->IsObject())
+      return wrong_type(path(prefix, name), "object", *v);
+    out.json = detail::to_json(*v);
+    return true;
+  }
+
+  // A JSON integer that fits int. 1.5 (or 1e2, which JSON also spells as a fraction-capable
+  // number) is the wrong type; an integer beyond int's range is an invalid value.
+  bool int_value(const value& v, const std::string& p, int& out) {
+    if (v.IsInt()) {
+      out = v.GetInt();
+      return true;
+    }
+    if (v.IsInt64() || v.IsUint64())
+      return invalid(p, "out of range", v);
+    return wrong_type(p, "integer", v);
+  }
+
+  // ---- shapes ---------------------------------------------------------------------------------
+
+  bool parse_item(const value& o, const std::string& p, command& c) {
+    if (!required_string(o, p, "command", c.command))
+      return false;
+    if (!optional_string(o, p, "cwd", c.cwd))
+      return false;
+    if (!optional_map(o, p, "env", c.env))
+      return false;
+    if (const value* t = find(o, "timeout_s")) {
+      if (!t->IsNumber())
+        return wrong_type(path(p, "timeout_s"), "number", *t);
+      if (t->GetDouble() < 0)
+        return invalid(path(p, "timeout_s"), "must be >= 0", *t);
+      c.timeout_s = t->GetDouble();
+    }
+    return optional_string(o, p, "stdin", c.stdin_data);
+  }
+
+  bool parse_item(const value& o, const std::string& p, downloadable& d) {
+    return required_string(o, p, "download_url", d.download_url) &&
+           required_string(o, p, "working_dir", d.working_dir) &&
+           optional_bool(o, p, "extract", d.extract);
+  }
+
+  bool parse_item(const value& o, const std::string& p, command_result& r) {
+    if (!required_string(o, p, "command", r.command))
+      return false;
+    const value* code = find(o, "exit_code");
+    if (code == nullptr)
+      return missing(path(p, "exit_code"));
+    if (!int_value(*code, path(p, "exit_code"), r.exit_code))
+      return false;
+    if (!optional_string(o, p, "stdout", r.stdout_text))
+      return false;
+    std::optional<bool> truncated;
+    if (!optional_bool(o, p, "stdout_truncated", truncated))
+      return false;
+    r.stdout_truncated = truncated.value_or(false);
+    return true;
+  }
+
+  // artifacts_dirs, then the legacy artifacts_dir, without duplicates. Empty names are dropped:
+  // runtimeuse treats an empty artifacts_dir as "none" (it tests it for truthiness).
+  bool artifacts_dirs(const value& o, std::vector<std::string>& out) {
+    std::vector<std::string> dirs;
+    if (!string_array(o, "", "artifacts_dirs", dirs))
+      return false;
+    std::optional<std::string> legacy;
+    if (!optional_string(o, "", "artifacts_dir", legacy))
+      return false;
+    if (legacy)
+      dirs.push_back(std::move(*legacy));
+    for (auto& dir : dirs) {
+      if (dir.empty() || std::find(out.begin(), out.end(), dir) != out.end())
+        continue;
+      out.push_back(std::move(dir));
+    }
+    return true;
+  }
+
+  // ---- messages -------------------------------------------------------------------------------
+
+  bool parse(const value& o, invocation_message& m) {
+    return optional_string(o, "", "source_id", m.source_id) &&
+           required_string(o, "", "system_prompt", m.system_prompt) &&
+           required_string(o, "", "user_prompt", m.user_prompt) &&
+           required_string(o, "", "model", m.model) &&
+           optional_string(o, "", "output_format_json_schema_str",
+                           m.output_format_json_schema_str) &&
+           optional_map(o, "", "agent_env", m.agent_env) &&
+           string_array(o, "", "secrets_to_redact", m.secrets_to_redact) &&
+           artifacts_dirs(o, m.artifacts_dirs) &&
+           optional_string(o, "", "artifacts_ignore_content", m.artifacts_ignore_content) &&
+           object_array(o, "", "pre_agent_downloadables", m.pre_agent_downloadables) &&
+           object_array(o, "", "pre_agent_invocation_commands", m.pre_agent_invocation_commands) &&
+           object_array(o, "", "post_agent_invocation_commands",
+                        m.post_agent_invocation_commands) &&
+           string_array(o, "", "client_capabilities", m.client_capabilities) &&
+           optional_string(o, "", "resume_session_id", m.resume_session_id);
+  }
+
+  bool parse(const value& o, command_execution_message& m) {
+    return optional_string(o, "", "source_id", m.source_id) &&
+           string_array(o, "", "secrets_to_redact", m.secrets_to_redact) &&
+           artifacts_dirs(o, m.artifacts_dirs) &&
+           optional_string(o, "", "artifacts_ignore_content", m.artifacts_ignore_content) &&
+           object_array(o, "", "commands", m.commands, true) &&
+           object_array(o, "", "pre_execution_downloadables", m.pre_execution_downloadables) &&
+           string_array(o, "", "client_capabilities", m.client_capabilities);
+  }
+
+  bool parse(const value&, cancel_message&) { return true; }
+
+  bool parse(const value& o, artifact_upload_response_message& m) {
+    return required_string(o, "", "filename", m.filename) &&
+           required_string(o, "", "filepath", m.filepath) &&
+           required_string(o, "", "presigned_url", m.presigned_url) &&
+           required_string(o, "", "content_type", m.content_type);
+  }
+
+  bool parse(const value&, end_session_message&) { return true; }
+
+  bool parse(const value& o, result_message& m) {
+    const value* data = find(o, "data");
+    if (data == nullptr)
+      return missing("data");
+    if (!data->IsObject())
+      return wrong_type("data", "object", *data);
+    std::string type;
+    if (!required_string(*data, "data", "type", type))
+      return false;
+    if (type == "text") {
+      m.data.type = result_data::kind::text;
+      if (!required_string(*data, "data", "text", m.data.text))
+        return false;
+    } else if (type == "structured_output") {
+      m.data.type = result_data::kind::structured_output;
+      if (!object_text(*data, "data", "structured_output", m.data.structured_output, true)) {
+        return false;
+      }
+    } else {
+      return invalid("data.type", R"(expected "text" or "structured_output")",
+                     *find(*data, "type"));
+    }
+    return object_text(o, "", "metadata", m.metadata);
+  }
+
+  bool parse(const value& o, command_execution_result_message& m) {
+    return object_array(o, "", "results", m.results, true);
+  }
+
+  bool parse(const value& o, error_message& m) {
+    return required_string(o, "", "error", m.error) && object_text(o, "", "metadata", m.metadata);
+  }
+
+  bool parse(const value& o, assistant_message& m) {
+    return string_array(o, "", "text_blocks", m.text_blocks, true);
+  }
+
+  bool parse(const value& o, command_output_message& m) {
+    if (!required_string(o, "", "stream", m.stream))
+      return false;
+    if (m.stream != "stdout" && m.stream != "stderr") {
+      return invalid("stream", R"(expected "stdout" or "stderr")", *find(o, "stream"));
+    }
+    return required_string(o, "", "text", m.text) && required_string(o, "", "command", m.command);
+  }
+
+  bool parse(const value& o, heartbeat_message& m) {
+    if (!required_string(o, "", "phase", m.phase))
+      return false;
+    const value* v = find(o, "elapsed_ms");
+    if (v == nullptr)
+      return true;
+    if (!v->IsNumber())
+      return wrong_type("elapsed_ms", "number", *v);
+    // A JavaScript peer may measure with performance.now(), which has a fraction: accept any
+    // non-negative number and keep whole milliseconds.
+    const double ms = v->GetDouble();
+    if (ms < 0)
+      return invalid("elapsed_ms", "must be >= 0", *v);
+    if (v->IsInt64()) {
+      m.elapsed_ms = v->GetInt64();
+    } else if (ms < 9.2e18) {
+      m.elapsed_ms = static_cast<std::int64_t>(ms);
+    } else {
+      return invalid("elapsed_ms", "out of range", *v);
+    }
+    return true;
+  }
+
+  bool parse(const value& o, artifact_upload_request_message& m) {
+    return required_string(o, "", "filename", m.filename) &&
+           required_string(o, "", "filepath", m.filepath);
+  }
+
+  bool parse(const value&, end_session_confirm_message&) { return true; }
+
+  bool parse(const value& o, agent_event_message& m) {
+    return required_string(o, "", "event", m.event) && object_text(o, "", "data", m.data);
+  }
+
+  bool parse(const value& o, artifact_upload_result_message& m) {
+    if (!required_string(o, "", "filepath", m.filepath))
+      return false;
+    const value* ok = find(o, "ok");
+    if (ok == nullptr)
+      return missing("ok");
+    if (!ok->IsBool())
+      return wrong_type("ok", "boolean", *ok);
+    m.ok = ok->GetBool();
+    if (const value* status = find(o, "http_status")) {
+      if (!int_value(*status, "http_status", m.http_status.emplace()))
+        return false;
+    }
+    return optional_string(o, "", "error", m.error);
+  }
+
+private:
+  bool string_value(const value& v, std::string_view prefix, std::string_view name,
+                    std::string& out) {
+    if (!v.IsString())
+      return wrong_type(path(prefix, name), "string", v);
+    out.assign(v.GetString(), v.GetStringLength());
+    return true;
+  }
+
+  decode_result& result_;
+};
+
+template <std::size_t I> bool decode_as(reader& r, const value& obj, decode_result& result) {
+  std::variant_alternative_t<I, message> m;
+  if (!r.parse(obj, m))
+    return false;
+  result.msg.emplace(std::in_place_index<I>, std::move(m));
+  return true;
+}
+
+using decode_fn = bool (*)(reader&, const value&, decode_result&);
+
+template <std::size_t... I>
+constexpr std::array<decode_fn, sizeof...(I)> make_decoders(std::index_sequence<I...>) {
+  return {&decode_as<I>...};
+}
+
+constexpr auto decoders = make_decoders(std::make_index_sequence<std::variant_size_v<message>>{});
+
+} // namespace
+
+std::string encode(const message& m) {
+  return encoder(std::visit(size_hint{}, m)).encode(m);
+}
+
+decode_result decode(std::string_view frame) {
+  decode_result result;
+  reader r(result);
+
+  rapidjson::Document doc;
+  if (!detail::parse_json(frame, doc)) {
+    r.fail(errc::malformed_json, std::string("malformed JSON at offset ") +
+                                     std::to_string(doc.GetErrorOffset()) + ": " +
+                                     rapidjson::GetParseError_En(doc.GetParseError()));
+    return result;
+  }
+  if (!doc.IsObject()) {
+    r.fail(errc::not_an_object,
+           std::string("expected a JSON object, got ") + detail::json_type_name(doc));
+    return result;
+  }
+  const value* type = reader::find(doc, "message_type");
+  if (type == nullptr) {
+    r.missing("message_type");
+    return result;
+  }
+  if (!type->IsString()) {
+    r.wrong_type("message_type", "string", *type);
+    return result;
+  }
+  result.message_type.assign(type->GetString(), type->GetStringLength());
+
+  for (std::size_t i = 0; i < decoders.size(); ++i) {
+    if (result.message_type == detail::message_type_name_at(i)) {
+      decoders[i](r, doc, result);
+      return result;
+    }
+  }
+  r.fail(errc::unknown_message_type, "unknown message_type \"" + result.message_type + '"');
+  return result;
+}
+
+} // namespace agentrt::protocol

@@ -1,0 +1,43 @@
+// Wire names of the message types. The table is indexed by the variant's alternative index so
+// that decode (which needs name -> alternative) and message_type_name share one source of truth.
+#include "agentrt/protocol/messages.hpp"
+
+#include "message_names.hpp"
+
+namespace agentrt::protocol {
+namespace detail {
+
+namespace {
+constexpr const char* names[] = {
+    "invocation_message",
+    "command_execution_message",
+    "cancel_message",
+    "artifact_upload_response_message",
+    "end_session_message",
+    "result_message",
+    "command_execution_result_message",
+    "error_message",
+    "assistant_message",
+    "command_output_message",
+    "heartbeat_message",
+    "artifact_upload_request_message",
+    "end_session_confirm_message",
+    "agent_event_message",
+    "artifact_upload_result_message",
+};
+static_assert(std::size(names) == std::variant_size_v<message>,
+              "every message alternative needs a wire name, in variant order");
+} // namespace
+
+const char* message_type_name_at(std::size_t index) noexcept {
+  return index < std::size(names) ? names[index] : "";
+}
+
+} // namespace detail
+
+const char* message_type_name(const message& m) noexcept {
+  // valueless_by_exception() gives variant_npos, which maps to "".
+  return detail::message_type_name_at(m.index());
+}
+
+} // namespace agentrt::protocol

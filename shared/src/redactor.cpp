@@ -1,0 +1,236 @@
+// One-shot secret redaction, and redact_message which applies it to every string a message
+// carries (including string values inside JSON-text fields).
+#include "agentrt/protocol/redactor.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <type_traits>
+
+#include "json_util.hpp"
+
+namespace agentrt::protocol {
+
+redactor::redactor(std::vector<std::string> secrets) : secrets_(std::move(secrets)) {
+  secrets_.erase(std::remove_if(secrets_.begin(), secrets_.end(),
+                                [](const std::string& s) { return s.empty(); }),
+                 secrets_.end());
+  // Longest first so that match_at can return the first hit; ties in byte order only to make
+  // the order deterministic.
+  std::sort(secrets_.begin(), secrets_.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() > b.size() : a < b;
+  });
+  secrets_.erase(std::unique(secrets_.begin(), secrets_.end()), secrets_.end());
+  for (const auto& s : secrets_)
+    first_byte_[static_cast<unsigned char>(s.front())] = true;
+  max_len_ = secrets_.empty() ? 0 : secrets_.front().size();
+}
+
+std::size_t redactor::match_at(std::string_view text, std::size_t pos) const noexcept {
+  if (pos >= text.size() || !first_byte_[static_cast<unsigned char>(text[pos])])
+    return 0;
+  const std::size_t left = text.size() - pos;
+  for (const auto& s : secrets_) {
+    if (s.size() <= left && std::memcmp(text.data() + pos, s.data(), s.size()) == 0) {
+      return s.size();
+    }
+  }
+  return 0;
+}
+
+std::size_t redactor::redact_prefix(std::string_view text, std::size_t limit,
+                                    std::string& out) const {
+  std::size_t pos = 0;
+  std::size_t copied = 0; // text[copied, pos) is pending, appended in one go
+  while (pos < limit) {
+    // Most bytes cannot start a secret; skip them without a call per byte.
+    while (pos < limit && !first_byte_[static_cast<unsigned char>(text[pos])])
+      ++pos;
+    if (pos >= limit)
+      break;
+    const std::size_t len = match_at(text, pos);
+    if (len == 0) {
+      ++pos;
+      continue;
+    }
+    out.append(text.data() + copied, pos - copied);
+    out.append(redaction_marker);
+    pos += len;
+    copied = pos;
+  }
+  // pos > limit only right after a match, and then copied == pos.
+  out.append(text.data() + copied, pos - copied);
+  return pos;
+}
+
+std::string redactor::redact(std::string_view text) const {
+  if (secrets_.empty())
+    return std::string(text);
+  std::string out;
+  out.reserve(text.size());
+  redact_prefix(text, text.size(), out);
+  return out;
+}
+
+// ---- redact_message ---------------------------------------------------------------------------
+
+namespace {
+
+void redact_string(std::string& s, const redactor& r) {
+  if (s.empty())
+    return;
+  std::string redacted = r.redact(s);
+  if (redacted != s)
+    s = std::move(redacted);
+}
+
+void redact_string(std::optional<std::string>& s, const redactor& r) {
+  if (s)
+    redact_string(*s, r);
+}
+
+void redact_strings(std::vector<std::string>& v, const redactor& r) {
+  for (auto& s : v)
+    redact_string(s, r);
+}
+
+void redact_map(std::optional<string_map>& m, const redactor& r) {
+  if (!m)
+    return;
+  for (auto& [key, value] : *m)
+    redact_string(value, r);
+}
+
+// Rewrites string values (not keys: they are schema, e.g. "usage", and rewriting them could
+// make two keys collide) anywhere in the document. Returns whether anything changed.
+bool redact_json_value(rapidjson::Value& v, rapidjson::Document::AllocatorType& alloc,
+                       const redactor& r) {
+  bool changed = false;
+  if (v.IsString()) {
+    std::string_view text(v.GetString(), v.GetStringLength());
+    std::string redacted = r.redact(text);
+    if (redacted != text) {
+      v.SetString(redacted.data(), static_cast<rapidjson::SizeType>(redacted.size()), alloc);
+      changed = true;
+    }
+  } else if (v.IsArray()) {
+    for (auto& item : v.GetArray())
+      changed |= redact_json_value(item, alloc, r);
+  } else if (v.IsObject()) {
+    for (auto& member : v.GetObject())
+      changed |= redact_json_value(member.value, alloc, r);
+  }
+  return changed;
+}
+
+void redact_json(json_text& j, const redactor& r) {
+  rapidjson::Document doc;
+  if (!detail::parse_json(j.json, doc)) {
+    // Not JSON (encode would send "{}" for it anyway); redact it as text so that it cannot
+    // leak through a log line either.
+    redact_string(j.json, r);
+    return;
+  }
+  // Secrets may appear escaped in JSON text ("\u0041", "\""), so a plain text search of the
+  // serialized form would miss them: compare decoded strings instead.
+  if (redact_json_value(doc, doc.GetAllocator(), r))
+    j.json = detail::to_json(doc);
+}
+
+void redact_command(command& c, const redactor& r) {
+  redact_string(c.command, r);
+  redact_string(c.cwd, r);
+  redact_map(c.env, r);
+  redact_string(c.stdin_data, r);
+}
+
+void redact_downloadable(downloadable& d, const redactor& r) {
+  redact_string(d.download_url, r);
+  redact_string(d.working_dir, r);
+}
+
+template <class T>
+void redact_each(std::vector<T>& items, const redactor& r, void (*fn)(T&, const redactor&)) {
+  for (auto& item : items)
+    fn(item, r);
+}
+
+// Protocol vocabulary (command_output_message::stream, heartbeat_message::phase,
+// agent_event_message::event) is left alone: it never carries caller data, and rewriting it
+// would turn a valid message into one the peer rejects.
+struct visitor {
+  const redactor& r;
+
+  void operator()(invocation_message& m) const {
+    redact_string(m.source_id, r);
+    redact_string(m.system_prompt, r);
+    redact_string(m.user_prompt, r);
+    redact_string(m.model, r);
+    redact_string(m.output_format_json_schema_str, r);
+    redact_map(m.agent_env, r);
+    redact_strings(m.secrets_to_redact, r);
+    redact_strings(m.artifacts_dirs, r);
+    redact_string(m.artifacts_ignore_content, r);
+    redact_each(m.pre_agent_downloadables, r, redact_downloadable);
+    redact_each(m.pre_agent_invocation_commands, r, redact_command);
+    redact_each(m.post_agent_invocation_commands, r, redact_command);
+    redact_strings(m.client_capabilities, r);
+    redact_string(m.resume_session_id, r);
+  }
+  void operator()(command_execution_message& m) const {
+    redact_string(m.source_id, r);
+    redact_strings(m.secrets_to_redact, r);
+    redact_strings(m.artifacts_dirs, r);
+    redact_string(m.artifacts_ignore_content, r);
+    redact_each(m.commands, r, redact_command);
+    redact_each(m.pre_execution_downloadables, r, redact_downloadable);
+    redact_strings(m.client_capabilities, r);
+  }
+  void operator()(cancel_message&) const {}
+  void operator()(artifact_upload_response_message& m) const {
+    redact_string(m.filename, r);
+    redact_string(m.filepath, r);
+    redact_string(m.presigned_url, r);
+    redact_string(m.content_type, r);
+  }
+  void operator()(end_session_message&) const {}
+  void operator()(result_message& m) const {
+    redact_string(m.data.text, r);
+    redact_json(m.data.structured_output, r);
+    redact_json(m.metadata, r);
+  }
+  void operator()(command_execution_result_message& m) const {
+    // stdout_text is produced through stream_redactor at the source (see the header).
+    for (auto& result : m.results)
+      redact_string(result.command, r);
+  }
+  void operator()(error_message& m) const {
+    redact_string(m.error, r);
+    redact_json(m.metadata, r);
+  }
+  void operator()(assistant_message& m) const { redact_strings(m.text_blocks, r); }
+  void operator()(command_output_message& m) const {
+    // text is produced through stream_redactor at the source (see the header).
+    redact_string(m.command, r);
+  }
+  void operator()(heartbeat_message&) const {}
+  void operator()(artifact_upload_request_message& m) const {
+    redact_string(m.filename, r);
+    redact_string(m.filepath, r);
+  }
+  void operator()(end_session_confirm_message&) const {}
+  void operator()(agent_event_message& m) const { redact_json(m.data, r); }
+  void operator()(artifact_upload_result_message& m) const {
+    redact_string(m.filepath, r);
+    redact_string(m.error, r);
+  }
+};
+
+} // namespace
+
+void redact_message(message& m, const redactor& r) {
+  if (r.empty())
+    return;
+  std::visit(visitor{r}, m);
+}
+
+} // namespace agentrt::protocol

@@ -1,0 +1,207 @@
+// Downloadables through the real runtime: fetched before the commands run, archives extracted
+// safely, failures and hostile input ending the request with a clear error_message, cancel.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "agentrt/protocol/codec.hpp"
+#include "support/http_test_server.hpp"
+#include "support/protocol_helpers.hpp"
+#include "support/runtime_process.hpp"
+#include "support/ws_test_client.hpp"
+
+namespace agentrt::test {
+namespace {
+
+using namespace std::chrono_literals;
+namespace p = agentrt::protocol;
+
+bool exists(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+// Builds an archive with python3's zipfile/tarfile: entries are (name, content) and a name
+// ending in "@symlink:TARGET" makes a symlink.
+void make_archive(const std::string& path, const std::string& kind,
+                  const std::vector<std::pair<std::string, std::string>>& entries) {
+  std::string script = "import sys, zipfile, tarfile, io\n";
+  script += "entries = [";
+  for (const auto& [name, content] : entries) {
+    script += "(" + std::string("'''") + name + "''', '''" + content + "'''),";
+  }
+  script += "]\n";
+  if (kind == "zip") {
+    script += "z = zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED)\n"
+              "for n, c in entries: z.writestr(n, c)\n"
+              "z.close()\n";
+  } else {
+    script += "t = tarfile.open(sys.argv[1], 'w:" + kind + "')\n"
+              "for n, c in entries:\n"
+              "  if '@symlink:' in n:\n"
+              "    n, target = n.split('@symlink:')\n"
+              "    i = tarfile.TarInfo(n); i.type = tarfile.SYMTYPE; i.linkname = target\n"
+              "    t.addfile(i)\n"
+              "  else:\n"
+              "    b = c.encode(); i = tarfile.TarInfo(n); i.size = len(b)\n"
+              "    t.addfile(i, io.BytesIO(b))\n"
+              "t.close()\n";
+  }
+  const std::string script_path = path + ".py";
+  std::ofstream(script_path) << script;
+  ASSERT_EQ(std::system(("python3 " + script_path + " " + path).c_str()), 0);
+  ::unlink(script_path.c_str());
+}
+
+class Downloads : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = make_temp_dir("agentrt-dl-");
+    rt_ = std::make_unique<runtime_process>(std::vector<std::string>{
+        "--transfer-retries", "1", "--low-speed-time", "1", "--kill-grace", "1"});
+    auto r = ws_test_client::connect(rt_->url());
+    ASSERT_TRUE(r.client) << r.error;
+    c_ = std::move(r.client);
+  }
+  void TearDown() override { std::system(("rm -rf " + root_).c_str()); }
+
+  p::command_execution_message request(const std::string& url, const std::string& dir,
+                                       const std::vector<std::string>& commands) {
+    auto m = exec_request(commands);
+    p::downloadable d;
+    d.download_url = url;
+    d.working_dir = dir;
+    m.pre_execution_downloadables.push_back(d);
+    return m;
+  }
+
+  std::string root_;
+  http_test_server http_;
+  std::unique_ptr<runtime_process> rt_;
+  std::unique_ptr<ws_test_client> c_;
+};
+
+TEST_F(Downloads, FileIsFetchedBeforeTheCommandsRun) {
+  http_.route("/files/data.txt", http_response::with_status(200, "payload-123\n"));
+  const std::string dir = root_ + "/work/sub";
+  c_->send(request(http_.url("/files/data.txt"), dir, {"cat " + dir + "/data.txt"}));
+  auto msgs = c_->receive_until_terminal();
+  ASSERT_NE(as<p::command_execution_result_message>(msgs.back()), nullptr) << p::encode(msgs.back());
+  EXPECT_EQ(joined_output(msgs, "stdout"), "payload-123\n");
+}
+
+TEST_F(Downloads, HttpErrorFailsTheRequestNamingUrlAndStatusAndRunsNoCommand) {
+  const std::string dir = root_ + "/work";
+  auto req = request(http_.url("/missing/tok-SECRET/x.bin"), dir, {"touch " + root_ + "/ran"});
+  req.secrets_to_redact = {"tok-SECRET"};
+  c_->send(req);
+  auto msgs = c_->receive_until_terminal();
+  auto* e = as<p::error_message>(msgs.back());
+  ASSERT_NE(e, nullptr) << p::encode(msgs.back());
+  EXPECT_NE(e->error.find("HTTP 404"), std::string::npos) << e->error;
+  EXPECT_NE(e->error.find("/missing/[REDACTED]/x.bin"), std::string::npos) << e->error;
+  EXPECT_EQ(e->error.find("tok-SECRET"), std::string::npos);
+  EXPECT_EQ(p::encode(msgs.back()).find("tok-SECRET"), std::string::npos);
+  EXPECT_FALSE(exists(root_ + "/ran"));
+  EXPECT_FALSE(exists(dir + "/x.bin"));
+}
+
+TEST_F(Downloads, ServerErrorThenSuccessIsRetried) {
+  http_.route("/flaky/f.txt", {http_response::with_status(500), http_response::with_status(200, "ok")});
+  const std::string dir = root_ + "/w";
+  c_->send(request(http_.url("/flaky/f.txt"), dir, {"cat " + dir + "/f.txt"}));
+  auto msgs = c_->receive_until_terminal();
+  ASSERT_NE(as<p::command_execution_result_message>(msgs.back()), nullptr) << p::encode(msgs.back());
+  EXPECT_EQ(joined_output(msgs, "stdout"), "ok");
+  EXPECT_EQ(http_.request_count("/flaky/f.txt"), 2u);
+}
+
+TEST_F(Downloads, ZipAndTarGzAreExtractedAndTheArchiveRemoved) {
+  make_archive(root_ + "/src.zip", "zip", {{"proj/a.txt", "alpha"}, {"proj/deep/b.txt", "beta"}});
+  make_archive(root_ + "/more.tar.gz", "gz", {{"more/c.txt", "gamma"}});
+  http_.route("/src.zip", http_response::file(root_ + "/src.zip"));
+  http_.route("/more.tar.gz", http_response::file(root_ + "/more.tar.gz"));
+  const std::string dir = root_ + "/work";
+  auto req = request(http_.url("/src.zip"), dir, {"cat proj/a.txt proj/deep/b.txt more/c.txt"});
+  p::downloadable second;
+  second.download_url = http_.url("/more.tar.gz");
+  second.working_dir = dir;
+  req.pre_execution_downloadables.push_back(second);
+  req.commands[0].cwd = dir;
+  c_->send(req);
+  auto msgs = c_->receive_until_terminal();
+  ASSERT_NE(as<p::command_execution_result_message>(msgs.back()), nullptr) << p::encode(msgs.back());
+  EXPECT_EQ(joined_output(msgs, "stdout"), "alphabetagamma");
+  EXPECT_FALSE(exists(dir + "/src.zip"));
+  EXPECT_FALSE(exists(dir + "/more.tar.gz"));
+}
+
+TEST_F(Downloads, ExtractFalseKeepsTheArchive) {
+  make_archive(root_ + "/keep.zip", "zip", {{"x.txt", "x"}});
+  http_.route("/keep.zip", http_response::file(root_ + "/keep.zip"));
+  const std::string dir = root_ + "/work";
+  auto req = request(http_.url("/keep.zip"), dir, {"ls " + dir});
+  req.pre_execution_downloadables[0].extract = false;
+  c_->send(req);
+  auto msgs = c_->receive_until_terminal();
+  ASSERT_NE(as<p::command_execution_result_message>(msgs.back()), nullptr);
+  EXPECT_EQ(joined_output(msgs, "stdout"), "keep.zip\n");
+}
+
+TEST_F(Downloads, HostileArchiveFailsNamingTheEntryAndNothingEscapes) {
+  make_archive(root_ + "/evil.tar", "", {{"ok.txt", "fine"}, {"../escaped.txt", "bad"}});
+  make_archive(root_ + "/link.tar", "",
+               {{"l@symlink:" + root_, ""}, {"l/through-link.txt", "bad"}});
+  http_.route("/evil.tar", http_response::file(root_ + "/evil.tar"));
+  http_.route("/link.tar", http_response::file(root_ + "/link.tar"));
+  const std::string dir = root_ + "/jail/work";
+  for (const char* name : {"/evil.tar", "/link.tar"}) {
+    c_->send(request(http_.url(name), dir, {"touch " + root_ + "/ran"}));
+    auto msgs = c_->receive_until_terminal();
+    auto* e = as<p::error_message>(msgs.back());
+    ASSERT_NE(e, nullptr) << p::encode(msgs.back());
+    EXPECT_NE(e->error.find("entry"), std::string::npos) << e->error;
+  }
+  EXPECT_FALSE(exists(root_ + "/jail/escaped.txt"));
+  EXPECT_FALSE(exists(root_ + "/escaped.txt"));
+  EXPECT_FALSE(exists(root_ + "/through-link.txt"));
+  EXPECT_FALSE(exists(root_ + "/ran"));
+}
+
+TEST_F(Downloads, TraversalInTheUrlFileNameIsRefused) {
+  const std::string dir = root_ + "/work";
+  c_->send(request(http_.url("/a/..%2F..%2Fescape.txt"), dir, {"true"}));
+  auto msgs = c_->receive_until_terminal();
+  auto* e = as<p::error_message>(msgs.back());
+  ASSERT_NE(e, nullptr) << p::encode(msgs.back());
+  EXPECT_NE(e->error.find("not a plain file name"), std::string::npos) << e->error;
+  EXPECT_FALSE(exists(root_ + "/escape.txt"));
+  EXPECT_EQ(http_.request_count("/a/..%2F..%2Fescape.txt"), 0u);
+}
+
+TEST_F(Downloads, CancelStopsADownloadPromptlyAndRemovesThePartialFile) {
+  http_response slow = http_response::generated(100 * 1024 * 1024);
+  slow.bytes_per_second = 64 * 1024;
+  http_.route("/slow.bin", slow);
+  const std::string dir = root_ + "/work";
+  c_->send(request(http_.url("/slow.bin"), dir, {"true"}));
+  std::this_thread::sleep_for(500ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  c_->send(p::cancel_message{});
+  auto msgs = c_->receive_until_terminal(10s);
+  auto* e = as<p::error_message>(msgs.back());
+  ASSERT_NE(e, nullptr) << p::encode(msgs.back());
+  EXPECT_EQ(e->error, "Request cancelled");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(std::system(("test -z \"$(ls -A " + dir + ")\"").c_str()), 0) << "partial file left";
+}
+
+}  // namespace
+}  // namespace agentrt::test

@@ -1,0 +1,50 @@
+// Starts the real agentrt binary on a free loopback port for a test and stops it afterwards.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace agentrt::test {
+
+class runtime_process {
+ public:
+  // Starts AGENTRT_BINARY --host 127.0.0.1 --port <free> plus extra_args, waits until it
+  // accepts connections. Extra environment entries "K=V" are added to the test's environment.
+  explicit runtime_process(std::vector<std::string> extra_args = {},
+                           std::vector<std::string> extra_env = {});
+  ~runtime_process();
+  runtime_process(const runtime_process&) = delete;
+  runtime_process& operator=(const runtime_process&) = delete;
+
+  int port() const noexcept { return port_; }
+  pid_t pid() const noexcept { return pid_; }
+  std::string url() const;  // "ws://127.0.0.1:PORT/"
+  // Everything the runtime wrote to stderr so far.
+  std::string log() const;
+
+  // Sends sig and waits for exit; returns the exit status as from waitpid, or -1 on timeout.
+  int stop(int sig, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  bool running() const;
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string log_path_;
+};
+
+// Pids of live processes (not zombies) whose command line (arguments joined by spaces) starts
+// with prefix, e.g. "sleep 100.42" finds that sleep but not the `sh -c` that started it.
+std::vector<pid_t> find_processes(const std::string& prefix);
+// Resident set size of pid in KiB (VmRSS), 0 if unknown.
+long rss_kib(pid_t pid);
+// Open file descriptors of pid.
+int count_fds(pid_t pid);
+// A fresh empty directory under /tmp, removed by the caller's fixture.
+std::string make_temp_dir(const std::string& prefix = "agentrt-test-");
+// One GET request on 127.0.0.1:port; returns status line code and body.
+std::pair<int, std::string> http_get(int port, const std::string& path);
+
+}  // namespace agentrt::test
