@@ -5,6 +5,8 @@
 // path strings, which a concurrent or earlier symlink can defeat.
 #include "archive/archive_extractor.hpp"
 
+#include "util/unique_fd.hpp"
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
@@ -75,36 +77,6 @@ public:
 
 constexpr std::size_t read_block_size = 64 * 1024;
 
-class file_descriptor {
-public:
-  file_descriptor() noexcept = default;
-  explicit file_descriptor(int fd) noexcept : fd_(fd) {}
-  ~file_descriptor() { reset(); }
-  file_descriptor(file_descriptor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  file_descriptor& operator=(file_descriptor&& other) noexcept {
-    if (this != &other)
-      reset(std::exchange(other.fd_, -1));
-    return *this;
-  }
-  file_descriptor(const file_descriptor&) = delete;
-  file_descriptor& operator=(const file_descriptor&) = delete;
-
-  int get() const noexcept { return fd_; }
-  explicit operator bool() const noexcept { return fd_ >= 0; }
-  void reset(int fd = -1) noexcept {
-    if (fd_ >= 0)
-      ::close(fd_);
-    fd_ = fd;
-  }
-  // close() reports deferred write errors (e.g. ENOSPC on some file systems); returns errno.
-  int close() noexcept {
-    const int rc = ::close(std::exchange(fd_, -1));
-    return rc == 0 ? 0 : errno;
-  }
-
-private:
-  int fd_ = -1;
-};
 
 struct archive_read_deleter {
   void operator()(::archive* a) const noexcept { archive_read_free(a); }
@@ -495,8 +467,8 @@ private:
 
   // Opens comps[0..count) below dest_dir, creating missing directories, never following a
   // symlink. Returns an invalid descriptor after recording the failure.
-  file_descriptor open_directory_path(const std::vector<std::string>& comps, std::size_t count) {
-    file_descriptor dir(::fcntl(root_.get(), F_DUPFD_CLOEXEC, 0));
+  util::unique_fd open_directory_path(const std::vector<std::string>& comps, std::size_t count) {
+    util::unique_fd dir(::fcntl(root_.get(), F_DUPFD_CLOEXEC, 0));
     if (!dir) {
       fail_errno(errno, "cannot duplicate the destination's descriptor");
       return {};
@@ -542,7 +514,7 @@ private:
     std::string key = join(comps, count);
     if (cached_dir_ && key == cached_dir_path_)
       return cached_dir_.get();
-    file_descriptor dir = open_directory_path(comps, count);
+    util::unique_fd dir = open_directory_path(comps, count);
     if (!dir)
       return -1;
     cached_dir_ = std::move(dir);
@@ -593,7 +565,7 @@ private:
     const std::string relative = join(comps_, comps_.size());
     constexpr int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
     // O_EXCL|O_NOFOLLOW: a symlink planted at the name is never opened through.
-    file_descriptor out(::openat(dir, name.c_str(), flags, 0600));
+    util::unique_fd out(::openat(dir, name.c_str(), flags, 0600));
     if (!out && errno == EEXIST) {
       if (!make_room(dir, name, relative))
         return false;
@@ -691,7 +663,7 @@ private:
                           std::to_string(static_cast<std::uint64_t>(limits_.max_ratio)) + ":1)");
   }
 
-  bool finish_file(file_descriptor& out, ::archive_entry* entry) {
+  bool finish_file(util::unique_fd& out, ::archive_entry* entry) {
     // mode & 0777: setuid, setgid and sticky bits never reach the disk.
     if (::fchmod(out.get(), archive_entry_perm(entry) & 0777) != 0) {
       return fail_errno(errno, "cannot set the file's mode");
@@ -785,7 +757,7 @@ private:
     if (target_relative == relative)
       return true; // a link to itself: already there
     // The target's directory is held open separately: directory_fd's cache has one slot.
-    const file_descriptor target_dir = open_directory_path(target_comps, target_comps.size() - 1);
+    const util::unique_fd target_dir = open_directory_path(target_comps, target_comps.size() - 1);
     if (!target_dir)
       return false;
     const std::string& target_name = target_comps.back();
@@ -816,11 +788,11 @@ private:
   extract_limits limits_;
   const std::atomic<bool>* cancel_;
   std::string archive_name_;
-  file_descriptor root_;
-  file_descriptor archive_fd_; // declared before reader_: must outlive it
+  util::unique_fd root_;
+  util::unique_fd archive_fd_; // declared before reader_: must outlive it
   archive_reader reader_;
   std::string cached_dir_path_;
-  file_descriptor cached_dir_;
+  util::unique_fd cached_dir_;
   std::unordered_set<std::string> regular_files_;
   std::string entry_name_;         // the current entry, as the archive spells it
   std::vector<std::string> comps_; // its path components
@@ -902,7 +874,7 @@ archive_format format_from_name(std::string_view file_name) noexcept {
 bool looks_like_archive(const std::string& path) {
   if (is_zip_based_document(path))
     return false;
-  file_descriptor fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)); // see open_archive
+  util::unique_fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)); // see open_archive
   if (!fd)
     return false;
   struct stat st {};

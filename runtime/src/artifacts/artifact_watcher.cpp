@@ -25,12 +25,12 @@
 #include "artifacts/ignore_rules.hpp"
 #include "artifacts/inotify_watch_table.hpp"
 #include "log/logger.hpp"
-#include "process/unique_fd.hpp"
+#include "util/unique_fd.hpp"
 
 namespace agentrt::runtime::artifacts {
 namespace {
 
-using process::detail::unique_fd;
+using util::unique_fd;
 using steady_clock = std::chrono::steady_clock;
 
 // IN_CREATE is only needed for directories and .artifactignore, but the mask cannot tell

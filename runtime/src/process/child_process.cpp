@@ -20,14 +20,14 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
-#include "process/unique_fd.hpp"
+#include "util/unique_fd.hpp"
 
 extern char** environ;
 
 namespace agentrt::runtime::process {
 namespace {
 
-using detail::unique_fd;
+using util::unique_fd;
 
 std::error_code last_error() {
   return {errno, std::system_category()};
@@ -55,7 +55,7 @@ std::error_code make_directories(const std::string& path) {
 
 // Moves fd above the standard descriptors: a pipe end numbered 0..2 (the runtime started with
 // a closed stdin, say) would be clobbered by the child's own dup2 calls.
-std::error_code lift_above_stdio(unique_fd& fd) {
+std::error_code lift_above_stdio(util::unique_fd& fd) {
   if (fd.get() > 2)
     return {};
   const int moved = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 3);
@@ -66,8 +66,8 @@ std::error_code lift_above_stdio(unique_fd& fd) {
 }
 
 struct pipe_pair {
-  unique_fd read_end;
-  unique_fd write_end;
+  util::unique_fd read_end;
+  util::unique_fd write_end;
 };
 
 // Both ends close-on-exec (the child gets its end through dup2, which clears the flag);

@@ -11,7 +11,7 @@
 #include <cstring>
 #include <string>
 
-#include "process/unique_fd.hpp"
+#include "util/unique_fd.hpp"
 
 namespace agentrt::runtime::process::detail {
 namespace {
@@ -62,7 +62,7 @@ void parse_pid_list(const char* text, std::vector<pid_t>& out) {
 } // namespace
 
 std::optional<proc_entry> read_proc_entry(pid_t pid) {
-  unique_fd fd(::open(proc_path(pid, "stat").c_str(), O_RDONLY | O_CLOEXEC));
+  util::unique_fd fd(::open(proc_path(pid, "stat").c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd)
     return std::nullopt;
   struct stat st {};
@@ -111,7 +111,7 @@ std::vector<proc_entry> scan_proc() {
 }
 
 bool environ_contains(pid_t pid, std::string_view entry) {
-  unique_fd fd(::open(proc_path(pid, "environ").c_str(), O_RDONLY | O_CLOEXEC));
+  util::unique_fd fd(::open(proc_path(pid, "environ").c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd)
     return false;
 
@@ -170,7 +170,7 @@ std::vector<pid_t> own_children() {
     if (!parse_pid(d->d_name))
       continue;
     const std::string path = std::string("/proc/self/task/") + d->d_name + "/children";
-    unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    util::unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd)
       continue;
     text.clear();

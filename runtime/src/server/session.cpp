@@ -108,11 +108,23 @@ std::shared_ptr<session::request> session::begin_request(
 void session::handle(protocol::command_execution_message&& m) {
   if (refuse_if_busy("command_execution_message")) return;
   auto r = begin_request(m.source_id, m.secrets_to_redact);
-  r->commands = std::move(m.commands);
   r->client_capabilities = std::move(m.client_capabilities);
-  log_info("command_execution_message: " + std::to_string(r->commands.size()) + " command(s)");
+  log_info("command_execution_message: " + std::to_string(m.commands.size()) + " command(s)");
   prepare(m.artifacts_dirs, m.artifacts_ignore_content, std::move(m.pre_execution_downloadables),
-          r->client_capabilities, [this] { run_next_command(); });
+          r->client_capabilities,
+          [this, commands = std::move(m.commands)]() mutable {
+            run_commands(std::move(commands), {}, nullptr);
+          });
+}
+
+void session::run_commands(std::vector<protocol::command> commands, std::string phase,
+                           std::function<void()> then) {
+  auto r = request_;
+  r->commands = std::move(commands);
+  r->next_command = 0;
+  r->phase = std::move(phase);
+  r->after_commands = std::move(then);
+  run_next_command();
 }
 
 bool session::prepare(const std::vector<std::string>& artifacts_dirs,
@@ -214,6 +226,12 @@ void session::handle(protocol::artifact_upload_response_message&& m) {
 void session::run_next_command() {
   auto r = request_;
   if (r->next_command >= r->commands.size()) {
+    if (r->after_commands) {
+      auto then = std::move(r->after_commands);
+      r->after_commands = nullptr;
+      then();
+      return;
+    }
     finish(protocol::command_execution_result_message{std::move(r->results)});
     return;
   }
@@ -259,6 +277,27 @@ void session::on_command_done(std::uint64_t request_id, execution::command_outco
   if (outcome.status.term_signal) summary += " (" + signal_name(outcome.status.term_signal) + ")";
   if (outcome.timed_out) summary += " after its timeout_s";
   log_info(summary);
+  if (code != 0 && !r->phase.empty()) {
+    // An invocation's pre/post command failed: the request fails, naming which and how.
+    util::json_object meta;
+    meta.add("code", "command_failed")
+        .add("phase", r->phase)
+        .add("index", r->next_command)
+        .add("command", outcome.result.command)
+        .add("exit_code", code);
+    if (outcome.status.term_signal) meta.add("signal", signal_name(outcome.status.term_signal));
+    if (outcome.timed_out) meta.add("timed_out", true);
+    if (outcome.result.stdout_text) {
+      // Enough to see why it failed without turning the error into a second output stream.
+      const std::string& out = *outcome.result.stdout_text;
+      meta.add("stdout_tail", out.size() > 4096 ? out.substr(out.size() - 4096) : out);
+    }
+    finish(protocol::error_message{r->phase + "[" + std::to_string(r->next_command) + "] \"" +
+                                       outcome.result.command + "\" failed with exit code " +
+                                       std::to_string(code),
+                                   protocol::json_text{meta.str()}});
+    return;
+  }
   r->results.push_back(std::move(outcome.result));
   if (code != 0) {
     // The first failure stops the rest; its result is still reported.

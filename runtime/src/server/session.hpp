@@ -45,8 +45,12 @@ class session : public std::enable_shared_from_this<session> {
     std::shared_ptr<process::process_scope> scope;
     std::shared_ptr<execution::command_runner> runner;
     std::shared_ptr<execution::downloadables_runner> downloads;
+    // The command list being run: a command_execution's commands, or an invocation's pre or
+    // post commands (phase names which, for error messages; empty for command_execution).
     std::vector<protocol::command> commands;
     std::size_t next_command = 0;
+    std::string phase;
+    std::function<void()> after_commands;  // set for invocation phases
     std::vector<protocol::command_result> results;
     std::vector<std::string> client_capabilities;
     std::chrono::steady_clock::time_point started;
@@ -69,6 +73,10 @@ class session : public std::enable_shared_from_this<session> {
                const std::optional<std::string>& ignore_content,
                std::vector<protocol::downloadable> downloadables,
                const std::vector<std::string>& capabilities, std::function<void()> next);
+  // Runs commands in order; a command_execution reports results, an invocation phase calls
+  // then() when all succeeded and fails the request at the first non-zero exit.
+  void run_commands(std::vector<protocol::command> commands, std::string phase,
+                    std::function<void()> then);
   void run_next_command();
   void on_command_output(std::uint64_t request_id, protocol::command_output_message&& m);
   void on_command_done(std::uint64_t request_id, execution::command_outcome&& outcome);

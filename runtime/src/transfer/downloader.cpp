@@ -14,7 +14,7 @@
 
 #include <curl/curl.h>
 
-#include "process/unique_fd.hpp"
+#include "util/unique_fd.hpp"
 #include "transfer/curl_session.hpp"
 
 namespace agentrt::runtime::transfer {
@@ -22,7 +22,7 @@ namespace agentrt::runtime::transfer {
 namespace {
 
 namespace fs = std::filesystem;
-using process::detail::unique_fd;
+using util::unique_fd;
 
 // The body's destination. The write callback stops the transfer by returning short, which curl
 // reports as CURLE_WRITE_ERROR; the errno kept here is what the user needs to see.

@@ -13,7 +13,7 @@
 
 #include <curl/curl.h>
 
-#include "process/unique_fd.hpp"
+#include "util/unique_fd.hpp"
 #include "transfer/curl_handle.hpp"
 #include "transfer/curl_session.hpp"
 
@@ -21,7 +21,7 @@ namespace agentrt::runtime::transfer {
 
 namespace {
 
-using process::detail::unique_fd;
+using util::unique_fd;
 
 constexpr size_t response_excerpt_max = 1024;
 // curl's default is 64 KiB; larger buffers mean fewer read() calls on multi-GiB artifacts.

@@ -1,12 +1,14 @@
-// Owns one raw file descriptor between its creation (pipe2, open) and the moment it is handed
-// to an Asio stream_descriptor or closed; keeps early-return error paths in spawn leak-free.
+// Owns one raw file descriptor (pipe ends, files, inotify, directory fds) so that every
+// early-return error path closes it; shared by process/, transfer/, archive/ and artifacts/.
 #pragma once
 
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <utility>
 
-namespace agentrt::runtime::process::detail {
+namespace agentrt::runtime::util {
 
 class unique_fd {
 public:
@@ -33,9 +35,17 @@ public:
       ::close(fd_);
     fd_ = fd;
   }
+  // Closes now and reports what close() said: it can carry a deferred write error (ENOSPC on
+  // some file systems), which matters for files we wrote. Returns 0 or an errno value.
+  int close() noexcept {
+    if (fd_ < 0)
+      return 0;
+    const int rc = ::close(std::exchange(fd_, -1));
+    return rc == 0 ? 0 : errno;
+  }
 
 private:
   int fd_ = -1;
 };
 
-} // namespace agentrt::runtime::process::detail
+} // namespace agentrt::runtime::util
