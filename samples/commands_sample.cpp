@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
   }
 
   client::execute_options options;
-  options.on_output = [](const agentrt::protocol::command_output_message& chunk) {
+  options.on_command_output = [](const agentrt::protocol::command_output_message& chunk) {
     std::FILE* out = chunk.stream == "stderr" ? stderr : stdout;
     std::fwrite(chunk.text.data(), 1, chunk.text.size(), out);
     std::fflush(out);

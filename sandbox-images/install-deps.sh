@@ -13,8 +13,8 @@ profile="${1:-build}"
 runtime_pkgs=(libcurl4 libarchive13 ca-certificates)
 build_pkgs=(g++ cmake make pkg-config
             libwebsocketpp-dev libasio-dev rapidjson-dev
-            libcurl4-openssl-dev libarchive-dev)
-test_pkgs=(libgtest-dev libgmock-dev procps python3)
+            libcurl4-openssl-dev libarchive-dev libssl-dev)
+test_pkgs=(libgtest-dev libgmock-dev procps python3 ccache)
 
 case "$profile" in
   runtime) pkgs=("${runtime_pkgs[@]}") ;;

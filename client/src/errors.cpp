@@ -19,6 +19,14 @@ public:
       return "request cancelled";
     case errc::timed_out:
       return "request timed out";
+    case errc::idle_timed_out:
+      return "request timed out waiting for the runtime (idle timeout)";
+    case errc::callback_timed_out:
+      return "a callback did not answer in time";
+    case errc::invalid_options:
+      return "invalid options";
+    case errc::busy:
+      return "another request is in flight";
     case errc::protocol_violation:
       return "the runtime violated the protocol";
     case errc::closed:

@@ -9,6 +9,7 @@
 #include <asio/signal_set.hpp>
 
 #include "config/options.hpp"
+#include "harness/harness.hpp"
 #include "log/logger.hpp"
 #include "process/process_reaper.hpp"
 #include "server/listener.hpp"
@@ -37,8 +38,23 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   asio::io_context io(1);
+  rt::harness::harness_config hc;
+  hc.agent = opts.agent;
+  hc.handler_path = opts.handler_path;
+  hc.workdir = opts.workdir;
+  hc.timeout = opts.harness_timeout;
+  hc.kill_grace = opts.kill_grace;
+  hc.max_turns = opts.max_turns;
+  std::string harness_message;
+  std::unique_ptr<rt::harness::harness> agent_harness = rt::harness::make_harness(hc, harness_message);
+  if (!agent_harness) {
+    std::fprintf(stderr, "agentrt: %s\n", harness_message.c_str());
+    return 2;
+  }
+  rt::log::info({}, harness_message);
+
   rt::process::process_reaper reaper(io);
-  rt::server::listener listener(io, opts, reaper);
+  rt::server::listener listener(io, opts, reaper, *agent_harness);
   if (const std::error_code ec = listener.start()) {
     rt::log::error({}, "cannot listen on " + opts.host + ":" + std::to_string(opts.port) + ": " +
                            ec.message());

@@ -201,7 +201,7 @@ TEST(Session, EndSessionDuringARequestWaitsForItsTerminal) {
   EXPECT_TRUE(c->wait_closed(5s));
 }
 
-TEST(Session, InvocationIsReportedAsNotSupportedYet) {
+TEST(Session, InvocationWithoutAHarnessFailsSayingWhatWasLookedFor) {
   runtime_process rt;
   auto c = connect_or_fail(rt);
   ASSERT_TRUE(c);
@@ -211,7 +211,8 @@ TEST(Session, InvocationIsReportedAsNotSupportedYet) {
   inv.model = "m";
   c->send(inv);
   const std::string err = expect_error(*c);
-  EXPECT_NE(err.find("not supported"), std::string::npos) << err;
+  EXPECT_NE(err.find("no agent harness available"), std::string::npos) << err;
+  EXPECT_NE(err.find("--handler"), std::string::npos) << err;
   expect_session_usable(*c);
 }
 

@@ -66,6 +66,12 @@ Options:
   --drain-idle S              after a command's main process exits, how long its output
                               pipes may stay silent (held open by a background process)
                               before the command counts as finished (default 0.2)
+  --agent NAME                harness for invocation_message: claude, openai (codex, gemini,
+                              opencode: not implemented yet); default: auto-detect
+  --handler PATH              run PATH as the harness (custom handler protocol)
+  --workdir DIR               working directory of the harness (default: the runtime's cwd)
+  --harness-timeout S         kill a harness run after S seconds (default 0 = no limit)
+  --max-turns N               model turns for the openai loop and claude (default 50)
   --extract-max-bytes N       refuse an archive that unpacks to more than N bytes
                               (default 8589934592)
   --extract-max-entries N     refuse an archive with more than N entries (default 200000)
@@ -133,6 +139,17 @@ options parse_options(int argc, const char* const* argv) {
       o.kill_grace = parse_seconds(arg, next());
     } else if (arg == "--drain-idle") {
       o.drain_idle = parse_seconds(arg, next());
+    } else if (arg == "--agent") {
+      o.agent = next();
+    } else if (arg == "--handler") {
+      o.handler_path = next();
+    } else if (arg == "--workdir") {
+      o.workdir = next();
+    } else if (arg == "--harness-timeout") {
+      o.harness_timeout = parse_seconds(arg, next());
+    } else if (arg == "--max-turns") {
+      o.max_turns = static_cast<int>(parse_unsigned(arg, next(), 100000));
+      if (o.max_turns == 0) throw std::invalid_argument(arg + ": must be at least 1");
     } else if (arg == "--extract-max-bytes") {
       o.extract_max_bytes = parse_unsigned(arg, next(), ~std::uint64_t{0});
     } else if (arg == "--extract-max-entries") {

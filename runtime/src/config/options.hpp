@@ -23,6 +23,13 @@ struct options {
   std::chrono::milliseconds kill_grace{5000};
   std::chrono::milliseconds drain_idle{200};
 
+  // The agent harness.
+  std::string agent;          // --agent NAME; empty = auto-detect
+  std::string handler_path;   // --handler PATH
+  std::string workdir;        // --workdir DIR; empty = the runtime's cwd
+  std::chrono::milliseconds harness_timeout{0};
+  int max_turns = 50;
+
   // Downloads, extraction, artifacts.
   std::uint64_t extract_max_bytes = 8ULL << 30;
   std::uint64_t extract_max_entries = 200000;

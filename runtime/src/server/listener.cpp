@@ -76,8 +76,8 @@ bool is_loopback(const std::string& host) {
 }  // namespace
 
 listener::listener(asio::io_context& io, const config::options& opts,
-                   process::process_reaper& reaper)
-    : pool_(4), state_(io, opts, reaper, pool_), shutdown_deadline_(io) {
+                   process::process_reaper& reaper, harness::harness& agent_harness)
+    : pool_(4), state_(io, opts, reaper, pool_, agent_harness), shutdown_deadline_(io) {
   server_.clear_access_channels(websocketpp::log::alevel::all);
   server_.clear_error_channels(websocketpp::log::elevel::all);
   if (log::enabled(log::level::debug)) {

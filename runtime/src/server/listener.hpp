@@ -21,7 +21,8 @@ namespace agentrt::runtime::server {
 
 class listener {
  public:
-  listener(asio::io_context& io, const config::options& opts, process::process_reaper& reaper);
+  listener(asio::io_context& io, const config::options& opts, process::process_reaper& reaper,
+           harness::harness& agent_harness);
   ~listener();
 
   // Binds and starts accepting. An error here (address in use, bad host) is fatal at startup.

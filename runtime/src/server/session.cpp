@@ -189,12 +189,89 @@ bool session::prepare(const std::vector<std::string>& artifacts_dirs,
 
 void session::handle(protocol::invocation_message&& m) {
   if (refuse_if_busy("invocation_message")) return;
-  begin_request(m.source_id, m.secrets_to_redact);
-  log_info("invocation_message refused: no agent harness in this build");
-  finish(protocol::error_message{
-      "invocation_message is not supported by this build of agentrt yet: no agent harness is "
-      "implemented (command_execution_message works)",
-      util::json_object().add("code", "not_supported").str()});
+  auto r = begin_request(m.source_id, m.secrets_to_redact);
+  r->client_capabilities = m.client_capabilities;
+  log_info("invocation_message: harness " + state_.harness.name() + ", model \"" + m.model + "\"");
+  auto downloadables = std::move(m.pre_agent_downloadables);
+  const auto dirs = m.artifacts_dirs;
+  const auto ignore = m.artifacts_ignore_content;
+  // downloadables -> pre-commands -> harness -> post-commands -> result_message
+  prepare(dirs, ignore, std::move(downloadables), r->client_capabilities,
+          [this, m = std::move(m)]() mutable {
+            auto pre = std::move(m.pre_agent_invocation_commands);
+            run_commands(std::move(pre), "pre_agent_invocation_commands",
+                         [this, m = std::move(m)]() mutable { run_harness(std::move(m)); });
+          });
+}
+
+bool session::has_capability(const char* name) const {
+  if (!request_) return false;
+  const auto& caps = request_->client_capabilities;
+  return std::find(caps.begin(), caps.end(), name) != caps.end();
+}
+
+void session::run_harness(protocol::invocation_message m) {
+  auto r = request_;
+  harness::invocation inv;
+  inv.system_prompt = std::move(m.system_prompt);
+  inv.user_prompt = std::move(m.user_prompt);
+  inv.model = std::move(m.model);
+  inv.output_schema_json = std::move(m.output_format_json_schema_str);
+  if (m.agent_env) inv.agent_env.insert(m.agent_env->begin(), m.agent_env->end());
+  inv.secrets = r->redactor->secrets();
+  inv.source_id = r->source_id;
+  inv.resume_session_id = std::move(m.resume_session_id);
+  inv.agent_events = has_capability("agent_events");
+
+  std::weak_ptr<session> weak = shared_from_this();
+  const std::uint64_t id = r->id;
+  auto live = [weak, id]() -> std::shared_ptr<session> {
+    auto self = weak.lock();
+    if (!self || !self->request_ || self->request_->id != id || self->request_->cancelling) {
+      return nullptr;
+    }
+    return self;
+  };
+  harness::harness_callbacks cb;
+  cb.on_assistant = [live](std::vector<std::string> blocks) {
+    if (auto self = live()) self->send(protocol::assistant_message{std::move(blocks)});
+  };
+  cb.on_agent_event = [live](std::string event, std::string data_json) {
+    if (auto self = live()) {
+      self->send(protocol::agent_event_message{std::move(event),
+                                               protocol::json_text{std::move(data_json)}});
+    }
+  };
+  cb.on_log = [live](std::string line) {
+    if (auto self = live()) self->log_info("harness: " + line);
+  };
+  r->harness_run = state_.harness.start(
+      state_.io, state_.reaper, *r->scope, inv, std::move(cb),
+      [live, id, post = std::move(m.post_agent_invocation_commands)](
+          harness::harness_outcome outcome) mutable {
+        if (auto self = live()) self->on_harness_done(id, std::move(outcome), std::move(post));
+      });
+}
+
+void session::on_harness_done(std::uint64_t request_id, harness::harness_outcome&& outcome,
+                              std::vector<protocol::command> post_commands) {
+  if (!request_ || request_->id != request_id || request_->finishing) return;
+  auto r = request_;
+  r->harness_run.reset();
+  if (!outcome.ok) {
+    log_warn("harness failed: " + outcome.error);
+    finish(protocol::error_message{std::move(outcome.error),
+                                   protocol::json_text{std::move(outcome.error_metadata_json)}});
+    return;
+  }
+  log_info("harness finished");
+  r->result = protocol::result_message{std::move(outcome.data),
+                                       protocol::json_text{std::move(outcome.metadata_json)}};
+  run_commands(std::move(post_commands), "post_agent_invocation_commands", [this] {
+    auto result = std::move(*request_->result);
+    request_->result.reset();
+    finish(std::move(result));
+  });
 }
 
 void session::handle(protocol::cancel_message&&) {
@@ -343,6 +420,7 @@ void session::abort_request(std::chrono::milliseconds grace, std::function<void(
   auto r = request_;
   heartbeat_timer_.cancel();
   if (r->downloads) r->downloads->cancel();
+  if (r->harness_run) r->harness_run->cancel();
   if (r->runner) r->runner->terminate();
   r->scope->terminate(grace, std::move(then));
 }

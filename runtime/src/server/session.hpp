@@ -45,6 +45,8 @@ class session : public std::enable_shared_from_this<session> {
     std::shared_ptr<process::process_scope> scope;
     std::shared_ptr<execution::command_runner> runner;
     std::shared_ptr<execution::downloadables_runner> downloads;
+    std::shared_ptr<harness::harness_run> harness_run;
+    std::optional<protocol::result_message> result;  // the harness's, held through post-commands
     // The command list being run: a command_execution's commands, or an invocation's pre or
     // post commands (phase names which, for error messages; empty for command_execution).
     std::vector<protocol::command> commands;
@@ -78,6 +80,10 @@ class session : public std::enable_shared_from_this<session> {
   void run_commands(std::vector<protocol::command> commands, std::string phase,
                     std::function<void()> then);
   void run_next_command();
+  void run_harness(protocol::invocation_message m);
+  void on_harness_done(std::uint64_t request_id, harness::harness_outcome&& outcome,
+                       std::vector<protocol::command> post_commands);
+  bool has_capability(const char* name) const;
   void on_command_output(std::uint64_t request_id, protocol::command_output_message&& m);
   void on_command_done(std::uint64_t request_id, execution::command_outcome&& outcome);
   // Kills whatever the request left running, then sends its terminal.

@@ -1,5 +1,6 @@
 // The client's error codes and the error value its calls return. Transport failures
-// (connection_failed, closed) are kept apart from the runtime's own answer (runtime_error).
+// (connection_failed, closed) are kept apart from the runtime's own answer (runtime_error), and
+// each kind of timeout has its own code so that callers can tell which limit was hit.
 #pragma once
 
 #include <string>
@@ -8,12 +9,17 @@
 namespace agentrt::client {
 
 enum class errc {
-  connection_failed = 1, // the WebSocket connection could not be established
-  runtime_error,         // the runtime answered the request with an error_message
-  cancelled,             // abort() ended the request
-  timed_out,             // the caller's timeout expired (the request was cancelled)
-  protocol_violation,    // the runtime sent something the protocol does not allow
-  closed,                // the connection closed before the expected answer
+  connection_failed =
+      1,              // the WebSocket connection could not be established (message names the URL)
+  runtime_error,      // the runtime answered the request with an error_message
+  cancelled,          // abort() ended the request
+  timed_out,          // the request's overall timeout expired (the request was cancelled)
+  idle_timed_out,     // nothing arrived from the runtime for idle_timeout (cancelled)
+  callback_timed_out, // an upload callback did not answer within callback_timeout (cancelled)
+  protocol_violation, // the runtime sent a malformed or unexpected frame (connection closed)
+  closed,             // the connection closed before the expected answer
+  invalid_options,    // the call's options were rejected before anything was sent
+  busy,               // another request is in flight on this session
 };
 
 const std::error_category& error_category() noexcept;
@@ -21,9 +27,11 @@ std::error_code make_error_code(errc e) noexcept;
 
 // Returned, never thrown. An empty code means success.
 struct client_error {
-  std::error_code code;
-  std::string message;
-  std::string metadata_json = "{}"; // the error_message's metadata, or transport details
+  std::error_code code{};
+  std::string message{};
+  // The error_message's metadata for runtime errors; for errors the client detects itself, a
+  // JSON object with the details (url, timeout kind, offending frame, ...).
+  std::string metadata_json = "{}";
 
   explicit operator bool() const noexcept { return static_cast<bool>(code); }
 };

@@ -1,0 +1,68 @@
+// The asynchronous session: one WebSocket connection to an agentrt (or runtimeuse) runtime,
+// carrying sequential requests, driven by an io_loop. Every call returns at once; its
+// completion handler (or future) is invoked on the loop's thread.
+#pragma once
+
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agentrt/client/errors.hpp"
+#include "agentrt/client/io_loop.hpp"
+#include "agentrt/client/options.hpp"
+#include "agentrt/client/results.hpp"
+
+namespace agentrt::client {
+
+namespace detail {
+class session_core;
+}
+
+class async_session {
+public:
+  using connect_handler = std::function<void(std::shared_ptr<async_session>, client_error)>;
+  using query_handler = std::function<void(query_result, client_error)>;
+  using execute_handler = std::function<void(execute_result, client_error)>;
+  using end_handler = std::function<void(client_error)>;
+
+  // The handler receives a session or an error, never both. The loop must outlive the session.
+  static void connect(io_loop& loop, const connect_options& options, connect_handler handler);
+  static std::future<std::pair<std::shared_ptr<async_session>, client_error>>
+  connect(io_loop& loop, const connect_options& options);
+
+  // Closes the connection if it is still open (without end_session_message); a call in flight
+  // completes with errc::closed.
+  ~async_session();
+  async_session(const async_session&) = delete;
+  async_session& operator=(const async_session&) = delete;
+
+  // One request at a time: a call while another is in flight completes with errc::busy.
+  void query(std::string prompt, query_options options, query_handler handler);
+  std::future<std::pair<query_result, client_error>> query(std::string prompt,
+                                                           query_options options);
+
+  // A non-zero exit code is a result, not an error.
+  void execute_commands(std::vector<protocol::command> commands, execute_options options,
+                        execute_handler handler);
+  std::future<std::pair<execute_result, client_error>>
+  execute_commands(std::vector<protocol::command> commands, execute_options options);
+
+  // Thread-safe. Sends cancel_message for the request in flight (no-op when idle); that call
+  // completes with errc::cancelled once the runtime's terminal arrives.
+  void abort();
+
+  // The end-session handshake: sends end_session_message, keeps answering artifact upload
+  // requests with the session's upload callback until end_session_confirm_message, closes.
+  void end(end_handler handler);
+  std::future<client_error> end();
+
+  explicit async_session(std::shared_ptr<detail::session_core> core); // library use only
+
+private:
+  std::shared_ptr<detail::session_core> core_;
+};
+
+} // namespace agentrt::client

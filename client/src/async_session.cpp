@@ -1,0 +1,87 @@
+// async_session: the public face of session_core, plus the future-returning overloads.
+#include "agentrt/client/async_session.hpp"
+
+#include "io_loop_impl.hpp"
+#include "session_core.hpp"
+
+namespace agentrt::client {
+
+namespace {
+
+// std::function needs a copyable callable; a promise is move-only.
+template <typename T> auto promise_pair() {
+  auto p = std::make_shared<std::promise<T>>();
+  return std::make_pair(p, p->get_future());
+}
+
+} // namespace
+
+async_session::async_session(std::shared_ptr<detail::session_core> core) : core_(std::move(core)) {}
+
+async_session::~async_session() {
+  core_->detach();
+}
+
+void async_session::connect(io_loop& loop, const connect_options& options,
+                            connect_handler handler) {
+  auto core = std::make_shared<detail::session_core>(loop.internals().context);
+  core->connect(options, [core, handler = std::move(handler)](client_error error) {
+    if (error)
+      handler(nullptr, std::move(error));
+    else
+      handler(std::make_shared<async_session>(core), {});
+  });
+}
+
+std::future<std::pair<std::shared_ptr<async_session>, client_error>>
+async_session::connect(io_loop& loop, const connect_options& options) {
+  auto [p, f] = promise_pair<std::pair<std::shared_ptr<async_session>, client_error>>();
+  connect(loop, options, [p = p](std::shared_ptr<async_session> s, client_error e) {
+    p->set_value({std::move(s), std::move(e)});
+  });
+  return std::move(f);
+}
+
+void async_session::query(std::string prompt, query_options options, query_handler handler) {
+  core_->query(std::move(prompt), std::move(options), std::move(handler));
+}
+
+std::future<std::pair<query_result, client_error>> async_session::query(std::string prompt,
+                                                                        query_options options) {
+  auto [p, f] = promise_pair<std::pair<query_result, client_error>>();
+  query(std::move(prompt), std::move(options), [p = p](query_result r, client_error e) {
+    p->set_value({std::move(r), std::move(e)});
+  });
+  return std::move(f);
+}
+
+void async_session::execute_commands(std::vector<protocol::command> commands,
+                                     execute_options options, execute_handler handler) {
+  core_->execute(std::move(commands), std::move(options), std::move(handler));
+}
+
+std::future<std::pair<execute_result, client_error>>
+async_session::execute_commands(std::vector<protocol::command> commands, execute_options options) {
+  auto [p, f] = promise_pair<std::pair<execute_result, client_error>>();
+  execute_commands(std::move(commands), std::move(options),
+                   [p = p](execute_result r, client_error e) {
+                     p->set_value({std::move(r), std::move(e)});
+                   });
+  return std::move(f);
+}
+
+void async_session::abort() {
+  core_->abort();
+}
+
+void async_session::end(end_handler handler) {
+  core_->end(std::move(handler));
+}
+
+std::future<client_error> async_session::end() {
+  auto [p, f] = promise_pair<client_error>();
+  end([p = p](client_error e) { p->set_value(std::move(e)); });
+  return std::move(f);
+}
+
+} // namespace agentrt::client

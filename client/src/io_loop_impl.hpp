@@ -1,0 +1,22 @@
+// The io_loop's internals, shared by the library's sources (keeps Asio out of io_loop.hpp).
+#pragma once
+
+#include <optional>
+#include <thread>
+
+// After a standard header: Asio decides how to allocate (aligned_alloc or operator
+// new) from libstdc++ macros, and every translation unit must decide alike.
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+
+#include "agentrt/client/io_loop.hpp"
+
+namespace agentrt::client {
+
+struct io_loop::impl {
+  asio::io_context context{1};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::thread thread;
+};
+
+} // namespace agentrt::client

@@ -1,0 +1,567 @@
+// The session state machine (see session_core.hpp). Handlers follow one pattern: check that
+// the event still belongs to the current request/state, then act; everything else is dropped.
+#include "session_core.hpp"
+
+#include <asio/post.hpp>
+
+#include <type_traits>
+#include <variant>
+
+#include "agentrt/protocol/codec.hpp"
+#include "agentrt/protocol/errc.hpp"
+#include "error_metadata.hpp"
+
+namespace agentrt::client::detail {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// The runtime drains for at most its --drain-timeout (30 s by default) before confirming.
+constexpr auto end_session_limit = std::chrono::seconds(90);
+constexpr std::size_t frame_excerpt_bytes = 512;
+
+client_error make_error(errc e, std::string message, std::string metadata_json = "{}") {
+  return client_error{make_error_code(e), std::move(message), std::move(metadata_json)};
+}
+
+std::string ms(std::chrono::milliseconds d) {
+  return std::to_string(d.count()) + " ms";
+}
+
+std::string timeout_metadata(const char* kind, std::chrono::milliseconds d) {
+  error_metadata m;
+  m.add("timeout", kind);
+  m.add("timeout_ms", static_cast<long long>(d.count()));
+  return m.str();
+}
+
+// Client-side validation: the runtime would accept these, but the artifacts would go nowhere
+// (or the callback would never be called), which is always a caller's mistake.
+std::optional<client_error> validate(const request_options& o) {
+  if (!o.artifacts_dirs.empty() && !o.on_artifact_upload_request)
+    return make_error(errc::invalid_options,
+                      "artifacts_dirs requires an on_artifact_upload_request callback");
+  if (o.artifacts_dirs.empty() && o.on_artifact_upload_request)
+    return make_error(errc::invalid_options,
+                      "on_artifact_upload_request is set but artifacts_dirs is empty");
+  if (o.timeout && o.timeout->count() <= 0)
+    return make_error(errc::invalid_options, "timeout must be positive");
+  if (o.idle_timeout && o.idle_timeout->count() <= 0)
+    return make_error(errc::invalid_options, "idle_timeout must be positive");
+  return std::nullopt;
+}
+
+} // namespace
+
+std::string url_for_messages(const std::string& url) {
+  std::string out = url;
+  for (std::size_t pos = 0; (pos = out.find("token=", pos)) != std::string::npos;) {
+    if (pos != 0 && out[pos - 1] != '?' && out[pos - 1] != '&') {
+      pos += 6;
+      continue;
+    }
+    std::size_t begin = pos + 6;
+    std::size_t end = out.find_first_of("&#", begin);
+    out.replace(begin, (end == std::string::npos ? out.size() : end) - begin, "[REDACTED]");
+    pos = begin;
+  }
+  return out;
+}
+
+// ---- connecting -----------------------------------------------------------------------------
+
+void session_core::connect(const connect_options& options, std::function<void(client_error)> done) {
+  asio::post(io_, [self = shared_from_this(), options, done = std::move(done)]() mutable {
+    self->url_ = url_for_messages(options.url);
+    self->connect_done_ = std::move(done);
+    transport_options topts;
+    if (options.token)
+      topts.headers["Authorization"] = "Bearer " + *options.token;
+    topts.ca_file = options.ca_file;
+    topts.verify_tls = options.verify_tls;
+    transport_handlers handlers;
+    handlers.on_open = [self] { self->on_open(); };
+    handlers.on_fail = [self](std::string error, int status) { self->on_fail(error, status); };
+    handlers.on_close = [self](int code, std::string reason) { self->on_close(code, reason); };
+    handlers.on_frame = [self](std::string frame) { self->on_frame(std::move(frame)); };
+    std::string error;
+    self->transport_ = open_transport(self->io_, options.url, topts, std::move(handlers), error);
+    if (!self->transport_) {
+      self->state_ = state::closed;
+      self->on_fail("invalid URL: " + error, 0);
+      return;
+    }
+    self->connect_timer_.emplace(self->io_, options.connect_timeout);
+    self->connect_timer_->async_wait([self, timeout = options.connect_timeout](std::error_code ec) {
+      if (ec || self->state_ != state::connecting)
+        return;
+      error_metadata m;
+      m.add("url", self->url_);
+      m.add("timeout_ms", static_cast<long long>(timeout.count()));
+      self->finish_connect(make_error(
+          errc::connection_failed,
+          "cannot connect to " + self->url_ + ": timed out after " + ms(timeout), m.str()));
+      self->state_ = state::closed;
+      self->transport_->drop();
+    });
+  });
+}
+
+void session_core::on_open() {
+  if (state_ != state::connecting)
+    return;
+  state_ = state::open;
+  if (connect_timer_)
+    connect_timer_->cancel();
+  finish_connect({});
+}
+
+void session_core::on_fail(const std::string& error, int http_status) {
+  if (connect_timer_)
+    connect_timer_->cancel();
+  state_ = state::closed;
+  error_metadata m;
+  m.add("url", url_);
+  if (http_status != 0)
+    m.add("http_status", http_status);
+  m.add("error", error);
+  finish_connect(
+      make_error(errc::connection_failed, "cannot connect to " + url_ + ": " + error, m.str()));
+}
+
+void session_core::finish_connect(client_error error) {
+  if (auto done = std::move(connect_done_)) {
+    connect_done_ = nullptr;
+    done(std::move(error));
+  }
+}
+
+void session_core::on_close(int code, const std::string& reason) {
+  state_ = state::closed;
+  close_code_ = code;
+  close_reason_ = reason;
+  error_metadata m;
+  m.add("url", url_);
+  m.add("close_code", code);
+  m.add("close_reason", reason);
+  std::string suffix;
+  if (code != 0)
+    suffix = " (close code " + std::to_string(code) + (reason.empty() ? "" : ": " + reason) + ")";
+  for (auto& [id, timer] : pending_uploads_)
+    timer->cancel();
+  pending_uploads_.clear();
+  if (request_)
+    finish(make_error(errc::closed, "the connection closed while waiting for the answer" + suffix,
+                      m.str()));
+  if (end_done_) {
+    finish_end(make_error(errc::closed,
+                          "the connection closed before end_session_confirm_message" + suffix,
+                          m.str()));
+  }
+}
+
+void session_core::detach() {
+  asio::post(io_, [self = shared_from_this()] {
+    if (self->transport_ && self->state_ != state::closed)
+      self->transport_->close();
+  });
+}
+
+// ---- requests -------------------------------------------------------------------------------
+
+void session_core::query(std::string prompt, query_options options,
+                         async_session::query_handler handler) {
+  auto r = std::make_unique<request>(io_);
+  r->is_query = true;
+  r->on_query_done = std::move(handler);
+  if (auto bad = validate(options)) {
+    asio::post(io_, [h = std::move(r->on_query_done), e = *bad] { h({}, e); });
+    return;
+  }
+  protocol::invocation_message m;
+  m.source_id = options.source_id;
+  m.system_prompt = options.system_prompt;
+  m.user_prompt = std::move(prompt);
+  m.model = options.model;
+  m.output_format_json_schema_str = options.output_format_json_schema_str;
+  m.agent_env = options.agent_env;
+  m.secrets_to_redact = options.secrets_to_redact;
+  m.artifacts_dirs = options.artifacts_dirs;
+  m.artifacts_ignore_content = options.artifacts_ignore_content;
+  m.pre_agent_downloadables = options.downloadables;
+  m.pre_agent_invocation_commands = options.pre_agent_invocation_commands;
+  m.post_agent_invocation_commands = options.post_agent_invocation_commands;
+  // Declared only when asked for: a runtimeuse peer ignores the field, but agentrt then sends
+  // messages an older caller would not expect.
+  if (options.on_artifact_upload_result)
+    m.client_capabilities.push_back("upload_results");
+  if (options.on_agent_event)
+    m.client_capabilities.push_back("agent_events");
+  r->on_assistant_message = std::move(options.on_assistant_message);
+  r->on_agent_event = std::move(options.on_agent_event);
+  r->options = std::move(static_cast<request_options&>(options));
+  asio::post(io_, [self = shared_from_this(), r = std::move(r), m = std::move(m)]() mutable {
+    self->begin(std::move(r), std::move(m));
+  });
+}
+
+void session_core::execute(std::vector<protocol::command> commands, execute_options options,
+                           async_session::execute_handler handler) {
+  auto r = std::make_unique<request>(io_);
+  r->on_execute_done = std::move(handler);
+  if (auto bad = validate(options)) {
+    asio::post(io_, [h = std::move(r->on_execute_done), e = *bad] { h({}, e); });
+    return;
+  }
+  protocol::command_execution_message m;
+  m.source_id = options.source_id;
+  m.secrets_to_redact = options.secrets_to_redact;
+  m.artifacts_dirs = options.artifacts_dirs;
+  m.artifacts_ignore_content = options.artifacts_ignore_content;
+  m.commands = std::move(commands);
+  m.pre_execution_downloadables = options.downloadables;
+  if (options.on_artifact_upload_result)
+    m.client_capabilities.push_back("upload_results");
+  r->options = std::move(static_cast<request_options&>(options));
+  asio::post(io_, [self = shared_from_this(), r = std::move(r), m = std::move(m)]() mutable {
+    self->begin(std::move(r), std::move(m));
+  });
+}
+
+void session_core::begin(std::unique_ptr<request> r, protocol::message wire) {
+  std::optional<client_error> refused;
+  if (state_ == state::closed)
+    refused = make_error(errc::closed, ended_ ? "the session has ended"
+                                              : "the connection to " + url_ + " is closed");
+  else if (state_ == state::ending)
+    refused = make_error(errc::closed, "the session is ending");
+  else if (request_)
+    refused = make_error(errc::busy, "another request is in flight on this session");
+  if (refused) {
+    if (r->is_query)
+      r->on_query_done({}, *refused);
+    else
+      r->on_execute_done({}, *refused);
+    return;
+  }
+
+  r->id = next_request_id_++;
+  r->last_frame = clock::now();
+  if (r->options.on_artifact_upload_request) {
+    upload_handler_ = r->options.on_artifact_upload_request;
+    callback_timeout_ = r->options.callback_timeout;
+  }
+  if (r->options.on_artifact_upload_result)
+    upload_result_handler_ = r->options.on_artifact_upload_result;
+  request_ = std::move(r);
+  send(wire);
+
+  std::weak_ptr<session_core> weak = shared_from_this();
+  const auto id = request_->id;
+  if (auto timeout = request_->options.timeout) {
+    request_->overall_timer.expires_after(*timeout);
+    request_->overall_timer.async_wait([weak, id, timeout = *timeout](std::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self || !self->request_ || self->request_->id != id)
+        return;
+      self->start_cancel(errc::timed_out,
+                         "request timed out after " + ms(timeout) + " (overall timeout)",
+                         timeout_metadata("overall", timeout));
+    });
+  }
+  if (request_->options.idle_timeout)
+    arm_idle_timer();
+}
+
+// One timer per request, re-armed lazily from the last frame's time instead of on every frame.
+void session_core::arm_idle_timer() {
+  const auto idle = *request_->options.idle_timeout;
+  request_->idle_timer.expires_at(request_->last_frame + idle);
+  std::weak_ptr<session_core> weak = shared_from_this();
+  request_->idle_timer.async_wait([weak, id = request_->id, idle](std::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self || !self->request_ || self->request_->id != id || self->request_->cancel_reason)
+      return;
+    if (clock::now() - self->request_->last_frame < idle) {
+      self->arm_idle_timer();
+      return;
+    }
+    self->start_cancel(errc::idle_timed_out,
+                       "request timed out: nothing arrived from the runtime for " + ms(idle) +
+                           " (idle timeout)",
+                       timeout_metadata("idle", idle));
+  });
+}
+
+void session_core::abort() {
+  asio::post(io_, [self = shared_from_this()] {
+    if (self->request_)
+      self->start_cancel(errc::cancelled, "request cancelled", "{}");
+  });
+}
+
+void session_core::start_cancel(errc reason, std::string text, std::string metadata) {
+  if (!request_ || request_->cancel_reason)
+    return;
+  request_->cancel_reason = reason;
+  request_->cancel_text = std::move(text);
+  request_->cancel_metadata = std::move(metadata);
+  request_->overall_timer.cancel();
+  request_->idle_timer.cancel();
+  send(protocol::cancel_message{});
+  const auto grace = request_->options.cancel_grace;
+  request_->grace_timer.expires_after(grace);
+  std::weak_ptr<session_core> weak = shared_from_this();
+  request_->grace_timer.async_wait([weak, id = request_->id, grace](std::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self || !self->request_ || self->request_->id != id)
+      return;
+    // The runtime's late terminal could be mistaken for a later request's: give up on the
+    // connection rather than risk that.
+    auto& r = *self->request_;
+    self->finish(make_error(*r.cancel_reason,
+                            r.cancel_text + "; the runtime did not answer the cancel within " +
+                                ms(grace) + ", connection closed",
+                            r.cancel_metadata));
+    self->state_ = state::closed;
+    if (self->transport_)
+      self->transport_->close();
+  });
+}
+
+void session_core::finish(client_error error, query_result qr, execute_result er) {
+  auto r = std::move(request_);
+  r->overall_timer.cancel();
+  r->idle_timer.cancel();
+  r->grace_timer.cancel();
+  if (r->is_query)
+    r->on_query_done(std::move(qr), std::move(error));
+  else
+    r->on_execute_done(std::move(er), std::move(error));
+}
+
+void session_core::send(const protocol::message& m) {
+  if (transport_)
+    transport_->send(protocol::encode(m));
+}
+
+void session_core::violation(const std::string& what, const std::string& frame) {
+  error_metadata m;
+  m.add("url", url_);
+  m.add("error", what);
+  m.add("frame", std::string_view(frame).substr(0, frame_excerpt_bytes));
+  // The two sides disagree about the session's state: nothing later can be trusted.
+  send(protocol::cancel_message{});
+  finish(
+      make_error(errc::protocol_violation, "the runtime violated the protocol: " + what, m.str()));
+  state_ = state::closed;
+  if (transport_)
+    transport_->close();
+}
+
+// ---- frames ---------------------------------------------------------------------------------
+
+void session_core::on_frame(std::string frame) {
+  if (request_)
+    request_->last_frame = clock::now();
+  auto decoded = protocol::decode(frame);
+  if (!decoded.msg) {
+    // Newer runtimes may send message types this client does not know; they are not errors.
+    if (decoded.ec == protocol::errc::unknown_message_type)
+      return;
+    // Outside a request there is nothing to attribute a bad frame to.
+    if (request_)
+      violation(decoded.error, frame);
+    return;
+  }
+  protocol::message& msg = *decoded.msg;
+  std::visit(
+      [&](auto& m) {
+        using type = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<type, protocol::assistant_message>) {
+          if (request_ && request_->on_assistant_message)
+            request_->on_assistant_message(m);
+        } else if constexpr (std::is_same_v<type, protocol::command_output_message>) {
+          if (request_ && request_->options.on_command_output)
+            request_->options.on_command_output(m);
+        } else if constexpr (std::is_same_v<type, protocol::heartbeat_message>) {
+          if (request_ && request_->options.on_heartbeat)
+            request_->options.on_heartbeat(m);
+        } else if constexpr (std::is_same_v<type, protocol::agent_event_message>) {
+          if (request_ && request_->on_agent_event)
+            request_->on_agent_event(m);
+        } else if constexpr (std::is_same_v<type, protocol::artifact_upload_request_message>) {
+          on_upload_request(m);
+        } else if constexpr (std::is_same_v<type, protocol::artifact_upload_result_message>) {
+          if (upload_result_handler_)
+            upload_result_handler_(m);
+        } else if constexpr (std::is_same_v<type, protocol::result_message> ||
+                             std::is_same_v<type, protocol::command_execution_result_message> ||
+                             std::is_same_v<type, protocol::error_message>) {
+          // Outside a request: e.g. the terminal of a request abandoned with its connection,
+          // or an error_message that preceded its request's terminal.
+          if (request_)
+            on_terminal(msg, frame);
+        } else if constexpr (std::is_same_v<type, protocol::end_session_confirm_message>) {
+          if (state_ == state::ending) {
+            ended_ = true;
+            state_ = state::closed;
+            if (end_timer_)
+              end_timer_->cancel();
+            finish_end(end_error_);
+            transport_->close();
+          } else if (request_) {
+            violation("end_session_confirm_message during a request", frame);
+          }
+        } else {
+          // A client-to-runtime message: the peer is not a runtime.
+          if (request_)
+            violation(std::string("unexpected ") + protocol::message_type_name(msg), frame);
+        }
+      },
+      msg);
+}
+
+void session_core::on_terminal(protocol::message& msg, const std::string& frame) {
+  request& r = *request_;
+  const auto cancel_error = [&](std::string runtime_text, std::string metadata) {
+    std::string text = r.cancel_text;
+    if (!runtime_text.empty() && r.cancel_reason != errc::cancelled)
+      text += "; the runtime answered the cancel with: " + runtime_text;
+    return make_error(*r.cancel_reason, std::move(text),
+                      r.cancel_reason == errc::cancelled ? std::move(metadata) : r.cancel_metadata);
+  };
+
+  if (auto* e = std::get_if<protocol::error_message>(&msg)) {
+    if (r.cancel_reason)
+      finish(cancel_error(e->error, std::move(e->metadata.json)));
+    else
+      finish(make_error(errc::runtime_error, std::move(e->error), std::move(e->metadata.json)));
+    return;
+  }
+  if (auto* res = std::get_if<protocol::result_message>(&msg)) {
+    if (!r.is_query)
+      return violation("result_message answering a command execution", frame);
+    query_result qr;
+    qr.type = res->data.type == protocol::result_data::kind::structured_output
+                  ? query_result::kind::structured_output
+                  : query_result::kind::text;
+    qr.text = std::move(res->data.text);
+    qr.structured_output_json = std::move(res->data.structured_output.json);
+    qr.metadata_json = std::move(res->metadata.json);
+    // Finished before the cancel reached the runtime: keep the result, report the cut.
+    finish(r.cancel_reason ? cancel_error("", "{}") : client_error{}, std::move(qr));
+    return;
+  }
+  auto& cer = std::get<protocol::command_execution_result_message>(msg);
+  if (r.is_query)
+    return violation("command_execution_result_message answering an invocation", frame);
+  execute_result er;
+  er.results = std::move(cer.results);
+  finish(r.cancel_reason ? cancel_error("", "{}") : client_error{}, {}, std::move(er));
+}
+
+// ---- artifact uploads -----------------------------------------------------------------------
+
+void session_core::on_upload_request(const protocol::artifact_upload_request_message& m) {
+  if (!upload_handler_)
+    return; // no callback: the runtime times the round trip out and logs it
+  const auto id = next_upload_id_++;
+  auto timer = std::make_unique<asio::steady_timer>(io_, callback_timeout_);
+  std::weak_ptr<session_core> weak = shared_from_this();
+  timer->async_wait([weak, id, m](std::error_code ec) {
+    if (auto self = weak.lock(); self && !ec)
+      self->on_upload_timeout(id, m);
+  });
+  pending_uploads_[id] = std::move(timer);
+  auto answered = std::make_shared<std::atomic<bool>>(false);
+  upload_reply reply = [weak, id, m, answered](std::optional<upload_target> target) {
+    if (answered->exchange(true))
+      return;
+    if (auto self = weak.lock())
+      asio::post(self->io_, [self, id, m, target = std::move(target)] {
+        self->on_upload_reply(id, m, target);
+      });
+  };
+  upload_handler_(m, std::move(reply));
+}
+
+void session_core::on_upload_reply(std::uint64_t id,
+                                   const protocol::artifact_upload_request_message& m,
+                                   const std::optional<upload_target>& target) {
+  auto it = pending_uploads_.find(id);
+  if (it == pending_uploads_.end())
+    return; // too late: already reported as a callback timeout
+  it->second->cancel();
+  pending_uploads_.erase(it);
+  if (!target || state_ == state::closed)
+    return;
+  protocol::artifact_upload_response_message response;
+  response.filename = m.filename;
+  response.filepath = m.filepath;
+  response.presigned_url = target->presigned_url;
+  response.content_type = target->content_type;
+  send(response);
+}
+
+void session_core::on_upload_timeout(std::uint64_t id,
+                                     const protocol::artifact_upload_request_message& m) {
+  if (pending_uploads_.erase(id) == 0)
+    return;
+  error_metadata meta;
+  meta.add("timeout", "callback");
+  meta.add("timeout_ms", static_cast<long long>(callback_timeout_.count()));
+  meta.add("callback", "on_artifact_upload_request");
+  meta.add("filepath", m.filepath);
+  std::string text = "the artifact upload callback for " + m.filepath + " did not answer within " +
+                     ms(callback_timeout_) + " (callback timeout)";
+  if (request_)
+    start_cancel(errc::callback_timed_out, std::move(text), meta.str());
+  else if (state_ == state::ending && !end_error_)
+    end_error_ = make_error(errc::callback_timed_out, std::move(text), meta.str());
+}
+
+// ---- end of session -------------------------------------------------------------------------
+
+void session_core::end(async_session::end_handler handler) {
+  asio::post(io_, [self = shared_from_this(), handler = std::move(handler)]() mutable {
+    if (self->ended_) {
+      handler({});
+      return;
+    }
+    if (self->state_ != state::open) {
+      handler(make_error(errc::closed, self->state_ == state::ending
+                                           ? "the session is already ending"
+                                           : "the connection to " + self->url_ + " is closed"));
+      return;
+    }
+    if (self->request_) {
+      handler(make_error(errc::busy, "a request is in flight on this session"));
+      return;
+    }
+    self->state_ = state::ending;
+    self->end_done_ = std::move(handler);
+    self->send(protocol::end_session_message{});
+    self->end_timer_.emplace(self->io_, end_session_limit);
+    self->end_timer_->async_wait([self](std::error_code ec) {
+      if (ec || self->state_ != state::ending)
+        return;
+      self->finish_end(
+          make_error(errc::timed_out,
+                     "end_session_confirm_message did not arrive within " + ms(end_session_limit),
+                     timeout_metadata("end_session", end_session_limit)));
+      self->state_ = state::closed;
+      self->transport_->close();
+    });
+  });
+}
+
+void session_core::finish_end(client_error error) {
+  if (auto done = std::move(end_done_)) {
+    end_done_ = nullptr;
+    done(std::move(error));
+  }
+}
+
+} // namespace agentrt::client::detail

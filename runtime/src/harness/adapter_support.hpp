@@ -1,0 +1,28 @@
+// Bits every adapter's start() needs: the requested schema, the working directory, and the
+// success outcome for a final answer (validated against the schema when one was requested).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "harness/harness.hpp"
+#include "harness/schema_validator.hpp"
+
+namespace agentrt::runtime::harness {
+
+// nullptr with an empty error when no structured output was requested.
+std::shared_ptr<const output_schema> requested_schema(const invocation& inv, std::string& error);
+
+std::string workdir_of(const harness_config& config, const invocation& inv);
+
+// A text result, or (with a schema) the JSON object found in text, validated. On a mismatch
+// the outcome is a failure quoting the validation error and the answer.
+harness_outcome final_answer(const std::string& harness_name, std::string_view text,
+                             const output_schema* schema, std::string metadata_json);
+
+// Same for an answer that already is a JSON value (e.g. Claude's structured_output).
+harness_outcome structured_answer(const std::string& harness_name, const rapidjson::Value& value,
+                                  const output_schema& schema, std::string metadata_json);
+
+}  // namespace agentrt::runtime::harness

@@ -1,0 +1,52 @@
+// Claude Code: `claude -p PROMPT --output-format stream-json --verbose`. Assistant text blocks
+// become assistant messages, tool_use / tool_result blocks agent events, and the final result
+// line the outcome (with duration, turns, cost, usage and session id); --json-schema gives
+// structured output, --resume continues a stored session.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "harness/harness.hpp"
+#include "harness/process_run.hpp"
+#include "harness/schema_validator.hpp"
+
+namespace agentrt::runtime::harness {
+
+class claude_parser : public event_parser {
+ public:
+  claude_parser(event_sink sink, std::shared_ptr<const output_schema> schema);
+  bool on_line(std::string_view line) override;
+  harness_outcome finish(const process_end& end) override;
+
+ private:
+  void on_assistant(const rapidjson::Value& message);
+  void on_user(const rapidjson::Value& message);
+
+  event_sink sink_;
+  std::shared_ptr<const output_schema> schema_;
+  std::string session_id_;
+  rapidjson::Document result_;  // the result line, when it came
+  bool have_result_ = false;
+};
+
+// The argv for an invocation (program first).
+std::vector<std::string> claude_argv(const std::string& program, const harness_config& config,
+                                     const invocation& inv, const output_schema* schema);
+
+class claude_harness : public harness {
+ public:
+  // program: the claude executable (a path, or a name looked up in PATH).
+  claude_harness(harness_config config, std::string program);
+  std::string name() const override { return "claude"; }
+  std::shared_ptr<harness_run> start(asio::io_context& io, process::process_reaper& reaper,
+                                     process::process_scope& scope, const invocation& inv,
+                                     harness_callbacks callbacks, done_handler on_done) override;
+
+ private:
+  harness_config config_;
+  std::string program_;
+};
+
+}  // namespace agentrt::runtime::harness

@@ -1,0 +1,49 @@
+// `agentrt --handler PATH`: the custom handler protocol of PROTOCOL.md. One process per
+// invocation; the invocation as one JSON line on stdin; JSON lines on stdout (assistant, error,
+// result, and the agent_event extension); exit 0 after a result line is success.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "harness/harness.hpp"
+#include "harness/process_run.hpp"
+#include "harness/schema_validator.hpp"
+
+namespace agentrt::runtime::harness {
+
+// The handler's stdout protocol, separate from the process for unit tests.
+class handler_parser : public event_parser {
+ public:
+  // schema: the requested structured output, or nullptr.
+  handler_parser(event_sink sink, std::shared_ptr<const output_schema> schema);
+  bool on_line(std::string_view line) override;
+  harness_outcome finish(const process_end& end) override;
+
+ private:
+  event_sink sink_;
+  std::shared_ptr<const output_schema> schema_;
+  bool have_result_ = false;
+  harness_outcome result_;
+  bool have_error_ = false;
+  std::string last_error_;
+  std::string last_error_metadata_ = "{}";
+};
+
+// The stdin line for an invocation (output_format parsed, null when absent).
+std::string handler_stdin_line(const invocation& inv);
+
+class handler_harness : public harness {
+ public:
+  handler_harness(harness_config config, std::string path);
+  std::string name() const override { return "handler"; }
+  std::shared_ptr<harness_run> start(asio::io_context& io, process::process_reaper& reaper,
+                                     process::process_scope& scope, const invocation& inv,
+                                     harness_callbacks callbacks, done_handler on_done) override;
+
+ private:
+  harness_config config_;
+  std::string path_;
+};
+
+}  // namespace agentrt::runtime::harness

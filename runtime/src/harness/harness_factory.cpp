@@ -1,0 +1,103 @@
+// make_harness: --handler, --agent NAME, or the first harness found on this machine.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "harness/claude_harness.hpp"
+#include "harness/handler_harness.hpp"
+#include "harness/harness.hpp"
+#include "harness/immediate_run.hpp"
+#include "harness/json_support.hpp"
+#include "harness/openai_harness.hpp"
+
+namespace agentrt::runtime::harness {
+
+namespace {
+
+// The harness of a runtime that found none: every invocation fails, saying what was looked for.
+class unavailable_harness : public harness {
+ public:
+  explicit unavailable_harness(std::string why) : why_(std::move(why)) {}
+  std::string name() const override { return "none"; }
+  std::shared_ptr<harness_run> start(asio::io_context& io, process::process_reaper&,
+                                     process::process_scope&, const invocation&,
+                                     harness_callbacks, done_handler on_done) override {
+    return immediate_run::fail(
+        io, immediate_run::failure(why_, json::object_writer().add("harness", "none").str()),
+        std::move(on_done));
+  }
+
+ private:
+  std::string why_;
+};
+
+// The path of an executable program in the runtime's PATH, or "".
+std::string find_on_path(const std::string& program) {
+  if (program.find('/') != std::string::npos) return ::access(program.c_str(), X_OK) == 0 ? program : "";
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  std::size_t start = 0;
+  while (start <= dirs.size()) {
+    auto end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string dir = dirs.substr(start, end - start);
+    if (dir.empty()) dir = ".";
+    const std::string candidate = dir + "/" + program;
+    struct stat st {};
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        ::access(candidate.c_str(), X_OK) == 0)
+      return candidate;
+    start = end + 1;
+  }
+  return "";
+}
+
+}  // namespace
+
+std::unique_ptr<harness> make_harness(const harness_config& config, std::string& message) {
+  if (!config.handler_path.empty() && !config.agent.empty()) {
+    message = "--agent and --handler are mutually exclusive";
+    return nullptr;
+  }
+  if (!config.handler_path.empty()) {
+    message = "harness: custom handler " + config.handler_path;
+    return std::make_unique<handler_harness>(config, config.handler_path);
+  }
+  if (config.agent == "claude") {
+    const std::string found = find_on_path("claude");
+    message = "harness: claude (" + (found.empty() ? std::string("not found on PATH yet") : found) + ")";
+    return std::make_unique<claude_harness>(config, found.empty() ? "claude" : found);
+  }
+  if (config.agent == "openai") {
+    message = "harness: openai (OPENAI_BASE_URL, or per invocation in agent_env)";
+    return std::make_unique<openai_harness>(config);
+  }
+  if (config.agent == "codex" || config.agent == "gemini" || config.agent == "opencode") {
+    message = "agent \"" + config.agent + "\" is not implemented yet (available: claude, openai)";
+    return nullptr;
+  }
+  if (!config.agent.empty()) {
+    message = "unknown agent \"" + config.agent + "\" (available: claude, openai)";
+    return nullptr;
+  }
+
+  if (const std::string found = find_on_path("claude"); !found.empty()) {
+    message = "harness: claude (found " + found + " on PATH)";
+    return std::make_unique<claude_harness>(config, found);
+  }
+  for (const char* var : {"OPENAI_BASE_URL", "OPENAI_API_KEY"}) {
+    const char* v = std::getenv(var);
+    if (v && *v) {
+      message = std::string("harness: openai (") + var + " is set)";
+      return std::make_unique<openai_harness>(config);
+    }
+  }
+  const std::string why =
+      "no agent harness available: looked for claude on PATH and for OPENAI_BASE_URL or "
+      "OPENAI_API_KEY in the environment (or start agentrt with --agent NAME or --handler PATH)";
+  message = why;
+  return std::make_unique<unavailable_harness>(why);
+}
+
+}  // namespace agentrt::runtime::harness

@@ -1,0 +1,51 @@
+// Small RapidJSON helpers shared by the harness adapters, which read many loosely specified
+// event objects where a missing or mistyped field must simply count as absent.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace agentrt::runtime::harness::json {
+
+// Parses UTF-8 JSON with full number precision; false when it is not JSON.
+bool parse(std::string_view text, rapidjson::Document& doc);
+std::string dump(const rapidjson::Value& v);
+
+const rapidjson::Value* member(const rapidjson::Value& obj, const char* key);
+// The member's string, or "" when absent or not a string.
+std::string string_or_empty(const rapidjson::Value& obj, const char* key);
+std::optional<std::string> string_member(const rapidjson::Value& obj, const char* key);
+std::optional<double> number_member(const rapidjson::Value& obj, const char* key);
+bool bool_member(const rapidjson::Value& obj, const char* key, bool fallback = false);
+// Text of a value that may be a string (as is) or anything else (its JSON).
+std::string text_of(const rapidjson::Value& v);
+
+// A JSON object writer for event data and metadata: add() fields, then str().
+class object_writer {
+ public:
+  object_writer() : writer_(buffer_) { writer_.StartObject(); }
+  object_writer& add(const char* key, std::string_view value);
+  object_writer& add(const char* key, const char* value) { return add(key, std::string_view(value)); }
+  object_writer& add(const char* key, const std::string& value) { return add(key, std::string_view(value)); }
+  object_writer& add(const char* key, std::int64_t value);
+  object_writer& add(const char* key, int value) { return add(key, static_cast<std::int64_t>(value)); }
+  object_writer& add(const char* key, double value);
+  object_writer& add(const char* key, bool value);
+  // value is serialized JSON, copied in as is (it must be valid).
+  object_writer& add_raw(const char* key, std::string_view json);
+  object_writer& add_value(const char* key, const rapidjson::Value& value);
+  std::string str();
+
+ private:
+  rapidjson::StringBuffer buffer_;
+  rapidjson::Writer<rapidjson::StringBuffer> writer_;
+  bool done_ = false;
+};
+
+}  // namespace agentrt::runtime::harness::json

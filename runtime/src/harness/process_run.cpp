@@ -1,0 +1,206 @@
+// The child-process half of every CLI and handler adapter.
+#include "harness/process_run.hpp"
+
+#include <csignal>
+#include <cstring>
+#include <sstream>
+
+#include <asio/post.hpp>
+
+#include "harness/json_support.hpp"
+
+namespace agentrt::runtime::harness {
+
+namespace {
+
+constexpr std::size_t stderr_tail_lines = 20;
+constexpr std::size_t stderr_tail_max_bytes = 4096;
+// A stderr line longer than this is logged in pieces; stderr is for humans, not parsed.
+constexpr std::size_t stderr_line_max_bytes = 4096;
+
+std::string seconds_text(std::chrono::milliseconds d) {
+  std::ostringstream out;
+  out << static_cast<double>(d.count()) / 1000.0 << " s";
+  return out.str();
+}
+
+}  // namespace
+
+harness_outcome process_failure(const std::string& harness_name, const process_end& end,
+                                std::string what) {
+  harness_outcome out;
+  out.ok = false;
+  if (what.empty()) {
+    if (end.status.term_signal != 0) {
+      const char* sig = ::strsignal(end.status.term_signal);
+      what = harness_name + " was killed by signal " + std::to_string(end.status.term_signal) +
+             (sig ? std::string(" (") + sig + ")" : std::string());
+    } else {
+      what = harness_name + " exited with status " + std::to_string(end.status.exit_code);
+    }
+  }
+  out.error = std::move(what);
+  if (!end.stderr_tail.empty()) out.error += ": " + end.stderr_tail;
+  json::object_writer meta;
+  meta.add("harness", harness_name).add("exit_code", end.status.exit_code);
+  if (end.status.term_signal != 0) meta.add("signal", end.status.term_signal);
+  if (!end.stderr_tail.empty()) meta.add("stderr_tail", end.stderr_tail);
+  if (end.ignored_lines != 0) meta.add("ignored_lines", static_cast<std::int64_t>(end.ignored_lines));
+  out.error_metadata_json = meta.str();
+  return out;
+}
+
+process_run::process_run(asio::io_context& io, process_run_options options,
+                         std::unique_ptr<event_parser> parser, event_sink sink,
+                         harness::done_handler on_done)
+    : io_(io),
+      options_(std::move(options)),
+      parser_(std::move(parser)),
+      sink_(std::move(sink)),
+      on_done_(std::move(on_done)),
+      timer_(io),
+      stdout_lines_(options_.max_line_bytes) {}
+
+std::shared_ptr<process_run> process_run::start(asio::io_context& io,
+                                                process::process_reaper& reaper,
+                                                process::process_scope& scope,
+                                                process_run_options options,
+                                                std::unique_ptr<event_parser> parser,
+                                                event_sink sink, harness::done_handler on_done) {
+  std::shared_ptr<process_run> self(
+      new process_run(io, std::move(options), std::move(parser), std::move(sink), std::move(on_done)));
+  // The handlers keep the run alive until the process is reaped; on_exit drops child_.
+  auto [child, ec] = process::child_process::spawn(
+      io, reaper, scope, self->options_.spawn,
+      [self](process::output_stream s, std::string_view chunk) { self->on_output(s, chunk); },
+      [self](process::exit_status st) { self->on_exit(st); });
+  if (ec) {
+    harness_outcome out;
+    const std::string& program =
+        self->options_.spawn.argv.empty() ? std::string() : self->options_.spawn.argv.front();
+    out.error = "failed to start " + self->options_.harness_name + " (" + program + "): " + ec.message();
+    out.error_metadata_json = json::object_writer()
+                                  .add("harness", self->options_.harness_name)
+                                  .add("program", program)
+                                  .add("reason", ec.message())
+                                  .str();
+    asio::post(io, [self, out = std::move(out)]() mutable { self->finish(std::move(out)); });
+    return self;
+  }
+  self->child_ = std::move(child);
+  if (self->options_.timeout.count() > 0) {
+    self->timer_.expires_after(self->options_.timeout);
+    std::weak_ptr<process_run> weak = self;
+    self->timer_.async_wait([weak](const std::error_code& e) {
+      if (auto s = weak.lock()) s->on_timeout(e);
+    });
+  }
+  return self;
+}
+
+void process_run::cancel() {
+  if (cancelled_) return;
+  cancelled_ = true;
+  on_done_ = nullptr;
+  sink_.clear();
+  timer_.cancel();
+  if (child_) child_->terminate(options_.kill_grace);
+}
+
+void process_run::on_timeout(const std::error_code& ec) {
+  if (ec || !child_ || cancelled_) return;
+  timed_out_ = true;
+  child_->terminate(options_.kill_grace);
+}
+
+void process_run::on_output(process::output_stream stream, std::string_view chunk) {
+  if (cancelled_) return;
+  if (stream == process::output_stream::stderr_stream) {
+    on_stderr(chunk, false);
+    return;
+  }
+  if (overflowed_) return;
+  if (!stdout_lines_.write(chunk, [this](std::string_view line) { on_stdout_line(line); })) {
+    overflowed_ = true;
+    if (child_) child_->terminate(options_.kill_grace);
+  }
+}
+
+void process_run::on_stdout_line(std::string_view line) {
+  if (line.find_first_not_of(" \t") == std::string_view::npos) return;
+  if (!parser_->on_line(line)) {
+    ++ignored_lines_;
+    constexpr std::size_t shown = 200;
+    sink_.log(options_.harness_name + ": ignored output line: " +
+              std::string(line.substr(0, shown)) + (line.size() > shown ? "..." : ""));
+  }
+}
+
+void process_run::on_stderr(std::string_view chunk, bool final) {
+  stderr_partial_.append(chunk);
+  auto take_line = [this](std::string line) {
+    if (line.empty()) return;
+    sink_.log(options_.harness_name + ": " + line);
+    stderr_tail_bytes_ += line.size();
+    stderr_tail_.push_back(std::move(line));
+    while (stderr_tail_.size() > stderr_tail_lines ||
+           (stderr_tail_.size() > 1 && stderr_tail_bytes_ > stderr_tail_max_bytes)) {
+      stderr_tail_bytes_ -= stderr_tail_.front().size();
+      stderr_tail_.pop_front();
+    }
+  };
+  std::size_t start = 0;
+  for (;;) {
+    const auto nl = stderr_partial_.find('\n', start);
+    if (nl == std::string::npos) break;
+    std::string line = stderr_partial_.substr(start, nl - start);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    take_line(std::move(line));
+    start = nl + 1;
+  }
+  stderr_partial_.erase(0, start);
+  while (stderr_partial_.size() > stderr_line_max_bytes) {
+    take_line(stderr_partial_.substr(0, stderr_line_max_bytes));
+    stderr_partial_.erase(0, stderr_line_max_bytes);
+  }
+  if (final && !stderr_partial_.empty()) take_line(std::exchange(stderr_partial_, {}));
+}
+
+void process_run::on_exit(process::exit_status status) {
+  timer_.cancel();
+  child_.reset();
+  if (cancelled_) return;
+  on_stderr({}, true);
+  if (!overflowed_) stdout_lines_.flush([this](std::string_view line) { on_stdout_line(line); });
+
+  process_end end;
+  end.status = status;
+  end.ignored_lines = ignored_lines_;
+  for (const auto& line : stderr_tail_) {
+    if (!end.stderr_tail.empty()) end.stderr_tail += '\n';
+    end.stderr_tail += line;
+  }
+  if (end.stderr_tail.size() > stderr_tail_max_bytes)
+    end.stderr_tail.erase(0, end.stderr_tail.size() - stderr_tail_max_bytes);
+
+  if (timed_out_) {
+    finish(process_failure(options_.harness_name, end,
+                           options_.harness_name + " timed out after " +
+                               seconds_text(options_.timeout)));
+  } else if (overflowed_) {
+    finish(process_failure(options_.harness_name, end,
+                           options_.harness_name + " printed an output line longer than " +
+                               std::to_string(options_.max_line_bytes) + " bytes"));
+  } else {
+    finish(parser_->finish(end));
+  }
+}
+
+void process_run::finish(harness_outcome outcome) {
+  sink_.clear();
+  auto done = std::move(on_done_);
+  on_done_ = nullptr;
+  if (done && !cancelled_) done(std::move(outcome));
+}
+
+}  // namespace agentrt::runtime::harness

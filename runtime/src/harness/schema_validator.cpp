@@ -1,0 +1,102 @@
+// JSON schema validation of structured output with rapidjson/schema.h.
+#include "harness/schema_validator.hpp"
+
+#include <rapidjson/schema.h>
+#include <rapidjson/stringbuffer.h>
+
+#include "harness/json_support.hpp"
+
+namespace agentrt::runtime::harness {
+
+struct output_schema::impl {
+  explicit impl(const rapidjson::Document& d) : schema(d) {}
+  rapidjson::SchemaDocument schema;
+};
+
+output_schema::output_schema() = default;
+output_schema::~output_schema() = default;
+
+std::unique_ptr<output_schema> output_schema::parse(std::string_view output_format_json,
+                                                    std::string& error) {
+  rapidjson::Document format;
+  if (!json::parse(output_format_json, format) || !format.IsObject()) {
+    error = "output_format_json_schema_str is not a JSON object";
+    return nullptr;
+  }
+  if (const auto type = json::string_member(format, "type"); type && *type != "json_schema") {
+    error = "output_format_json_schema_str: unsupported type \"" + *type +
+            "\" (expected \"json_schema\")";
+    return nullptr;
+  }
+  const auto* schema = json::member(format, "schema");
+  if (!schema || !schema->IsObject()) {
+    error = "output_format_json_schema_str: \"schema\" must be an object";
+    return nullptr;
+  }
+  rapidjson::Document schema_doc;
+  schema_doc.CopyFrom(*schema, schema_doc.GetAllocator());
+  std::unique_ptr<output_schema> out(new output_schema());
+  out->schema_json_ = json::dump(schema_doc);
+  out->impl_ = std::make_unique<impl>(schema_doc);
+  return out;
+}
+
+bool output_schema::validate(const rapidjson::Value& instance, std::string& error) const {
+  rapidjson::SchemaValidator validator(impl_->schema);
+  if (instance.Accept(validator)) return true;
+  rapidjson::StringBuffer doc_ptr;
+  validator.GetInvalidDocumentPointer().StringifyUriFragment(doc_ptr);
+  rapidjson::StringBuffer schema_ptr;
+  validator.GetInvalidSchemaPointer().StringifyUriFragment(schema_ptr);
+  std::string where = doc_ptr.GetString();
+  // "#" is the whole document; "#/a/0" reads better as "/a/0".
+  if (where.size() > 1) where.erase(0, 1);
+  error = "structured output does not match the schema: " + where + " fails \"" +
+          validator.GetInvalidSchemaKeyword() + "\" (schema " + schema_ptr.GetString() + ")";
+  return false;
+}
+
+bool output_schema::validate(std::string_view instance_json, std::string& error) const {
+  rapidjson::Document doc;
+  if (!json::parse(instance_json, doc)) {
+    error = "structured output is not valid JSON";
+    return false;
+  }
+  if (!doc.IsObject()) {
+    error = "structured output is not a JSON object";
+    return false;
+  }
+  return validate(doc, error);
+}
+
+std::optional<std::string> extract_json_object(std::string_view text) {
+  auto parses = [](std::string_view t) {
+    rapidjson::Document d;
+    return json::parse(t, d) && d.IsObject();
+  };
+  auto trim = [](std::string_view t) {
+    const auto b = t.find_first_not_of(" \t\r\n");
+    if (b == std::string_view::npos) return std::string_view();
+    return t.substr(b, t.find_last_not_of(" \t\r\n") - b + 1);
+  };
+  const auto whole = trim(text);
+  if (parses(whole)) return std::string(whole);
+  if (const auto fence = text.find("```"); fence != std::string_view::npos) {
+    auto body = text.substr(fence + 3);
+    if (body.substr(0, 4) == "json") body.remove_prefix(4);
+    const auto end = body.find("```");
+    if (end != std::string_view::npos) {
+      const auto inner = trim(body.substr(0, end));
+      if (parses(inner)) return std::string(inner);
+    }
+  }
+  const auto first = text.find('{');
+  const auto last = text.rfind('}');
+  if (first != std::string_view::npos && last != std::string_view::npos && last > first) {
+    const auto span = text.substr(first, last - first + 1);
+    if (parses(span)) return std::string(span);
+  }
+  return std::nullopt;
+}
+
+}  // namespace agentrt::runtime::harness

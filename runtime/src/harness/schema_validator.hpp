@@ -1,0 +1,43 @@
+// Structured output: the requested JSON schema (output_format_json_schema_str) and the check of
+// a harness's answer against it with RapidJSON's validator. Every adapter validates, because
+// some CLIs only get told "answer in JSON" and nothing stops a model from answering otherwise.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <rapidjson/document.h>
+
+namespace agentrt::runtime::harness {
+
+class output_schema {
+ public:
+  // Accepts {"type":"json_schema","schema":{...}} ("type" may be absent). A document that is
+  // not JSON, has no "schema" object, or whose schema RapidJSON cannot compile is an error.
+  static std::unique_ptr<output_schema> parse(std::string_view output_format_json,
+                                              std::string& error);
+  ~output_schema();
+
+  // The "schema" member, serialized compactly (what CLIs and the chat API are given).
+  const std::string& schema_json() const noexcept { return schema_json_; }
+
+  // True when instance matches. Otherwise error quotes the failure, e.g.
+  // "structured output does not match the schema: /age fails \"type\" (schema #/properties/age)".
+  bool validate(const rapidjson::Value& instance, std::string& error) const;
+  // Same for JSON text; text that is not a JSON object is an error too.
+  bool validate(std::string_view instance_json, std::string& error) const;
+
+ private:
+  output_schema();
+  struct impl;
+  std::unique_ptr<impl> impl_;
+  std::string schema_json_;
+};
+
+// The JSON object in a model's final answer: the whole text if it parses, else the body of a
+// ```json fence, else the span from the first '{' to the last '}'. nullopt when none parses.
+std::optional<std::string> extract_json_object(std::string_view text);
+
+}  // namespace agentrt::runtime::harness

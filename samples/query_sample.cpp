@@ -1,0 +1,46 @@
+// Sample: the asynchronous API. Connects to a runtime on one io_loop, runs a query (answered
+// with a runtime error by agentrt builds without a harness) and a command on the same session,
+// then ends the session.
+//
+//   query_sample URL [PROMPT]
+#include <future>
+#include <iostream>
+
+#include "agentrt/client/client.hpp"
+
+int main(int argc, char** argv) {
+  namespace client = agentrt::client;
+  if (argc < 2) {
+    std::cerr << "usage: " << argv[0] << " URL [PROMPT]\n";
+    return 2;
+  }
+  client::io_loop loop; // one I/O thread; could serve thousands of sessions
+  auto [session, error] = client::async_session::connect(loop, {argv[1]}).get();
+  if (!session) {
+    std::cerr << error.message << "\n";
+    return 2;
+  }
+
+  client::query_options q;
+  q.system_prompt = "You are terse.";
+  q.model = "default";
+  q.timeout = std::chrono::minutes(5);
+  q.on_assistant_message = [](const agentrt::protocol::assistant_message& m) {
+    for (const auto& block : m.text_blocks)
+      std::cerr << "assistant: " << block << "\n";
+  };
+  auto [result, query_error] = session->query(argc > 2 ? argv[2] : "Say hello.", q).get();
+  if (query_error)
+    std::cout << "query failed: " << query_error.message << "\n";
+  else
+    std::cout << "result: " << result.text << "\n";
+
+  agentrt::protocol::command c;
+  c.command = "echo hello from the same session";
+  auto [commands, exec_error] = session->execute_commands({c}, {}).get();
+  if (!exec_error)
+    std::cout << commands.results.at(0).stdout_text.value_or("");
+
+  auto end_error = session->end().get();
+  return end_error || exec_error ? 1 : 0;
+}

@@ -1,0 +1,167 @@
+// agentrt-client against the real runtime: exit codes for each outcome, streaming of command
+// output while the command still runs, --json, artifacts through --upload-to/--presign-cmd.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "support/http_test_server.hpp"
+#include "support/runtime_process.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using agentrt::test::runtime_process;
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct cli_run {
+  pid_t pid = -1;
+  std::string out_path, err_path;
+  int wait() {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
+  }
+  std::string out() const { return read_file(out_path); }
+  std::string err() const { return read_file(err_path); }
+};
+
+cli_run start_cli(const std::vector<std::string>& args) {
+  static const std::string dir = agentrt::test::make_temp_dir("agentrt-cli-");
+  static int n = 0;
+  cli_run r;
+  r.out_path = dir + "/out" + std::to_string(n);
+  r.err_path = dir + "/err" + std::to_string(n++);
+  std::vector<std::string> argv_s{AGENTRT_CLIENT_BINARY};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  r.pid = ::fork();
+  if (r.pid == 0) {
+    int out = ::open(r.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = ::open(r.err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    std::vector<char*> argv;
+    for (auto& a : argv_s)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return r;
+}
+
+struct cli_result {
+  int code;
+  std::string out, err;
+};
+
+cli_result run_cli(const std::vector<std::string>& args) {
+  auto r = start_cli(args);
+  int code = r.wait();
+  return {code, r.out(), r.err()};
+}
+
+TEST(client_cli, exec_streams_output_and_returns_the_failing_exit_code) {
+  runtime_process rt;
+  auto r = run_cli({"exec", rt.url(), "--", "echo out; echo err >&2", "exit 9", "echo never"});
+  EXPECT_EQ(r.code, 9);
+  EXPECT_EQ(r.out, "out\n");
+  EXPECT_EQ(r.err, "err\n");
+  auto ok = run_cli({"exec", rt.url(), "--env", "A=b", "--cwd", "/tmp", "--", "echo $A; pwd"});
+  EXPECT_EQ(ok.code, 0) << ok.err;
+  EXPECT_EQ(ok.out, "b\n/tmp\n");
+}
+
+TEST(client_cli, output_arrives_while_the_command_runs) {
+  runtime_process rt;
+  auto r = start_cli({"exec", rt.url(), "--", "echo first; sleep 3; echo second"});
+  std::string seen;
+  const auto deadline = std::chrono::steady_clock::now() + 2500ms;
+  while (std::chrono::steady_clock::now() < deadline && seen.empty()) {
+    std::this_thread::sleep_for(50ms);
+    seen = read_file(r.out_path);
+  }
+  EXPECT_EQ(seen, "first\n");
+  EXPECT_EQ(r.wait(), 0);
+  EXPECT_EQ(r.out(), "first\nsecond\n");
+}
+
+TEST(client_cli, exit_codes_tell_outcomes_apart) {
+  runtime_process rt;
+  EXPECT_EQ(run_cli({"exec", rt.url()}).code, 64); // no commands
+  EXPECT_EQ(run_cli({"frobnicate"}).code, 64);     // unknown subcommand
+  EXPECT_EQ(run_cli({"exec", rt.url(), "--artifacts", "/tmp/x", "--", "true"}).code, 64);
+  EXPECT_EQ(run_cli({"exec", "ws://127.0.0.1:1/", "--", "true"}).code, 69);
+  auto q = run_cli({"query", rt.url(), "--prompt", "hi"});
+  EXPECT_EQ(q.code, 70);
+  EXPECT_NE(q.err.find("no agent harness available"), std::string::npos) << q.err;
+  auto t = run_cli({"exec", rt.url(), "--timeout", "0.3", "--", "sleep 30"});
+  EXPECT_EQ(t.code, 124);
+  EXPECT_NE(t.err.find("overall"), std::string::npos) << t.err;
+  EXPECT_EQ(run_cli({"exec", rt.url(), "--idle-timeout", "0.3", "--", "sleep 30"}).code, 124);
+  auto help = run_cli({"--help"});
+  EXPECT_EQ(help.code, 0);
+  EXPECT_NE(help.out.find("Exit codes"), std::string::npos);
+}
+
+TEST(client_cli, sigint_cancels_the_request) {
+  runtime_process rt;
+  auto r = start_cli({"exec", rt.url(), "--", "echo started; sleep 30"});
+  for (int i = 0; i < 100 && read_file(r.out_path).empty(); ++i)
+    std::this_thread::sleep_for(50ms);
+  ::kill(r.pid, SIGINT);
+  EXPECT_EQ(r.wait(), 130);
+}
+
+TEST(client_cli, json_prints_every_message_as_a_line) {
+  runtime_process rt;
+  auto r = run_cli({"exec", rt.url(), "--json", "--secret", "s3cret", "--", "echo s3cret"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::vector<std::string> all;
+  for (std::string line; std::getline(lines, line);)
+    all.push_back(line);
+  ASSERT_GE(all.size(), 2u) << r.out;
+  EXPECT_EQ(all.front().rfind(R"({"message_type":"command_output_message")", 0), 0u);
+  EXPECT_EQ(all.back().rfind(R"({"message_type":"command_execution_result_message")", 0), 0u);
+  EXPECT_EQ(r.out.find("s3cret"), std::string::npos);
+  auto c = run_cli({"exec", "ws://127.0.0.1:1/", "--json", "--", "true"});
+  EXPECT_EQ(c.code, 69);
+  EXPECT_EQ(c.out.rfind(R"({"message_type":"client_error")", 0), 0u) << c.out;
+}
+
+TEST(client_cli, artifacts_via_upload_to_and_presign_cmd) {
+  runtime_process rt;
+  auto remote = agentrt::test::make_temp_dir();
+  auto local = agentrt::test::make_temp_dir();
+  auto r = run_cli({"exec", rt.url(), "--artifacts", remote, "--upload-to", local, "--",
+                    "echo payload > " + remote + "/a.txt"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(read_file(local + "/a.txt"), "payload\n");
+
+  agentrt::test::http_test_server http;
+  http.route("/presigned/b.txt", agentrt::test::http_response::with_status(200));
+  auto remote2 = agentrt::test::make_temp_dir();
+  auto r2 = run_cli({"exec", rt.url(), "--artifacts", remote2, "--presign-cmd",
+                     "printf '" + http.url("/presigned/") + "%s\\n'", "--",
+                     "echo more > " + remote2 + "/b.txt"});
+  EXPECT_EQ(r2.code, 0) << r2.err;
+  auto puts = http.puts();
+  ASSERT_EQ(puts.size(), 1u);
+  EXPECT_EQ(puts[0].body_head, "more\n");
+}
+
+} // namespace

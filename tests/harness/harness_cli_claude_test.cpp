@@ -1,0 +1,164 @@
+// The REAL Claude Code CLI (installed by tests/harness/install-clis.sh) against a fake
+// Anthropic server on 127.0.0.1: text, a real Bash tool call, structured output, an API error,
+// cancel mid-run and resume. Skipped when the CLI is not installed. Run on their own with
+// --gtest_filter='HarnessCli*' (or ctest -R HarnessCli).
+#include <cstdlib>
+
+#include <gtest/gtest.h>
+
+#include "harness/claude_harness.hpp"
+#include "runtime/harness_test_fixture.hpp"
+#include "support/fake_anthropic_server.hpp"
+
+namespace {
+
+namespace hs = agentrt::runtime::harness;
+using agentrt::test::fake_anthropic_server;
+using agentrt::test::fake_anthropic_turn;
+using agentrt::test::harness_env;
+using namespace std::chrono_literals;
+
+std::string cli_path(const char* name) {
+  const char* prefix = std::getenv("AGENTRT_HARNESS_CLIS");
+  const char* home = std::getenv("HOME");
+  const std::filesystem::path dir =
+      prefix ? std::filesystem::path(prefix)
+             : std::filesystem::path(home ? home : "/root") / ".cache" / "agentrt-harness-clis";
+  const auto p = dir / "node_modules" / ".bin" / name;
+  return std::filesystem::exists(p) ? p.string() : std::string();
+}
+
+class HarnessCliClaude : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    program_ = cli_path("claude");
+    if (program_.empty()) GTEST_SKIP() << "claude not installed; run tests/harness/install-clis.sh claude";
+    std::filesystem::create_directories(env_.dir / "home");
+    std::filesystem::create_directories(env_.dir / "work");
+  }
+
+  hs::invocation invocation(const std::string& prompt) {
+    hs::invocation inv;
+    inv.user_prompt = prompt;
+    inv.system_prompt = "You are a test agent.";
+    inv.model = "claude-sonnet-4-5";
+    inv.workdir = (env_.dir / "work").string();
+    inv.agent_events = true;
+    const auto home = (env_.dir / "home").string();
+    inv.agent_env = {{"HOME", home},
+                     {"XDG_CONFIG_HOME", home + "/.config"},
+                     {"XDG_CACHE_HOME", home + "/.cache"},
+                     {"XDG_DATA_HOME", home + "/.local/share"},
+                     {"ANTHROPIC_BASE_URL", server_.base_url()},
+                     {"ANTHROPIC_API_KEY", "dummy"},
+                     {"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"},
+                     {"CLAUDE_CODE_MAX_RETRIES", "0"}};
+    return inv;
+  }
+
+  hs::claude_harness harness() {
+    hs::harness_config cfg;
+    cfg.kill_grace = 1000ms;
+    cfg.timeout = 120s;
+    cfg.max_turns = 10;
+    return hs::claude_harness(cfg, program_);
+  }
+
+  std::string session_of(const hs::harness_outcome& o) {
+    const auto& m = o.ok ? o.metadata_json : o.error_metadata_json;
+    const auto at = m.find("\"session_id\":\"");
+    if (at == std::string::npos) return "";
+    const auto start = at + 14;
+    return m.substr(start, m.find('"', start) - start);
+  }
+
+  std::string program_;
+  harness_env env_;
+  fake_anthropic_server server_;
+};
+
+TEST_F(HarnessCliClaude, TextAnswer) {
+  server_.script({fake_anthropic_turn::say("Hello from the fake model.")});
+  auto h = harness();
+  auto rec = env_.run(h, invocation("say hello"));
+  ASSERT_TRUE(rec.outcome) << rec.logs_text();
+  ASSERT_TRUE(rec.outcome->ok) << rec.outcome->error << "\n" << rec.logs_text();
+  EXPECT_EQ(rec.outcome->data.text, "Hello from the fake model.");
+  EXPECT_FALSE(rec.assistants.empty());
+  EXPECT_FALSE(session_of(*rec.outcome).empty()) << rec.outcome->metadata_json;
+  EXPECT_NE(rec.outcome->metadata_json.find("\"num_turns\""), std::string::npos);
+}
+
+TEST_F(HarnessCliClaude, RealShellToolCall) {
+  server_.script({fake_anthropic_turn::tool("toolu_1", "Bash", R"({"command":"echo made-by-claude > proof.txt && echo ok","description":"write proof"})"),
+                  fake_anthropic_turn::say("Wrote the file.")});
+  auto h = harness();
+  auto rec = env_.run(h, invocation("write a file"));
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok) << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  EXPECT_TRUE(std::filesystem::exists(env_.dir / "work" / "proof.txt"));
+  bool saw_use = false, saw_result = false;
+  for (const auto& [e, d] : rec.events) {
+    saw_use |= e == "tool_use" && d.find("\"name\":\"Bash\"") != std::string::npos;
+    saw_result |= e == "tool_result" && d.find("toolu_1") != std::string::npos;
+  }
+  EXPECT_TRUE(saw_use);
+  EXPECT_TRUE(saw_result);
+  EXPECT_EQ(server_.request_count(), 2u);
+}
+
+TEST_F(HarnessCliClaude, StructuredOutput) {
+  server_.script({fake_anthropic_turn::tool("toolu_so", "StructuredOutput", R"({"city":"Paris","population":2100000})"),
+                  fake_anthropic_turn::say("Done.")});
+  auto h = harness();
+  auto inv = invocation("which city?");
+  inv.output_schema_json =
+      R"({"type":"json_schema","schema":{"type":"object","properties":{"city":{"type":"string"},"population":{"type":"integer"}},"required":["city","population"]}})";
+  auto rec = env_.run(h, inv);
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok) << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  EXPECT_EQ(rec.outcome->data.type, agentrt::protocol::result_data::kind::structured_output);
+  EXPECT_EQ(rec.outcome->data.structured_output.json, R"({"city":"Paris","population":2100000})");
+}
+
+TEST_F(HarnessCliClaude, ApiError) {
+  server_.script({fake_anthropic_turn::error(401, "authentication_error", "invalid x-api-key")});
+  auto h = harness();
+  auto rec = env_.run(h, invocation("hi"));
+  ASSERT_TRUE(rec.outcome) << rec.logs_text();
+  EXPECT_FALSE(rec.outcome->ok);
+  // Claude Code words a 401 itself ("Invalid API key · ..."); the subtype and status are ours.
+  EXPECT_EQ(rec.outcome->error.rfind("claude failed (", 0), 0u) << rec.outcome->error;
+  EXPECT_NE(rec.outcome->error.find("API key"), std::string::npos) << rec.outcome->error;
+}
+
+TEST_F(HarnessCliClaude, CancelMidRunLeavesNoProcess) {
+  server_.script({fake_anthropic_turn::tool("toolu_s", "Bash", R"({"command":"echo started > started.txt; sleep 300","description":"wait"})"),
+                  fake_anthropic_turn::say("never")});
+  auto h = harness();
+  bool scope_empty = false;
+  auto rec = env_.run_and_cancel(
+      h, invocation("wait"), [&](const auto&) { return std::filesystem::exists(env_.dir / "work" / "started.txt"); },
+      scope_empty);
+  EXPECT_TRUE(std::filesystem::exists(env_.dir / "work" / "started.txt")) << rec.logs_text();
+  EXPECT_TRUE(scope_empty);
+  EXPECT_EQ(rec.done_calls, 0);
+}
+
+TEST_F(HarnessCliClaude, Resume) {
+  server_.script({fake_anthropic_turn::say("first"), fake_anthropic_turn::say("second")});
+  auto h = harness();
+  auto first = env_.run(h, invocation("one"));
+  ASSERT_TRUE(first.outcome && first.outcome->ok) << (first.outcome ? first.outcome->error : "") << first.logs_text();
+  const auto session = session_of(*first.outcome);
+  ASSERT_FALSE(session.empty());
+  auto inv = invocation("two");
+  inv.resume_session_id = session;
+  auto second = env_.run(h, inv);
+  ASSERT_TRUE(second.outcome && second.outcome->ok) << (second.outcome ? second.outcome->error : "") << second.logs_text();
+  EXPECT_EQ(second.outcome->data.text, "second");
+  // The resumed conversation carries the first exchange.
+  const auto bodies = server_.request_bodies();
+  ASSERT_EQ(bodies.size(), 2u);
+  EXPECT_NE(bodies[1].find("first"), std::string::npos);
+}
+
+}  // namespace

@@ -1,0 +1,192 @@
+// Claude Code's stream-json replayed from recorded streams (tests/runtime/data/claude), the argv
+// it is started with, and harness selection (make_harness).
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "harness/claude_harness.hpp"
+#include "harness_test_fixture.hpp"
+
+namespace {
+
+namespace hs = agentrt::runtime::harness;
+using agentrt::test::harness_record;
+
+std::filesystem::path data_dir() { return std::filesystem::path(__FILE__).parent_path() / "data"; }
+
+// Feeds a recorded stream line by line and asks for the outcome.
+hs::harness_outcome replay(const std::string& file, harness_record& rec, const char* schema = nullptr,
+                           int exit_code = 0) {
+  hs::harness_callbacks cb;
+  cb.on_assistant = [&rec](std::vector<std::string> b) { rec.assistants.push_back(std::move(b)); };
+  cb.on_agent_event = [&rec](std::string e, std::string d) { rec.events.emplace_back(std::move(e), std::move(d)); };
+  std::shared_ptr<const hs::output_schema> s;
+  if (schema) {
+    std::string error;
+    s = hs::output_schema::parse(schema, error);
+  }
+  hs::claude_parser parser(hs::event_sink(cb, true), s);
+  std::ifstream in(data_dir() / "claude" / file);
+  EXPECT_TRUE(in) << file;
+  std::string line;
+  while (std::getline(in, line)) EXPECT_TRUE(parser.on_line(line)) << line;
+  hs::process_end end;
+  end.status.exit_code = exit_code;
+  return parser.finish(end);
+}
+
+TEST(HarnessClaudeParser, ToolCallStream) {
+  harness_record rec;
+  auto out = replay("tool_call.jsonl", rec);
+  ASSERT_TRUE(out.ok) << out.error;
+  EXPECT_EQ(out.data.text, "There are two files: a.txt and b.txt.");
+  EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{
+                                {"Let me look at the directory."}, {"There are two files: a.txt and b.txt."}}));
+  std::vector<std::string> kinds;
+  for (const auto& e : rec.events) kinds.push_back(e.first);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"session", "reasoning", "tool_use", "tool_result", "usage"}));
+  EXPECT_EQ(rec.events[0].second,
+            R"({"session_id":"7f3c2a9e-1b2d-4c5e-8f90-123456789abc","harness":"claude","model":"claude-sonnet-4-5"})");
+  EXPECT_EQ(rec.events[2].second,
+            R"({"id":"toolu_01ABC","name":"Bash","input":{"command":"ls","description":"List files"}})");
+  EXPECT_EQ(rec.events[3].second, R"({"id":"toolu_01ABC","output":"a.txt\nb.txt","is_error":false})");
+  EXPECT_EQ(out.metadata_json.rfind(
+                R"({"harness":"claude","session_id":"7f3c2a9e-1b2d-4c5e-8f90-123456789abc","duration_ms":2345,)"
+                R"("duration_api_ms":2100,"num_turns":2,"total_cost_usd":0.00123,"usage":{"input_tokens":52,)", 0),
+            0u) << out.metadata_json;
+}
+
+TEST(HarnessClaudeParser, StructuredOutput) {
+  harness_record rec;
+  auto out = replay("structured.jsonl", rec,
+                    R"({"type":"json_schema","schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}})");
+  ASSERT_TRUE(out.ok) << out.error;
+  EXPECT_EQ(out.data.type, agentrt::protocol::result_data::kind::structured_output);
+  EXPECT_EQ(out.data.structured_output.json, R"({"city":"Paris","population":2100000})");
+}
+
+TEST(HarnessClaudeParser, StructuredOutputMismatch) {
+  harness_record rec;
+  auto out = replay("structured.jsonl", rec,
+                    R"({"type":"json_schema","schema":{"type":"object","properties":{"population":{"type":"string"}}}})");
+  EXPECT_FALSE(out.ok);
+  EXPECT_NE(out.error.find("/population fails \"type\""), std::string::npos) << out.error;
+}
+
+TEST(HarnessClaudeParser, ApiErrorIsAnErrorWithStatus) {
+  harness_record rec;
+  auto out = replay("api_error.jsonl", rec, nullptr, 1);
+  EXPECT_FALSE(out.ok);
+  EXPECT_EQ(out.error.rfind("claude failed (success): API Error: 401", 0), 0u) << out.error;
+  EXPECT_NE(out.error_metadata_json.find(R"("api_error_status":401)"), std::string::npos);
+  EXPECT_NE(out.error_metadata_json.find(R"("session_id":"99999999-)"), std::string::npos);
+}
+
+TEST(HarnessClaudeParser, NonSuccessSubtypeIsAnError) {
+  harness_record rec;
+  auto out = replay("max_turns.jsonl", rec);
+  EXPECT_FALSE(out.ok);
+  EXPECT_EQ(out.error, "claude failed (error_max_turns)");
+  EXPECT_NE(out.error_metadata_json.find(R"("subtype":"error_max_turns")"), std::string::npos);
+}
+
+TEST(HarnessClaudeParser, NoResultLineUsesExitAndStderr) {
+  hs::claude_parser parser(hs::event_sink{}, nullptr);
+  EXPECT_FALSE(parser.on_line("Error: something broke"));
+  hs::process_end end;
+  end.status.exit_code = 1;
+  end.stderr_tail = "Invalid API key";
+  auto out = parser.finish(end);
+  EXPECT_FALSE(out.ok);
+  EXPECT_EQ(out.error, "claude exited with status 1: Invalid API key");
+}
+
+TEST(HarnessClaude, Argv) {
+  hs::harness_config cfg;
+  cfg.max_turns = 7;
+  hs::invocation inv;
+  inv.user_prompt = "fix it";
+  inv.system_prompt = "sys";
+  inv.model = "claude-sonnet-4-5";
+  inv.resume_session_id = "sess-1";
+  std::string error;
+  auto schema = hs::output_schema::parse(R"({"type":"json_schema","schema":{"type":"object"}})", error);
+  EXPECT_EQ(hs::claude_argv("claude", cfg, inv, schema.get()),
+            (std::vector<std::string>{"claude", "-p", "fix it", "--output-format", "stream-json", "--verbose",
+                                      "--permission-mode", "bypassPermissions", "--model",
+                                      "claude-sonnet-4-5", "--system-prompt", "sys", "--json-schema",
+                                      R"({"type":"object"})", "--resume", "sess-1", "--max-turns", "7"}));
+}
+
+TEST(HarnessClaude, RunsAFakeClaudeScript) {
+  // A stand-in executable that replays a recorded stream proves the process side end to end.
+  agentrt::test::harness_env env;
+  const auto recorded = (data_dir() / "claude" / "tool_call.jsonl").string();
+  const auto fake = env.write_script("claude", "#!/bin/sh\necho \"IS_SANDBOX=$IS_SANDBOX\" >&2\ncat '" + recorded + "'\n");
+  hs::harness_config cfg;
+  cfg.workdir = env.dir.string();
+  hs::claude_harness h(cfg, fake);
+  hs::invocation inv;
+  inv.user_prompt = "list";
+  auto rec = env.run(h, inv);
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok) << rec.logs_text();
+  EXPECT_EQ(rec.outcome->data.text, "There are two files: a.txt and b.txt.");
+  EXPECT_EQ(rec.assistants.size(), 2u);
+  if (::geteuid() == 0) {
+    EXPECT_NE(rec.logs_text().find("IS_SANDBOX=1"), std::string::npos);
+  }
+}
+
+TEST(HarnessFactory, SelectionAndErrors) {
+  std::string message;
+  hs::harness_config cfg;
+  cfg.agent = "claude";
+  cfg.handler_path = "/bin/true";
+  EXPECT_FALSE(hs::make_harness(cfg, message));
+  EXPECT_EQ(message, "--agent and --handler are mutually exclusive");
+
+  cfg = {};
+  cfg.agent = "nonesuch";
+  EXPECT_FALSE(hs::make_harness(cfg, message));
+  EXPECT_NE(message.find("unknown agent \"nonesuch\""), std::string::npos);
+
+  cfg = {};
+  cfg.handler_path = "/bin/true";
+  auto h = hs::make_harness(cfg, message);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->name(), "handler");
+
+  cfg = {};
+  cfg.agent = "openai";
+  h = hs::make_harness(cfg, message);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->name(), "openai");
+}
+
+TEST(HarnessFactory, NothingFoundFailsInvocationsListingWhatWasLookedFor) {
+  // An empty PATH and no OpenAI variables: nothing can be found.
+  const std::string old_path = std::getenv("PATH") ? std::getenv("PATH") : "";
+  const char* base = std::getenv("OPENAI_BASE_URL");
+  const char* key = std::getenv("OPENAI_API_KEY");
+  const std::string old_base = base ? base : "", old_key = key ? key : "";
+  ::setenv("PATH", "/nonexistent", 1);
+  ::unsetenv("OPENAI_BASE_URL");
+  ::unsetenv("OPENAI_API_KEY");
+  std::string message;
+  auto h = hs::make_harness(hs::harness_config{}, message);
+  ::setenv("PATH", old_path.c_str(), 1);
+  if (base) ::setenv("OPENAI_BASE_URL", old_base.c_str(), 1);
+  if (key) ::setenv("OPENAI_API_KEY", old_key.c_str(), 1);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->name(), "none");
+  agentrt::test::harness_env env;
+  auto rec = env.run(*h, hs::invocation{});
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_FALSE(rec.outcome->ok);
+  EXPECT_NE(rec.outcome->error.find("looked for claude on PATH and for OPENAI_BASE_URL or OPENAI_API_KEY"),
+            std::string::npos) << rec.outcome->error;
+}
+
+}  // namespace

@@ -1,0 +1,247 @@
+// The native openai loop against a fake OpenAI-compatible SSE server: text, a real shell tool
+// call, structured output, API errors, cancel mid-run, the turn limit, resume; plus the SSE
+// accumulator on its own.
+#include <gtest/gtest.h>
+
+#include "harness/openai_harness.hpp"
+#include "harness_test_fixture.hpp"
+#include "support/fake_openai_server.hpp"
+
+namespace {
+
+namespace hs = agentrt::runtime::harness;
+using agentrt::test::fake_chat_turn;
+using agentrt::test::fake_openai_server;
+using agentrt::test::harness_env;
+using namespace std::chrono_literals;
+
+hs::harness_config config_for(harness_env& env) {
+  hs::harness_config cfg;
+  cfg.workdir = env.dir.string();
+  cfg.kill_grace = 500ms;
+  cfg.max_turns = 5;
+  cfg.openai_max_retries = 0;
+  return cfg;
+}
+
+hs::invocation invocation_for(const fake_openai_server& server) {
+  hs::invocation inv;
+  inv.system_prompt = "You are terse.";
+  inv.user_prompt = "do the thing";
+  inv.model = "fake-model";
+  inv.agent_env = {{"OPENAI_BASE_URL", server.base_url()}, {"OPENAI_API_KEY", "sk-test"}};
+  inv.agent_events = true;
+  return inv;
+}
+
+TEST(HarnessOpenAiStream, AccumulatesDeltasToolCallsAndUsage) {
+  fake_chat_turn turn = fake_chat_turn::say("Hello, streaming world!");
+  turn.tool_calls.push_back({"call_1", "shell", R"({"command":"echo hi"})"});
+  const std::string body = agentrt::test::chat_sse_body(turn);
+  hs::chat_stream s;
+  // Byte-by-byte feeding must give the same result as one chunk.
+  for (char c : body) s.write(std::string_view(&c, 1));
+  EXPECT_TRUE(s.done());
+  EXPECT_EQ(s.content, "Hello, streaming world!");
+  ASSERT_EQ(s.tool_calls.size(), 1u);
+  EXPECT_EQ(s.tool_calls[0].id, "call_1");
+  EXPECT_EQ(s.tool_calls[0].name, "shell");
+  EXPECT_EQ(s.tool_calls[0].arguments, R"({"command":"echo hi"})");
+  EXPECT_EQ(s.finish_reason, "tool_calls");
+  EXPECT_EQ(s.prompt_tokens, 11);
+  EXPECT_EQ(s.completion_tokens, 7);
+}
+
+TEST(HarnessOpenAi, TextAnswer) {
+  harness_env env;
+  fake_openai_server server;
+  server.script({fake_chat_turn::say("The answer is 42.")});
+  hs::openai_harness h(config_for(env));
+  auto rec = env.run(h, invocation_for(server));
+  ASSERT_TRUE(rec.outcome) << rec.logs_text();
+  ASSERT_TRUE(rec.outcome->ok) << rec.outcome->error;
+  EXPECT_EQ(rec.outcome->data.text, "The answer is 42.");
+  EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{{"The answer is 42."}}));
+  EXPECT_NE(rec.outcome->metadata_json.find(R"("session_id":"openai-)"), std::string::npos);
+  EXPECT_NE(rec.outcome->metadata_json.find(R"("usage":{"input_tokens":11,"output_tokens":7})"), std::string::npos)
+      << rec.outcome->metadata_json;
+  ASSERT_EQ(server.request_count(), 1u);
+  const auto body = server.request_bodies().at(0);
+  EXPECT_NE(body.find(R"("model":"fake-model")"), std::string::npos);
+  EXPECT_NE(body.find(R"({"role":"system","content":"You are terse."})"), std::string::npos);
+  EXPECT_NE(body.find(R"("stream":true)"), std::string::npos);
+  const auto reqs = server.requests();
+  ASSERT_FALSE(reqs.empty());
+  EXPECT_EQ(reqs[0].headers.at("authorization"), "Bearer sk-test");
+}
+
+TEST(HarnessOpenAi, ShellToolRunsARealCommand) {
+  harness_env env;
+  fake_openai_server server;
+  server.script({fake_chat_turn::shell("call_a", "echo tool-ran > marker.txt; echo from-shell; exit 3"),
+                 fake_chat_turn::say("done")});
+  hs::openai_harness h(config_for(env));
+  auto rec = env.run(h, invocation_for(server));
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok) << (rec.outcome ? rec.outcome->error : rec.logs_text());
+  EXPECT_TRUE(std::filesystem::exists(env.dir / "marker.txt"));
+  ASSERT_EQ(server.request_count(), 2u);
+  const auto second = server.request_bodies().at(1);
+  EXPECT_NE(second.find(R"("tool_calls":[{"id":"call_a","type":"function")"), std::string::npos) << second;
+  EXPECT_NE(second.find(R"({"role":"tool","tool_call_id":"call_a","content":"from-shell\n[exit code 3]"})"),
+            std::string::npos) << second;
+  std::vector<std::string> kinds;
+  for (const auto& e : rec.events) kinds.push_back(e.first);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"session", "usage", "tool_use", "tool_result", "usage"}));
+  EXPECT_NE(rec.events[2].second.find(R"("name":"shell","input":{"command":)"), std::string::npos);
+  EXPECT_NE(rec.events[3].second.find(R"("is_error":true,"exit_code":3)"), std::string::npos)
+      << rec.events[3].second;
+  EXPECT_NE(rec.outcome->metadata_json.find(R"("num_turns":2)"), std::string::npos);
+}
+
+TEST(HarnessOpenAi, StructuredOutputUsesResponseFormatAndValidates) {
+  harness_env env;
+  fake_openai_server server;
+  server.script({fake_chat_turn::say(R"({"city":"Paris","population":2100000})")});
+  hs::openai_harness h(config_for(env));
+  auto inv = invocation_for(server);
+  inv.output_schema_json =
+      R"({"type":"json_schema","schema":{"type":"object","properties":{"city":{"type":"string"},"population":{"type":"integer"}},"required":["city"]}})";
+  auto rec = env.run(h, inv);
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok) << (rec.outcome ? rec.outcome->error : "");
+  EXPECT_EQ(rec.outcome->data.type, agentrt::protocol::result_data::kind::structured_output);
+  EXPECT_EQ(rec.outcome->data.structured_output.json, R"({"city":"Paris","population":2100000})");
+  EXPECT_NE(server.request_bodies().at(0).find(
+                R"("response_format":{"type":"json_schema","json_schema":{"name":"structured_output","schema":{"type":"object")"),
+            std::string::npos);
+}
+
+TEST(HarnessOpenAi, StructuredOutputMismatchIsAnError) {
+  harness_env env;
+  fake_openai_server server;
+  server.script({fake_chat_turn::say(R"({"city":7})")});
+  hs::openai_harness h(config_for(env));
+  auto inv = invocation_for(server);
+  inv.output_schema_json = R"({"type":"json_schema","schema":{"type":"object","properties":{"city":{"type":"string"}}}})";
+  auto rec = env.run(h, inv);
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_FALSE(rec.outcome->ok);
+  EXPECT_NE(rec.outcome->error.find("/city fails \"type\""), std::string::npos) << rec.outcome->error;
+}
+
+TEST(HarnessOpenAi, ApiErrorsQuoteTheServer) {
+  for (int status : {401, 500}) {
+    harness_env env;
+    fake_openai_server server;
+    server.script({fake_chat_turn::error(status, "Incorrect API key provided")});
+    hs::openai_harness h(config_for(env));
+    auto rec = env.run(h, invocation_for(server));
+    ASSERT_TRUE(rec.outcome);
+    EXPECT_FALSE(rec.outcome->ok);
+    EXPECT_EQ(rec.outcome->error,
+              "openai API error (HTTP " + std::to_string(status) + "): Incorrect API key provided");
+    EXPECT_NE(rec.outcome->error_metadata_json.find("\"http_status\":" + std::to_string(status)),
+              std::string::npos);
+  }
+}
+
+TEST(HarnessOpenAi, RefusedConnectionIsAnError) {
+  harness_env env;
+  hs::openai_harness h(config_for(env));
+  hs::invocation inv;
+  inv.user_prompt = "hi";
+  inv.agent_env = {{"OPENAI_BASE_URL", "http://127.0.0.1:1/v1"}};
+  auto rec = env.run(h, inv);
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_FALSE(rec.outcome->ok);
+  EXPECT_EQ(rec.outcome->error.rfind("openai request to http://127.0.0.1:1/v1/chat/completions failed: ", 0), 0u)
+      << rec.outcome->error;
+}
+
+TEST(HarnessOpenAi, TurnLimit) {
+  harness_env env;
+  fake_openai_server server;
+  server.script({fake_chat_turn::shell("call_loop", "true")});  // forever
+  auto cfg = config_for(env);
+  cfg.max_turns = 3;
+  hs::openai_harness h(cfg);
+  auto rec = env.run(h, invocation_for(server));
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_FALSE(rec.outcome->ok);
+  EXPECT_EQ(rec.outcome->error, "openai: turn limit reached (3 turns) before a final answer");
+  EXPECT_EQ(server.request_count(), 3u);
+}
+
+TEST(HarnessOpenAi, CancelDuringToolCallKillsIt) {
+  harness_env env;
+  fake_openai_server server;
+  server.script({fake_chat_turn::shell("call_s", "echo started > started.txt; sleep 300"),
+                 fake_chat_turn::say("never")});
+  hs::openai_harness h(config_for(env));
+  bool scope_empty = false;
+  auto rec = env.run_and_cancel(
+      h, invocation_for(server),
+      [&](const auto&) { return std::filesystem::exists(env.dir / "started.txt"); }, scope_empty);
+  EXPECT_TRUE(scope_empty);
+  EXPECT_EQ(rec.done_calls, 0);
+  EXPECT_EQ(server.request_count(), 1u);
+}
+
+TEST(HarnessOpenAi, CancelDuringHungRequest) {
+  harness_env env;
+  fake_openai_server server;
+  fake_chat_turn hang;
+  hang.hang = true;
+  server.script({hang});
+  hs::openai_harness h(config_for(env));
+  bool scope_empty = false;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto rec = env.run_and_cancel(
+      h, invocation_for(server), [&](const auto&) { return server.request_count() > 0; }, scope_empty);
+  EXPECT_EQ(rec.done_calls, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+}
+
+TEST(HarnessOpenAi, HangPastTimeout) {
+  harness_env env;
+  fake_openai_server server;
+  fake_chat_turn hang;
+  hang.hang = true;
+  server.script({hang});
+  auto cfg = config_for(env);
+  cfg.timeout = 300ms;
+  hs::openai_harness h(cfg);
+  auto rec = env.run(h, invocation_for(server));
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_FALSE(rec.outcome->ok);
+  EXPECT_EQ(rec.outcome->error, "openai timed out after 0.3 s");
+}
+
+TEST(HarnessOpenAi, ResumeContinuesTheConversation) {
+  harness_env env;
+  fake_openai_server server;
+  server.script({fake_chat_turn::say("first answer"), fake_chat_turn::say("second answer")});
+  hs::openai_harness h(config_for(env));
+  auto first = env.run(h, invocation_for(server));
+  ASSERT_TRUE(first.outcome && first.outcome->ok);
+  const auto& meta = first.outcome->metadata_json;
+  const auto at = meta.find("\"session_id\":\"") + 14;
+  const std::string session = meta.substr(at, meta.find('"', at) - at);
+
+  auto inv = invocation_for(server);
+  inv.user_prompt = "and then?";
+  inv.resume_session_id = session;
+  auto second = env.run(h, inv);
+  ASSERT_TRUE(second.outcome && second.outcome->ok) << second.outcome->error;
+  EXPECT_NE(second.outcome->metadata_json.find(session), std::string::npos);
+  const auto body = server.request_bodies().at(1);
+  EXPECT_NE(body.find(R"({"role":"assistant","content":"first answer"},{"role":"user","content":"and then?"})"),
+            std::string::npos) << body;
+
+  inv.resume_session_id = "openai-unknown";
+  auto third = env.run(h, inv);
+  ASSERT_TRUE(third.outcome);
+  EXPECT_FALSE(third.outcome->ok);
+  EXPECT_NE(third.outcome->error.find("no stored session"), std::string::npos);
+}
+
+}  // namespace
