@@ -14,7 +14,7 @@ namespace {
 namespace hs = agentrt::runtime::harness;
 using agentrt::test::harness_record;
 
-std::filesystem::path data_dir() { return std::filesystem::path(__FILE__).parent_path() / "data"; }
+std::filesystem::path data_dir() { return AGENTRT_TEST_DATA_DIR; }
 
 // Feeds a recorded stream line by line and asks for the outcome.
 hs::harness_outcome replay(const std::string& file, harness_record& rec, const char* schema = nullptr,

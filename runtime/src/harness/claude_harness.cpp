@@ -159,15 +159,10 @@ std::shared_ptr<harness_run> claude_harness::start(asio::io_context& io,
   if (!error.empty())
     return immediate_run::fail(io, immediate_run::failure(error), std::move(on_done));
   event_sink sink(std::move(callbacks), inv.agent_events);
-  process_run_options opts;
-  opts.harness_name = harness_name;
+  process_run_options opts = base_process_options(harness_name, config_, inv);
   opts.spawn.argv = claude_argv(program_, config_, inv, schema.get());
-  opts.spawn.cwd = workdir_of(config_, inv);
-  opts.spawn.env = inv.agent_env;
   // Bypass mode refuses to run as root unless told it is inside a sandbox, which it is.
   if (::geteuid() == 0) opts.spawn.env.emplace("IS_SANDBOX", "1");
-  opts.timeout = config_.timeout;
-  opts.kill_grace = config_.kill_grace;
   return process_run::start(io, reaper, scope, std::move(opts),
                             std::make_unique<claude_parser>(sink, std::move(schema)), sink,
                             std::move(on_done));

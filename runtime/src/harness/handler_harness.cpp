@@ -138,14 +138,9 @@ std::shared_ptr<harness_run> handler_harness::start(asio::io_context& io,
     return immediate_run::fail(io, immediate_run::failure(error), std::move(on_done));
 
   event_sink sink(std::move(callbacks), inv.agent_events);
-  process_run_options opts;
-  opts.harness_name = handler_name;
+  process_run_options opts = base_process_options(handler_name, config_, inv);
   opts.spawn.argv = {path_};
-  opts.spawn.cwd = workdir_of(config_, inv);
-  opts.spawn.env = inv.agent_env;
   opts.spawn.stdin_data = handler_stdin_line(inv);
-  opts.timeout = config_.timeout;
-  opts.kill_grace = config_.kill_grace;
   return process_run::start(io, reaper, scope, std::move(opts),
                             std::make_unique<handler_parser>(sink, std::move(schema)), sink,
                             std::move(on_done));

@@ -1,6 +1,8 @@
 // The child-process half of every CLI and handler adapter.
 #include "harness/process_run.hpp"
 
+#include "harness/adapter_support.hpp"
+
 #include <csignal>
 #include <cstring>
 #include <sstream>
@@ -10,6 +12,17 @@
 #include "harness/json_support.hpp"
 
 namespace agentrt::runtime::harness {
+
+process_run_options base_process_options(const std::string& harness_name,
+                                         const harness_config& config, const invocation& inv) {
+  process_run_options opts;
+  opts.harness_name = harness_name;
+  opts.spawn.cwd = workdir_of(config, inv);
+  opts.spawn.env = inv.agent_env;
+  opts.timeout = config.timeout;
+  opts.kill_grace = config.kill_grace;
+  return opts;
+}
 
 namespace {
 

@@ -47,6 +47,11 @@ struct process_run_options {
   std::size_t max_line_bytes = default_max_line_bytes;
 };
 
+// What every process-based adapter starts from: its name, the working directory, the
+// invocation's environment, and the configured timeout and kill grace; the adapter adds argv.
+process_run_options base_process_options(const std::string& harness_name,
+                                         const harness_config& config, const invocation& inv);
+
 // "claude exited with status 1" / "... was killed by signal 9", then ": " and the last stderr
 // lines when there are any; metadata names the harness, exit code, signal and stderr tail.
 harness_outcome process_failure(const std::string& harness_name, const process_end& end,
