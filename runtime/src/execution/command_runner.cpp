@@ -68,8 +68,6 @@ void command_runner::resume_output() {
   if (child_) child_->resume_output();
 }
 
-bool command_runner::output_paused() const { return child_ && child_->output_paused(); }
-
 void command_runner::terminate() {
   if (child_) child_->terminate(limits_.kill_grace);
 }

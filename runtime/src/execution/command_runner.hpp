@@ -49,7 +49,6 @@ class command_runner : public std::enable_shared_from_this<command_runner> {
 
   void pause_output();
   void resume_output();
-  bool output_paused() const;
   // Kills the command's process group (SIGTERM, SIGKILL after the grace period).
   void terminate();
 

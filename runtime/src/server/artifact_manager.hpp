@@ -50,9 +50,6 @@ class artifact_manager : public std::enable_shared_from_this<artifact_manager> {
   // may finish within timeout, then are cancelled. Keeps itself alive until then.
   void detach(std::chrono::milliseconds timeout);
 
-  std::size_t awaiting_responses() const noexcept { return awaiting_; }
-  std::size_t uploads_in_flight() const noexcept { return uploads_in_flight_; }
-
  private:
   void on_file(std::string path);
   void on_uploaded(const std::string& path, transfer::upload_result r);

@@ -127,7 +127,7 @@ void session::run_commands(std::vector<protocol::command> commands, std::string 
   run_next_command();
 }
 
-bool session::prepare(const std::vector<std::string>& artifacts_dirs,
+void session::prepare(const std::vector<std::string>& artifacts_dirs,
                       const std::optional<std::string>& ignore_content,
                       std::vector<protocol::downloadable> downloadables,
                       const std::vector<std::string>& capabilities, std::function<void()> next) {
@@ -152,12 +152,12 @@ bool session::prepare(const std::vector<std::string>& artifacts_dirs,
     if (!artifacts_->add_directories(artifacts_dirs, ignore_content, error)) {
       finish(protocol::error_message{
           error, util::json_object().add("code", "artifacts_dir_failed").str()});
-      return false;
+      return;
     }
   }
   if (downloadables.empty()) {
     next();
-    return true;
+    return;
   }
   archive::extract_limits limits;
   limits.max_total_bytes = state_.options.extract_max_bytes;
@@ -184,7 +184,6 @@ bool session::prepare(const std::vector<std::string>& artifacts_dirs,
         }
         next();
       });
-  return true;
 }
 
 void session::handle(protocol::invocation_message&& m) {
@@ -265,13 +264,10 @@ void session::on_harness_done(std::uint64_t request_id, harness::harness_outcome
     return;
   }
   log_info("harness finished");
-  r->result = protocol::result_message{std::move(outcome.data),
-                                       protocol::json_text{std::move(outcome.metadata_json)}};
-  run_commands(std::move(post_commands), "post_agent_invocation_commands", [this] {
-    auto result = std::move(*request_->result);
-    request_->result.reset();
-    finish(std::move(result));
-  });
+  protocol::result_message result{std::move(outcome.data),
+                                  protocol::json_text{std::move(outcome.metadata_json)}};
+  run_commands(std::move(post_commands), "post_agent_invocation_commands",
+               [this, result = std::move(result)]() mutable { finish(std::move(result)); });
 }
 
 void session::handle(protocol::cancel_message&&) {

@@ -46,7 +46,6 @@ class session : public std::enable_shared_from_this<session> {
     std::shared_ptr<execution::command_runner> runner;
     std::shared_ptr<execution::downloadables_runner> downloads;
     std::shared_ptr<harness::harness_run> harness_run;
-    std::optional<protocol::result_message> result;  // the harness's, held through post-commands
     // The command list being run: a command_execution's commands, or an invocation's pre or
     // post commands (phase names which, for error messages; empty for command_execution).
     std::vector<protocol::command> commands;
@@ -69,9 +68,9 @@ class session : public std::enable_shared_from_this<session> {
   bool refuse_if_busy(const char* message_type);
   std::shared_ptr<request> begin_request(const std::optional<std::string>& source_id,
                                          const std::vector<std::string>& secrets);
-  // Registers artifact dirs and fetches downloadables, then calls next; false when the request
-  // already failed (its terminal is on its way).
-  bool prepare(const std::vector<std::string>& artifacts_dirs,
+  // Registers artifact dirs and fetches downloadables, then calls next; on failure finishes
+  // the request instead.
+  void prepare(const std::vector<std::string>& artifacts_dirs,
                const std::optional<std::string>& ignore_content,
                std::vector<protocol::downloadable> downloadables,
                const std::vector<std::string>& capabilities, std::function<void()> next);
