@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "harness/claude_harness.hpp"
+#include "harness/cli_test_support.hpp"
 #include "runtime/harness_test_fixture.hpp"
 #include "support/fake_anthropic_server.hpp"
 
@@ -15,25 +16,16 @@ namespace {
 namespace hs = agentrt::runtime::harness;
 using agentrt::test::fake_anthropic_server;
 using agentrt::test::fake_anthropic_turn;
+using agentrt::test::cli_path;
 using agentrt::test::harness_env;
+using agentrt::test::session_of;
 using namespace std::chrono_literals;
-
-std::string cli_path(const char* name) {
-  const char* prefix = std::getenv("AGENTRT_HARNESS_CLIS");
-  const char* home = std::getenv("HOME");
-  const std::filesystem::path dir =
-      prefix ? std::filesystem::path(prefix)
-             : std::filesystem::path(home ? home : "/root") / ".cache" / "agentrt-harness-clis";
-  const auto p = dir / "node_modules" / ".bin" / name;
-  return std::filesystem::exists(p) ? p.string() : std::string();
-}
 
 class HarnessCliClaude : public ::testing::Test {
  protected:
   void SetUp() override {
     program_ = cli_path("claude");
     if (program_.empty()) GTEST_SKIP() << "claude not installed; run tests/harness/install-clis.sh claude";
-    std::filesystem::create_directories(env_.dir / "home");
     std::filesystem::create_directories(env_.dir / "work");
   }
 
@@ -44,15 +36,11 @@ class HarnessCliClaude : public ::testing::Test {
     inv.model = "claude-sonnet-4-5";
     inv.workdir = (env_.dir / "work").string();
     inv.agent_events = true;
-    const auto home = (env_.dir / "home").string();
-    inv.agent_env = {{"HOME", home},
-                     {"XDG_CONFIG_HOME", home + "/.config"},
-                     {"XDG_CACHE_HOME", home + "/.cache"},
-                     {"XDG_DATA_HOME", home + "/.local/share"},
-                     {"ANTHROPIC_BASE_URL", server_.base_url()},
-                     {"ANTHROPIC_API_KEY", "dummy"},
-                     {"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"},
-                     {"CLAUDE_CODE_MAX_RETRIES", "0"}};
+    inv.agent_env = agentrt::test::isolated_home_env(env_.dir / "home");
+    inv.agent_env.insert({{"ANTHROPIC_BASE_URL", server_.base_url()},
+                          {"ANTHROPIC_API_KEY", "dummy"},
+                          {"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"},
+                          {"CLAUDE_CODE_MAX_RETRIES", "0"}});
     return inv;
   }
 
@@ -62,14 +50,6 @@ class HarnessCliClaude : public ::testing::Test {
     cfg.timeout = 120s;
     cfg.max_turns = 10;
     return hs::claude_harness(cfg, program_);
-  }
-
-  std::string session_of(const hs::harness_outcome& o) {
-    const auto& m = o.ok ? o.metadata_json : o.error_metadata_json;
-    const auto at = m.find("\"session_id\":\"");
-    if (at == std::string::npos) return "";
-    const auto start = at + 14;
-    return m.substr(start, m.find('"', start) - start);
   }
 
   std::string program_;

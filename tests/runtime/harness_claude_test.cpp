@@ -185,7 +185,9 @@ TEST(HarnessFactory, NothingFoundFailsInvocationsListingWhatWasLookedFor) {
   auto rec = env.run(*h, hs::invocation{});
   ASSERT_TRUE(rec.outcome);
   EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_NE(rec.outcome->error.find("looked for claude on PATH and for OPENAI_BASE_URL or OPENAI_API_KEY"),
+  // Every CLI adapter's program is named, then the OpenAI variables.
+  EXPECT_NE(rec.outcome->error.find("looked for claude"), std::string::npos) << rec.outcome->error;
+  EXPECT_NE(rec.outcome->error.find(" on PATH and for OPENAI_BASE_URL or OPENAI_API_KEY"),
             std::string::npos) << rec.outcome->error;
 }
 

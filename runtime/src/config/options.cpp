@@ -66,8 +66,8 @@ Options:
   --drain-idle S              after a command's main process exits, how long its output
                               pipes may stay silent (held open by a background process)
                               before the command counts as finished (default 0.2)
-  --agent NAME                harness for invocation_message: claude, openai (codex, gemini,
-                              opencode: not implemented yet); default: auto-detect
+  --agent NAME                harness for invocation_message: claude, codex, gemini,
+                              opencode or openai; default: auto-detect
   --handler PATH              run PATH as the harness (custom handler protocol)
   --workdir DIR               working directory of the harness (default: the runtime's cwd)
   --harness-timeout S         kill a harness run after S seconds (default 0 = no limit)

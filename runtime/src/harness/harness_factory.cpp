@@ -53,6 +53,27 @@ std::string find_on_path(const std::string& program) {
   return "";
 }
 
+template <class Adapter>
+std::unique_ptr<harness> make_cli(const harness_config& config, std::string program) {
+  return std::make_unique<Adapter>(config, std::move(program));
+}
+
+// The CLI adapters, in auto-detect order. Each takes the program's path (or bare name).
+struct cli_agent {
+  const char* name;
+  const char* program;
+  std::unique_ptr<harness> (*make)(const harness_config&, std::string program);
+};
+const cli_agent cli_agents[] = {
+    {"claude", "claude", &make_cli<claude_harness>},
+};
+
+std::string available_agents() {
+  std::string out;
+  for (const auto& a : cli_agents) out += std::string(a.name) + ", ";
+  return out + "openai";
+}
+
 }  // namespace
 
 std::unique_ptr<harness> make_harness(const harness_config& config, std::string& message) {
@@ -64,27 +85,29 @@ std::unique_ptr<harness> make_harness(const harness_config& config, std::string&
     message = "harness: custom handler " + config.handler_path;
     return std::make_unique<handler_harness>(config, config.handler_path);
   }
-  if (config.agent == "claude") {
-    const std::string found = find_on_path("claude");
-    message = "harness: claude (" + (found.empty() ? std::string("not found on PATH yet") : found) + ")";
-    return std::make_unique<claude_harness>(config, found.empty() ? "claude" : found);
+  for (const auto& a : cli_agents) {
+    if (config.agent != a.name) continue;
+    const std::string found = find_on_path(a.program);
+    message = std::string("harness: ") + a.name + " (" +
+              (found.empty() ? std::string("not found on PATH yet") : found) + ")";
+    return a.make(config, found.empty() ? a.program : found);
   }
   if (config.agent == "openai") {
     message = "harness: openai (OPENAI_BASE_URL, or per invocation in agent_env)";
     return std::make_unique<openai_harness>(config);
   }
-  if (config.agent == "codex" || config.agent == "gemini" || config.agent == "opencode") {
-    message = "agent \"" + config.agent + "\" is not implemented yet (available: claude, openai)";
-    return nullptr;
-  }
   if (!config.agent.empty()) {
-    message = "unknown agent \"" + config.agent + "\" (available: claude, openai)";
+    message = "unknown agent \"" + config.agent + "\" (available: " + available_agents() + ")";
     return nullptr;
   }
 
-  if (const std::string found = find_on_path("claude"); !found.empty()) {
-    message = "harness: claude (found " + found + " on PATH)";
-    return std::make_unique<claude_harness>(config, found);
+  std::string looked_for;
+  for (const auto& a : cli_agents) {
+    if (const std::string found = find_on_path(a.program); !found.empty()) {
+      message = std::string("harness: ") + a.name + " (found " + found + " on PATH)";
+      return a.make(config, found);
+    }
+    looked_for += std::string(looked_for.empty() ? "" : ", ") + a.program;
   }
   for (const char* var : {"OPENAI_BASE_URL", "OPENAI_API_KEY"}) {
     const char* v = std::getenv(var);
@@ -94,8 +117,9 @@ std::unique_ptr<harness> make_harness(const harness_config& config, std::string&
     }
   }
   const std::string why =
-      "no agent harness available: looked for claude on PATH and for OPENAI_BASE_URL or "
-      "OPENAI_API_KEY in the environment (or start agentrt with --agent NAME or --handler PATH)";
+      "no agent harness available: looked for " + looked_for +
+      " on PATH and for OPENAI_BASE_URL or OPENAI_API_KEY in the environment (or start agentrt "
+      "with --agent NAME or --handler PATH)";
   message = why;
   return std::make_unique<unavailable_harness>(why);
 }
