@@ -42,10 +42,11 @@ bool parse_json(std::string_view text, rapidjson::Document& doc) {
   const json_number_check check = check_json_numbers(text);
   if (check.verdict == json_number_verdict::refuse) {
     // A copy with the number's first byte spoiled, so that RapidJSON reports the number as an
-    // invalid value at its offset and never parses it.
+    // invalid value at its offset and never parses it. The numbers before it may need normal
+    // precision: the check stopped looking at the refused one.
     std::string spoiled(text);
     spoiled[check.offset] = '?';
-    doc.Parse<parse_flags>(spoiled.data(), spoiled.size());
+    doc.Parse<parse_flags & ~rapidjson::kParseFullPrecisionFlag>(spoiled.data(), spoiled.size());
   } else if (check.verdict == json_number_verdict::normal_precision) {
     doc.Parse<parse_flags & ~rapidjson::kParseFullPrecisionFlag>(text.data(), text.size());
   } else {

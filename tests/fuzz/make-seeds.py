@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes the committed seed corpora of tests/fuzz (corpus/<target>/). Run it only to change
-the seeds: CI uses the committed files. Deterministic (fixed mtimes), so a re-run rewrites the
+the seeds: CI uses the committed files. Reproducers of past findings (corpus/*/regression-*)
+are kept. Deterministic (fixed mtimes), so a re-run rewrites the
 same bytes. Needs python3, zstd and libarchive (for 7z, through ctypes).
 
   python3 tests/fuzz/make-seeds.py
@@ -25,9 +26,12 @@ MTIME = 1700000000
 
 
 def reset(name):
+    """Empties corpus/<name>, keeping the fuzzers' reproducers (regression-*)."""
     d = os.path.join(CORPUS, name)
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
+    os.makedirs(d, exist_ok=True)
+    for f in os.listdir(d):
+        if not f.startswith("regression-"):
+            os.remove(os.path.join(d, f))
     return d
 
 

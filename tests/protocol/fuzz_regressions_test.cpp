@@ -78,6 +78,24 @@ TEST(FuzzRegressions, AbsurdNegativeExponentIsMalformedJson) {
                          ": Invalid value.");
 }
 
+// fuzz_protocol_decode, crash-bd579bda: after refusing a number, the frame was parsed again
+// (spoiled at the refused number) with full precision, so a tiny number before it still hit
+// the out-of-bounds read (UBSan: "passing zero to clz()" for its "0.0E+99").
+TEST(FuzzRegressions, NumbersBeforeARefusedOneAreParsedSafely) {
+  const std::string frame = R"({"message_type":"cancel_message","a":0.)" + zeros(400) +
+                            R"(1,"b":0.0E+99,"c":1000e306})";
+  const decode_result r = decode(frame);
+  EXPECT_FALSE(r.msg);
+  EXPECT_EQ(r.error, "malformed JSON at offset " + std::to_string(frame.find("1000e306")) +
+                         ": Invalid value.");
+  // The reproducer itself (NUL bytes included).
+  static const char reproducer[] =
+      "0.0E+99\x01\x00\x00\x00\x00\x00\x00\x00" "1,1[-1-9223372039{,2,{\"\\\\9223372039{_se\"}"
+      "0E+99-1e3001,2}\"w\"aecg|";
+  EXPECT_EQ(decode(std::string_view(reproducer, sizeof reproducer - 1)).ec,
+            make_error_code(errc::malformed_json));
+}
+
 TEST(FuzzRegressions, NumberCheckVerdicts) {
   using v = json_number_verdict;
   const std::pair<std::string, v> cases[] = {
