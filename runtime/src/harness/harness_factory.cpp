@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "harness/claude_harness.hpp"
+#include "harness/gemini_harness.hpp"
 #include "harness/handler_harness.hpp"
 #include "harness/harness.hpp"
 #include "harness/immediate_run.hpp"
@@ -66,6 +67,7 @@ struct cli_agent {
 };
 const cli_agent cli_agents[] = {
     {"claude", "claude", &make_cli<claude_harness>},
+    {"gemini", "gemini", &make_cli<gemini_harness>},
 };
 
 std::string available_agents() {
