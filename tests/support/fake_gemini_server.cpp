@@ -88,7 +88,8 @@ fake_gemini_turn fake_gemini_turn::call(std::string name, std::string args_json,
   return t;
 }
 
-fake_gemini_turn fake_gemini_turn::error(int status, std::string error_status, std::string message) {
+fake_gemini_turn fake_gemini_turn::error(int status, std::string error_status,
+                                         std::string message) {
   fake_gemini_turn t;
   t.status = status;
   t.error_status = std::move(error_status);

@@ -25,7 +25,9 @@ namespace fs = std::filesystem;
 const char* const harness_name = "gemini";
 
 // Stats keys that are not token counts; they go into the metadata on their own.
-bool is_token_count_key(std::string_view key) { return key != "duration_ms" && key != "tool_calls"; }
+bool is_token_count_key(std::string_view key) {
+  return key != "duration_ms" && key != "tool_calls";
+}
 
 }  // namespace
 
@@ -55,12 +57,14 @@ bool gemini_parser::on_line(std::string_view line) {
   } else if (*type == "message") {
     // The CLI streams the model's text in deltas and echoes the user's prompt; a turn's text
     // is complete when the turn calls a tool or the run ends.
-    if (json::string_or_empty(doc, "role") == "assistant") turn_text_ += json::string_or_empty(doc, "content");
+    if (json::string_or_empty(doc, "role") == "assistant")
+      turn_text_ += json::string_or_empty(doc, "content");
   } else if (*type == "tool_use") {
     end_turn();
     if (sink_.wants_events()) {
       json::object_writer w;
-      w.add("id", json::string_or_empty(doc, "tool_id")).add("name", json::string_or_empty(doc, "tool_name"));
+      w.add("id", json::string_or_empty(doc, "tool_id"))
+          .add("name", json::string_or_empty(doc, "tool_name"));
       if (const auto* p = json::member(doc, "parameters")) w.add_value("input", *p);
       sink_.event("tool_use", w.str());
     }
@@ -69,7 +73,8 @@ bool gemini_parser::on_line(std::string_view line) {
       const bool is_error = json::string_or_empty(doc, "status") == "error";
       std::string output = json::string_or_empty(doc, "output");
       if (is_error && output.empty()) {
-        if (const auto* e = json::member(doc, "error")) output = json::string_or_empty(*e, "message");
+        if (const auto* e = json::member(doc, "error"))
+          output = json::string_or_empty(*e, "message");
       }
       sink_.event("tool_result", json::object_writer()
                                      .add("id", json::string_or_empty(doc, "tool_id"))
@@ -81,8 +86,9 @@ bool gemini_parser::on_line(std::string_view line) {
     // Warnings (a retried request, a blocked hook) do not end the run; an "error" severity is
     // followed by a result line whose status is "error", often without a message of its own.
     const auto message = json::string_or_empty(doc, "message");
-    if (json::string_or_empty(doc, "severity") == "error") last_error_ = message;
-    sink_.log(std::string(harness_name) + " " + json::string_or_empty(doc, "severity") + ": " + message);
+    const auto severity = json::string_or_empty(doc, "severity");
+    if (severity == "error") last_error_ = message;
+    sink_.log(std::string(harness_name) + " " + severity + ": " + message);
   } else if (*type == "result") {
     end_turn();
     result_.Swap(doc);
@@ -124,8 +130,9 @@ harness_outcome gemini_parser::finish(const process_end& end) {
       if (auto m = json::string_or_empty(*e, "message"); !m.empty()) message = std::move(m);
       type = json::string_or_empty(*e, "type");
     }
-    out.error = message.empty() ? std::string("gemini failed (status ") + json::string_or_empty(r, "status") + ")"
-                                : "gemini failed: " + message;
+    out.error = message.empty()
+                    ? "gemini failed (status " + json::string_or_empty(r, "status") + ")"
+                    : "gemini failed: " + message;
     if (!type.empty()) meta.add("error_type", type);
     meta.add("exit_code", end.status.exit_code);
     if (!end.stderr_tail.empty()) meta.add("stderr_tail", end.stderr_tail);
@@ -171,7 +178,8 @@ std::optional<std::string> gemini_settings_overlay(const std::string* user_setti
   auto& a = doc.GetAllocator();
   if (json::member(doc, "selectedAuthType")) return std::nullopt;  // the CLI's v1 layout
   auto child = [&a](rapidjson::Value& parent, const char* key) -> rapidjson::Value* {
-    if (!parent.HasMember(key)) parent.AddMember(rapidjson::StringRef(key), rapidjson::Value(rapidjson::kObjectType), a);
+    if (!parent.HasMember(key))
+      parent.AddMember(rapidjson::StringRef(key), rapidjson::Value(rapidjson::kObjectType), a);
     auto& v = parent[key];
     return v.IsObject() ? &v : nullptr;
   };
@@ -212,7 +220,8 @@ bool write_private_file(const fs::path& path, const std::string& text, std::stri
 }
 
 // Symlinks every entry of from into to, except the names in skip.
-void link_entries(const fs::path& from, const fs::path& to, std::initializer_list<const char*> skip) {
+void link_entries(const fs::path& from, const fs::path& to,
+                  std::initializer_list<const char*> skip) {
   std::error_code ec;
   for (fs::directory_iterator it(from, fs::directory_options::skip_permission_denied, ec), end;
        !ec && it != end; it.increment(ec)) {
@@ -344,10 +353,12 @@ std::shared_ptr<harness_run> gemini_harness::start(asio::io_context& io,
   if (dir) {
     for (const auto& [k, v] : dir->env()) opts.spawn.env[k] = v;
     if (auto it = dir->env().find("GEMINI_CLI_HOME"); it != dir->env().end())
-      sink.log("gemini: settings overlay " + it->second + " (security.auth.selectedType=gemini-api-key)");
+      sink.log("gemini: settings overlay " + it->second +
+               " (security.auth.selectedType=gemini-api-key)");
   }
   return process_run::start(io, reaper, scope, std::move(opts),
-                            std::make_unique<owning_gemini_parser>(sink, std::move(schema), std::move(dir)),
+                            std::make_unique<owning_gemini_parser>(sink, std::move(schema),
+                                                                   std::move(dir)),
                             sink, std::move(on_done));
 }
 
