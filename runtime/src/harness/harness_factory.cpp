@@ -6,6 +6,7 @@
 
 #include "harness/claude_harness.hpp"
 #include "harness/codex_harness.hpp"
+#include "harness/gemini_harness.hpp"
 #include "harness/handler_harness.hpp"
 #include "harness/harness.hpp"
 #include "harness/immediate_run.hpp"
@@ -68,6 +69,7 @@ struct cli_agent {
 const cli_agent cli_agents[] = {
     {"claude", "claude", &make_cli<claude_harness>},
     {"codex", "codex", &make_cli<codex_harness>},
+    {"gemini", "gemini", &make_cli<gemini_harness>},
 };
 
 std::string available_agents() {
