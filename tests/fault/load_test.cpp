@@ -1,0 +1,224 @@
+// 200 clients at once against one runtime, each streaming output of its own, every byte of
+// stdout and stderr checked against what that client's command must print, in order, with the
+// result's stdout too. Driven by the client library: one io_loop, 200 async sessions.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <mutex>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "agentrt/client/client.hpp"
+#include "support/runtime_fault_fixture.hpp"
+
+namespace agentrt::test {
+namespace {
+
+using namespace std::chrono_literals;
+namespace p = agentrt::protocol;
+namespace ac = agentrt::client;
+
+constexpr int clients = 200;
+#ifdef AGENTRT_SANITIZED
+constexpr int stdout_lines = 1000;  // ~60 KB per client: ASan makes every byte dearer
+#else
+constexpr int stdout_lines = 4000;  // ~240 KB per client, ~48 MB in all
+#endif
+constexpr int stderr_lines = 500;
+
+std::string six_digits(int i) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%06d", i);
+  return buf;
+}
+
+// What client k's command prints: lines that name the client and their own number, so that
+// a chunk delivered to the wrong session, dropped, repeated or reordered changes the text.
+std::string expected_stdout(int k) {
+  std::string s;
+  for (int i = 1; i <= stdout_lines; ++i)
+    s += "client-" + std::to_string(k) + "-line-" + six_digits(i) + "-abcdefghijklmnopqrstuvwxyz\n";
+  return s;
+}
+std::string expected_stderr(int k) {
+  std::string s;
+  for (int i = 1; i <= stderr_lines; ++i) s += "err-" + std::to_string(k) + "-" + six_digits(i) + "\n";
+  return s;
+}
+std::string command_for(int k) {
+  const std::string id = std::to_string(k);
+  return "seq -f 'client-" + id + "-line-%06g-abcdefghijklmnopqrstuvwxyz' 1 " +
+         std::to_string(stdout_lines) + " && seq -f 'err-" + id + "-%06g' 1 " +
+         std::to_string(stderr_lines) + " >&2";
+}
+
+// User + system CPU seconds pid has used so far (/proc/PID/stat fields 14 and 15).
+double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close_paren = stat.rfind(')');
+  if (close_paren == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(close_paren + 2));
+  std::string skip;
+  for (int i = 3; i < 14; ++i) fields >> skip;
+  double utime = 0, stime = 0;
+  fields >> utime >> stime;
+  return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+class Load : public runtime_fault_fixture {};
+
+TEST_F(Load, TwoHundredClientsStreamingAtOnceEveryByteChecked) {
+  // Each session costs the runtime a socket and three pipes; both ends share the limit.
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  lim.rlim_cur = std::min<rlim_t>(lim.rlim_max, 8192);
+  setrlimit(RLIMIT_NOFILE, &lim);
+  if (lim.rlim_cur < 2 * 4 * clients) GTEST_SKIP() << "RLIMIT_NOFILE too low: " << lim.rlim_cur;
+
+  start_runtime();
+  {
+    auto warm = connect();
+    ASSERT_TRUE(warm);
+    expect_usable(*warm);
+  }
+  take_baseline();
+
+  struct client_state {
+    std::shared_ptr<ac::async_session> session;
+    std::string out, err;
+    std::size_t chunks = 0;
+    bool wrong_command = false;
+    std::chrono::steady_clock::time_point first, last;
+    std::string failure;
+    bool done = false;
+  };
+  ac::io_loop loop;  // before the sessions: they must be gone when it is destroyed
+  std::vector<client_state> state(clients);
+  std::mutex mutex;
+  std::condition_variable cv;
+  int connected = 0;
+  int finished = 0;
+
+  const auto finish = [&](int k, std::string failure) {
+    std::lock_guard lock(mutex);
+    state[k].failure = std::move(failure);
+    state[k].done = true;
+    state[k].session.reset();
+    ++finished;
+    cv.notify_all();
+  };
+
+  // All connect first, so that the commands really run at the same time.
+  const auto t_connect = std::chrono::steady_clock::now();
+  for (int k = 0; k < clients; ++k) {
+    ac::connect_options o{rt().url()};
+    o.connect_timeout = 60s;
+    ac::async_session::connect(loop, o, [&, k](std::shared_ptr<ac::async_session> s, ac::client_error e) {
+      std::lock_guard lock(mutex);
+      if (e) state[k].failure = "connect: " + e.message;
+      state[k].session = std::move(s);
+      ++connected;
+      cv.notify_all();
+    });
+  }
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(cv.wait_for(lock, 120s, [&] { return connected == clients; }))
+        << connected << " of " << clients << " connected";
+  }
+  const double connect_secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_connect).count();
+  for (int k = 0; k < clients; ++k) ASSERT_TRUE(state[k].session) << k << ": " << state[k].failure;
+
+  std::atomic<long> rss_peak{rss_kib(rt().pid())};
+  std::atomic<int> fds_peak{0};
+  std::atomic<bool> sampling{true};
+  std::thread sampler([&] {
+    while (sampling) {
+      rss_peak = std::max<long>(rss_peak, rss_kib(rt().pid()));
+      fds_peak = std::max(fds_peak.load(), resources_of(rt().pid()).fds);
+      std::this_thread::sleep_for(20ms);
+    }
+  });
+
+  const double runtime_cpu0 = cpu_seconds(rt().pid());
+  const double client_cpu0 = cpu_seconds(::getpid());
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int k = 0; k < clients; ++k) {
+    auto s = state[k].session;
+    p::command cmd;
+    cmd.command = command_for(k);
+    ac::execute_options o;
+    // Runs on the loop thread, one session at a time: no lock needed for state[k]'s text.
+    o.on_command_output = [&, k, expected_command = cmd.command](const p::command_output_message& m) {
+      auto& st = state[k];
+      if (st.chunks++ == 0) st.first = std::chrono::steady_clock::now();
+      st.last = std::chrono::steady_clock::now();
+      if (m.command != expected_command) st.wrong_command = true;
+      (m.stream == "stderr" ? st.err : st.out) += m.text;
+    };
+    s->execute_commands({cmd}, o, [&, k, s](ac::execute_result r, ac::client_error e) {
+      if (e) return finish(k, "execute: " + e.message);
+      if (r.results.size() != 1) return finish(k, "results: " + std::to_string(r.results.size()));
+      if (r.results[0].exit_code != 0)
+        return finish(k, "exit code " + std::to_string(r.results[0].exit_code));
+      if (r.results[0].stdout_text.value_or("") != expected_stdout(k))
+        return finish(k, "the result's stdout differs");
+      s->end([&, k](ac::client_error e2) { finish(k, e2 ? "end: " + e2.message : ""); });
+    });
+  }
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(cv.wait_for(lock, 240s, [&] { return finished == clients; }))
+        << finished << " of " << clients << " finished";
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double runtime_cpu = cpu_seconds(rt().pid()) - runtime_cpu0;
+  const double client_cpu = cpu_seconds(::getpid()) - client_cpu0;
+  sampling = false;
+  sampler.join();
+
+  int failures = 0;
+  std::size_t bytes = 0;
+  std::string first_failure;
+  auto fail = [&](int k, const std::string& why) {
+    if (failures++ == 0) first_failure = "client " + std::to_string(k) + ": " + why;
+  };
+  for (int k = 0; k < clients; ++k) {
+    const auto& st = state[k];
+    bytes += st.out.size() + st.err.size();
+    if (!st.failure.empty()) fail(k, st.failure);
+    else if (st.wrong_command) fail(k, "a chunk named another command");
+    else if (st.out != expected_stdout(k)) fail(k, "streamed stdout differs (" + std::to_string(st.out.size()) + " bytes)");
+    else if (st.err != expected_stderr(k)) fail(k, "streamed stderr differs (" + std::to_string(st.err.size()) + " bytes)");
+  }
+  EXPECT_EQ(failures, 0) << first_failure;
+
+  // How many clients were streaming at the same moment: the overlap of [first, last] chunks.
+  int max_overlap = 0;
+  for (int k = 0; k < clients; ++k) {
+    int overlap = 0;
+    for (int j = 0; j < clients; ++j)
+      overlap += state[j].chunks && state[j].first <= state[k].first && state[k].first <= state[j].last;
+    max_overlap = std::max(max_overlap, overlap);
+  }
+  std::printf("[ figures  ] %d clients: connected in %.2f s; streamed %.1f MB in %.2f s (%.1f MB/s); "
+              "up to %d streaming at once; runtime peak RSS %ld KiB, peak fds %d; CPU: runtime "
+              "%.2f s, test client %.2f s\n",
+              clients, connect_secs, bytes / 1e6, secs, bytes / 1e6 / secs, max_overlap,
+              rss_peak.load(), fds_peak.load(), runtime_cpu, client_cpu);
+  expect_recovered(30s);
+}
+
+}  // namespace
+}  // namespace agentrt::test
