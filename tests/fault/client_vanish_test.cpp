@@ -29,18 +29,22 @@ using namespace std::chrono_literals;
 namespace p = agentrt::protocol;
 
 enum class vanish {
-  close_without_end,         // WebSocket close handshake, no end_session_message
-  drop_socket,               // TCP connection shut down, no close frame
-  drop_while_backpressured,  // reading stopped first, so the runtime's sends are blocked
-  process_killed,            // agentrt-client killed with SIGKILL mid-request
+  close_without_end,        // WebSocket close handshake, no end_session_message
+  drop_socket,              // TCP connection shut down, no close frame
+  drop_while_backpressured, // reading stopped first, so the runtime's sends are blocked
+  process_killed,           // agentrt-client killed with SIGKILL mid-request
 };
 
 std::string vanish_name(const ::testing::TestParamInfo<vanish>& info) {
   switch (info.param) {
-    case vanish::close_without_end: return "CloseWithoutEnd";
-    case vanish::drop_socket: return "DropSocket";
-    case vanish::drop_while_backpressured: return "DropWhileBackpressured";
-    case vanish::process_killed: return "ProcessKilled";
+  case vanish::close_without_end:
+    return "CloseWithoutEnd";
+  case vanish::drop_socket:
+    return "DropSocket";
+  case vanish::drop_while_backpressured:
+    return "DropWhileBackpressured";
+  case vanish::process_killed:
+    return "ProcessKilled";
   }
   return "unknown";
 }
@@ -64,14 +68,14 @@ std::vector<std::string> tree_prefixes(const std::string& tag) {
 
 bool all_running(const std::vector<std::string>& prefixes) {
   for (const auto& prefix : prefixes) {
-    if (find_processes(prefix).empty()) return false;
+    if (find_processes(prefix).empty())
+      return false;
   }
   return true;
 }
 
-class ClientVanishes : public runtime_fault_fixture,
-                       public ::testing::WithParamInterface<vanish> {
- protected:
+class ClientVanishes : public runtime_fault_fixture, public ::testing::WithParamInterface<vanish> {
+protected:
   void SetUp() override { dir_ = make_temp_dir("agentrt-vanish-"); }
   void TearDown() override {
     runtime_fault_fixture::TearDown();
@@ -79,7 +83,7 @@ class ClientVanishes : public runtime_fault_fixture,
   }
 
   void start(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"--kill-grace",    "1", "--transfer-retries", "1",
+    std::vector<std::string> args = {"--kill-grace",     "1", "--transfer-retries", "1",
                                      "--low-speed-time", "2", "--drain-timeout",    "1"};
     args.insert(args.end(), extra.begin(), extra.end());
     start_runtime(std::move(args));
@@ -109,11 +113,11 @@ class ClientVanishes : public runtime_fault_fixture,
   void expect_tree_killed(const std::vector<std::string>& prefixes,
                           std::chrono::steady_clock::time_point vanished) {
     EXPECT_TRUE(wait_processes_gone(prefixes, 10s)) << "a process of the request survived";
-    std::printf("[ figures  ] %s: request's processes gone %.0f ms after the client vanished\n",
-                ::testing::UnitTest::GetInstance()->current_test_info()->name(),
-                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                          vanished)
-                    .count());
+    std::printf(
+        "[ figures  ] %s: request's processes gone %.0f ms after the client vanished\n",
+        ::testing::UnitTest::GetInstance()->current_test_info()->name(),
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - vanished)
+            .count());
     EXPECT_NE(rt().log().find("client went away with a request in flight"), std::string::npos)
         << rt().log();
   }
@@ -140,7 +144,8 @@ TEST_P(ClientVanishesWhileStreaming, MidCommand) {
   const std::string foreground =
       flood ? "exec yes flood-" + tag : "while :; do echo tick; sleep 0.05; done";
   auto prefixes = tree_prefixes(tag);
-  if (flood) prefixes.push_back("yes flood-" + tag);
+  if (flood)
+    prefixes.push_back("yes flood-" + tag);
   const std::string command = background_tree(tag) + foreground;
 
   std::unique_ptr<ws_test_client> ws;
@@ -152,7 +157,8 @@ TEST_P(ClientVanishesWhileStreaming, MidCommand) {
   } else {
     ws = connect();
     ASSERT_TRUE(ws);
-    if (flood) ws->pause_reading();
+    if (flood)
+      ws->pause_reading();
     ws->send(exec_request({command}));
     if (!flood) {
       auto m = ws->receive(10s);
@@ -164,7 +170,8 @@ TEST_P(ClientVanishesWhileStreaming, MidCommand) {
   }
   ASSERT_TRUE(wait_until([&] { return all_running(prefixes); }, 10s));
   // Long enough for the flood to fill both socket buffers and the runtime's 4 MiB high water.
-  if (flood) std::this_thread::sleep_for(500ms);
+  if (flood)
+    std::this_thread::sleep_for(500ms);
 
   const auto vanished = std::chrono::steady_clock::now();
   vanish_now(ws.get(), proc.get());
@@ -204,9 +211,9 @@ TEST_P(ClientVanishes, MidDownload) {
   std::unique_ptr<ws_test_client> ws;
   std::unique_ptr<cli_process> proc;
   if (GetParam() == vanish::process_killed) {
-    proc = std::make_unique<cli_process>(cli({"exec", rt().url(), "--download",
-                                              http.url("/slow.bin") + "=" + work, "--",
-                                              "touch " + marker}));
+    proc = std::make_unique<cli_process>(
+        cli({"exec", rt().url(), "--download", http.url("/slow.bin") + "=" + work, "--",
+             "touch " + marker}));
   } else {
     ws = connect();
     ASSERT_TRUE(ws);
@@ -239,7 +246,8 @@ TEST_P(ClientVanishes, MidDownload) {
   ASSERT_TRUE(next);
   next->send(download("/small.txt", dir_ + "/after", "cat " + dir_ + "/after/small.txt"));
   auto msgs = next->receive_until_terminal();
-  ASSERT_NE(as<p::command_execution_result_message>(msgs.back()), nullptr) << p::encode(msgs.back());
+  ASSERT_NE(as<p::command_execution_result_message>(msgs.back()), nullptr)
+      << p::encode(msgs.back());
   EXPECT_EQ(joined_output(msgs, "stdout"), "small-payload");
 }
 
@@ -260,7 +268,8 @@ TEST_P(ClientVanishes, MidUpload) {
     const auto deadline = std::chrono::steady_clock::now() + 20s;
     while (std::chrono::steady_clock::now() < deadline) {
       auto m = c.receive(stop_at_terminal ? 10s : 2s);
-      if (!m) break;
+      if (!m)
+        break;
       if (auto* up = as<p::artifact_upload_request_message>(*m)) {
         p::artifact_upload_response_message resp;
         resp.filename = up->filename;
@@ -268,10 +277,12 @@ TEST_P(ClientVanishes, MidUpload) {
         resp.presigned_url = url;
         resp.content_type = "application/octet-stream";
         c.send(resp);
-        if (!stop_at_terminal) return;
+        if (!stop_at_terminal)
+          return;
       }
       seen.push_back(*m);
-      if (stop_at_terminal && as<p::artifact_upload_result_message>(*m)) return;
+      if (stop_at_terminal && as<p::artifact_upload_result_message>(*m))
+        return;
     }
     ADD_FAILURE() << "no upload round trip; got " << seen.size() << " message(s)";
   };
@@ -291,9 +302,9 @@ TEST_P(ClientVanishes, MidUpload) {
   std::unique_ptr<ws_test_client> ws;
   std::unique_ptr<cli_process> proc;
   if (GetParam() == vanish::process_killed) {
-    proc = std::make_unique<cli_process>(cli({"exec", rt().url(), "--artifacts", out,
-                                              "--presign-cmd", "echo " + http.url("/slowput") + " #",
-                                              "--", write_artifact}));
+    proc = std::make_unique<cli_process>(
+        cli({"exec", rt().url(), "--artifacts", out, "--presign-cmd",
+             "echo " + http.url("/slowput") + " #", "--", write_artifact}));
   } else {
     ws = connect();
     ASSERT_TRUE(ws);
@@ -303,7 +314,7 @@ TEST_P(ClientVanishes, MidUpload) {
   }
   ASSERT_TRUE(wait_until([&] { return http.request_count("/slowput") == 1; }, 10s))
       << "the upload did not start";
-  std::this_thread::sleep_for(300ms);  // well into the body
+  std::this_thread::sleep_for(300ms); // well into the body
 
   const auto vanished = std::chrono::steady_clock::now();
   vanish_now(ws.get(), proc.get());
@@ -315,8 +326,8 @@ TEST_P(ClientVanishes, MidUpload) {
         const std::string log = rt().log();
         return log.find("connection closed: cancelling 1 upload(s) still running") !=
                    std::string::npos &&
-               log.find("upload failed: upload of " + out + "/big.bin to " +
-                        http.url("/slowput") + " cancelled") != std::string::npos;
+               log.find("upload failed: upload of " + out + "/big.bin to " + http.url("/slowput") +
+                        " cancelled") != std::string::npos;
       },
       6s))
       << rt().log();
@@ -366,7 +377,7 @@ TEST_P(ClientVanishes, MidHarnessRun) {
   take_baseline();
 
   auto prefixes = tree_prefixes(tag);
-  prefixes.push_back("sleep " + tag + "4");  // the handler itself
+  prefixes.push_back("sleep " + tag + "4"); // the handler itself
   std::unique_ptr<ws_test_client> ws;
   std::unique_ptr<cli_process> proc;
   if (GetParam() == vanish::process_killed) {
@@ -415,7 +426,7 @@ TEST_F(SlowClient, CancelWhileBackpressuredLeavesNothingBehind) {
   c->pause_reading();
   c->send(exec_request({background_tree(tag) + "exec yes flood-" + tag}));
   ASSERT_TRUE(wait_until([&] { return all_running(prefixes); }, 10s));
-  std::this_thread::sleep_for(500ms);  // the runtime's output is paused by now
+  std::this_thread::sleep_for(500ms); // the runtime's output is paused by now
   c->send(p::cancel_message{});
   // Killed while the client still reads nothing...
   EXPECT_TRUE(wait_processes_gone(prefixes, 10s)) << "a process of the request survived";
@@ -430,7 +441,8 @@ TEST_F(SlowClient, CancelWhileBackpressuredLeavesNothingBehind) {
   EXPECT_GT(out.size(), 1u << 20) << "the flood was not backpressured";
   std::size_t bad = out.size();
   for (std::size_t i = 0; i < out.size() && bad == out.size(); ++i) {
-    if (out[i] != line[i % line.size()]) bad = i;
+    if (out[i] != line[i % line.size()])
+      bad = i;
   }
   EXPECT_EQ(bad, out.size()) << "stdout corrupted at byte " << bad << " of " << out.size();
   std::printf("[ figures  ] cancel while backpressured: %zu bytes of queued output delivered, then "
@@ -451,5 +463,5 @@ INSTANTIATE_TEST_SUITE_P(Fault, ClientVanishes,
                                            vanish::process_killed),
                          vanish_name);
 
-}  // namespace
-}  // namespace agentrt::test
+} // namespace
+} // namespace agentrt::test

@@ -23,31 +23,47 @@ constexpr int malformed_frames = 10000;
 
 struct malformed {
   std::string frame;
-  std::string expected;  // a part of the error_message's text
+  std::string expected; // a part of the error_message's text
+  bool binary = false;  // sent as a binary frame
 };
 
 // Frame i of the malformed stream: a rotation through the ways a frame can be wrong. The
 // unknown message_type carries i, so a dropped, duplicated or reordered answer is noticed.
 malformed malformed_frame(int i) {
   const std::string n = std::to_string(i);
-  switch (i % 12) {
-    case 0: return {"not json " + n, "malformed JSON"};
-    case 1: return {"", "malformed JSON"};
-    case 2: return {"{\"message_type\":\"command_execution_message\",", "malformed JSON"};
-    case 3: return {"[" + n + "]", "expected a JSON object, got array"};
-    case 4: return {n, "expected a JSON object, got number"};
-    case 5: return {"{\"message_type\":\"make_coffee_" + n + "\"}",
-                    "unknown message_type \"make_coffee_" + n + "\""};
-    case 6: return {"{\"type\":\"command_execution_message\"}", "message_type"};
-    case 7: return {"{\"message_type\":" + n + "}", "message_type"};
-    case 8: return {R"({"message_type":"command_execution_message","commands":[{"command":"true","cwd":)" + n + "}]}",
-                    "commands[0].cwd: expected string, got number"};
-    case 9: return {R"({"message_type":"command_execution_message"})", "commands"};
-    case 10: return {R"({"message_type":"result_message","data":{"type":"text","text":"x"},"metadata":{}})",
-                     "unexpected message_type \"result_message\""};
-    default: return {R"({"message_type":"invocation_message","system_prompt":"s","user_prompt":[")" + n +
-                         R"("],"model":"m"})",
-                     "user_prompt: expected string, got array"};
+  switch (i % 13) {
+  case 0:
+    return {"not json " + n, "malformed JSON"};
+  case 1:
+    return {"", "malformed JSON"};
+  case 2:
+    return {"{\"message_type\":\"command_execution_message\",", "malformed JSON"};
+  case 3:
+    return {"[" + n + "]", "expected a JSON object, got array"};
+  case 4:
+    return {n, "expected a JSON object, got number"};
+  case 5:
+    return {"{\"message_type\":\"make_coffee_" + n + "\"}",
+            "unknown message_type \"make_coffee_" + n + "\""};
+  case 6:
+    return {"{\"type\":\"command_execution_message\"}", "message_type"};
+  case 7:
+    return {"{\"message_type\":" + n + "}", "message_type"};
+  case 8:
+    return {R"({"message_type":"command_execution_message","commands":[{"command":"true","cwd":)" +
+                n + "}]}",
+            "commands[0].cwd: expected string, got number"};
+  case 9:
+    return {R"({"message_type":"command_execution_message"})", "commands"};
+  case 10:
+    return {R"({"message_type":"result_message","data":{"type":"text","text":"x"},"metadata":{}})",
+            "unexpected message_type \"result_message\""};
+  case 11:
+    return {R"({"message_type":"cancel_message"})", "binary frames are not supported", true};
+  default:
+    return {R"({"message_type":"invocation_message","system_prompt":"s","user_prompt":[")" + n +
+                R"("],"model":"m"})",
+            "user_prompt: expected string, got array"};
   }
 }
 
@@ -73,7 +89,10 @@ TEST_F(FrameFaults, TenThousandMalformedFramesEachGetAnError) {
   std::string first_wrong;
   for (int sent = 0; sent < malformed_frames;) {
     const int end = std::min(malformed_frames, sent + window);
-    for (int i = sent; i < end; ++i) c->send_text(malformed_frame(i).frame);
+    for (int i = sent; i < end; ++i) {
+      const auto m = malformed_frame(i);
+      m.binary ? c->send_binary(m.frame) : c->send_text(m.frame);
+    }
     for (int i = sent; i < end; ++i) {
       auto m = c->receive(10s);
       ASSERT_TRUE(m) << "no answer to frame " << i << " (" << answered << " answered)";
@@ -81,8 +100,9 @@ TEST_F(FrameFaults, TenThousandMalformedFramesEachGetAnError) {
       const auto expected = malformed_frame(i).expected;
       if (!e || e->error.find(expected) == std::string::npos) {
         if (wrong++ == 0) {
-          first_wrong = "frame " + std::to_string(i) + " " + malformed_frame(i).frame.substr(0, 80) +
-                        " -> " + p::encode(*m) + " (expected \"" + expected + "\")";
+          first_wrong = "frame " + std::to_string(i) + " " +
+                        malformed_frame(i).frame.substr(0, 80) + " -> " + p::encode(*m) +
+                        " (expected \"" + expected + "\")";
         }
       }
       ++answered;
@@ -106,26 +126,29 @@ TEST_F(FrameFaults, DeeplyNestedJsonIsAnErrorNotACrash) {
   start_runtime();
   auto c = connect();
   ASSERT_TRUE(c);
-  // A recursive parser needs a stack frame per level: a megabyte of '[' would overflow it.
+  // A recursive parser needs a stack frame per level: a million '[' would overflow it.
   const std::size_t depth = 1 << 20;
-  const std::vector<std::pair<std::string, std::string>> frames = {
-      {std::string(depth, '['), "arrays"},
+  struct nested {
+    std::string frame;
+    std::string what;
+  };
+  std::string objects;
+  for (std::size_t i = 0; i < depth; ++i)
+    objects += "{\"a\":";
+  const std::vector<nested> frames = {
+      {std::string(depth, '['), "unclosed arrays"},
       {std::string(depth, '[') + std::string(depth, ']'), "closed arrays"},
       {"{\"message_type\":\"result_message\",\"metadata\":" + std::string(depth, '[') +
            std::string(depth, ']') + "}",
-       "nested metadata"},
-      {[&] {
-         std::string s;
-         for (std::size_t i = 0; i < depth / 8; ++i) s += "{\"a\":";
-         return s;
-       }(),
-       "objects"},
+       "arrays in a message's metadata"},
+      {objects, "unclosed objects"},
   };
   for (const auto& [frame, what] : frames) {
     c->send_text(frame);
     auto m = c->receive(30s);
     ASSERT_TRUE(rt().running()) << "the runtime died on " << what << "; log tail:\n"
-                                << rt().log().substr(rt().log().size() > 2000 ? rt().log().size() - 2000 : 0);
+                                << rt().log().substr(
+                                       rt().log().size() > 2000 ? rt().log().size() - 2000 : 0);
     ASSERT_TRUE(m) << "no answer to " << what;
     const auto* e = as<p::error_message>(*m);
     ASSERT_NE(e, nullptr) << what << ": " << p::encode(*m).substr(0, 300);
@@ -147,7 +170,7 @@ TEST_F(FrameFaults, DeeplyNestedJsonIsAnErrorNotACrash) {
 }
 
 class MessageSizeLimit : public runtime_fault_fixture {
- protected:
+protected:
   static constexpr std::size_t limit = 64 * 1024;
   void SetUp() override {
     start_runtime({"--max-message-bytes", std::to_string(limit), "--kill-grace", "1"});
@@ -162,12 +185,14 @@ class MessageSizeLimit : public runtime_fault_fixture {
   // A command_execution_message of exactly size bytes whose command prints a payload that
   // fills it, so that the frame's content is checked end to end, not just accepted.
   static std::pair<std::string, std::string> command_frame(std::size_t size) {
-    const std::string head = R"({"message_type":"command_execution_message","commands":[{"command":"printf %s )";
+    const std::string head =
+        R"({"message_type":"command_execution_message","commands":[{"command":"printf %s )";
     const std::string tail = R"("}]})";
     const std::size_t fill = size - head.size() - tail.size();
     std::string payload;
     payload.reserve(fill);
-    for (std::size_t i = 0; i < fill; ++i) payload.push_back(static_cast<char>('a' + i % 26));
+    for (std::size_t i = 0; i < fill; ++i)
+      payload.push_back(static_cast<char>('a' + i % 26));
     return {head + payload + tail, payload};
   }
 };
@@ -203,10 +228,18 @@ TEST_F(MessageSizeLimit, FramesOverTheLimitCloseWith1009AndTheNextConnectionIsFi
     const auto t0 = std::chrono::steady_clock::now();
     c->send_text(command_frame(size).first);
     ASSERT_TRUE(c->wait_closed(10s)) << size << " bytes";
-    EXPECT_EQ(c->close_code(), 1009) << size << " bytes";
-    std::printf("[ figures  ] a %zu-byte frame (limit %zu) closed with %d after %.0f ms\n", size,
-                limit, c->close_code(),
-                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    if (size == limit + 1) {
+      EXPECT_EQ(c->close_code(), 1009);
+    } else {
+      // The runtime sends 1009 and closes while megabytes of the frame are still in flight:
+      // the client's next write then meets a reset, and its WebSocket library may give up
+      // before it reads the close frame. Either way the connection ends at once.
+      EXPECT_TRUE(c->close_code() == 1009 || c->close_code() == 0) << c->close_code();
+    }
+    std::printf(
+        "[ figures  ] a %zu-byte frame (limit %zu) closed with %d after %.0f ms\n", size, limit,
+        c->close_code(),
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     EXPECT_FALSE(c->receive(100ms).has_value()) << "the oversized frame was answered";
     expect_recovered();
   }
@@ -224,5 +257,5 @@ TEST_F(MessageSizeLimit, OversizedFrameMidCommandKillsTheRequest) {
   expect_recovered();
 }
 
-}  // namespace
-}  // namespace agentrt::test
+} // namespace
+} // namespace agentrt::test

@@ -7,10 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <sstream>
+#include <iterator>
 #include <stdexcept>
 #include <thread>
 
@@ -23,16 +22,15 @@ namespace {
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-}  // namespace
+} // namespace
 
 cli_process::cli_process(std::vector<std::string> argv) : dir_(make_temp_dir("agentrt-cli-")) {
   std::vector<char*> args;
-  for (auto& a : argv) args.push_back(a.data());
+  for (auto& a : argv)
+    args.push_back(a.data());
   args.push_back(nullptr);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
@@ -50,17 +48,23 @@ cli_process::cli_process(std::vector<std::string> argv) : dir_(make_temp_dir("ag
 }
 
 cli_process::~cli_process() {
-  if (pid_ > 0) kill_and_wait(SIGKILL);
+  if (pid_ > 0)
+    kill_and_wait(SIGKILL);
   ::unlink((dir_ + "/out").c_str());
   ::unlink((dir_ + "/err").c_str());
   ::rmdir(dir_.c_str());
 }
 
-std::string cli_process::out() const { return slurp(dir_ + "/out"); }
-std::string cli_process::err() const { return slurp(dir_ + "/err"); }
+std::string cli_process::out() const {
+  return slurp(dir_ + "/out");
+}
+std::string cli_process::err() const {
+  return slurp(dir_ + "/err");
+}
 
 int cli_process::kill_and_wait(int sig, std::chrono::milliseconds timeout) {
-  if (pid_ <= 0) return -1;
+  if (pid_ <= 0)
+    return -1;
   ::kill(pid_, sig);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
@@ -69,13 +73,15 @@ int cli_process::kill_and_wait(int sig, std::chrono::milliseconds timeout) {
       pid_ = -1;
       return status;
     }
-    if (std::chrono::steady_clock::now() >= deadline) return -1;
+    if (std::chrono::steady_clock::now() >= deadline)
+      return -1;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }
 
 int cli_process::wait(std::chrono::milliseconds timeout) {
-  if (pid_ <= 0) return -1;
+  if (pid_ <= 0)
+    return -1;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     int status = 0;
@@ -83,9 +89,10 @@ int cli_process::wait(std::chrono::milliseconds timeout) {
       pid_ = -1;
       return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
     }
-    if (std::chrono::steady_clock::now() >= deadline) return -1;
+    if (std::chrono::steady_clock::now() >= deadline)
+      return -1;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }
 
-}  // namespace agentrt::test
+} // namespace agentrt::test

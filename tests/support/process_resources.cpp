@@ -6,35 +6,33 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
 #include <iterator>
 #include <thread>
 
 namespace agentrt::test {
-namespace {
 
-int count_entries(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return -1;
-  int n = 0;
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] != '.') ++n;
+int count_threads(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Threads:", 0) == 0)
+      return std::atoi(line.c_str() + 8);
   }
-  ::closedir(d);
-  return n;
+  return -1;
 }
-
-}  // namespace
-
-int count_threads(pid_t pid) { return count_entries("/proc/" + std::to_string(pid) + "/task"); }
 
 process_resources resources_of(pid_t pid) {
   process_resources r;
   const std::string dir = "/proc/" + std::to_string(pid) + "/fd";
   DIR* d = ::opendir(dir.c_str());
-  if (!d) return r;
+  if (!d)
+    return r;
   r.fds = 0;
   while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] == '.') continue;
+    if (e->d_name[0] == '.')
+      continue;
     ++r.fds;
     char target[PATH_MAX];
     const ssize_t n = ::readlink((dir + "/" + e->d_name).c_str(), target, sizeof target - 1);
@@ -54,8 +52,10 @@ bool wait_resources_at_most(pid_t pid, const process_resources& baseline,
     last = resources_of(pid);
     const bool settled =
         last.fds >= 0 && last.fds <= baseline.fds && last.threads <= baseline.threads;
-    if (settled) return true;
-    if (last.fds < 0 || std::chrono::steady_clock::now() >= deadline) return false;
+    if (settled)
+      return true;
+    if (last.fds < 0 || std::chrono::steady_clock::now() >= deadline)
+      return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
 }
@@ -63,12 +63,10 @@ bool wait_resources_at_most(pid_t pid, const process_resources& baseline,
 std::string describe_change(const process_resources& before, const process_resources& after) {
   std::vector<std::string> added;
   std::vector<std::string> removed;
-  std::set_difference(after.fd_targets.begin(), after.fd_targets.end(),
-                      before.fd_targets.begin(), before.fd_targets.end(),
-                      std::back_inserter(added));
-  std::set_difference(before.fd_targets.begin(), before.fd_targets.end(),
-                      after.fd_targets.begin(), after.fd_targets.end(),
-                      std::back_inserter(removed));
+  std::set_difference(after.fd_targets.begin(), after.fd_targets.end(), before.fd_targets.begin(),
+                      before.fd_targets.end(), std::back_inserter(added));
+  std::set_difference(before.fd_targets.begin(), before.fd_targets.end(), after.fd_targets.begin(),
+                      after.fd_targets.end(), std::back_inserter(removed));
   std::string out = "fds " + std::to_string(before.fds) + " -> " + std::to_string(after.fds);
   if (!added.empty() || !removed.empty()) {
     out += " (";
@@ -87,4 +85,4 @@ std::string describe_change(const process_resources& before, const process_resou
   return out;
 }
 
-}  // namespace agentrt::test
+} // namespace agentrt::test

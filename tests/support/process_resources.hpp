@@ -11,8 +11,8 @@
 namespace agentrt::test {
 
 struct process_resources {
-  int fds = -1;      // entries of /proc/PID/fd; -1 when the process is gone
-  int threads = -1;  // entries of /proc/PID/task
+  int fds = -1;     // entries of /proc/PID/fd; -1 when the process is gone
+  int threads = -1; // entries of /proc/PID/task
   // What each descriptor refers to ("socket:[123]", "pipe:[456]", "/tmp/x"), sorted; printed
   // when a test finds a surplus, so that the leak names itself.
   std::vector<std::string> fd_targets;
@@ -29,4 +29,4 @@ bool wait_resources_at_most(pid_t pid, const process_resources& baseline,
 // "fds 12 -> 14 (+socket:[8812], +pipe:[8813]); threads 5 -> 5" for failure messages.
 std::string describe_change(const process_resources& before, const process_resources& after);
 
-}  // namespace agentrt::test
+} // namespace agentrt::test

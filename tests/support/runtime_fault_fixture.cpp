@@ -15,8 +15,10 @@ namespace p = agentrt::protocol;
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    if (pred()) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
+    if (pred())
+      return true;
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
     std::this_thread::sleep_for(20ms);
   }
 }
@@ -32,9 +34,11 @@ bool wait_processes_gone(const std::vector<std::string>& prefixes,
 }
 
 void runtime_fault_fixture::TearDown() {
-  if (!rt_) return;
+  if (!rt_)
+    return;
   EXPECT_TRUE(rt_->running()) << "the runtime died; log:\n" << rt_->log();
-  if (!rt_->running()) return;
+  if (!rt_->running())
+    return;
   const auto [status, body] = http_get(rt_->port(), "/health");
   EXPECT_EQ(status, 200) << body;
   EXPECT_NE(body.find("\"status\":\"ok\""), std::string::npos) << body;
@@ -72,7 +76,8 @@ bool runtime_fault_fixture::wait_idle(std::chrono::milliseconds timeout) {
                last.find("\"requests_in_flight\":0") != std::string::npos;
       },
       timeout);
-  if (!idle) ADD_FAILURE() << "runtime not idle: " << last;
+  if (!idle)
+    ADD_FAILURE() << "runtime not idle: " << last;
   return idle;
 }
 
@@ -84,7 +89,8 @@ void runtime_fault_fixture::take_baseline() {
   while (std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(25ms);
     auto r = resources_of(rt_->pid());
-    if (r.fds >= 0 && r.fds < baseline_.fds) baseline_ = r;
+    if (r.fds >= 0 && r.fds < baseline_.fds)
+      baseline_ = r;
     baseline_.threads = std::min(baseline_.threads, r.threads);
   }
   ASSERT_GT(baseline_.fds, 0);
@@ -102,4 +108,4 @@ void runtime_fault_fixture::expect_recovered(std::chrono::milliseconds settle) {
   expect_usable(*c);
 }
 
-}  // namespace agentrt::test
+} // namespace agentrt::test

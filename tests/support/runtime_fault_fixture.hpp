@@ -25,7 +25,7 @@ bool wait_processes_gone(const std::vector<std::string>& prefixes,
                          std::chrono::milliseconds timeout);
 
 class runtime_fault_fixture : public ::testing::Test {
- protected:
+protected:
   // Every test ends with the runtime alive and answering /health with "ok".
   void TearDown() override;
 
@@ -49,8 +49,8 @@ class runtime_fault_fixture : public ::testing::Test {
 
   process_resources baseline_;
 
- private:
+private:
   std::unique_ptr<runtime_process> rt_;
 };
 
-}  // namespace agentrt::test
+} // namespace agentrt::test

@@ -30,8 +30,9 @@ scoped_tmpfs::~scoped_tmpfs() {
 
 std::uint64_t scoped_tmpfs::used_bytes() const {
   struct statvfs st {};
-  if (::statvfs(path_.c_str(), &st) != 0) return 0;
+  if (::statvfs(path_.c_str(), &st) != 0)
+    return 0;
   return static_cast<std::uint64_t>(st.f_blocks - st.f_bfree) * st.f_frsize;
 }
 
-}  // namespace agentrt::test
+} // namespace agentrt::test

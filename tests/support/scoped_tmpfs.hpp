@@ -11,7 +11,7 @@
 namespace agentrt::test {
 
 class scoped_tmpfs {
- public:
+public:
   // Mounts a tmpfs of size_bytes; null with why set when the kernel refuses.
   static std::unique_ptr<scoped_tmpfs> mount(std::uint64_t size_bytes, std::string& why);
   // Unmounts (lazily, should a process still hold a file there) and removes the directory.
@@ -24,9 +24,9 @@ class scoped_tmpfs {
   // nothing behind.
   std::uint64_t used_bytes() const;
 
- private:
+private:
   explicit scoped_tmpfs(std::string path) : path_(std::move(path)) {}
   std::string path_;
 };
 
-}  // namespace agentrt::test
+} // namespace agentrt::test
