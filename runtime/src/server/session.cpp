@@ -4,6 +4,7 @@
 #include <string.h>  // sigabbrev_np
 
 #include <algorithm>
+#include <string_view>
 #include <utility>
 
 #include "agentrt/protocol/codec.hpp"
@@ -23,6 +24,37 @@ constexpr std::size_t backpressure_low_water = 1024 * 1024;
 constexpr std::chrono::milliseconds backpressure_poll{2};
 // On runtime shutdown children get less time than on cancel: the runtime must exit promptly.
 constexpr std::chrono::milliseconds shutdown_grace{2000};
+
+// RapidJSON parses (and the codec copies metadata) recursively: a frame of a million '[' would
+// overflow the stack and kill the runtime. Protocol messages nest a few levels; anything past
+// this is refused before it reaches the parser.
+constexpr std::size_t max_json_depth = 256;
+
+// True when the frame opens more than max_json_depth arrays/objects at once (brackets inside
+// strings do not count). Linear and allocation-free, so it costs little next to the parse.
+bool nested_too_deep(std::string_view frame) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (const char c : frame) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_json_depth) return true;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
 
 std::string signal_name(int sig) {
   const char* abbrev = sigabbrev_np(sig);
@@ -52,6 +84,13 @@ void session::on_message(ws_server::message_ptr msg) {
   if (msg->get_opcode() != websocketpp::frame::opcode::text) {
     send_error("binary frames are not supported: send one JSON object per text frame",
                util::json_object().add("code", "unsupported_frame").str());
+    return;
+  }
+  if (nested_too_deep(msg->get_payload())) {
+    log_warn("bad frame: JSON nested deeper than " + std::to_string(max_json_depth) + " levels");
+    send_error("invalid message: JSON nested deeper than " + std::to_string(max_json_depth) +
+                   " levels",
+               util::json_object().add("code", "nesting_too_deep").str());
     return;
   }
   protocol::decode_result decoded = protocol::decode(msg->get_payload());
@@ -417,7 +456,15 @@ void session::abort_request(std::chrono::milliseconds grace, std::function<void(
   heartbeat_timer_.cancel();
   if (r->downloads) r->downloads->cancel();
   if (r->harness_run) r->harness_run->cancel();
-  if (r->runner) r->runner->terminate();
+  if (r->runner) {
+    // A runner paused for backpressure reads nothing more, so it would never see EOF on its
+    // pipes: it would never finish, and its pipes would leak with it. Its output is dropped
+    // from here on (on_command_output ignores a cancelling request), so reading is harmless.
+    backpressure_timer_.cancel();
+    backpressure_armed_ = false;
+    r->runner->resume_output();
+    r->runner->terminate();
+  }
   r->scope->terminate(grace, std::move(then));
 }
 
@@ -495,7 +542,16 @@ void session::on_close() {
   heartbeat_timer_.cancel();
   backpressure_timer_.cancel();
   log::info({}, "session " + std::to_string(id_) + " closed");
-  if (artifacts_) artifacts_->detach(state_.options.drain_timeout);
+  if (artifacts_) {
+    // Detached uploads outlive this session; their outcome must still reach the log.
+    artifacts_->set_log_handler([redactor = last_redactor_, id = id_](bool warning,
+                                                                      const std::string& text) {
+      const std::string line = "session " + std::to_string(id) + ": " +
+                               (redactor ? redactor->redact(text) : text);
+      warning ? log::warn({}, line) : log::info({}, line);
+    });
+    artifacts_->detach(state_.options.drain_timeout);
+  }
   if (request_ && !request_->cancelling) {
     log_info("client went away with a request in flight: killing its processes");
     request_->cancelling = true;
