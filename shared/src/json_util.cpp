@@ -1,6 +1,8 @@
 // RapidJSON helpers shared by the codec and redact_message.
 #include "json_util.hpp"
 
+#include "agentrt/protocol/json_depth.hpp"
+
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -33,6 +35,10 @@ std::string to_json(const rapidjson::Value& v) {
 }
 
 bool parse_json(std::string_view text, rapidjson::Document& doc) {
+  if (json_nesting_exceeds(text)) {
+    doc.SetNull();
+    return false;
+  }
   doc.Parse<parse_flags>(text.data(), text.size());
   return !doc.HasParseError();
 }

@@ -1,9 +1,16 @@
 // RapidJSON helpers for the harness adapters.
 #include "harness/json_support.hpp"
 
+#include "agentrt/protocol/json_depth.hpp"
+
 namespace agentrt::runtime::harness::json {
 
 bool parse(std::string_view text, rapidjson::Document& doc) {
+  // A handler or CLI line of a million '[' would overflow the recursive parser's stack.
+  if (protocol::json_nesting_exceeds(text)) {
+    doc.SetNull();
+    return false;
+  }
   doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag>(
       text.data(), text.size());
   return !doc.HasParseError();

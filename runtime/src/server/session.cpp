@@ -25,37 +25,6 @@ constexpr std::chrono::milliseconds backpressure_poll{2};
 // On runtime shutdown children get less time than on cancel: the runtime must exit promptly.
 constexpr std::chrono::milliseconds shutdown_grace{2000};
 
-// RapidJSON parses (and the codec copies metadata) recursively: a frame of a million '[' would
-// overflow the stack and kill the runtime. Protocol messages nest a few levels; anything past
-// this is refused before it reaches the parser.
-constexpr std::size_t max_json_depth = 256;
-
-// True when the frame opens more than max_json_depth arrays/objects at once (brackets inside
-// strings do not count). Linear and allocation-free, so it costs little next to the parse.
-bool nested_too_deep(std::string_view frame) {
-  std::size_t depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (const char c : frame) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max_json_depth) return true;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return false;
-}
-
 std::string signal_name(int sig) {
   const char* abbrev = sigabbrev_np(sig);
   return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
@@ -84,13 +53,6 @@ void session::on_message(ws_server::message_ptr msg) {
   if (msg->get_opcode() != websocketpp::frame::opcode::text) {
     send_error("binary frames are not supported: send one JSON object per text frame",
                util::json_object().add("code", "unsupported_frame").str());
-    return;
-  }
-  if (nested_too_deep(msg->get_payload())) {
-    log_warn("bad frame: JSON nested deeper than " + std::to_string(max_json_depth) + " levels");
-    send_error("invalid message: JSON nested deeper than " + std::to_string(max_json_depth) +
-                   " levels",
-               util::json_object().add("code", "nesting_too_deep").str());
     return;
   }
   protocol::decode_result decoded = protocol::decode(msg->get_payload());
