@@ -10,6 +10,7 @@
 #include "harness/immediate_run.hpp"
 #include "harness/json_support.hpp"
 #include "harness/openai_harness.hpp"
+#include "harness/opencode_harness.hpp"
 
 namespace agentrt::runtime::harness {
 
@@ -66,6 +67,7 @@ struct cli_agent {
 };
 const cli_agent cli_agents[] = {
     {"claude", "claude", &make_cli<claude_harness>},
+    {"opencode", "opencode", &make_cli<opencode_harness>},
 };
 
 std::string available_agents() {
