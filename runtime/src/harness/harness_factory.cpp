@@ -12,6 +12,7 @@
 #include "harness/immediate_run.hpp"
 #include "harness/json_support.hpp"
 #include "harness/openai_harness.hpp"
+#include "harness/opencode_harness.hpp"
 
 namespace agentrt::runtime::harness {
 
@@ -70,6 +71,7 @@ const cli_agent cli_agents[] = {
     {"claude", "claude", &make_cli<claude_harness>},
     {"codex", "codex", &make_cli<codex_harness>},
     {"gemini", "gemini", &make_cli<gemini_harness>},
+    {"opencode", "opencode", &make_cli<opencode_harness>},
 };
 
 std::string available_agents() {
