@@ -9,14 +9,12 @@
 namespace agentrt::samples {
 namespace {
 
-// Artifacts land flat in the local directory under the name the runtime announced; whatever that
-// name holds, it cannot climb out of the directory.
-std::string local_name(std::string name) {
-  for (char& c : name)
-    if (c == '/')
-      c = '_';
+// Artifacts land flat in the local directory under the last component of the announced name;
+// a name that has none ("", ".", "..") is declined, so nothing is written outside the directory.
+std::optional<std::string> local_name(const std::string& announced) {
+  std::string name = std::filesystem::path(announced).filename().string();
   if (name.empty() || name == "." || name == "..")
-    name = "_" + name;
+    return std::nullopt;
   return name;
 }
 
@@ -35,8 +33,10 @@ artifact_sink::~artifact_sink() = default;
 void artifact_sink::attach(client::request_options& options) {
   options.on_artifact_upload_request = [this](const protocol::artifact_upload_request_message& m,
                                               client::upload_reply reply) {
-    const std::string name = local_name(m.filename);
-    reply(client::upload_target{receiver_->url_for(name), "application/octet-stream"});
+    const auto name = local_name(m.filename);
+    if (!name)
+      return reply(std::nullopt);
+    reply(client::upload_target{receiver_->url_for(*name), "application/octet-stream"});
   };
   // agentrt runtimes report each upload's outcome (the "upload_results" capability).
   options.on_artifact_upload_result = [this](const protocol::artifact_upload_result_message& m) {

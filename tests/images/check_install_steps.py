@@ -2,7 +2,7 @@
 Docker image has the shape the README promises. No Docker engine is needed: the Dockerfiles,
 the E2B config and the Modal image definition are read as text.
 
-    check_install_steps.py REPO_ROOT
+    check_install_steps.py REPO_ROOT [AGENTRT_BINARY]
 
 Checked:
 - tests/run.sh (what CI runs) installs with sandbox-images/install-deps.sh, and
@@ -15,13 +15,18 @@ Checked:
 - the Docker final stage: non-root USER, EXPOSE 8080, a HEALTHCHECK that runs healthcheck.sh,
   an exec-form ENTRYPOINT that starts agentrt (so it is PID 1);
 - the E2B config: start command starts agentrt, ready command is the health check the E2B
-  Dockerfile installs; docker-compose takes the token from the environment.
+  Dockerfile installs; docker-compose takes the token from the environment;
+- the systemd unit passes `systemd-analyze verify` (with ExecStart pointed at the built binary),
+  where systemd-analyze exists.
 """
 import ast
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from agentrt_fixture import fail  # noqa: E402
@@ -74,6 +79,18 @@ class Checker:
         for c in commands:
             self.expect(not FORBIDDEN.search(c), f"{where}: installs only through the scripts: {c[:90]}")
 
+    def check_cli_names(self, where, instrs):
+        """The HARNESS_CLIS default names CLIs that harness-clis.sh knows."""
+        known = {line.split()[0] for line in subprocess.run(
+            ["bash", os.path.join(self.root, "sandbox-images/harness-clis.sh"), "list"],
+            capture_output=True, text=True, check=True).stdout.splitlines()}
+        for keyword, text, _ in instrs:
+            m = re.match(r'HARNESS_CLIS="([^"]*)"', text) if keyword == "ARG" else None
+            if m:
+                names = m.group(1).split()
+                self.expect(set(names) <= known,
+                            f"{where}: HARNESS_CLIS default {names} are known CLIs {sorted(known)}")
+
     def check_copy_sources(self, where, instrs):
         for keyword, text, _ in instrs:
             if keyword != "COPY" or "--from=" in text:
@@ -101,6 +118,7 @@ class Checker:
         last = max(s for _, _, s in instrs)
         self.check_commands(rel, [t for t, _ in runs])
         self.check_copy_sources(rel, instrs)
+        self.check_cli_names(rel, instrs)
         self.expect(any("install-deps.sh build" in t for t, s in runs if s == 0),
                     "build stage runs install-deps.sh build")
         self.expect(any("install-deps.sh runtime" in t for t, s in runs if s == last),
@@ -133,6 +151,7 @@ class Checker:
         runs = [t for k, t, _ in instrs if k == "RUN"]
         self.check_commands(rel, runs)
         self.check_copy_sources(rel, instrs)
+        self.check_cli_names(rel, instrs)
         joined = " ".join(runs)
         for step in ("install-deps.sh build", "install-deps.sh runtime", "harness-clis.sh install"):
             self.expect(step in joined, f"e2b.Dockerfile runs {step}")
@@ -169,14 +188,35 @@ class Checker:
         self.expect(True, "start_sandbox.py parses")
 
 
+    def check_systemd(self, binary):
+        rel = "sandbox-images/systemd/agentrt.service"
+        print(rel)
+        unit = self.read(rel)
+        self.expect("EnvironmentFile=" in unit and "--token" not in unit,
+                    "the unit reads the token from an EnvironmentFile, not its command line")
+        self.expect(re.search(r"^KillMode=mixed", unit, re.M) is not None,
+                    "KillMode=mixed: SIGTERM reaches agentrt, which stops its own process trees")
+        if not binary or not shutil.which("systemd-analyze"):
+            print("  (systemd-analyze or the binary not available: unit not verified)")
+            return
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "agentrt.service")
+            with open(path, "w") as f:
+                f.write(unit.replace("/usr/local/bin/agentrt", os.path.abspath(binary)))
+            r = subprocess.run(["systemd-analyze", "verify", path], capture_output=True, text=True)
+        self.expect(r.returncode == 0 and not r.stderr.strip(),
+                    f"systemd-analyze verify accepts the unit {r.stderr.strip()}")
+
+
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3):
         fail(__doc__)
     c = Checker(sys.argv[1])
     c.check_ci_scripts()
     c.check_docker()
     c.check_e2b()
     c.check_modal()
+    c.check_systemd(sys.argv[2] if len(sys.argv) == 3 else None)
     if c.problems:
         fail(f"{len(c.problems)} check(s) failed:\n" + "\n".join(c.problems))
     print(f"{c.passed} checks passed")

@@ -107,6 +107,8 @@ def main():
         if not shutil.which(tool):
             skip(f"{tool} not found (this check needs a Debian system)")
     direct = needed(binary)
+    if any(n.startswith(("libasan", "libubsan", "libtsan")) for n in direct):
+        skip(f"{binary} is a sanitizer build, which no image ships")
     if not any(n.startswith("libstdc++") for n in direct):
         skip(f"{binary} is a portable build; the images ship the normal one "
              "(images.portable_chroot checks this binary)")
