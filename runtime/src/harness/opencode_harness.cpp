@@ -345,12 +345,7 @@ std::shared_ptr<harness_run> opencode_harness::start(asio::io_context& io,
   opts.spawn.argv = std::move(cmd.argv);
   opts.spawn.stdin_data = std::move(cmd.prompt);
   opts.spawn.env[config_env_var] = std::move(cmd.config_content);
-  // OpenCode takes its working directory from $PWD when set, and the runtime's own PWD names
-  // the runtime's directory, not the run's: tools would run (and write) there.
-  std::error_code ec;
-  const auto dir = opts.spawn.cwd.empty() ? std::filesystem::current_path(ec)
-                                          : std::filesystem::absolute(opts.spawn.cwd, ec);
-  if (!ec) opts.spawn.env["PWD"] = dir.lexically_normal().string();
+  // OpenCode takes its working directory from $PWD; child_process sets PWD to the run's cwd.
   // A run must not replace the CLI under itself; the user can still say otherwise.
   if (!env_has(inv, "OPENCODE_DISABLE_AUTOUPDATE")) opts.spawn.env.emplace("OPENCODE_DISABLE_AUTOUPDATE", "1");
   return process_run::start(io, reaper, scope, std::move(opts),
