@@ -334,7 +334,9 @@ TEST(HarnessOpencode, RunsAFakeOpencodeScript) {
       "opencode", "#!/bin/sh\ncat > '" + seen.string() + ".stdin'\nprintf '%s' \"$OPENCODE_CONFIG_CONTENT\" > '" +
                       seen.string() + ".config'\necho \"autoupdate=$OPENCODE_DISABLE_AUTOUPDATE\" >&2\n"
                       // The environment as exec'd: sh itself would correct a wrong PWD.
-                      "tr '\\0' '\\n' < /proc/$$/environ | grep '^PWD=' >&2\ncat '" +
+                      "tr '\\0' '\\n' < /proc/$$/environ | grep '^PWD=' >&2\n"
+                      // What Bun leaves in $TMPDIR must go with the run.
+                      "echo \"tmpdir=$TMPDIR\" >&2\necho leftover > \"$TMPDIR/.native-lib.so\"\ncat '" +
                       recorded + "'\n");
   hs::harness_config cfg;
   cfg.workdir = env.dir.string();
@@ -359,6 +361,12 @@ TEST(HarnessOpencode, RunsAFakeOpencodeScript) {
   EXPECT_NE(rec.logs_text().find("opencode: autoupdate=1"), std::string::npos) << rec.logs_text();
   // OpenCode runs its tools in $PWD, so it must name the run's directory.
   EXPECT_NE(rec.logs_text().find("opencode: PWD=" + env.dir.string() + "\n"), std::string::npos) << rec.logs_text();
+  const auto logs = rec.logs_text();
+  const auto at = logs.find("opencode: tmpdir=");
+  ASSERT_NE(at, std::string::npos) << logs;
+  const auto tmpdir = logs.substr(at + 17, logs.find('\n', at) - at - 17);
+  EXPECT_NE(tmpdir.find("agentrt-opencode-"), std::string::npos) << tmpdir;
+  EXPECT_FALSE(std::filesystem::exists(tmpdir)) << "the run's TMPDIR outlived it: " << tmpdir;
 }
 
 TEST(HarnessOpencode, UserConfigFromTheRuntimeEnvironment) {

@@ -1,16 +1,14 @@
 // The Codex adapter and its `codex exec --json` parser.
 #include "harness/codex_harness.hpp"
 
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 
 #include "harness/adapter_support.hpp"
 #include "harness/immediate_run.hpp"
 #include "harness/json_support.hpp"
+#include "harness/run_dir.hpp"
 
 namespace agentrt::runtime::harness {
 
@@ -19,48 +17,6 @@ namespace {
 const char* const harness_name = "codex";
 // The model provider the adapter defines on the command line for AGENTRT_CODEX_BASE_URL.
 const char* const provider_id = "agentrt";
-
-// The variable as the CLI will see it: agent_env over the runtime's environment.
-std::string env_value(const invocation& inv, const char* name) {
-  if (auto it = inv.agent_env.find(name); it != inv.agent_env.end()) return it->second;
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-// A private directory for one run's files (the output schema), removed when the run ends.
-class run_dir {
- public:
-  static std::shared_ptr<run_dir> create(std::string& error) {
-    std::error_code ec;
-    auto base = std::filesystem::temp_directory_path(ec);
-    if (ec) base = "/tmp";
-    std::string templ = (base / "agentrt-codex-XXXXXX").string();
-    if (::mkdtemp(templ.data()) == nullptr) {
-      error = "cannot create a directory in " + base.string() + ": " + std::strerror(errno);
-      return nullptr;
-    }
-    return std::shared_ptr<run_dir>(new run_dir(templ));
-  }
-  ~run_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  run_dir(const run_dir&) = delete;
-  run_dir& operator=(const run_dir&) = delete;
-
-  // Writes name in the directory; "" on success, else why not.
-  std::string write(const std::string& name, const std::string& text, std::string& path) const {
-    path = (path_ / name).string();
-    std::ofstream out(path, std::ios::binary);
-    out << text;
-    out.close();
-    return out ? std::string() : "cannot write " + path;
-  }
-
- private:
-  explicit run_dir(std::filesystem::path p) : path_(std::move(p)) {}
-  std::filesystem::path path_;
-};
 
 // An MCP result's text blocks, or the whole content as JSON when it has none.
 std::string mcp_result_text(const rapidjson::Value& item) {
@@ -321,8 +277,11 @@ std::shared_ptr<harness_run> codex_harness::start(asio::io_context& io,
   std::string schema_path;
   if (error.empty() && schema) {
     // --output-schema takes a file; it lives in a directory of this run's own.
-    dir = run_dir::create(error);
-    if (dir) error = dir->write("output-schema.json", schema->schema_json(), schema_path);
+    dir = run_dir::create("agentrt-codex", error);
+    if (dir) {
+      schema_path = (dir->path() / "output-schema.json").string();
+      write_private_file(schema_path, schema->schema_json(), error);
+    }
     if (!error.empty()) error = "codex: cannot write the output schema file: " + error;
   }
   if (!error.empty())
@@ -333,13 +292,10 @@ std::shared_ptr<harness_run> codex_harness::start(asio::io_context& io,
   const auto provider = codex_provider_of(inv);
   opts.spawn.argv = codex_argv(program_, inv, provider, schema_path);
   for (auto& [name, value] : codex_env(inv, provider)) opts.spawn.env[name] = std::move(value);
-  // The directory lives as long as the done handler: until the outcome or a cancel.
-  auto done = [dir, on_done = std::move(on_done)](harness_outcome outcome) {
-    if (on_done) on_done(std::move(outcome));
-  };
+  opts.keep_alive = std::move(dir);
   return process_run::start(io, reaper, scope, std::move(opts),
                             std::make_unique<codex_parser>(sink, std::move(schema), inv.model),
-                            sink, std::move(done));
+                            sink, std::move(on_done));
 }
 
 }  // namespace agentrt::runtime::harness

@@ -197,28 +197,6 @@ std::optional<std::string> gemini_settings_overlay(const std::string* user_setti
 
 namespace {
 
-// Writes a file only the runtime's user can read (a system prompt can be confidential).
-bool write_private_file(const fs::path& path, const std::string& text, std::string& error) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    error = "cannot create " + path.string() + ": " + std::strerror(errno);
-    return false;
-  }
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      error = "cannot write " + path.string() + ": " + std::strerror(errno);
-      ::close(fd);
-      return false;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  return true;
-}
-
 // Symlinks every entry of from into to, except the names in skip.
 void link_entries(const fs::path& from, const fs::path& to,
                   std::initializer_list<const char*> skip) {
@@ -258,14 +236,12 @@ std::unique_ptr<gemini_run_dir> gemini_run_dir::create(const fs::path& parent,
   const auto settings = gemini_settings_overlay(user_settings ? &*user_settings : nullptr, env);
   if (system_prompt.empty() && !settings) return nullptr;
 
-  std::string templ = (parent / "agentrt-gemini-XXXXXX").string();
-  if (::mkdtemp(templ.data()) == nullptr) {
-    error = "cannot create a run directory in " + parent.string() + ": " + std::strerror(errno);
-    return nullptr;
-  }
-  std::unique_ptr<gemini_run_dir> dir(new gemini_run_dir(templ));
+  auto private_dir = run_dir::create("agentrt-gemini", error, parent);
+  if (!private_dir) return nullptr;
+  std::unique_ptr<gemini_run_dir> dir(new gemini_run_dir(std::move(private_dir)));
   if (!system_prompt.empty()) {
-    const auto file = dir->path_ / "system.md";
+    // Only the runtime's user can read it: a system prompt can be confidential.
+    const auto file = dir->path() / "system.md";
     if (!write_private_file(file, system_prompt, error)) return nullptr;
     dir->env_["GEMINI_SYSTEM_MD"] = file.string();
   }
@@ -275,7 +251,7 @@ std::unique_ptr<gemini_run_dir> gemini_run_dir::create(const fs::path& parent,
 
 bool gemini_run_dir::write_home_overlay(const std::string& settings, const env_lookup& env,
                                         std::string& error) {
-  const auto overlay = path_ / "home";
+  const auto overlay = path() / "home";
   const auto overlay_gemini = overlay / ".gemini";
   std::error_code ec;
   fs::create_directories(overlay_gemini, ec);
@@ -297,27 +273,6 @@ bool gemini_run_dir::write_home_overlay(const std::string& settings, const env_l
   return true;
 }
 
-gemini_run_dir::~gemini_run_dir() {
-  // remove_all removes symlinks, never what they point to.
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
-
-namespace {
-
-// The parser of a real run also owns the run's directory, so that the directory lives exactly
-// as long as the process_run: until the CLI has exited, even after a cancel.
-class owning_gemini_parser final : public gemini_parser {
- public:
-  owning_gemini_parser(event_sink sink, std::shared_ptr<const output_schema> schema,
-                       std::unique_ptr<gemini_run_dir> dir)
-      : gemini_parser(std::move(sink), std::move(schema)), dir_(std::move(dir)) {}
-
- private:
-  std::unique_ptr<gemini_run_dir> dir_;
-};
-
-}  // namespace
 
 gemini_harness::gemini_harness(harness_config config, std::string program)
     : config_(std::move(config)), program_(std::move(program)) {}
@@ -332,14 +287,8 @@ std::shared_ptr<harness_run> gemini_harness::start(asio::io_context& io,
   auto schema = requested_schema(inv, error);
   if (!error.empty())
     return immediate_run::fail(io, immediate_run::failure(error), std::move(on_done));
-  const env_lookup env = [&inv](const std::string& name) -> std::optional<std::string> {
-    if (auto it = inv.agent_env.find(name); it != inv.agent_env.end()) return it->second;
-    const char* v = std::getenv(name.c_str());
-    return v ? std::optional<std::string>(v) : std::nullopt;
-  };
-  std::error_code ec;
-  const auto tmp = fs::temp_directory_path(ec);
-  auto dir = gemini_run_dir::create(ec ? fs::path("/tmp") : tmp, inv.system_prompt, env, error);
+  const env_lookup env = [&inv](const std::string& name) { return env_of(inv, name); };
+  auto dir = gemini_run_dir::create({}, inv.system_prompt, env, error);
   if (!error.empty()) {
     return immediate_run::fail(
         io,
@@ -356,10 +305,10 @@ std::shared_ptr<harness_run> gemini_harness::start(asio::io_context& io,
       sink.log("gemini: settings overlay " + it->second +
                " (security.auth.selectedType=gemini-api-key)");
   }
+  opts.keep_alive = std::shared_ptr<gemini_run_dir>(std::move(dir));
   return process_run::start(io, reaper, scope, std::move(opts),
-                            std::make_unique<owning_gemini_parser>(sink, std::move(schema),
-                                                                   std::move(dir)),
-                            sink, std::move(on_done));
+                            std::make_unique<gemini_parser>(sink, std::move(schema)), sink,
+                            std::move(on_done));
 }
 
 }  // namespace agentrt::runtime::harness

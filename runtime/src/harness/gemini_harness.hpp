@@ -19,6 +19,7 @@
 
 #include "harness/harness.hpp"
 #include "harness/process_run.hpp"
+#include "harness/run_dir.hpp"
 #include "harness/schema_validator.hpp"
 
 namespace agentrt::runtime::harness {
@@ -66,23 +67,20 @@ std::optional<std::string> gemini_settings_overlay(const std::string* user_setti
 // needs) except for home/.gemini/settings.json, a merged copy. Removed by the destructor.
 class gemini_run_dir {
  public:
-  // nullptr with an empty error when the run needs no files; nullptr with error on failure.
+  // In parent ("" = the temp directory). nullptr with an empty error when the run needs no
+  // files; nullptr with error on failure.
   static std::unique_ptr<gemini_run_dir> create(const std::filesystem::path& parent,
                                                 const std::string& system_prompt,
                                                 const env_lookup& env, std::string& error);
-  ~gemini_run_dir();
-  gemini_run_dir(const gemini_run_dir&) = delete;
-  gemini_run_dir& operator=(const gemini_run_dir&) = delete;
-
-  const std::filesystem::path& path() const noexcept { return path_; }
+  const std::filesystem::path& path() const noexcept { return dir_->path(); }
   // GEMINI_SYSTEM_MD and/or GEMINI_CLI_HOME, to set in the CLI's environment.
   const std::map<std::string, std::string>& env() const noexcept { return env_; }
 
  private:
-  explicit gemini_run_dir(std::filesystem::path path) : path_(std::move(path)) {}
+  explicit gemini_run_dir(std::unique_ptr<run_dir> dir) : dir_(std::move(dir)) {}
   bool write_home_overlay(const std::string& settings, const env_lookup& env, std::string& error);
 
-  std::filesystem::path path_;
+  std::unique_ptr<run_dir> dir_;  // removal unlinks the overlay's symlinks, never their targets
   std::map<std::string, std::string> env_;
 };
 

@@ -10,6 +10,7 @@
 #include "harness/adapter_support.hpp"
 #include "harness/immediate_run.hpp"
 #include "harness/json_support.hpp"
+#include "harness/run_dir.hpp"
 
 namespace agentrt::runtime::harness {
 
@@ -78,16 +79,6 @@ std::string structured_output_instruction(const output_schema& schema) {
          schema.schema_json();
 }
 
-// The user's config (agent_env first, then the runtime's environment), "" when there is none.
-std::string user_config_of(const invocation& inv) {
-  if (auto it = inv.agent_env.find(config_env_var); it != inv.agent_env.end()) return it->second;
-  const char* v = std::getenv(config_env_var);
-  return v ? v : "";
-}
-
-bool env_has(const invocation& inv, const char* name) {
-  return inv.agent_env.count(name) != 0 || std::getenv(name) != nullptr;
-}
 
 }  // namespace
 
@@ -335,7 +326,7 @@ std::shared_ptr<harness_run> opencode_harness::start(asio::io_context& io,
   auto schema = requested_schema(inv, error);
   if (!error.empty())
     return immediate_run::fail(io, immediate_run::failure(error), std::move(on_done));
-  auto cmd = opencode_command_for(program_, config_, inv, schema.get(), user_config_of(inv));
+  auto cmd = opencode_command_for(program_, config_, inv, schema.get(), env_value(inv, config_env_var));
   if (!cmd.error.empty())
     return immediate_run::fail(
         io, immediate_run::failure(cmd.error, json::object_writer().add("harness", harness_name).str()),
@@ -347,7 +338,21 @@ std::shared_ptr<harness_run> opencode_harness::start(asio::io_context& io,
   opts.spawn.env[config_env_var] = std::move(cmd.config_content);
   // OpenCode takes its working directory from $PWD; child_process sets PWD to the run's cwd.
   // A run must not replace the CLI under itself; the user can still say otherwise.
-  if (!env_has(inv, "OPENCODE_DISABLE_AUTOUPDATE")) opts.spawn.env.emplace("OPENCODE_DISABLE_AUTOUPDATE", "1");
+  if (!env_of(inv, "OPENCODE_DISABLE_AUTOUPDATE")) opts.spawn.env.emplace("OPENCODE_DISABLE_AUTOUPDATE", "1");
+  // opencode (a Bun executable) unpacks a 5.5 MB native library into $TMPDIR at every run and
+  // never removes it, so a long-lived sandbox's /tmp would fill up run by run. The run gets a
+  // TMPDIR of its own, removed after it; its tools inherit it. An explicit TMPDIR in agent_env
+  // is the user's choice and stays.
+  if (inv.agent_env.count("TMPDIR") == 0) {
+    std::string tmp_error;
+    auto tmp = run_dir::create("agentrt-opencode", tmp_error);
+    if (!tmp)
+      return immediate_run::fail(
+          io, immediate_run::failure("opencode: " + tmp_error, json::object_writer().add("harness", harness_name).str()),
+          std::move(on_done));
+    opts.spawn.env["TMPDIR"] = tmp->path().string();
+    opts.keep_alive = std::shared_ptr<run_dir>(std::move(tmp));
+  }
   return process_run::start(io, reaper, scope, std::move(opts),
                             std::make_unique<opencode_parser>(sink, std::move(schema), std::move(cmd.model),
                                                               inv.resume_session_id.value_or("")),
