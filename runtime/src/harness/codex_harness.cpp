@@ -263,39 +263,29 @@ std::vector<std::string> codex_argv(const std::string& program, const invocation
 }
 
 codex_harness::codex_harness(harness_config config, std::string program)
-    : config_(std::move(config)), program_(std::move(program)) {}
+    : process_harness(std::move(config)), program_(std::move(program)) {}
 
-std::shared_ptr<harness_run> codex_harness::start(asio::io_context& io,
-                                                  process::process_reaper& reaper,
-                                                  process::process_scope& scope,
-                                                  const invocation& inv,
-                                                  harness_callbacks callbacks,
-                                                  done_handler on_done) {
-  std::string error;
-  auto schema = requested_schema(inv, error);
+process_harness::prepared codex_harness::prepare(const invocation& inv,
+                                                 std::shared_ptr<const output_schema> schema,
+                                                 const event_sink& sink,
+                                                 process_run_options& opts) {
   std::shared_ptr<run_dir> dir;
   std::string schema_path;
-  if (error.empty() && schema) {
+  if (schema) {
     // --output-schema takes a file; it lives in a directory of this run's own.
+    std::string error;
     dir = run_dir::create("agentrt-codex", error);
     if (dir) {
       schema_path = (dir->path() / "output-schema.json").string();
       write_private_file(schema_path, schema->schema_json(), error);
     }
-    if (!error.empty()) error = "codex: cannot write the output schema file: " + error;
+    if (!error.empty()) return {nullptr, "codex: cannot write the output schema file: " + error};
   }
-  if (!error.empty())
-    return immediate_run::fail(io, immediate_run::failure(error), std::move(on_done));
-
-  event_sink sink(std::move(callbacks), inv.agent_events);
-  process_run_options opts = base_process_options(harness_name, config_, inv);
   const auto provider = codex_provider_of(inv);
   opts.spawn.argv = codex_argv(program_, inv, provider, schema_path);
   for (auto& [name, value] : codex_env(inv, provider)) opts.spawn.env[name] = std::move(value);
   opts.keep_alive = std::move(dir);
-  return process_run::start(io, reaper, scope, std::move(opts),
-                            std::make_unique<codex_parser>(sink, std::move(schema), inv.model),
-                            sink, std::move(on_done));
+  return {std::make_unique<codex_parser>(sink, std::move(schema), inv.model), {}};
 }
 
 }  // namespace agentrt::runtime::harness

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "harness/harness.hpp"
+#include "harness/process_harness.hpp"
 #include "harness/process_run.hpp"
 #include "harness/schema_validator.hpp"
 
@@ -71,17 +72,17 @@ std::vector<std::string> codex_argv(const std::string& program, const invocation
                                     const codex_provider& provider,
                                     const std::string& schema_path);
 
-class codex_harness : public harness {
+class codex_harness : public process_harness {
  public:
   // program: the codex executable (a path, or a name looked up in PATH).
   codex_harness(harness_config config, std::string program);
   std::string name() const override { return "codex"; }
-  std::shared_ptr<harness_run> start(asio::io_context& io, process::process_reaper& reaper,
-                                     process::process_scope& scope, const invocation& inv,
-                                     harness_callbacks callbacks, done_handler on_done) override;
+
+ protected:
+  prepared prepare(const invocation& inv, std::shared_ptr<const output_schema> schema,
+                   const event_sink& sink, process_run_options& opts) override;
 
  private:
-  harness_config config_;
   std::string program_;
 };
 

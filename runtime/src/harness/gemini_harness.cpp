@@ -275,29 +275,16 @@ bool gemini_run_dir::write_home_overlay(const std::string& settings, const env_l
 
 
 gemini_harness::gemini_harness(harness_config config, std::string program)
-    : config_(std::move(config)), program_(std::move(program)) {}
+    : process_harness(std::move(config)), program_(std::move(program)) {}
 
-std::shared_ptr<harness_run> gemini_harness::start(asio::io_context& io,
-                                                   process::process_reaper& reaper,
-                                                   process::process_scope& scope,
-                                                   const invocation& inv,
-                                                   harness_callbacks callbacks,
-                                                   done_handler on_done) {
-  std::string error;
-  auto schema = requested_schema(inv, error);
-  if (!error.empty())
-    return immediate_run::fail(io, immediate_run::failure(error), std::move(on_done));
+process_harness::prepared gemini_harness::prepare(const invocation& inv,
+                                                 std::shared_ptr<const output_schema> schema,
+                                                 const event_sink& sink,
+                                                 process_run_options& opts) {
   const env_lookup env = [&inv](const std::string& name) { return env_of(inv, name); };
+  std::string error;
   auto dir = gemini_run_dir::create({}, inv.system_prompt, env, error);
-  if (!error.empty()) {
-    return immediate_run::fail(
-        io,
-        immediate_run::failure("gemini: " + error,
-                               json::object_writer().add("harness", harness_name).str()),
-        std::move(on_done));
-  }
-  event_sink sink(std::move(callbacks), inv.agent_events);
-  process_run_options opts = base_process_options(harness_name, config_, inv);
+  if (!error.empty()) return {nullptr, "gemini: " + error};
   opts.spawn.argv = gemini_argv(program_, inv, schema.get());
   if (dir) {
     for (const auto& [k, v] : dir->env()) opts.spawn.env[k] = v;
@@ -306,9 +293,7 @@ std::shared_ptr<harness_run> gemini_harness::start(asio::io_context& io,
                " (security.auth.selectedType=gemini-api-key)");
   }
   opts.keep_alive = std::shared_ptr<gemini_run_dir>(std::move(dir));
-  return process_run::start(io, reaper, scope, std::move(opts),
-                            std::make_unique<gemini_parser>(sink, std::move(schema)), sink,
-                            std::move(on_done));
+  return {std::make_unique<gemini_parser>(sink, std::move(schema)), {}};
 }
 
 }  // namespace agentrt::runtime::harness

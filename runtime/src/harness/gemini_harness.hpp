@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "harness/harness.hpp"
+#include "harness/process_harness.hpp"
 #include "harness/process_run.hpp"
 #include "harness/run_dir.hpp"
 #include "harness/schema_validator.hpp"
@@ -84,17 +85,17 @@ class gemini_run_dir {
   std::map<std::string, std::string> env_;
 };
 
-class gemini_harness : public harness {
+class gemini_harness : public process_harness {
  public:
   // program: the gemini executable (a path, or a name looked up in PATH).
   gemini_harness(harness_config config, std::string program);
   std::string name() const override { return "gemini"; }
-  std::shared_ptr<harness_run> start(asio::io_context& io, process::process_reaper& reaper,
-                                     process::process_scope& scope, const invocation& inv,
-                                     harness_callbacks callbacks, done_handler on_done) override;
+
+ protected:
+  prepared prepare(const invocation& inv, std::shared_ptr<const output_schema> schema,
+                   const event_sink& sink, process_run_options& opts) override;
 
  private:
-  harness_config config_;
   std::string program_;
 };
 

@@ -314,25 +314,14 @@ opencode_command opencode_command_for(const std::string& program, const harness_
 }
 
 opencode_harness::opencode_harness(harness_config config, std::string program)
-    : config_(std::move(config)), program_(std::move(program)) {}
+    : process_harness(std::move(config)), program_(std::move(program)) {}
 
-std::shared_ptr<harness_run> opencode_harness::start(asio::io_context& io,
-                                                     process::process_reaper& reaper,
-                                                     process::process_scope& scope,
-                                                     const invocation& inv,
-                                                     harness_callbacks callbacks,
-                                                     done_handler on_done) {
-  std::string error;
-  auto schema = requested_schema(inv, error);
-  if (!error.empty())
-    return immediate_run::fail(io, immediate_run::failure(error), std::move(on_done));
-  auto cmd = opencode_command_for(program_, config_, inv, schema.get(), env_value(inv, config_env_var));
-  if (!cmd.error.empty())
-    return immediate_run::fail(
-        io, immediate_run::failure(cmd.error, json::object_writer().add("harness", harness_name).str()),
-        std::move(on_done));
-  event_sink sink(std::move(callbacks), inv.agent_events);
-  process_run_options opts = base_process_options(harness_name, config_, inv);
+process_harness::prepared opencode_harness::prepare(const invocation& inv,
+                                                 std::shared_ptr<const output_schema> schema,
+                                                 const event_sink& sink,
+                                                 process_run_options& opts) {
+  auto cmd = opencode_command_for(program_, config(), inv, schema.get(), env_value(inv, config_env_var));
+  if (!cmd.error.empty()) return {nullptr, std::move(cmd.error)};
   opts.spawn.argv = std::move(cmd.argv);
   opts.spawn.stdin_data = std::move(cmd.prompt);
   opts.spawn.env[config_env_var] = std::move(cmd.config_content);
@@ -344,19 +333,15 @@ std::shared_ptr<harness_run> opencode_harness::start(asio::io_context& io,
   // TMPDIR of its own, removed after it; its tools inherit it. An explicit TMPDIR in agent_env
   // is the user's choice and stays.
   if (inv.agent_env.count("TMPDIR") == 0) {
-    std::string tmp_error;
-    auto tmp = run_dir::create("agentrt-opencode", tmp_error);
-    if (!tmp)
-      return immediate_run::fail(
-          io, immediate_run::failure("opencode: " + tmp_error, json::object_writer().add("harness", harness_name).str()),
-          std::move(on_done));
+    std::string error;
+    auto tmp = run_dir::create("agentrt-opencode", error);
+    if (!tmp) return {nullptr, "opencode: " + error};
     opts.spawn.env["TMPDIR"] = tmp->path().string();
     opts.keep_alive = std::shared_ptr<run_dir>(std::move(tmp));
   }
-  return process_run::start(io, reaper, scope, std::move(opts),
-                            std::make_unique<opencode_parser>(sink, std::move(schema), std::move(cmd.model),
-                                                              inv.resume_session_id.value_or("")),
-                            sink, std::move(on_done));
+  return {std::make_unique<opencode_parser>(sink, std::move(schema), std::move(cmd.model),
+                                            inv.resume_session_id.value_or("")),
+          {}};
 }
 
 }  // namespace agentrt::runtime::harness

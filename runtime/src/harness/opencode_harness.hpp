@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "harness/harness.hpp"
+#include "harness/process_harness.hpp"
 #include "harness/process_run.hpp"
 #include "harness/schema_validator.hpp"
 
@@ -77,17 +78,17 @@ opencode_command opencode_command_for(const std::string& program, const harness_
                                       const invocation& inv, const output_schema* schema,
                                       const std::string& user_config);
 
-class opencode_harness : public harness {
+class opencode_harness : public process_harness {
  public:
   // program: the opencode executable (a path, or a name looked up in PATH).
   opencode_harness(harness_config config, std::string program);
   std::string name() const override { return "opencode"; }
-  std::shared_ptr<harness_run> start(asio::io_context& io, process::process_reaper& reaper,
-                                     process::process_scope& scope, const invocation& inv,
-                                     harness_callbacks callbacks, done_handler on_done) override;
+
+ protected:
+  prepared prepare(const invocation& inv, std::shared_ptr<const output_schema> schema,
+                   const event_sink& sink, process_run_options& opts) override;
 
  private:
-  harness_config config_;
   std::string program_;
 };
 
