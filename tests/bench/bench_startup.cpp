@@ -16,7 +16,7 @@ measurement measure_startup(bench_env& env) {
     m.skip("needs a runtime the bench starts itself (not --url)");
     return m;
   }
-  std::vector<double> listen_ms, idle_mib;
+  std::vector<double> listen_ms, idle_mib, private_mib;
   int unclean_exits = 0;
   for (int i = 0; i < o.startup_runs; ++i) {
     runtime_launcher rt(o.runtime_binary, o.runtime_args, env.log_dir() + "/runtime-startup.log");
@@ -28,6 +28,7 @@ measurement measure_startup(bench_env& env) {
     // Idle means after the start-up allocations have settled, with no session open.
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     idle_mib.push_back(mib(read_memory(rt.pid()).rss_kib));
+    private_mib.push_back(mib(private_kib(rt.pid())));
     const int status = rt.stop();
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
       ++unclean_exits;
@@ -38,6 +39,21 @@ measurement measure_startup(bench_env& env) {
   m.add("listen_p90_ms", "exec -> listening, p90", percentile(listen_ms, 90), "ms", at_most(10));
   m.add("idle_rss_p50_mib", "idle RSS, median", percentile(idle_mib, 50), "MiB", at_most(8));
   m.add("idle_rss_max_mib", "idle RSS, max", percentile(idle_mib, 100), "MiB", at_most(8));
+  m.add("idle_private_p50_mib", "idle private (USS), median", percentile(private_mib, 50), "MiB");
+  // The floor under both: exec, dynamic linking and exit, with no listener at all.
+  std::vector<double> version_ms, version_mib;
+  for (int i = 0; i < o.startup_runs; ++i) {
+    const auto probe = run_to_exit(o.runtime_binary, {"--version"});
+    if (probe.status != 0)
+      break;
+    version_ms.push_back(std::chrono::duration<double, std::milli>(probe.elapsed).count());
+    version_mib.push_back(mib(probe.max_rss_kib));
+  }
+  if (!version_ms.empty()) {
+    m.add("version_p50_ms", "`--version` exec -> exit, median", percentile(version_ms, 50), "ms");
+    m.add("version_rss_p50_mib", "`--version` peak RSS, median", percentile(version_mib, 50),
+          "MiB");
+  }
   m.notes.push_back(std::to_string(listen_ms.size()) +
                     " starts; listening = first accepted TCP "
                     "connection (polled every 0.1 ms); idle RSS = VmRSS 100 ms later");

@@ -39,6 +39,21 @@ memory_status read_memory(pid_t pid) {
   return m;
 }
 
+long private_kib(pid_t pid) {
+  if (pid <= 0)
+    return 0;
+  std::ifstream in(proc_path(pid, "smaps_rollup"));
+  std::string line;
+  long total = 0;
+  while (std::getline(in, line)) {
+    if (const long c = field_kib(line, "Private_Clean:"); c >= 0)
+      total += c;
+    else if (const long d = field_kib(line, "Private_Dirty:"); d >= 0)
+      total += d;
+  }
+  return total;
+}
+
 bool reset_peak_rss(pid_t pid) {
   if (pid <= 0)
     return false;

@@ -18,6 +18,9 @@ struct memory_status {
 
 // Zeroes when the process is gone or unreadable.
 memory_status read_memory(pid_t pid);
+// Private (not shared with other processes) resident memory, from /proc/PID/smaps_rollup:
+// what the process itself costs once shared libraries are discounted. 0 when unknown.
+long private_kib(pid_t pid);
 // Resets VmHWM (writes 5 to /proc/PID/clear_refs); false when the kernel refuses.
 bool reset_peak_rss(pid_t pid);
 // User + system CPU seconds the process itself has used (children excluded).

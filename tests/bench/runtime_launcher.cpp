@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -54,6 +55,32 @@ bool accepts_connection(int port) {
 }
 
 } // namespace
+
+exit_probe run_to_exit(const std::string& binary, const std::vector<std::string>& args) {
+  exit_probe out;
+  std::vector<std::string> all = {binary};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  const auto t0 = steady::now();
+  const int rc = ::posix_spawn(&pid, binary.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0)
+    return out;
+  rusage usage{};
+  ::wait4(pid, &out.status, 0, &usage);
+  out.elapsed = steady::now() - t0;
+  out.max_rss_kib = usage.ru_maxrss;
+  return out;
+}
 
 runtime_launcher::runtime_launcher(std::string binary, std::vector<std::string> extra_args,
                                    std::string log_path)

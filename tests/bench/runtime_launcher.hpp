@@ -11,6 +11,15 @@
 
 namespace agentrt::bench {
 
+// One run of a binary to its exit (stdio to /dev/null), e.g. `agentrt --version`: the floor
+// of exec + dynamic linking under the start-up figure.
+struct exit_probe {
+  std::chrono::nanoseconds elapsed{0};
+  long max_rss_kib = 0; // ru_maxrss
+  int status = -1;      // as from waitpid; -1 when it could not be spawned
+};
+exit_probe run_to_exit(const std::string& binary, const std::vector<std::string>& args);
+
 class runtime_launcher {
 public:
   // Does not start anything yet; log_path receives the runtime's output (appended).
