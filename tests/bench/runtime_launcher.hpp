@@ -15,8 +15,7 @@ namespace agentrt::bench {
 // of exec + dynamic linking under the start-up figure.
 struct exit_probe {
   std::chrono::nanoseconds elapsed{0};
-  long max_rss_kib = 0; // ru_maxrss
-  int status = -1;      // as from waitpid; -1 when it could not be spawned
+  int status = -1; // as from waitpid; -1 when it could not be spawned
 };
 exit_probe run_to_exit(const std::string& binary, const std::vector<std::string>& args);
 
