@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <map>
+#include <set>
 #include <sstream>
 
 namespace agentrt::bench {
@@ -107,9 +108,16 @@ std::optional<std::string> parse_options(int argc, char** argv, bench_options& o
       help = true;
       return std::nullopt;
     }
+    static const std::set<std::string> with_value = {
+        "--runtime",      "--runtime-arg",  "--url",      "--token",          "--pid",
+        "--only",         "--http-host",    "--work-dir", "--cache-dir",      "--json",
+        "--startup-runs", "--roundtrips",   "--sessions", "--announce-files", "--output-bytes",
+        "--upload-bytes", "--archive-bytes"};
+    if (with_value.count(a) == 0)
+      return "unknown option " + a;
     const auto v = value();
     if (!v)
-      return a + " needs a value (or is unknown)";
+      return a + " needs a value";
     const auto count = [&](int& field) -> std::optional<std::string> {
       if (auto n = parse_count(*v)) {
         field = *n;
@@ -134,9 +142,11 @@ std::optional<std::string> parse_options(int argc, char** argv, bench_options& o
     else if (a == "--token")
       out.token = *v;
     else if (a == "--pid") {
-      int pid = 0;
-      err = count(pid);
-      out.runtime_pid = pid;
+      char* end = nullptr;
+      const long pid = std::strtol(v->c_str(), &end, 10);
+      if (end == v->c_str() || *end != '\0' || pid <= 0)
+        return "--pid: expected a process id, got " + *v;
+      out.runtime_pid = static_cast<pid_t>(pid);
     } else if (a == "--only") {
       std::istringstream list(*v);
       std::string id;
@@ -170,8 +180,6 @@ std::optional<std::string> parse_options(int argc, char** argv, bench_options& o
       err = size(out.upload_bytes);
     else if (a == "--archive-bytes")
       err = size(out.archive_bytes);
-    else
-      return "unknown option " + a;
     if (err)
       return err;
   }
