@@ -130,6 +130,7 @@ measurement measure_announce(bench_env& env) {
     m.fail(std::to_string(announced.size()) + " distinct files announced, " +
            std::to_string(written) + " written");
   m.add("p50_ms", "close -> announce, p50", percentile(delays_ms, 50), "ms", at_most(50));
+  m.add("p90_ms", "close -> announce, p90", percentile(delays_ms, 90), "ms", at_most(50));
   m.add("p99_ms", "close -> announce, p99", percentile(delays_ms, 99), "ms", at_most(50));
   m.add("max_ms", "close -> announce, max", percentile(delays_ms, 100), "ms");
   m.notes.push_back(std::to_string(n) + " files, one every ~20 ms; compares the command's "
