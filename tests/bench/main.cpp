@@ -128,8 +128,8 @@ int main(int argc, char** argv) {
     if (!out)
       std::cerr << "agentrt_bench: cannot write " << options.json_path << "\n";
   }
-  if (all_ok) {
-    std::error_code ignored;
+  std::error_code ignored;
+  if (all_ok || std::filesystem::is_empty(log_dir, ignored)) {
     std::filesystem::remove_all(log_dir, ignored);
   } else {
     std::cerr << "agentrt_bench: a benchmark failed; runtime logs kept in " << log_dir << "\n";
