@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "agentrt/client/client.hpp"
+#include "support/sample_util.hpp"
 
 namespace {
 
@@ -21,17 +22,11 @@ int usage(const char* argv0) {
   return 2;
 }
 
-void print_error(const char* what, const agentrt::client::client_error& error) {
-  std::cerr << what << ": " << error.message << " [" << error.code.message() << "]";
-  if (error.metadata_json != "{}")
-    std::cerr << " " << error.metadata_json;
-  std::cerr << "\n";
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
   namespace client = agentrt::client;
+  using agentrt::samples::print_error;
 
   client::connect_options connect;
   std::vector<agentrt::protocol::command> commands;
@@ -81,9 +76,8 @@ int main(int argc, char** argv) {
   int status = 0;
   for (const auto& r : result.results) {
     std::cout << "[exit " << r.exit_code << "] " << r.command << "\n";
-    // An exit status is one byte; -1 (killed, in runtimeuse) or 256 must not become 255 or 0.
     if (r.exit_code != 0 && status == 0)
-      status = r.exit_code > 0 && r.exit_code < 256 ? r.exit_code : 1;
+      status = agentrt::samples::exit_status_of(r.exit_code);
   }
   // The runtime stops at the first failing command; say which ones it never ran.
   for (std::size_t i = result.results.size(); i < commands.size() && !error; ++i)

@@ -2,26 +2,49 @@
 # The one place that installs agentrt's build and test dependencies (Debian 12).
 # Called by the README, .ci/run and the Dockerfiles so the three never drift apart.
 #
-# Usage: install-deps.sh [build|test|runtime]
-#   build   - compiler, CMake and the -dev packages the libraries compile against (default)
-#   test    - build + GoogleTest and the tools the test suite drives
-#   runtime - only the shared libraries the agentrt binary links at run time
+# Usage: install-deps.sh [build|test|runtime|portable]
+#        install-deps.sh --list PROFILE   (print the profile's packages, one a line; installs nothing)
+#   build    - compiler, CMake and the -dev packages the libraries compile against (default)
+#   test     - build + GoogleTest and the tools the test suite drives
+#   runtime  - only what the agentrt binary needs at run time (tests/images checks this list
+#              against ldd of the built binary)
+#   portable - build + the static archives of libcurl's and libarchive's dependencies, for
+#              cmake -DAGENTRT_PORTABLE=ON
 set -euo pipefail
 
+list_only=0
+if [ "${1:-}" = "--list" ]; then
+  list_only=1
+  shift
+fi
 profile="${1:-build}"
 
-runtime_pkgs=(libcurl4 libarchive13 ca-certificates)
+# The binary's own NEEDED entries (libc6 is Essential, listed for the check's sake); libcurl4
+# and libarchive13 bring the rest of the closure as their Depends.
+runtime_pkgs=(libcurl4 libarchive13 libstdc++6 libgcc-s1 libc6 ca-certificates)
 build_pkgs=(g++ cmake make pkg-config
             libwebsocketpp-dev libasio-dev rapidjson-dev
             libcurl4-openssl-dev libarchive-dev libssl-dev)
 test_pkgs=(libgtest-dev libgmock-dev procps python3 ccache)
+# One -dev package per library in the NEEDED closure of libcurl4/libarchive13 that Debian ships
+# as a .a. libkrb5-dev (GSSAPI) and libp11-kit-dev ship no archive: those stay shared.
+portable_pkgs=(libnghttp2-dev libidn2-dev librtmp-dev libssh2-1-dev libpsl-dev libldap-dev
+               libsasl2-dev libkrb5-dev libzstd-dev libbrotli-dev zlib1g-dev nettle-dev
+               libacl1-dev liblzma-dev liblz4-dev libbz2-dev libxml2-dev libicu-dev
+               libunistring-dev libgnutls28-dev libgmp-dev libtasn1-6-dev libp11-kit-dev)
 
 case "$profile" in
-  runtime) pkgs=("${runtime_pkgs[@]}") ;;
-  build)   pkgs=("${build_pkgs[@]}") ;;
-  test)    pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
-  *) echo "usage: $0 [build|test|runtime]" >&2; exit 2 ;;
+  runtime)  pkgs=("${runtime_pkgs[@]}") ;;
+  build)    pkgs=("${build_pkgs[@]}") ;;
+  test)     pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+  portable) pkgs=("${build_pkgs[@]}" "${portable_pkgs[@]}") ;;
+  *) echo "usage: $0 [--list] [build|test|runtime|portable]" >&2; exit 2 ;;
 esac
+
+if [ "$list_only" -eq 1 ]; then
+  printf '%s\n' "${pkgs[@]}"
+  exit 0
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

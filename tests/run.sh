@@ -9,9 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash sandbox-images/install-deps.sh test
-# The harness tests drive real CLIs from npm; only the ones with adapters are installed.
+# The harness tests drive the real CLIs (claude, codex, gemini, opencode) installed from npm.
 if command -v npm >/dev/null 2>&1; then
-  bash tests/harness/install-clis.sh claude
+  bash tests/harness/install-clis.sh
 else
   echo "WARNING: npm not found: the HarnessCli* tests will be skipped" >&2
 fi

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -110,6 +111,14 @@ put_receiver::put_receiver(std::string dir, const std::string& bind_host,
                            std::string advertise_host, std::string& error)
     : impl_(std::make_unique<impl>()) {
   impl_->dir = std::move(dir);
+  // Created up front: a missing directory would otherwise only show as failed PUTs, which the
+  // runtime logs but never reports to this client.
+  std::error_code ec;
+  std::filesystem::create_directories(impl_->dir, ec);
+  if (ec) {
+    error = "cannot create " + impl_->dir + ": " + ec.message();
+    return;
+  }
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

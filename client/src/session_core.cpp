@@ -4,6 +4,7 @@
 
 #include <asio/post.hpp>
 
+#include <algorithm>
 #include <type_traits>
 #include <variant>
 
@@ -20,6 +21,10 @@ using clock = std::chrono::steady_clock;
 // The runtime drains for at most its --drain-timeout (30 s by default) before confirming.
 constexpr auto end_session_limit = std::chrono::seconds(90);
 constexpr std::size_t frame_excerpt_bytes = 512;
+// The settle after an error_message: runtimeuse sends its second error_message in the same
+// event-loop turn as the first, so a short quiet period is enough; it never delays longer.
+constexpr auto settle_quiet = std::chrono::milliseconds(100);
+constexpr auto settle_max = std::chrono::milliseconds(1000);
 
 client_error make_error(errc e, std::string message, std::string metadata_json = "{}") {
   return client_error{make_error_code(e), std::move(message), std::move(metadata_json)};
@@ -151,6 +156,7 @@ void session_core::on_close(int code, const std::string& reason) {
   for (auto& [id, timer] : pending_uploads_)
     timer->cancel();
   pending_uploads_.clear();
+  end_settle(); // a deferred request is refused as closed
   if (request_)
     finish(make_error(errc::closed, "the connection closed while waiting for the answer" + suffix,
                       m.str()));
@@ -236,13 +242,18 @@ void session_core::begin(std::unique_ptr<request> r, protocol::message wire) {
                                               : "the connection to " + url_ + " is closed");
   else if (state_ == state::ending)
     refused = make_error(errc::closed, "the session is ending");
-  else if (request_)
+  else if (request_ || deferred_)
     refused = make_error(errc::busy, "another request is in flight on this session");
   if (refused) {
     if (r->is_query)
       r->on_query_done({}, *refused);
     else
       r->on_execute_done({}, *refused);
+    return;
+  }
+  if (settling_) {
+    deferred_ = std::move(r);
+    deferred_wire_ = std::move(wire);
     return;
   }
 
@@ -296,9 +307,53 @@ void session_core::arm_idle_timer() {
 
 void session_core::abort() {
   asio::post(io_, [self = shared_from_this()] {
-    if (self->request_)
+    if (self->request_) {
       self->start_cancel(errc::cancelled, "request cancelled", "{}");
+    } else if (auto r = std::move(self->deferred_)) {
+      // Never sent: nothing to cancel on the runtime's side.
+      self->deferred_wire_.reset();
+      const auto error = make_error(errc::cancelled, "request cancelled");
+      if (r->is_query)
+        r->on_query_done({}, error);
+      else
+        r->on_execute_done({}, error);
+    }
   });
+}
+
+void session_core::start_settle() {
+  settling_ = true;
+  settle_deadline_ = clock::now() + settle_max;
+  if (!settle_timer_)
+    settle_timer_.emplace(io_);
+  on_settle_timer();
+}
+
+void session_core::on_settle_timer() {
+  if (!settling_)
+    return;
+  const auto now = clock::now();
+  if (now >= settle_deadline_ || now - last_frame_at_ >= settle_quiet)
+    return end_settle();
+  settle_timer_->expires_at(std::min(last_frame_at_ + settle_quiet, settle_deadline_));
+  std::weak_ptr<session_core> weak = shared_from_this();
+  settle_timer_->async_wait([weak](std::error_code ec) {
+    if (auto self = weak.lock(); self && !ec)
+      self->on_settle_timer();
+  });
+}
+
+void session_core::end_settle() {
+  if (!settling_)
+    return;
+  settling_ = false;
+  if (settle_timer_)
+    settle_timer_->cancel();
+  if (auto r = std::move(deferred_)) {
+    auto wire = std::move(*deferred_wire_);
+    deferred_wire_.reset();
+    begin(std::move(r), std::move(wire));
+  }
 }
 
 void session_core::start_cancel(errc reason, std::string text, std::string metadata) {
@@ -363,8 +418,9 @@ void session_core::violation(const std::string& what, const std::string& frame) 
 // ---- frames ---------------------------------------------------------------------------------
 
 void session_core::on_frame(std::string frame) {
+  last_frame_at_ = clock::now();
   if (request_)
-    request_->last_frame = clock::now();
+    request_->last_frame = last_frame_at_;
   auto decoded = protocol::decode(frame);
   if (!decoded.msg) {
     // Newer runtimes may send message types this client does not know; they are not errors.
@@ -438,6 +494,7 @@ void session_core::on_terminal(protocol::message& msg, const std::string& frame)
       finish(cancel_error(e->error, std::move(e->metadata.json)));
     else
       finish(make_error(errc::runtime_error, std::move(e->error), std::move(e->metadata.json)));
+    start_settle();
     return;
   }
   if (auto* res = std::get_if<protocol::result_message>(&msg)) {
@@ -536,7 +593,7 @@ void session_core::end(async_session::end_handler handler) {
                                            : "the connection to " + self->url_ + " is closed"));
       return;
     }
-    if (self->request_) {
+    if (self->request_ || self->deferred_) {
       handler(make_error(errc::busy, "a request is in flight on this session"));
       return;
     }

@@ -37,6 +37,7 @@ public:
 
 private:
   enum class state { connecting, open, ending, closed };
+  using clock_point = std::chrono::steady_clock::time_point;
 
   struct request {
     bool is_query = false;
@@ -74,6 +75,9 @@ private:
   void finish_connect(client_error error);
   void finish_end(client_error error);
   void send(const protocol::message& m);
+  void start_settle();
+  void on_settle_timer();
+  void end_settle();
 
   asio::io_context& io_;
   std::shared_ptr<transport> transport_;
@@ -83,6 +87,16 @@ private:
   std::optional<asio::steady_timer> connect_timer_;
   std::unique_ptr<request> request_;
   std::uint64_t next_request_id_ = 1;
+
+  // After a request ended with an error_message the next request waits until the connection
+  // has been quiet for a moment: runtimeuse follows a handler's error_message with a second,
+  // terminal one, which would otherwise be taken for the next request's answer.
+  bool settling_ = false;
+  clock_point last_frame_at_{};
+  clock_point settle_deadline_{};
+  std::optional<asio::steady_timer> settle_timer_;
+  std::unique_ptr<request> deferred_; // the request waiting for the settle, and its frame
+  std::optional<protocol::message> deferred_wire_;
 
   // Session-wide, set by the latest request that had them: the runtime keeps watching
   // artifact directories for the rest of the session.

@@ -36,6 +36,9 @@ int main(int argc, char** argv) {
 
   // A peer that vanishes mid-write must surface as an error code, not kill the runtime.
   std::signal(SIGPIPE, SIG_IGN);
+  // Likewise a write past RLIMIT_FSIZE (a sandbox's `ulimit -f`) must fail with EFBIG, which
+  // the download reports, instead of killing the runtime. Children get default dispositions.
+  std::signal(SIGXFSZ, SIG_IGN);
 
   asio::io_context io(1);
   rt::harness::harness_config hc;

@@ -15,6 +15,7 @@
 #include <rapidjson/writer.h>
 
 #include "agentrt/protocol/errc.hpp"
+#include "agentrt/protocol/json_depth.hpp"
 #include "json_util.hpp"
 #include "message_names.hpp"
 #include "utf8.hpp"
@@ -666,6 +667,11 @@ decode_result decode(std::string_view frame) {
   decode_result result;
   reader r(result);
 
+  if (json_nesting_exceeds(frame)) {
+    r.fail(errc::nesting_too_deep,
+           "JSON nested deeper than " + std::to_string(max_json_depth) + " levels");
+    return result;
+  }
   rapidjson::Document doc;
   if (!detail::parse_json(frame, doc)) {
     r.fail(errc::malformed_json, std::string("malformed JSON at offset ") +

@@ -36,6 +36,8 @@ public:
       return "process could not be started";
     case errc::not_supported:
       return "not supported";
+    case errc::nesting_too_deep:
+      return "JSON nested too deep";
     }
     return "unknown agentrt error " + std::to_string(value);
   }

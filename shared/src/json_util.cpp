@@ -1,6 +1,7 @@
 // RapidJSON helpers shared by the codec and redact_message.
 #include "json_util.hpp"
 
+#include "agentrt/protocol/json_depth.hpp"
 #include "agentrt/protocol/json_numbers.hpp"
 
 #include <algorithm>
@@ -39,6 +40,10 @@ std::string to_json(const rapidjson::Value& v) {
 }
 
 bool parse_json(std::string_view text, rapidjson::Document& doc) {
+  if (json_nesting_exceeds(text)) {
+    doc.SetNull();
+    return false;
+  }
   const json_number_check check = check_json_numbers(text);
   if (check.verdict == json_number_verdict::refuse) {
     // A copy with the number's first byte spoiled, so that RapidJSON reports the number as an

@@ -20,7 +20,8 @@ const char* json_type_name(const rapidjson::Value& v) noexcept;
 // Compact serialization of a value.
 std::string to_json(const rapidjson::Value& v);
 
-// Parses text with parse_flags; false if it is not valid JSON.
+// Parses text with parse_flags; false if it is not valid JSON or nests deeper than
+// max_json_depth (json_depth.hpp), which the recursive parser could not survive.
 bool parse_json(std::string_view text, rapidjson::Document& doc);
 
 } // namespace agentrt::protocol::detail

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "support/http_test_server.hpp"
+#include "support/program_run.hpp"
 #include "support/runtime_process.hpp"
 
 namespace {
@@ -20,58 +21,18 @@ namespace {
 using namespace std::chrono_literals;
 using agentrt::test::runtime_process;
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+std::string read_file(const std::string& path) { return agentrt::test::read_whole_file(path); }
+
+agentrt::test::program_run start_cli(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{AGENTRT_CLIENT_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return agentrt::test::start_program(argv);
 }
 
-struct cli_run {
-  pid_t pid = -1;
-  std::string out_path, err_path;
-  int wait() {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
-  }
-  std::string out() const { return read_file(out_path); }
-  std::string err() const { return read_file(err_path); }
-};
-
-cli_run start_cli(const std::vector<std::string>& args) {
-  static const std::string dir = agentrt::test::make_temp_dir("agentrt-cli-");
-  static int n = 0;
-  cli_run r;
-  r.out_path = dir + "/out" + std::to_string(n);
-  r.err_path = dir + "/err" + std::to_string(n++);
-  std::vector<std::string> argv_s{AGENTRT_CLIENT_BINARY};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  r.pid = ::fork();
-  if (r.pid == 0) {
-    int out = ::open(r.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int err = ::open(r.err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(out, 1);
-    ::dup2(err, 2);
-    std::vector<char*> argv;
-    for (auto& a : argv_s)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  return r;
-}
-
-struct cli_result {
-  int code;
-  std::string out, err;
-};
-
-cli_result run_cli(const std::vector<std::string>& args) {
-  auto r = start_cli(args);
-  int code = r.wait();
-  return {code, r.out(), r.err()};
+agentrt::test::program_result run_cli(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{AGENTRT_CLIENT_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return agentrt::test::run_program(argv);
 }
 
 TEST(client_cli, exec_streams_output_and_returns_the_failing_exit_code) {

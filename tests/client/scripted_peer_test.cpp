@@ -3,7 +3,9 @@
 // malformed, out of order, unknown types (ignored) — plus wss:// with a self-signed cert.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <iostream>
 #include <thread>
 
 #include "agentrt/client/client.hpp"
@@ -199,6 +201,37 @@ TEST(client_scripted, peer_closing_mid_request_is_closed) {
 }
 
 // wss:// against a TLS peer whose self-signed certificate the test generates.
+// Regression (runtimeuse conformance): runtimeuse answers a handler error with the handler's
+// error_message and then a second, terminal error_message. The first ends the call; the
+// second must be dropped, not taken for the answer to the next request on the session.
+TEST(client_scripted, second_error_message_does_not_leak_into_the_next_request) {
+  protocol::error_message handler_error;
+  handler_error.error = "something broke";
+  handler_error.metadata.json = R"({"source":"echo_handler"})";
+  protocol::error_message terminal = handler_error;
+  terminal.metadata.json = R"({"error_name":"Error"})";
+  scripted_peer peer({scripted_peer::expect("invocation_message"),
+                      scripted_peer::send(handler_error), scripted_peer::pause(30ms),
+                      scripted_peer::send(terminal), scripted_peer::expect("invocation_message"),
+                      scripted_peer::send(result_text("second"))});
+  auto [s, e] = session::connect({peer.url()});
+  ASSERT_TRUE(s) << e.message;
+  auto [q1, e1] = s->query("ERROR:something broke");
+  EXPECT_EQ(e1.code, make_error_code(errc::runtime_error));
+  EXPECT_EQ(e1.message, "something broke");
+  EXPECT_EQ(e1.metadata_json, R"({"source":"echo_handler"})");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto [q2, e2] = s->query("next");
+  ASSERT_FALSE(e2) << e2.message;
+  EXPECT_EQ(q2.text, "second");
+  ASSERT_TRUE(peer.wait_done()) << peer.failure();
+  std::cout << "[ figures  ] request after an error_message answered in "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - t0)
+                   .count()
+            << " ms (includes the settle)\n";
+}
+
 TEST(client_scripted, wss_with_a_self_signed_certificate) {
   const std::string dir = test::make_temp_dir();
   const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "

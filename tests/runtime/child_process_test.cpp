@@ -264,6 +264,25 @@ TEST_F(ChildProcess, TerminateEscalatesToSigkillWhenSigtermIsIgnored) {
   EXPECT_EQ(r.exits[0].term_signal, SIGKILL);
 }
 
+TEST_F(ChildProcess, PwdNamesTheChildsCwdNotTheRuntimes) {
+  // `env` is not a shell, so nothing fixes PWD up for it: what it prints is what was passed.
+  char tmpl[] = "/tmp/agentrt-child-process-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string base = tmpl;
+  proc::spawn_options o;
+  o.argv = {"/usr/bin/env"};
+  o.cwd = base + "/work/./sub/..";
+  outcome r = run(o);
+  EXPECT_NE(r.out.find("\nPWD=" + base + "/work\n"), std::string::npos) << r.out;
+
+  o.env = {{"PWD", "/chosen"}};  // an explicit PWD is the caller's choice
+  r = run(o);
+  EXPECT_NE(r.out.find("\nPWD=/chosen\n"), std::string::npos) << r.out;
+
+  std::error_code ignored;
+  std::filesystem::remove_all(base, ignored);
+}
+
 TEST_F(ChildProcess, MissingCwdIsCreatedAndUnusableCwdIsASpawnError) {
   char tmpl[] = "/tmp/agentrt-child-process-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);

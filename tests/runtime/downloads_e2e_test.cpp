@@ -106,6 +106,8 @@ TEST_F(Downloads, HttpErrorFailsTheRequestNamingUrlAndStatusAndRunsNoCommand) {
   auto* e = as<p::error_message>(msgs.back());
   ASSERT_NE(e, nullptr) << p::encode(msgs.back());
   EXPECT_NE(e->error.find("HTTP 404"), std::string::npos) << e->error;
+  // runtimeuse conformance: the published client's e2e suite matches "Download failed".
+  EXPECT_EQ(e->error.rfind("Download failed: ", 0), 0u) << e->error;
   EXPECT_NE(e->error.find("/missing/[REDACTED]/x.bin"), std::string::npos) << e->error;
   EXPECT_EQ(e->error.find("tok-SECRET"), std::string::npos);
   EXPECT_EQ(p::encode(msgs.back()).find("tok-SECRET"), std::string::npos);

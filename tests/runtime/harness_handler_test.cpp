@@ -217,6 +217,22 @@ printf '%s' '{"type":"result","data":{"type":"text","text":"final without newlin
   EXPECT_NE(rec.logs_text().find("ignored output line: this is not json"), std::string::npos);
 }
 
+TEST(HarnessHandler, DeeplyNestedLineIsIgnoredNotAStackOverflow) {
+  // One line of a million '[' used to overflow RapidJSON's recursive parser and kill the
+  // runtime; it is now refused as "not an event" before parsing.
+  harness_env env;
+  auto h = make_handler(env, R"SH(#!/bin/sh
+head -c 1000000 /dev/zero | tr '\0' '['
+echo
+printf '%s\n' '{"type":"result","data":{"type":"text","text":"survived"}}'
+)SH");
+  auto rec = env.run(h, basic_invocation());
+  ASSERT_TRUE(rec.outcome);
+  ASSERT_TRUE(rec.outcome->ok) << rec.outcome->error;
+  EXPECT_EQ(rec.outcome->data.text, "survived");
+  EXPECT_NE(rec.logs_text().find("ignored output line: [[[["), std::string::npos);
+}
+
 TEST(HarnessHandler, OnlyGarbageIsAnError) {
   harness_env env;
   auto h = make_handler(env, "#!/bin/sh\necho garbage\n");

@@ -63,6 +63,23 @@ TEST(HarnessSchema, RejectsBadFormats) {
   EXPECT_TRUE(hs::output_schema::parse(R"({"schema":{"type":"object"}})", error)) << "type optional";
 }
 
+// Regression (runtimeuse conformance): the published Python client's e2e suite sends a bare
+// schema as output_format_json_schema_str; runtimeuse accepts it, so agentrt must too.
+TEST(HarnessSchema, AcceptsBareJsonSchemaLikeRuntimeuse) {
+  std::string error;
+  auto s = hs::output_schema::parse(R"({"type":"object"})", error);
+  ASSERT_TRUE(s) << error;
+  EXPECT_EQ(s->schema_json(), R"({"type":"object"})");
+  EXPECT_TRUE(s->validate(R"({"answer":42,"nested":{"key":"value"}})", error)) << error;
+  EXPECT_FALSE(s->validate("[1]", error));
+  auto p = hs::output_schema::parse(
+      R"({"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]})", error);
+  ASSERT_TRUE(p) << error;
+  EXPECT_FALSE(p->validate(R"({"n":"x"})", error));
+  EXPECT_NE(error.find("/n fails \"type\""), std::string::npos) << error;
+  EXPECT_FALSE(hs::output_schema::parse(R"({"type":"json_schema"})", error)) << "envelope without schema";
+}
+
 TEST(HarnessSchema, ExtractsJsonFromAnswers) {
   EXPECT_EQ(hs::extract_json_object(" {\"a\":1}\n"), "{\"a\":1}");
   EXPECT_EQ(hs::extract_json_object("Here you go:\n```json\n{\"a\":[1,2]}\n```\nDone."), "{\"a\":[1,2]}");

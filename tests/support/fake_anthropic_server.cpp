@@ -45,6 +45,11 @@ fake_anthropic_turn fake_anthropic_turn::error(int status, std::string type, std
   return t;
 }
 
+fake_anthropic_turn fake_anthropic_turn::with_thinking(std::string text) && {
+  thinking = std::move(text);
+  return std::move(*this);
+}
+
 std::string anthropic_sse_body(const fake_anthropic_turn& turn) {
   std::string out = event(
       "message_start",
@@ -52,6 +57,18 @@ std::string anthropic_sse_body(const fake_anthropic_turn& turn) {
       R"("model":"claude-sonnet-4-5","content":[],"stop_reason":null,"stop_sequence":null,)"
       R"("usage":{"input_tokens":10,"output_tokens":1}}})");
   int index = 0;
+  if (!turn.thinking.empty()) {
+    const auto i = std::to_string(index++);
+    out += event("content_block_start", R"({"type":"content_block_start","index":)" + i +
+                                            R"(,"content_block":{"type":"thinking","thinking":""}})");
+    out += event("content_block_delta", R"({"type":"content_block_delta","index":)" + i +
+                                            R"(,"delta":{"type":"thinking_delta","thinking":)" +
+                                            quoted(turn.thinking) + "}}");
+    // Clients that replay thinking blocks need a signature; any string does for a fake.
+    out += event("content_block_delta", R"({"type":"content_block_delta","index":)" + i +
+                                            R"(,"delta":{"type":"signature_delta","signature":"fake-signature"}})");
+    out += event("content_block_stop", R"({"type":"content_block_stop","index":)" + i + "}");
+  }
   if (!turn.text.empty()) {
     const auto i = std::to_string(index++);
     out += event("content_block_start", R"({"type":"content_block_start","index":)" + i +

@@ -21,7 +21,6 @@
 extern char** environ;
 
 namespace agentrt::test {
-namespace {
 
 int free_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -49,14 +48,12 @@ int connect_loopback(int port) {
   return fd;
 }
 
-std::string read_file(const std::string& path) {
+std::string read_whole_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
-
-}  // namespace
 
 runtime_process::runtime_process(std::vector<std::string> extra_args,
                                  std::vector<std::string> extra_env) {
@@ -120,7 +117,7 @@ runtime_process::~runtime_process() {
 
 std::string runtime_process::url() const { return "ws://127.0.0.1:" + std::to_string(port_) + "/"; }
 
-std::string runtime_process::log() const { return read_file(log_path_); }
+std::string runtime_process::log() const { return read_whole_file(log_path_); }
 
 bool runtime_process::running() const {
   if (pid_ <= 0) return false;
@@ -153,11 +150,11 @@ std::vector<pid_t> find_processes(const std::string& prefix) {
     const long pid = std::strtol(e->d_name, &end, 10);
     if (*end != '\0' || pid <= 0 || pid == ::getpid()) continue;
     const std::string base = std::string("/proc/") + e->d_name;
-    std::string stat = read_file(base + "/stat");
+    std::string stat = read_whole_file(base + "/stat");
     const auto close_paren = stat.rfind(')');
     if (close_paren == std::string::npos || close_paren + 2 >= stat.size()) continue;
     if (stat[close_paren + 2] == 'Z') continue;
-    std::string cmdline = read_file(base + "/cmdline");
+    std::string cmdline = read_whole_file(base + "/cmdline");
     for (auto& c : cmdline) {
       if (c == '\0') c = ' ';
     }

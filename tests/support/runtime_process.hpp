@@ -35,6 +35,13 @@ class runtime_process {
   std::string log_path_;
 };
 
+// A loopback TCP port that was free a moment ago (the caller binds it, with a retry).
+int free_port();
+// A connected socket to 127.0.0.1:port, or -1 (nothing listens yet).
+int connect_loopback(int port);
+// The whole file, or "" when it cannot be read.
+std::string read_whole_file(const std::string& path);
+
 // Pids of live processes (not zombies) whose command line (arguments joined by spaces) starts
 // with prefix, e.g. "sleep 100.42" finds that sleep but not the `sh -c` that started it.
 std::vector<pid_t> find_processes(const std::string& prefix);

@@ -250,6 +250,14 @@ void ws_test_client::send_text(const std::string& frame) {
   });
 }
 
+void ws_test_client::send_binary(const std::string& frame) {
+  impl& d = *impl_;
+  asio::post(d.endpoint.get_io_service(), [&d, frame] {
+    std::error_code ec;
+    d.endpoint.send(d.hdl, frame, websocketpp::frame::opcode::binary, ec);
+  });
+}
+
 void ws_test_client::send(const protocol::message& m) {
   send_text(protocol::encode(m));
 }

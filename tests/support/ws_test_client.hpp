@@ -31,6 +31,7 @@ class ws_test_client {
   ~ws_test_client();
 
   void send_text(const std::string& frame);
+  void send_binary(const std::string& frame);  // the protocol has none: the runtime must refuse it
   void send(const protocol::message& m);  // encodes with protocol::encode
 
   // Next text frame; nullopt when none arrived within timeout or the connection closed.

@@ -58,7 +58,8 @@ void downloadables_runner::on_downloaded(transfer::download_result r) {
     if (r.curl_code) meta.add("curl_code", r.curl_code).add("curl_error", r.curl_error);
     if (r.io_error) meta.add("io_error", r.io_error.message());
     meta.add("attempts", r.attempts);
-    fail({r.error, meta.str()});
+    // "Download failed" is the text runtimeuse's clients (and the published e2e suite) match on.
+    fail({"Download failed: " + r.error, meta.str()});
     return;
   }
   if (on_log_) on_log_("downloaded " + d.download_url + " (" + std::to_string(r.bytes) + " bytes)");

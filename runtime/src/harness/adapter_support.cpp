@@ -1,6 +1,8 @@
 // Shared start()/finish() helpers of the adapters.
 #include "harness/adapter_support.hpp"
 
+#include <cstdlib>
+
 #include "harness/json_support.hpp"
 
 namespace agentrt::runtime::harness {
@@ -13,6 +15,16 @@ std::shared_ptr<const output_schema> requested_schema(const invocation& inv, std
 
 std::string workdir_of(const harness_config& config, const invocation& inv) {
   return inv.workdir.empty() ? config.workdir : inv.workdir;
+}
+
+std::optional<std::string> env_of(const invocation& inv, const std::string& name) {
+  if (auto it = inv.agent_env.find(name); it != inv.agent_env.end()) return it->second;
+  const char* v = std::getenv(name.c_str());
+  return v ? std::optional<std::string>(v) : std::nullopt;
+}
+
+std::string env_value(const invocation& inv, const std::string& name) {
+  return env_of(inv, name).value_or(std::string());
 }
 
 namespace {

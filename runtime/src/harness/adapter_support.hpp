@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,11 @@ namespace agentrt::runtime::harness {
 std::shared_ptr<const output_schema> requested_schema(const invocation& inv, std::string& error);
 
 std::string workdir_of(const harness_config& config, const invocation& inv);
+
+// A variable as the harness will see it: agent_env over the runtime's environment.
+std::optional<std::string> env_of(const invocation& inv, const std::string& name);
+// Its value, "" when unset.
+std::string env_value(const invocation& inv, const std::string& name);
 
 // A text result, or (with a schema) the JSON object found in text, validated. On a mismatch
 // the outcome is a failure quoting the validation error and the answer.

@@ -146,26 +146,16 @@ std::vector<std::string> claude_argv(const std::string& program, const harness_c
 }
 
 claude_harness::claude_harness(harness_config config, std::string program)
-    : config_(std::move(config)), program_(std::move(program)) {}
+    : process_harness(std::move(config)), program_(std::move(program)) {}
 
-std::shared_ptr<harness_run> claude_harness::start(asio::io_context& io,
-                                                   process::process_reaper& reaper,
-                                                   process::process_scope& scope,
-                                                   const invocation& inv,
-                                                   harness_callbacks callbacks,
-                                                   done_handler on_done) {
-  std::string error;
-  auto schema = requested_schema(inv, error);
-  if (!error.empty())
-    return immediate_run::fail(io, immediate_run::failure(error), std::move(on_done));
-  event_sink sink(std::move(callbacks), inv.agent_events);
-  process_run_options opts = base_process_options(harness_name, config_, inv);
-  opts.spawn.argv = claude_argv(program_, config_, inv, schema.get());
+process_harness::prepared claude_harness::prepare(const invocation& inv,
+                                                 std::shared_ptr<const output_schema> schema,
+                                                 const event_sink& sink,
+                                                 process_run_options& opts) {
+  opts.spawn.argv = claude_argv(program_, config(), inv, schema.get());
   // Bypass mode refuses to run as root unless told it is inside a sandbox, which it is.
   if (::geteuid() == 0) opts.spawn.env.emplace("IS_SANDBOX", "1");
-  return process_run::start(io, reaper, scope, std::move(opts),
-                            std::make_unique<claude_parser>(sink, std::move(schema)), sink,
-                            std::move(on_done));
+  return {std::make_unique<claude_parser>(sink, std::move(schema)), {}};
 }
 
 }  // namespace agentrt::runtime::harness

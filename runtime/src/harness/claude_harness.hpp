@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "harness/harness.hpp"
+#include "harness/process_harness.hpp"
 #include "harness/process_run.hpp"
 #include "harness/schema_validator.hpp"
 
@@ -35,17 +36,17 @@ class claude_parser : public event_parser {
 std::vector<std::string> claude_argv(const std::string& program, const harness_config& config,
                                      const invocation& inv, const output_schema* schema);
 
-class claude_harness : public harness {
+class claude_harness : public process_harness {
  public:
   // program: the claude executable (a path, or a name looked up in PATH).
   claude_harness(harness_config config, std::string program);
   std::string name() const override { return "claude"; }
-  std::shared_ptr<harness_run> start(asio::io_context& io, process::process_reaper& reaper,
-                                     process::process_scope& scope, const invocation& inv,
-                                     harness_callbacks callbacks, done_handler on_done) override;
+
+ protected:
+  prepared prepare(const invocation& inv, std::shared_ptr<const output_schema> schema,
+                   const event_sink& sink, process_run_options& opts) override;
 
  private:
-  harness_config config_;
   std::string program_;
 };
 

@@ -124,26 +124,15 @@ std::string handler_stdin_line(const invocation& inv) {
 }
 
 handler_harness::handler_harness(harness_config config, std::string path)
-    : config_(std::move(config)), path_(std::move(path)) {}
+    : process_harness(std::move(config)), path_(std::move(path)) {}
 
-std::shared_ptr<harness_run> handler_harness::start(asio::io_context& io,
-                                                    process::process_reaper& reaper,
-                                                    process::process_scope& scope,
-                                                    const invocation& inv,
-                                                    harness_callbacks callbacks,
-                                                    done_handler on_done) {
-  std::string error;
-  auto schema = requested_schema(inv, error);
-  if (!error.empty())
-    return immediate_run::fail(io, immediate_run::failure(error), std::move(on_done));
-
-  event_sink sink(std::move(callbacks), inv.agent_events);
-  process_run_options opts = base_process_options(handler_name, config_, inv);
+process_harness::prepared handler_harness::prepare(const invocation& inv,
+                                                 std::shared_ptr<const output_schema> schema,
+                                                 const event_sink& sink,
+                                                 process_run_options& opts) {
   opts.spawn.argv = {path_};
   opts.spawn.stdin_data = handler_stdin_line(inv);
-  return process_run::start(io, reaper, scope, std::move(opts),
-                            std::make_unique<handler_parser>(sink, std::move(schema)), sink,
-                            std::move(on_done));
+  return {std::make_unique<handler_parser>(sink, std::move(schema)), {}};
 }
 
 }  // namespace agentrt::runtime::harness

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "harness/harness.hpp"
+#include "harness/process_harness.hpp"
 #include "harness/process_run.hpp"
 #include "harness/schema_validator.hpp"
 
@@ -33,16 +34,16 @@ class handler_parser : public event_parser {
 // The stdin line for an invocation (output_format parsed, null when absent).
 std::string handler_stdin_line(const invocation& inv);
 
-class handler_harness : public harness {
+class handler_harness : public process_harness {
  public:
   handler_harness(harness_config config, std::string path);
   std::string name() const override { return "handler"; }
-  std::shared_ptr<harness_run> start(asio::io_context& io, process::process_reaper& reaper,
-                                     process::process_scope& scope, const invocation& inv,
-                                     harness_callbacks callbacks, done_handler on_done) override;
+
+ protected:
+  prepared prepare(const invocation& inv, std::shared_ptr<const output_schema> schema,
+                   const event_sink& sink, process_run_options& opts) override;
 
  private:
-  harness_config config_;
   std::string path_;
 };
 

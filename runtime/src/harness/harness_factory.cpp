@@ -5,11 +5,14 @@
 #include <cstdlib>
 
 #include "harness/claude_harness.hpp"
+#include "harness/codex_harness.hpp"
+#include "harness/gemini_harness.hpp"
 #include "harness/handler_harness.hpp"
 #include "harness/harness.hpp"
 #include "harness/immediate_run.hpp"
 #include "harness/json_support.hpp"
 #include "harness/openai_harness.hpp"
+#include "harness/opencode_harness.hpp"
 
 namespace agentrt::runtime::harness {
 
@@ -66,6 +69,9 @@ struct cli_agent {
 };
 const cli_agent cli_agents[] = {
     {"claude", "claude", &make_cli<claude_harness>},
+    {"codex", "codex", &make_cli<codex_harness>},
+    {"gemini", "gemini", &make_cli<gemini_harness>},
+    {"opencode", "opencode", &make_cli<opencode_harness>},
 };
 
 std::string available_agents() {

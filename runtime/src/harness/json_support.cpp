@@ -1,11 +1,17 @@
 // RapidJSON helpers for the harness adapters.
 #include "harness/json_support.hpp"
 
+#include "agentrt/protocol/json_depth.hpp"
 #include "agentrt/protocol/json_numbers.hpp"
 
 namespace agentrt::runtime::harness::json {
 
 bool parse(std::string_view text, rapidjson::Document& doc) {
+  // A handler or CLI line of a million '[' would overflow the recursive parser's stack.
+  if (protocol::json_nesting_exceeds(text)) {
+    doc.SetNull();
+    return false;
+  }
   // See json_numbers.hpp: RapidJSON's number parser must not see some numbers.
   switch (protocol::check_json_numbers(text).verdict) {
     case protocol::json_number_verdict::refuse:

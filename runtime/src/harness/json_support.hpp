@@ -13,7 +13,8 @@
 
 namespace agentrt::runtime::harness::json {
 
-// Parses UTF-8 JSON with full number precision; false when it is not JSON.
+// Parses UTF-8 JSON with full number precision; false when it is not JSON or nests deeper
+// than protocol::max_json_depth.
 bool parse(std::string_view text, rapidjson::Document& doc);
 std::string dump(const rapidjson::Value& v);
 

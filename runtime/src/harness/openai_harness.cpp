@@ -36,12 +36,6 @@ const char* const shell_tool_json =
     R"(exit code.","parameters":{"type":"object","properties":{"command":{"type":"string",)"
     R"("description":"the command line"}},"required":["command"]}}}])";
 
-std::string env_value(const invocation& inv, const char* name) {
-  if (auto it = inv.agent_env.find(name); it != inv.agent_env.end()) return it->second;
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
 std::string completions_url(std::string base) {
   if (base.empty()) base = "https://api.openai.com/v1";
   while (!base.empty() && base.back() == '/') base.pop_back();

@@ -45,6 +45,9 @@ struct process_run_options {
   std::chrono::milliseconds timeout{0};
   std::chrono::milliseconds kill_grace{5000};
   std::size_t max_line_bytes = default_max_line_bytes;
+  // Whatever the process needs on disk (a run_dir): released with the run, which lives until
+  // the process has exited — also after a cancel, when the CLI may still be reading it.
+  std::shared_ptr<const void> keep_alive;
 };
 
 // What every process-based adapter starts from: its name, the working directory, the

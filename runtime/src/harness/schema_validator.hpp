@@ -14,8 +14,10 @@ namespace agentrt::runtime::harness {
 
 class output_schema {
  public:
-  // Accepts {"type":"json_schema","schema":{...}} ("type" may be absent). A document that is
-  // not JSON, has no "schema" object, or whose schema RapidJSON cannot compile is an error.
+  // Accepts {"type":"json_schema","schema":{...}} ("type" may be absent), and, as runtimeuse
+  // does, a bare JSON Schema ({"type":"object",...}: no "schema" member, "type" other than
+  // "json_schema"). A document that is not JSON, has no schema object, or whose schema
+  // RapidJSON cannot compile is an error.
   static std::unique_ptr<output_schema> parse(std::string_view output_format_json,
                                               std::string& error);
   ~output_schema();

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <set>
 
 #include <asio/error.hpp>
@@ -90,16 +91,22 @@ std::error_code make_pipe(pipe_pair& p, bool runtime_reads) {
 }
 
 // runtime environ, with options.env winning, plus the scope marker (which nothing overrides).
+// pwd (when not empty and not overridden) replaces the runtime's PWD: a child started in
+// another directory would otherwise inherit a PWD naming the runtime's, and programs that
+// trust $PWD over getcwd() (Node CLIs such as opencode) would work in the wrong place.
 std::vector<std::string> build_environment(const std::map<std::string, std::string>& overrides,
-                                           const std::string& scope_id) {
+                                           const std::string& scope_id, const std::string& pwd) {
   std::vector<std::string> env;
+  const bool set_pwd = !pwd.empty() && overrides.count("PWD") == 0;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     const std::string_view entry(*e);
     const std::string key(entry.substr(0, entry.find('=')));
-    if (overrides.count(key) != 0 || key == scope_env_var)
+    if (overrides.count(key) != 0 || key == scope_env_var || (set_pwd && key == "PWD"))
       continue;
     env.emplace_back(entry);
   }
+  if (set_pwd)
+    env.push_back("PWD=" + pwd);
   for (const auto& [key, value] : overrides) {
     if (key == scope_env_var)
       continue;
@@ -289,7 +296,16 @@ child_process::spawn(asio::io_context& io, process_reaper& reaper, process_scope
 
   std::vector<std::string> argv_strings(options.argv.begin(), options.argv.end());
   std::vector<char*> argv = c_strings(argv_strings);
-  std::vector<std::string> env_strings = build_environment(options.env, scope.id());
+  std::string pwd;
+  if (!options.cwd.empty()) {
+    std::error_code ec;
+    const auto dir = std::filesystem::absolute(options.cwd, ec);
+    if (!ec)
+      pwd = dir.lexically_normal().string();
+    while (pwd.size() > 1 && pwd.back() == '/') // "a/b/.." normalizes to "a/"
+      pwd.pop_back();
+  }
+  std::vector<std::string> env_strings = build_environment(options.env, scope.id(), pwd);
   std::vector<char*> envp = c_strings(env_strings);
 
   pid_t pid = -1;

@@ -39,6 +39,7 @@ class artifact_manager : public std::enable_shared_from_this<artifact_manager> {
   bool add_directories(const std::vector<std::string>& dirs,
                        const std::optional<std::string>& ignore_content, std::string& error);
   void set_upload_results(bool on) { upload_results_ = on; }
+  void set_log_handler(log_handler log) { log_ = std::move(log); }
 
   void on_upload_response(const protocol::artifact_upload_response_message& m);
 

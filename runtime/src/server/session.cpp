@@ -4,6 +4,7 @@
 #include <string.h>  // sigabbrev_np
 
 #include <algorithm>
+#include <string_view>
 #include <utility>
 
 #include "agentrt/protocol/codec.hpp"
@@ -417,7 +418,15 @@ void session::abort_request(std::chrono::milliseconds grace, std::function<void(
   heartbeat_timer_.cancel();
   if (r->downloads) r->downloads->cancel();
   if (r->harness_run) r->harness_run->cancel();
-  if (r->runner) r->runner->terminate();
+  if (r->runner) {
+    // A runner paused for backpressure reads nothing more, so it would never see EOF on its
+    // pipes: it would never finish, and its pipes would leak with it. Its output is dropped
+    // from here on (on_command_output ignores a cancelling request), so reading is harmless.
+    backpressure_timer_.cancel();
+    backpressure_armed_ = false;
+    r->runner->resume_output();
+    r->runner->terminate();
+  }
   r->scope->terminate(grace, std::move(then));
 }
 
@@ -495,7 +504,16 @@ void session::on_close() {
   heartbeat_timer_.cancel();
   backpressure_timer_.cancel();
   log::info({}, "session " + std::to_string(id_) + " closed");
-  if (artifacts_) artifacts_->detach(state_.options.drain_timeout);
+  if (artifacts_) {
+    // Detached uploads outlive this session; their outcome must still reach the log.
+    artifacts_->set_log_handler([redactor = last_redactor_, id = id_](bool warning,
+                                                                      const std::string& text) {
+      const std::string line = "session " + std::to_string(id) + ": " +
+                               (redactor ? redactor->redact(text) : text);
+      warning ? log::warn({}, line) : log::info({}, line);
+    });
+    artifacts_->detach(state_.options.drain_timeout);
+  }
   if (request_ && !request_->cancelling) {
     log_info("client went away with a request in flight: killing its processes");
     request_->cancelling = true;

@@ -18,6 +18,7 @@ enum class errc {
   timed_out,              // a timeout expired
   spawn_failed,           // a child process could not be started
   not_supported,          // a feature this build does not provide
+  nesting_too_deep,       // JSON nested deeper than max_json_depth (json_depth.hpp)
 };
 
 const std::error_category& error_category() noexcept;

@@ -1,0 +1,347 @@
+// The OpenCode adapter, its JSON event parser, and the config merge that carries the system
+// prompt.
+#include "harness/opencode_harness.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include <rapidjson/error/en.h>
+
+#include "harness/adapter_support.hpp"
+#include "harness/immediate_run.hpp"
+#include "harness/json_support.hpp"
+#include "harness/run_dir.hpp"
+
+namespace agentrt::runtime::harness {
+
+namespace {
+
+const char* const harness_name = "opencode";
+const char* const config_env_var = "OPENCODE_CONFIG_CONTENT";
+constexpr std::size_t title_max_bytes = 60;
+
+std::int64_t integer_of(const rapidjson::Value& obj, const char* key) {
+  const auto* v = json::member(obj, key);
+  if (!v || !v->IsNumber()) return 0;
+  return v->IsInt64() ? v->GetInt64() : static_cast<std::int64_t>(v->GetDouble());
+}
+
+// OpenCode colours its stderr ("\x1b[91m\x1b[1mError: \x1b[0mSession not found"); error
+// messages are for people and logs, so the CSI sequences go.
+std::string without_ansi(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\x1b' && i + 1 < text.size() && text[i + 1] == '[') {
+      i += 2;
+      while (i < text.size() && !(text[i] >= 0x40 && text[i] <= 0x7e)) ++i;
+      continue;
+    }
+    out += text[i];
+  }
+  return out;
+}
+
+// The first line of the prompt, cut on a UTF-8 boundary: what a user sees in `opencode` later.
+// Without a title OpenCode asks the model for one, an extra request per new session.
+std::string title_of(const std::string& prompt) {
+  std::string line = prompt.substr(0, prompt.find('\n'));
+  const auto first = line.find_first_not_of(" \t\r");
+  line = first == std::string::npos ? std::string() : line.substr(first);
+  if (line.size() > title_max_bytes) {
+    std::size_t cut = title_max_bytes;
+    while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xc0) == 0x80) --cut;
+    line = line.substr(0, cut) + "...";
+  }
+  return line.empty() ? std::string("agentrt") : line;
+}
+
+std::string provider_of(const std::string& model) {
+  const auto slash = model.find('/');
+  return slash == std::string::npos ? std::string() : model.substr(0, slash);
+}
+
+// "provider/model" for -m. A bare model name is completed with the provider the user's config
+// already points at, so that `model: "claude-sonnet-4-5"` works for whoever configured one.
+std::string qualified_model(const std::string& model, const rapidjson::Value& config) {
+  if (model.empty() || model.find('/') != std::string::npos) return model;
+  std::string provider = provider_of(json::string_or_empty(config, "model"));
+  if (provider.empty()) {
+    if (const auto* p = json::member(config, "provider"); p && p->IsObject() && p->MemberCount() == 1)
+      provider = p->MemberBegin()->name.GetString();
+  }
+  return (provider.empty() ? std::string("anthropic") : provider) + "/" + model;
+}
+
+std::string structured_output_instruction(const output_schema& schema) {
+  return "\n\nAnswer with a single JSON object and nothing else (no prose, no code fence). "
+         "It must validate against this JSON schema:\n" +
+         schema.schema_json();
+}
+
+
+}  // namespace
+
+opencode_parser::opencode_parser(event_sink sink, std::shared_ptr<const output_schema> schema,
+                                 std::string model, std::string resumed_session)
+    : sink_(std::move(sink)),
+      schema_(std::move(schema)),
+      model_(std::move(model)),
+      resumed_session_(std::move(resumed_session)) {}
+
+bool opencode_parser::on_line(std::string_view line) {
+  rapidjson::Document doc;
+  if (!json::parse(line, doc) || !doc.IsObject()) return false;
+  const auto type = json::string_member(doc, "type");
+  if (!type) return false;
+  if (auto sid = json::string_member(doc, "sessionID"); sid && !sid->empty() && session_id_.empty()) {
+    session_id_ = *sid;
+    json::object_writer w;
+    w.add("session_id", session_id_).add("harness", harness_name);
+    if (!model_.empty()) w.add("model", model_);
+    sink_.event("session", w.str());
+  }
+  static const rapidjson::Value no_part(rapidjson::kObjectType);
+  const auto* p = json::member(doc, "part");
+  const rapidjson::Value& part = p && p->IsObject() ? *p : no_part;
+  if (*type == "step_start") {
+    step_texts_.clear();
+  } else if (*type == "text") {
+    auto text = json::string_or_empty(part, "text");
+    if (!text.empty()) {
+      step_texts_.push_back(text);
+      sink_.assistant({std::move(text)});
+    }
+  } else if (*type == "reasoning") {
+    if (sink_.wants_events())
+      sink_.event("reasoning", json::object_writer().add("text", json::string_or_empty(part, "text")).str());
+  } else if (*type == "tool_use") {
+    on_tool(part);
+  } else if (*type == "step_finish") {
+    on_step_finish(part);
+  } else if (*type == "error") {
+    const auto* error = json::member(doc, "error");
+    std::string name = error ? json::string_or_empty(*error, "name") : std::string();
+    std::string message;
+    if (const auto* data = error ? json::member(*error, "data") : nullptr) {
+      message = json::string_or_empty(*data, "message");
+      if (errors_.empty()) error_status_ = json::number_member(*data, "statusCode");
+    }
+    if (errors_.empty()) error_name_ = name;
+    errors_.push_back(message.empty() ? (name.empty() ? std::string("unknown error") : name) : message);
+  }
+  // Event types of later OpenCode versions are understood as "nothing to forward".
+  return true;
+}
+
+void opencode_parser::on_tool(const rapidjson::Value& part) {
+  if (!sink_.wants_events()) return;
+  const auto id = json::string_or_empty(part, "callID");
+  static const rapidjson::Value no_state(rapidjson::kObjectType);
+  const auto* s = json::member(part, "state");
+  const rapidjson::Value& state = s && s->IsObject() ? *s : no_state;
+  json::object_writer use;
+  use.add("id", id).add("name", json::string_or_empty(part, "tool"));
+  if (const auto* input = json::member(state, "input")) use.add_value("input", *input);
+  sink_.event("tool_use", use.str());
+  // `opencode run` prints a tool part once, when it has completed or failed, so one line is
+  // both the call and its result.
+  const auto status = json::string_or_empty(state, "status");
+  if (status != "completed" && status != "error") return;
+  json::object_writer result;
+  result.add("id", id);
+  std::optional<std::int64_t> exit_code;
+  if (const auto* meta = json::member(state, "metadata")) {
+    if (const auto* e = json::member(*meta, "exit"); e && e->IsInt64()) exit_code = e->GetInt64();
+  }
+  if (status == "error") {
+    result.add("output", json::string_or_empty(state, "error")).add("is_error", true);
+  } else {
+    const auto* output = json::member(state, "output");
+    result.add("output", output ? json::text_of(*output) : std::string())
+        .add("is_error", exit_code.value_or(0) != 0);
+  }
+  if (exit_code) result.add("exit_code", *exit_code);
+  sink_.event("tool_result", result.str());
+}
+
+void opencode_parser::on_step_finish(const rapidjson::Value& part) {
+  ++steps_;
+  last_reason_ = json::string_or_empty(part, "reason");
+  if (!step_texts_.empty()) {
+    final_text_.clear();
+    for (const auto& t : step_texts_) final_text_ += (final_text_.empty() ? "" : "\n") + t;
+    step_texts_.clear();
+  }
+  if (auto cost = json::number_member(part, "cost")) {
+    cost_ += *cost;
+    have_cost_ = true;
+  }
+  if (const auto* tokens = json::member(part, "tokens"); tokens && tokens->IsObject()) {
+    input_ += integer_of(*tokens, "input");
+    output_ += integer_of(*tokens, "output");
+    reasoning_ += integer_of(*tokens, "reasoning");
+    total_ += integer_of(*tokens, "total");
+    if (const auto* cache = json::member(*tokens, "cache")) {
+      cache_read_ += integer_of(*cache, "read");
+      cache_write_ += integer_of(*cache, "write");
+    }
+  }
+}
+
+void opencode_parser::add_metadata(json::object_writer& w) const {
+  w.add("harness", harness_name).add("session_id", session_id_);
+  if (!model_.empty()) w.add("model", model_);
+  w.add("num_turns", steps_);
+  if (have_cost_) w.add("total_cost_usd", cost_);
+}
+
+harness_outcome opencode_parser::finish(const process_end& raw_end) {
+  process_end end = raw_end;
+  end.stderr_tail = without_ansi(end.stderr_tail);
+  // The usage in OpenCode's own words (its step_finish "tokens"), summed over the steps.
+  std::string usage;
+  if (steps_ > 0) {
+    usage = json::object_writer()
+                .add("input", input_)
+                .add("output", output_)
+                .add("reasoning", reasoning_)
+                .add_raw("cache", json::object_writer()
+                                      .add("read", cache_read_)
+                                      .add("write", cache_write_)
+                                      .str())
+                .add("total", total_)
+                .str();
+    if (sink_.wants_events()) sink_.event("usage", usage);
+  }
+  json::object_writer meta;
+  add_metadata(meta);
+  if (!usage.empty()) meta.add_raw("usage", usage);
+
+  if (!resumed_session_.empty() && !session_id_.empty() && session_id_ != resumed_session_) {
+    // The history the caller meant to continue is not what the model saw.
+    harness_outcome out;
+    out.ok = false;
+    out.error = "opencode ran session " + session_id_ + " instead of the requested " + resumed_session_;
+    meta.add("requested_session_id", resumed_session_).add("exit_code", end.status.exit_code);
+    out.error_metadata_json = meta.str();
+    return out;
+  }
+  if (!errors_.empty()) {
+    harness_outcome out;
+    out.ok = false;
+    out.error = std::string(harness_name) + " failed (" +
+                (error_name_.empty() ? std::string("error") : error_name_) + "): ";
+    for (std::size_t i = 0; i < errors_.size(); ++i) out.error += (i ? "; " : "") + errors_[i];
+    if (!error_name_.empty()) meta.add("error_name", error_name_);
+    if (error_status_) meta.add("api_error_status", static_cast<std::int64_t>(*error_status_));
+    meta.add("exit_code", end.status.exit_code);
+    if (!end.stderr_tail.empty()) meta.add("stderr_tail", end.stderr_tail);
+    out.error_metadata_json = meta.str();
+    return out;
+  }
+  if (end.status.exit_code != 0 || end.status.term_signal != 0)
+    return process_failure(harness_name, end, std::string());
+  if (steps_ == 0)
+    return process_failure(harness_name, end, "opencode exited without finishing a step");
+  if (last_reason_ != "stop") {
+    harness_outcome out;
+    out.ok = false;
+    out.error = "opencode stopped before the answer (finish reason \"" + last_reason_ + "\")";
+    meta.add("finish_reason", last_reason_).add("exit_code", end.status.exit_code);
+    out.error_metadata_json = meta.str();
+    return out;
+  }
+  return final_answer(harness_name, final_text_, schema_.get(), meta.str());
+}
+
+opencode_command opencode_command_for(const std::string& program, const harness_config& config,
+                                      const invocation& inv, const output_schema* schema,
+                                      const std::string& user_config) {
+  opencode_command cmd;
+  rapidjson::Document doc;
+  const bool blank = user_config.find_first_not_of(" \t\r\n") == std::string::npos;
+  // OpenCode reads its config as JSONC; so does the merge, so that any config it accepts works.
+  doc.Parse<rapidjson::kParseCommentsFlag | rapidjson::kParseTrailingCommasFlag |
+            rapidjson::kParseFullPrecisionFlag>(blank ? "{}" : user_config.c_str());
+  if (doc.HasParseError() || !doc.IsObject()) {
+    cmd.error = std::string("opencode: ") + config_env_var + " is not a JSON object" +
+                (doc.HasParseError() ? std::string(" (") + rapidjson::GetParseError_En(doc.GetParseError()) +
+                                           " at offset " + std::to_string(doc.GetErrorOffset()) + ")"
+                                     : std::string());
+    return cmd;
+  }
+  auto& a = doc.GetAllocator();
+  if (!doc.HasMember("agent")) doc.AddMember("agent", rapidjson::Value(rapidjson::kObjectType), a);
+  auto& agents = doc["agent"];
+  if (!agents.IsObject()) {
+    cmd.error = std::string("opencode: \"agent\" in ") + config_env_var + " is not an object";
+    return cmd;
+  }
+  // Merged into what the user may already say about this agent (permissions, temperature...).
+  if (!agents.HasMember(opencode_agent_name))
+    agents.AddMember(rapidjson::StringRef(opencode_agent_name), rapidjson::Value(rapidjson::kObjectType), a);
+  auto& agent = agents[opencode_agent_name];
+  if (!agent.IsObject()) agent.SetObject();
+  auto set = [&a](rapidjson::Value& obj, const char* key, rapidjson::Value value) {
+    if (auto it = obj.FindMember(key); it != obj.MemberEnd())
+      it->value = value;
+    else
+      obj.AddMember(rapidjson::StringRef(key), value, a);
+  };
+  set(agent, "mode", rapidjson::Value(rapidjson::StringRef("primary")));
+  if (!inv.system_prompt.empty())
+    set(agent, "prompt", rapidjson::Value(inv.system_prompt.c_str(),
+                                          static_cast<rapidjson::SizeType>(inv.system_prompt.size()), a));
+  if (config.max_turns > 0) set(agent, "steps", rapidjson::Value(config.max_turns));
+  cmd.config_content = json::dump(doc);
+  cmd.model = qualified_model(inv.model, doc);
+
+  // Error logs on stderr: OpenCode retries 5xx and 429 answers without limit and prints no
+  // event meanwhile, so the stderr tail is what says why a run hit the harness timeout.
+  cmd.argv = {program, "run", "--format", "json", "--pure", "--auto", "--print-logs",
+              "--log-level=ERROR", std::string("--agent=") + opencode_agent_name};
+  if (!cmd.model.empty()) cmd.argv.push_back("--model=" + cmd.model);
+  // The "=" forms keep a value that starts with '-' from being read as a flag.
+  if (inv.resume_session_id)
+    cmd.argv.push_back("--session=" + *inv.resume_session_id);
+  else
+    cmd.argv.push_back("--title=" + title_of(inv.user_prompt));
+  if (inv.agent_events) cmd.argv.push_back("--thinking");  // reasoning parts are printed only then
+  cmd.prompt = inv.user_prompt;
+  if (schema) cmd.prompt += structured_output_instruction(*schema);
+  return cmd;
+}
+
+opencode_harness::opencode_harness(harness_config config, std::string program)
+    : process_harness(std::move(config)), program_(std::move(program)) {}
+
+process_harness::prepared opencode_harness::prepare(const invocation& inv,
+                                                 std::shared_ptr<const output_schema> schema,
+                                                 const event_sink& sink,
+                                                 process_run_options& opts) {
+  auto cmd = opencode_command_for(program_, config(), inv, schema.get(), env_value(inv, config_env_var));
+  if (!cmd.error.empty()) return {nullptr, std::move(cmd.error)};
+  opts.spawn.argv = std::move(cmd.argv);
+  opts.spawn.stdin_data = std::move(cmd.prompt);
+  opts.spawn.env[config_env_var] = std::move(cmd.config_content);
+  // OpenCode takes its working directory from $PWD; child_process sets PWD to the run's cwd.
+  // A run must not replace the CLI under itself; the user can still say otherwise.
+  if (!env_of(inv, "OPENCODE_DISABLE_AUTOUPDATE")) opts.spawn.env.emplace("OPENCODE_DISABLE_AUTOUPDATE", "1");
+  // opencode (a Bun executable) unpacks a 5.5 MB native library into $TMPDIR at every run and
+  // never removes it, so a long-lived sandbox's /tmp would fill up run by run. The run gets a
+  // TMPDIR of its own, removed after it; its tools inherit it. An explicit TMPDIR in agent_env
+  // is the user's choice and stays.
+  if (inv.agent_env.count("TMPDIR") == 0) {
+    std::string error;
+    auto tmp = run_dir::create("agentrt-opencode", error);
+    if (!tmp) return {nullptr, "opencode: " + error};
+    opts.spawn.env["TMPDIR"] = tmp->path().string();
+    opts.keep_alive = std::shared_ptr<run_dir>(std::move(tmp));
+  }
+  return {std::make_unique<opencode_parser>(sink, std::move(schema), std::move(cmd.model),
+                                            inv.resume_session_id.value_or("")),
+          {}};
+}
+
+}  // namespace agentrt::runtime::harness

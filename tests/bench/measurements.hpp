@@ -1,0 +1,26 @@
+// The benchmarks. Each returns its figures and the correctness checks that failed; none of
+// them judges a timing.
+#pragma once
+
+#include "archive_cache.hpp"
+#include "bench_env.hpp"
+#include "report.hpp"
+
+namespace agentrt::bench {
+
+// exec -> listening and idle RSS over many starts (runtimes the bench starts only).
+measurement measure_startup(bench_env& env);
+// `true` round trips on one persistent session.
+measurement measure_roundtrip(bench_env& env);
+// One command printing output_bytes; throughput and the runtime's peak RSS.
+measurement measure_output(bench_env& env);
+// `sessions` sessions at once on one io_loop, each running one command.
+measurement measure_sessions(bench_env& env);
+// Close of a file in a watched directory -> artifact_upload_request_message.
+measurement measure_announce(bench_env& env);
+// One artifact of upload_bytes PUT to the bench's receiver; throughput and peak RSS.
+measurement measure_upload(bench_env& env);
+// Download + extract of a generated archive served over loopback.
+measurement measure_download(bench_env& env, archive_kind kind);
+
+} // namespace agentrt::bench

@@ -1,0 +1,388 @@
+// Gemini CLI's stream-json replayed from streams recorded from the real CLI against
+// fake_gemini_server (tests/runtime/data/gemini), the argv it is started with, the settings it
+// is given, the per-run directory (system prompt file, GEMINI_CLI_HOME overlay) and a run of a
+// stand-in script through the real process code.
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "harness/gemini_harness.hpp"
+#include "harness_test_fixture.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace hs = agentrt::runtime::harness;
+using agentrt::test::harness_record;
+
+fs::path data_dir() { return fs::path(AGENTRT_TEST_DATA_DIR) / "gemini"; }
+
+const char* const city_schema =
+    R"({"type":"json_schema","schema":{"type":"object","properties":{"city":{"type":"string"},)"
+    R"("population":{"type":"integer"}},"required":["city","population"]}})";
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Feeds a recorded stream line by line and asks for the outcome.
+hs::harness_outcome replay(const std::string& file, harness_record& rec, const char* schema = nullptr,
+                           int exit_code = 0) {
+  hs::harness_callbacks cb;
+  cb.on_assistant = [&rec](std::vector<std::string> b) { rec.assistants.push_back(std::move(b)); };
+  cb.on_agent_event = [&rec](std::string e, std::string d) { rec.events.emplace_back(std::move(e), std::move(d)); };
+  cb.on_log = [&rec](std::string l) { rec.logs.push_back(std::move(l)); };
+  std::shared_ptr<const hs::output_schema> s;
+  if (schema) {
+    std::string error;
+    s = hs::output_schema::parse(schema, error);
+    EXPECT_TRUE(s) << error;
+  }
+  hs::gemini_parser parser(hs::event_sink(cb, true), s);
+  std::ifstream in(data_dir() / file);
+  EXPECT_TRUE(in) << file;
+  std::string line;
+  while (std::getline(in, line)) EXPECT_TRUE(parser.on_line(line)) << line;
+  hs::process_end end;
+  end.status.exit_code = exit_code;
+  return parser.finish(end);
+}
+
+std::vector<std::string> kinds(const harness_record& rec) {
+  std::vector<std::string> out;
+  for (const auto& e : rec.events) out.push_back(e.first);
+  return out;
+}
+
+TEST(HarnessGeminiParser, TextStream) {
+  harness_record rec;
+  auto out = replay("text.jsonl", rec);
+  ASSERT_TRUE(out.ok) << out.error;
+  EXPECT_EQ(out.data.type, agentrt::protocol::result_data::kind::text);
+  EXPECT_EQ(out.data.text, "Hello from the fake model.");
+  // Two deltas, one assistant message.
+  EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{{"Hello from the fake model."}}));
+  EXPECT_EQ(kinds(rec), (std::vector<std::string>{"session", "usage"}));
+  EXPECT_EQ(rec.events[0].second,
+            R"({"session_id":"8514d4fa-e0bb-42b5-8027-44ad64056759","harness":"gemini","model":"gemini-2.5-flash"})");
+  EXPECT_EQ(out.metadata_json,
+            R"({"harness":"gemini","session_id":"8514d4fa-e0bb-42b5-8027-44ad64056759","model":"gemini-2.5-flash",)"
+            R"("duration_ms":1432,"tool_calls":0,"usage":{"total_tokens":112,"input_tokens":100,"output_tokens":12,)"
+            R"("cached":0,"input":100,"models":{"gemini-2.5-flash":{"total_tokens":112,"input_tokens":100,)"
+            R"("output_tokens":12,"cached":0,"input":100}}}})");
+  EXPECT_EQ(rec.events[1].second.rfind(R"({"total_tokens":112,"input_tokens":100,)", 0), 0u) << rec.events[1].second;
+}
+
+TEST(HarnessGeminiParser, ToolCallStream) {
+  harness_record rec;
+  auto out = replay("tool_call.jsonl", rec);
+  ASSERT_TRUE(out.ok) << out.error;
+  // The answer is the last model turn, as in the CLI's own --output-format json.
+  EXPECT_EQ(out.data.text, "Wrote the file.");
+  EXPECT_EQ(rec.assistants,
+            (std::vector<std::vector<std::string>>{{"I will write the file."}, {"Wrote the file."}}));
+  EXPECT_EQ(kinds(rec), (std::vector<std::string>{"session", "tool_use", "tool_result", "usage"}));
+  EXPECT_EQ(rec.events[1].second,
+            R"({"id":"run_shell_command__run_shell_command_1796109451874_0","name":"run_shell_command",)"
+            R"("input":{"command":"echo made-by-gemini > proof.txt && echo ok","description":"write proof"}})");
+  EXPECT_EQ(rec.events[2].second,
+            R"({"id":"run_shell_command__run_shell_command_1796109451874_0","output":"ok","is_error":false})");
+  EXPECT_NE(out.metadata_json.find(R"("tool_calls":1)"), std::string::npos) << out.metadata_json;
+}
+
+TEST(HarnessGeminiParser, FailedToolIsAnErrorResult) {
+  harness_record rec;
+  auto out = replay("tool_error.jsonl", rec);
+  ASSERT_TRUE(out.ok) << out.error;
+  EXPECT_EQ(out.data.text, "The file does not exist.");
+  ASSERT_EQ(kinds(rec), (std::vector<std::string>{"session", "tool_use", "tool_result", "usage"}));
+  EXPECT_EQ(rec.events[2].second.rfind(
+                R"({"id":"read_file__read_file_1796109487544_0","output":"Path not in workspace: )", 0),
+            0u) << rec.events[2].second;
+  EXPECT_NE(rec.events[2].second.find(R"("is_error":true)"), std::string::npos);
+}
+
+TEST(HarnessGeminiParser, StructuredOutput) {
+  harness_record rec;
+  auto out = replay("structured.jsonl", rec, city_schema);
+  ASSERT_TRUE(out.ok) << out.error;
+  EXPECT_EQ(out.data.type, agentrt::protocol::result_data::kind::structured_output);
+  EXPECT_EQ(out.data.structured_output.json, R"({"city":"Paris","population":2100000})");
+}
+
+TEST(HarnessGeminiParser, StructuredOutputInAFenceAfterAToolCall) {
+  harness_record rec;
+  auto out = replay("structured_fenced.jsonl", rec, city_schema);
+  ASSERT_TRUE(out.ok) << out.error;
+  EXPECT_EQ(out.data.structured_output.json, R"({"city":"Paris","population":2100000})");
+}
+
+TEST(HarnessGeminiParser, StructuredOutputMismatchQuotesTheValidationError) {
+  harness_record rec;
+  auto out = replay("structured.jsonl", rec,
+                    R"({"type":"json_schema","schema":{"type":"object","properties":{"population":{"type":"string"}}}})");
+  EXPECT_FALSE(out.ok);
+  EXPECT_NE(out.error.find("/population fails \"type\""), std::string::npos) << out.error;
+  EXPECT_NE(out.error_metadata_json.find(R"("answer":"{\"city\":\"Paris\")"), std::string::npos)
+      << out.error_metadata_json;
+}
+
+TEST(HarnessGeminiParser, StructuredOutputWithoutJsonIsAnError) {
+  harness_record rec;
+  auto out = replay("text.jsonl", rec, city_schema);
+  EXPECT_FALSE(out.ok);
+  EXPECT_EQ(out.error, "structured output requested but gemini's answer contains no JSON object");
+}
+
+TEST(HarnessGeminiParser, ApiErrorIsAnErrorWithTheCliMessage) {
+  harness_record rec;
+  // The CLI exits with the HTTP status, 400, truncated to 8 bits.
+  auto out = replay("api_error.jsonl", rec, nullptr, 144);
+  EXPECT_FALSE(out.ok);
+  EXPECT_EQ(out.error.rfind("gemini failed: [API Error: ", 0), 0u) << out.error;
+  EXPECT_NE(out.error.find("API key not valid. Please pass a valid API key."), std::string::npos);
+  EXPECT_NE(out.error_metadata_json.find(R"("error_type":"unknown","exit_code":144)"), std::string::npos)
+      << out.error_metadata_json;
+  EXPECT_NE(out.error_metadata_json.find(R"("session_id":"758c75ec-)"), std::string::npos);
+}
+
+TEST(HarnessGeminiParser, ErrorEventThenErrorResultUsesTheEventMessage) {
+  harness_record rec;
+  auto out = replay("empty_response.jsonl", rec);
+  EXPECT_FALSE(out.ok);
+  EXPECT_EQ(out.error.rfind("gemini failed: The model returned an empty response", 0), 0u) << out.error;
+  ASSERT_EQ(rec.logs.size(), 1u);
+  EXPECT_EQ(rec.logs[0].rfind("gemini error: The model returned", 0), 0u) << rec.logs[0];
+}
+
+TEST(HarnessGeminiParser, NoResultLineUsesExitAndStderr) {
+  hs::gemini_parser parser(hs::event_sink{}, nullptr);
+  EXPECT_FALSE(parser.on_line("Error resuming session: No previous sessions found for this project."));
+  EXPECT_FALSE(parser.on_line(R"(["not","an","event"])"));
+  hs::process_end end;
+  end.status.exit_code = 42;
+  end.stderr_tail = "Error resuming session: No previous sessions found for this project.";
+  auto out = parser.finish(end);
+  EXPECT_FALSE(out.ok);
+  EXPECT_EQ(out.error, "gemini exited with status 42: Error resuming session: No previous sessions found for this project.");
+  EXPECT_NE(out.error_metadata_json.find(R"("exit_code":42)"), std::string::npos);
+}
+
+TEST(HarnessGeminiParser, CleanExitWithoutResultIsAnError) {
+  hs::gemini_parser parser(hs::event_sink{}, nullptr);
+  EXPECT_TRUE(parser.on_line(R"({"type":"init","session_id":"s","model":"m"})"));
+  auto out = parser.finish(hs::process_end{});
+  EXPECT_FALSE(out.ok);
+  EXPECT_EQ(out.error, "gemini exited without a result line");
+}
+
+TEST(HarnessGemini, Argv) {
+  hs::invocation inv;
+  inv.user_prompt = "-fix it";
+  inv.model = "gemini-2.5-pro";
+  inv.resume_session_id = "0b3c";
+  std::string error;
+  auto schema = hs::output_schema::parse(R"({"type":"json_schema","schema":{"type":"object"}})", error);
+  EXPECT_EQ(hs::gemini_argv("gemini", inv, schema.get()),
+            (std::vector<std::string>{
+                "gemini",
+                "--prompt=-fix it\n\nWhen you are done, reply with only one JSON object that conforms to "
+                "this JSON schema (no code fences, no other text):\n{\"type\":\"object\"}",
+                "--output-format", "stream-json", "--skip-trust", "--yolo", "--model=gemini-2.5-pro",
+                "--resume=0b3c"}));
+  inv = {};
+  inv.user_prompt = "hi";
+  EXPECT_EQ(hs::gemini_argv("/bin/gemini", inv, nullptr),
+            (std::vector<std::string>{"/bin/gemini", "--prompt=hi", "--output-format", "stream-json",
+                                      "--skip-trust", "--yolo"}));
+}
+
+hs::env_lookup env_of(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
+    if (auto it = vars.find(name); it != vars.end()) return it->second;
+    return std::nullopt;
+  };
+}
+
+TEST(HarnessGemini, SettingsOverlayOnlyWhenTheBaseUrlNeedsAnAuthType) {
+  const std::map<std::string, std::string> gateway = {{"GEMINI_API_KEY", "k"},
+                                                      {"GOOGLE_GEMINI_BASE_URL", "http://127.0.0.1:1"}};
+  // Without a base URL the CLI finds gemini-api-key in the environment by itself.
+  EXPECT_FALSE(hs::gemini_settings_overlay(nullptr, env_of({{"GEMINI_API_KEY", "k"}})));
+  EXPECT_FALSE(hs::gemini_settings_overlay(nullptr, env_of({{"GOOGLE_GEMINI_BASE_URL", "http://x"}})));
+  EXPECT_EQ(hs::gemini_settings_overlay(nullptr, env_of(gateway)),
+            std::optional<std::string>(R"({"security":{"auth":{"selectedType":"gemini-api-key"}}})"));
+  auto vertex = gateway;
+  vertex["GOOGLE_GENAI_USE_VERTEXAI"] = "true";
+  EXPECT_FALSE(hs::gemini_settings_overlay(nullptr, env_of(vertex)));
+
+  // The user's settings are kept (comments and trailing commas are fine, as for the CLI).
+  const std::string user = "// mine\n{\"privacy\":{\"usageStatisticsEnabled\":false},\n"
+                           " \"security\":{\"folderTrust\":{\"enabled\":false},},}";
+  EXPECT_EQ(hs::gemini_settings_overlay(&user, env_of(gateway)),
+            std::optional<std::string>(R"({"privacy":{"usageStatisticsEnabled":false},"security":)"
+                                       R"({"folderTrust":{"enabled":false},"auth":{"selectedType":"gemini-api-key"}}})"));
+  // A choice of the user's own wins; an empty one counts as none.
+  const std::string oauth = R"({"security":{"auth":{"selectedType":"oauth-personal"}}})";
+  EXPECT_FALSE(hs::gemini_settings_overlay(&oauth, env_of(gateway)));
+  const std::string empty_choice = R"({"security":{"auth":{"selectedType":""}}})";
+  EXPECT_EQ(hs::gemini_settings_overlay(&empty_choice, env_of(gateway)),
+            std::optional<std::string>(R"({"security":{"auth":{"selectedType":"gemini-api-key"}}})"));
+  // A file the CLI will refuse anyway is left for it to report.
+  const std::string broken = "{not json";
+  EXPECT_FALSE(hs::gemini_settings_overlay(&broken, env_of(gateway)));
+}
+
+TEST(HarnessGemini, RunDirMirrorsTheUsersHomeAndIsRemoved) {
+  agentrt::test::harness_env env;
+  const auto home = env.dir / "home";
+  fs::create_directories(home / ".gemini");
+  const std::string user_settings = R"({"privacy":{"usageStatisticsEnabled":false}})";
+  std::ofstream(home / ".gemini" / "settings.json") << user_settings;
+  std::ofstream(home / ".gemini" / "GEMINI.md") << "be nice";
+  std::ofstream(home / ".env") << "FOO=1";
+  const auto vars = env_of({{"HOME", home.string()},
+                            {"GEMINI_API_KEY", "k"},
+                            {"GOOGLE_GEMINI_BASE_URL", "http://127.0.0.1:1"}});
+  fs::path dir_path;
+  {
+    std::string error;
+    auto dir = hs::gemini_run_dir::create(env.dir, "You are a test agent.", vars, error);
+    ASSERT_TRUE(dir) << error;
+    dir_path = dir->path();
+    EXPECT_EQ(dir_path.parent_path(), env.dir);
+    struct stat st {};
+    ASSERT_EQ(::stat(dir_path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u);
+
+    const auto system_md = dir->env().at("GEMINI_SYSTEM_MD");
+    EXPECT_EQ(read_text(system_md), "You are a test agent.");
+    ASSERT_EQ(::stat(system_md.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+    const fs::path overlay = dir->env().at("GEMINI_CLI_HOME");
+    EXPECT_EQ(read_text(overlay / ".gemini" / "settings.json"),
+              R"({"privacy":{"usageStatisticsEnabled":false},"security":{"auth":{"selectedType":"gemini-api-key"}}})");
+    EXPECT_FALSE(fs::is_symlink(overlay / ".gemini" / "settings.json"));
+    EXPECT_TRUE(fs::is_symlink(overlay / ".env"));
+    EXPECT_EQ(read_text(overlay / ".env"), "FOO=1");
+    EXPECT_TRUE(fs::is_symlink(overlay / ".gemini" / "GEMINI.md"));
+    // The session store is the user's: created there and linked.
+    EXPECT_TRUE(fs::is_directory(home / ".gemini" / "tmp"));
+    EXPECT_EQ(fs::read_symlink(overlay / ".gemini" / "tmp"), home / ".gemini" / "tmp");
+    std::ofstream(overlay / ".gemini" / "tmp" / "written-through") << "x";
+  }
+  EXPECT_FALSE(fs::exists(dir_path));
+  // Removing the overlay removed links, not what they point to.
+  EXPECT_EQ(read_text(home / ".gemini" / "settings.json"), user_settings);
+  EXPECT_EQ(read_text(home / ".gemini" / "GEMINI.md"), "be nice");
+  EXPECT_EQ(read_text(home / ".env"), "FOO=1");
+  EXPECT_TRUE(fs::exists(home / ".gemini" / "tmp" / "written-through"));
+}
+
+TEST(HarnessGemini, RunDirOnlyWhenNeeded) {
+  agentrt::test::harness_env env;
+  std::string error;
+  EXPECT_FALSE(hs::gemini_run_dir::create(env.dir, "", env_of({{"GEMINI_API_KEY", "k"}}), error));
+  EXPECT_EQ(error, "");
+  // A system prompt alone needs no overlay: the user's home is used as it is.
+  auto dir = hs::gemini_run_dir::create(env.dir, "sys", env_of({{"GEMINI_API_KEY", "k"}}), error);
+  ASSERT_TRUE(dir) << error;
+  EXPECT_EQ(dir->env().size(), 1u);
+  EXPECT_EQ(dir->env().count("GEMINI_SYSTEM_MD"), 1u);
+  EXPECT_FALSE(hs::gemini_run_dir::create(env.dir / "missing", "sys", env_of({}), error));
+  EXPECT_NE(error.find("cannot create a run directory in "), std::string::npos) << error;
+}
+
+// The value after "key=" in the run's log lines (the stand-in script prints them to stderr).
+std::string logged(const harness_record& rec, const std::string& key) {
+  for (const auto& l : rec.logs) {
+    const auto at = l.find(key + "=");
+    if (at != std::string::npos) return l.substr(at + key.size() + 1);
+  }
+  return "";
+}
+
+hs::invocation script_invocation(const agentrt::test::harness_env& env) {
+  hs::invocation inv;
+  inv.user_prompt = "write a file";
+  inv.system_prompt = "You are a test agent.";
+  inv.agent_events = true;
+  inv.agent_env = {{"HOME", (env.dir / "home").string()},
+                   {"GEMINI_API_KEY", "k"},
+                   {"GOOGLE_GEMINI_BASE_URL", "http://127.0.0.1:9"}};
+  fs::create_directories(env.dir / "home");
+  return inv;
+}
+
+TEST(HarnessGemini, RunsAFakeGeminiScript) {
+  // A stand-in executable that replays a recorded stream proves the process side end to end,
+  // and shows what the CLI would see of its run directory.
+  agentrt::test::harness_env env;
+  const auto recorded = (data_dir() / "tool_call.jsonl").string();
+  const auto fake = env.write_script(
+      "gemini", "#!/bin/sh\n"
+                "echo \"sysmd=$(cat \"$GEMINI_SYSTEM_MD\")\" >&2\n"
+                "echo \"home=$GEMINI_CLI_HOME\" >&2\n"
+                "echo \"settings=$(cat \"$GEMINI_CLI_HOME/.gemini/settings.json\")\" >&2\n"
+                "cat '" + recorded + "'\n");
+  hs::harness_config cfg;
+  cfg.workdir = env.dir.string();
+  hs::gemini_harness h(cfg, fake);
+  auto rec = env.run(h, script_invocation(env));
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok) << rec.logs_text();
+  EXPECT_EQ(rec.outcome->data.text, "Wrote the file.");
+  EXPECT_EQ(rec.assistants.size(), 2u);
+  EXPECT_EQ(logged(rec, "sysmd"), "You are a test agent.");
+  EXPECT_EQ(logged(rec, "settings"), R"({"security":{"auth":{"selectedType":"gemini-api-key"}}})");
+  const fs::path overlay = logged(rec, "home");
+  ASSERT_FALSE(overlay.empty()) << rec.logs_text();
+  EXPECT_NE(rec.logs_text().find("gemini: settings overlay " + overlay.string()), std::string::npos);
+  EXPECT_TRUE(env.run_until([&] { return !fs::exists(overlay.parent_path()); }, std::chrono::seconds(5)))
+      << overlay.parent_path() << " left behind";
+}
+
+TEST(HarnessGemini, CancelRemovesTheRunDir) {
+  agentrt::test::harness_env env;
+  const auto fake = env.write_script("gemini", "#!/bin/sh\necho \"home=$GEMINI_CLI_HOME\" >&2\nsleep 30\n");
+  hs::gemini_harness h(hs::harness_config{}, fake);
+  bool scope_empty = false;
+  auto rec = env.run_and_cancel(
+      h, script_invocation(env), [](const harness_record& r) { return !logged(r, "home").empty(); },
+      scope_empty);
+  EXPECT_TRUE(scope_empty);
+  EXPECT_EQ(rec.done_calls, 0);
+  const fs::path overlay = logged(rec, "home");
+  ASSERT_FALSE(overlay.empty()) << rec.logs_text();
+  EXPECT_TRUE(env.run_until([&] { return !fs::exists(overlay.parent_path()); }, std::chrono::seconds(5)))
+      << overlay.parent_path() << " left behind";
+}
+
+TEST(HarnessGemini, MissingProgramIsAClearError) {
+  agentrt::test::harness_env env;
+  hs::gemini_harness h(hs::harness_config{}, (env.dir / "no-such-gemini").string());
+  hs::invocation inv;
+  inv.user_prompt = "hi";
+  auto rec = env.run(h, inv);
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_FALSE(rec.outcome->ok);
+  EXPECT_EQ(rec.outcome->error.rfind("failed to start gemini (", 0), 0u) << rec.outcome->error;
+}
+
+TEST(HarnessFactory, GeminiByName) {
+  std::string message;
+  hs::harness_config cfg;
+  cfg.agent = "gemini";
+  auto h = hs::make_harness(cfg, message);
+  ASSERT_TRUE(h) << message;
+  EXPECT_EQ(h->name(), "gemini");
+  EXPECT_EQ(message.rfind("harness: gemini (", 0), 0u) << message;
+}
+
+}  // namespace
