@@ -45,6 +45,15 @@ std::string noisy(std::string_view path) {
   return out + "/";
 }
 
+// "", ".", "./", ".//.": a rest of a path that names no further component.
+bool names_nothing(std::string_view rest) {
+  for (std::size_t i = 0; i < rest.size(); ++i) {
+    if (rest[i] == '/') continue;
+    if (rest[i] != '.' || (i + 1 < rest.size() && rest[i + 1] != '/')) return false;
+  }
+  return true;
+}
+
 void check(const ignore_rules& rules, std::string_view line) {
   if (line.find('\0') != std::string_view::npos) return;  // no file system path has one
   bool is_directory = false;
@@ -59,6 +68,8 @@ void check(const ignore_rules& rules, std::string_view line) {
   // Not ignored: then no parent directory may be ignored either.
   for (std::size_t slash = line.find('/'); slash != std::string_view::npos;
        slash = line.find('/', slash + 1)) {
+    // "node_modules/." is node_modules itself, which the caller said is no directory.
+    if (names_nothing(line.substr(slash + 1))) break;
     if (rules.ignored(line.substr(0, slash), true))
       fail("a path below an ignored directory is not ignored", line);
   }
