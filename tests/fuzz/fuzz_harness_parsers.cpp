@@ -19,14 +19,18 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <rapidjson/document.h>
 
 #include "harness/claude_harness.hpp"
+#include "harness/codex_harness.hpp"
+#include "harness/gemini_harness.hpp"
 #include "harness/handler_harness.hpp"
 #include "harness/line_splitter.hpp"
 #include "harness/openai_harness.hpp"
+#include "harness/opencode_harness.hpp"
 #include "harness/schema_validator.hpp"
 
 namespace {
@@ -174,6 +178,18 @@ void run_chat_stream(std::string_view input) {
   }
 }
 
+// OpenCode's parser also takes the model the run was started with and the session it resumes
+// (a stream in another session is an error): once for a new session, once resuming one, so
+// that the mismatch path is fuzzed too.
+struct opencode_new_parser : hs::opencode_parser {
+  opencode_new_parser(hs::event_sink sink, std::shared_ptr<const hs::output_schema> schema)
+      : opencode_parser(std::move(sink), std::move(schema), "fake/model") {}
+};
+struct opencode_resuming_parser : hs::opencode_parser {
+  opencode_resuming_parser(hs::event_sink sink, std::shared_ptr<const hs::output_schema> schema)
+      : opencode_parser(std::move(sink), std::move(schema), "fake/model", "ses_fuzz") {}
+};
+
 struct parser_entry {
   const char* name;
   void (*run)(std::string_view input);
@@ -182,6 +198,10 @@ struct parser_entry {
 // One row per adapter (see the header comment).
 const parser_entry parsers[] = {
     {"claude", run_line_parser<hs::claude_parser>},
+    {"codex", run_line_parser<hs::codex_parser>},
+    {"gemini", run_line_parser<hs::gemini_parser>},
+    {"opencode", run_line_parser<opencode_new_parser>},
+    {"opencode resuming", run_line_parser<opencode_resuming_parser>},
     {"handler", run_line_parser<hs::handler_parser>},
     {"openai chat_stream", run_chat_stream},
 };
