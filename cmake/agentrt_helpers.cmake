@@ -1,22 +1,82 @@
 # Per-target compiler settings (no global CMAKE_CXX_FLAGS).
+#
+# AGENTRT_SANITIZE selects the sanitizers every first-party target is built with:
+#   OFF                  none
+#   ON, address          AddressSanitizer + UndefinedBehaviorSanitizer (CI's second pass)
+#   thread               ThreadSanitizer (tests/tsan/run-tsan.sh)
+# AGENTRT_FUZZ (clang only) adds libFuzzer's coverage instrumentation and implies address.
+
+string(TOLOWER "${AGENTRT_SANITIZE}" _agentrt_sanitize)
+if(_agentrt_sanitize MATCHES "^(on|yes|true|1|address)$")
+  set(AGENTRT_SANITIZER_KIND address)
+elseif(_agentrt_sanitize STREQUAL "thread")
+  set(AGENTRT_SANITIZER_KIND thread)
+elseif(_agentrt_sanitize MATCHES "^(off|no|false|0|)$")
+  set(AGENTRT_SANITIZER_KIND none)
+else()
+  message(FATAL_ERROR "AGENTRT_SANITIZE=${AGENTRT_SANITIZE}: expected OFF, ON, address or thread")
+endif()
+
+if(AGENTRT_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "AGENTRT_FUZZ needs clang (-DCMAKE_CXX_COMPILER=clang++): libFuzzer is "
+                        "part of clang's runtime")
+  endif()
+  if(AGENTRT_SANITIZER_KIND STREQUAL "thread")
+    message(FATAL_ERROR "AGENTRT_FUZZ runs under ASan+UBSan; it cannot be combined with "
+                        "AGENTRT_SANITIZE=thread")
+  endif()
+  set(AGENTRT_SANITIZER_KIND address)
+endif()
+
+set(AGENTRT_SANITIZER_COMPILE_OPTIONS "")
+set(AGENTRT_SANITIZER_LINK_OPTIONS "")
+if(AGENTRT_SANITIZER_KIND STREQUAL "address")
+  set(AGENTRT_SANITIZER_COMPILE_OPTIONS
+    -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  set(AGENTRT_SANITIZER_LINK_OPTIONS -fsanitize=address,undefined)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    # Known UB in third-party headers that clang's UBSan sees and GCC's does not.
+    list(APPEND AGENTRT_SANITIZER_COMPILE_OPTIONS
+      -fsanitize-ignorelist=${CMAKE_CURRENT_LIST_DIR}/ubsan-ignorelist.txt)
+  endif()
+elseif(AGENTRT_SANITIZER_KIND STREQUAL "thread")
+  set(AGENTRT_SANITIZER_COMPILE_OPTIONS -fsanitize=thread -fno-omit-frame-pointer)
+  set(AGENTRT_SANITIZER_LINK_OPTIONS -fsanitize=thread)
+endif()
+if(AGENTRT_FUZZ)
+  # Coverage feedback for libFuzzer in every library; only the fuzz executables link its main.
+  list(APPEND AGENTRT_SANITIZER_COMPILE_OPTIONS -fsanitize=fuzzer-no-link)
+endif()
 
 function(agentrt_set_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic)
 endfunction()
 
 function(agentrt_set_sanitizers target)
-  if(AGENTRT_SANITIZE)
-    target_compile_options(${target} PRIVATE
-      -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-      # -O1 keeps sanitizer runs of the streaming tests within CI's time budget.
-      $<$<CONFIG:Debug>:-O1>)
-    target_compile_definitions(${target} PRIVATE AGENTRT_SANITIZED=1)
-    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  if(AGENTRT_SANITIZER_KIND STREQUAL "none" AND NOT AGENTRT_FUZZ)
+    return()
   endif()
+  target_compile_options(${target} PRIVATE ${AGENTRT_SANITIZER_COMPILE_OPTIONS}
+    # -O1 keeps sanitizer runs of the streaming tests within CI's time budget.
+    $<$<CONFIG:Debug>:-O1>)
+  # Tests skip their memory-ceiling assertions: sanitizer shadow memory inflates RSS.
+  target_compile_definitions(${target} PRIVATE AGENTRT_SANITIZED=1)
+  target_link_options(${target} PRIVATE ${AGENTRT_SANITIZER_LINK_OPTIONS})
 endfunction()
 
 # Warnings + sanitizers: what every first-party target gets.
 function(agentrt_target_defaults target)
   agentrt_set_warnings(${target})
   agentrt_set_sanitizers(${target})
+endfunction()
+
+# A libFuzzer executable (AGENTRT_FUZZ builds only): agentrt_add_fuzzer(name SOURCES... LIBS...).
+function(agentrt_add_fuzzer name)
+  cmake_parse_arguments(arg "" "" "SOURCES;LIBS" ${ARGN})
+  add_executable(${name} ${arg_SOURCES})
+  target_link_libraries(${name} PRIVATE ${arg_LIBS})
+  agentrt_target_defaults(${name})
+  target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer)
 endfunction()

@@ -49,7 +49,10 @@ std::shared_ptr<command_runner> command_runner::start(
   self->child_ = std::move(child);
   ec.clear();
 
-  if (cmd.timeout_s && *cmd.timeout_s > 0) {
+  // Past ~31 years a timeout means "never": larger values overflow the timer's nanoseconds
+  // (undefined behaviour; 1e10 wrapped to a negative duration and killed at once).
+  constexpr double max_timeout_s = 1e9;
+  if (cmd.timeout_s && *cmd.timeout_s > 0 && *cmd.timeout_s < max_timeout_s) {
     self->timeout_timer_.expires_after(std::chrono::milliseconds(
         static_cast<long long>(*cmd.timeout_s * 1000.0)));
     std::weak_ptr<command_runner> weak = self;

@@ -2,6 +2,7 @@
 #include "harness/json_support.hpp"
 
 #include "agentrt/protocol/json_depth.hpp"
+#include "agentrt/protocol/json_numbers.hpp"
 
 namespace agentrt::runtime::harness::json {
 
@@ -11,8 +12,19 @@ bool parse(std::string_view text, rapidjson::Document& doc) {
     doc.SetNull();
     return false;
   }
-  doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag>(
-      text.data(), text.size());
+  // See json_numbers.hpp: RapidJSON's number parser must not see some numbers.
+  switch (protocol::check_json_numbers(text).verdict) {
+    case protocol::json_number_verdict::refuse:
+      doc.SetNull();
+      return false;
+    case protocol::json_number_verdict::normal_precision:
+      doc.Parse<rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
+      break;
+    case protocol::json_number_verdict::full_precision:
+      doc.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag>(
+          text.data(), text.size());
+      break;
+  }
   return !doc.HasParseError();
 }
 

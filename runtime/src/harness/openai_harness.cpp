@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -154,6 +155,14 @@ chat_response post_chat(const std::string& url, const std::string& api_key,
   }
 }
 
+// A token count from a usage object. A number no int64 holds (1e300, or a negative one) is
+// dropped: casting it would be undefined behaviour (found by tests/fuzz).
+std::optional<std::int64_t> token_count(const rapidjson::Value& usage, const char* key) {
+  const auto v = json::number_member(usage, key);
+  if (!v || !(*v >= 0 && *v < 9.2e18)) return std::nullopt;
+  return static_cast<std::int64_t>(*v);
+}
+
 }  // namespace
 
 void chat_stream::write(std::string_view bytes) {
@@ -187,8 +196,8 @@ void chat_stream::on_data(std::string_view data) {
     return;
   }
   if (const auto* usage = json::member(doc, "usage"); usage && usage->IsObject()) {
-    if (auto p = json::number_member(*usage, "prompt_tokens")) prompt_tokens = static_cast<std::int64_t>(*p);
-    if (auto c = json::number_member(*usage, "completion_tokens")) completion_tokens = static_cast<std::int64_t>(*c);
+    if (auto p = token_count(*usage, "prompt_tokens")) prompt_tokens = *p;
+    if (auto c = token_count(*usage, "completion_tokens")) completion_tokens = *c;
   }
   const auto* choices = json::member(doc, "choices");
   if (!choices || !choices->IsArray() || choices->Empty()) return;
