@@ -25,7 +25,8 @@ runtime_pkgs=(libcurl4 libarchive13 libstdc++6 libgcc-s1 libc6 ca-certificates)
 build_pkgs=(g++ cmake make pkg-config
             libwebsocketpp-dev libasio-dev rapidjson-dev
             libcurl4-openssl-dev libarchive-dev libssl-dev)
-test_pkgs=(libgtest-dev libgmock-dev procps python3 ccache)
+# clang + its runtime: the libFuzzer targets (tests/fuzz); g++ builds everything else.
+test_pkgs=(libgtest-dev libgmock-dev procps python3 ccache clang libclang-rt-14-dev)
 # One -dev package per library in the NEEDED closure of libcurl4/libarchive13 that Debian ships
 # as a .a. libkrb5-dev (GSSAPI) and libp11-kit-dev ship no archive: those stay shared.
 portable_pkgs=(libnghttp2-dev libidn2-dev librtmp-dev libssh2-1-dev libpsl-dev libldap-dev

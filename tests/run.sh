@@ -1,22 +1,42 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds, and runs the whole test suite: once in a normal build and once
-# with AddressSanitizer + UndefinedBehaviorSanitizer. This is the README's test command and what
-# .ci/run calls.
+# Installs dependencies, builds, and runs every test pass. This is the README's test command and
+# what .ci/run calls. The passes, in order:
+#   1. RelWithDebInfo build, the whole CTest suite (bench runs --quick: figures, no pass/fail)
+#   2. the portable binary (-DAGENTRT_PORTABLE=ON), its image checks (ctest -L images)
+#   3. Debug build with AddressSanitizer + UndefinedBehaviorSanitizer, the whole suite
+#   4. ThreadSanitizer: the runtime's session/process tests and the client's session tests
+#   5. libFuzzer: every target for AGENTRT_FUZZ_SECONDS (default 30) from its committed corpus
 #
-#   bash tests/run.sh            # both configurations
-#   AGENTRT_SKIP_SANITIZERS=1 bash tests/run.sh   # normal build only (faster, for local loops)
+#   bash tests/run.sh                              # everything
+#   AGENTRT_SKIP_SANITIZERS=1 bash tests/run.sh    # passes 1 and 2 only (local loops)
+#   AGENTRT_SKIP_PORTABLE=1 / AGENTRT_SKIP_TSAN=1 / AGENTRT_SKIP_FUZZ=1   skip one pass
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+phase_start=$(date +%s)
+timings=()
+phase_done() {
+  local now
+  now=$(date +%s)
+  timings+=("$(printf '%-34s %5d s' "$1" $((now - phase_start)))")
+  phase_start=$now
+}
+trap 'printf "\n=== run.sh timings\n"; printf "%s\n" "${timings[@]}"' EXIT
+
 bash sandbox-images/install-deps.sh test
+if [ -z "${AGENTRT_SKIP_PORTABLE:-}" ]; then
+  bash sandbox-images/install-deps.sh portable
+fi
 # The harness tests drive the real CLIs (claude, codex, gemini, opencode) installed from npm.
 if command -v npm >/dev/null 2>&1; then
   bash tests/harness/install-clis.sh
 else
   echo "WARNING: npm not found: the HarnessCli* tests will be skipped" >&2
 fi
+phase_done "dependencies and CLIs"
 
 jobs="${AGENTRT_JOBS:-$(nproc)}"
+export AGENTRT_JOBS="$jobs"
 
 # ccache makes the second and later runs on one machine cheap. CCACHE_BASEDIR turns absolute
 # paths into relative ones in the hash, so a fresh clone elsewhere still hits the cache.
@@ -29,17 +49,39 @@ fi
 echo "=== build (RelWithDebInfo)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" >/dev/null
 cmake --build build -j"$jobs"
+phase_done "build (RelWithDebInfo)"
 echo "=== tests (RelWithDebInfo)"
 ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600
+phase_done "tests (RelWithDebInfo)"
+
+if [ -z "${AGENTRT_SKIP_PORTABLE:-}" ]; then
+  echo "=== portable binary (-DAGENTRT_PORTABLE=ON) and its image checks"
+  cmake -S . -B build-portable -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTRT_PORTABLE=ON \
+        -DAGENTRT_BUILD_SAMPLES=OFF "${launcher[@]}" >/dev/null
+  cmake --build build-portable -j"$jobs" --target agentrt agentrt-client
+  ctest --test-dir build-portable -L images --output-on-failure --timeout 600
+  phase_done "portable build and checks"
+fi
 
 if [ -z "${AGENTRT_SKIP_SANITIZERS:-}" ]; then
   echo "=== build (Debug, ASan+UBSan)"
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAGENTRT_SANITIZE=ON \
         -DAGENTRT_BUILD_SAMPLES=OFF "${launcher[@]}" >/dev/null
   cmake --build build-asan -j"$jobs"
+  phase_done "build (ASan+UBSan)"
   echo "=== tests (Debug, ASan+UBSan)"
   # detect_leaks: the runtime and the tests must not leak; halt_on_error makes a report fatal.
   ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0" \
   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
     ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 900
+  phase_done "tests (ASan+UBSan)"
+
+  if [ -z "${AGENTRT_SKIP_TSAN:-}" ]; then
+    bash tests/tsan/run-tsan.sh
+    phase_done "ThreadSanitizer (build and tests)"
+  fi
+  if [ -z "${AGENTRT_SKIP_FUZZ:-}" ]; then
+    bash tests/fuzz/run-fuzzers.sh "${AGENTRT_FUZZ_SECONDS:-30}"
+    phase_done "fuzzers (build and runs)"
+  fi
 fi
