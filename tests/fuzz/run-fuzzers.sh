@@ -39,7 +39,9 @@ start=$(date +%s)
 echo "=== fuzz: build (clang, libFuzzer + ASan + UBSan)"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ -DAGENTRT_FUZZ=ON \
       -DAGENTRT_BUILD_TESTS=OFF -DAGENTRT_BUILD_SAMPLES=OFF "${launcher[@]}" >/dev/null
-cmake --build "$build" -j"$(nproc)" --target $(printf 'fuzz_%s ' "${targets[@]}")
+build_targets=()
+for name in "${targets[@]}"; do build_targets+=("fuzz_$name"); done
+cmake --build "$build" -j"${AGENTRT_JOBS:-$(nproc)}" --target "${build_targets[@]}"
 built=$(date +%s)
 
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/agentrt-fuzz.XXXXXX")"
