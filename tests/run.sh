@@ -38,13 +38,8 @@ phase_done "dependencies and CLIs"
 jobs="${AGENTRT_JOBS:-$(nproc)}"
 export AGENTRT_JOBS="$jobs"
 
-# ccache makes the second and later runs on one machine cheap. CCACHE_BASEDIR turns absolute
-# paths into relative ones in the hash, so a fresh clone elsewhere still hits the cache.
-launcher=()
-if command -v ccache >/dev/null 2>&1; then
-  export CCACHE_BASEDIR="$PWD"
-  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-fi
+# shellcheck source=tests/ccache-launcher.sh
+source tests/ccache-launcher.sh
 
 echo "=== build (RelWithDebInfo)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" >/dev/null

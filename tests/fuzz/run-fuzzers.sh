@@ -29,11 +29,8 @@ if ! command -v clang++ >/dev/null 2>&1; then
   exit 2
 fi
 
-launcher=()
-if command -v ccache >/dev/null 2>&1; then
-  export CCACHE_BASEDIR="$repo"
-  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-fi
+# shellcheck source=tests/ccache-launcher.sh
+source tests/ccache-launcher.sh
 
 start=$(date +%s)
 echo "=== fuzz: build (clang, libFuzzer + ASan + UBSan)"

@@ -32,11 +32,8 @@ exclude+='|ChildProcess\.ChildIgnoringStdinBlocksNeitherTheRuntimeNorItsCompleti
 # read (no ThreadSanitizer report; see the issue's fault/load tests).
 alone='^client_concurrency\.'
 
-launcher=()
-if command -v ccache >/dev/null 2>&1; then
-  export CCACHE_BASEDIR="$repo"
-  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-fi
+# shellcheck source=tests/ccache-launcher.sh
+source tests/ccache-launcher.sh
 
 start=$(date +%s)
 echo "=== tsan: build (Debug, ThreadSanitizer)"

@@ -1,0 +1,11 @@
+# Sourced by the scripts that configure a build (tests/run.sh, tests/tsan/run-tsan.sh,
+# tests/fuzz/run-fuzzers.sh) from the repository root: sets `launcher` to the CMake arguments
+# that compile through ccache when it is installed (empty otherwise). ccache makes the second
+# and later runs on one machine cheap; CCACHE_BASEDIR turns absolute paths into relative ones
+# in the hash, so a fresh clone elsewhere still hits the cache.
+# shellcheck shell=bash
+launcher=()
+if command -v ccache >/dev/null 2>&1; then
+  export CCACHE_BASEDIR="$PWD"
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
