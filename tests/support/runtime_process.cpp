@@ -13,10 +13,13 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 extern char** environ;
 
@@ -184,9 +187,43 @@ int count_fds(pid_t pid) {
   return n;
 }
 
+namespace {
+
+// Every directory make_temp_dir made, removed when the test program exits: a test that fails
+// half-way (or forgets) would otherwise leave it in /tmp for good — 177 of them had piled up
+// on one machine. Only the process that made them removes them; a forked child that exits
+// must not pull the directories from under its parent.
+class temp_dir_registry {
+public:
+  void add(std::string dir) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    dirs_.push_back(std::move(dir));
+  }
+  ~temp_dir_registry() {
+    if (::getpid() != owner_) return;
+    for (const auto& d : dirs_) {
+      std::error_code ignored;
+      std::filesystem::remove_all(d, ignored);
+    }
+  }
+
+private:
+  const pid_t owner_ = ::getpid();
+  std::mutex mutex_;
+  std::vector<std::string> dirs_;
+};
+
+temp_dir_registry& temp_dirs() {
+  static temp_dir_registry registry;
+  return registry;
+}
+
+}  // namespace
+
 std::string make_temp_dir(const std::string& prefix) {
   std::string tmpl = "/tmp/" + prefix + "XXXXXX";
   if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  temp_dirs().add(tmpl);
   return tmpl;
 }
 

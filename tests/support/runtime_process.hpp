@@ -49,7 +49,8 @@ std::vector<pid_t> find_processes(const std::string& prefix);
 long rss_kib(pid_t pid);
 // Open file descriptors of pid.
 int count_fds(pid_t pid);
-// A fresh empty directory under /tmp, removed by the caller's fixture.
+// A fresh empty directory under /tmp; removed (with what is in it) when the test program exits,
+// if the test did not remove it before.
 std::string make_temp_dir(const std::string& prefix = "agentrt-test-");
 // One GET request on 127.0.0.1:port; returns status line code and body.
 std::pair<int, std::string> http_get(int port, const std::string& path);
