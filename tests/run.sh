@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds, and runs every test pass. This is the README's test command and
 # what .ci/run calls. The passes, in order:
-#   1. RelWithDebInfo build, the whole CTest suite (bench runs --quick: figures, no pass/fail)
-#   2. the portable binary (-DAGENTRT_PORTABLE=ON), its image checks (ctest -L images)
-#   3. Debug build with AddressSanitizer + UndefinedBehaviorSanitizer, the whole suite
-#   4. ThreadSanitizer: the runtime's session/process tests and the client's session tests
-#   5. libFuzzer: every target for AGENTRT_FUZZ_SECONDS (default 30) from its committed corpus
+#   1. RelWithDebInfo build with the portable binary too (-DAGENTRT_PORTABLE=ON: agentrt-portable
+#      is linked from the same objects), the whole CTest suite (the images checks run the
+#      portable binary in a chroot; bench runs --quick: figures, no pass/fail)
+#   2. Debug build with AddressSanitizer + UndefinedBehaviorSanitizer, the whole suite
+#   3. ThreadSanitizer: the runtime's session/process tests and the client's session tests
+#   4. libFuzzer: every target for AGENTRT_FUZZ_SECONDS (default 30) from its committed corpus
 #
 #   bash tests/run.sh                              # everything
-#   AGENTRT_SKIP_SANITIZERS=1 bash tests/run.sh    # passes 1 and 2 only (local loops)
-#   AGENTRT_SKIP_PORTABLE=1 / AGENTRT_SKIP_TSAN=1 / AGENTRT_SKIP_FUZZ=1   skip one pass
+#   AGENTRT_SKIP_SANITIZERS=1 bash tests/run.sh    # pass 1 only (local loops)
+#   AGENTRT_SKIP_PORTABLE=1                        # no agentrt-portable (no static archives needed)
+#   AGENTRT_SKIP_TSAN=1 / AGENTRT_SKIP_FUZZ=1      # skip one pass
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,22 +43,16 @@ export AGENTRT_JOBS="$jobs"
 # shellcheck source=tests/ccache-launcher.sh
 source tests/ccache-launcher.sh
 
+portable=(-DAGENTRT_PORTABLE=ON)
+[ -n "${AGENTRT_SKIP_PORTABLE:-}" ] && portable=(-DAGENTRT_PORTABLE=OFF)
+
 echo "=== build (RelWithDebInfo)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo "${portable[@]}" "${launcher[@]}" >/dev/null
 cmake --build build -j"$jobs"
 phase_done "build (RelWithDebInfo)"
 echo "=== tests (RelWithDebInfo)"
 ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600
 phase_done "tests (RelWithDebInfo)"
-
-if [ -z "${AGENTRT_SKIP_PORTABLE:-}" ]; then
-  echo "=== portable binary (-DAGENTRT_PORTABLE=ON) and its image checks"
-  cmake -S . -B build-portable -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTRT_PORTABLE=ON \
-        -DAGENTRT_BUILD_SAMPLES=OFF "${launcher[@]}" >/dev/null
-  cmake --build build-portable -j"$jobs" --target agentrt agentrt-client
-  ctest --test-dir build-portable -L images --output-on-failure --timeout 600
-  phase_done "portable build and checks"
-fi
 
 if [ -z "${AGENTRT_SKIP_SANITIZERS:-}" ]; then
   echo "=== build (Debug, ASan+UBSan)"
