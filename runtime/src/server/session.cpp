@@ -529,23 +529,24 @@ void session::on_close(std::function<void()> on_released) {
   }
   if (request_ && !request_->cancelling) {
     log_info("client went away with a request in flight: killing its processes");
-    abort_closed_request(state_.shutting_down
-                             ? std::min(state_.options.kill_grace, shutdown_grace)
-                             : state_.options.kill_grace);
+    drop_request(state_.shutting_down ? std::min(state_.options.kill_grace, shutdown_grace)
+                                      : state_.options.kill_grace,
+                 nullptr);
   }
   release_if_done();
 }
 
-void session::abort_closed_request(std::chrono::milliseconds grace) {
+void session::drop_request(std::chrono::milliseconds grace, std::function<void()> then) {
   request_->cancelling = true;
   const std::uint64_t id = request_->id;
-  abort_request(grace, [weak = weak_from_this(), id] {
+  abort_request(grace, [weak = weak_from_this(), id, then = std::move(then)] {
     auto self = weak.lock();
     if (!self) return;
     if (self->request_ && self->request_->id == id) {
       self->request_.reset();
       --self->state_.requests_in_flight;
     }
+    if (then) then();
     self->release_if_done();
   });
 }
@@ -561,7 +562,7 @@ void session::shutdown() {
   if (artifacts_) artifacts_->cancel_uploads();
   if (closed_) {
     // Still killing what the request left: with the shutdown's shorter grace from now on.
-    if (request_) abort_closed_request(std::min(state_.options.kill_grace, shutdown_grace));
+    if (request_) drop_request(std::min(state_.options.kill_grace, shutdown_grace), nullptr);
     return;
   }
   auto close_socket = [weak = weak_from_this()] {
@@ -574,18 +575,7 @@ void session::shutdown() {
     close_socket();
     return;
   }
-  request_->cancelling = true;
-  const std::uint64_t id = request_->id;
-  abort_request(std::min(state_.options.kill_grace, shutdown_grace),
-                [weak = weak_from_this(), id, close_socket] {
-                  auto self = weak.lock();
-                  if (!self) return;
-                  if (self->request_ && self->request_->id == id) {
-                    self->request_.reset();
-                    --self->state_.requests_in_flight;
-                  }
-                  close_socket();
-                });
+  drop_request(std::min(state_.options.kill_grace, shutdown_grace), close_socket);
 }
 
 void session::send(protocol::message m) {

@@ -94,8 +94,9 @@ class session : public std::enable_shared_from_this<session> {
   void finish(protocol::message terminal);
   void complete(std::uint64_t request_id, protocol::message terminal);
   void abort_request(std::chrono::milliseconds grace, std::function<void()> then);
-  // After the close: kills the request's processes, then drops the request.
-  void abort_closed_request(std::chrono::milliseconds grace);
+  // Kills the request's processes, drops the request without a terminal, then calls then
+  // (if set): for a connection that is gone or about to be closed.
+  void drop_request(std::chrono::milliseconds grace, std::function<void()> then);
   void release_if_done();
 
   void arm_heartbeat();
