@@ -220,13 +220,7 @@ TEST_P(ClientVanishes, MidDownload) {
     ws->send(download("/slow.bin", work, "touch " + marker));
   }
   const std::string part = work + "/.slow.bin.part";
-  ASSERT_TRUE(wait_until(
-      [&] {
-        struct stat st {};
-        return ::stat(part.c_str(), &st) == 0 && st.st_size > 0;
-      },
-      10s))
-      << "the download did not start";
+  ASSERT_TRUE(wait_file_not_empty(part, 10s)) << "the download did not start";
 
   const auto vanished = std::chrono::steady_clock::now();
   vanish_now(ws.get(), proc.get());

@@ -1,6 +1,8 @@
 // The fault-test fixture: runtime lifecycle, baseline and recovery checks.
 #include "support/runtime_fault_fixture.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <thread>
 
@@ -21,6 +23,15 @@ bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds tim
       return false;
     std::this_thread::sleep_for(20ms);
   }
+}
+
+bool wait_file_not_empty(const std::string& path, std::chrono::milliseconds timeout) {
+  return wait_until(
+      [&] {
+        struct stat st {};
+        return ::stat(path.c_str(), &st) == 0 && st.st_size > 0;
+      },
+      timeout);
 }
 
 bool wait_processes_gone(const std::vector<std::string>& prefixes,

@@ -20,6 +20,8 @@ namespace agentrt::test {
 
 // Polls pred until it holds; false on timeout.
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
+// Waits until path exists and is not empty (a download under way writes its .part file).
+bool wait_file_not_empty(const std::string& path, std::chrono::milliseconds timeout);
 // Waits until no live process's command line starts with any of prefixes.
 bool wait_processes_gone(const std::vector<std::string>& prefixes,
                          std::chrono::milliseconds timeout);

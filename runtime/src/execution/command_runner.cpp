@@ -33,12 +33,19 @@ std::shared_ptr<command_runner> command_runner::start(
   opts.stdin_data = cmd.stdin_data;
   opts.drain_idle = limits.drain_idle;
 
-  // The handlers hold the runner alive until the process is reaped and its output drained;
-  // on_exit drops child_, which breaks the cycle.
+  // Weak: the runner owns the child, and whoever started the runner owns it. Strong
+  // captures made a cycle that only the child's exit broke, so a runner whose process was not
+  // reaped before the io_context stopped (SIGTERM right after a client vanished) was never
+  // destroyed, and neither were its pipes.
+  std::weak_ptr<command_runner> weak = self;
   auto [child, spawn_ec] = process::child_process::spawn(
       io, reaper, scope, opts,
-      [self](process::output_stream s, std::string_view chunk) { self->on_output(s, chunk); },
-      [self](process::exit_status st) { self->on_exit(st); });
+      [weak](process::output_stream s, std::string_view chunk) {
+        if (auto runner = weak.lock()) runner->on_output(s, chunk);
+      },
+      [weak](process::exit_status st) {
+        if (auto runner = weak.lock()) runner->on_exit(st);
+      });
   if (spawn_ec) {
     ec = spawn_ec;
     error_text = "failed to start command";
@@ -55,7 +62,6 @@ std::shared_ptr<command_runner> command_runner::start(
   if (cmd.timeout_s && *cmd.timeout_s > 0 && *cmd.timeout_s < max_timeout_s) {
     self->timeout_timer_.expires_after(std::chrono::milliseconds(
         static_cast<long long>(*cmd.timeout_s * 1000.0)));
-    std::weak_ptr<command_runner> weak = self;
     self->timeout_timer_.async_wait([weak](const std::error_code& e) {
       if (auto s = weak.lock()) s->on_timeout(e);
     });

@@ -37,7 +37,8 @@ class command_runner : public std::enable_shared_from_this<command_runner> {
   using done_handler = std::function<void(command_outcome&&)>;
 
   // Starts the command. On a spawn failure nothing is called back and the error is returned
-  // with a description (which cwd, which errno).
+  // with a description (which cwd, which errno). The caller owns the runner: destroying it
+  // drops the handlers and SIGKILLs the command's process group if it has not exited.
   static std::shared_ptr<command_runner> start(asio::io_context& io,
                                                process::process_reaper& reaper,
                                                process::process_scope& scope,

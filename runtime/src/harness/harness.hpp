@@ -77,8 +77,9 @@ class harness {
   virtual ~harness() = default;
   virtual std::string name() const = 0;
   // Starts one run. on_done is called exactly once on io (never from inside start()), unless
-  // cancel() came first. Child processes are spawned in scope; reaper and scope must outlive
-  // the run.
+  // cancel() came first or the caller dropped the run. The caller owns the run: destroying it
+  // kills a process it still has running. Child processes are spawned in scope; reaper and
+  // scope must outlive the run.
   virtual std::shared_ptr<harness_run> start(asio::io_context& io,
                                              process::process_reaper& reaper,
                                              process::process_scope& scope,

@@ -438,11 +438,17 @@ class openai_run : public harness_run, public std::enable_shared_from_this<opena
     opts.env = env_;
     tool_output_.clear();
     tool_output_dropped_ = 0;
-    auto self = shared_from_this();
+    // Weak: the run owns child_; strong captures would keep both alive in a cycle if the
+    // io_context stopped before the tool was reaped.
+    std::weak_ptr<openai_run> weak = shared_from_this();
     auto [child, ec] = process::child_process::spawn(
         io_, reaper_, scope_, opts,
-        [self](process::output_stream, std::string_view chunk) { self->on_tool_output(chunk); },
-        [self](process::exit_status st) { self->on_tool_exit(st); });
+        [weak](process::output_stream, std::string_view chunk) {
+          if (auto self = weak.lock()) self->on_tool_output(chunk);
+        },
+        [weak](process::exit_status st) {
+          if (auto self = weak.lock()) self->on_tool_exit(st);
+        });
     if (ec) return tool_done("failed to start the command: " + ec.message(), -1, true);
     child_ = std::move(child);
   }

@@ -82,11 +82,18 @@ std::shared_ptr<process_run> process_run::start(asio::io_context& io,
                                                 event_sink sink, harness::done_handler on_done) {
   std::shared_ptr<process_run> self(
       new process_run(io, std::move(options), std::move(parser), std::move(sink), std::move(on_done)));
-  // The handlers keep the run alive until the process is reaped; on_exit drops child_.
+  // Weak: the run owns the child and its owner (the session's request) owns the run, until
+  // the request's scope is terminated. Strong captures kept a run and its child alive in a
+  // cycle whenever the io_context stopped before the process was reaped.
+  std::weak_ptr<process_run> weak = self;
   auto [child, ec] = process::child_process::spawn(
       io, reaper, scope, self->options_.spawn,
-      [self](process::output_stream s, std::string_view chunk) { self->on_output(s, chunk); },
-      [self](process::exit_status st) { self->on_exit(st); });
+      [weak](process::output_stream s, std::string_view chunk) {
+        if (auto run = weak.lock()) run->on_output(s, chunk);
+      },
+      [weak](process::exit_status st) {
+        if (auto run = weak.lock()) run->on_exit(st);
+      });
   if (ec) {
     harness_outcome out;
     const std::string& program =
@@ -103,7 +110,6 @@ std::shared_ptr<process_run> process_run::start(asio::io_context& io,
   self->child_ = std::move(child);
   if (self->options_.timeout.count() > 0) {
     self->timer_.expires_after(self->options_.timeout);
-    std::weak_ptr<process_run> weak = self;
     self->timer_.async_wait([weak](const std::error_code& e) {
       if (auto s = weak.lock()) s->on_timeout(e);
     });

@@ -45,8 +45,9 @@ struct process_run_options {
   std::chrono::milliseconds timeout{0};
   std::chrono::milliseconds kill_grace{5000};
   std::size_t max_line_bytes = default_max_line_bytes;
-  // Whatever the process needs on disk (a run_dir): released with the run, which lives until
-  // the process has exited — also after a cancel, when the CLI may still be reading it.
+  // Whatever the process needs on disk (a run_dir): released with the run. Its owner keeps
+  // the run until the process has exited — also after a cancel, when the CLI may still be
+  // reading it (the session holds it until the request's scope is terminated).
   std::shared_ptr<const void> keep_alive;
 };
 

@@ -208,6 +208,11 @@ void process_scope::terminate(std::chrono::milliseconds grace, std::function<voi
   schedule_poll();
 }
 
+void process_scope::kill_now() {
+  if (!empty())
+    signal_members(SIGKILL);
+}
+
 void process_scope::schedule_poll() {
   timer_.expires_after(poll_interval);
   timer_.async_wait([this, alive = std::weak_ptr<char>(alive_)](const std::error_code& ec) {

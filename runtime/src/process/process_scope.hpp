@@ -54,6 +54,10 @@ class process_scope : public std::enable_shared_from_this<process_scope> {
   // does not kill anything by itself.
   void terminate(std::chrono::milliseconds grace, std::function<void()> on_done);
 
+  // SIGKILL to every member now, without waiting for anything: for an owner being destroyed
+  // while members may still run (the runtime exiting past its shutdown deadline).
+  void kill_now();
+
   // Members still alive when the last terminate() gave up waiting; 0 when all were gone.
   std::size_t survivors() const noexcept { return survivors_; }
 

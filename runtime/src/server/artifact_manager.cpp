@@ -1,5 +1,14 @@
 // Artifact announce / verify / upload / drain for one session.
+//
+// Every handler this manager hands out (to the watcher, the uploader, its timer) holds it
+// weakly: the session owns it, and a strong capture stored in something the manager owns
+// (a settle waiter in the watcher) or kept for a detached upload made a cycle that outlived
+// the session whenever the io_context stopped first.
 #include "server/artifact_manager.hpp"
+
+#include <utility>
+
+#include <asio/post.hpp>
 
 namespace agentrt::runtime::server {
 
@@ -70,8 +79,8 @@ void artifact_manager::on_upload_response(const protocol::artifact_upload_respon
   ++uploads_in_flight_;
   const std::string path = m.filepath;
   uploader_.upload(path, m.presigned_url, m.content_type, upload_options_, cancel_,
-                   [self = shared_from_this(), path](transfer::upload_result r) {
-                     self->on_uploaded(path, std::move(r));
+                   [weak = weak_from_this(), path](transfer::upload_result r) {
+                     if (auto self = weak.lock()) self->on_uploaded(path, std::move(r));
                    });
 }
 
@@ -97,15 +106,12 @@ void artifact_manager::on_uploaded(const std::string& path, transfer::upload_res
 void artifact_manager::drain(std::chrono::milliseconds settle, std::chrono::milliseconds timeout,
                              std::function<void()> done) {
   drain_done_ = std::move(done);
-  auto after_settle = [self = shared_from_this(), timeout] {
-    if (!self->drain_done_) return;
+  auto after_settle = [weak = weak_from_this(), timeout] {
+    auto self = weak.lock();
+    if (!self || !self->drain_done_) return;
     self->drain_timer_.expires_after(timeout);
-    self->drain_timer_.async_wait([self](const std::error_code& ec) {
-      if (ec || !self->drain_done_) return;
-      self->log_(true, "end of session: gave up waiting for " + std::to_string(self->awaiting_) +
-                           " upload answer(s) and " + std::to_string(self->uploads_in_flight_) +
-                           " upload(s)");
-      self->finish_drain();
+    self->drain_timer_.async_wait([weak](const std::error_code& ec) {
+      if (auto self = weak.lock()) self->on_drain_timeout(ec);
     });
     self->check_drained();
   };
@@ -116,11 +122,19 @@ void artifact_manager::drain(std::chrono::milliseconds settle, std::chrono::mill
   }
 }
 
+void artifact_manager::on_drain_timeout(const std::error_code& ec) {
+  if (ec || !drain_done_) return;
+  log_(true, "end of session: gave up waiting for " + std::to_string(awaiting_) +
+                 " upload answer(s) and " + std::to_string(uploads_in_flight_) + " upload(s)");
+  finish_drain();
+}
+
 void artifact_manager::check_drained() {
   if (drain_done_ && awaiting_ == 0 && uploads_in_flight_ == 0) finish_drain();
-  if (detached_ && uploads_in_flight_ == 0) {
+  if (detached_ && uploads_in_flight_ == 0 && on_idle_) {
     drain_timer_.cancel();
-    keep_alive_.reset();  // may destroy this
+    // Posted: the owner may destroy this manager from on_idle.
+    asio::post(io_, std::exchange(on_idle_, nullptr));
   }
 }
 
@@ -131,20 +145,34 @@ void artifact_manager::finish_drain() {
   if (done) done();
 }
 
-void artifact_manager::detach(std::chrono::milliseconds timeout) {
+void artifact_manager::detach(std::chrono::milliseconds timeout, std::function<void()> on_idle) {
   if (detached_) return;
   detached_ = true;
   drain_done_ = nullptr;
+  on_idle_ = std::move(on_idle);
   if (watcher_) watcher_->stop();
-  if (uploads_in_flight_ == 0) return;
-  keep_alive_ = shared_from_this();
+  if (uploads_in_flight_ == 0) {
+    check_drained();
+    return;
+  }
   drain_timer_.expires_after(timeout);
-  drain_timer_.async_wait([self = shared_from_this()](const std::error_code& ec) {
-    if (ec) return;
-    self->log_(true, "connection closed: cancelling " + std::to_string(self->uploads_in_flight_) +
-                         " upload(s) still running");
-    self->cancel_.cancel();
+  drain_timer_.async_wait([weak = weak_from_this()](const std::error_code& ec) {
+    if (auto self = weak.lock()) self->on_detach_timeout(ec);
   });
+}
+
+void artifact_manager::on_detach_timeout(const std::error_code& ec) {
+  if (ec || uploads_in_flight_ == 0) return;
+  log_(true, "connection closed: cancelling " + std::to_string(uploads_in_flight_) +
+                 " upload(s) still running");
+  cancel_.cancel();
+}
+
+void artifact_manager::cancel_uploads() {
+  if (uploads_in_flight_ != 0) {
+    log_(true, "shutting down: cancelling " + std::to_string(uploads_in_flight_) + " upload(s)");
+  }
+  cancel_.cancel();
 }
 
 }  // namespace agentrt::runtime::server

@@ -47,13 +47,21 @@ class artifact_manager : public std::enable_shared_from_this<artifact_manager> {
   // client's answers to outstanding announcements and for uploads in progress; then done.
   void drain(std::chrono::milliseconds settle, std::chrono::milliseconds timeout,
              std::function<void()> done);
-  // The socket is gone: nothing more can be announced or answered; uploads already under way
-  // may finish within timeout, then are cancelled. Keeps itself alive until then.
-  void detach(std::chrono::milliseconds timeout);
+  // The socket is gone: nothing more can be announced or answered, the watcher is stopped
+  // (its inotify descriptor closed), a pending drain is dropped; uploads already under way may
+  // finish within timeout, then are cancelled. on_idle runs on io once no upload is left
+  // (posted, also when none was running). The owner keeps the manager alive until then;
+  // destroying it earlier cancels the uploads.
+  void detach(std::chrono::milliseconds timeout, std::function<void()> on_idle);
+  // Runtime shutdown: cancels every upload now instead of letting it run out its timeout.
+  void cancel_uploads();
+  bool idle() const noexcept { return uploads_in_flight_ == 0; }
 
  private:
   void on_file(std::string path);
   void on_uploaded(const std::string& path, transfer::upload_result r);
+  void on_drain_timeout(const std::error_code& ec);
+  void on_detach_timeout(const std::error_code& ec);
   void check_drained();
   void finish_drain();
 
@@ -72,8 +80,8 @@ class artifact_manager : public std::enable_shared_from_this<artifact_manager> {
   bool upload_results_ = false;
   bool detached_ = false;
   std::function<void()> drain_done_;
+  std::function<void()> on_idle_;  // set while detached uploads finish
   asio::steady_timer drain_timer_;
-  std::shared_ptr<artifact_manager> keep_alive_;  // set while detached uploads finish
 };
 
 }  // namespace agentrt::runtime::server

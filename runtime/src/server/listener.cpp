@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include <asio/post.hpp>
+
 #include "log/logger.hpp"
 #include "util/json_object.hpp"
 
@@ -183,7 +185,14 @@ void listener::on_close(websocketpp::connection_hdl hdl) {
   if (it == sessions_.end()) return;  // a failed handshake: there never was a session
   auto s = it->second;
   sessions_.erase(it);
-  s->on_close();
+  closing_.emplace(s.get(), s);
+  s->on_close([this, key = s.get()] {
+    // Posted: the session calls this from inside its own handlers.
+    asio::post(state_.io, [this, key] {
+      closing_.erase(key);
+      maybe_finish_shutdown();
+    });
+  });
   maybe_finish_shutdown();
 }
 
@@ -197,17 +206,23 @@ void listener::shutdown(std::function<void()> on_done) {
   state_.shutting_down = true;
   on_shutdown_done_ = std::move(on_done);
   log::info({}, "shutting down: " + std::to_string(sessions_.size()) + " session(s), " +
-                    std::to_string(state_.requests_in_flight) + " request(s) in flight");
+                    std::to_string(state_.requests_in_flight) + " request(s) in flight" +
+                    (closing_.empty() ? std::string()
+                                      : ", " + std::to_string(closing_.size()) +
+                                            " closed session(s) still cleaning up"));
   std::error_code ec;
   server_.stop_listening(ec);
-  // Copy: a session may close synchronously and erase itself from the map.
+  // Copies: a session may close synchronously and move from one map to the other.
   auto sessions = sessions_;
   for (auto& [hdl, s] : sessions) s->shutdown();
+  auto closing = closing_;
+  for (auto& [key, s] : closing) s->shutdown();
   shutdown_deadline_.expires_after(std::chrono::seconds(4));
   shutdown_deadline_.async_wait([this](const std::error_code& e) {
     if (e || !on_shutdown_done_) return;
     log::warn({}, "shutdown deadline reached with " + std::to_string(sessions_.size()) +
-                      " connection(s) still closing");
+                      " connection(s) still closing and " + std::to_string(closing_.size()) +
+                      " closed session(s) still cleaning up");
     auto done = std::move(on_shutdown_done_);
     on_shutdown_done_ = nullptr;
     done();
@@ -216,7 +231,9 @@ void listener::shutdown(std::function<void()> on_done) {
 }
 
 void listener::maybe_finish_shutdown() {
-  if (!state_.shutting_down || !sessions_.empty() || !on_shutdown_done_) return;
+  if (!state_.shutting_down || !sessions_.empty() || !closing_.empty() || !on_shutdown_done_) {
+    return;
+  }
   shutdown_deadline_.cancel();
   auto done = std::move(on_shutdown_done_);
   on_shutdown_done_ = nullptr;

@@ -29,9 +29,10 @@ class listener {
   std::error_code start();
   std::uint16_t port() const;
 
-  // Stops accepting, cancels every request in flight (killing its processes), closes every
-  // connection with 1001, then calls on_done; also calls on_done after a deadline whatever
-  // peers do.
+  // Stops accepting, cancels every request in flight (killing its processes) and every
+  // upload, closes every connection with 1001, waits for sessions already closed to finish
+  // killing their processes, then calls on_done; also calls on_done after a deadline whatever
+  // peers and processes do.
   void shutdown(std::function<void()> on_done);
 
  private:
@@ -49,6 +50,10 @@ class listener {
   std::map<websocketpp::connection_hdl, std::shared_ptr<session>,
            std::owner_less<websocketpp::connection_hdl>>
       sessions_;
+  // Sessions whose connection is gone but whose request is still being killed or whose
+  // uploads are still finishing. Owned here rather than by their own handlers, so that no
+  // cycle keeps one alive and destroying the listener destroys whatever is left.
+  std::map<const session*, std::shared_ptr<session>> closing_;
   std::function<void()> on_shutdown_done_;
   asio::steady_timer shutdown_deadline_;
 };

@@ -41,7 +41,11 @@ session::session(server_state& state, connection_ptr con)
   peer_ = con_->get_remote_endpoint();
 }
 
-session::~session() = default;
+session::~session() {
+  // Only reached with a request in flight when the runtime exits past its shutdown deadline:
+  // what the request still runs must not outlive the runtime.
+  if (request_) request_->scope->kill_now();
+}
 
 void session::on_open() {
   ++state_.open_sessions;
@@ -276,9 +280,11 @@ void session::handle(protocol::cancel_message&&) {
   log_info("cancel requested");
   request_->cancelling = true;
   const std::uint64_t id = request_->id;
-  abort_request(state_.options.kill_grace, [self = shared_from_this(), id] {
-    self->complete(id, protocol::error_message{
-                           "Request cancelled", util::json_object().add("code", "cancelled").str()});
+  abort_request(state_.options.kill_grace, [weak = weak_from_this(), id] {
+    if (auto self = weak.lock()) {
+      self->complete(id, protocol::error_message{
+                             "Request cancelled", util::json_object().add("code", "cancelled").str()});
+    }
   });
 }
 
@@ -394,8 +400,8 @@ void session::finish(protocol::message terminal) {
   // Background processes the request started must not outlive it.
   log_info("killing processes the request left running");
   r->scope->terminate(state_.options.kill_grace,
-                      [self = shared_from_this(), id, t = std::move(terminal)]() mutable {
-                        self->complete(id, std::move(t));
+                      [weak = weak_from_this(), id, t = std::move(terminal)]() mutable {
+                        if (auto self = weak.lock()) self->complete(id, std::move(t));
                       });
 }
 
@@ -411,6 +417,7 @@ void session::complete(std::uint64_t request_id, protocol::message terminal) {
   backpressure_timer_.cancel();
   backpressure_armed_ = false;
   if (end_pending_ && !closed_) end_session();
+  release_if_done();
 }
 
 void session::abort_request(std::chrono::milliseconds grace, std::function<void()> then) {
@@ -481,8 +488,10 @@ void session::on_backpressure_timer(const std::error_code& ec) {
 void session::end_session() {
   if (draining_) return;
   draining_ = true;
-  auto confirm = [self = shared_from_this()] {
-    if (self->closed_) return;
+  // Weak: the artifact manager keeps this until its drain ends, and the session owns it.
+  auto confirm = [weak = weak_from_this()] {
+    auto self = weak.lock();
+    if (!self || self->closed_) return;
     self->send(protocol::end_session_confirm_message{});
     log::info({}, "session " + std::to_string(self->id_) + " ended by the client");
     std::error_code ec;
@@ -497,39 +506,68 @@ void session::end_session() {
   artifacts_->drain(state_.options.artifact_settle, state_.options.drain_timeout, confirm);
 }
 
-void session::on_close() {
+void session::on_close(std::function<void()> on_released) {
   if (closed_) return;
   closed_ = true;
+  on_released_ = std::move(on_released);
   --state_.open_sessions;
   heartbeat_timer_.cancel();
   backpressure_timer_.cancel();
   log::info({}, "session " + std::to_string(id_) + " closed");
   if (artifacts_) {
-    // Detached uploads outlive this session; their outcome must still reach the log.
+    // Detached uploads outlive the connection; their outcome must still reach the log.
     artifacts_->set_log_handler([redactor = last_redactor_, id = id_](bool warning,
                                                                       const std::string& text) {
       const std::string line = "session " + std::to_string(id) + ": " +
                                (redactor ? redactor->redact(text) : text);
       warning ? log::warn({}, line) : log::info({}, line);
     });
-    artifacts_->detach(state_.options.drain_timeout);
+    if (state_.shutting_down) artifacts_->cancel_uploads();
+    artifacts_->detach(state_.options.drain_timeout, [weak = weak_from_this()] {
+      if (auto self = weak.lock()) self->release_if_done();
+    });
   }
   if (request_ && !request_->cancelling) {
     log_info("client went away with a request in flight: killing its processes");
-    request_->cancelling = true;
-    const std::uint64_t id = request_->id;
-    abort_request(state_.options.kill_grace, [self = shared_from_this(), id] {
-      if (self->request_ && self->request_->id == id) {
-        self->request_.reset();
-        --self->state_.requests_in_flight;
-      }
-    });
+    drop_request(state_.shutting_down ? std::min(state_.options.kill_grace, shutdown_grace)
+                                      : state_.options.kill_grace,
+                 nullptr);
   }
+  release_if_done();
+}
+
+void session::drop_request(std::chrono::milliseconds grace, std::function<void()> then) {
+  request_->cancelling = true;
+  const std::uint64_t id = request_->id;
+  abort_request(grace, [weak = weak_from_this(), id, then = std::move(then)] {
+    auto self = weak.lock();
+    if (!self) return;
+    if (self->request_ && self->request_->id == id) {
+      self->request_.reset();
+      --self->state_.requests_in_flight;
+    }
+    if (then) then();
+    self->release_if_done();
+  });
+}
+
+void session::release_if_done() {
+  if (!closed_ || !on_released_ || request_ || (artifacts_ && !artifacts_->idle())) return;
+  auto released = std::move(on_released_);
+  on_released_ = nullptr;
+  released();
 }
 
 void session::shutdown() {
-  if (closed_) return;
-  auto close_socket = [self = shared_from_this()] {
+  if (artifacts_) artifacts_->cancel_uploads();
+  if (closed_) {
+    // Still killing what the request left: with the shutdown's shorter grace from now on.
+    if (request_) drop_request(std::min(state_.options.kill_grace, shutdown_grace), nullptr);
+    return;
+  }
+  auto close_socket = [weak = weak_from_this()] {
+    auto self = weak.lock();
+    if (!self || self->closed_) return;
     std::error_code ec;
     self->con_->close(websocketpp::close::status::going_away, "runtime shutting down", ec);
   };
@@ -537,16 +575,7 @@ void session::shutdown() {
     close_socket();
     return;
   }
-  request_->cancelling = true;
-  const std::uint64_t id = request_->id;
-  abort_request(std::min(state_.options.kill_grace, shutdown_grace),
-                [self = shared_from_this(), id, close_socket] {
-                  if (self->request_ && self->request_->id == id) {
-                    self->request_.reset();
-                    --self->state_.requests_in_flight;
-                  }
-                  close_socket();
-                });
+  drop_request(std::min(state_.options.kill_grace, shutdown_grace), close_socket);
 }
 
 void session::send(protocol::message m) {

@@ -32,9 +32,14 @@ class session : public std::enable_shared_from_this<session> {
 
   void on_open();
   void on_message(ws_server::message_ptr msg);
-  // The connection is gone (closed or failed): kill the request's processes, send nothing.
-  void on_close();
-  // Runtime shutdown: kill the request's processes quickly, then close with 1001.
+  // The connection is gone (closed or failed): kill the request's processes, stop watching
+  // artifacts, send nothing. on_released runs (once, maybe from inside this call) when nothing
+  // the session started is left: the request's processes are gone and detached uploads have
+  // finished or been cancelled. The owner keeps the session until then; every handler the
+  // session hands out holds it weakly, so dropping it earlier destroys what it still owns.
+  void on_close(std::function<void()> on_released);
+  // Runtime shutdown: kill the request's processes quickly and cancel uploads, then close
+  // with 1001. Also for a closed session still releasing: it is hurried along.
   void shutdown();
 
  private:
@@ -89,6 +94,10 @@ class session : public std::enable_shared_from_this<session> {
   void finish(protocol::message terminal);
   void complete(std::uint64_t request_id, protocol::message terminal);
   void abort_request(std::chrono::milliseconds grace, std::function<void()> then);
+  // Kills the request's processes, drops the request without a terminal, then calls then
+  // (if set): for a connection that is gone or about to be closed.
+  void drop_request(std::chrono::milliseconds grace, std::function<void()> then);
+  void release_if_done();
 
   void arm_heartbeat();
   void on_heartbeat(const std::error_code& ec);
@@ -118,6 +127,7 @@ class session : public std::enable_shared_from_this<session> {
   bool end_pending_ = false;
   bool draining_ = false;
   bool closed_ = false;
+  std::function<void()> on_released_;
 };
 
 }  // namespace agentrt::runtime::server
