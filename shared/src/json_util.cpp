@@ -1,12 +1,170 @@
-// RapidJSON helpers shared by the codec and redact_message.
+// RapidJSON helpers shared by the codec and redact_message, and the string escaper the encoder
+// writes every string with (command output is most of what the runtime sends, so this loop
+// and the parse of the same text on the client are the hot paths of streaming).
 #include "json_util.hpp"
 
-#include "agentrt/protocol/json_depth.hpp"
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include <rapidjson/memorystream.h>
+#include <rapidjson/encodedstream.h>
+#include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "agentrt/protocol/json_depth.hpp"
+#include "utf8.hpp"
+
 namespace agentrt::protocol::detail {
+namespace {
+
+// Builds the document while counting open arrays and objects, and stops the parser (which
+// recurses once per level) as soon as one more would exceed max_json_depth.
+class depth_limited_builder {
+public:
+  explicit depth_limited_builder(rapidjson::Document& doc) : doc_(doc) {}
+
+  bool Null() { return doc_.Null(); }
+  bool Bool(bool b) { return doc_.Bool(b); }
+  bool Int(int i) { return doc_.Int(i); }
+  bool Uint(unsigned u) { return doc_.Uint(u); }
+  bool Int64(std::int64_t i) { return doc_.Int64(i); }
+  bool Uint64(std::uint64_t u) { return doc_.Uint64(u); }
+  bool Double(double d) { return doc_.Double(d); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) {
+    return doc_.RawNumber(s, n, copy);
+  }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) { return doc_.String(s, n, copy); }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return doc_.Key(s, n, copy); }
+  bool StartObject() { return open() && doc_.StartObject(); }
+  bool EndObject(rapidjson::SizeType members) {
+    --depth_;
+    return doc_.EndObject(members);
+  }
+  bool StartArray() { return open() && doc_.StartArray(); }
+  bool EndArray(rapidjson::SizeType elements) {
+    --depth_;
+    return doc_.EndArray(elements);
+  }
+
+  bool too_deep() const noexcept { return too_deep_; }
+
+private:
+  bool open() {
+    if (++depth_ > max_json_depth) {
+      too_deep_ = true;
+      return false;
+    }
+    return true;
+  }
+
+  rapidjson::Document& doc_;
+  std::size_t depth_ = 0;
+  bool too_deep_ = false;
+};
+
+template <unsigned flags, class stream>
+json_parse_result parse_from(stream& is, std::string_view text, rapidjson::Document& doc) {
+  json_parse_result out;
+  depth_limited_builder builder(doc);
+  auto generate = [&](rapidjson::Document&) {
+    rapidjson::Reader reader;
+    out.error = reader.Parse<flags>(is, builder);
+    return !out.error.IsError();
+  };
+  doc.Populate(generate);
+  // A NUL ends the text for RapidJSON's streams as the real end does; what follows one is
+  // content after the document all the same.
+  if (!out.error.IsError() && is.Tell() != text.size())
+    out.error.Set(rapidjson::kParseErrorDocumentRootNotSingular, is.Tell());
+  if (!out.error.IsError())
+    return out;
+  doc.SetNull();
+  // The nesting verdict comes first, as when the scan ran before the parse: a valid text
+  // never exceeds the depth, and the parser stopping at it is exactly the scan's "too deep".
+  // Only a malformed text needs the scan to tell which error it has.
+  const bool deep = builder.too_deep() || json_nesting_exceeds(text);
+  out.result = deep ? json_parse_result::outcome::too_deep : json_parse_result::outcome::malformed;
+  return out;
+}
+
+// Bytes at the start of [p, p + n) that a JSON string takes as they are: anything but '"',
+// '\\' and control characters below 0x20 (bytes from 0x80 up are UTF-8 the caller checked).
+std::size_t verbatim_run(const char* p, std::size_t n) noexcept {
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i control_max = _mm_set1_epi8(0x1F);
+  for (; i + 16 <= n; i += 16) {
+    const __m128i s = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    // s <= 0x1F (unsigned) exactly when max(s, 0x1F) == 0x1F.
+    const __m128i special =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(s, quote), _mm_cmpeq_epi8(s, backslash)),
+                     _mm_cmpeq_epi8(_mm_max_epu8(s, control_max), control_max));
+    const int mask = _mm_movemask_epi8(special);
+    if (mask != 0)
+      return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+  }
+#else
+  // Eight bytes at a time: a word with no byte below 0x20 and none equal to '"' or '\\'
+  // (the classic "has zero byte" tests; they never miss one, and a false alarm only sends
+  // the word to the byte loop below).
+  constexpr std::uint64_t ones = 0x0101010101010101ULL;
+  constexpr std::uint64_t highs = 0x8080808080808080ULL;
+  const auto has_zero = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p + i, sizeof w);
+    const std::uint64_t below_space = (w - ones * 0x20) & ~w & highs;
+    if ((has_zero(w ^ (ones * '"')) | has_zero(w ^ (ones * '\\')) | below_space) != 0)
+      break;
+  }
+#endif
+  for (; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(p[i]);
+    if (c < 0x20 || c == '"' || c == '\\')
+      break;
+  }
+  return i;
+}
+
+void append_escape(std::string& out, unsigned char c) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
+  switch (c) {
+  case '"':
+  case '\\':
+    e[1] = static_cast<char>(c);
+    break;
+  case '\b':
+    e[1] = 'b';
+    break;
+  case '\f':
+    e[1] = 'f';
+    break;
+  case '\n':
+    e[1] = 'n';
+    break;
+  case '\r':
+    e[1] = 'r';
+    break;
+  case '\t':
+    e[1] = 't';
+    break;
+  default:
+    out.append(e, sizeof e);
+    return;
+  }
+  out.append(e, 2);
+}
+
+} // namespace
 
 const char* json_type_name(const rapidjson::Value& v) noexcept {
   switch (v.GetType()) {
@@ -34,13 +192,41 @@ std::string to_json(const rapidjson::Value& v) {
   return {buffer.GetString(), buffer.GetSize()};
 }
 
-bool parse_json(std::string_view text, rapidjson::Document& doc) {
-  if (json_nesting_exceeds(text)) {
-    doc.SetNull();
-    return false;
+json_parse_result parse_json(std::string_view text, rapidjson::Document& doc) {
+  rapidjson::MemoryStream bytes(text.data(), text.size());
+  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(bytes);
+  return parse_from<parse_flags>(is, text, doc);
+}
+
+json_parse_result parse_checked_utf8_json(const std::string& text, rapidjson::Document& doc) {
+  // The NUL-terminated stream is the cheapest RapidJSON has; an embedded NUL stops it where it
+  // would stop the bounded stream, and parse_from checks that the whole text was read.
+  rapidjson::StringStream is(text.c_str());
+  return parse_from<checked_utf8_parse_flags>(is, text, doc);
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  std::string repaired;
+  if (!is_valid_utf8(s)) {
+    sanitize_utf8(s, true, repaired);
+    s = repaired;
   }
-  doc.Parse<parse_flags>(text.data(), text.size());
-  return !doc.HasParseError();
+  // Room for the text and a few escapes; the encoder usually reserved the frame already.
+  const std::size_t need = out.size() + s.size() + 2;
+  if (out.capacity() < need)
+    out.reserve(need + s.size() / 16);
+  out.push_back('"');
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  while (p != end) {
+    const std::size_t run = verbatim_run(p, static_cast<std::size_t>(end - p));
+    out.append(p, run);
+    p += run;
+    if (p == end)
+      break;
+    append_escape(out, static_cast<unsigned char>(*p++));
+  }
+  out.push_back('"');
 }
 
 } // namespace agentrt::protocol::detail
