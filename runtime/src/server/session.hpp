@@ -118,6 +118,7 @@ class session : public std::enable_shared_from_this<session> {
   bool end_pending_ = false;
   bool draining_ = false;
   bool closed_ = false;
+  bool rfc6455_framing_ = true;  // send() may build frames itself
 };
 
 }  // namespace agentrt::runtime::server
