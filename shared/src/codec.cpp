@@ -755,8 +755,9 @@ decode_result decode(std::string_view frame) {
 }
 
 decode_result decode_text_frame(const std::string& frame) {
+  std::string scratch; // holds the document's strings
   rapidjson::Document doc;
-  const detail::json_parse_result parsed = detail::parse_checked_utf8_json(frame, doc);
+  const detail::json_parse_result parsed = detail::parse_checked_utf8_json(frame, scratch, doc);
   return decode_parsed(parsed, doc);
 }
 

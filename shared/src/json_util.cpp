@@ -135,33 +135,17 @@ std::size_t verbatim_run(const char* p, std::size_t n) noexcept {
 }
 
 void append_escape(std::string& out, unsigned char c) {
+  // The two-character forms RapidJSON's Writer uses; every other control character is \u00XX.
+  static constexpr std::string_view short_from = "\"\\\b\f\n\r\t";
+  static constexpr std::string_view short_to = "\"\\bfnrt";
   static constexpr char hex[] = "0123456789ABCDEF";
-  char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
-  switch (c) {
-  case '"':
-  case '\\':
-    e[1] = static_cast<char>(c);
-    break;
-  case '\b':
-    e[1] = 'b';
-    break;
-  case '\f':
-    e[1] = 'f';
-    break;
-  case '\n':
-    e[1] = 'n';
-    break;
-  case '\r':
-    e[1] = 'r';
-    break;
-  case '\t':
-    e[1] = 't';
-    break;
-  default:
+  if (const auto k = short_from.find(static_cast<char>(c)); k != std::string_view::npos) {
+    const char e[2] = {'\\', short_to[k]};
     out.append(e, sizeof e);
     return;
   }
-  out.append(e, 2);
+  const char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
+  out.append(e, sizeof e);
 }
 
 } // namespace
@@ -198,11 +182,15 @@ json_parse_result parse_json(std::string_view text, rapidjson::Document& doc) {
   return parse_from<parse_flags>(is, text, doc);
 }
 
-json_parse_result parse_checked_utf8_json(const std::string& text, rapidjson::Document& doc) {
-  // The NUL-terminated stream is the cheapest RapidJSON has; an embedded NUL stops it where it
-  // would stop the bounded stream, and parse_from checks that the whole text was read.
-  rapidjson::StringStream is(text.c_str());
-  return parse_from<checked_utf8_parse_flags>(is, text, doc);
+json_parse_result parse_checked_utf8_json(const std::string& text, std::string& scratch,
+                                          rapidjson::Document& doc) {
+  // Parsing in place turns RapidJSON's per-byte push onto its own stack into a plain store; the
+  // copy into scratch is one memcpy. An embedded NUL stops the stream as the end would, and
+  // parse_from checks that the whole text was read. The depth scan for a malformed text reads
+  // the original, since the parse has written over scratch.
+  scratch.assign(text);
+  rapidjson::InsituStringStream is(scratch.data());
+  return parse_from<checked_utf8_parse_flags | rapidjson::kParseInsituFlag>(is, text, doc);
 }
 
 void append_json_string(std::string& out, std::string_view s) {

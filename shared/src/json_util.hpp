@@ -42,7 +42,9 @@ json_parse_result parse_json(std::string_view text, rapidjson::Document& doc);
 // The same for a WebSocket text frame as websocketpp delivers it: websocketpp has checked that
 // it is UTF-8 (it fails the connection otherwise), so that check, which costs more than the
 // rest of the parse, is not repeated. Results are identical to parse_json's for UTF-8 text.
-json_parse_result parse_checked_utf8_json(const std::string& text, rapidjson::Document& doc);
+// The document's strings point into scratch, which must outlive it.
+json_parse_result parse_checked_utf8_json(const std::string& text, std::string& scratch,
+                                          rapidjson::Document& doc);
 
 // Appends s to out as a JSON string literal, quotes included, escaped exactly as RapidJSON's
 // Writer does ('"', '\\', \b \f \n \r \t, other control characters as \u00XX; nothing else).
