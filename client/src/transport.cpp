@@ -58,7 +58,8 @@ public:
     // Without it, Nagle holds a small frame (a cancel, an upload answer) until the runtime's
     // delayed ACK for the previous one. Post-init: at socket_init the socket is not open yet.
     endpoint_.set_tcp_post_init_handler([](websocketpp::connection_hdl hdl) {
-      if (auto con = std::static_pointer_cast<typename endpoint_type::connection_type>(hdl.lock())) {
+      if (auto con =
+              std::static_pointer_cast<typename endpoint_type::connection_type>(hdl.lock())) {
         std::error_code ignored; // only latency depends on it
         con->get_raw_socket().set_option(asio::ip::tcp::no_delay(true), ignored);
       }

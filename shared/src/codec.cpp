@@ -31,7 +31,9 @@ using value = rapidjson::Value;
 // Rough output size, so that a 64 KiB output chunk or a 1 MiB stdout is written without the
 // buffer regrowing on the way: the text plus room for an escape every 16 bytes (a newline per
 // line of output is the usual one).
-std::size_t with_escapes(std::size_t n) { return n + n / 16; }
+std::size_t with_escapes(std::size_t n) {
+  return n + n / 16;
+}
 
 struct size_hint {
   std::size_t operator()(const command_output_message& m) const {

@@ -11,8 +11,8 @@
 #include <emmintrin.h>
 #endif
 
-#include <rapidjson/memorystream.h>
 #include <rapidjson/encodedstream.h>
+#include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>

@@ -28,7 +28,7 @@ std::string to_json(const rapidjson::Value& v);
 struct json_parse_result {
   enum class outcome { ok, too_deep, malformed };
   outcome result = outcome::ok;
-  rapidjson::ParseResult error;  // the parser's code and offset when malformed
+  rapidjson::ParseResult error; // the parser's code and offset when malformed
 
   explicit operator bool() const noexcept { return result == outcome::ok; }
 };

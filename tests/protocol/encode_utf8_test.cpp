@@ -41,18 +41,24 @@ bool strictly_utf8(const std::string& s) {
       n = 1;
     } else if (c >= 0xE0 && c <= 0xEF) {
       n = 2;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
+      if (c == 0xE0)
+        lo = 0xA0;
+      if (c == 0xED)
+        hi = 0x9F;
     } else if (c >= 0xF0 && c <= 0xF4) {
       n = 3;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
+      if (c == 0xF0)
+        lo = 0x90;
+      if (c == 0xF4)
+        hi = 0x8F;
     } else {
       return false;
     }
-    if (i + n >= s.size()) return false;  // truncated at the end
+    if (i + n >= s.size())
+      return false; // truncated at the end
     for (std::size_t k = 1; k <= n; ++k) {
-      if (byte(i + k) < lo || byte(i + k) > hi) return false;
+      if (byte(i + k) < lo || byte(i + k) > hi)
+        return false;
       lo = 0x80;
       hi = 0xBF;
     }
@@ -71,7 +77,8 @@ void collect_strings(const rapidjson::Value& v, std::vector<std::string>& out) {
       collect_strings(m.value, out);
     }
   } else if (v.IsArray()) {
-    for (const auto& item : v.GetArray()) collect_strings(item, out);
+    for (const auto& item : v.GetArray())
+      collect_strings(item, out);
   }
 }
 
@@ -86,7 +93,8 @@ void expect_valid_frame(const message& m) {
   ASSERT_FALSE(doc.HasParseError());
   std::vector<std::string> strings;
   collect_strings(doc, strings);
-  for (const auto& s : strings) EXPECT_TRUE(strictly_utf8(s)) << s;
+  for (const auto& s : strings)
+    EXPECT_TRUE(strictly_utf8(s)) << s;
 
   const decode_result r = decode(text);
   EXPECT_TRUE(r.msg) << r.error;
@@ -180,7 +188,8 @@ TEST(encode_utf8, random_bytes_in_every_position_give_valid_frames) {
   std::uniform_int_distribution<int> length(0, 80);
   for (int round = 0; round < 300; ++round) {
     std::string s(static_cast<std::size_t>(length(rng)), '\0');
-    for (auto& c : s) c = static_cast<char>(byte(rng));
+    for (auto& c : s)
+      c = static_cast<char>(byte(rng));
     expect_valid_frame(command_output_message{"stderr", s, s});
     expect_valid_frame(heartbeat_message{s, 1});
     invocation_message inv;
@@ -207,7 +216,8 @@ std::string encoded_text_field(const std::string& s) {
 
 TEST(encode_utf8, escaping_matches_rapidjsons_writer_byte_for_byte) {
   std::string all_ascii;
-  for (int c = 0; c < 0x80; ++c) all_ascii.push_back(static_cast<char>(c));
+  for (int c = 0; c < 0x80; ++c)
+    all_ascii.push_back(static_cast<char>(c));
   EXPECT_EQ(encoded_text_field(all_ascii), writer_json(all_ascii));
   const std::string multibyte = "na\xC3\xAFve \xE6\x97\xA5 \xF0\x9F\x98\x80 \xEF\xBF\xBF\x7F";
   EXPECT_EQ(encoded_text_field(multibyte), writer_json(multibyte));
@@ -218,7 +228,7 @@ TEST(encode_utf8, escaping_matches_rapidjsons_writer_byte_for_byte) {
     for (std::size_t at = 0; at < 70; ++at) {
       std::string s(70, 'x');
       s[at] = special;
-      s[69 - at / 2] = '\xC3';  // keep multibyte text in the mix
+      s[69 - at / 2] = '\xC3'; // keep multibyte text in the mix
       s.insert(69 - at / 2 + 1, 1, '\xA9');
       ASSERT_EQ(encoded_text_field(s), writer_json(s)) << "byte " << int(special) << " at " << at;
     }
@@ -240,7 +250,8 @@ TEST(encode_utf8, control_characters_in_json_text_stay_escaped) {
   for (const decode_result& r : {decode(frame), decode_text_frame(frame)}) {
     ASSERT_TRUE(r.msg) << r.error;
     const std::string meta = std::get<error_message>(*r.msg).metadata.json;
-    for (const char c : meta) EXPECT_GE(static_cast<unsigned char>(c), 0x20) << meta;
+    for (const char c : meta)
+      EXPECT_GE(static_cast<unsigned char>(c), 0x20) << meta;
     EXPECT_NE(meta.find("\\u001B"), std::string::npos) << meta;
     const decode_result again = decode(encode(*r.msg));
     ASSERT_TRUE(again.msg) << again.error;
@@ -280,8 +291,7 @@ TEST(decode_text_frame, refuses_bad_json_as_decode_does) {
   // Deep and malformed before the depth is reached: the depth is still what is reported.
   expect_refused_alike(R"({"message_type":"cancel_message","x":[}])" + std::string(300, '['),
                        errc::nesting_too_deep);
-  expect_refused_alike(R"({"message_type":"command_output_message","stream":1})",
-                       errc::wrong_type);
+  expect_refused_alike(R"({"message_type":"command_output_message","stream":1})", errc::wrong_type);
   expect_refused_alike(R"({"message_type":"nope"})", errc::unknown_message_type);
 }
 
@@ -301,10 +311,9 @@ TEST(decode_text_frame, decodes_what_decode_decodes) {
   EXPECT_EQ(std::get<command_output_message>(*r.msg).text, m.text);
   // Depth up to the limit is fine.
   const decode_result deep = decode_text_frame(R"({"message_type":"cancel_message","x":)" +
-                                               std::string(255, '[') + std::string(255, ']') +
-                                               "}");
+                                               std::string(255, '[') + std::string(255, ']') + "}");
   EXPECT_TRUE(deep.msg) << deep.error;
 }
 
-}  // namespace
-}  // namespace agentrt::protocol
+} // namespace
+} // namespace agentrt::protocol
