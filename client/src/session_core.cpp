@@ -421,7 +421,7 @@ void session_core::on_frame(std::string frame) {
   last_frame_at_ = clock::now();
   if (request_)
     request_->last_frame = last_frame_at_;
-  auto decoded = protocol::decode(frame);
+  auto decoded = protocol::decode_text_frame(frame);
   if (!decoded.msg) {
     // Newer runtimes may send message types this client does not know; they are not errors.
     if (decoded.ec == protocol::errc::unknown_message_type)

@@ -55,6 +55,16 @@ public:
     if constexpr (std::is_same_v<Config, tls_config>)
       set_up_tls(url, options);
 
+    // Without it, Nagle holds a small frame (a cancel, an upload answer) until the runtime's
+    // delayed ACK for the previous one. Post-init: at socket_init the socket is not open yet.
+    endpoint_.set_tcp_post_init_handler([](websocketpp::connection_hdl hdl) {
+      if (auto con =
+              std::static_pointer_cast<typename endpoint_type::connection_type>(hdl.lock())) {
+        std::error_code ignored; // only latency depends on it
+        con->get_raw_socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+      }
+    });
+
     // The handlers hold the transport: it lives until websocketpp reports the end.
     auto self = this->shared_from_this();
     endpoint_.set_open_handler([self](websocketpp::connection_hdl) { self->on_open(); });

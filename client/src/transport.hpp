@@ -20,7 +20,8 @@ struct transport_handlers {
   std::function<void()> on_open;
   // The connection attempt failed; http_status is the upgrade response's status when one came.
   std::function<void(std::string error, int http_status)> on_fail;
-  std::function<void(std::string frame)> on_frame; // text frames only
+  // Text frames only, already checked as UTF-8 by websocketpp (decoded with decode_text_frame).
+  std::function<void(std::string frame)> on_frame;
   // code is the close code the peer sent, 0 if none. After on_fail or on_close nothing more.
   std::function<void(int code, std::string reason)> on_close;
 };

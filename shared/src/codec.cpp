@@ -1,6 +1,7 @@
-// JSON codec for protocol messages: encode writes straight into a RapidJSON StringBuffer (command
-// output chunks and results can be large); decode validates every field and names the first
-// offending one by its path, e.g. "commands[1].cwd: expected string, got number".
+// JSON codec for protocol messages: encode writes straight into the frame's std::string (command
+// output chunks and results can be large, and the runtime hands that string to websocketpp as
+// the frame payload); decode validates every field and names the first offending one by its
+// path, e.g. "commands[1].cwd: expected string, got number".
 #include "agentrt/protocol/codec.hpp"
 
 #include <algorithm>
@@ -11,7 +12,6 @@
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
-#include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include "agentrt/protocol/errc.hpp"
@@ -29,34 +29,54 @@ using value = rapidjson::Value;
 // ---- encode -----------------------------------------------------------------------------------
 
 // Rough output size, so that a 64 KiB output chunk or a 1 MiB stdout is written without the
-// buffer regrowing on the way.
+// buffer regrowing on the way: the text plus room for an escape every 16 bytes (a newline per
+// line of output is the usual one).
+std::size_t with_escapes(std::size_t n) {
+  return n + n / 16;
+}
+
 struct size_hint {
   std::size_t operator()(const command_output_message& m) const {
-    return m.text.size() + m.command.size() + 128;
+    return with_escapes(m.text.size() + m.command.size()) + 128;
   }
   std::size_t operator()(const command_execution_result_message& m) const {
     std::size_t n = 64;
     for (const auto& r : m.results) {
-      n += r.command.size() + (r.stdout_text ? r.stdout_text->size() : 0) + 64;
+      n += with_escapes(r.command.size() + (r.stdout_text ? r.stdout_text->size() : 0)) + 64;
     }
     return n;
   }
   std::size_t operator()(const result_message& m) const {
-    return m.data.text.size() + m.data.structured_output.json.size() + m.metadata.json.size() + 128;
+    return with_escapes(m.data.text.size() + m.data.structured_output.json.size() +
+                        m.metadata.json.size()) +
+           128;
   }
   template <class T> std::size_t operator()(const T&) const { return 512; }
 };
 
+// RapidJSON output stream appending to a std::string, so that the encoded message is the
+// string the caller gets, without a copy out of a StringBuffer.
+class string_sink {
+public:
+  using Ch = char;
+  explicit string_sink(std::string& out) : out_(out) {}
+  void Put(char c) { out_.push_back(c); }
+  void Flush() {}
+
+private:
+  std::string& out_;
+};
+
 class encoder {
 public:
-  explicit encoder(std::size_t capacity) : buffer_(nullptr, capacity), writer_(buffer_) {}
+  explicit encoder(std::size_t capacity) : sink_(out_), writer_(sink_) { out_.reserve(capacity); }
 
   std::string encode(const message& m) {
     writer_.StartObject();
     field("message_type", detail::message_type_name_at(m.index()));
     std::visit(*this, m);
     writer_.EndObject();
-    return {buffer_.GetString(), buffer_.GetSize()};
+    return std::move(out_);
   }
 
   void operator()(const invocation_message& m) {
@@ -147,28 +167,50 @@ public:
   }
 
 private:
-  // Keys go through the same UTF-8 check as values: env names are caller data too.
-  void key(std::string_view k) {
-    if (detail::is_valid_utf8(k)) {
-      writer_.Key(k.data(), static_cast<SizeType>(k.size()));
-      return;
+  // Replays a parsed JSON-text field into the writer. Its strings and keys take the same path
+  // as every other string: the text parsed as UTF-8, but a "\udc00" escape in it decodes to
+  // a lone surrogate, which is not.
+  class json_replay {
+  public:
+    explicit json_replay(encoder& e) : e_(e) {}
+    bool Null() { return e_.writer_.Null(); }
+    bool Bool(bool b) { return e_.writer_.Bool(b); }
+    bool Int(int i) { return e_.writer_.Int(i); }
+    bool Uint(unsigned u) { return e_.writer_.Uint(u); }
+    bool Int64(std::int64_t i) { return e_.writer_.Int64(i); }
+    bool Uint64(std::uint64_t u) { return e_.writer_.Uint64(u); }
+    bool Double(double d) { return e_.writer_.Double(d); }
+    bool RawNumber(const char* s, SizeType n, bool) {
+      return e_.writer_.RawValue(s, n, rapidjson::kNumberType);
     }
-    std::string fixed;
-    detail::sanitize_utf8(k, true, fixed);
-    writer_.Key(fixed.data(), static_cast<SizeType>(fixed.size()));
-  }
+    bool String(const char* s, SizeType n, bool) {
+      e_.string({s, n});
+      return true;
+    }
+    bool Key(const char* s, SizeType n, bool) {
+      e_.key({s, n});
+      return true;
+    }
+    bool StartObject() { return e_.writer_.StartObject(); }
+    bool EndObject(SizeType n) { return e_.writer_.EndObject(n); }
+    bool StartArray() { return e_.writer_.StartArray(); }
+    bool EndArray(SizeType n) { return e_.writer_.EndArray(n); }
+
+  private:
+    encoder& e_;
+  };
 
   // Strings come from files, processes and harnesses and need not be UTF-8; a text frame that
   // is not UTF-8 makes the peer drop the connection, so invalid bytes become U+FFFD here.
+  // Every string and key of every message is written by this one function, which is what
+  // lets the runtime send frames without websocketpp checking them again. The writer only
+  // places the separator (an empty raw value counts as one string); the escaping is ours.
   void string(std::string_view s) {
-    if (detail::is_valid_utf8(s)) {
-      writer_.String(s.data(), static_cast<SizeType>(s.size()));
-      return;
-    }
-    std::string fixed;
-    detail::sanitize_utf8(s, true, fixed);
-    writer_.String(fixed.data(), static_cast<SizeType>(fixed.size()));
+    writer_.RawValue("", 0, rapidjson::kStringType);
+    detail::append_json_string(out_, s);
   }
+  // Keys go through the same UTF-8 check as values: env names are caller data too.
+  void key(std::string_view k) { string(k); }
 
   void field(std::string_view k, std::string_view v) {
     key(k);
@@ -200,7 +242,8 @@ private:
     key(k);
     rapidjson::Document doc;
     if (detail::parse_json(v.json, doc) && doc.IsObject()) {
-      doc.Accept(writer_);
+      json_replay replay(*this);
+      doc.Accept(replay);
     } else {
       writer_.StartObject();
       writer_.EndObject();
@@ -266,8 +309,9 @@ private:
     writer_.EndObject();
   }
 
-  rapidjson::StringBuffer buffer_;
-  rapidjson::Writer<rapidjson::StringBuffer> writer_;
+  std::string out_;
+  string_sink sink_;
+  rapidjson::Writer<string_sink> writer_;
 };
 
 // ---- decode -----------------------------------------------------------------------------------
@@ -657,26 +701,21 @@ constexpr std::array<decode_fn, sizeof...(I)> make_decoders(std::index_sequence<
 
 constexpr auto decoders = make_decoders(std::make_index_sequence<std::variant_size_v<message>>{});
 
-} // namespace
-
-std::string encode(const message& m) {
-  return encoder(std::visit(size_hint{}, m)).encode(m);
-}
-
-decode_result decode(std::string_view frame) {
+// The fields of a parsed frame, or the parse's verdict on it.
+decode_result decode_parsed(const detail::json_parse_result& parsed,
+                            const rapidjson::Document& doc) {
   decode_result result;
   reader r(result);
 
-  if (json_nesting_exceeds(frame)) {
+  if (parsed.result == detail::json_parse_result::outcome::too_deep) {
     r.fail(errc::nesting_too_deep,
            "JSON nested deeper than " + std::to_string(max_json_depth) + " levels");
     return result;
   }
-  rapidjson::Document doc;
-  if (!detail::parse_json(frame, doc)) {
+  if (!parsed) {
     r.fail(errc::malformed_json, std::string("malformed JSON at offset ") +
-                                     std::to_string(doc.GetErrorOffset()) + ": " +
-                                     rapidjson::GetParseError_En(doc.GetParseError()));
+                                     std::to_string(parsed.error.Offset()) + ": " +
+                                     rapidjson::GetParseError_En(parsed.error.Code()));
     return result;
   }
   if (!doc.IsObject()) {
@@ -703,6 +742,25 @@ decode_result decode(std::string_view frame) {
   }
   r.fail(errc::unknown_message_type, "unknown message_type \"" + result.message_type + '"');
   return result;
+}
+
+} // namespace
+
+std::string encode(const message& m) {
+  return encoder(std::visit(size_hint{}, m)).encode(m);
+}
+
+decode_result decode(std::string_view frame) {
+  rapidjson::Document doc;
+  const detail::json_parse_result parsed = detail::parse_json(frame, doc);
+  return decode_parsed(parsed, doc);
+}
+
+decode_result decode_text_frame(const std::string& frame) {
+  std::string scratch; // holds the document's strings
+  rapidjson::Document doc;
+  const detail::json_parse_result parsed = detail::parse_checked_utf8_json(frame, scratch, doc);
+  return decode_parsed(parsed, doc);
 }
 
 } // namespace agentrt::protocol

@@ -1,17 +1,156 @@
-// RapidJSON helpers shared by the codec and redact_message.
+// RapidJSON helpers shared by the codec and redact_message, and the string escaper the encoder
+// writes every string with (command output is most of what the runtime sends, so this loop
+// and the parse of the same text on the client are the hot paths of streaming).
 #include "json_util.hpp"
-
-#include "agentrt/protocol/json_depth.hpp"
-#include "agentrt/protocol/json_numbers.hpp"
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include <rapidjson/encodedstream.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "agentrt/protocol/json_depth.hpp"
+#include "agentrt/protocol/json_numbers.hpp"
+#include "utf8.hpp"
+
 namespace agentrt::protocol::detail {
+namespace {
+
+// Builds the document while counting open arrays and objects, and stops the parser (which
+// recurses once per level) as soon as one more would exceed max_json_depth.
+class depth_limited_builder {
+public:
+  explicit depth_limited_builder(rapidjson::Document& doc) : doc_(doc) {}
+
+  bool Null() { return doc_.Null(); }
+  bool Bool(bool b) { return doc_.Bool(b); }
+  bool Int(int i) { return doc_.Int(i); }
+  bool Uint(unsigned u) { return doc_.Uint(u); }
+  bool Int64(std::int64_t i) { return doc_.Int64(i); }
+  bool Uint64(std::uint64_t u) { return doc_.Uint64(u); }
+  bool Double(double d) { return doc_.Double(d); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) {
+    return doc_.RawNumber(s, n, copy);
+  }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) { return doc_.String(s, n, copy); }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return doc_.Key(s, n, copy); }
+  bool StartObject() { return open() && doc_.StartObject(); }
+  bool EndObject(rapidjson::SizeType members) {
+    --depth_;
+    return doc_.EndObject(members);
+  }
+  bool StartArray() { return open() && doc_.StartArray(); }
+  bool EndArray(rapidjson::SizeType elements) {
+    --depth_;
+    return doc_.EndArray(elements);
+  }
+
+  bool too_deep() const noexcept { return too_deep_; }
+
+private:
+  bool open() {
+    if (++depth_ > max_json_depth) {
+      too_deep_ = true;
+      return false;
+    }
+    return true;
+  }
+
+  rapidjson::Document& doc_;
+  std::size_t depth_ = 0;
+  bool too_deep_ = false;
+};
+
+template <unsigned flags, class stream>
+json_parse_result parse_from(stream& is, std::string_view text, rapidjson::Document& doc) {
+  json_parse_result out;
+  depth_limited_builder builder(doc);
+  auto generate = [&](rapidjson::Document&) {
+    rapidjson::Reader reader;
+    out.error = reader.Parse<flags>(is, builder);
+    return !out.error.IsError();
+  };
+  doc.Populate(generate);
+  // A NUL ends the text for RapidJSON's streams as the real end does; what follows one is
+  // content after the document all the same.
+  if (!out.error.IsError() && is.Tell() != text.size())
+    out.error.Set(rapidjson::kParseErrorDocumentRootNotSingular, is.Tell());
+  if (!out.error.IsError())
+    return out;
+  doc.SetNull();
+  // The nesting verdict comes first, as when the scan ran before the parse: a valid text
+  // never exceeds the depth, and the parser stopping at it is exactly the scan's "too deep".
+  // Only a malformed text needs the scan to tell which error it has.
+  const bool deep = builder.too_deep() || json_nesting_exceeds(text);
+  out.result = deep ? json_parse_result::outcome::too_deep : json_parse_result::outcome::malformed;
+  return out;
+}
+
+// Bytes at the start of [p, p + n) that a JSON string takes as they are: anything but '"',
+// '\\' and control characters below 0x20 (bytes from 0x80 up are UTF-8 the caller checked).
+std::size_t verbatim_run(const char* p, std::size_t n) noexcept {
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i control_max = _mm_set1_epi8(0x1F);
+  for (; i + 16 <= n; i += 16) {
+    const __m128i s = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    // s <= 0x1F (unsigned) exactly when max(s, 0x1F) == 0x1F.
+    const __m128i special =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(s, quote), _mm_cmpeq_epi8(s, backslash)),
+                     _mm_cmpeq_epi8(_mm_max_epu8(s, control_max), control_max));
+    const int mask = _mm_movemask_epi8(special);
+    if (mask != 0)
+      return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+  }
+#else
+  // Eight bytes at a time: a word with no byte below 0x20 and none equal to '"' or '\\'
+  // (the classic "has zero byte" tests; they never miss one, and a false alarm only sends
+  // the word to the byte loop below).
+  constexpr std::uint64_t ones = 0x0101010101010101ULL;
+  constexpr std::uint64_t highs = 0x8080808080808080ULL;
+  const auto has_zero = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p + i, sizeof w);
+    const std::uint64_t below_space = (w - ones * 0x20) & ~w & highs;
+    if ((has_zero(w ^ (ones * '"')) | has_zero(w ^ (ones * '\\')) | below_space) != 0)
+      break;
+  }
+#endif
+  for (; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(p[i]);
+    if (c < 0x20 || c == '"' || c == '\\')
+      break;
+  }
+  return i;
+}
+
+void append_escape(std::string& out, unsigned char c) {
+  // The two-character forms RapidJSON's Writer uses; every other control character is \u00XX.
+  static constexpr std::string_view short_from = "\"\\\b\f\n\r\t";
+  static constexpr std::string_view short_to = "\"\\bfnrt";
+  static constexpr char hex[] = "0123456789ABCDEF";
+  if (const auto k = short_from.find(static_cast<char>(c)); k != std::string_view::npos) {
+    const char e[2] = {'\\', short_to[k]};
+    out.append(e, sizeof e);
+    return;
+  }
+  const char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
+  out.append(e, sizeof e);
+}
+
+} // namespace
 
 const char* json_type_name(const rapidjson::Value& v) noexcept {
   switch (v.GetType()) {
@@ -39,25 +178,68 @@ std::string to_json(const rapidjson::Value& v) {
   return {buffer.GetString(), buffer.GetSize()};
 }
 
-bool parse_json(std::string_view text, rapidjson::Document& doc) {
-  if (json_nesting_exceeds(text)) {
-    doc.SetNull();
-    return false;
+// Every parse screens the numbers first (json_numbers.hpp): RapidJSON's full-precision number
+// parser must not see some of them, and none may see a refused one. A refused number's first
+// byte is spoiled in a copy, so that RapidJSON reports an invalid value at its offset; the
+// numbers before it may need normal precision, since the check stopped at the refused one.
+json_parse_result parse_json(std::string_view text, rapidjson::Document& doc) {
+  const json_number_check numbers = check_json_numbers(text);
+  if (numbers.verdict == json_number_verdict::full_precision) {
+    rapidjson::MemoryStream bytes(text.data(), text.size());
+    rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(bytes);
+    return parse_from<parse_flags>(is, text, doc);
   }
-  const json_number_check check = check_json_numbers(text);
-  if (check.verdict == json_number_verdict::refuse) {
-    // A copy with the number's first byte spoiled, so that RapidJSON reports the number as an
-    // invalid value at its offset and never parses it. The numbers before it may need normal
-    // precision: the check stopped looking at the refused one.
-    std::string spoiled(text);
-    spoiled[check.offset] = '?';
-    doc.Parse<parse_flags & ~rapidjson::kParseFullPrecisionFlag>(spoiled.data(), spoiled.size());
-  } else if (check.verdict == json_number_verdict::normal_precision) {
-    doc.Parse<parse_flags & ~rapidjson::kParseFullPrecisionFlag>(text.data(), text.size());
-  } else {
-    doc.Parse<parse_flags>(text.data(), text.size());
+  std::string spoiled;
+  std::string_view input = text;
+  if (numbers.verdict == json_number_verdict::refuse) {
+    spoiled.assign(text);
+    spoiled[numbers.offset] = '?';
+    input = spoiled;
   }
-  return !doc.HasParseError();
+  rapidjson::MemoryStream bytes(input.data(), input.size());
+  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(bytes);
+  return parse_from<parse_flags & ~rapidjson::kParseFullPrecisionFlag>(is, input, doc);
+}
+
+json_parse_result parse_checked_utf8_json(const std::string& text, std::string& scratch,
+                                          rapidjson::Document& doc) {
+  // Parsing in place turns RapidJSON's per-byte push onto its own stack into a plain store; the
+  // copy into scratch is one memcpy. An embedded NUL stops the stream as the end would, and
+  // parse_from checks that the whole text was read. The depth scan for a malformed text reads
+  // the original, since the parse has written over scratch.
+  const json_number_check numbers = check_json_numbers(text);
+  scratch.assign(text);
+  rapidjson::InsituStringStream is(scratch.data());
+  if (numbers.verdict == json_number_verdict::full_precision)
+    return parse_from<checked_utf8_parse_flags | rapidjson::kParseInsituFlag>(is, text, doc);
+  if (numbers.verdict == json_number_verdict::refuse)
+    scratch[numbers.offset] = '?';
+  return parse_from<(checked_utf8_parse_flags & ~rapidjson::kParseFullPrecisionFlag) |
+                    rapidjson::kParseInsituFlag>(is, text, doc);
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  std::string repaired;
+  if (!is_valid_utf8(s)) {
+    sanitize_utf8(s, true, repaired);
+    s = repaired;
+  }
+  // Room for the text and a few escapes; the encoder usually reserved the frame already.
+  const std::size_t need = out.size() + s.size() + 2;
+  if (out.capacity() < need)
+    out.reserve(need + s.size() / 16);
+  out.push_back('"');
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  while (p != end) {
+    const std::size_t run = verbatim_run(p, static_cast<std::size_t>(end - p));
+    out.append(p, run);
+    p += run;
+    if (p == end)
+      break;
+    append_escape(out, static_cast<unsigned char>(*p++));
+  }
+  out.push_back('"');
 }
 
 } // namespace agentrt::protocol::detail
@@ -91,14 +273,18 @@ json_number_check check_json_numbers(std::string_view text) noexcept {
   json_number_check result;
   bool in_string = false;
   for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
     if (in_string) {
-      if (c == '\\')
+      // A string's plain bytes in bulk: command output is most of what a frame holds.
+      i += detail::verbatim_run(text.data() + i, text.size() - i);
+      if (i == text.size())
+        break;
+      if (text[i] == '\\')
         ++i; // an escaped '"' does not end the string
-      else if (c == '"')
+      else if (text[i] == '"')
         in_string = false;
       continue;
     }
+    const char c = text[i];
     if (c == '"') {
       in_string = true;
       continue;

@@ -3,6 +3,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "agentrt/protocol/redactor.hpp"
 #include "utf8.hpp"
 
@@ -10,10 +14,19 @@ namespace agentrt::protocol {
 namespace detail {
 namespace {
 
-// Length of the run of ASCII bytes at the start of [p, p+n). Eight bytes at a time: command
-// output is mostly ASCII and this loop is what makes the sanitizer cheap on it.
+// Length of the run of ASCII bytes at the start of [p, p+n), sixteen or eight bytes at a time:
+// command output is mostly ASCII and this loop is what makes the sanitizer cheap on it.
 std::size_t ascii_run(const unsigned char* p, std::size_t n) noexcept {
   std::size_t i = 0;
+#if defined(__SSE2__)
+  // SSE2 exists on all of x86-64: the high bits of sixteen bytes are one movemask.
+  for (; i + 16 <= n; i += 16) {
+    const __m128i s = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const int high = _mm_movemask_epi8(s);
+    if (high != 0)
+      return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(high)));
+  }
+#endif
   while (i + 8 <= n) {
     std::uint64_t word;
     std::memcpy(&word, p + i, sizeof word);

@@ -16,7 +16,8 @@ command_runner::command_runner(asio::io_context& io, const protocol::command& cm
       on_done_(std::move(on_done)),
       timeout_timer_(io),
       stdout_(*redactor_),
-      stderr_(*redactor_) {}
+      stderr_(*redactor_),
+      stdout_tail_(limits.stdout_cap_bytes) {}
 
 std::shared_ptr<command_runner> command_runner::start(
     asio::io_context& io, process::process_reaper& reaper, process::process_scope& scope,
@@ -89,36 +90,31 @@ void command_runner::on_timeout(const std::error_code& ec) {
 
 void command_runner::on_output(process::output_stream stream, std::string_view chunk) {
   stream_pipeline& p = stream == process::output_stream::stdout_stream ? stdout_ : stderr_;
-  p.redacted.clear();
-  p.redact.write(chunk, p.redacted);
+  // Without secrets the redactor would only copy the chunk: sanitize it straight from the
+  // pipe's buffer instead.
+  std::string_view redacted = chunk;
+  if (!redactor_->empty()) {
+    p.redacted.clear();
+    p.redact.write(chunk, p.redacted);
+    redacted = p.redacted;
+  }
+  // p.text leaves with every message; sized up front so that the copy into it never regrows.
   p.text.clear();
-  p.utf8.write(p.redacted, p.text);
+  p.text.reserve(redacted.size() + 4);
+  p.utf8.write(redacted, p.text);
   emit(stream, p.text);
 }
 
 void command_runner::emit(process::output_stream stream, std::string& text) {
   if (text.empty()) return;
   const bool is_stdout = stream == process::output_stream::stdout_stream;
-  if (is_stdout) keep_stdout_tail(text);
+  if (is_stdout) stdout_tail_.append(text);
   protocol::command_output_message msg;
   msg.stream = is_stdout ? "stdout" : "stderr";
   msg.text = std::move(text);
   msg.command = command_;
   text.clear();
   on_output_(std::move(msg));
-}
-
-void command_runner::keep_stdout_tail(const std::string& text) {
-  stdout_total_ += text.size();
-  const std::size_t cap = limits_.stdout_cap_bytes;
-  if (cap == 0) return;
-  if (text.size() >= cap) {
-    stdout_tail_.assign(text, text.size() - cap, cap);
-    return;
-  }
-  stdout_tail_ += text;
-  // Trim only when twice the cap is reached so appends stay amortised O(1).
-  if (stdout_tail_.size() >= 2 * cap) stdout_tail_.erase(0, stdout_tail_.size() - cap);
 }
 
 void command_runner::on_exit(process::exit_status status) {
@@ -139,19 +135,18 @@ void command_runner::on_exit(process::exit_status status) {
   out.timed_out = timed_out_;
   out.result.command = command_;
   out.result.exit_code = status.exit_code;
-  const std::size_t cap = limits_.stdout_cap_bytes;
-  if (stdout_tail_.size() > cap) stdout_tail_.erase(0, stdout_tail_.size() - cap);
-  out.result.stdout_truncated = stdout_total_ > cap;
+  out.result.stdout_truncated = stdout_tail_.total() > stdout_tail_.cap();
+  std::string tail = stdout_tail_.take();
   if (out.result.stdout_truncated) {
     // The cut may have landed inside a multi-byte character; start at the next whole one.
     std::size_t skip = 0;
-    while (skip < stdout_tail_.size() && skip < 3 &&
-           (static_cast<unsigned char>(stdout_tail_[skip]) & 0xC0) == 0x80) {
+    while (skip < tail.size() && skip < 3 &&
+           (static_cast<unsigned char>(tail[skip]) & 0xC0) == 0x80) {
       ++skip;
     }
-    stdout_tail_.erase(0, skip);
+    tail.erase(0, skip);
   }
-  out.result.stdout_text = std::move(stdout_tail_);
+  out.result.stdout_text = std::move(tail);
 
   child_.reset();
   auto done = std::move(on_done_);

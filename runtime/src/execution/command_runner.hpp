@@ -15,6 +15,7 @@
 
 #include "agentrt/protocol/messages.hpp"
 #include "agentrt/protocol/redactor.hpp"
+#include "execution/output_tail.hpp"
 #include "process/child_process.hpp"
 
 namespace agentrt::runtime::execution {
@@ -69,7 +70,6 @@ class command_runner : public std::enable_shared_from_this<command_runner> {
   void on_exit(process::exit_status status);
   void on_timeout(const std::error_code& ec);
   void emit(process::output_stream stream, std::string& text);
-  void keep_stdout_tail(const std::string& text);
 
   std::string command_;
   // Owned here because output can still arrive after the request that started us is gone.
@@ -81,8 +81,7 @@ class command_runner : public std::enable_shared_from_this<command_runner> {
   asio::steady_timer timeout_timer_;
   stream_pipeline stdout_;
   stream_pipeline stderr_;
-  std::string stdout_tail_;
-  std::size_t stdout_total_ = 0;
+  output_tail stdout_tail_;
   bool timed_out_ = false;
 };
 

@@ -90,6 +90,10 @@ listener::listener(asio::io_context& io, const config::options& opts,
   server_.init_asio(&io, ec);
   server_.set_reuse_addr(true);
   server_.set_max_message_size(opts.max_message_bytes);
+  // Nagle would hold a small frame (an artifact announce after a close) until the client's
+  // delayed ACK for the previous one, ~20-40 ms. Post-init: at socket_init the accepted socket
+  // is not open yet and the option would silently not be set.
+  server_.set_tcp_post_init_handler([this](websocketpp::connection_hdl h) { on_tcp_ready(h); });
   server_.set_validate_handler([this](websocketpp::connection_hdl h) { return on_validate(h); });
   server_.set_http_handler([this](websocketpp::connection_hdl h) { on_http(h); });
   server_.set_open_handler([this](websocketpp::connection_hdl h) { on_open(h); });
@@ -121,6 +125,14 @@ std::uint16_t listener::port() const {
   std::error_code ec;
   const auto ep = const_cast<ws_server&>(server_).get_local_endpoint(ec);
   return ec ? 0 : ep.port();
+}
+
+void listener::on_tcp_ready(websocketpp::connection_hdl hdl) {
+  std::error_code ec;
+  auto con = server_.get_con_from_hdl(hdl, ec);
+  if (ec) return;
+  con->get_raw_socket().set_option(asio::ip::tcp::no_delay(true), ec);
+  if (ec) log::debug({}, "TCP_NODELAY not set: " + ec.message());
 }
 
 bool listener::on_validate(websocketpp::connection_hdl hdl) {

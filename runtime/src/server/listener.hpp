@@ -36,6 +36,7 @@ class listener {
   void shutdown(std::function<void()> on_done);
 
  private:
+  void on_tcp_ready(websocketpp::connection_hdl hdl);
   bool on_validate(websocketpp::connection_hdl hdl);
   void on_http(websocketpp::connection_hdl hdl);
   void on_open(websocketpp::connection_hdl hdl);

@@ -30,6 +30,22 @@ std::string signal_name(int sig) {
   return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
 }
 
+// A ready-to-write text frame around payload, built here rather than by
+// connection::send(string), which would copy the payload twice and check it for UTF-8 byte by
+// byte. encode() already guarantees UTF-8 (every string goes through its sanitizing escaper),
+// so the encoded string becomes the payload as it is. Server frames are unmasked and this
+// config has no compression, so the header is all that websocketpp's prepare_data_frame adds.
+ws_server::message_ptr prepared_text_frame(ws_server::connection_type& con, std::string payload) {
+  namespace frame = websocketpp::frame;
+  const frame::basic_header header(frame::opcode::text, payload.size(), true, false);
+  const frame::extended_header extended(payload.size());
+  ws_server::message_ptr msg = con.get_message(frame::opcode::text, 0);
+  msg->set_header(frame::prepare_header(header, extended));
+  msg->get_raw_payload() = std::move(payload);
+  msg->set_prepared(true);
+  return msg;
+}
+
 }  // namespace
 
 session::session(server_state& state, connection_ptr con)
@@ -39,6 +55,9 @@ session::session(server_state& state, connection_ptr con)
       heartbeat_timer_(state.io),
       backpressure_timer_(state.io) {
   peer_ = con_->get_remote_endpoint();
+  // websocketpp also speaks the pre-RFC draft hixie-76 (no Sec-WebSocket-Version header), whose
+  // frames look different; every version it accepts with the header (7, 8, 13) frames as RFC 6455.
+  rfc6455_framing_ = !con_->get_request_header("Sec-WebSocket-Version").empty();
 }
 
 session::~session() {
@@ -59,7 +78,7 @@ void session::on_message(ws_server::message_ptr msg) {
                util::json_object().add("code", "unsupported_frame").str());
     return;
   }
-  protocol::decode_result decoded = protocol::decode(msg->get_payload());
+  protocol::decode_result decoded = protocol::decode_text_frame(msg->get_payload());
   if (!decoded.msg) {
     log_warn("bad frame: " + decoded.error);
     util::json_object meta;
@@ -582,8 +601,10 @@ void session::send(protocol::message m) {
   if (closed_) return;
   const protocol::redactor* r = request_ ? request_->redactor.get() : last_redactor_.get();
   if (r && !r->empty()) protocol::redact_message(m, *r);
-  const std::string text = protocol::encode(m);
-  const std::error_code ec = con_->send(text, websocketpp::frame::opcode::text);
+  std::string text = protocol::encode(m);
+  const std::error_code ec = rfc6455_framing_
+                                 ? con_->send(prepared_text_frame(*con_, std::move(text)))
+                                 : con_->send(text, websocketpp::frame::opcode::text);
   if (ec) log::debug({}, "session " + std::to_string(id_) + ": send failed: " + ec.message());
 }
 

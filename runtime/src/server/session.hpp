@@ -128,6 +128,7 @@ class session : public std::enable_shared_from_this<session> {
   bool draining_ = false;
   bool closed_ = false;
   std::function<void()> on_released_;
+  bool rfc6455_framing_ = true;  // send() may build frames itself
 };
 
 }  // namespace agentrt::runtime::server

@@ -22,6 +22,13 @@ struct decode_result {
 // the legacy "artifacts_dir" is merged into "artifacts_dirs".
 decode_result decode(std::string_view frame);
 
+// decode() for the payload of a WebSocket text frame as the WebSocket library delivered it. The
+// library has already checked that it is UTF-8 (RFC 6455 makes it fail the connection
+// otherwise), so that check, which costs more than the rest of the parse, is not repeated; any
+// other text (a file, a log line, test input) goes through decode(). Everything else, malformed
+// JSON and excessive nesting included, is refused exactly as decode() refuses it.
+decode_result decode_text_frame(const std::string& frame);
+
 // Serializes a message as one JSON object with "message_type" first. Optional fields that are
 // not set are omitted (never written as null).
 std::string encode(const message& m);
