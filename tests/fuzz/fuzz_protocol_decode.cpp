@@ -48,11 +48,49 @@ void check_stream_redaction(std::string_view frame, const std::vector<std::strin
   if (streamed != whole) fail("streamed redaction differs from one-shot redaction", streamed);
 }
 
+// Strict UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF), written out here so
+// that the encoder's guarantee is not checked with the encoder's own validator.
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    std::uint32_t cp = 0, min = 0;
+    if (b < 0x80) { ++i; continue; }
+    if ((b & 0xE0) == 0xC0) { n = 1; cp = b & 0x1F; min = 0x80; }
+    else if ((b & 0xF0) == 0xE0) { n = 2; cp = b & 0x0F; min = 0x800; }
+    else if ((b & 0xF8) == 0xF0) { n = 3; cp = b & 0x07; min = 0x10000; }
+    else return false;
+    for (std::size_t k = 1; k <= n; ++k) {
+      if (i + k >= s.size()) return false;
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      if ((c & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (c & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+// decode_text_frame (what the runtime and the client use for frames, which websocketpp has
+// checked as UTF-8) must agree with decode on any UTF-8 text.
+void check_frame_decode_agrees(const std::string& frame, const p::decode_result& expected) {
+  const p::decode_result got = p::decode_text_frame(frame);
+  if (static_cast<bool>(got.msg) != static_cast<bool>(expected.msg))
+    fail("decode_text_frame and decode disagree on success", frame + "\n" + got.error);
+  if (got.error != expected.error || got.ec != expected.ec)
+    fail("decode_text_frame and decode give different errors", got.error + "\n" + expected.error);
+  if (got.msg && p::encode(*got.msg) != p::encode(*expected.msg))
+    fail("decode_text_frame and decode give different messages", frame);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view frame(reinterpret_cast<const char*>(data), size);
   const p::decode_result first = p::decode(frame);
+  if (valid_utf8(frame)) check_frame_decode_agrees(std::string(frame), first);
   if (!first.msg) {
     if (!first.ec || first.error.empty()) fail("decode failed without an error", frame);
     return 0;
@@ -60,6 +98,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (first.ec) fail("decode succeeded with an error code set", first.error);
 
   const std::string encoded = p::encode(*first.msg);
+  // The runtime sends what encode gives without websocketpp checking it again.
+  if (!valid_utf8(encoded)) fail("encode gave invalid UTF-8", encoded);
+  check_frame_decode_agrees(encoded, p::decode(encoded));
   const p::decode_result second = p::decode(encoded);
   if (!second.msg) fail("a re-encoded message does not decode", encoded + "\n" + second.error);
   if (second.msg->index() != first.msg->index()) fail("re-decoding changed the message type", encoded);
