@@ -35,6 +35,7 @@ source tests/ccache-launcher.sh
 start=$(date +%s)
 echo "=== fuzz: build (clang, libFuzzer + ASan + UBSan)"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ -DAGENTRT_FUZZ=ON \
+      -DCMAKE_CXX_FLAGS_DEBUG="${AGENTRT_DEBUG_INFO_FLAGS:--g}" \
       -DAGENTRT_BUILD_TESTS=OFF -DAGENTRT_BUILD_SAMPLES=OFF "${launcher[@]}" >/dev/null
 build_targets=()
 for name in "${targets[@]}"; do build_targets+=("fuzz_$name"); done

@@ -36,6 +36,7 @@ source tests/ccache-launcher.sh
 start=$(date +%s)
 echo "=== tsan: build (Debug, ThreadSanitizer)"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DAGENTRT_SANITIZE=thread \
+      -DCMAKE_CXX_FLAGS_DEBUG="${AGENTRT_DEBUG_INFO_FLAGS:--g}" \
       -DAGENTRT_BUILD_SAMPLES=OFF "${launcher[@]}" >/dev/null
 cmake --build "$build" -j"$jobs" --target agentrt runtime_tests client_tests
 built=$(date +%s)
