@@ -6,7 +6,10 @@
 #      portable binary in a chroot; bench runs --quick: figures, no pass/fail)
 #   2. Debug build with AddressSanitizer + UndefinedBehaviorSanitizer, the whole suite
 #   3. ThreadSanitizer: the runtime's session/process tests and the client's session tests
-#   4. libFuzzer: every target for AGENTRT_FUZZ_SECONDS (default 30) from its committed corpus
+#   4. libFuzzer: every target for AGENTRT_FUZZ_SECONDS (default 30) from its committed corpus,
+#      with a fixed seed (AGENTRT_FUZZ_SEED, default 1): the same tree gives the same verdict,
+#      so a red fuzz pass is the change's and replays. Exploring (new seeds, longer runs) is
+#      tests/fuzz/run-fuzzers.sh on its own; what it finds becomes a regression test first.
 #
 #   bash tests/run.sh                              # everything
 #   AGENTRT_SKIP_SANITIZERS=1 bash tests/run.sh    # pass 1 only (local loops)
@@ -80,7 +83,7 @@ if [ -z "${AGENTRT_SKIP_SANITIZERS:-}" ]; then
     phase_done "ThreadSanitizer (build and tests)"
   fi
   if [ -z "${AGENTRT_SKIP_FUZZ:-}" ]; then
-    bash tests/fuzz/run-fuzzers.sh "${AGENTRT_FUZZ_SECONDS:-30}"
+    AGENTRT_FUZZ_SEED="${AGENTRT_FUZZ_SEED:-1}" bash tests/fuzz/run-fuzzers.sh "${AGENTRT_FUZZ_SECONDS:-30}"
     phase_done "fuzzers (build and runs)"
   fi
 fi

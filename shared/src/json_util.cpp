@@ -12,7 +12,6 @@
 #include <emmintrin.h>
 #endif
 
-#include <rapidjson/encodedstream.h>
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
@@ -182,11 +181,13 @@ std::string to_json(const rapidjson::Value& v) {
 // parser must not see some of them, and none may see a refused one. A refused number's first
 // byte is spoiled in a copy, so that RapidJSON reports an invalid value at its offset; the
 // numbers before it may need normal precision, since the check stopped at the refused one.
+// The bytes go to the reader as they are: RapidJSON's EncodedInputStream would drop a leading
+// BOM, and also a lone 0xEF with it (so "\xEF{...}" parsed), which JSON.parse in the
+// TypeScript runtime refuses, as decode_text_frame does.
 json_parse_result parse_json(std::string_view text, rapidjson::Document& doc) {
   const json_number_check numbers = check_json_numbers(text);
   if (numbers.verdict == json_number_verdict::full_precision) {
-    rapidjson::MemoryStream bytes(text.data(), text.size());
-    rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(bytes);
+    rapidjson::MemoryStream is(text.data(), text.size());
     return parse_from<parse_flags>(is, text, doc);
   }
   std::string spoiled;
@@ -196,8 +197,7 @@ json_parse_result parse_json(std::string_view text, rapidjson::Document& doc) {
     spoiled[numbers.offset] = '?';
     input = spoiled;
   }
-  rapidjson::MemoryStream bytes(input.data(), input.size());
-  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(bytes);
+  rapidjson::MemoryStream is(input.data(), input.size());
   return parse_from<parse_flags & ~rapidjson::kParseFullPrecisionFlag>(is, input, doc);
 }
 

@@ -7,6 +7,8 @@
 #   bash tests/fuzz/run-fuzzers.sh [seconds-per-target]     # default 60
 #   AGENTRT_FUZZ_TARGETS="protocol_decode ignore_rules" bash tests/fuzz/run-fuzzers.sh 30
 #   AGENTRT_FUZZ_PARALLEL=1   run one target at a time (default: nproc, at most 2)
+#   AGENTRT_FUZZ_SEED=N       libFuzzer's -seed (default: a new random seed each run, which
+#                             explores; tests/run.sh fixes it so a CI verdict is reproducible)
 #
 # Reproduce a finding: build-fuzz/tests/fuzz/fuzz_<name> build-fuzz/findings/<name>/crash-...
 set -euo pipefail
@@ -60,6 +62,7 @@ run_one() {
   # -dict: the format's tokens (field names, awkward numbers), which mutation alone finds late.
   local args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
               -artifact_prefix="$dir/findings/")
+  [ -n "${AGENTRT_FUZZ_SEED:-}" ] && args+=(-seed="$AGENTRT_FUZZ_SEED")
   [ -f "$repo/tests/fuzz/dict/$name.dict" ] && args+=(-dict="$repo/tests/fuzz/dict/$name.dict")
   (cd "$dir" && AGENTRT_FUZZ_SCRATCH="$dir/tmp" "$build/tests/fuzz/fuzz_$name" "${args[@]}" \
       corpus) >"$dir/log" 2>&1
@@ -110,5 +113,6 @@ for name in "${targets[@]}"; do
   ls "$build/findings/$name/"
   echo "reproduce: $build/tests/fuzz/fuzz_$name $build/findings/$name/<file>"
 done
+[ -n "${AGENTRT_FUZZ_SEED:-}" ] && echo "fuzz: seed $AGENTRT_FUZZ_SEED (AGENTRT_FUZZ_SEED)"
 echo "fuzz: build $((built - start)) s, fuzzing $(( $(date +%s) - built )) s"
 exit "$failed"

@@ -1,7 +1,7 @@
 // Regression tests for what tests/fuzz found in the protocol library. Each test replays the
 // finding (the reproducer itself, or the smallest frame showing the same bug) and checks the
 // behaviour the fix gives. All of them are RapidJSON 1.1.0 number-parsing bugs
-// (agentrt/protocol/json_numbers.hpp).
+// (agentrt/protocol/json_numbers.hpp), but for one BOM quirk (the last test).
 #include <gtest/gtest.h>
 
 #include <cfloat>
@@ -180,6 +180,30 @@ TEST(FuzzRegressions, FullPrecisionKeptForOtherNumbers) {
   ASSERT_TRUE(r.msg) << r.error;
   EXPECT_EQ(std::get<command_execution_message>(*r.msg).commands[0].timeout_s.value_or(0),
             2.2250738585072011e-308);
+}
+
+// fuzz_protocol_decode, crash-a3b42d19 ("\xEF\x99\x99\x19"): decode read frames through
+// RapidJSON's EncodedInputStream, which drops a UTF-8 BOM and also a lone 0xEF before it
+// looks further, so decode accepted "\xEF{...}" and BOM-prefixed frames while
+// decode_text_frame (what the sockets use) refused them, with a different offset. Both refuse
+// them now, as JSON.parse in the TypeScript runtime does, at offset 0.
+TEST(FuzzRegressions, LeadingBomOrLoneEfIsRefusedByBothDecoders) {
+  const std::string frame = R"({"message_type":"heartbeat_message","phase":"p","elapsed_ms":1})";
+  ASSERT_TRUE(decode(frame).msg);
+  for (const std::string& prefix : {std::string("\xEF\xBB\xBF"), std::string("\xEF"),
+                                    std::string("\xEF\xBB")}) {
+    for (const decode_result& r : {decode(prefix + frame), decode_text_frame(prefix + frame)}) {
+      EXPECT_FALSE(r.msg);
+      EXPECT_EQ(r.ec, make_error_code(errc::malformed_json)) << r.error;
+      EXPECT_NE(r.error.find("offset 0:"), std::string::npos) << r.error;
+    }
+  }
+  const std::string reproducer = "\xEF\x99\x99\x19";
+  const decode_result a = decode(reproducer);
+  const decode_result b = decode_text_frame(reproducer);
+  EXPECT_FALSE(a.msg);
+  EXPECT_EQ(a.error, b.error);
+  EXPECT_EQ(a.error, "malformed JSON at offset 0: Invalid value.");
 }
 
 }  // namespace
