@@ -12,29 +12,15 @@
 namespace {
 
 namespace hs = agentrt::runtime::harness;
-using agentrt::test::harness_record;
+using namespace agentrt::test;  // harness_test_fixture.hpp
 
 std::filesystem::path data_dir() { return AGENTRT_TEST_DATA_DIR; }
 
-// Feeds a recorded stream line by line and asks for the outcome.
+// Feeds a recorded stream to the parser and asks for the outcome.
 hs::harness_outcome replay(const std::string& file, harness_record& rec, const char* schema = nullptr,
                            int exit_code = 0) {
-  hs::harness_callbacks cb;
-  cb.on_assistant = [&rec](std::vector<std::string> b) { rec.assistants.push_back(std::move(b)); };
-  cb.on_agent_event = [&rec](std::string e, std::string d) { rec.events.emplace_back(std::move(e), std::move(d)); };
-  std::shared_ptr<const hs::output_schema> s;
-  if (schema) {
-    std::string error;
-    s = hs::output_schema::parse(schema, error);
-  }
-  hs::claude_parser parser(hs::event_sink(cb, true), s);
-  std::ifstream in(data_dir() / "claude" / file);
-  EXPECT_TRUE(in) << file;
-  std::string line;
-  while (std::getline(in, line)) EXPECT_TRUE(parser.on_line(line)) << line;
-  hs::process_end end;
-  end.status.exit_code = exit_code;
-  return parser.finish(end);
+  hs::claude_parser parser(hs::event_sink(recording_callbacks(rec), true), parse_schema(schema));
+  return feed(parser, recorded_lines(data_dir() / "claude" / file), exited(exit_code));
 }
 
 TEST(HarnessClaudeParser, ToolCallStream) {
@@ -44,9 +30,7 @@ TEST(HarnessClaudeParser, ToolCallStream) {
   EXPECT_EQ(out.data.text, "There are two files: a.txt and b.txt.");
   EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{
                                 {"Let me look at the directory."}, {"There are two files: a.txt and b.txt."}}));
-  std::vector<std::string> kinds;
-  for (const auto& e : rec.events) kinds.push_back(e.first);
-  EXPECT_EQ(kinds, (std::vector<std::string>{"session", "reasoning", "tool_use", "tool_result", "usage"}));
+  EXPECT_EQ(event_kinds(rec), (std::vector<std::string>{"session", "reasoning", "tool_use", "tool_result", "usage"}));
   EXPECT_EQ(rec.events[0].second,
             R"({"session_id":"7f3c2a9e-1b2d-4c5e-8f90-123456789abc","harness":"claude","model":"claude-sonnet-4-5"})");
   EXPECT_EQ(rec.events[2].second,

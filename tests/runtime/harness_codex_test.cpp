@@ -14,7 +14,7 @@
 namespace {
 
 namespace hs = agentrt::runtime::harness;
-using agentrt::test::harness_record;
+using namespace agentrt::test;  // harness_test_fixture.hpp
 using namespace std::chrono_literals;
 
 std::filesystem::path data_dir() { return std::filesystem::path(AGENTRT_TEST_DATA_DIR) / "codex"; }
@@ -23,36 +23,12 @@ const char* const city_schema =
     R"({"type":"json_schema","schema":{"type":"object","properties":{"city":{"type":"string"},)"
     R"("population":{"type":"integer"}},"required":["city","population"]}})";
 
-hs::harness_callbacks recording(harness_record& rec) {
-  hs::harness_callbacks cb;
-  cb.on_assistant = [&rec](std::vector<std::string> b) { rec.assistants.push_back(std::move(b)); };
-  cb.on_agent_event = [&rec](std::string e, std::string d) { rec.events.emplace_back(std::move(e), std::move(d)); };
-  cb.on_log = [&rec](std::string line) { rec.logs.push_back(std::move(line)); };
-  return cb;
-}
-
-// Feeds a recorded stream line by line and asks for the outcome.
+// Feeds a recorded stream to the parser and asks for the outcome.
 hs::harness_outcome replay(const std::string& file, harness_record& rec, const char* schema = nullptr,
                            int exit_code = 0, std::string model = {}) {
-  std::shared_ptr<const hs::output_schema> s;
-  if (schema) {
-    std::string error;
-    s = hs::output_schema::parse(schema, error);
-  }
-  hs::codex_parser parser(hs::event_sink(recording(rec), true), s, std::move(model));
-  std::ifstream in(data_dir() / file);
-  EXPECT_TRUE(in) << file;
-  std::string line;
-  while (std::getline(in, line)) EXPECT_TRUE(parser.on_line(line)) << line;
-  hs::process_end end;
-  end.status.exit_code = exit_code;
-  return parser.finish(end);
-}
-
-std::vector<std::string> kinds_of(const harness_record& rec) {
-  std::vector<std::string> kinds;
-  for (const auto& e : rec.events) kinds.push_back(e.first);
-  return kinds;
+  hs::codex_parser parser(hs::event_sink(recording_callbacks(rec), true), parse_schema(schema),
+                          std::move(model));
+  return feed(parser, recorded_lines(data_dir() / file), exited(exit_code));
 }
 
 TEST(HarnessCodexParser, TextStream) {
@@ -62,7 +38,7 @@ TEST(HarnessCodexParser, TextStream) {
   EXPECT_EQ(out.data.type, agentrt::protocol::result_data::kind::text);
   EXPECT_EQ(out.data.text, "Hello from the fake model.");
   EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{{"Hello from the fake model."}}));
-  EXPECT_EQ(kinds_of(rec), (std::vector<std::string>{"session", "usage"}));
+  EXPECT_EQ(event_kinds(rec), (std::vector<std::string>{"session", "usage"}));
   EXPECT_EQ(rec.events[0].second,
             R"({"session_id":"01a23076-e429-7e43-8b75-f8b3bbf92ce8","harness":"codex","model":"gpt-5.5"})");
   EXPECT_EQ(out.metadata_json,
@@ -78,7 +54,7 @@ TEST(HarnessCodexParser, ToolCallStream) {
   EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{
                                 {"Let me look at the directory."}, {"There are two files: a.txt and b.txt."}}));
   // item.started and item.completed of the command give one tool_use and one tool_result.
-  EXPECT_EQ(kinds_of(rec), (std::vector<std::string>{"session", "reasoning", "tool_use", "tool_result", "usage"}));
+  EXPECT_EQ(event_kinds(rec), (std::vector<std::string>{"session", "reasoning", "tool_use", "tool_result", "usage"}));
   EXPECT_EQ(rec.events[0].second, R"({"session_id":"01a23076-e772-7ea1-95be-62f7e51eab69","harness":"codex"})");
   EXPECT_EQ(rec.events[1].second, R"({"text":"I should list the files."})");
   EXPECT_EQ(rec.events[2].second,
@@ -95,7 +71,7 @@ TEST(HarnessCodexParser, FileChangeMcpFailedCommandAndWebSearch) {
   std::vector<std::string> expected = {"session"};
   for (int i = 0; i < 4; ++i) expected.insert(expected.end(), {"tool_use", "tool_result"});
   expected.push_back("usage");
-  ASSERT_EQ(kinds_of(rec), expected);
+  ASSERT_EQ(event_kinds(rec), expected);
   EXPECT_EQ(rec.events[1].second,
             R"({"id":"item_0","name":"file_change","input":{"changes":[{"path":"/tmp/cx/rec/work/hello.txt","kind":"add"}]}})");
   EXPECT_EQ(rec.events[2].second, R"({"id":"item_0","output":"add /tmp/cx/rec/work/hello.txt","is_error":false})");
@@ -180,11 +156,9 @@ TEST(HarnessCodexParser, ResumedStreamKeepsTheThreadId) {
 
 TEST(HarnessCodexParser, EventsOnlyWhenAsked) {
   harness_record rec;
-  hs::harness_callbacks cb = recording(rec);
+  hs::harness_callbacks cb = recording_callbacks(rec);
   hs::codex_parser parser(hs::event_sink(cb, false), nullptr);
-  std::ifstream in(data_dir() / "other_items.jsonl");
-  std::string line;
-  while (std::getline(in, line)) parser.on_line(line);
+  for (const auto& line : recorded_lines(data_dir() / "other_items.jsonl")) parser.on_line(line);
   EXPECT_TRUE(parser.finish(hs::process_end{}).ok);
   EXPECT_TRUE(rec.events.empty());
   EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{{"Done."}}));

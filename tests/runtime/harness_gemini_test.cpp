@@ -16,7 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace hs = agentrt::runtime::harness;
-using agentrt::test::harness_record;
+using namespace agentrt::test;  // harness_test_fixture.hpp
 
 fs::path data_dir() { return fs::path(AGENTRT_TEST_DATA_DIR) / "gemini"; }
 
@@ -31,33 +31,11 @@ std::string read_text(const fs::path& p) {
   return s.str();
 }
 
-// Feeds a recorded stream line by line and asks for the outcome.
+// Feeds a recorded stream to the parser and asks for the outcome.
 hs::harness_outcome replay(const std::string& file, harness_record& rec, const char* schema = nullptr,
                            int exit_code = 0) {
-  hs::harness_callbacks cb;
-  cb.on_assistant = [&rec](std::vector<std::string> b) { rec.assistants.push_back(std::move(b)); };
-  cb.on_agent_event = [&rec](std::string e, std::string d) { rec.events.emplace_back(std::move(e), std::move(d)); };
-  cb.on_log = [&rec](std::string l) { rec.logs.push_back(std::move(l)); };
-  std::shared_ptr<const hs::output_schema> s;
-  if (schema) {
-    std::string error;
-    s = hs::output_schema::parse(schema, error);
-    EXPECT_TRUE(s) << error;
-  }
-  hs::gemini_parser parser(hs::event_sink(cb, true), s);
-  std::ifstream in(data_dir() / file);
-  EXPECT_TRUE(in) << file;
-  std::string line;
-  while (std::getline(in, line)) EXPECT_TRUE(parser.on_line(line)) << line;
-  hs::process_end end;
-  end.status.exit_code = exit_code;
-  return parser.finish(end);
-}
-
-std::vector<std::string> kinds(const harness_record& rec) {
-  std::vector<std::string> out;
-  for (const auto& e : rec.events) out.push_back(e.first);
-  return out;
+  hs::gemini_parser parser(hs::event_sink(recording_callbacks(rec), true), parse_schema(schema));
+  return feed(parser, recorded_lines(data_dir() / file), exited(exit_code));
 }
 
 TEST(HarnessGeminiParser, TextStream) {
@@ -68,7 +46,7 @@ TEST(HarnessGeminiParser, TextStream) {
   EXPECT_EQ(out.data.text, "Hello from the fake model.");
   // Two deltas, one assistant message.
   EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{{"Hello from the fake model."}}));
-  EXPECT_EQ(kinds(rec), (std::vector<std::string>{"session", "usage"}));
+  EXPECT_EQ(event_kinds(rec), (std::vector<std::string>{"session", "usage"}));
   EXPECT_EQ(rec.events[0].second,
             R"({"session_id":"8514d4fa-e0bb-42b5-8027-44ad64056759","harness":"gemini","model":"gemini-2.5-flash"})");
   EXPECT_EQ(out.metadata_json,
@@ -87,7 +65,7 @@ TEST(HarnessGeminiParser, ToolCallStream) {
   EXPECT_EQ(out.data.text, "Wrote the file.");
   EXPECT_EQ(rec.assistants,
             (std::vector<std::vector<std::string>>{{"I will write the file."}, {"Wrote the file."}}));
-  EXPECT_EQ(kinds(rec), (std::vector<std::string>{"session", "tool_use", "tool_result", "usage"}));
+  EXPECT_EQ(event_kinds(rec), (std::vector<std::string>{"session", "tool_use", "tool_result", "usage"}));
   EXPECT_EQ(rec.events[1].second,
             R"({"id":"run_shell_command__run_shell_command_1796109451874_0","name":"run_shell_command",)"
             R"("input":{"command":"echo made-by-gemini > proof.txt && echo ok","description":"write proof"}})");
@@ -101,7 +79,7 @@ TEST(HarnessGeminiParser, FailedToolIsAnErrorResult) {
   auto out = replay("tool_error.jsonl", rec);
   ASSERT_TRUE(out.ok) << out.error;
   EXPECT_EQ(out.data.text, "The file does not exist.");
-  ASSERT_EQ(kinds(rec), (std::vector<std::string>{"session", "tool_use", "tool_result", "usage"}));
+  ASSERT_EQ(event_kinds(rec), (std::vector<std::string>{"session", "tool_use", "tool_result", "usage"}));
   EXPECT_EQ(rec.events[2].second.rfind(
                 R"({"id":"read_file__read_file_1796109487544_0","output":"Path not in workspace: )", 0),
             0u) << rec.events[2].second;

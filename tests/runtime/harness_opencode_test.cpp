@@ -15,18 +15,12 @@
 namespace {
 
 namespace hs = agentrt::runtime::harness;
-using agentrt::test::harness_record;
+using namespace agentrt::test;  // harness_test_fixture.hpp
 using namespace std::chrono_literals;
 
 std::filesystem::path data_dir() { return std::filesystem::path(AGENTRT_TEST_DATA_DIR) / "opencode"; }
 
-std::vector<std::string> recorded_lines(const std::string& file) {
-  std::ifstream in(data_dir() / file);
-  EXPECT_TRUE(in) << file;
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
+std::vector<std::string> recorded(const std::string& file) { return recorded_lines(data_dir() / file); }
 
 const char* const city_schema =
     R"({"type":"json_schema","schema":{"type":"object","properties":{"city":{"type":"string"},"population":{"type":"integer"}},"required":["city","population"]}})";
@@ -43,39 +37,23 @@ struct replay_options {
 // Feeds lines to a parser (as the run would) and asks for the outcome.
 hs::harness_outcome replay(const std::vector<std::string>& lines, harness_record& rec,
                            const replay_options& o = {}) {
-  hs::harness_callbacks cb;
-  cb.on_assistant = [&rec](std::vector<std::string> b) { rec.assistants.push_back(std::move(b)); };
-  cb.on_agent_event = [&rec](std::string e, std::string d) { rec.events.emplace_back(std::move(e), std::move(d)); };
-  std::shared_ptr<const hs::output_schema> s;
-  if (o.schema) {
-    std::string error;
-    s = hs::output_schema::parse(o.schema, error);
-    EXPECT_TRUE(s) << error;
-  }
-  hs::opencode_parser parser(hs::event_sink(cb, o.agent_events), s, "anthropic/claude-sonnet-4-5",
+  hs::opencode_parser parser(hs::event_sink(recording_callbacks(rec), o.agent_events),
+                             parse_schema(o.schema), "anthropic/claude-sonnet-4-5",
                              o.resumed_session);
-  for (const auto& line : lines) EXPECT_TRUE(parser.on_line(line)) << line;
-  hs::process_end end;
-  end.status.exit_code = o.exit_code;
+  hs::process_end end = exited(o.exit_code);
   end.status.term_signal = o.term_signal;
   end.stderr_tail = o.stderr_tail;
-  return parser.finish(end);
-}
-
-std::vector<std::string> kinds_of(const harness_record& rec) {
-  std::vector<std::string> kinds;
-  for (const auto& e : rec.events) kinds.push_back(e.first);
-  return kinds;
+  return feed(parser, lines, end);
 }
 
 TEST(HarnessOpencodeParser, TextStream) {
   harness_record rec;
-  auto out = replay(recorded_lines("text.jsonl"), rec);
+  auto out = replay(recorded("text.jsonl"), rec);
   ASSERT_TRUE(out.ok) << out.error;
   EXPECT_EQ(out.data.type, agentrt::protocol::result_data::kind::text);
   EXPECT_EQ(out.data.text, "Hello from the fake model.");
   EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{{"Hello from the fake model."}}));
-  EXPECT_EQ(kinds_of(rec), (std::vector<std::string>{"session", "usage"}));
+  EXPECT_EQ(event_kinds(rec), (std::vector<std::string>{"session", "usage"}));
   EXPECT_EQ(rec.events[0].second,
             R"({"session_id":"ses_dcf78c464ffe1zUbjKlxaarSAO","harness":"opencode","model":"anthropic/claude-sonnet-4-5"})");
   const std::string usage = R"({"input":10,"output":12,"reasoning":0,"cache":{"read":0,"write":0},"total":22})";
@@ -87,12 +65,12 @@ TEST(HarnessOpencodeParser, TextStream) {
 
 TEST(HarnessOpencodeParser, ToolCallStream) {
   harness_record rec;
-  auto out = replay(recorded_lines("tool_call.jsonl"), rec);
+  auto out = replay(recorded("tool_call.jsonl"), rec);
   ASSERT_TRUE(out.ok) << out.error;
   // Texts of earlier steps are assistant messages; the answer is the last step's text.
   EXPECT_EQ(out.data.text, "Wrote the file.");
   EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{{"Wrote the file."}}));
-  EXPECT_EQ(kinds_of(rec), (std::vector<std::string>{"session", "reasoning", "tool_use", "tool_result", "tool_use",
+  EXPECT_EQ(event_kinds(rec), (std::vector<std::string>{"session", "reasoning", "tool_use", "tool_result", "tool_use",
                                                      "tool_result", "tool_use", "tool_result", "usage"}));
   EXPECT_EQ(rec.events[1].second, R"({"text":"I should write the proof file."})");
   EXPECT_EQ(rec.events[2].second,
@@ -112,7 +90,7 @@ TEST(HarnessOpencodeParser, EventsOnlyWhenAsked) {
   harness_record rec;
   replay_options o;
   o.agent_events = false;
-  auto out = replay(recorded_lines("tool_call.jsonl"), rec, o);
+  auto out = replay(recorded("tool_call.jsonl"), rec, o);
   ASSERT_TRUE(out.ok) << out.error;
   EXPECT_TRUE(rec.events.empty());
   EXPECT_EQ(rec.assistants.size(), 1u);
@@ -124,7 +102,7 @@ TEST(HarnessOpencodeParser, StructuredOutput) {
   harness_record rec;
   replay_options o;
   o.schema = city_schema;
-  auto out = replay(recorded_lines("structured.jsonl"), rec, o);
+  auto out = replay(recorded("structured.jsonl"), rec, o);
   ASSERT_TRUE(out.ok) << out.error;
   EXPECT_EQ(out.data.type, agentrt::protocol::result_data::kind::structured_output);
   EXPECT_EQ(out.data.structured_output.json, R"({"city":"Paris","population":2100000})");
@@ -135,7 +113,7 @@ TEST(HarnessOpencodeParser, StructuredOutputMismatchQuotesTheValidationError) {
   harness_record rec;
   replay_options o;
   o.schema = city_schema;
-  auto out = replay(recorded_lines("structured_mismatch.jsonl"), rec, o);
+  auto out = replay(recorded("structured_mismatch.jsonl"), rec, o);
   EXPECT_FALSE(out.ok);
   EXPECT_NE(out.error.find("/population fails \"type\""), std::string::npos) << out.error;
   EXPECT_NE(out.error_metadata_json.find(R"("answer":"{\"city\":\"Paris\",\"population\":\"many\"}")"),
@@ -146,7 +124,7 @@ TEST(HarnessOpencodeParser, StructuredOutputRequestedButAnswerIsProse) {
   harness_record rec;
   replay_options o;
   o.schema = city_schema;
-  auto out = replay(recorded_lines("text.jsonl"), rec, o);
+  auto out = replay(recorded("text.jsonl"), rec, o);
   EXPECT_FALSE(out.ok);
   EXPECT_EQ(out.error, "structured output requested but opencode's answer contains no JSON object");
 }
@@ -155,13 +133,13 @@ TEST(HarnessOpencodeParser, ApiErrorIsAnErrorWithStatus) {
   harness_record rec;
   replay_options o;
   o.exit_code = 1;
-  auto out = replay(recorded_lines("api_error.jsonl"), rec, o);
+  auto out = replay(recorded("api_error.jsonl"), rec, o);
   EXPECT_FALSE(out.ok);
   EXPECT_EQ(out.error, "opencode failed (APIError): invalid x-api-key");
   EXPECT_EQ(out.error_metadata_json,
             R"({"harness":"opencode","session_id":"ses_dcf77394cffe0JEsYuIWLFYMQ3","model":"anthropic/claude-sonnet-4-5",)"
             R"("num_turns":0,"error_name":"APIError","api_error_status":401,"exit_code":1})");
-  EXPECT_EQ(kinds_of(rec), (std::vector<std::string>{"session"}));
+  EXPECT_EQ(event_kinds(rec), (std::vector<std::string>{"session"}));
 }
 
 TEST(HarnessOpencodeParser, KilledMidStepIsAProcessFailure) {
@@ -169,14 +147,14 @@ TEST(HarnessOpencodeParser, KilledMidStepIsAProcessFailure) {
   harness_record rec;
   replay_options o;
   o.term_signal = 15;
-  auto out = replay(recorded_lines("cancelled.jsonl"), rec, o);
+  auto out = replay(recorded("cancelled.jsonl"), rec, o);
   EXPECT_FALSE(out.ok);
   EXPECT_EQ(out.error.rfind("opencode was killed by signal 15", 0), 0u) << out.error;
 }
 
 TEST(HarnessOpencodeParser, CleanExitWithoutAFinishedStepIsAnError) {
   harness_record rec;
-  auto out = replay(recorded_lines("cancelled.jsonl"), rec);
+  auto out = replay(recorded("cancelled.jsonl"), rec);
   EXPECT_FALSE(out.ok);
   EXPECT_EQ(out.error, "opencode exited without finishing a step");
 }
@@ -184,7 +162,7 @@ TEST(HarnessOpencodeParser, CleanExitWithoutAFinishedStepIsAnError) {
 TEST(HarnessOpencodeParser, LastStepNotStoppedIsAnError) {
   // The recorded text stream with its finish reason changed to the AI SDK's "length" (the
   // model hit its output limit), which the fake server cannot produce.
-  auto lines = recorded_lines("text.jsonl");
+  auto lines = recorded("text.jsonl");
   const std::string stop = R"("reason":"stop")";
   ASSERT_NE(lines.back().find(stop), std::string::npos);
   lines.back().replace(lines.back().find(stop), stop.size(), R"("reason":"length")");
@@ -199,10 +177,10 @@ TEST(HarnessOpencodeParser, ResumedSessionIsChecked) {
   harness_record rec;
   replay_options o;
   o.resumed_session = "ses_dcf78c464ffe1zUbjKlxaarSAO";
-  auto out = replay(recorded_lines("text.jsonl"), rec, o);
+  auto out = replay(recorded("text.jsonl"), rec, o);
   EXPECT_TRUE(out.ok) << out.error;
   o.resumed_session = "ses_other";
-  out = replay(recorded_lines("text.jsonl"), rec, o);
+  out = replay(recorded("text.jsonl"), rec, o);
   EXPECT_FALSE(out.ok);
   EXPECT_EQ(out.error, "opencode ran session ses_dcf78c464ffe1zUbjKlxaarSAO instead of the requested ses_other");
   EXPECT_NE(out.error_metadata_json.find(R"("requested_session_id":"ses_other")"), std::string::npos);

@@ -1,6 +1,7 @@
 // Shared fixture for harness tests (header-only: it needs the runtime's headers, which the
 // support library does not see): an io_context with a reaper and a scope, a helper that runs
-// one harness invocation to its end and records everything it reported, and script files.
+// one harness invocation to its end and records everything it reported, and script files;
+// for the parser tests, recorded streams fed to an adapter's event_parser.
 #pragma once
 
 #include <chrono>
@@ -18,10 +19,14 @@
 #include <fstream>
 #include <stdexcept>
 
+#include <gtest/gtest.h>
+
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 
 #include "harness/harness.hpp"
+#include "harness/process_run.hpp"
+#include "harness/schema_validator.hpp"
 #include "process/process_reaper.hpp"
 #include "process/process_scope.hpp"
 
@@ -35,6 +40,22 @@ struct harness_record {
   int done_calls = 0;
   std::string logs_text() const;
 };
+
+// Callbacks that record into rec; a parser fed by hand needs no io_context.
+runtime::harness::harness_callbacks recording_callbacks(harness_record& rec);
+// The kinds of the agent events rec holds, in order.
+std::vector<std::string> event_kinds(const harness_record& rec);
+// The lines of a recorded stream (tests/runtime/data/<harness>/<file>).
+std::vector<std::string> recorded_lines(const std::filesystem::path& file);
+// The schema of an output_format text; null for a null text. A text that does not parse fails
+// the test.
+std::shared_ptr<const runtime::harness::output_schema> parse_schema(const char* output_format);
+// Feeds lines to a parser as the run would (each must be an event) and asks for the outcome.
+runtime::harness::harness_outcome feed(runtime::harness::event_parser& parser,
+                                       const std::vector<std::string>& lines,
+                                       const runtime::harness::process_end& end = {});
+// feed() with a clean exit or the given exit code.
+runtime::harness::process_end exited(int exit_code);
 
 class harness_env {
  public:
@@ -88,12 +109,50 @@ inline harness_env::~harness_env() {
   std::filesystem::remove_all(dir, ec);
 }
 
-inline hs::harness_callbacks harness_env::callbacks(harness_record& rec) {
+inline hs::harness_callbacks recording_callbacks(harness_record& rec) {
   hs::harness_callbacks cb;
   cb.on_assistant = [&rec](std::vector<std::string> blocks) { rec.assistants.push_back(std::move(blocks)); };
   cb.on_agent_event = [&rec](std::string e, std::string d) { rec.events.emplace_back(std::move(e), std::move(d)); };
   cb.on_log = [&rec](std::string line) { rec.logs.push_back(std::move(line)); };
   return cb;
+}
+
+inline std::vector<std::string> event_kinds(const harness_record& rec) {
+  std::vector<std::string> kinds;
+  for (const auto& e : rec.events) kinds.push_back(e.first);
+  return kinds;
+}
+
+inline std::vector<std::string> recorded_lines(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  EXPECT_TRUE(in) << file;
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+inline std::shared_ptr<const hs::output_schema> parse_schema(const char* output_format) {
+  if (output_format == nullptr) return nullptr;
+  std::string error;
+  std::shared_ptr<const hs::output_schema> schema = hs::output_schema::parse(output_format, error);
+  EXPECT_TRUE(schema) << error;
+  return schema;
+}
+
+inline hs::harness_outcome feed(hs::event_parser& parser, const std::vector<std::string>& lines,
+                                const hs::process_end& end) {
+  for (const auto& line : lines) EXPECT_TRUE(parser.on_line(line)) << line;
+  return parser.finish(end);
+}
+
+inline hs::process_end exited(int exit_code) {
+  hs::process_end end;
+  end.status.exit_code = exit_code;
+  return end;
+}
+
+inline hs::harness_callbacks harness_env::callbacks(harness_record& rec) {
+  return recording_callbacks(rec);
 }
 
 inline bool harness_env::run_until(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
