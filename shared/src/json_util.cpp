@@ -263,6 +263,23 @@ bool exceeds(std::string_view significant, std::string_view limit) noexcept {
   return false;
 }
 
+// Whether the significant digits (a '.' may be among them) are 2^64 - 1's twenty digits and a
+// twenty-first from 5 up: StrtodDiyFp gathers the first digits into a uint64 and rounds it up
+// by the next one, which wraps this one significand to 0 (DiyFp::Normalize then runs clz(0)).
+bool rounds_uint64_to_zero(std::string_view significant) noexcept {
+  constexpr std::string_view uint64_max = "18446744073709551615";
+  std::size_t k = 0;
+  for (const char d : significant) {
+    if (d == '.')
+      continue;
+    if (k == uint64_max.size())
+      return d >= '5';
+    if (d != uint64_max[k++])
+      return false;
+  }
+  return false;
+}
+
 } // namespace
 
 json_number_check check_json_numbers(std::string_view text) noexcept {
@@ -346,6 +363,8 @@ json_number_check check_json_numbers(std::string_view text) noexcept {
       // Beyond DBL_MAX: RapidJSON refuses "1e309" itself, but not "1000e306", which full
       // precision turns into garbage or a crash.
       return {json_number_verdict::refuse, start};
+    } else if (rounds_uint64_to_zero(significant)) {
+      result.verdict = json_number_verdict::normal_precision;
     }
   }
   return result;

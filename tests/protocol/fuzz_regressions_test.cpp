@@ -206,5 +206,32 @@ TEST(FuzzRegressions, LeadingBomOrLoneEfIsRefusedByBothDecoders) {
   EXPECT_EQ(a.error, "malformed JSON at offset 0: Invalid value.");
 }
 
+// fuzz_protocol_decode, crash-94731b24 ("-0.1844674407370955161599" and a stray byte): digits
+// that start with 2^64 - 1's and go on with a 5 or more made StrtodDiyFp round its uint64
+// significand up to 0 (UBSan: clz(0) in DiyFp::Normalize) and return a wrong value. Such
+// numbers take the normal-precision parser now, which reads them within an ulp.
+TEST(FuzzRegressions, Uint64MaxDigitsFollowedByFiveOrMoreReadCorrectly) {
+  EXPECT_FALSE(decode("-0.1844674407370955161599\xCF").msg);
+  for (const std::string number :
+       {"0.1844674407370955161599", "-0.1844674407370955161599", "184467440737095516155",
+        "1.84467440737095516159e300", "18446744073709551615.5e-10"}) {
+    EXPECT_EQ(check_json_numbers(number).verdict, json_number_verdict::normal_precision) << number;
+    const decode_result r = decode(R"({"message_type":"command_execution_message","commands":[)"
+                                   R"({"command":"a","timeout_s":)" + number + "}]}");
+    if (number[0] == '-') {
+      EXPECT_FALSE(r.msg) << number;  // refused as negative, no longer a garbage value
+      EXPECT_NE(r.error.find("must be >= 0"), std::string::npos) << r.error;
+      continue;
+    }
+    ASSERT_TRUE(r.msg) << number << ": " << r.error;
+    const double got = std::get<command_execution_message>(*r.msg).commands[0].timeout_s.value_or(-1);
+    EXPECT_DOUBLE_EQ(got, std::strtod(number.c_str(), nullptr)) << number;
+  }
+  // Neighbours the bug does not touch keep full precision.
+  for (const char* number : {"18446744073709551615", "184467440737095516154", "0.18446744073709551614",
+                             "1844674407370955161"})
+    EXPECT_EQ(check_json_numbers(number).verdict, json_number_verdict::full_precision) << number;
+}
+
 }  // namespace
 }  // namespace agentrt::protocol

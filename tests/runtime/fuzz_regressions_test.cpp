@@ -10,6 +10,7 @@
 #include "agentrt/protocol/codec.hpp"
 #include "harness/claude_harness.hpp"
 #include "harness/openai_harness.hpp"
+#include "harness/opencode_harness.hpp"
 #include "support/protocol_helpers.hpp"
 #include "support/runtime_process.hpp"
 #include "support/ws_test_client.hpp"
@@ -31,6 +32,31 @@ TEST(FuzzRegressions, ChatStreamIgnoresTokenCountsOutsideInt64) {
   s.write("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3.0}}\n\n");
   EXPECT_EQ(s.prompt_tokens, 12);
   EXPECT_EQ(s.completion_tokens, 3);
+}
+
+// fuzz_harness_parsers, crash-d4cb2e35: OpenCode's step_finish token counts were cast from
+// double as well ("tokens":{"input":1e300}). Counts no int64 holds count as 0 now, and the
+// sums over steps stop at the int64 maximum instead of overflowing; a cost summed past
+// DBL_MAX is written as null instead of leaving a key without a value (invalid JSON).
+TEST(FuzzRegressions, OpencodeTokenCountsAndCostStayInRange) {
+  hs::opencode_parser parser(hs::event_sink{}, nullptr, "anthropic/m", "");
+  const auto step = [](const std::string& tokens, const std::string& cost) {
+    return R"({"type":"step_finish","sessionID":"ses_1","part":{"type":"step-finish","reason":"stop",)"
+           R"("tokens":)" + tokens + R"(,"cost":)" + cost + "}}";
+  };
+  ASSERT_TRUE(parser.on_line(R"({"type":"text","sessionID":"ses_1","part":{"type":"text","text":"hi"}})"));
+  ASSERT_TRUE(parser.on_line(step(R"({"input":1e300,"output":-5,"reasoning":9223372036854775807,)"
+                                  R"("total":1.5,"cache":{"read":9e18,"write":-1e300}})", "1e308")));
+  ASSERT_TRUE(parser.on_line(step(R"({"input":7,"output":2,"reasoning":9223372036854775807,)"
+                                  R"("total":2,"cache":{"read":9e18,"write":0}})", "1e308")));
+  const hs::harness_outcome out = parser.finish(hs::process_end{});
+  ASSERT_TRUE(out.ok) << out.error;
+  rapidjson::Document meta;
+  ASSERT_FALSE(meta.Parse(out.metadata_json.c_str()).HasParseError()) << out.metadata_json;
+  EXPECT_NE(out.metadata_json.find(R"("total_cost_usd":null)"), std::string::npos) << out.metadata_json;
+  for (const char* expected : {R"("input":7,"output":2,"reasoning":9223372036854775807,)",
+                               R"("cache":{"read":9223372036854775807,"write":0},"total":3})"})
+    EXPECT_NE(out.metadata_json.find(expected), std::string::npos) << expected << " in " << out.metadata_json;
 }
 
 // fuzz_harness_parsers / fuzz_protocol_decode: RapidJSON's full-precision parser read "0e40" as

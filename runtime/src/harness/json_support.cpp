@@ -1,6 +1,9 @@
 // RapidJSON helpers for the harness adapters.
 #include "harness/json_support.hpp"
 
+#include <cmath>
+#include <limits>
+
 #include "agentrt/protocol/json_depth.hpp"
 #include "agentrt/protocol/json_numbers.hpp"
 
@@ -57,6 +60,20 @@ std::optional<double> number_member(const rapidjson::Value& obj, const char* key
   return v->GetDouble();
 }
 
+std::optional<std::int64_t> token_count(const rapidjson::Value& obj, const char* key) {
+  const auto* v = member(obj, key);
+  if (!v || !v->IsNumber()) return std::nullopt;
+  if (v->IsInt64()) return v->GetInt64() >= 0 ? std::optional<std::int64_t>(v->GetInt64()) : std::nullopt;
+  // Every double in [0, 2^63) converts; NaN fails the comparison.
+  const double d = v->GetDouble();
+  if (!(d >= 0 && d < 9223372036854775808.0)) return std::nullopt;
+  return static_cast<std::int64_t>(d);
+}
+
+void add_tokens(std::int64_t& total, std::int64_t n) noexcept {
+  if (__builtin_add_overflow(total, n, &total)) total = std::numeric_limits<std::int64_t>::max();
+}
+
 bool bool_member(const rapidjson::Value& obj, const char* key, bool fallback) {
   const auto* v = member(obj, key);
   return v && v->IsBool() ? v->GetBool() : fallback;
@@ -82,7 +99,12 @@ object_writer& object_writer::add(const char* key, std::int64_t value) {
 
 object_writer& object_writer::add(const char* key, double value) {
   writer_.Key(key);
-  writer_.Double(value);
+  // RapidJSON's Writer writes nothing for NaN or an infinity (a cost summed past DBL_MAX),
+  // which would leave a key without a value: invalid JSON.
+  if (std::isfinite(value))
+    writer_.Double(value);
+  else
+    writer_.Null();
   return *this;
 }
 

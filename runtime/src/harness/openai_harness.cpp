@@ -155,14 +155,6 @@ chat_response post_chat(const std::string& url, const std::string& api_key,
   }
 }
 
-// A token count from a usage object. A number no int64 holds (1e300, or a negative one) is
-// dropped: casting it would be undefined behaviour (found by tests/fuzz).
-std::optional<std::int64_t> token_count(const rapidjson::Value& usage, const char* key) {
-  const auto v = json::number_member(usage, key);
-  if (!v || !(*v >= 0 && *v < 9.2e18)) return std::nullopt;
-  return static_cast<std::int64_t>(*v);
-}
-
 }  // namespace
 
 void chat_stream::write(std::string_view bytes) {
@@ -196,8 +188,8 @@ void chat_stream::on_data(std::string_view data) {
     return;
   }
   if (const auto* usage = json::member(doc, "usage"); usage && usage->IsObject()) {
-    if (auto p = token_count(*usage, "prompt_tokens")) prompt_tokens = *p;
-    if (auto c = token_count(*usage, "completion_tokens")) completion_tokens = *c;
+    if (auto p = json::token_count(*usage, "prompt_tokens")) prompt_tokens = *p;
+    if (auto c = json::token_count(*usage, "completion_tokens")) completion_tokens = *c;
   }
   const auto* choices = json::member(doc, "choices");
   if (!choices || !choices->IsArray() || choices->Empty()) return;
@@ -364,8 +356,8 @@ class openai_run : public harness_run, public std::enable_shared_from_this<opena
     if (!r.stream.error.empty()) return fail("openai API error: " + r.stream.error, r);
 
     auto& s = r.stream;
-    if (s.prompt_tokens >= 0) input_tokens_ += s.prompt_tokens;
-    if (s.completion_tokens >= 0) output_tokens_ += s.completion_tokens;
+    if (s.prompt_tokens >= 0) json::add_tokens(input_tokens_, s.prompt_tokens);
+    if (s.completion_tokens >= 0) json::add_tokens(output_tokens_, s.completion_tokens);
     if (sink_.wants_events()) {
       if (!s.reasoning.empty()) sink_.event("reasoning", json::object_writer().add("text", s.reasoning).str());
       if (s.prompt_tokens >= 0 || s.completion_tokens >= 0)

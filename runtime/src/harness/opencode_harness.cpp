@@ -20,10 +20,8 @@ const char* const harness_name = "opencode";
 const char* const config_env_var = "OPENCODE_CONFIG_CONTENT";
 constexpr std::size_t title_max_bytes = 60;
 
-std::int64_t integer_of(const rapidjson::Value& obj, const char* key) {
-  const auto* v = json::member(obj, key);
-  if (!v || !v->IsNumber()) return 0;
-  return v->IsInt64() ? v->GetInt64() : static_cast<std::int64_t>(v->GetDouble());
+std::int64_t count_of(const rapidjson::Value& obj, const char* key) {
+  return json::token_count(obj, key).value_or(0);
 }
 
 // OpenCode colours its stderr ("\x1b[91m\x1b[1mError: \x1b[0mSession not found"); error
@@ -178,13 +176,13 @@ void opencode_parser::on_step_finish(const rapidjson::Value& part) {
     have_cost_ = true;
   }
   if (const auto* tokens = json::member(part, "tokens"); tokens && tokens->IsObject()) {
-    input_ += integer_of(*tokens, "input");
-    output_ += integer_of(*tokens, "output");
-    reasoning_ += integer_of(*tokens, "reasoning");
-    total_ += integer_of(*tokens, "total");
+    json::add_tokens(input_, count_of(*tokens, "input"));
+    json::add_tokens(output_, count_of(*tokens, "output"));
+    json::add_tokens(reasoning_, count_of(*tokens, "reasoning"));
+    json::add_tokens(total_, count_of(*tokens, "total"));
     if (const auto* cache = json::member(*tokens, "cache")) {
-      cache_read_ += integer_of(*cache, "read");
-      cache_write_ += integer_of(*cache, "write");
+      json::add_tokens(cache_read_, count_of(*cache, "read"));
+      json::add_tokens(cache_write_, count_of(*cache, "write"));
     }
   }
 }

@@ -8,13 +8,16 @@
 //     does not reject as underflow first ("0.<400 zeros>1", "0.0777…<84 digits>e-400"): a
 //     segmentation fault, i.e. any peer could crash the runtime or the client with one frame;
 //     and gives NaN for some numbers at the bottom of the subnormal range ("1e-324");
+//   - wraps the significand of numbers whose digits start with 2^64 - 1's and go on with a
+//     5 or more ("0.1844674407370955161599") to 0 when it rounds: clz(0) again, and a wrong
+//     value;
 //   - turns numbers beyond DBL_MAX that its own "too big" check misses ("1000e306") into
 //     garbage, NaN or a crash.
 // With or without the flag it adds a negative exponent and the fraction's length in an int,
 // which overflows for exponents near -2^31 (CVE-2024-38517).
-// Its normal-precision parser reads the first two kinds as 0 (or a subnormal), so a reader
-// parses such text without the flag; the last two kinds are refused, as RapidJSON refuses
-// "1e309".
+// Its normal-precision parser reads the first three kinds as 0, a subnormal or the nearest
+// double (within an ulp or so), so a reader parses such text without the flag; the last two
+// kinds are refused, as RapidJSON refuses "1e309".
 #pragma once
 
 #include <cstddef>
