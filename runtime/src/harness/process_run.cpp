@@ -66,8 +66,7 @@ harness_outcome process_failure(const std::string& harness_name, const process_e
 process_run::process_run(asio::io_context& io, process_run_options options,
                          std::unique_ptr<event_parser> parser, event_sink sink,
                          harness::done_handler on_done)
-    : io_(io),
-      options_(std::move(options)),
+    : options_(std::move(options)),
       parser_(std::move(parser)),
       sink_(std::move(sink)),
       on_done_(std::move(on_done)),

@@ -82,7 +82,6 @@ class process_run : public harness_run, public std::enable_shared_from_this<proc
   void on_timeout(const std::error_code& ec);
   void finish(harness_outcome outcome);
 
-  asio::io_context& io_;
   process_run_options options_;
   std::unique_ptr<event_parser> parser_;
   event_sink sink_;

@@ -175,7 +175,7 @@ void session::prepare(const std::vector<std::string>& artifacts_dirs,
     std::string error;
     if (!artifacts_->add_directories(artifacts_dirs, ignore_content, error)) {
       finish(protocol::error_message{
-          error, util::json_object().add("code", "artifacts_dir_failed").str()});
+          error, {util::json_object().add("code", "artifacts_dir_failed").str()}});
       return;
     }
   }
@@ -302,7 +302,7 @@ void session::handle(protocol::cancel_message&&) {
   abort_request(state_.options.kill_grace, [weak = weak_from_this(), id] {
     if (auto self = weak.lock()) {
       self->complete(id, protocol::error_message{
-                             "Request cancelled", util::json_object().add("code", "cancelled").str()});
+                             "Request cancelled", {util::json_object().add("code", "cancelled").str()}});
     }
   });
 }
@@ -357,7 +357,7 @@ void session::run_next_command() {
     util::json_object meta;
     meta.add("code", "spawn_failed").add("command", cmd.command).add("reason", ec.message());
     if (cmd.cwd) meta.add("cwd", *cmd.cwd);
-    finish(protocol::error_message{error_text, meta.str()});
+    finish(protocol::error_message{error_text, {meta.str()}});
   }
 }
 
