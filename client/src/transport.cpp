@@ -2,6 +2,8 @@
 // connection: an endpoint is cheap, and it keeps every connection's settings independent.
 #include "transport.hpp"
 
+#include "agentrt/protocol/websocket_utf8.hpp"  // before websocketpp: see there
+
 #include <asio/ssl.hpp>
 #include <websocketpp/client.hpp>
 #include <websocketpp/config/asio_client.hpp>

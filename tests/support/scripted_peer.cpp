@@ -2,6 +2,8 @@
 // thread that consumes received frames and posts its sends to the io thread.
 #include "support/scripted_peer.hpp"
 
+#include "agentrt/protocol/websocket_utf8.hpp"  // before websocketpp: see there
+
 #include <asio/ssl.hpp>
 #include <websocketpp/config/asio.hpp>
 #include <websocketpp/config/asio_no_tls.hpp>

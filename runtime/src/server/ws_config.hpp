@@ -2,6 +2,7 @@
 // runtime's single io_context thread, so no locking anywhere (concurrency::none).
 #pragma once
 
+#include "agentrt/protocol/websocket_utf8.hpp"  // first: see there
 #include <websocketpp/concurrency/none.hpp>
 #include <websocketpp/config/asio_no_tls.hpp>
 #include <websocketpp/server.hpp>
