@@ -67,7 +67,6 @@ class harness_env {
   std::shared_ptr<runtime::process::process_scope> scope;
   std::filesystem::path dir;  // a fresh temporary directory, removed at the end
 
-  runtime::harness::harness_callbacks callbacks(harness_record& rec);
   // Runs inv to its end (or until limit), returning what was reported.
   harness_record run(runtime::harness::harness& h, const runtime::harness::invocation& inv,
                      std::chrono::milliseconds limit = std::chrono::seconds(60));
@@ -151,9 +150,6 @@ inline hs::process_end exited(int exit_code) {
   return end;
 }
 
-inline hs::harness_callbacks harness_env::callbacks(harness_record& rec) {
-  return recording_callbacks(rec);
-}
 
 inline bool harness_env::run_until(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
@@ -170,8 +166,7 @@ inline bool harness_env::run_until(const std::function<bool()>& pred, std::chron
 inline harness_record harness_env::run(hs::harness& h, const hs::invocation& inv,
                                 std::chrono::milliseconds limit) {
   harness_record rec;
-  auto cb = callbacks(rec);
-  auto run = h.start(io, reaper, *scope, inv, cb, [&rec](hs::harness_outcome o) {
+  auto run = h.start(io, reaper, *scope, inv, recording_callbacks(rec), [&rec](hs::harness_outcome o) {
     ++rec.done_calls;
     rec.outcome = std::move(o);
   });
@@ -188,7 +183,7 @@ inline harness_record harness_env::run_and_cancel(hs::harness& h, const hs::invo
                                            const std::function<bool(const harness_record&)>& stop,
                                            bool& scope_empty, std::chrono::milliseconds limit) {
   harness_record rec;
-  auto run = h.start(io, reaper, *scope, inv, callbacks(rec), [&rec](hs::harness_outcome o) {
+  auto run = h.start(io, reaper, *scope, inv, recording_callbacks(rec), [&rec](hs::harness_outcome o) {
     ++rec.done_calls;
     rec.outcome = std::move(o);
   });

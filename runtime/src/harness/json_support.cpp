@@ -63,7 +63,10 @@ std::optional<double> number_member(const rapidjson::Value& obj, const char* key
 std::optional<std::int64_t> token_count(const rapidjson::Value& obj, const char* key) {
   const auto* v = member(obj, key);
   if (!v || !v->IsNumber()) return std::nullopt;
-  if (v->IsInt64()) return v->GetInt64() >= 0 ? std::optional<std::int64_t>(v->GetInt64()) : std::nullopt;
+  if (v->IsInt64()) {
+    if (v->GetInt64() < 0) return std::nullopt;
+    return v->GetInt64();
+  }
   // Every double in [0, 2^63) converts; NaN fails the comparison.
   const double d = v->GetDouble();
   if (!(d >= 0 && d < 9223372036854775808.0)) return std::nullopt;
