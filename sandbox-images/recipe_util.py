@@ -13,10 +13,13 @@ SCRIPTS = REPO / "sandbox-images"
 # Debian 12, pinned by digest like sandbox-images/docker/Dockerfile's bases.
 BASE_IMAGE = ("node:20.20.2-bookworm-slim"
               "@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0")
-# Installs what the binary loads plus git, then the release's agentrt and agentrt-client from
-# /tmp/agentrt.tar.gz (install-release.sh fails the build if the binary cannot start).
+# Installs what the binary loads plus git (after a fresh apt-get update: install-deps.sh skips
+# its own when its packages are there already), then the release's agentrt and agentrt-client
+# from /tmp/agentrt.tar.gz (install-release.sh fails the build if the binary cannot start).
 INSTALL_COMMAND = ("bash /opt/agentrt/install-deps.sh runtime"
-                   " && apt-get install -y -qq --no-install-recommends git"
+                   " && apt-get update -qq"
+                   " && DEBIAN_FRONTEND=noninteractive"
+                   " apt-get install -y -qq --no-install-recommends git"
                    " && rm -rf /var/lib/apt/lists/*"
                    " && bash /opt/agentrt/install-release.sh /tmp/agentrt.tar.gz /usr/local"
                    " && rm /tmp/agentrt.tar.gz")

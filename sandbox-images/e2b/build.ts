@@ -2,7 +2,8 @@
 //
 //   <release command>      # dist/agentrt-<version>-linux-x86_64.tar.gz (README, "Portable binary")
 //   cd sandbox-images/e2b && npm install && cd ../..
-//   E2B_API_KEY=… AGENTRT_TOKEN=$(openssl rand -hex 32) npx --prefix sandbox-images/e2b tsx sandbox-images/e2b/build.ts
+//   E2B_API_KEY=… AGENTRT_TOKEN=$(openssl rand -hex 32) \
+//     npx --prefix sandbox-images/e2b tsx sandbox-images/e2b/build.ts
 //
 // Keep AGENTRT_TOKEN: clients of every sandbox of this template need it.
 import { Template, defaultBuildLogger } from 'e2b'

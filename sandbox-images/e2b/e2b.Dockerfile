@@ -18,7 +18,8 @@ COPY dist/agentrt-0.1.0-linux-x86_64.tar.gz /tmp/agentrt-release/
 COPY sandbox-images/install-deps.sh sandbox-images/install-release.sh sandbox-images/healthcheck.sh sandbox-images/harness-clis.sh /opt/agentrt/
 # curl: E2B's waitForURL ready check runs it inside the sandbox.
 RUN bash /opt/agentrt/install-deps.sh runtime \
- && apt-get install -y -qq --no-install-recommends git curl \
+ && apt-get update -qq \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends git curl \
  && rm -rf /var/lib/apt/lists/* \
  && bash /opt/agentrt/install-release.sh /tmp/agentrt-release/agentrt-0.1.0-linux-x86_64.tar.gz /usr/local \
  && rm -rf /tmp/agentrt-release

@@ -2,7 +2,8 @@
 // commands in it with agentrt-client (wss://), and kills the sandbox:
 //
 //   E2B_API_KEY=… AGENTRT_TOKEN=<the template's token> \
-//     npx --prefix sandbox-images/e2b tsx sandbox-images/e2b/start_sandbox.ts 'uname -a' 'git --version'
+//     npx --prefix sandbox-images/e2b tsx sandbox-images/e2b/start_sandbox.ts 'uname -a' \
+//     'git --version'
 //
 // Needs agentrt-client on PATH (from the release tarball) or AGENTRT_CLIENT set.
 import { spawnSync } from 'node:child_process'

@@ -20,12 +20,13 @@ export function repoRoot(): string {
   return process.env.AGENTRT_REPO ?? path.resolve(__dirname, '..', '..')
 }
 
-/** What `e2b template create agentrt -p . -d sandbox-images/e2b/e2b.Dockerfile -c … --ready-cmd …`
- * builds, with the token in the runtime's environment. */
+/** What `e2b template create agentrt -p . -d sandbox-images/e2b/e2b.Dockerfile -c …
+ * --ready-cmd …` builds, with the token in the runtime's environment. */
 export function agentrtTemplate(token: string): TemplateClass {
   if (!token) throw new Error('agentrtTemplate: a token is required')
   const root = repoRoot()
-  const dockerfile = fs.readFileSync(path.join(root, 'sandbox-images', 'e2b', 'e2b.Dockerfile'), 'utf-8')
+  const dockerfilePath = path.join(root, 'sandbox-images', 'e2b', 'e2b.Dockerfile')
+  const dockerfile = fs.readFileSync(dockerfilePath, 'utf-8')
   return Template({ fileContextPath: root })
     .fromDockerfile(dockerfile)
     .setEnvs({ AGENTRT_TOKEN: token })

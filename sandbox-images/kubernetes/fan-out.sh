@@ -13,6 +13,11 @@
 # local ports are BASE .. BASE+N-1), FAN_OUT_READY_TIMEOUT (seconds, default 300).
 set -euo pipefail
 
+die() {
+  echo "fan-out: $*" >&2
+  exit 1
+}
+
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 kubectl="${KUBECTL:-kubectl}"
@@ -34,13 +39,14 @@ done
 [[ "$count" =~ ^[1-9][0-9]*$ ]] || usage
 
 fan_out="${AGENTRT_FAN_OUT:-$(command -v fan_out || echo "$repo/build/samples/fan_out")}"
-[ -x "$fan_out" ] || { echo "fan-out: no fan_out binary at $fan_out (set AGENTRT_FAN_OUT)" >&2; exit 2; }
-image="${AGENTRT_IMAGE:-$(awk '/newName:/ {n=$2} /newTag:/ {gsub(/"/, "", $2); t=$2} END {print n ":" t}' \
-  "$here/kustomization.yaml")}"
+[ -x "$fan_out" ] || die "no fan_out binary at $fan_out (set AGENTRT_FAN_OUT)"
+image="${AGENTRT_IMAGE:-$(awk '/newName:/ {n=$2} /newTag:/ {gsub(/"/, "", $2); t=$2}
+                              END {print n ":" t}' "$here/kustomization.yaml")}"
 base_port="${FAN_OUT_BASE_PORT:-18080}"
 ready_timeout="${FAN_OUT_READY_TIMEOUT:-300}"
 
 forwards=()
+# shellcheck disable=SC2317  # run by the EXIT trap
 cleanup() {
   for pid in "${forwards[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
@@ -62,7 +68,7 @@ while :; do
   mapfile -t pods < <("$kubectl" get pods -l "job-name=$job" \
     -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}')
   [ "${#pods[@]}" -ge "$count" ] && break
-  [ "$SECONDS" -lt "$deadline" ] || { echo "fan-out: only ${#pods[@]} of $count pods after ${ready_timeout}s" >&2; exit 1; }
+  [ "$SECONDS" -lt "$deadline" ] || die "only ${#pods[@]} of $count pods after ${ready_timeout}s"
   sleep 1
 done
 "$kubectl" wait --for=condition=Ready pod -l "job-name=$job" \
@@ -80,8 +86,8 @@ done
 # A forward is up when /health answers through it.
 for i in "${!pods[@]}"; do
   until bash "$repo/sandbox-images/healthcheck.sh" $((base_port + i)) 2>/dev/null; do
-    kill -0 "${forwards[$i]}" 2>/dev/null || { echo "fan-out: port-forward to ${pods[$i]} ended" >&2; exit 1; }
-    [ "$SECONDS" -lt "$deadline" ] || { echo "fan-out: ${pods[$i]} not reachable" >&2; exit 1; }
+    kill -0 "${forwards[$i]}" 2>/dev/null || die "the port-forward to ${pods[$i]} ended"
+    [ "$SECONDS" -lt "$deadline" ] || die "${pods[$i]} not reachable"
     sleep 0.2
   done
 done

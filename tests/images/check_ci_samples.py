@@ -67,13 +67,15 @@ class Checker(Checks):
     def rehearse(self, what, script, env, reports, expect_code, expect_files, sandbox):
         env = dict(env, PATH=f"{self.client_dir}:{os.environ['PATH']}")
         unresolved = [k for k, v in env.items() if "${{" in str(v)]
-        self.expect(not unresolved, f"{what}: every ${{{{ }}}} expression is replaced ({unresolved})")
+        self.expect(not unresolved,
+                    f"{what}: every ${{{{ }}}} expression is replaced ({unresolved})")
         mapped = WORK.sub(sandbox, script)
         self.expect(mapped != script and "${{" not in script,
                     f"{what}: the script uses /work in the sandbox and plain shell variables")
         r = run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", mapped], timeout=120,
                 env=env)
-        self.expect(r.returncode == expect_code, f"{what}: exit code {expect_code} ({r.returncode})")
+        self.expect(r.returncode == expect_code,
+                    f"{what}: exit code {expect_code} ({r.returncode})")
         got = sorted(os.listdir(reports)) if os.path.isdir(reports) else []
         self.expect(got == expect_files, f"{what}: reports received {expect_files} ({got})")
         self.expect(GIT_TOKEN not in r.stdout + r.stderr, f"{what}: the git token never shows")
@@ -99,7 +101,8 @@ class Checker(Checks):
                     f"AGENTRT_URL names the service '{service_id}'")
         steps = job.get("steps", [])
         run_steps = [s for s in steps if "agentrt-client exec" in s.get("run", "")]
-        uploads = [s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
+        uploads = [s for s in steps
+                   if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
         self.expect(len(run_steps) == 1 and len(uploads) == 1,
                     "one step drives the runtime, one keeps the reports")
         step, upload = run_steps[0], uploads[0]

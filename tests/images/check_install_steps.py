@@ -22,6 +22,7 @@ Checked:
   template.ts sets a start command with a /health ready check; the retired V1 files and command
   are gone;
 - the images, image tags and versions named by docker-compose, Kubernetes and the CI samples agree;
+- shellcheck finds nothing in install-release.sh and fan-out.sh, where shellcheck exists;
 - the systemd unit passes `systemd-analyze verify` (with ExecStart pointed at the built binary),
   where systemd-analyze exists.
 """
@@ -37,12 +38,16 @@ import sys
 import tempfile
 import types
 
+# The recipes are imported below; leave no __pycache__ in the source tree.
+sys.dont_write_bytecode = True
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from agentrt_fixture import Checks, Runtime, fail  # noqa: E402
 
 FORBIDDEN = re.compile(r"\b(npm\s+(install|i|ci)\b|pip3?\s+install|curl\b[^|]*\|\s*(ba)?sh)")
 APT_INSTALL = re.compile(r"\bapt(?:-get)?\s+install\b([^;&|]*)")
-COMPILE = re.compile(r"\b(cmake|make|g\+\+|gcc|clang\+?\+?|cc)\b(?!-)|install-deps\.sh\s+(build|test|portable)")
+COMPILE = re.compile(r"\b(cmake|make|g\+\+|gcc|clang\+?\+?|cc)\b(?!-)"
+                     r"|install-deps\.sh\s+(build|test|portable)")
 # Tools for the agents in the sandbox, not dependencies of agentrt.
 AGENT_TOOLS = {"git", "curl"}
 PINNED = re.compile(r"^[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}$")
@@ -107,7 +112,8 @@ class Checker(Checks):
         """No compile step, no package manager besides the scripts and the agents' tools."""
         installed_tools = set()
         for c in commands:
-            self.expect(not FORBIDDEN.search(c), f"{where}: installs only through the scripts: {c[:80]}")
+            self.expect(not FORBIDDEN.search(c),
+                        f"{where}: installs only through the scripts: {c[:80]}")
             self.expect(not COMPILE.search(c), f"{where}: compiles nothing: {c[:80]}")
             for m in APT_INSTALL.finditer(c):
                 packages = {w for w in shlex.split(m.group(1)) if not w.startswith("-")}
@@ -189,7 +195,8 @@ class Checker(Checks):
         mounted = [expand(m, final_args) for m in mounts]
         self.expect(mounted == [self.tarball],
                     f"{rel}: the release tarball {self.tarball} is bind-mounted ({mounted})")
-        self.expect(any("install-release.sh /tmp/agentrt.tar.gz" in t for t, s in runs if s == last),
+        self.expect(any("install-release.sh /tmp/agentrt.tar.gz" in t
+                        for t, s in runs if s == last),
                     "the final stage installs the binaries with install-release.sh")
         self.expect(any("harness-clis.sh install" in t and "$HARNESS_CLIS" in t for t, _ in runs),
                     "harness CLIs come from harness-clis.sh, chosen by the HARNESS_CLIS build arg")
@@ -248,8 +255,9 @@ class Checker(Checks):
         self.expect(len(froms) == 1, "one stage (E2B's builder takes no multi-stage Dockerfile)")
         self.check_pinned(rel, froms[0].split()[0])
         supported = {"FROM", "ARG", "COPY", "ADD", "RUN", "ENV", "WORKDIR", "USER"}
-        self.expect({k for k, _, _ in instrs} <= supported,
-                    f"only instructions E2B's V2 builder converts: {sorted({k for k, _, _ in instrs})}")
+        used = {k for k, _, _ in instrs}
+        self.expect(used <= supported,
+                    f"only instructions E2B's V2 builder converts: {sorted(used)}")
         for keyword, text, _ in instrs:
             if keyword in ("ARG", "ENV") and "=" in text:
                 self.expect('"' not in text and "'" not in text,
@@ -275,8 +283,8 @@ class Checker(Checks):
         readme = self.read("README.md")
         self.expect(re.search(r"^\s*e2b template build", readme, re.M) is None,
                     "no README command runs `e2b template build` (V1, retired)")
-        self.expect(re.search(r"^e2b template create agentrt .*-d sandbox-images/e2b/e2b.Dockerfile",
-                              readme, re.M) is not None,
+        self.expect(re.search(r"^e2b template create agentrt .*"
+                              r"-d sandbox-images/e2b/e2b.Dockerfile", readme, re.M) is not None,
                     "the README builds with `e2b template create` and e2b.Dockerfile")
 
     def check_python_recipes(self, binary):
@@ -320,17 +328,20 @@ class Checker(Checks):
                 importlib.import_module("start_sandbox")
                 self.expect(True, f"{rel} and start_sandbox.py import (with stand-in SDKs)")
                 util = sys.modules["recipe_util"]
-                self.expect(os.path.samefile(util.__file__, os.path.join(scripts, "recipe_util.py")),
+                self.expect(os.path.samefile(util.__file__,
+                                             os.path.join(scripts, "recipe_util.py")),
                             "the recipe uses sandbox-images/recipe_util.py")
                 expected = os.path.join(self.root, self.tarball)
-                self.expect(os.path.abspath(str(util.REPO / self.tarball)) == os.path.abspath(expected),
+                named = os.path.abspath(str(util.REPO / self.tarball))
+                self.expect(named == os.path.abspath(expected),
                             f"release_tarball() names {self.tarball}")
                 try:
                     util.release_tarball()
                     missing = None if os.path.exists(expected) else "returned a missing file"
                 except FileNotFoundError as e:
                     missing = "" if self.tarball in str(e) and "release" in str(e) else str(e)
-                self.expect(not missing, f"a missing release tarball is reported by name {missing or ''}")
+                self.expect(not missing,
+                            f"a missing release tarball is reported by name {missing or ''}")
                 calls.clear()
                 stand_in = os.path.join(self.root, "CMakeLists.txt")  # any existing file
                 recipe_module.agentrt_image(tarball=stand_in)
@@ -342,7 +353,7 @@ class Checker(Checks):
                     self.check_pinned(rel, first[1][0])
                 files = [(args[0], args[1], kw) for a, args, kw in chain if a == "add_local_file"]
                 self.expect((stand_in, "/tmp/agentrt.tar.gz") in [(str(f), r) for f, r, _ in files],
-                            f"{rel}: add_local_file copies the release tarball to /tmp/agentrt.tar.gz")
+                            f"{rel}: add_local_file copies the release tarball in")
                 for local, remote, kw in files:
                     self.expect(os.path.isfile(local), f"{rel}: {local} exists")
                     if recipe == "modal":
@@ -387,6 +398,17 @@ class Checker(Checks):
             named = set(re.findall(r"[\w.-]+\.[\w.-]+/agentrt:[\w.-]+", text))
             self.expect(named == {image}, f"{rel} names the image {image} ({sorted(named)})")
 
+    def check_shell_scripts(self):
+        print("shellcheck")
+        shellcheck = shutil.which("shellcheck")
+        if not shellcheck:
+            print("  (shellcheck not installed: the recipes' shell scripts are not linted)")
+            return
+        for rel in ("sandbox-images/install-release.sh", "sandbox-images/kubernetes/fan-out.sh"):
+            r = subprocess.run([shellcheck, os.path.join(self.root, rel)], capture_output=True,
+                               text=True)
+            self.expect(r.returncode == 0, f"shellcheck {rel} {r.stdout.strip()}")
+
     def check_systemd(self, binary):
         rel = "sandbox-images/systemd/agentrt.service"
         print(rel)
@@ -417,6 +439,7 @@ def main():
     c.check_e2b()
     c.check_python_recipes(sys.argv[2] if len(sys.argv) == 3 else None)
     c.check_versions_and_pins()
+    c.check_shell_scripts()
     c.check_systemd(sys.argv[2] if len(sys.argv) == 3 else None)
     c.finish()
 

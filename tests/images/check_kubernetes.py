@@ -66,7 +66,8 @@ class Checker(Checks):
         env = {e["name"]: e for e in c.get("env", [])}
         token = env.get("AGENTRT_TOKEN", {})
         ref = token.get("valueFrom", {}).get("secretKeyRef", {})
-        self.expect("value" not in token and ref.get("name") == SECRET and ref.get("key") == SECRET_KEY,
+        self.expect("value" not in token and ref.get("name") == SECRET
+                    and ref.get("key") == SECRET_KEY,
                     f"{where}: AGENTRT_TOKEN from secretKeyRef {SECRET}/{SECRET_KEY}")
         self.expect("--token" not in args, f"{where}: no token on the command line")
         ctx = pod_spec.get("securityContext", {})
@@ -91,7 +92,8 @@ class Checker(Checks):
     def check_manifests(self):
         print("deployment.yaml")
         docs = {d["kind"]: d for d in self.load("deployment.yaml")}
-        self.expect(set(docs) == {"Deployment", "Service"}, f"Deployment and Service ({sorted(docs)})")
+        self.expect(set(docs) == {"Deployment", "Service"},
+                    f"Deployment and Service ({sorted(docs)})")
         dep = docs["Deployment"]
         labels = dep["spec"]["template"]["metadata"]["labels"]
         self.expect(dep["spec"]["selector"]["matchLabels"].items() <= labels.items(),
@@ -104,7 +106,8 @@ class Checker(Checks):
         self.expect(all(os.path.exists(os.path.join(self.dir, r)) for r in kust["resources"]),
                     f"resources exist: {kust['resources']}")
         images = {i["name"]: f"{i['newName']}:{i['newTag']}" for i in kust.get("images", [])}
-        self.expect(image in images, f"the Deployment's image '{image}' is set by the kustomization")
+        self.expect(image in images,
+                    f"the Deployment's image '{image}' is set by the kustomization")
         full_image = images.get(image)
 
         print("fan-out-job.yaml")
@@ -133,8 +136,8 @@ class Checker(Checks):
                     "fan-out.sh uses the Job's name and the Secret")
         with open(os.path.join(self.root, "README.md")) as f:
             readme = f.read()
-        self.expect(f"kubectl create secret generic {SECRET} --from-literal={SECRET_KEY}=" in readme,
-                    "the README creates the Secret the manifests read")
+        create = f"kubectl create secret generic {SECRET} --from-literal={SECRET_KEY}="
+        self.expect(create in readme, "the README creates the Secret the manifests read")
         return job["metadata"]["name"], full_image
 
     def check_kustomize(self, image):
@@ -174,7 +177,8 @@ class Checker(Checks):
                 with open(os.path.join(state, "applied.json")) as f:
                     applied = {d["kind"]: d for d in json.load(f)}
                 what = f"fan-out.sh -n {count} -- '{command}'"
-                self.expect(r.returncode == expect_status, f"{what}: exit {expect_status} ({r.returncode})")
+                self.expect(r.returncode == expect_status,
+                            f"{what}: exit {expect_status} ({r.returncode})")
                 rows = [ln for ln in r.stdout.splitlines() if ln.startswith("ws://127.0.0.1:")]
                 status = "ok" if expect_status == 0 else "failed"
                 self.expect(len(rows) == count and all(f"  {status} " in ln for ln in rows),

@@ -83,7 +83,8 @@ class Checker(Checks):
     # ---- TypeScript: the E2B sources, the Kubernetes objects, the Daytona calls ----------------
     def k8s_source(self):
         lines, count = [], 0
-        imports = {f'import type {{ {t} }} from "kubernetes-types/{m}";' for m, t in K8S_TYPES.values()}
+        imports = {f'import type {{ {t} }} from "kubernetes-types/{m}";'
+                   for m, t in K8S_TYPES.values()}
         for name in ("deployment.yaml", "fan-out-job.yaml"):
             with open(self.path("sandbox-images", "kubernetes", name)) as f:
                 docs = [d for d in yaml.safe_load_all(f) if d]
@@ -161,7 +162,8 @@ class Checker(Checks):
         self.expect(self.k8s_objects >= 4 and not by_file("kubernetes.ts"),
                     f"{self.k8s_objects} Kubernetes objects type-check as their API types")
         self.expect(len(self.daytona_calls) >= 6 and not by_file("daytona.ts"),
-                    f"the Daytona recipe's calls exist in the SDK: {sorted(set(self.daytona_calls))}")
+                    "the Daytona recipe's calls exist in the SDK: "
+                    f"{sorted(set(self.daytona_calls))}")
         self.expect(r.returncode == 0, f"tsc exit 0 ({r.returncode})")
         return os.path.join(self.cache, "out") + e2b_dir
 
@@ -175,17 +177,21 @@ class Checker(Checks):
         with tempfile.TemporaryDirectory() as ctx:
             shutil.copytree(self.path("sandbox-images"), os.path.join(ctx, "sandbox-images"))
             os.makedirs(os.path.join(ctx, "dist"))
-            with open(os.path.join(ctx, "dist", f"agentrt-{version}-linux-x86_64.tar.gz"), "wb") as f:
+            tarball = os.path.join(ctx, "dist", f"agentrt-{version}-linux-x86_64.tar.gz")
+            with open(tarball, "wb") as f:
                 f.write(b"stand-in release tarball")
             script = os.path.join(self.cache, "e2b-dump.js")
             with open(script, "w") as f:
+                compiled = json.dumps(os.path.join(out_dir, "template.js"))
                 f.write("const { Template } = require('e2b');\n"
-                        f"const {{ agentrtTemplate }} = require({json.dumps(os.path.join(out_dir, 'template.js'))});\n"
+                        f"const {{ agentrtTemplate }} = require({compiled});\n"
                         "Template.toJSON(agentrtTemplate('token-for-the-check'), true)\n"
-                        "  .then((j) => console.log(j), (e) => { console.error(e); process.exit(1) });\n")
+                        "  .then((j) => console.log(j),\n"
+                        "        (e) => { console.error(e); process.exit(1) });\n")
             env = dict(os.environ, AGENTRT_REPO=ctx,
                        NODE_PATH=os.path.join(self.cache, "node_modules"))
-            r = subprocess.run(["node", script], capture_output=True, text=True, env=env, timeout=120)
+            r = subprocess.run(["node", script], capture_output=True, text=True, env=env,
+                               timeout=120)
         if r.returncode != 0:
             self.expect(False, f"the template serialises: {r.stderr.strip()[-500:]}")
             return
@@ -212,7 +218,8 @@ class Checker(Checks):
                     f"the start command starts agentrt on 8080: {start}")
         ready = build.get("readyCmd", "")
         self.expect("http://127.0.0.1:8080/health" in ready and "curl" in ready,
-                    f"the ready command waits for GET /health (with curl, which the image has): {ready}")
+                    "the ready command waits for GET /health (with curl, which the image has): "
+                    f"{ready}")
 
     # ---- GitHub Actions -------------------------------------------------------------------------
     def github_workflow(self):

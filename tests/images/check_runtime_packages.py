@@ -8,9 +8,10 @@ installs, the package step of every deploy recipe:
 
     check_runtime_packages.py [--release] AGENTRT_BINARY INSTALL_DEPS_SH
 
---release: the binary is the one the release tarball ships, the portable build (-DAGENTRT_PORTABLE=ON),
-which is what the images install; the few libraries it still loads (portable-dynamic-libs.txt)
-come with the runtime list's dependencies. Without a portable binary the check skips and says so.
+--release: the binary is the one the release tarball ships, the portable build
+(-DAGENTRT_PORTABLE=ON), which is what the images install; the few libraries it still loads
+(portable-dynamic-libs.txt) come with the runtime list's dependencies. Without a portable binary
+the check skips and says so.
 """
 import os
 import re
