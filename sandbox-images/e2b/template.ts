@@ -21,17 +21,21 @@ export function repoRoot(): string {
 }
 
 /** What `e2b template create agentrt -p . -d sandbox-images/e2b/e2b.Dockerfile -c …
- * --ready-cmd …` builds, with the token in the runtime's environment. */
+ * --ready-cmd …` builds. The token is set in the start command itself (`env AGENTRT_TOKEN=…`),
+ * not with setEnvs: E2B documents a template's ENV as build-time only. */
 export function agentrtTemplate(token: string): TemplateClass {
-  if (!token) throw new Error('agentrtTemplate: a token is required')
+  // Plain token characters only, so the start command needs no quoting (openssl rand -hex 32).
+  if (!/^[A-Za-z0-9._~+/=-]{16,}$/.test(token)) {
+    throw new Error('agentrtTemplate: the token must be 16 or more of [A-Za-z0-9._~+/=-]')
+  }
   const root = repoRoot()
   const dockerfilePath = path.join(root, 'sandbox-images', 'e2b', 'e2b.Dockerfile')
   const dockerfile = fs.readFileSync(dockerfilePath, 'utf-8')
   return Template({ fileContextPath: root })
     .fromDockerfile(dockerfile)
-    .setEnvs({ AGENTRT_TOKEN: token })
     .setStartCmd(
-      `/usr/local/bin/agentrt --host 0.0.0.0 --port ${PORT} --workdir ${WORKDIR}`,
+      `env AGENTRT_TOKEN=${token} /usr/local/bin/agentrt --host 0.0.0.0 --port ${PORT} ` +
+        `--workdir ${WORKDIR}`,
       waitForURL(`http://127.0.0.1:${PORT}/health`),
     )
 }
