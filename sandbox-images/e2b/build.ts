@@ -1,9 +1,8 @@
-// Builds the agentrt E2B template (E2B's V2 build system) from the repository root:
+// Builds the agentrt E2B template with E2B's V2 build system (context: the repository root):
 //
 //   <release command>      # dist/agentrt-<version>-linux-x86_64.tar.gz (README, "Portable binary")
-//   cd sandbox-images/e2b && npm install && cd ../..
-//   E2B_API_KEY=… AGENTRT_TOKEN=$(openssl rand -hex 32) \
-//     npx --prefix sandbox-images/e2b tsx sandbox-images/e2b/build.ts
+//   cd sandbox-images/e2b && npm install
+//   E2B_API_KEY=… AGENTRT_TOKEN=$(openssl rand -hex 32) npm run build
 //
 // Keep AGENTRT_TOKEN: clients of every sandbox of this template need it.
 import { Template, defaultBuildLogger } from 'e2b'

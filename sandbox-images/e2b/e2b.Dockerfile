@@ -4,7 +4,7 @@
 # `e2b template create` does the same. Paths are relative to the repository root, the build
 # context.
 #
-#   npx tsx sandbox-images/e2b/build.ts                                   # from the repo root
+#   cd sandbox-images/e2b && npm install && AGENTRT_TOKEN=… npm run build     # build.ts
 #
 # Packages come from sandbox-images/install-deps.sh, the binaries from install-release.sh and the
 # CLIs from harness-clis.sh, the scripts CI checks (tests/images). The tarball's version is the

@@ -1,9 +1,8 @@
 // Starts a sandbox of the agentrt template, waits for /health through E2B's TLS endpoint, runs
 // commands in it with agentrt-client (wss://), and kills the sandbox:
 //
-//   E2B_API_KEY=… AGENTRT_TOKEN=<the template's token> \
-//     npx --prefix sandbox-images/e2b tsx sandbox-images/e2b/start_sandbox.ts 'uname -a' \
-//     'git --version'
+//   cd sandbox-images/e2b && npm install
+//   E2B_API_KEY=… AGENTRT_TOKEN=<the template's token> npm start -- 'uname -a' 'git --version'
 //
 // Needs agentrt-client on PATH (from the release tarball) or AGENTRT_CLIENT set.
 import { spawnSync } from 'node:child_process'

@@ -1,10 +1,13 @@
 """The deploy recipes install agentrt from the release tarball (no compiler in any image), install
 packages only through the shared scripts CI runs, pin their base images, and agree with each
-other and with CMakeLists.txt. No Docker engine or platform account is needed: the Dockerfiles,
-the E2B template, the Modal and Daytona definitions and the Kubernetes/CI files are read as text
-(tests/images/check_recipes_npm.py runs the E2B template and type-checks the rest).
+other and with CMakeLists.txt. No Docker engine or platform account is needed: the Dockerfiles
+and the Kubernetes/CI files are read as text, and the Modal and Daytona image definitions run
+with stand-ins for the `modal` and `daytona` packages that record every builder call
+(tests/images/check_recipes_npm.py runs the E2B template with its SDK and type-checks the rest).
 
     check_install_steps.py REPO_ROOT [AGENTRT_BINARY]
+
+(AGENTRT_BINARY: for systemd-analyze and for recipe_util.wait_healthy against a real /health.)
 
 Checked:
 - tests/run.sh (what CI runs) installs with sandbox-images/install-deps.sh, and

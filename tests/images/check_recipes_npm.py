@@ -5,10 +5,14 @@
   (Template.toJSON, file hashes on: every COPY source resolves, with a stand-in release tarball):
   the pinned base image, the tarball copied and installed by install-release.sh, no ENV value
   with stray quotes, agentrt as the start command and a GET /health ready check;
+- Docker: both Dockerfiles pass dockerfile-utils' validator (the one behind VS Code's Docker
+  support: instructions, arguments, flags, JSON forms) with no error;
 - Kubernetes: every object of deployment.yaml and fan-out-job.yaml type-checks as its Kubernetes
   API type (kubernetes-types): a misspelled or misplaced field fails;
 - GitHub Actions: samples/ci/github-actions.yml passes GitHub's workflow parser
   (@actions/workflow-parser: schema, contexts allowed per key, expressions);
+- GitLab CI: samples/ci/gitlab-ci.yml passes GitLab's .gitlab-ci.yml JSON schema (the copy
+  gitlab-ci-local ships, with ajv as gitlab-ci-local runs it);
 - Daytona: the Image builder methods (with their argument counts) and the parameter fields the
   Python recipe uses exist in Daytona's TypeScript SDK, whose API mirrors the Python one
   (snake_case there, camelCase here); the Python SDK itself is not installable here.
@@ -37,7 +41,10 @@ except ImportError:  # python3-yaml (Debian) or PyYAML
     skip("the Python yaml module is not installed (Debian: python3-yaml)")
 
 CHECK_PACKAGES = {"kubernetes-types": "1.30.0", "@actions/workflow-parser": "0.3.61",
-                  "@daytonaio/sdk": "0.218.0"}
+                  "@daytonaio/sdk": "0.218.0", "dockerfile-utils": "0.16.3",
+                  # 4.60: later releases need Node.js 22
+                  "gitlab-ci-local": "4.60.0"}
+DOCKERFILES = ("sandbox-images/docker/Dockerfile", "sandbox-images/e2b/e2b.Dockerfile")
 E2B_SOURCES = ("template.ts", "build.ts", "start_sandbox.ts")
 K8S_TYPES = {"Deployment": ("apps/v1", "Deployment"), "Service": ("core/v1", "Service"),
              "Job": ("batch/v1", "Job")}
@@ -73,8 +80,9 @@ class Checker(Checks):
             return
         with open(os.path.join(self.cache, "package.json"), "w") as f:
             json.dump({"private": True, "dependencies": wanted}, f, indent=2)
-        r = run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"], timeout=900,
-                cwd=self.cache)
+        # No install scripts: nothing here needs one, and gitlab-ci-local's re2 would compile.
+        r = run(["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund",
+                 "--loglevel=error"], timeout=900, cwd=self.cache)
         if r.returncode != 0:
             skip(f"npm install failed (is the npm registry reachable?): {r.stderr.strip()[-300:]}")
         with open(stamp_path, "w") as f:
@@ -220,6 +228,39 @@ class Checker(Checks):
                     "the ready command waits for GET /health (with curl, which the image has): "
                     f"{ready}")
 
+    # ---- Dockerfiles -----------------------------------------------------------------------------
+    def dockerfiles(self):
+        print("the Dockerfiles, validated by dockerfile-utils")
+        script = os.path.join(self.cache, "dockerfile-check.js")
+        with open(script, "w") as f:
+            f.write("const fs = require('fs')\n"
+                    "const { validate } = require('dockerfile-utils')\n"
+                    "const out = {}\n"
+                    "for (const f of process.argv.slice(2)) {\n"
+                    "  out[f] = validate(fs.readFileSync(f, 'utf8'))\n"
+                    "    .filter((d) => d.severity === 1)\n"
+                    "    .map((d) => `line ${d.range.start.line + 1}: ${d.message}`)\n"
+                    "}\n"
+                    "console.log(JSON.stringify(out))\n")
+        with tempfile.TemporaryDirectory() as d:
+            broken = os.path.join(d, "Dockerfile.broken")  # proves errors are reported at all
+            with open(self.path(DOCKERFILES[0])) as f:
+                text = f.read()
+            with open(broken, "w") as f:
+                f.write(text.replace("EXPOSE 8080", "EXPOSE eighty"))
+            files = [self.path(rel) for rel in DOCKERFILES] + [broken]
+            r = subprocess.run(["node", script, *files], capture_output=True, text=True,
+                               timeout=120, cwd=self.cache)
+            try:
+                errors = json.loads(r.stdout)
+            except ValueError:
+                errors = {f: [r.stderr.strip()[-300:]] for f in files}
+        for rel in DOCKERFILES:
+            self.expect(errors.get(self.path(rel)) == [],
+                        f"{rel}: no errors {errors.get(self.path(rel))}")
+        self.expect(bool(errors.get(broken)),
+                    f"the validator does report a broken copy {errors.get(broken)}")
+
     # ---- GitHub Actions -------------------------------------------------------------------------
     def github_workflow(self):
         print("samples/ci/github-actions.yml, parsed by @actions/workflow-parser")
@@ -263,6 +304,48 @@ class Checker(Checks):
                     "the parser does report a broken copy (runs_on for runs-on)")
 
 
+    # ---- GitLab CI ------------------------------------------------------------------------------
+    def gitlab_ci(self):
+        print("samples/ci/gitlab-ci.yml, validated against GitLab's CI schema")
+        # gitlab-ci-local ships GitLab's .gitlab-ci.yml JSON schema and validates with ajv; its
+        # command line needs the native re2 module, which npm would compile here for minutes,
+        # so the packages are installed without scripts and the schema is used directly.
+        script = os.path.join(self.cache, "gitlab-ci-check.mjs")
+        with open(script, "w") as f:
+            f.write("import fs from 'node:fs'\n"
+                    "import { createRequire } from 'node:module'\n"
+                    "import { schema } from 'gitlab-ci-local/src/schema/schema.js'\n"
+                    "const require = createRequire(import.meta.resolve("
+                    "'gitlab-ci-local/src/validator.js'))\n"
+                    "const Ajv = require('ajv').default\n"
+                    "const ajv = new Ajv({ allErrors: true, allowUnionTypes: true, "
+                    "validateFormats: false, strictTypes: false, "
+                    "keywords: ['markdownDescription'] })\n"
+                    "const validate = ajv.compile(schema)\n"
+                    "const config = JSON.parse(fs.readFileSync(0, 'utf8'))\n"
+                    "const ok = validate(config)\n"
+                    "console.log(JSON.stringify({ ok, errors: (validate.errors || []).map(\n"
+                    "  (e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`) }))\n")
+        with open(self.path("samples", "ci", "gitlab-ci.yml")) as f:
+            config = yaml.safe_load(f)
+        broken = json.loads(json.dumps(config))
+        for job in broken.values():  # proves the schema reports errors at all
+            job["scripts"] = job.pop("script")
+        results = {}
+        for name, doc in (("sample", config), ("broken", broken)):
+            r = subprocess.run(["node", script], input=json.dumps(doc), capture_output=True,
+                               text=True, timeout=120, cwd=self.cache)
+            try:
+                results[name] = json.loads(r.stdout)
+            except ValueError:
+                results[name] = {"ok": None, "errors": [r.stderr.strip()[-300:]]}
+        print(json.dumps(results))
+        self.expect(results["sample"]["ok"] is True,
+                    f"the GitLab job passes GitLab's CI schema {results['sample']['errors']}")
+        self.expect(results["broken"]["ok"] is False,
+                    "the schema does report a broken copy (scripts for script)")
+
+
 def main():
     if len(sys.argv) != 3:
         fail(__doc__)
@@ -273,7 +356,9 @@ def main():
     c.install()
     out_dir = c.typecheck()
     c.e2b_template(out_dir)
+    c.dockerfiles()
     c.github_workflow()
+    c.gitlab_ci()
     c.finish()
 
 
