@@ -66,6 +66,15 @@ class Checker(Checks):
     def path(self, *parts):
         return os.path.join(self.root, *parts)
 
+    def node_json(self, script, *args, node_args=(), stdin=None, env=None):
+        """Runs a node script from the cache directory; (its stdout as JSON, or None, stderr)."""
+        r = subprocess.run(["node", *node_args, script, *args], input=stdin, capture_output=True,
+                           text=True, timeout=120, cwd=self.cache, env=env)
+        try:
+            return json.loads(r.stdout), r.stderr
+        except ValueError:
+            return None, r.stderr.strip()[-500:]
+
     def install(self):
         with open(self.path("sandbox-images", "e2b", "package.json")) as f:
             recipe = json.load(f)
@@ -198,12 +207,10 @@ class Checker(Checks):
                         "        (e) => { console.error(e); process.exit(1) });\n")
             env = dict(os.environ, AGENTRT_REPO=ctx,
                        NODE_PATH=os.path.join(self.cache, "node_modules"))
-            r = subprocess.run(["node", script], capture_output=True, text=True, env=env,
-                               timeout=120)
-        if r.returncode != 0:
-            self.expect(False, f"the template serialises: {r.stderr.strip()[-500:]}")
+            build, stderr = self.node_json(script, env=env)
+        if build is None:
+            self.expect(False, f"the template serialises: {stderr}")
             return
-        build = json.loads(r.stdout)
         steps = build.get("steps", [])
         print(json.dumps(build, indent=1)[:3000])
         self.expect(build.get("fromImage") == base, f"E2B builds from the pinned {base}")
@@ -249,12 +256,8 @@ class Checker(Checks):
             with open(broken, "w") as f:
                 f.write(text.replace("EXPOSE 8080", "EXPOSE eighty"))
             files = [self.path(rel) for rel in DOCKERFILES] + [broken]
-            r = subprocess.run(["node", script, *files], capture_output=True, text=True,
-                               timeout=120, cwd=self.cache)
-            try:
-                errors = json.loads(r.stdout)
-            except ValueError:
-                errors = {f: [r.stderr.strip()[-300:]] for f in files}
+            errors, stderr = self.node_json(script, *files)
+            errors = errors or {f: [stderr] for f in files}
         for rel in DOCKERFILES:
             self.expect(errors.get(self.path(rel)) == [],
                         f"{rel}: no errors {errors.get(self.path(rel))}")
@@ -291,12 +294,8 @@ class Checker(Checks):
                 f.write(text.replace("runs-on:", "runs_on:"))
             for name, path in (("sample", self.path("samples", "ci", "github-actions.yml")),
                                ("broken", broken)):
-                r = subprocess.run(["node", "--import", register, script, path],
-                                   capture_output=True, text=True, timeout=120, cwd=self.cache)
-                try:
-                    results[name] = json.loads(r.stdout)
-                except ValueError:
-                    results[name] = {"errors": [r.stderr.strip()[-300:]], "jobs": 0}
+                result, stderr = self.node_json(script, path, node_args=("--import", register))
+                results[name] = result or {"errors": [stderr], "jobs": 0}
         print(json.dumps(results))
         self.expect(results["sample"]["errors"] == [] and results["sample"]["jobs"] == 1,
                     f"the workflow is valid: {results['sample']['errors']}")
@@ -333,12 +332,8 @@ class Checker(Checks):
             job["scripts"] = job.pop("script")
         results = {}
         for name, doc in (("sample", config), ("broken", broken)):
-            r = subprocess.run(["node", script], input=json.dumps(doc), capture_output=True,
-                               text=True, timeout=120, cwd=self.cache)
-            try:
-                results[name] = json.loads(r.stdout)
-            except ValueError:
-                results[name] = {"ok": None, "errors": [r.stderr.strip()[-300:]]}
+            result, stderr = self.node_json(script, stdin=json.dumps(doc))
+            results[name] = result or {"ok": None, "errors": [stderr]}
         print(json.dumps(results))
         self.expect(results["sample"]["ok"] is True,
                     f"the GitLab job passes GitLab's CI schema {results['sample']['errors']}")
