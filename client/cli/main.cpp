@@ -7,6 +7,7 @@
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -59,6 +60,7 @@ Options:
   --json               print every message from the runtime as one JSON line on stdout
                        (and client errors as {"message_type":"client_error",...})
   --help               this text
+  --version            print the version and exit
 
 Exit codes:
   0     success
@@ -288,6 +290,13 @@ std::string safe_name(std::string name) {
 } // namespace
 
 int main(int argc, char** argv) {
+  // Like --help, anywhere before "--" (after it, arguments are commands).
+  for (int i = 1; i < argc && std::string_view(argv[i]) != "--"; ++i) {
+    if (std::string_view(argv[i]) == "--version") {
+      std::cout << "agentrt-client " << ac::version() << "\n";
+      return 0;
+    }
+  }
   cli_options o;
   bool help = false;
   if (int rc = parse(argc, argv, o, help); rc != 0)

@@ -72,6 +72,7 @@ Prints a table and JSON; exits 0 when every benchmark ran and its correctness ch
   --work-dir DIR         scratch directory on the runtime's side (default /tmp/agentrt-bench-PID)
   --cache-dir DIR        where generated archives are kept (default ~/.cache/agentrt-bench)
   --json FILE            also write the JSON report to FILE
+  --version              print the version and exit
   --startup-runs N  --roundtrips N  --sessions N  --announce-files N
   --output-bytes SIZE  --upload-bytes SIZE  --archive-bytes SIZE   (SIZE: 64M, 1G, ...)
 )";
@@ -106,6 +107,10 @@ std::optional<std::string> parse_options(int argc, char** argv, bench_options& o
       continue;
     if (a == "--help" || a == "-h") {
       help = true;
+      return std::nullopt;
+    }
+    if (a == "--version") {
+      out.show_version = true;
       return std::nullopt;
     }
     static const std::set<std::string> with_value = {

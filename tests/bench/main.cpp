@@ -13,6 +13,7 @@
 #include <iostream>
 #include <thread>
 
+#include "agentrt/client/version.hpp"
 #include "measurements.hpp"
 #include "proc_probe.hpp"
 
@@ -62,6 +63,10 @@ int main(int argc, char** argv) {
   }
   if (help) {
     std::cout << bench::usage_text();
+    return 0;
+  }
+  if (options.show_version) {
+    std::cout << "agentrt_bench " << agentrt::client::version() << "\n";
     return 0;
   }
   raise_fd_limit();

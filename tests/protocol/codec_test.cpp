@@ -1,5 +1,5 @@
 // Codec round trips and wire-shape checks: every message type encodes to the field names and
-// shapes PROTOCOL.md gives, and decodes the frames real peers (runtimeuse's Python client and
+// shapes docs/protocol.md gives, and decodes the frames real peers (runtimeuse's Python client and
 // TypeScript runtime) send.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// Every message of the runtimeuse wire protocol (../shared/PROTOCOL.md) plus agentrt's
+// Every message of the runtimeuse wire protocol (docs/protocol.md) plus agentrt's
 // extensions, as plain C++ types. Arbitrary JSON (metadata, structured output) is carried as
 // JSON text so that this header needs no JSON library.
 #pragma once
