@@ -16,6 +16,7 @@
 
 #include "agentrt/protocol/errc.hpp"
 #include "agentrt/protocol/json_depth.hpp"
+#include "agentrt/protocol/redactor.hpp"
 #include "json_util.hpp"
 #include "message_names.hpp"
 #include "utf8.hpp"
@@ -517,6 +518,26 @@ public:
 
   // artifacts_dirs, then the legacy artifacts_dir, without duplicates. Empty names are dropped:
   // runtimeuse treats an empty artifacts_dir as "none" (it tests it for truthiness).
+  // secrets_to_redact within max_secrets and max_secrets_total_bytes (redactor.hpp): the
+  // redactor is built per request on the event loop, and its size follows the secrets'.
+  bool secrets_to_redact(const value& o, std::vector<std::string>& out) {
+    if (!string_array(o, "", "secrets_to_redact", out))
+      return false;
+    if (out.size() > max_secrets) {
+      return fail(errc::invalid_value, "secrets_to_redact: at most " + std::to_string(max_secrets) +
+                                           " secrets, got " + std::to_string(out.size()));
+    }
+    std::size_t total = 0;
+    for (const auto& secret : out)
+      total += secret.size();
+    if (total > max_secrets_total_bytes) {
+      return fail(errc::invalid_value,
+                  "secrets_to_redact: at most " + std::to_string(max_secrets_total_bytes) +
+                      " bytes of secrets in total, got " + std::to_string(total));
+    }
+    return true;
+  }
+
   bool artifacts_dirs(const value& o, std::vector<std::string>& out) {
     std::vector<std::string> dirs;
     if (!string_array(o, "", "artifacts_dirs", dirs))
@@ -544,8 +565,7 @@ public:
            optional_string(o, "", "output_format_json_schema_str",
                            m.output_format_json_schema_str) &&
            optional_map(o, "", "agent_env", m.agent_env) &&
-           string_array(o, "", "secrets_to_redact", m.secrets_to_redact) &&
-           artifacts_dirs(o, m.artifacts_dirs) &&
+           secrets_to_redact(o, m.secrets_to_redact) && artifacts_dirs(o, m.artifacts_dirs) &&
            optional_string(o, "", "artifacts_ignore_content", m.artifacts_ignore_content) &&
            object_array(o, "", "pre_agent_downloadables", m.pre_agent_downloadables) &&
            object_array(o, "", "pre_agent_invocation_commands", m.pre_agent_invocation_commands) &&
@@ -557,8 +577,7 @@ public:
 
   bool parse(const value& o, command_execution_message& m) {
     return optional_string(o, "", "source_id", m.source_id) &&
-           string_array(o, "", "secrets_to_redact", m.secrets_to_redact) &&
-           artifacts_dirs(o, m.artifacts_dirs) &&
+           secrets_to_redact(o, m.secrets_to_redact) && artifacts_dirs(o, m.artifacts_dirs) &&
            optional_string(o, "", "artifacts_ignore_content", m.artifacts_ignore_content) &&
            object_array(o, "", "commands", m.commands, true) &&
            object_array(o, "", "pre_execution_downloadables", m.pre_execution_downloadables) &&

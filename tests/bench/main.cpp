@@ -99,6 +99,7 @@ int main(int argc, char** argv) {
       {"roundtrip", bench::measure_roundtrip},
       {"output", bench::measure_output},
       {"sessions", bench::measure_sessions},
+      {"redaction", bench::measure_redaction},
       {"announce", bench::measure_announce},
       {"upload", bench::measure_upload},
       {"download_zip",

@@ -614,12 +614,12 @@ void session::send_error(std::string text, std::string metadata_json) {
 
 void session::log_info(const std::string& text) const {
   if (!log::enabled(log::level::info)) return;
-  const std::string sid = request_ ? request_->source_id : std::string();
+  const std::string sid = request_ ? request_->redactor->redact(request_->source_id) : std::string();
   log::info(sid, request_ ? request_->redactor->redact(text) : text);
 }
 
 void session::log_warn(const std::string& text) const {
-  const std::string sid = request_ ? request_->source_id : std::string();
+  const std::string sid = request_ ? request_->redactor->redact(request_->source_id) : std::string();
   log::warn(sid, request_ ? request_->redactor->redact(text) : text);
 }
 
