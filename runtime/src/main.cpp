@@ -13,6 +13,7 @@
 #include "config/process_setup.hpp"
 #include "harness/harness.hpp"
 #include "log/logger.hpp"
+#include "process/containment.hpp"
 #include "process/process_reaper.hpp"
 #include "server/listener.hpp"
 
@@ -79,6 +80,20 @@ int main(int argc, char** argv) {
   }
 
   rt::process::process_reaper reaper(io);
+  // Before the first thread and the first child: the cgroup set-up may move the runtime.
+  std::string containment_detail;
+  auto containment = rt::process::containment::create(
+      rt::process::parse_containment_mode(opts.containment).value_or(
+          rt::process::containment_mode::automatic),
+      containment_detail);
+  if (!containment) {
+    std::fprintf(stderr, "agentrt: --containment %s: %s\n", opts.containment.c_str(),
+                 containment_detail.c_str());
+    return 2;
+  }
+  rt::log::info({}, std::string("process containment: ") + containment->name() + ": " +
+                        containment_detail);
+  reaper.set_containment(std::move(containment));
   rt::server::listener listener(io, opts, reaper, *agent_harness);
   if (const std::error_code ec = listener.start()) {
     rt::log::error({}, "cannot listen on " + opts.host + ":" + std::to_string(opts.port) + ": " +
@@ -96,6 +111,13 @@ int main(int argc, char** argv) {
   });
 
   io.run();
+  // Whatever a request left that its scope could not attribute (see containment.hpp) dies
+  // here at the latest; the reaper's containment would do it on destruction too, silently.
+  if (const std::size_t killed =
+          reaper.active_containment()->sweep(std::chrono::seconds(1))) {
+    rt::log::info({}, "killed " + std::to_string(killed) +
+                          " process(es) left below the runtime on the way out");
+  }
   rt::log::info({}, "stopped");
   rt::log::flush(final_log_flush);
   return 0;

@@ -66,6 +66,10 @@ Options:
   --drain-idle S              after a command's main process exits, how long its output
                               pipes may stay silent (held open by a background process)
                               before the command counts as finished (default 0.2)
+  --containment MODE          how a request's processes are found and killed: cgroup (a
+                              cgroup v2 per request; refuse to start without), subreaper
+                              (orphans re-parented to the runtime), or auto (default:
+                              cgroup when the runtime can create cgroups, else subreaper)
   --agent NAME                harness for invocation_message: claude, codex, gemini,
                               opencode or openai; default: auto-detect
   --handler PATH              run PATH as the harness (custom handler protocol)
@@ -139,6 +143,10 @@ options parse_options(int argc, const char* const* argv) {
       o.kill_grace = parse_seconds(arg, next());
     } else if (arg == "--drain-idle") {
       o.drain_idle = parse_seconds(arg, next());
+    } else if (arg == "--containment") {
+      o.containment = next();
+      if (o.containment != "auto" && o.containment != "cgroup" && o.containment != "subreaper")
+        throw std::invalid_argument(arg + ": expected auto, cgroup or subreaper");
     } else if (arg == "--agent") {
       o.agent = next();
     } else if (arg == "--handler") {

@@ -22,6 +22,8 @@ struct options {
   std::size_t stdout_cap_bytes = 1024 * 1024;
   std::chrono::milliseconds kill_grace{5000};
   std::chrono::milliseconds drain_idle{200};
+  // How a request's processes are kept together: "auto", "cgroup" or "subreaper".
+  std::string containment = "auto";
 
   // The agent harness.
   std::string agent;          // --agent NAME; empty = auto-detect

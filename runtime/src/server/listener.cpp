@@ -183,6 +183,7 @@ std::string listener::health_json() const {
       .add("uptime_s", uptime)
       .add("open_sessions", state_.open_sessions)
       .add("requests_in_flight", state_.requests_in_flight)
+      .add("containment", state_.reaper.containment_name())
       .str();
 }
 

@@ -120,7 +120,7 @@ std::shared_ptr<session::request> session::begin_request(
   r->id = next_request_id_++;
   r->source_id = source_id.value_or("");
   r->redactor = std::make_shared<const protocol::redactor>(secrets);
-  r->scope = std::make_shared<process::process_scope>(state_.io);
+  r->scope = std::make_shared<process::process_scope>(state_.io, state_.reaper);
   r->started = std::chrono::steady_clock::now();
   request_ = r;
   last_redactor_ = r->redactor;
