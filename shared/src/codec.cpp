@@ -15,6 +15,7 @@
 #include <rapidjson/writer.h>
 
 #include "agentrt/protocol/errc.hpp"
+#include "agentrt/protocol/input_quote.hpp"
 #include "agentrt/protocol/json_depth.hpp"
 #include "agentrt/protocol/redactor.hpp"
 #include "json_util.hpp"
@@ -349,7 +350,8 @@ public:
     return fail(errc::missing_field, p + ": required field is missing");
   }
   bool invalid(const std::string& p, std::string_view rule, const value& v) {
-    return fail(errc::invalid_value, p + ": " + std::string(rule) + ", got " + detail::to_json(v));
+    return fail(errc::invalid_value,
+                p + ": " + std::string(rule) + ", got " + quote_prefix(detail::to_json(v)));
   }
 
   // The field's value, or nullptr when it is absent or null (the same thing on this wire).
@@ -400,7 +402,7 @@ public:
     for (const auto& member : v->GetObject()) {
       std::string key(member.name.GetString(), member.name.GetStringLength());
       if (!member.value.IsString()) {
-        return wrong_type(path(prefix, name) + '.' + key, "string", member.value);
+        return wrong_type(path(prefix, name) + '.' + quote_prefix(key), "string", member.value);
       }
       map.insert_or_assign(std::move(key),
                            std::string(member.value.GetString(), member.value.GetStringLength()));
@@ -759,7 +761,8 @@ decode_result decode_parsed(const detail::json_parse_result& parsed,
       return result;
     }
   }
-  r.fail(errc::unknown_message_type, "unknown message_type \"" + result.message_type + '"');
+  r.fail(errc::unknown_message_type,
+         "unknown message_type \"" + quote_prefix(result.message_type) + '"');
   return result;
 }
 

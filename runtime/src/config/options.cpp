@@ -31,8 +31,8 @@ double parse_number(std::string_view flag, const std::string& value, double max,
   const double v = std::strtod(value.c_str(), &end);
   if (value.empty() || end != value.c_str() + value.size() || errno == ERANGE || !(v >= 0) ||
       v > max) {
-    throw std::invalid_argument(std::string(flag) + ": expected " + expected + ", got \"" +
-                                value + "\"");
+    throw std::invalid_argument(std::string(flag) + ": expected " + expected + ", got \"" + value +
+                                "\"");
   }
   return v;
 }
@@ -42,7 +42,7 @@ std::chrono::milliseconds parse_seconds(std::string_view flag, const std::string
   return std::chrono::milliseconds(static_cast<long long>(s * 1000.0));
 }
 
-}  // namespace
+} // namespace
 
 std::string help_text(const std::string& program) {
   return "Usage: " + program + R"( [options]
@@ -57,6 +57,12 @@ Options:
                               WebSocket upgrade (default: env AGENTRT_TOKEN; unset = no auth)
   --max-message-bytes N       largest accepted frame; larger ones close the connection
                               with 1009 (default 16777216)
+  --max-pending-frame-bytes N memory for partly received frames across all connections; a
+                              frame that would take it past N is refused and its connection
+                              closed with 1013 (try again later); frames up to 64 KiB are
+                              never refused (default 268435456; at least --max-message-bytes)
+  --session-idle-timeout S    close a session with nothing in flight after S seconds without
+                              traffic either way, with 1001 (default 3600; 0 = never)
   --heartbeat-interval S      seconds between heartbeat_message while a request is in
                               flight (default 15)
   --stdout-cap-bytes N        keep at most the last N bytes of a command's stdout in its
@@ -114,7 +120,8 @@ options parse_options(int argc, const char* const* argv) {
     }
     auto next = [&]() -> const std::string& {
       if (!has_inline_value) {
-        if (i + 1 >= argc) throw std::invalid_argument(arg + ": missing value");
+        if (i + 1 >= argc)
+          throw std::invalid_argument(arg + ": missing value");
         value = argv[++i];
       }
       return value;
@@ -125,18 +132,26 @@ options parse_options(int argc, const char* const* argv) {
       o.show_version = true;
     } else if (arg == "--host") {
       o.host = next();
-      if (o.host.empty()) throw std::invalid_argument("--host: must not be empty");
+      if (o.host.empty())
+        throw std::invalid_argument("--host: must not be empty");
     } else if (arg == "--port") {
       o.port = static_cast<std::uint16_t>(parse_unsigned(arg, next(), 65535));
     } else if (arg == "--token") {
       o.token = next();
-      if (o.token->empty()) o.token.reset();
+      if (o.token->empty())
+        o.token.reset();
     } else if (arg == "--max-message-bytes") {
       o.max_message_bytes = parse_unsigned(arg, next(), std::uint64_t{1} << 32);
-      if (o.max_message_bytes < 1024) throw std::invalid_argument(arg + ": must be at least 1024");
+      if (o.max_message_bytes < 1024)
+        throw std::invalid_argument(arg + ": must be at least 1024");
+    } else if (arg == "--max-pending-frame-bytes") {
+      o.max_pending_frame_bytes = parse_unsigned(arg, next(), ~std::uint64_t{0});
+    } else if (arg == "--session-idle-timeout") {
+      o.session_idle_timeout = parse_seconds(arg, next());
     } else if (arg == "--heartbeat-interval") {
       o.heartbeat_interval = parse_seconds(arg, next());
-      if (o.heartbeat_interval.count() == 0) throw std::invalid_argument(arg + ": must be > 0");
+      if (o.heartbeat_interval.count() == 0)
+        throw std::invalid_argument(arg + ": must be > 0");
     } else if (arg == "--stdout-cap-bytes") {
       o.stdout_cap_bytes = parse_unsigned(arg, next(), std::uint64_t{1} << 32);
     } else if (arg == "--kill-grace") {
@@ -157,7 +172,8 @@ options parse_options(int argc, const char* const* argv) {
       o.harness_timeout = parse_seconds(arg, next());
     } else if (arg == "--max-turns") {
       o.max_turns = static_cast<int>(parse_unsigned(arg, next(), 100000));
-      if (o.max_turns == 0) throw std::invalid_argument(arg + ": must be at least 1");
+      if (o.max_turns == 0)
+        throw std::invalid_argument(arg + ": must be at least 1");
     } else if (arg == "--extract-max-bytes") {
       o.extract_max_bytes = parse_unsigned(arg, next(), ~std::uint64_t{0});
     } else if (arg == "--extract-max-entries") {
@@ -176,13 +192,20 @@ options parse_options(int argc, const char* const* argv) {
       o.drain_timeout = parse_seconds(arg, next());
     } else if (arg == "--log-level") {
       auto level = log::parse_level(next());
-      if (!level) throw std::invalid_argument("--log-level: expected debug, info, warn or error");
+      if (!level)
+        throw std::invalid_argument("--log-level: expected debug, info, warn or error");
       o.log_level = *level;
     } else {
       throw std::invalid_argument("unknown option \"" + arg + "\" (see --help)");
     }
   }
+  // Otherwise a lone frame of the largest accepted size could never be received.
+  if (o.max_pending_frame_bytes < o.max_message_bytes) {
+    throw std::invalid_argument(
+        "--max-pending-frame-bytes: " + std::to_string(o.max_pending_frame_bytes) +
+        " is below --max-message-bytes (" + std::to_string(o.max_message_bytes) + ")");
+  }
   return o;
 }
 
-}  // namespace agentrt::runtime::config
+} // namespace agentrt::runtime::config

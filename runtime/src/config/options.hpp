@@ -15,7 +15,7 @@ namespace agentrt::runtime::config {
 struct options {
   std::string host = "0.0.0.0";
   std::uint16_t port = 8080;
-  std::optional<std::string> token;  // --token, or env AGENTRT_TOKEN
+  std::optional<std::string> token; // --token, or env AGENTRT_TOKEN
   std::size_t max_message_bytes = 16 * 1024 * 1024;
   std::chrono::milliseconds heartbeat_interval{15000};
   log::level log_level = log::level::info;
@@ -24,11 +24,15 @@ struct options {
   std::chrono::milliseconds drain_idle{200};
   // How a request's processes are kept together: "auto", "cgroup" or "subreaper".
   std::string containment = "auto";
+  // Partly received frames of all connections together (frame_budget.hpp).
+  std::uint64_t max_pending_frame_bytes = 256ULL * 1024 * 1024;
+  // Close a session with nothing in flight after this long without traffic; 0 = never.
+  std::chrono::milliseconds session_idle_timeout{3600 * 1000};
 
   // The agent harness.
-  std::string agent;          // --agent NAME; empty = auto-detect
-  std::string handler_path;   // --handler PATH
-  std::string workdir;        // --workdir DIR; empty = the runtime's cwd
+  std::string agent;        // --agent NAME; empty = auto-detect
+  std::string handler_path; // --handler PATH
+  std::string workdir;      // --workdir DIR; empty = the runtime's cwd
   std::chrono::milliseconds harness_timeout{0};
   int max_turns = 50;
 
@@ -52,4 +56,4 @@ options parse_options(int argc, const char* const* argv);
 
 std::string help_text(const std::string& program);
 
-}  // namespace agentrt::runtime::config
+} // namespace agentrt::runtime::config
