@@ -11,23 +11,11 @@
 
 #include "agentrt/protocol/input_quote.hpp"
 #include "log/logger.hpp"
+#include "util/secure_token.hpp"
 #include "util/json_object.hpp"
 
 namespace agentrt::runtime::server {
 namespace {
-
-// Compares in time that depends only on the lengths, so a client cannot find the token one
-// byte at a time by measuring how fast it is refused.
-bool constant_time_equal(std::string_view a, std::string_view b) {
-  const std::size_t n = std::max(a.size(), b.size());
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (std::size_t i = 0; i < n; ++i) {
-    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
-    const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
-    diff |= static_cast<unsigned char>(x ^ y);
-  }
-  return diff == 0;
-}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9')
@@ -267,11 +255,11 @@ bool listener::on_validate(websocketpp::connection_hdl hdl) {
   const std::string auth = con->get_request_header("Authorization");
   constexpr std::string_view bearer = "Bearer ";
   if (auth.size() > bearer.size() && auth.compare(0, bearer.size(), bearer) == 0) {
-    ok = constant_time_equal(std::string_view(auth).substr(bearer.size()), *token);
+    ok = util::constant_time_equal(std::string_view(auth).substr(bearer.size()), *token);
   }
   if (!ok) {
     if (auto q = query_token(con->get_resource()))
-      ok = constant_time_equal(*q, *token);
+      ok = util::constant_time_equal(*q, *token);
   }
   if (!ok) {
     log::warn({}, "refused a WebSocket upgrade from " + con->get_remote_endpoint() +
