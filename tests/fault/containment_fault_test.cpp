@@ -32,6 +32,7 @@
 #include <gtest/gtest.h>
 
 #include "agentrt/protocol/codec.hpp"
+#include "support/program_run.hpp"
 #include "support/protocol_helpers.hpp"
 #include "support/runtime_fault_fixture.hpp"
 
@@ -56,6 +57,10 @@ const char* end_name(request_end e) {
     return "Sigterm";
   }
   return "unknown";
+}
+
+const char* test_name() {
+  return ::testing::UnitTest::GetInstance()->current_test_info()->name();
 }
 
 double ms_since(clock_type::time_point t0) {
@@ -265,10 +270,6 @@ protected:
       EXPECT_EQ(ran, "subreaper");
     }
     return ran;
-  }
-
-  static const char* test_name() {
-    return ::testing::UnitTest::GetInstance()->current_test_info()->name();
   }
 
   // Reads until stdout holds "ready" (or the terminal arrives, returned in terminal).
@@ -537,6 +538,143 @@ INSTANTIATE_TEST_SUITE_P(BothMechanisms, ContainmentMechanism,
                          [](const ::testing::TestParamInfo<const char*>& info) {
                            return std::string(info.param) == "cgroup" ? "Cgroup" : "Subreaper";
                          });
+
+// The runtime started by hand: as another user, or inside a cgroup of the test's making.
+class ContainmentStartup : public ::testing::Test {
+protected:
+  void TearDown() override {
+    if (run_.pid > 0 && ::kill(run_.pid, 0) == 0) {
+      ::kill(run_.pid, SIGKILL);
+      run_.wait();
+    }
+    if (!cgroup_.empty()) {
+      ::rmdir((cgroup_ + "/agentrt-runtime").c_str());
+      ::rmdir(cgroup_.c_str());
+    }
+  }
+
+  // Starts argv (ending in the runtime's flags) and waits for its "listening on" line;
+  // returns the port, 0 when it did not get there.
+  int start(const std::vector<std::string>& argv) {
+    run_ = start_program(argv);
+    int port = 0;
+    wait_until(
+        [&] {
+          const std::string err = run_.err();
+          const auto at = err.find("listening on 127.0.0.1:");
+          if (at != std::string::npos)
+            port = std::atoi(err.c_str() + at + 23);
+          return port != 0;
+        },
+        10s);
+    return port;
+  }
+
+  std::string containment_line() const {
+    const std::string err = run_.err();
+    const auto at = err.find("process containment: ");
+    return at == std::string::npos ? std::string() : err.substr(at, err.find('\n', at) - at);
+  }
+
+  static std::vector<std::string> runtime_flags(const std::string& containment) {
+    return {AGENTRT_BINARY, "--host", "127.0.0.1",     "--port",   "0",
+            "--kill-grace", "0.5",    "--containment", containment};
+  }
+
+  program_run run_;
+  std::string cgroup_;
+};
+
+TEST_F(ContainmentStartup, AnUnknownMechanismIsRefused) {
+  const auto r = run_program(runtime_flags("bogus"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--containment: expected auto, cgroup or subreaper"), std::string::npos)
+      << r.err;
+}
+
+TEST_F(ContainmentStartup, WithoutCgroupsAutoFallsBackAndCgroupRefusesToStart) {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "needs root, to run the runtime as a user who cannot create cgroups";
+  std::vector<std::string> as_nobody = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+                                        "--clear-groups"};
+  std::vector<std::string> argv = as_nobody;
+  for (const auto& a : runtime_flags("cgroup"))
+    argv.push_back(a);
+  const auto refused = run_program(argv);
+  EXPECT_EQ(refused.code, 2) << refused.err;
+  EXPECT_NE(refused.err.find("cgroup containment is not available"), std::string::npos)
+      << refused.err;
+
+  argv = as_nobody;
+  for (const auto& a : runtime_flags("auto"))
+    argv.push_back(a);
+  const int port = start(argv);
+  ASSERT_NE(port, 0) << run_.err();
+  const std::string line = containment_line();
+  std::printf("[ figures  ] %s: as uid 65534: %s\n", test_name(), line.c_str());
+  EXPECT_EQ(line.rfind("process containment: subreaper", 0), 0u) << line;
+  const auto [status, body] = http_get(port, "/health");
+  EXPECT_NE(body.find("\"containment\":\"subreaper\""), std::string::npos) << body;
+
+  // And it contains: an escapee of this unprivileged runtime dies with its request.
+  const std::string tag = std::to_string(::getpid() % 100000) + "81";
+  const std::string marker = "/bin/sleep 4000." + tag + " ";
+  auto c = ws_test_client::connect("ws://127.0.0.1:" + std::to_string(port) + "/");
+  ASSERT_TRUE(c.client) << c.error;
+  c.client->send(exec_request(
+      {"setsid -f env -i /bin/sleep 4000." + tag + " </dev/null >/dev/null 2>&1; sleep 0.3"}));
+  const auto msgs = c.client->receive_until_terminal(30s);
+  ASSERT_FALSE(msgs.empty());
+  const auto alive = processes_containing(marker);
+  kill_all(alive);
+  EXPECT_TRUE(alive.empty()) << "the escapee outlived its request";
+}
+
+TEST_F(ContainmentStartup, InADelegatedCgroupTheRuntimeMovesToALeaf) {
+  // Like a container or a systemd unit with Delegate=yes: the runtime starts in a cgroup of
+  // its own that is not the root.
+  const std::string mount = cgroup2_mount();
+  if (mount.empty() || ::geteuid() != 0)
+    GTEST_SKIP() << "needs root and a cgroup2 mount";
+  cgroup_ = mount + "/agentrt-test-delegated-" + std::to_string(::getpid());
+  ASSERT_EQ(::mkdir(cgroup_.c_str(), 0755), 0) << cgroup_;
+  std::vector<std::string> argv = {"/bin/sh", "-c",
+                                   "echo $$ > " + cgroup_ + "/cgroup.procs && exec \"$@\"", "sh"};
+  for (const auto& a : runtime_flags("auto"))
+    argv.push_back(a);
+  const int port = start(argv);
+  ASSERT_NE(port, 0) << run_.err();
+  std::printf("[ figures  ] %s: %s\n", test_name(), containment_line().c_str());
+  const std::string own = read_whole_file("/proc/" + std::to_string(run_.pid) + "/cgroup");
+  EXPECT_NE(own.find("0::/" + cgroup_.substr(mount.size() + 1) + "/agentrt-runtime\n"),
+            std::string::npos)
+      << own;
+  const std::string requests = cgroup_ + "/agentrt-" + std::to_string(run_.pid);
+  EXPECT_TRUE(path_exists(requests)) << requests;
+
+  const std::string tag = std::to_string(::getpid() % 100000) + "82";
+  auto c = ws_test_client::connect("ws://127.0.0.1:" + std::to_string(port) + "/");
+  ASSERT_TRUE(c.client) << c.error;
+  c.client->send(exec_request({"setsid -f env -i /bin/sleep 4000." + tag +
+                               " </dev/null >/dev/null 2>&1; cat /proc/self/cgroup"}));
+  const auto msgs = c.client->receive_until_terminal(30s);
+  ASSERT_FALSE(msgs.empty());
+  EXPECT_NE(joined_output(msgs, "stdout").find("/agentrt-" + std::to_string(run_.pid) + "/req-"),
+            std::string::npos)
+      << joined_output(msgs, "stdout");
+  const auto alive = processes_containing("/bin/sleep 4000." + tag + " ");
+  kill_all(alive);
+  EXPECT_TRUE(alive.empty()) << "the escapee outlived its request";
+
+  // SIGTERM: the runtime removes its cgroups; only the leaf it is in (empty once it exited)
+  // is left for whoever made the delegated cgroup.
+  c.client.reset();
+  ::kill(run_.pid, SIGTERM);
+  EXPECT_EQ(run_.wait(), 0) << run_.err();
+  run_.pid = -1;
+  EXPECT_FALSE(path_exists(requests));
+  EXPECT_EQ(count_subdirectories(cgroup_), 1);
+}
 
 } // namespace
 } // namespace agentrt::test
