@@ -184,6 +184,32 @@ TEST_F(InotifyHub, DeletedDirectoryOfOneWatcherDoesNotConfuseTheOther) {
   EXPECT_EQ(announced_[a].size(), 2u);
 }
 
+TEST_F(InotifyHub, WatcherThatFallsBehindGetsAnOverflowAndRescans) {
+  // A 4 KiB buffer per watcher: about a hundred events.
+  asio::use_service<inotify_hub>(io_).set_max_buffered_bytes(4096);
+  const std::size_t slow = add_watcher();
+  const std::size_t other = add_watcher();
+  ASSERT_FALSE(watchers_[slow]->add_directory(base_ + "/slow", std::nullopt));
+  ASSERT_FALSE(watchers_[other]->add_directory(base_ + "/other", std::nullopt));
+  constexpr int files = 500;
+  for (int i = 0; i < files; ++i)
+    write_file(base_ + "/slow/f" + std::to_string(i), "x");
+  // The other watcher's settle reads the whole kernel queue at once, and the slow watcher,
+  // which has not run yet, cannot buffer all of its share.
+  bool settled = false;
+  watchers_[other]->settle(10ms, [&] { settled = true; });
+  ASSERT_TRUE(run_until([&] { return settled && announced_[slow].size() >= files; }))
+      << announced_[slow].size() << " of " << files;
+  bool slow_settled = false;
+  watchers_[slow]->settle(50ms, [&] { slow_settled = true; });
+  ASSERT_TRUE(run_until([&] { return slow_settled; }));
+  EXPECT_EQ(announced_[slow].size(), static_cast<std::size_t>(files)); // each once
+  EXPECT_TRUE(std::any_of(problems_.begin(), problems_.end(), [](const std::string& p) {
+    return p.find("overflow") != std::string::npos;
+  }));
+  EXPECT_TRUE(announced_[other].empty());
+}
+
 TEST(InotifyErrors, ExhaustedLimitsAreNamed) {
   const std::error_code instances = inotify_init_error(EMFILE);
   EXPECT_EQ(instances, inotify_errc::instance_limit);

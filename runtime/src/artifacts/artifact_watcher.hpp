@@ -49,7 +49,7 @@ namespace agentrt::runtime::artifacts {
 //   every file is announced at most once per event. With nested registrations a file is
 //   announced unless every registered directory containing it ignores it.
 // - If the kernel queue overflows (IN_Q_OVERFLOW), or this watcher falls more than
-//   inotify_hub::max_buffered_bytes of events behind, all registered directories are walked
+//   inotify_hub::default_max_buffered_bytes of events behind, all registered directories are walked
 //   again, .artifactignore files re-read, stale watches dropped, and files changed since the
 //   queue was last seen empty (ctime, with one second of slack for the kernel's coarse clock)
 //   are announced unless already announced with the same (inode, size, mtime, ctime). The

@@ -231,7 +231,7 @@ void inotify_hub::dispatch(const inotify_event& ev) {
 void inotify_hub::append(subscription& s, const char* record, std::size_t size) {
   if (s.overflowed)
     return;
-  if (s.events.size() + size > max_buffered_bytes)
+  if (s.events.size() + size > max_buffered_bytes_)
     return append_overflow(s);
   const bool was_empty = s.events.empty();
   s.events.append(record, size);

@@ -10,8 +10,8 @@
 // watching one directory (or the same parent, as every registered directory's parent is
 // watched) share it: the hub counts holders and removes a kernel watch with its last one.
 //
-// Per-subscription buffers are bounded (max_buffered_bytes); a subscriber that falls that far
-// behind gets IN_Q_OVERFLOW, exactly as if the kernel queue had overflowed, and rescans. A
+// Per-subscription buffers are bounded (default_max_buffered_bytes); a subscriber that falls that
+// far behind gets IN_Q_OVERFLOW, exactly as if the kernel queue had overflowed, and rescans. A
 // kernel overflow goes to every subscription. overflow_since() says from when events may have
 // been lost, for the rescan.
 #pragma once
@@ -42,7 +42,7 @@ public:
   using key_type = inotify_hub;
 
   // Events a subscription may have waiting before it is sent IN_Q_OVERFLOW instead.
-  static constexpr std::size_t max_buffered_bytes = 1 << 20;
+  static constexpr std::size_t default_max_buffered_bytes = 1 << 20;
 
   struct subscription;
 
@@ -79,6 +79,8 @@ public:
   timespec overflow_since(const subscription& s) const;
 
   std::size_t subscription_count() const noexcept { return subscriptions_.size(); }
+  // Tests make a subscriber fall behind with a small limit.
+  void set_max_buffered_bytes(std::size_t bytes) noexcept { max_buffered_bytes_ = bytes; }
   bool is_open() const noexcept { return stream_ && stream_->is_open(); }
 
 private:
@@ -94,6 +96,7 @@ private:
   void append_overflow(subscription& s);
 
   asio::io_context& io_;
+  std::size_t max_buffered_bytes_ = default_max_buffered_bytes;
   std::optional<asio::posix::stream_descriptor> stream_;
   std::uint64_t generation_ = 0; // bumped when the descriptor is closed: stale handlers quit
   bool waiting_ = false;
