@@ -79,7 +79,7 @@ bool is_loopback(const std::string& host) {
 
 listener::listener(asio::io_context& io, const config::options& opts,
                    process::process_reaper& reaper, harness::harness& agent_harness)
-    : pool_(4), state_(io, opts, reaper, pool_, agent_harness), shutdown_deadline_(io) {
+    : pool_(4), state_(io, opts, reaper, transfers_, pool_, agent_harness), shutdown_deadline_(io) {
   server_.clear_access_channels(websocketpp::log::alevel::all);
   server_.clear_error_channels(websocketpp::log::elevel::all);
   if (log::enabled(log::level::debug)) {

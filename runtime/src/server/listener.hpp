@@ -45,6 +45,8 @@ class listener {
   void maybe_finish_shutdown();
   std::string health_json() const;
 
+  // Before the sessions: their transfers and extractions must be gone before these are.
+  transfer::transfer_engine transfers_;
   transfer::thread_pool pool_;
   server_state state_;
   ws_server server_;
