@@ -90,8 +90,12 @@ Options:
   --transfer-retries N        retries of a download or upload after a connection error,
                               timeout or HTTP 5xx (default 3, with backoff)
   --connect-timeout S         connect timeout for downloads and uploads (default 30)
-  --low-speed-time S          abandon a transfer attempt that moved less than 1 byte/s for
-                              this long (default 60)
+  --low-speed-limit BYTES     abandon a transfer attempt that moved less than BYTES bytes/s
+                              on average over --low-speed-time (default 1024; 0 disables)
+  --low-speed-time S          the window of --low-speed-limit (default 60)
+  --download-max-bytes N      refuse a download whose body exceeds N bytes, from its
+                              Content-Length or as it arrives (default 8589934592; 0 = no
+                              limit)
   --artifact-settle S         at end of session, wait this long with no new file events
                               for files that finished late (default 0.25)
   --drain-timeout S           at end of session (or when the socket closes), how long to
@@ -184,6 +188,10 @@ options parse_options(int argc, const char* const* argv) {
       o.transfer_retries = static_cast<int>(parse_unsigned(arg, next(), 100));
     } else if (arg == "--connect-timeout") {
       o.connect_timeout = parse_seconds(arg, next());
+    } else if (arg == "--low-speed-limit") {
+      o.low_speed_limit = parse_unsigned(arg, next(), std::uint64_t{1} << 40);
+    } else if (arg == "--download-max-bytes") {
+      o.download_max_bytes = parse_unsigned(arg, next(), ~std::uint64_t{0});
     } else if (arg == "--low-speed-time") {
       o.low_speed_time = parse_seconds(arg, next());
     } else if (arg == "--artifact-settle") {

@@ -42,7 +42,9 @@ struct options {
   double extract_max_ratio = 200.0;
   int transfer_retries = 3;
   std::chrono::milliseconds connect_timeout{30000};
+  std::uint64_t low_speed_limit = 1024;  // bytes/s averaged over low_speed_time; 0 = no rule
   std::chrono::milliseconds low_speed_time{60000};
+  std::uint64_t download_max_bytes = 8ULL << 30;  // 0 = unlimited
   std::chrono::milliseconds artifact_settle{250};
   std::chrono::milliseconds drain_timeout{30000};
 

@@ -91,7 +91,7 @@ constexpr std::chrono::milliseconds max_accept_backoff{1000};
 
 listener::listener(asio::io_context& io, const config::options& opts,
                    process::process_reaper& reaper, harness::harness& agent_harness)
-    : pool_(4), state_(io, opts, reaper, pool_, agent_harness),
+    : pool_(4), state_(io, opts, reaper, transfers_, pool_, agent_harness),
       frame_budget_(std::make_shared<frame_budget>(opts.max_pending_frame_bytes)),
       accept_backoff_timer_(io), shutdown_deadline_(io) {
   server_.clear_access_channels(websocketpp::log::alevel::all);

@@ -52,6 +52,8 @@ private:
   void maybe_finish_shutdown();
   std::string health_json() const;
 
+  // Before the sessions: their transfers and extractions must be gone before these are.
+  transfer::transfer_engine transfers_;
   transfer::thread_pool pool_;
   server_state state_;
   // Before server_: connections (and what their handlers hold) are destroyed with it.

@@ -199,7 +199,7 @@ void session::prepare(const std::vector<std::string>& artifacts_dirs,
     if (!artifacts_) {
       std::weak_ptr<session> weak = shared_from_this();
       artifacts_ = std::make_shared<artifact_manager>(
-          state_.io, state_.pool, state_.transfer_options(),
+          state_.io, state_.transfers, state_.transfer_options(),
           [weak](protocol::message m) {
             if (auto self = weak.lock())
               self->send_artifact_message(std::move(m));
@@ -228,7 +228,8 @@ void session::prepare(const std::vector<std::string>& artifacts_dirs,
   std::weak_ptr<session> weak = shared_from_this();
   const std::uint64_t id = r->id;
   r->downloads = execution::downloadables_runner::start(
-      state_.io, state_.pool, std::move(downloadables), state_.transfer_options(), limits,
+      state_.io, state_.transfers, state_.pool, std::move(downloadables),
+      state_.transfer_options(), limits,
       [weak](const std::string& line) {
         if (auto self = weak.lock())
           self->log_info(line);
