@@ -119,8 +119,10 @@ TEST(EventLoopFaults, StderrPipeNobodyReadsDoesNotFreezeTheRuntime) {
   auto c = ws_test_client::connect(rt.url()).client;
   ASSERT_TRUE(c);
   // Each frame is answered and logged with its own (long) unknown message_type: distinct
-  // lines, which the repeat filter lets through, 64 KiB of pipe full after ~100 of them.
-  constexpr int frames = 3000;
+  // lines, which the repeat filter lets through, 64 KiB of pipe full after ~100 of them. Bad
+  // input is quoted as a 200-byte prefix (~300 bytes a line), so 8000 lines overflow the
+  // logger's 1 MiB buffer too.
+  constexpr int frames = 8000;
   constexpr int window = 100;
   const std::string padding(400, 'p');
   const auto t0 = std::chrono::steady_clock::now();
