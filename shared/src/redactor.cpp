@@ -234,6 +234,16 @@ struct visitor {
     redact_string(m.filepath, r);
     redact_string(m.error, r);
   }
+  // Durable-session messages carry the session's own ids and counts, nothing of a request's,
+  // except the command names a gap reports (the same names command_output_message carries).
+  void operator()(session_info_message&) const {}
+  void operator()(gap_message& m) const {
+    for (auto& lost : m.lost)
+      redact_string(lost.command, r);
+  }
+  void operator()(detach_confirm_message&) const {}
+  void operator()(ack_message&) const {}
+  void operator()(detach_message&) const {}
 };
 
 } // namespace
