@@ -98,6 +98,7 @@ public:
     strings("secrets_to_redact", m.secrets_to_redact);
     optional_strings("artifacts_dirs", m.artifacts_dirs);
     maybe("artifacts_ignore_content", m.artifacts_ignore_content);
+    maybe("announce_existing_artifacts", m.announce_existing_artifacts);
     optional_array("pre_agent_downloadables", m.pre_agent_downloadables);
     optional_array("pre_agent_invocation_commands", m.pre_agent_invocation_commands);
     optional_array("post_agent_invocation_commands", m.post_agent_invocation_commands);
@@ -109,6 +110,7 @@ public:
     strings("secrets_to_redact", m.secrets_to_redact);
     optional_strings("artifacts_dirs", m.artifacts_dirs);
     maybe("artifacts_ignore_content", m.artifacts_ignore_content);
+    maybe("announce_existing_artifacts", m.announce_existing_artifacts);
     key("commands");
     array(m.commands);
     optional_array("pre_execution_downloadables", m.pre_execution_downloadables);
@@ -646,13 +648,14 @@ public:
     return true;
   }
 
-  bool artifacts_dirs(const value& o, std::vector<std::string>& out) {
+  bool artifacts_dirs(const value& o, std::vector<std::string>& out, bool& used_legacy) {
     std::vector<std::string> dirs;
     if (!string_array(o, "", "artifacts_dirs", dirs))
       return false;
     std::optional<std::string> legacy;
     if (!optional_string(o, "", "artifacts_dir", legacy))
       return false;
+    used_legacy = legacy && !legacy->empty();
     if (legacy)
       dirs.push_back(std::move(*legacy));
     for (auto& dir : dirs) {
@@ -673,8 +676,10 @@ public:
            optional_string(o, "", "output_format_json_schema_str",
                            m.output_format_json_schema_str) &&
            optional_map(o, "", "agent_env", m.agent_env) &&
-           secrets_to_redact(o, m.secrets_to_redact) && artifacts_dirs(o, m.artifacts_dirs) &&
+           secrets_to_redact(o, m.secrets_to_redact) &&
+           artifacts_dirs(o, m.artifacts_dirs, m.used_artifacts_dir) &&
            optional_string(o, "", "artifacts_ignore_content", m.artifacts_ignore_content) &&
+           optional_bool(o, "", "announce_existing_artifacts", m.announce_existing_artifacts) &&
            object_array(o, "", "pre_agent_downloadables", m.pre_agent_downloadables) &&
            object_array(o, "", "pre_agent_invocation_commands", m.pre_agent_invocation_commands) &&
            object_array(o, "", "post_agent_invocation_commands",
@@ -685,8 +690,10 @@ public:
 
   bool parse(const value& o, command_execution_message& m) {
     return optional_string(o, "", "source_id", m.source_id) &&
-           secrets_to_redact(o, m.secrets_to_redact) && artifacts_dirs(o, m.artifacts_dirs) &&
+           secrets_to_redact(o, m.secrets_to_redact) &&
+           artifacts_dirs(o, m.artifacts_dirs, m.used_artifacts_dir) &&
            optional_string(o, "", "artifacts_ignore_content", m.artifacts_ignore_content) &&
+           optional_bool(o, "", "announce_existing_artifacts", m.announce_existing_artifacts) &&
            object_array(o, "", "commands", m.commands, true) &&
            object_array(o, "", "pre_execution_downloadables", m.pre_execution_downloadables) &&
            string_array(o, "", "client_capabilities", m.client_capabilities);

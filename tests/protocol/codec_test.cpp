@@ -522,6 +522,8 @@ TEST(codec_decode, python_client_invocation_message_with_everything) {
   EXPECT_EQ(m.output_format_json_schema_str, R"({"type": "json_schema", "schema": {}})");
   EXPECT_EQ(m.secrets_to_redact, std::vector<std::string>{"sekrit"});
   EXPECT_EQ(m.artifacts_dirs, std::vector<std::string>{"/tmp/art"});
+  EXPECT_TRUE(m.used_artifacts_dir);
+  EXPECT_FALSE(m.announce_existing_artifacts);
   ASSERT_EQ(m.pre_agent_invocation_commands.size(), 1u);
   EXPECT_EQ(m.pre_agent_invocation_commands[0].cwd, "/tmp");
   EXPECT_EQ(m.pre_agent_invocation_commands[0].env, (string_map{{"X", "y"}}));
@@ -531,6 +533,21 @@ TEST(codec_decode, python_client_invocation_message_with_everything) {
   EXPECT_EQ(m.pre_agent_downloadables[0].download_url, "https://h/x.zip");
   EXPECT_EQ(m.pre_agent_downloadables[0].working_dir, "/w");
   EXPECT_FALSE(m.pre_agent_downloadables[0].extract);
+}
+
+TEST(codec, announce_existing_artifacts_is_sent_only_when_set_and_decoded) {
+  command_execution_message m;
+  m.commands = {command{"true", {}, {}, {}, {}}};
+  EXPECT_EQ(encode(m).find("announce_existing_artifacts"), std::string::npos);
+  m.announce_existing_artifacts = false;
+  const auto text = encode(m);
+  EXPECT_NE(text.find(R"("announce_existing_artifacts":false)"), std::string::npos) << text;
+  const auto d = decode_as<command_execution_message>(text);
+  EXPECT_EQ(d.announce_existing_artifacts, false);
+  EXPECT_FALSE(d.used_artifacts_dir);
+  const auto r = decode(R"({"message_type":"command_execution_message","commands":[],)"
+                        R"("secrets_to_redact":[],"announce_existing_artifacts":"no"})");
+  EXPECT_NE(r.error.find("announce_existing_artifacts"), std::string::npos) << r.error;
 }
 
 TEST(codec_decode, python_client_small_messages) {

@@ -208,6 +208,35 @@ TEST_F(ArtifactWatcher, ClosedFileIsAnnouncedOnceWithItsAbsolutePath) {
   EXPECT_TRUE(problems_.empty()) << problems_.front();
 }
 
+TEST_F(ArtifactWatcher, ExistingFilesAreAnnouncedOnlyWhenAskedAndOnlyAtTheFirstRegistration) {
+  // Made before anything is watched: a directory created in a watched parent is announced as
+  // moved in when its queued event is read after its registration.
+  const std::string second = base_ + "/second";
+  fs::create_directories(second);
+  write_file(second + "/there.txt", "x");
+  fs::create_directories(p("sub/node_modules"));
+  write_file(p("old.txt"), "there before");
+  write_file(p("sub/deep.txt"), "deeper");
+  write_file(p("sub/node_modules/dep.js"), "ignored by the default rules");
+  write_file(p("empty.txt"), "");
+  ASSERT_FALSE(watcher_->add_directory(root_, std::nullopt, true));
+  ASSERT_TRUE(wait_for_all({p("old.txt"), p("sub/deep.txt")}));
+  flush();
+  EXPECT_EQ(count(p("old.txt")), 1u);
+  EXPECT_EQ(count(p("sub/deep.txt")), 1u);
+  EXPECT_EQ(count(p("empty.txt")), 0u);
+  EXPECT_EQ(count(p("sub/node_modules/dep.js")), 0u);
+  // A later request registering it again does not announce them again (runtimeuse: a repeat
+  // addDirectory is a no-op).
+  ASSERT_FALSE(watcher_->add_directory(root_, std::nullopt, true));
+  flush();
+  EXPECT_EQ(count(p("old.txt")), 1u);
+  // Without announce_existing nothing that was there is announced.
+  ASSERT_FALSE(watcher_->add_directory(second, std::nullopt, false));
+  flush(second);
+  EXPECT_EQ(count(second + "/there.txt"), 0u);
+}
+
 TEST_F(ArtifactWatcher, DirectoryIsCreatedAndItsSpellingNormalised) {
   // Relative, with "." / ".." / doubled and trailing slashes: reported absolute and clean.
   const std::string old_cwd = fs::current_path().string();

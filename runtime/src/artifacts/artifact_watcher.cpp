@@ -221,7 +221,8 @@ struct artifact_watcher::impl {
            ec == std::errc::too_many_symbolic_link_levels;
   }
 
-  std::error_code add_directory(const std::string& dir, std::optional<std::string> ignore_content) {
+  std::error_code add_directory(const std::string& dir, std::optional<std::string> ignore_content,
+                                bool announce_existing) {
     if (stopped_)
       return std::make_error_code(std::errc::operation_canceled);
     auto [root_path, ec] = normalise(dir);
@@ -236,11 +237,14 @@ struct artifact_watcher::impl {
       return ec;
     watches_.set(wd, root_path);
 
+    const bool first_registration = roots_.count(root_path) == 0;
     auto& r = roots_[root_path];
     r.pinned = std::move(ignore_content);
     load_rules(root_path, r);
     watch_parent(root_path, nullptr);
-    const std::error_code first = watch_tree(root_path, scan_mode::watch_only, nullptr, nullptr);
+    const auto mode = announce_existing && first_registration ? scan_mode::announce_all
+                                                              : scan_mode::watch_only;
+    const std::error_code first = watch_tree(root_path, mode, nullptr, nullptr);
     deliver();
     return first;
   }
@@ -652,8 +656,9 @@ artifact_watcher::~artifact_watcher() {
 }
 
 std::error_code artifact_watcher::add_directory(const std::string& dir,
-                                                std::optional<std::string> ignore_content) {
-  return impl_->add_directory(dir, std::move(ignore_content));
+                                                std::optional<std::string> ignore_content,
+                                                bool announce_existing) {
+  return impl_->add_directory(dir, std::move(ignore_content), announce_existing);
 }
 
 void artifact_watcher::settle(std::chrono::milliseconds quiet, std::function<void()> done) {

@@ -21,8 +21,10 @@ namespace agentrt::runtime::artifacts {
 // - Announced: IN_CLOSE_WRITE and IN_MOVED_TO of a regular file with size > 0 at that moment
 //   (lstat: a symlink is never followed nor announced). A file rewritten later is announced
 //   again; so is a file closed after being opened for writing without a change.
-// - Files that already exist when add_directory() is called are not announced: only what is
-//   written after registration is an artifact of the request.
+// - Files that already exist when add_directory() is called are announced when it is asked
+//   to (announce_existing, runtimeuse's behaviour: its watcher's initial scan reports them) and
+//   the directory was not registered before; otherwise only what is written after
+//   registration is an artifact of the request.
 // - A new subdirectory (mkdir, or a directory moved in) is watched as soon as its event is
 //   read, then scanned, and the non-empty regular files already in it are announced: they were
 //   written before its watch existed, so no event will ever come for them. inotify cannot tell
@@ -88,7 +90,8 @@ public:
   // watchable -> nothing registered. A subdirectory that could not be watched (watch_limit,
   // EACCES) -> its error is returned, but dir stays registered and everything else watched.
   // After stop(): std::errc::operation_canceled.
-  std::error_code add_directory(const std::string& dir, std::optional<std::string> ignore_content);
+  std::error_code add_directory(const std::string& dir, std::optional<std::string> ignore_content,
+                                bool announce_existing = false);
 
   // End-of-session drain: reads every event already queued in the kernel now (announcing what
   // they finish), then calls done once no event has arrived for `quiet`, or at the latest 4 x

@@ -25,14 +25,14 @@ struct command {
   std::string command;
   std::optional<std::string> cwd;
   std::optional<string_map> env;
-  std::optional<double> timeout_s;         // extension: kill the process group after this
-  std::optional<std::string> stdin_data;   // extension, wire name "stdin"
+  std::optional<double> timeout_s;       // extension: kill the process group after this
+  std::optional<std::string> stdin_data; // extension, wire name "stdin"
 };
 
 struct downloadable {
   std::string download_url;
   std::string working_dir;
-  std::optional<bool> extract;  // extension: false keeps an archive as downloaded
+  std::optional<bool> extract; // extension: false keeps an archive as downloaded
 };
 
 // ---- client -> runtime ----------------------------------------------------------------------
@@ -51,18 +51,24 @@ struct invocation_message {
   std::vector<downloadable> pre_agent_downloadables;
   std::vector<command> pre_agent_invocation_commands;
   std::vector<command> post_agent_invocation_commands;
-  std::vector<std::string> client_capabilities;  // extension
-  std::optional<std::string> resume_session_id;  // extension
+  std::vector<std::string> client_capabilities; // extension
+  std::optional<std::string> resume_session_id; // extension
+  // extension: false = announce only files written after the directory is watched; absent or
+  // true = also the files already in it (runtimeuse's initial scan)
+  std::optional<bool> announce_existing_artifacts;
+  bool used_artifacts_dir = false; // decoded only: the deprecated artifacts_dir was sent
 };
 
 struct command_execution_message {
   std::optional<std::string> source_id;
   std::vector<std::string> secrets_to_redact;
-  std::vector<std::string> artifacts_dirs;  // merged as above
+  std::vector<std::string> artifacts_dirs; // merged as above
   std::optional<std::string> artifacts_ignore_content;
   std::vector<command> commands;
   std::vector<downloadable> pre_execution_downloadables;
-  std::vector<std::string> client_capabilities;  // extension
+  std::vector<std::string> client_capabilities;    // extension
+  std::optional<bool> announce_existing_artifacts; // extension, as in invocation_message
+  bool used_artifacts_dir = false;                 // decoded only, as in invocation_message
 };
 
 struct cancel_message {};
@@ -81,8 +87,8 @@ struct end_session_message {};
 struct result_data {
   enum class kind { text, structured_output };
   kind type = kind::text;
-  std::string text;             // when type == text
-  json_text structured_output;  // when type == structured_output (a JSON object)
+  std::string text;            // when type == text
+  json_text structured_output; // when type == structured_output (a JSON object)
 };
 
 struct result_message {
@@ -93,8 +99,8 @@ struct result_message {
 struct command_result {
   std::string command;
   int exit_code = 0;
-  std::optional<std::string> stdout_text;  // wire name "stdout"
-  bool stdout_truncated = false;           // extension; on the wire only when true
+  std::optional<std::string> stdout_text; // wire name "stdout"
+  bool stdout_truncated = false;          // extension; on the wire only when true
 };
 
 struct command_execution_result_message {
@@ -111,7 +117,7 @@ struct assistant_message {
 };
 
 struct command_output_message {
-  std::string stream;  // "stdout" or "stderr"
+  std::string stream; // "stdout" or "stderr"
   std::string text;
   std::string command;
 };
@@ -130,7 +136,7 @@ struct end_session_confirm_message {};
 
 // Extension, only sent to clients that declared "agent_events".
 struct agent_event_message {
-  std::string event;  // "tool_use" | "tool_result" | "reasoning" | "usage" | "session"
+  std::string event; // "tool_use" | "tool_result" | "reasoning" | "usage" | "session"
   json_text data;
 };
 
@@ -203,4 +209,4 @@ using message = std::variant<
 // The wire name of a message's type, e.g. "invocation_message".
 const char* message_type_name(const message& m) noexcept;
 
-}  // namespace agentrt::protocol
+} // namespace agentrt::protocol
