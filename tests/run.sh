@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds, and runs every test pass. This is the README's test command and
 # what .ci/run calls. The passes, in order:
-#   1. RelWithDebInfo build with the portable binary too (-DAGENTRT_PORTABLE=ON: agentrt-portable
-#      is linked from the same objects), the whole CTest suite (the images checks run the
-#      portable binary in a chroot; bench runs --quick: figures, no pass/fail)
+#   1. RelWithDebInfo build with the portable binaries too (-DAGENTRT_PORTABLE=ON: agentrt-portable
+#      and agentrt-client-portable are linked from the same objects), the whole CTest suite (the
+#      images checks run the portable binaries in a chroot; `package` builds programs against the
+#      installed client library; `release` packs this tree with packaging/release.sh and installs
+#      the .debs into a debootstrap Debian 12 root, cached in ~/.cache/agentrt-release; bench runs
+#      --quick: figures, no pass/fail)
 #   2. Debug build with AddressSanitizer + UndefinedBehaviorSanitizer, the whole suite but the
 #      real-CLI harness tests
 #   3. ThreadSanitizer: the runtime's session/process tests and the client's session tests
@@ -14,7 +17,8 @@
 #
 #   bash tests/run.sh                              # everything
 #   AGENTRT_SKIP_SANITIZERS=1 bash tests/run.sh    # pass 1 only (local loops)
-#   AGENTRT_SKIP_PORTABLE=1                        # no agentrt-portable (no static archives needed)
+#   AGENTRT_SKIP_PORTABLE=1                        # no portable binaries (no static archives
+#                                                  # needed) and so no release check
 #   AGENTRT_SKIP_TSAN=1 / AGENTRT_SKIP_FUZZ=1      # skip one pass
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +35,8 @@ trap 'printf "\n=== run.sh timings\n"; printf "%s\n" "${timings[@]}"' EXIT
 
 bash sandbox-images/install-deps.sh test
 if [ -z "${AGENTRT_SKIP_PORTABLE:-}" ]; then
-  bash sandbox-images/install-deps.sh portable
+  # portable + dpkg-dev and debootstrap for the release check
+  bash sandbox-images/install-deps.sh release
 fi
 # The harness tests drive the real CLIs (claude, codex, gemini, opencode) installed from npm.
 if command -v npm >/dev/null 2>&1; then
