@@ -77,7 +77,10 @@ endif()
 # Debian packages: `cpack -G DEB` in the build tree (packaging/release.sh runs it).
 set(CPACK_PACKAGE_NAME agentrt)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
+# Each package's description (synopsis line, then the long text) is its component's below. CPack
+# would put a project-wide summary above each as a first synopsis line, unless the summary is its
+# own default text.
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${CMAKE_PROJECT_NAME} built using CMake")
 set(CPACK_PACKAGE_CONTACT "agentrt maintainers <maintainers@users.noreply.b-seed-d16f945f.example>")
 set(CPACK_PACKAGE_INSTALL_DIRECTORY agentrt)
 set(CPACK_PACKAGE_DIRECTORY ${PROJECT_BINARY_DIR}/packages)
