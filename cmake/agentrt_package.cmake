@@ -18,8 +18,7 @@ endif()
 install(TARGETS agentrt-client RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT client)
 install(TARGETS agentrt_client agentrt_protocol EXPORT agentrtTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT development
-  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT client NAMELINK_COMPONENT development
-  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT client NAMELINK_COMPONENT development)
 # Public headers only: they name the standard library and each other, nothing third-party
 # (tests/package checks the installed tree).
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/client/include/ ${PROJECT_SOURCE_DIR}/shared/include/
@@ -27,11 +26,12 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/client/include/ ${PROJECT_SOURCE_DIR}/sh
 
 # The CMake package: find_package(agentrt 0.2) -> agentrt::client.
 set(AGENTRT_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/agentrt)
+# A static libagentrt_client.a leaves OpenSSL (wss://) for its user to link; a shared one does not.
 if(BUILD_SHARED_LIBS)
-  set(AGENTRT_PACKAGE_NEEDS_OPENSSL FALSE)
+  set(AGENTRT_PACKAGE_OPENSSL_DEPENDENCY "")
   set(AGENTRT_PC_REQUIRES Requires.private)
 else()
-  set(AGENTRT_PACKAGE_NEEDS_OPENSSL TRUE)
+  set(AGENTRT_PACKAGE_OPENSSL_DEPENDENCY "find_dependency(OpenSSL)")
   set(AGENTRT_PC_REQUIRES Requires)
 endif()
 install(EXPORT agentrtTargets NAMESPACE agentrt:: DESTINATION ${AGENTRT_CMAKE_DIR}

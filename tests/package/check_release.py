@@ -82,7 +82,7 @@ class Chroot:
         if not os.path.exists(tarball):
             self._debootstrap(tarball)
         t0 = time.perf_counter()
-        shutil.rmtree(self.root, ignore_errors=True)
+        self._remove_root()
         os.makedirs(self.root)
         checked(["tar", "-xf", tarball, "-C", self.root, "--numeric-owner"],
                 "extracting the cached Debian root")
@@ -98,6 +98,20 @@ class Chroot:
         for target in reversed(self.mounts):
             subprocess.run(["umount", "-l", target])
         self.mounts = []
+        self._remove_root()
+
+    def _remove_root(self):
+        """Deletes the root, after unmounting whatever is still mounted below it (a run killed
+        by CTest's timeout leaves /proc and the apt cache mounted): never deletes through a
+        mount."""
+        prefix = os.path.realpath(self.root) + "/"
+        with open("/proc/mounts") as f:
+            below = [line.split()[1] for line in f if line.split()[1].startswith(prefix)]
+        for target in sorted(below, key=len, reverse=True):
+            subprocess.run(["umount", "-l", target])
+        with open("/proc/mounts") as f:
+            if any(line.split()[1].startswith(prefix) for line in f):
+                fail(f"cannot unmount everything below {self.root}; not deleting it")
         shutil.rmtree(self.root, ignore_errors=True)
 
     def _mount(self, args, where):
@@ -194,7 +208,7 @@ def check_tarball(source, tarball, version, work):
     figure("tarball binaries in a bare chroot", time.perf_counter() - t0)
 
 
-def check_debs(source, debs, version, work, cache_dir):
+def check_debs(debs, version, work, cache_dir):
     with Chroot(os.path.join(work, "debian12"), cache_dir) as ch:
         os.makedirs(ch.path("/tmp/debs"), exist_ok=True)
         for deb in debs.values():
@@ -276,7 +290,7 @@ def main():
     dist = make_artifacts(args, os.path.join(args.work, "dist"))
     version, tarball, debs = check_sums_and_names(dist)
     check_tarball(args.source, tarball, version, args.work)
-    check_debs(args.source, debs, version, args.work, cache_dir)
+    check_debs(debs, version, args.work, cache_dir)
     figure("release check in all", time.perf_counter() - t_all)
     print(f"agentrt {version}: tarball and .debs checked")
 
