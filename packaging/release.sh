@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Makes agentrt's release artifacts (README "Release"): in OUT_DIR (default build-release/dist)
+# Makes agentrt's release artifacts (README "Install", docs/development.md "Releases"): in OUT_DIR
+# (default dist/ of the source tree, where the deploy recipes under sandbox-images/ take the
+# tarball from)
 #
 #   agentrt-VERSION-linux-ARCH.tar.gz   the portable agentrt and agentrt-client, stripped
 #   agentrt_VERSION-1_DEBARCH.deb               the runtime            (bin/agentrt)
@@ -30,11 +32,11 @@ while [ $# -gt 0 ]; do
     --from-build) build_dir="$2"; from_build=1; shift 2 ;;
     --out) out_dir="$2"; shift 2 ;;
     --no-deps) install_deps=0; shift ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "release.sh: unknown argument $1" >&2; exit 64 ;;
   esac
 done
-out_dir="${out_dir:-$build_dir/dist}"
+out_dir="${out_dir:-dist}"
 
 if [ "$install_deps" -eq 1 ]; then
   bash sandbox-images/install-deps.sh release
@@ -84,12 +86,12 @@ agentrt $version, portable binaries for Linux $arch
 Both link libstdc++, libgcc and OpenSSL statically. They need glibc >= $glibc; agentrt-client
 needs nothing else, agentrt also the shared libraries portable-dynamic-libs.txt lists (on
 Debian/Ubuntu: apt-get install libgssapi-krb5-2 libsasl2-2 libp11-kit0 ca-certificates).
-Documentation: README.md of the agentrt source tree ("Portable binary", "Release").
+Documentation: README.md of the agentrt source tree ("Install", "Portable binary").
 EOF
 # Reproducible: fixed order, owner and timestamps (SOURCE_DATE_EPOCH, else the last commit's).
 epoch="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}"
 tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" \
-    -C "$stage" -cf - "$name" | gzip -n -9 >"$out_dir/$name.tar.gz"
+    -C "$stage" -cf - "$name" | gzip -n -6 >"$out_dir/$name.tar.gz"
 
 echo "=== release: Debian packages"
 # CPack stages under the build dir; the .deb files then move to OUT_DIR.

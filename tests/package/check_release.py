@@ -7,21 +7,28 @@
    (tests/images/check_portable_chroot.py on the tarball's files);
 3. the .debs install with apt into a clean Debian 12 root made by debootstrap
    (--variant=minbase), apt resolving their Depends from Debian's mirror; there agentrt serves
-   a session that the packaged agentrt-client drives, and a program built against
-   libagentrt-client-dev, through find_package and through pkg-config, runs a command on it.
+   a session that the packaged agentrt-client drives, and libagentrt-client-dev holds the
+   client's headers and no internal one;
+4. (--dev-build, the expensive part: a toolchain in the root) a program built against
+   libagentrt-client-dev, through find_package and through pkg-config, runs a command on the
+   packaged agentrt.
 
-    check_release.py --source=DIR --work=DIR (--build=DIR | --dist=DIR) [--sanitize=KIND]
+    check_release.py --source=DIR --work=DIR (--build=DIR | --dist=DIR) [--dev-build]
+                     [--sanitize=KIND]
+    check_release.py --prepare-root        (only make the cached debootstrap root, if missing)
 
 --build packs the artifacts from an existing build tree (configured with -DAGENTRT_PORTABLE=ON:
 `release.sh --from-build`, no compiling); --dist checks artifacts release.sh already made.
 
-The debootstrap root is made once and kept as a tarball, with apt's downloaded packages, in
-AGENTRT_RELEASE_CACHE (default ~/.cache/agentrt-release): a rerun extracts it instead of
-downloading Debian again. Needs root (chroot, mount) and debootstrap (`install-deps.sh release`);
-skips with a message otherwise.
+The debootstrap root is made once and kept, with apt's downloaded packages, in
+AGENTRT_RELEASE_CACHE (default ~/.cache/agentrt-release): each run mounts an overlay on it (or
+copies it) instead of downloading Debian again (tests/run.sh makes it with --prepare-root while the first build
+compiles, so a cold cache costs CI little). Needs root (chroot, mount) and debootstrap
+(`install-deps.sh release`); skips with a message otherwise.
 """
 import argparse
 import contextlib
+import fcntl
 import glob
 import os
 import re
@@ -66,8 +73,10 @@ def debian_mirror():
 
 
 class Chroot:
-    """A Debian 12 root extracted from the cached debootstrap tarball, with /proc, a resolver
-    configuration and apt's package cache mounted; everything is unmounted on exit."""
+    """A fresh Debian 12 root over the cached debootstrap root (an overlay mount: the cached root
+    is never written, each run's changes go to a directory of its own; where overlayfs cannot be
+    mounted, a copy), with /proc, a resolver configuration and apt's package cache mounted;
+    everything is unmounted on exit."""
 
     def __init__(self, root, cache_dir):
         self.root = root
@@ -77,16 +86,37 @@ class Chroot:
     def path(self, p):
         return os.path.join(self.root, p.lstrip("/"))
 
+    def cached_root(self):
+        return os.path.join(self.cache_dir, f"debian12-{SUITE}-minbase")
+
+    def prepare(self):
+        """Makes the cached root unless it exists; a second run at the same time waits for the
+        first (a lock file), so tests/run.sh's early --prepare-root and the test never both
+        debootstrap."""
+        os.makedirs(self.cache_dir, exist_ok=True)
+        with open(os.path.join(self.cache_dir, "lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not os.path.isdir(self.cached_root()):
+                self._debootstrap(self.cached_root())
+
     def __enter__(self):
-        tarball = os.path.join(self.cache_dir, f"debian12-{SUITE}-minbase.tar")
-        if not os.path.exists(tarball):
-            self._debootstrap(tarball)
+        self.prepare()
         t0 = time.perf_counter()
         self._remove_root()
         os.makedirs(self.root)
-        checked(["tar", "-xf", tarball, "-C", self.root, "--numeric-owner"],
-                "extracting the cached Debian root")
-        figure("extracting the cached debootstrap root", time.perf_counter() - t0)
+        layers = self.root + ".overlay"
+        os.makedirs(os.path.join(layers, "upper"))
+        os.makedirs(os.path.join(layers, "work"))
+        options = (f"lowerdir={self.cached_root()},upperdir={layers}/upper,"
+                   f"workdir={layers}/work")
+        if subprocess.run(["mount", "-t", "overlay", "overlay", "-o", options, self.root],
+                          capture_output=True).returncode == 0:
+            self.mounts.append(self.root)
+            how = "an overlay on the cached debootstrap root"
+        else:
+            checked(["cp", "-a", self.cached_root() + "/.", self.root], "copying the cached root")
+            how = "a copy of the cached debootstrap root (overlayfs not mountable here)"
+        figure(how, time.perf_counter() - t0)
         shutil.copy("/etc/resolv.conf", self.path("/etc/resolv.conf"))
         self._mount(["-t", "proc", "proc"], "/proc")
         archives = os.path.join(self.cache_dir, "apt-archives")
@@ -101,18 +131,21 @@ class Chroot:
         self._remove_root()
 
     def _remove_root(self):
-        """Deletes the root, after unmounting whatever is still mounted below it (a run killed
-        by CTest's timeout leaves /proc and the apt cache mounted): never deletes through a
-        mount."""
-        prefix = os.path.realpath(self.root) + "/"
-        with open("/proc/mounts") as f:
-            below = [line.split()[1] for line in f if line.split()[1].startswith(prefix)]
-        for target in sorted(below, key=len, reverse=True):
+        """Deletes the root and its overlay layers, after unmounting whatever is still mounted
+        there (a run killed by CTest's timeout leaves the overlay, /proc and the apt cache
+        mounted): never deletes through a mount, least of all into the cached root."""
+        root = os.path.realpath(self.root)
+
+        def mounted():
+            with open("/proc/mounts") as f:
+                return [line.split()[1] for line in f
+                        if line.split()[1] == root or line.split()[1].startswith(root + "/")]
+        for target in sorted(mounted(), key=len, reverse=True):
             subprocess.run(["umount", "-l", target])
-        with open("/proc/mounts") as f:
-            if any(line.split()[1].startswith(prefix) for line in f):
-                fail(f"cannot unmount everything below {self.root}; not deleting it")
+        if mounted():
+            fail(f"cannot unmount everything below {self.root}; not deleting it")
         shutil.rmtree(self.root, ignore_errors=True)
+        shutil.rmtree(self.root + ".overlay", ignore_errors=True)
 
     def _mount(self, args, where):
         target = self.path(where)
@@ -120,9 +153,8 @@ class Chroot:
         checked(["mount"] + args + [target], f"mounting {where} in the chroot")
         self.mounts.append(target)
 
-    def _debootstrap(self, tarball):
-        os.makedirs(self.cache_dir, exist_ok=True)
-        staging = tarball + ".root"
+    def _debootstrap(self, cached_root):
+        staging = cached_root + ".tmp"
         shutil.rmtree(staging, ignore_errors=True)
         mirror = debian_mirror()
         t0 = time.perf_counter()
@@ -133,11 +165,7 @@ class Chroot:
         # Without its downloaded .debs: apt's cache is kept apart, in apt-archives/.
         for deb in glob.glob(os.path.join(staging, "var/cache/apt/archives/*.deb")):
             os.unlink(deb)
-        # Uncompressed: about 200 MB, but written and read back in seconds.
-        checked(["tar", "-cf", tarball + ".tmp", "--numeric-owner", "-C", staging, "."],
-                "archiving the Debian root")
-        os.replace(tarball + ".tmp", tarball)
-        shutil.rmtree(staging, ignore_errors=True)
+        os.replace(staging, cached_root)
 
     def run(self, command, what, timeout=900, check=True):
         argv = ["chroot", self.root, "/bin/sh", "-c", command]
@@ -208,7 +236,7 @@ def check_tarball(source, tarball, version, work):
     figure("tarball binaries in a bare chroot", time.perf_counter() - t0)
 
 
-def check_debs(debs, version, work, cache_dir):
+def check_debs(debs, version, work, cache_dir, dev_build):
     with Chroot(os.path.join(work, "debian12"), cache_dir) as ch:
         os.makedirs(ch.path("/tmp/debs"), exist_ok=True)
         for deb in debs.values():
@@ -238,41 +266,61 @@ def check_debs(debs, version, work, cache_dir):
             if marker not in r.stdout:
                 fail(f"agentrt-client's command output did not come back; log:\n{rt.log_text()}")
             print("ok: the packaged agentrt served the packaged agentrt-client in Debian 12")
-
-            # libagentrt-client-dev: a user's build, with the toolchain a user would install.
-            t0 = time.perf_counter()
-            ch.run("apt-get install -y -qq --no-install-recommends g++ cmake make pkg-config",
-                   "installing a toolchain in the chroot", timeout=900)
-            figure("toolchain install in the chroot", time.perf_counter() - t0)
-            shutil.copytree(os.path.join(HERE, "consumer"), ch.path("/tmp/consumer"))
-            t0 = time.perf_counter()
-            ch.run("cmake -S /tmp/consumer -B /tmp/consumer-build >/dev/null "
-                   "&& cmake --build /tmp/consumer-build",
-                   "find_package(agentrt 0.2) against libagentrt-client-dev")
-            ch.run("c++ -std=c++17 -O1 /tmp/consumer/main.cpp "
-                   "$(pkg-config --cflags --libs agentrt-client) -o /tmp/consumer-pc",
-                   "pkg-config agentrt-client against libagentrt-client-dev")
-            figure("consumer builds against libagentrt-client-dev", time.perf_counter() - t0)
-            for program in ("/tmp/consumer-build/consumer", "/tmp/consumer-pc"):
-                r = ch.run(f"{program} {rt.url} built-with-the-dev-package", program)
-                if "built-with-the-dev-package" not in r.stdout or \
-                        f"agentrt client {version}" not in r.stdout:
-                    fail(f"{program} did not run its command; log:\n{rt.log_text()}")
-            print("ok: programs built against libagentrt-client-dev ran a command on agentrt")
+            if dev_build:
+                check_dev_package(ch, rt, version)
+            else:
+                print("not run: a program built against libagentrt-client-dev in the root (a "
+                      "toolchain install, about 2 minutes; ctest -L debian-toolchain)")
             if rt.stop() != 0:
                 fail(f"the packaged agentrt did not exit cleanly on SIGTERM; log:\n{rt.log_text()}")
 
 
+def check_dev_package(ch, rt, version):
+    # libagentrt-client-dev: a user's build, with the toolchain a user would install.
+    t0 = time.perf_counter()
+    ch.run("apt-get install -y -qq --no-install-recommends g++ cmake make pkg-config",
+           "installing a toolchain in the chroot", timeout=900)
+    figure("toolchain install in the chroot", time.perf_counter() - t0)
+    shutil.copytree(os.path.join(HERE, "consumer"), ch.path("/tmp/consumer"))
+    t0 = time.perf_counter()
+    ch.run("cmake -S /tmp/consumer -B /tmp/consumer-build >/dev/null "
+           "&& cmake --build /tmp/consumer-build",
+           "find_package(agentrt 0.2) against libagentrt-client-dev")
+    ch.run("c++ -std=c++17 -O1 /tmp/consumer/main.cpp "
+           "$(pkg-config --cflags --libs agentrt-client) -o /tmp/consumer-pc",
+           "pkg-config agentrt-client against libagentrt-client-dev")
+    figure("consumer builds against libagentrt-client-dev", time.perf_counter() - t0)
+    for program in ("/tmp/consumer-build/consumer", "/tmp/consumer-pc"):
+        r = ch.run(f"{program} {rt.url} built-with-the-dev-package", program)
+        if "built-with-the-dev-package" not in r.stdout or \
+                f"agentrt client {version}" not in r.stdout:
+            fail(f"{program} did not run its command; log:\n{rt.log_text()}")
+    print("ok: programs built against libagentrt-client-dev ran a command on agentrt")
+
+
+def cache_dir():
+    return os.environ.get("AGENTRT_RELEASE_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "agentrt-release")
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--source", required=True)
-    p.add_argument("--work", required=True)
+    p.add_argument("--source")
+    p.add_argument("--work")
     p.add_argument("--build")
     p.add_argument("--dist")
+    p.add_argument("--dev-build", action="store_true")
+    p.add_argument("--prepare-root", action="store_true")
     p.add_argument("--sanitize", default="none")
     args = p.parse_args()
-    if bool(args.build) == bool(args.dist):
-        fail("give exactly one of --build and --dist")
+    if args.prepare_root:
+        if os.geteuid() != 0 or not shutil.which("debootstrap"):
+            print("check_release.py --prepare-root: needs root and debootstrap; nothing done")
+            return
+        Chroot(None, cache_dir()).prepare()
+        return
+    if not args.source or not args.work or bool(args.build) == bool(args.dist):
+        fail("give --source, --work and exactly one of --build and --dist")
     if args.sanitize not in ("none", "", "OFF"):
         skip(f"sanitizer build ({args.sanitize}): release artifacts come from a normal build")
     if os.geteuid() != 0:
@@ -282,15 +330,16 @@ def main():
             skip(f"{tool} not found: `bash sandbox-images/install-deps.sh release` installs it")
     if args.build and not glob.glob(os.path.join(args.build, "runtime", "agentrt-portable")):
         skip(f"{args.build} has no agentrt-portable (configure with -DAGENTRT_PORTABLE=ON)")
-    cache_dir = os.environ.get("AGENTRT_RELEASE_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "agentrt-release")
+    if args.dist and not os.path.isfile(os.path.join(args.dist, "SHA256SUMS")):
+        skip(f"{args.dist} holds no release (release.artifacts, which makes it, did not run)")
     os.makedirs(args.work, exist_ok=True)
 
     t_all = time.perf_counter()
     dist = make_artifacts(args, os.path.join(args.work, "dist"))
     version, tarball, debs = check_sums_and_names(dist)
-    check_tarball(args.source, tarball, version, args.work)
-    check_debs(debs, version, args.work, cache_dir)
+    if not args.dev_build:  # the --dev-build run follows one that checked the tarball
+        check_tarball(args.source, tarball, version, args.work)
+    check_debs(debs, version, args.work, cache_dir(), args.dev_build)
     figure("release check in all", time.perf_counter() - t_all)
     print(f"agentrt {version}: tarball and .debs checked")
 

@@ -5,9 +5,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <asio/steady_timer.hpp>
@@ -16,15 +20,16 @@
 #include "agentrt/protocol/redactor.hpp"
 #include "execution/command_runner.hpp"
 #include "execution/downloadables_runner.hpp"
-#include "server/artifact_manager.hpp"
 #include "process/process_scope.hpp"
+#include "server/artifact_manager.hpp"
+#include "server/send_flow.hpp"
 #include "server/server_state.hpp"
 #include "server/ws_config.hpp"
 
 namespace agentrt::runtime::server {
 
 class session : public std::enable_shared_from_this<session> {
- public:
+public:
   session(server_state& state, connection_ptr con);
   ~session();
   session(const session&) = delete;
@@ -32,17 +37,22 @@ class session : public std::enable_shared_from_this<session> {
 
   void on_open();
   void on_message(ws_server::message_ptr msg);
+  // A ping from the client; websocketpp answers it (true) once this returns.
+  bool on_ping();
   // The connection is gone (closed or failed): kill the request's processes, stop watching
   // artifacts, send nothing. on_released runs (once, maybe from inside this call) when nothing
   // the session started is left: the request's processes are gone and detached uploads have
   // finished or been cancelled. The owner keeps the session until then; every handler the
   // session hands out holds it weakly, so dropping it earlier destroys what it still owns.
   void on_close(std::function<void()> on_released);
-  // Runtime shutdown: kill the request's processes quickly and cancel uploads, then close
-  // with 1001. Also for a closed session still releasing: it is hurried along.
+  // Runtime shutdown: drop the output queued for the client and close with 1001 at once;
+  // kill the request's processes quickly and cancel uploads. Also for a closed session still
+  // releasing: it is hurried along.
   void shutdown();
+  // Drops queued output and closes now (shutdown, refused frame, idle timeout).
+  void close_now(websocketpp::close::status::value code, const std::string& reason);
 
- private:
+private:
   struct request {
     std::uint64_t id = 0;
     std::string source_id;
@@ -56,7 +66,7 @@ class session : public std::enable_shared_from_this<session> {
     std::vector<protocol::command> commands;
     std::size_t next_command = 0;
     std::string phase;
-    std::function<void()> after_commands;  // set for invocation phases
+    std::function<void()> after_commands; // set for invocation phases
     std::vector<protocol::command_result> results;
     std::vector<std::string> client_capabilities;
     std::chrono::steady_clock::time_point started;
@@ -64,6 +74,7 @@ class session : public std::enable_shared_from_this<session> {
     bool finishing = false;
   };
 
+  void handle_frame(ws_server::message_ptr msg);
   void handle(protocol::command_execution_message&& m);
   void handle(protocol::invocation_message&& m);
   void handle(protocol::cancel_message&& m);
@@ -101,9 +112,25 @@ class session : public std::enable_shared_from_this<session> {
 
   void arm_heartbeat();
   void on_heartbeat(const std::error_code& ec);
-  void check_backpressure();
-  void on_backpressure_timer(const std::error_code& ec);
   void end_session();
+
+  // The send bound (send_flow.hpp): over it, the request's producers are paused, and so is
+  // reading the socket once a frame arrives while it is exceeded; all resume below its low
+  // water mark, checked after every completed socket write.
+  void throttle();
+  void on_write_done();
+  void unthrottle();
+  // Artifact announcements are the one producer that cannot be paused (the inotify watch
+  // keeps reporting): past the bound they wait here, one entry per file with a count.
+  void send_artifact_message(protocol::message m);
+  void release_deferred_announcements(bool all);
+  // Closes after everything queued has been handed to websocketpp (end of session).
+  void close_when_flushed(websocketpp::close::status::value code, std::string reason);
+  bool busy() const;
+  // Shutdown: the request is dropped once the close frame is written (or kill_timer_ fires).
+  void kill_for_shutdown();
+  void arm_idle_timer(std::chrono::steady_clock::duration after);
+  void on_idle_timer(const std::error_code& ec);
 
   void send(protocol::message m);
   void send_error(std::string text, std::string metadata_json);
@@ -122,13 +149,25 @@ class session : public std::enable_shared_from_this<session> {
   bool upload_results_ = false;
   std::uint64_t next_request_id_ = 1;
   asio::steady_timer heartbeat_timer_;
-  asio::steady_timer backpressure_timer_;
-  bool backpressure_armed_ = false;
+  send_flow flow_;
+  bool throttled_ = false;
+  struct deferred_announcement {
+    protocol::artifact_upload_request_message message;
+    std::size_t count = 0;
+  };
+  std::map<std::string, deferred_announcement> deferred_;
+  std::deque<std::string> deferred_order_;
+  std::optional<std::pair<websocketpp::close::status::value, std::string>> close_after_flush_;
+  // Traffic either way (a frame or ping received, a socket write completed) for the idle timeout.
+  std::chrono::steady_clock::time_point last_activity_;
+  asio::steady_timer idle_timer_;
+  bool kill_after_close_ = false;
+  asio::steady_timer kill_timer_;
   bool end_pending_ = false;
   bool draining_ = false;
+  bool closing_ = false; // a close was started: nothing more is sent
   bool closed_ = false;
   std::function<void()> on_released_;
-  bool rfc6455_framing_ = true;  // send() may build frames itself
 };
 
-}  // namespace agentrt::runtime::server
+} // namespace agentrt::runtime::server
