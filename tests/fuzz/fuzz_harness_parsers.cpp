@@ -208,11 +208,33 @@ const parser_entry parsers[] = {
 
 }  // namespace
 
+// The input as a client's output_format_json_schema_str (its first line) and each later line
+// as a model's answer: translating and validating hostile schemas must neither crash nor
+// blow up (schema_dialect rewrites later drafts into draft-04).
+void run_schema(std::string_view input) {
+  const auto nl = input.find('\n');
+  std::string error;
+  const auto schema = hs::output_schema::parse(input.substr(0, nl), error);
+  if (!schema) {
+    if (error.empty())
+      fail("a refused schema without a reason", std::string(input.substr(0, 200)));
+    return;
+  }
+  std::string_view rest = nl == std::string_view::npos ? std::string_view() : input.substr(nl + 1);
+  for (int i = 0; i < 8 && !rest.empty(); ++i) {
+    const auto end = rest.find('\n');
+    (void)schema->validate(rest.substr(0, end), error);
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+  }
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   for (const auto& p : parsers) {
     current_parser = p.name;
     p.run(input);
   }
+  current_parser = "output_schema";
+  run_schema(input);
   return 0;
 }

@@ -1,10 +1,12 @@
-// JSON schema validation of structured output with rapidjson/schema.h.
+// JSON schema validation of structured output with rapidjson/schema.h, on the draft-04
+// translation of the client's schema (schema_dialect.hpp).
 #include "harness/schema_validator.hpp"
 
 #include <rapidjson/schema.h>
 #include <rapidjson/stringbuffer.h>
 
 #include "harness/json_support.hpp"
+#include "harness/schema_dialect.hpp"
 
 namespace agentrt::runtime::harness {
 
@@ -28,7 +30,8 @@ std::unique_ptr<output_schema> output_schema::parse(std::string_view output_form
   // runtimeuse passes the document to its handler unchecked, and the published Python client's
   // own tests send a bare JSON Schema ({"type":"object"}): without a "schema" member, a
   // document whose "type" is not "json_schema" is that schema itself.
-  if (!schema && type && *type != "json_schema") schema = &format;
+  if (!schema && type && *type != "json_schema")
+    schema = &format;
   if (type && *type != "json_schema" && schema != &format) {
     error = "output_format_json_schema_str: unsupported type \"" + *type +
             "\" (expected \"json_schema\")";
@@ -38,24 +41,30 @@ std::unique_ptr<output_schema> output_schema::parse(std::string_view output_form
     error = "output_format_json_schema_str: \"schema\" must be an object";
     return nullptr;
   }
-  rapidjson::Document schema_doc;
-  schema_doc.CopyFrom(*schema, schema_doc.GetAllocator());
+  rapidjson::Document draft4;
+  if (auto why = to_draft4(*schema, draft4); !why.empty()) {
+    error = "output_format_json_schema_str: " + why;
+    return nullptr;
+  }
   std::unique_ptr<output_schema> out(new output_schema());
-  out->schema_json_ = json::dump(schema_doc);
-  out->impl_ = std::make_unique<impl>(schema_doc);
+  // CLIs and the chat API get the schema as the client wrote it; only our check uses draft-04.
+  out->schema_json_ = json::dump(*schema);
+  out->impl_ = std::make_unique<impl>(draft4);
   return out;
 }
 
 bool output_schema::validate(const rapidjson::Value& instance, std::string& error) const {
   rapidjson::SchemaValidator validator(impl_->schema);
-  if (instance.Accept(validator)) return true;
+  if (instance.Accept(validator))
+    return true;
   rapidjson::StringBuffer doc_ptr;
   validator.GetInvalidDocumentPointer().StringifyUriFragment(doc_ptr);
   rapidjson::StringBuffer schema_ptr;
   validator.GetInvalidSchemaPointer().StringifyUriFragment(schema_ptr);
   std::string where = doc_ptr.GetString();
   // "#" is the whole document; "#/a/0" reads better as "/a/0".
-  if (where.size() > 1) where.erase(0, 1);
+  if (where.size() > 1)
+    where.erase(0, 1);
   error = "structured output does not match the schema: " + where + " fails \"" +
           validator.GetInvalidSchemaKeyword() + "\" (schema " + schema_ptr.GetString() + ")";
   return false;
@@ -81,27 +90,32 @@ std::optional<std::string> extract_json_object(std::string_view text) {
   };
   auto trim = [](std::string_view t) {
     const auto b = t.find_first_not_of(" \t\r\n");
-    if (b == std::string_view::npos) return std::string_view();
+    if (b == std::string_view::npos)
+      return std::string_view();
     return t.substr(b, t.find_last_not_of(" \t\r\n") - b + 1);
   };
   const auto whole = trim(text);
-  if (parses(whole)) return std::string(whole);
+  if (parses(whole))
+    return std::string(whole);
   if (const auto fence = text.find("```"); fence != std::string_view::npos) {
     auto body = text.substr(fence + 3);
-    if (body.substr(0, 4) == "json") body.remove_prefix(4);
+    if (body.substr(0, 4) == "json")
+      body.remove_prefix(4);
     const auto end = body.find("```");
     if (end != std::string_view::npos) {
       const auto inner = trim(body.substr(0, end));
-      if (parses(inner)) return std::string(inner);
+      if (parses(inner))
+        return std::string(inner);
     }
   }
   const auto first = text.find('{');
   const auto last = text.rfind('}');
   if (first != std::string_view::npos && last != std::string_view::npos && last > first) {
     const auto span = text.substr(first, last - first + 1);
-    if (parses(span)) return std::string(span);
+    if (parses(span))
+      return std::string(span);
   }
   return std::nullopt;
 }
 
-}  // namespace agentrt::runtime::harness
+} // namespace agentrt::runtime::harness

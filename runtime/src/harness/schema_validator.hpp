@@ -1,5 +1,6 @@
 // Structured output: the requested JSON schema (output_format_json_schema_str) and the check of
-// a harness's answer against it with RapidJSON's validator. Every adapter validates, because
+// a harness's answer against it with RapidJSON's validator (after translating draft-07 to
+// 2020-12 keywords into draft-04: schema_dialect.hpp). Every adapter validates, because
 // some CLIs only get told "answer in JSON" and nothing stops a model from answering otherwise.
 #pragma once
 
@@ -13,11 +14,11 @@
 namespace agentrt::runtime::harness {
 
 class output_schema {
- public:
+public:
   // Accepts {"type":"json_schema","schema":{...}} ("type" may be absent), and, as runtimeuse
   // does, a bare JSON Schema ({"type":"object",...}: no "schema" member, "type" other than
-  // "json_schema"). A document that is not JSON, has no schema object, or whose schema
-  // RapidJSON cannot compile is an error.
+  // "json_schema"). A document that is not JSON, has no schema object, or whose schema uses a
+  // keyword that cannot be checked (to_draft4 says which) is an error.
   static std::unique_ptr<output_schema> parse(std::string_view output_format_json,
                                               std::string& error);
   ~output_schema();
@@ -31,7 +32,7 @@ class output_schema {
   // Same for JSON text; text that is not a JSON object is an error too.
   bool validate(std::string_view instance_json, std::string& error) const;
 
- private:
+private:
   output_schema();
   struct impl;
   std::unique_ptr<impl> impl_;
@@ -42,4 +43,4 @@ class output_schema {
 // ```json fence, else the span from the first '{' to the last '}'. nullopt when none parses.
 std::optional<std::string> extract_json_object(std::string_view text);
 
-}  // namespace agentrt::runtime::harness
+} // namespace agentrt::runtime::harness

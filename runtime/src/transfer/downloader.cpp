@@ -20,6 +20,7 @@
 
 #include "transfer/part_file.hpp"
 #include "transfer/retry_policy.hpp"
+#include "util/percent_decode.hpp"
 #include "util/safe_open.hpp"
 #include "util/url_text.hpp"
 
@@ -29,35 +30,6 @@ namespace {
 
 // file:// copies move this much per read; the cancel flag is checked between reads.
 constexpr std::size_t copy_chunk = 256 * 1024;
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-// Invalid escapes ("100%", "%zz") stay literal, as curl sends them unchanged.
-std::string percent_decode(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      const int hi = hex_value(s[i + 1]);
-      const int lo = hex_value(s[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(s[i]);
-  }
-  return out;
-}
 
 // For messages: a decoded name may carry NULs and control bytes.
 std::string printable(const std::string& s) {
@@ -398,7 +370,7 @@ std::optional<std::string> downloader::file_name_for(const std::string& url, std
   const std::string path = url.substr(path_begin, path_end - path_begin);
   const auto slash = path.rfind('/');
   const std::string segment = slash == std::string::npos ? path : path.substr(slash + 1);
-  const std::string name = percent_decode(segment);
+  const std::string name = util::percent_decode(segment);
   if (name.empty()) {
     why = "the URL has no file name (its last path segment is empty)";
     return std::nullopt;
