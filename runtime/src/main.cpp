@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
   hc.timeout = opts.harness_timeout;
   hc.kill_grace = opts.kill_grace;
   hc.max_turns = opts.max_turns;
+  hc.openai_token_budget = static_cast<std::int64_t>(opts.openai_token_budget);
   std::string harness_message;
   std::unique_ptr<rt::harness::harness> agent_harness =
       rt::harness::make_harness(hc, harness_message);

@@ -11,6 +11,7 @@
 
 #include "harness/openai_harness.hpp"
 #include "harness_test_fixture.hpp"
+#include "openai_test_helpers.hpp"
 #include "support/fake_openai_server.hpp"
 
 namespace {
@@ -22,22 +23,11 @@ using agentrt::test::harness_env;
 using namespace std::chrono_literals;
 
 hs::harness_config config_for(harness_env& env) {
-  hs::harness_config cfg;
-  cfg.workdir = env.dir.string();
-  cfg.kill_grace = 500ms;
-  cfg.max_turns = 5;
-  cfg.openai_max_retries = 0;
-  return cfg;
+  return agentrt::test::openai_config(env, 5, 0);
 }
 
 hs::invocation invocation_for(const fake_openai_server& server) {
-  hs::invocation inv;
-  inv.system_prompt = "You are terse.";
-  inv.user_prompt = "do the thing";
-  inv.model = "fake-model";
-  inv.agent_env = {{"OPENAI_BASE_URL", server.base_url()}, {"OPENAI_API_KEY", "sk-test"}};
-  inv.agent_events = true;
-  return inv;
+  return agentrt::test::openai_invocation(server);
 }
 
 TEST(HarnessOpenAiStream, AccumulatesDeltasToolCallsAndUsage) {
@@ -46,7 +36,8 @@ TEST(HarnessOpenAiStream, AccumulatesDeltasToolCallsAndUsage) {
   const std::string body = agentrt::test::chat_sse_body(turn);
   hs::chat_stream s;
   // Byte-by-byte feeding must give the same result as one chunk.
-  for (char c : body) s.write(std::string_view(&c, 1));
+  for (char c : body)
+    s.write(std::string_view(&c, 1));
   EXPECT_TRUE(s.done());
   EXPECT_EQ(s.content, "Hello, streaming world!");
   ASSERT_EQ(s.tool_calls.size(), 1u);
@@ -69,7 +60,8 @@ TEST(HarnessOpenAi, TextAnswer) {
   EXPECT_EQ(rec.outcome->data.text, "The answer is 42.");
   EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{{"The answer is 42."}}));
   EXPECT_NE(rec.outcome->metadata_json.find(R"("session_id":"openai-)"), std::string::npos);
-  EXPECT_NE(rec.outcome->metadata_json.find(R"("usage":{"input_tokens":11,"output_tokens":7})"), std::string::npos)
+  EXPECT_NE(rec.outcome->metadata_json.find(R"("usage":{"input_tokens":11,"output_tokens":7})"),
+            std::string::npos)
       << rec.outcome->metadata_json;
   ASSERT_EQ(server.request_count(), 1u);
   const auto body = server.request_bodies().at(0);
@@ -84,20 +76,27 @@ TEST(HarnessOpenAi, TextAnswer) {
 TEST(HarnessOpenAi, ShellToolRunsARealCommand) {
   harness_env env;
   fake_openai_server server;
-  server.script({fake_chat_turn::shell("call_a", "echo tool-ran > marker.txt; echo from-shell; exit 3"),
-                 fake_chat_turn::say("done")});
+  server.script(
+      {fake_chat_turn::shell("call_a", "echo tool-ran > marker.txt; echo from-shell; exit 3"),
+       fake_chat_turn::say("done")});
   hs::openai_harness h(config_for(env));
   auto rec = env.run(h, invocation_for(server));
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok) << (rec.outcome ? rec.outcome->error : rec.logs_text());
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
+      << (rec.outcome ? rec.outcome->error : rec.logs_text());
   EXPECT_TRUE(std::filesystem::exists(env.dir / "marker.txt"));
   ASSERT_EQ(server.request_count(), 2u);
   const auto second = server.request_bodies().at(1);
-  EXPECT_NE(second.find(R"("tool_calls":[{"id":"call_a","type":"function")"), std::string::npos) << second;
-  EXPECT_NE(second.find(R"({"role":"tool","tool_call_id":"call_a","content":"from-shell\n[exit code 3]"})"),
-            std::string::npos) << second;
+  EXPECT_NE(second.find(R"("tool_calls":[{"id":"call_a","type":"function")"), std::string::npos)
+      << second;
+  EXPECT_NE(second.find(
+                R"({"role":"tool","tool_call_id":"call_a","content":"from-shell\n[exit code 3]"})"),
+            std::string::npos)
+      << second;
   std::vector<std::string> kinds;
-  for (const auto& e : rec.events) kinds.push_back(e.first);
-  EXPECT_EQ(kinds, (std::vector<std::string>{"session", "usage", "tool_use", "tool_result", "usage"}));
+  for (const auto& e : rec.events)
+    kinds.push_back(e.first);
+  EXPECT_EQ(kinds,
+            (std::vector<std::string>{"session", "usage", "tool_use", "tool_result", "usage"}));
   EXPECT_NE(rec.events[2].second.find(R"("name":"shell","input":{"command":)"), std::string::npos);
   EXPECT_NE(rec.events[3].second.find(R"("is_error":true,"exit_code":3)"), std::string::npos)
       << rec.events[3].second;
@@ -116,9 +115,10 @@ TEST(HarnessOpenAi, StructuredOutputUsesResponseFormatAndValidates) {
   ASSERT_TRUE(rec.outcome && rec.outcome->ok) << (rec.outcome ? rec.outcome->error : "");
   EXPECT_EQ(rec.outcome->data.type, agentrt::protocol::result_data::kind::structured_output);
   EXPECT_EQ(rec.outcome->data.structured_output.json, R"({"city":"Paris","population":2100000})");
-  EXPECT_NE(server.request_bodies().at(0).find(
-                R"("response_format":{"type":"json_schema","json_schema":{"name":"structured_output","schema":{"type":"object")"),
-            std::string::npos);
+  EXPECT_NE(
+      server.request_bodies().at(0).find(
+          R"("response_format":{"type":"json_schema","json_schema":{"name":"structured_output","schema":{"type":"object")"),
+      std::string::npos);
 }
 
 TEST(HarnessOpenAi, StructuredOutputMismatchIsAnError) {
@@ -127,11 +127,13 @@ TEST(HarnessOpenAi, StructuredOutputMismatchIsAnError) {
   server.script({fake_chat_turn::say(R"({"city":7})")});
   hs::openai_harness h(config_for(env));
   auto inv = invocation_for(server);
-  inv.output_schema_json = R"({"type":"json_schema","schema":{"type":"object","properties":{"city":{"type":"string"}}}})";
+  inv.output_schema_json =
+      R"({"type":"json_schema","schema":{"type":"object","properties":{"city":{"type":"string"}}}})";
   auto rec = env.run(h, inv);
   ASSERT_TRUE(rec.outcome);
   EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_NE(rec.outcome->error.find("/city fails \"type\""), std::string::npos) << rec.outcome->error;
+  EXPECT_NE(rec.outcome->error.find("/city fails \"type\""), std::string::npos)
+      << rec.outcome->error;
 }
 
 TEST(HarnessOpenAi, ApiErrorsQuoteTheServer) {
@@ -159,14 +161,16 @@ TEST(HarnessOpenAi, RefusedConnectionIsAnError) {
   auto rec = env.run(h, inv);
   ASSERT_TRUE(rec.outcome);
   EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error.rfind("openai request to http://127.0.0.1:1/v1/chat/completions failed: ", 0), 0u)
+  EXPECT_EQ(rec.outcome->error.rfind(
+                "openai request to http://127.0.0.1:1/v1/chat/completions failed: ", 0),
+            0u)
       << rec.outcome->error;
 }
 
 TEST(HarnessOpenAi, TurnLimit) {
   harness_env env;
   fake_openai_server server;
-  server.script({fake_chat_turn::shell("call_loop", "true")});  // forever
+  server.script({fake_chat_turn::shell("call_loop", "true")}); // forever
   auto cfg = config_for(env);
   cfg.max_turns = 3;
   hs::openai_harness h(cfg);
@@ -202,7 +206,8 @@ TEST(HarnessOpenAi, CancelDuringHungRequest) {
   bool scope_empty = false;
   const auto t0 = std::chrono::steady_clock::now();
   auto rec = env.run_and_cancel(
-      h, invocation_for(server), [&](const auto&) { return server.request_count() > 0; }, scope_empty);
+      h, invocation_for(server), [&](const auto&) { return server.request_count() > 0; },
+      scope_empty);
   EXPECT_EQ(rec.done_calls, 0);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
 }
@@ -240,8 +245,11 @@ TEST(HarnessOpenAi, ResumeContinuesTheConversation) {
   ASSERT_TRUE(second.outcome && second.outcome->ok) << second.outcome->error;
   EXPECT_NE(second.outcome->metadata_json.find(session), std::string::npos);
   const auto body = server.request_bodies().at(1);
-  EXPECT_NE(body.find(R"({"role":"assistant","content":"first answer"},{"role":"user","content":"and then?"})"),
-            std::string::npos) << body;
+  EXPECT_NE(
+      body.find(
+          R"({"role":"assistant","content":"first answer"},{"role":"user","content":"and then?"})"),
+      std::string::npos)
+      << body;
 
   inv.resume_session_id = "openai-unknown";
   auto third = env.run(h, inv);
@@ -272,26 +280,30 @@ TEST(HarnessOpenAi, ManyConcurrentInvocationsAllProgress) {
                              records[i].outcome = std::move(o);
                            }));
   };
-  for (std::size_t i = 0; i < hanging; ++i) start(i);
+  for (std::size_t i = 0; i < hanging; ++i)
+    start(i);
   EXPECT_TRUE(env.run_until([&] { return server.request_count() == hanging; }, 10s))
       << "only " << server.request_count() << " of " << hanging << " requests were sent";
   const auto t0 = std::chrono::steady_clock::now();
   start(hanging);
   const bool answered = env.run_until([&] { return records[hanging].done_calls > 0; }, 10s);
-  const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - t0);
+  const auto waited =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   EXPECT_TRUE(answered) << "the sixth invocation never finished";
   if (answered) {
     EXPECT_TRUE(records[hanging].outcome->ok) << records[hanging].outcome->error;
     EXPECT_EQ(records[hanging].outcome->data.text, "the sixth answers");
   }
-  for (std::size_t i = 0; i < hanging; ++i) EXPECT_EQ(records[i].done_calls, 0);
+  for (std::size_t i = 0; i < hanging; ++i)
+    EXPECT_EQ(records[i].done_calls, 0);
   std::printf(
       "[ figures  ] openai: a sixth invocation behind %zu silent ones answered in %lld ms\n",
       hanging, static_cast<long long>(waited.count()));
-  for (auto& run : runs) run->cancel();
+  for (auto& run : runs)
+    run->cancel();
   env.run_until([] { return false; }, 200ms);
-  for (std::size_t i = 0; i < hanging; ++i) EXPECT_EQ(records[i].done_calls, 0);
+  for (std::size_t i = 0; i < hanging; ++i)
+    EXPECT_EQ(records[i].done_calls, 0);
 }
 
 TEST(HarnessOpenAi, UserinfoInTheBaseUrlIsNeverShown) {
@@ -312,4 +324,4 @@ TEST(HarnessOpenAi, UserinfoInTheBaseUrlIsNeverShown) {
       << rec.outcome->error_metadata_json;
 }
 
-}  // namespace
+} // namespace

@@ -19,10 +19,11 @@ std::string quoted(const std::string& s) {
 
 std::string chunk(const std::string& delta, const std::string& finish = "null") {
   return "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"model\":\"fake\","
-         "\"choices\":[{\"index\":0,\"delta\":" + delta + ",\"finish_reason\":" + finish + "}]}\n\n";
+         "\"choices\":[{\"index\":0,\"delta\":" +
+         delta + ",\"finish_reason\":" + finish + "}]}\n\n";
 }
 
-}  // namespace
+} // namespace
 
 fake_chat_turn fake_chat_turn::say(std::string text) {
   fake_chat_turn t;
@@ -39,7 +40,8 @@ fake_chat_turn fake_chat_turn::shell(std::string id, std::string command) {
 fake_chat_turn fake_chat_turn::error(int status, std::string message) {
   fake_chat_turn t;
   t.status = status;
-  t.error_body = "{\"error\":{\"message\":" + quoted(message) + ",\"type\":\"invalid_request_error\"}}";
+  t.error_body =
+      "{\"error\":{\"message\":" + quoted(message) + ",\"type\":\"invalid_request_error\"}}";
   return t;
 }
 
@@ -65,7 +67,9 @@ std::string chat_sse_body(const fake_chat_turn& turn) {
   return out;
 }
 
-std::string fake_openai_server::base_url() const { return server_.url("/v1"); }
+std::string fake_openai_server::base_url() const {
+  return server_.url("/v1");
+}
 
 void fake_openai_server::script(const std::vector<fake_chat_turn>& turns) {
   std::vector<http_response> responses;
@@ -75,6 +79,8 @@ void fake_openai_server::script(const std::vector<fake_chat_turn>& turns) {
       r.status = t.status;
       r.body = t.error_body;
       r.headers.emplace_back("Content-Type", "application/json");
+      if (!t.retry_after.empty())
+        r.headers.emplace_back("Retry-After", t.retry_after);
     } else {
       r.body = chat_sse_body(t);
       r.headers.emplace_back("Content-Type", "text/event-stream");
@@ -85,13 +91,16 @@ void fake_openai_server::script(const std::vector<fake_chat_turn>& turns) {
   server_.route(path, std::move(responses));
 }
 
-std::size_t fake_openai_server::request_count() const { return server_.request_count(path); }
+std::size_t fake_openai_server::request_count() const {
+  return server_.request_count(path);
+}
 
 std::vector<std::string> fake_openai_server::request_bodies() const {
   std::vector<std::string> out;
   for (const auto& p : server_.puts())
-    if (p.path == path) out.push_back(p.body_head);
+    if (p.path == path)
+      out.push_back(p.body_head);
   return out;
 }
 
-}  // namespace agentrt::test
+} // namespace agentrt::test

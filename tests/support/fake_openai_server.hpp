@@ -14,16 +14,17 @@
 namespace agentrt::test {
 
 struct fake_chat_turn {
-  std::string text;  // streamed as several content deltas
+  std::string text; // streamed as several content deltas
   struct tool_call {
     std::string id;
     std::string name;
-    std::string arguments;  // JSON text
+    std::string arguments; // JSON text
   };
   std::vector<tool_call> tool_calls;
   int status = 200;        // non-200: error_body is sent instead of a stream
   std::string error_body;  // e.g. {"error":{"message":"..."}}
   bool hang = false;       // never answers
+  std::string retry_after; // a Retry-After header on an error answer, when not empty
 
   static fake_chat_turn say(std::string text);
   static fake_chat_turn shell(std::string id, std::string command);
@@ -34,7 +35,7 @@ struct fake_chat_turn {
 std::string chat_sse_body(const fake_chat_turn& turn);
 
 class fake_openai_server {
- public:
+public:
   fake_openai_server() = default;
   // "http://127.0.0.1:PORT/v1"
   std::string base_url() const;
@@ -45,8 +46,8 @@ class fake_openai_server {
   std::vector<std::string> request_bodies() const;
   std::vector<http_request_record> requests() const { return server_.requests(); }
 
- private:
+private:
   http_test_server server_;
 };
 
-}  // namespace agentrt::test
+} // namespace agentrt::test

@@ -82,6 +82,8 @@ Options:
   --workdir DIR               working directory of the harness (default: the runtime's cwd)
   --harness-timeout S         kill a harness run after S seconds (default 0 = no limit)
   --max-turns N               model turns for the openai loop and claude (default 50)
+  --openai-token-budget N     the openai loop stops an invocation whose prompt and completion
+                              tokens together exceed N (default 0 = no budget)
   --extract-max-bytes N       refuse an archive that unpacks to more than N bytes
                               (default 8589934592)
   --extract-max-entries N     refuse an archive with more than N entries (default 200000)
@@ -178,6 +180,8 @@ options parse_options(int argc, const char* const* argv) {
       o.max_turns = static_cast<int>(parse_unsigned(arg, next(), 100000));
       if (o.max_turns == 0)
         throw std::invalid_argument(arg + ": must be at least 1");
+    } else if (arg == "--openai-token-budget") {
+      o.openai_token_budget = parse_unsigned(arg, next(), ~std::uint64_t{0} >> 1);
     } else if (arg == "--extract-max-bytes") {
       o.extract_max_bytes = parse_unsigned(arg, next(), ~std::uint64_t{0});
     } else if (arg == "--extract-max-entries") {

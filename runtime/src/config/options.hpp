@@ -35,6 +35,7 @@ struct options {
   std::string workdir;      // --workdir DIR; empty = the runtime's cwd
   std::chrono::milliseconds harness_timeout{0};
   int max_turns = 50;
+  std::uint64_t openai_token_budget = 0; // --openai-token-budget; 0 = none
 
   // Downloads, extraction, artifacts.
   std::uint64_t extract_max_bytes = 8ULL << 30;

@@ -28,7 +28,8 @@ struct harness_config {
   std::chrono::milliseconds timeout{0}; // whole harness run; 0 = no limit
   std::chrono::milliseconds kill_grace{5000};
   int max_turns = 50;         // model turns of the openai loop (and claude's --max-turns)
-  int openai_max_retries = 2; // retries of a chat request after a connection error or 5xx
+  int openai_max_retries = 2; // retries of a chat request after a connection error, 429 or 5xx
+  std::int64_t openai_token_budget = 0; // prompt + completion tokens per invocation; 0 = none
 };
 
 struct invocation {

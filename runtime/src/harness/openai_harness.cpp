@@ -1,8 +1,11 @@
 // Native agent loop against an OpenAI-compatible chat completions endpoint.
 #include "harness/openai_harness.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -12,6 +15,7 @@
 #include <curl/curl.h>
 
 #include "harness/adapter_support.hpp"
+#include "harness/edit_tool.hpp"
 #include "harness/event_sink.hpp"
 #include "harness/immediate_run.hpp"
 #include "harness/json_support.hpp"
@@ -33,16 +37,45 @@ constexpr std::size_t max_tool_output = 32 * 1024;
 constexpr std::size_t max_stored_sessions = 64;
 
 const char* const shell_tool_json =
-    R"([{"type":"function","function":{"name":"shell","description":"Run a shell command )"
+    R"({"type":"function","function":{"name":"shell","description":"Run a shell command )"
     R"((/bin/sh -c) in the working directory and return its combined stdout and stderr and its )"
     R"(exit code.","parameters":{"type":"object","properties":{"command":{"type":"string",)"
-    R"("description":"the command line"}},"required":["command"]}}}])";
+    R"("description":"the command line"}},"required":["command"]}}})";
+// A server's Retry-After longer than this fails the request instead of holding it.
+constexpr std::chrono::seconds max_retry_after{120};
+
+std::string tools_json() {
+  return std::string("[") + shell_tool_json + "," + edit_tool_json() + "]";
+}
+
+// Retry-After as seconds or an HTTP date; nullopt when absent or unreadable.
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+    value.remove_prefix(1);
+  while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+    value.remove_suffix(1);
+  if (value.empty())
+    return std::nullopt;
+  if (value.find_first_not_of("0123456789") == std::string_view::npos) {
+    if (value.size() > 9)
+      return std::chrono::milliseconds(std::chrono::hours(24 * 365));
+    return std::chrono::seconds(std::strtoll(std::string(value).c_str(), nullptr, 10));
+  }
+  const time_t when = curl_getdate(std::string(value).c_str(), nullptr);
+  if (when < 0)
+    return std::nullopt;
+  const time_t now = std::time(nullptr);
+  return std::chrono::seconds(when > now ? when - now : 0);
+}
 
 std::string completions_url(std::string base) {
-  if (base.empty()) base = "https://api.openai.com/v1";
-  while (!base.empty() && base.back() == '/') base.pop_back();
+  if (base.empty())
+    base = "https://api.openai.com/v1";
+  while (!base.empty() && base.back() == '/')
+    base.pop_back();
   // OpenAI's own SDKs take the base with /v1; many local servers are configured without it.
-  if (base.size() < 3 || base.compare(base.size() - 3, 3, "/v1") != 0) base += "/v1";
+  if (base.size() < 3 || base.compare(base.size() - 3, 3, "/v1") != 0)
+    base += "/v1";
   return base + "/chat/completions";
 }
 
@@ -59,7 +92,8 @@ std::string api_error_text(const std::string& body) {
   if (json::parse(body, doc) && doc.IsObject()) {
     if (const auto* e = json::member(doc, "error")) {
       if (e->IsObject()) {
-        if (auto m = json::string_member(*e, "message")) return *m;
+        if (auto m = json::string_member(*e, "message"))
+          return *m;
       } else if (e->IsString()) {
         return e->GetString();
       }
@@ -69,9 +103,10 @@ std::string api_error_text(const std::string& body) {
 }
 
 struct chat_response {
+  std::optional<std::chrono::milliseconds> retry_after; // the server's Retry-After header
   transfer::attempt_result attempt;
   chat_stream stream;
-  std::string error_body;  // the body of a non-2xx answer
+  std::string error_body; // the body of a non-2xx answer
   int attempts = 0;
   bool line_too_long = false;
 };
@@ -79,7 +114,7 @@ struct chat_response {
 // One POST of a chat completion. The body callbacks run on the engine thread and fill response;
 // the run reads it back on the io_context.
 class chat_attempt final : public transfer::curl_attempt {
- public:
+public:
   chat_attempt(const std::string& url, const std::string& api_key,
                std::shared_ptr<const std::string> body)
       : url_(url), api_key_(api_key), body_(std::move(body)) {}
@@ -89,7 +124,8 @@ class chat_attempt final : public transfer::curl_attempt {
               headers_.append("Accept: text/event-stream") && headers_.append("Expect:");
     if (ok && !api_key_.empty())
       ok = headers_.append(("Authorization: Bearer " + api_key_).c_str());
-    if (!ok) return false;
+    if (!ok)
+      return false;
     curl_easy_setopt(h, CURLOPT_URL, url_.c_str());
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers_.get());
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body_->c_str());
@@ -105,7 +141,7 @@ class chat_attempt final : public transfer::curl_attempt {
   bool prepared() const noexcept { return prepared_; }
   chat_response response;
 
- private:
+private:
   static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
     auto* self = static_cast<chat_attempt*>(user);
     const std::size_t bytes = size * n;
@@ -121,7 +157,7 @@ class chat_attempt final : public transfer::curl_attempt {
     self->pending_ = nl == std::string_view::npos ? self->pending_ + bytes : bytes - nl - 1;
     if (self->pending_ > max_sse_line) {
       r.line_too_long = true;
-      return 0;  // aborts the transfer (CURLE_WRITE_ERROR)
+      return 0; // aborts the transfer (CURLE_WRITE_ERROR)
     }
     r.stream.write(chunk);
     return bytes;
@@ -132,7 +168,14 @@ class chat_attempt final : public transfer::curl_attempt {
   static std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
     auto* self = static_cast<chat_attempt*>(user);
     const std::string_view line(data, size * n);
+    if (line.size() > 12 && (line[0] == 'R' || line[0] == 'r') &&
+        std::equal(line.begin(), line.begin() + 12, "retry-after:", [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == b;
+        })) {
+      self->response.retry_after = parse_retry_after(line.substr(12));
+    }
     if (line.rfind("HTTP/", 0) == 0) {
+      self->response.retry_after.reset(); // a new header block (after a redirect or 100)
       const auto sp = line.find(' ');
       if (sp != std::string_view::npos)
         self->status_ = std::strtol(std::string(line.substr(sp + 1, 3)).c_str(), nullptr, 10);
@@ -145,7 +188,7 @@ class chat_attempt final : public transfer::curl_attempt {
   const std::shared_ptr<const std::string> body_;
   transfer::slist_handle headers_;
   long status_ = 0;
-  std::size_t pending_ = 0;  // bytes since the last newline, to bound a line without JSON
+  std::size_t pending_ = 0; // bytes since the last newline, to bound a line without JSON
   bool prepared_ = false;
 };
 
@@ -160,19 +203,22 @@ transfer::transfer_options chat_options(int max_retries) {
   return options;
 }
 
-}  // namespace
+} // namespace
 
 void chat_stream::write(std::string_view bytes) {
   partial_.append(bytes);
   std::size_t start = 0;
   for (;;) {
     const auto nl = partial_.find('\n', start);
-    if (nl == std::string::npos) break;
+    if (nl == std::string::npos)
+      break;
     std::string_view line(partial_.data() + start, nl - start);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (!line.empty() && line.back() == '\r')
+      line.remove_suffix(1);
     if (line.rfind("data:", 0) == 0) {
       line.remove_prefix(5);
-      if (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+      if (!line.empty() && line.front() == ' ')
+        line.remove_prefix(1);
       on_data(line);
     }
     start = nl + 1;
@@ -186,45 +232,64 @@ void chat_stream::on_data(std::string_view data) {
     return;
   }
   rapidjson::Document doc;
-  if (!json::parse(data, doc) || !doc.IsObject()) return;
+  if (!json::parse(data, doc) || !doc.IsObject())
+    return;
   if (const auto* e = json::member(doc, "error")) {
     error = e->IsObject() ? json::string_or_empty(*e, "message") : json::text_of(*e);
-    if (error.empty()) error = json::dump(*e);
+    if (error.empty())
+      error = json::dump(*e);
     return;
   }
   if (const auto* usage = json::member(doc, "usage"); usage && usage->IsObject()) {
-    if (auto p = json::token_count(*usage, "prompt_tokens")) prompt_tokens = *p;
-    if (auto c = json::token_count(*usage, "completion_tokens")) completion_tokens = *c;
+    if (auto p = json::token_count(*usage, "prompt_tokens"))
+      prompt_tokens = *p;
+    if (auto c = json::token_count(*usage, "completion_tokens"))
+      completion_tokens = *c;
   }
   const auto* choices = json::member(doc, "choices");
-  if (!choices || !choices->IsArray() || choices->Empty()) return;
+  if (!choices || !choices->IsArray() || choices->Empty())
+    return;
   const auto& choice = (*choices)[0];
-  if (auto fr = json::string_member(choice, "finish_reason")) finish_reason = *fr;
+  if (auto fr = json::string_member(choice, "finish_reason"))
+    finish_reason = *fr;
   const auto* delta = json::member(choice, "delta");
-  if (!delta) delta = json::member(choice, "message");  // servers that ignore stream:true
-  if (!delta || !delta->IsObject()) return;
-  if (auto c = json::string_member(*delta, "content")) content += *c;
-  if (auto r = json::string_member(*delta, "reasoning_content")) reasoning += *r;
-  if (auto r = json::string_member(*delta, "reasoning")) reasoning += *r;
+  if (!delta)
+    delta = json::member(choice, "message"); // servers that ignore stream:true
+  if (!delta || !delta->IsObject())
+    return;
+  if (auto c = json::string_member(*delta, "content"))
+    content += *c;
+  if (auto r = json::string_member(*delta, "reasoning_content"))
+    reasoning += *r;
+  if (auto r = json::string_member(*delta, "reasoning"))
+    reasoning += *r;
   const auto* calls = json::member(*delta, "tool_calls");
-  if (!calls || !calls->IsArray()) return;
+  if (!calls || !calls->IsArray())
+    return;
   for (const auto& call : calls->GetArray()) {
     // Deltas of one call share its index; only the first carries id and name.
     std::size_t index = tool_calls.size();
-    if (const auto* i = json::member(call, "index"); i && i->IsUint()) index = i->GetUint();
-    if (index > 1024) continue;
-    if (index >= tool_calls.size()) tool_calls.resize(index + 1);
+    if (const auto* i = json::member(call, "index"); i && i->IsUint())
+      index = i->GetUint();
+    if (index > 1024)
+      continue;
+    if (index >= tool_calls.size())
+      tool_calls.resize(index + 1);
     auto& tc = tool_calls[index];
-    if (auto id = json::string_member(call, "id")) tc.id += *id;
+    if (auto id = json::string_member(call, "id"))
+      tc.id += *id;
     if (const auto* fn = json::member(call, "function")) {
-      if (auto n = json::string_member(*fn, "name")) tc.name += *n;
-      if (auto a = json::string_member(*fn, "arguments")) tc.arguments += *a;
+      if (auto n = json::string_member(*fn, "name"))
+        tc.name += *n;
+      if (auto a = json::string_member(*fn, "arguments"))
+        tc.arguments += *a;
     }
   }
 }
 
 void openai_harness::session_store::put(const std::string& id, std::string messages_json) {
-  if (messages.find(id) == messages.end()) order.push_back(id);
+  if (messages.find(id) == messages.end())
+    order.push_back(id);
   messages[id] = std::move(messages_json);
   while (order.size() > max_stored_sessions) {
     messages.erase(order.front());
@@ -240,7 +305,7 @@ const std::string* openai_harness::session_store::find(const std::string& id) co
 namespace {
 
 class openai_run : public harness_run, public std::enable_shared_from_this<openai_run> {
- public:
+public:
   openai_run(asio::io_context& io, process::process_reaper& reaper, process::process_scope& scope,
              transfer::transfer_engine& engine, const harness_config& config,
              std::shared_ptr<openai_harness::session_store> sessions, event_sink sink,
@@ -255,7 +320,8 @@ class openai_run : public harness_run, public std::enable_shared_from_this<opena
     url_ = completions_url(env_value(inv, "OPENAI_BASE_URL"));
     api_key_ = env_value(inv, "OPENAI_API_KEY");
     model_ = !inv.model.empty() ? inv.model : env_value(inv, "OPENAI_MODEL");
-    if (model_.empty()) model_ = "gpt-4o-mini";
+    if (model_.empty())
+      model_ = "gpt-4o-mini";
     workdir_ = workdir_of(config_, inv);
     env_ = inv.agent_env;
     messages_.SetArray();
@@ -274,34 +340,41 @@ class openai_run : public harness_run, public std::enable_shared_from_this<opena
       session_id_ = *inv.resume_session_id;
     } else {
       session_id_ = new_session_id();
-      if (!inv.system_prompt.empty()) add_message("system", inv.system_prompt);
+      if (!inv.system_prompt.empty())
+        add_message("system", inv.system_prompt);
     }
     add_message("user", inv.user_prompt);
-    sink_.event("session", json::object_writer().add("session_id", session_id_).add("harness", harness_name).str());
+    sink_.event(
+        "session",
+        json::object_writer().add("session_id", session_id_).add("harness", harness_name).str());
     if (config_.timeout.count() > 0) {
       timer_.expires_after(config_.timeout);
       std::weak_ptr<openai_run> weak = shared_from_this();
       timer_.async_wait([weak](const std::error_code& ec) {
-        if (auto s = weak.lock(); s && !ec) s->on_timeout();
+        if (auto s = weak.lock(); s && !ec)
+          s->on_timeout();
       });
     }
     request();
   }
 
   void cancel() override {
-    if (finished_) return;
+    if (finished_)
+      return;
     finished_ = true;
     on_done_ = nullptr;
     sink_.clear();
     stop_work();
   }
 
- private:
+private:
   void add_message(const char* role, const std::string& content) {
     auto& a = messages_.GetAllocator();
     rapidjson::Value m(rapidjson::kObjectType);
     m.AddMember("role", rapidjson::StringRef(role), a);
-    m.AddMember("content", rapidjson::Value(content.c_str(), static_cast<rapidjson::SizeType>(content.size()), a), a);
+    m.AddMember(
+        "content",
+        rapidjson::Value(content.c_str(), static_cast<rapidjson::SizeType>(content.size()), a), a);
     messages_.PushBack(m, a);
   }
 
@@ -317,7 +390,7 @@ class openai_run : public harness_run, public std::enable_shared_from_this<opena
     opts.AddMember("include_usage", true, a);
     body.AddMember("stream_options", opts, a);
     rapidjson::Document tools(&a);
-    json::parse(shell_tool_json, tools);
+    json::parse(tools_json(), tools);
     rapidjson::Value tools_copy;
     tools_copy.CopyFrom(tools, a);
     body.AddMember("tools", tools_copy, a);
@@ -347,12 +420,12 @@ class openai_run : public harness_run, public std::enable_shared_from_this<opena
   // One attempt of the current turn's request; retried with backoff on connection errors,
   // timeouts and 5xx like any transfer.
   void send_request(std::chrono::milliseconds delay) {
-    engine_.run(io_, std::make_unique<chat_attempt>(url_, api_key_, request_body_),
-                request_options(), cancel_, delay,
-                [self = shared_from_this()](std::unique_ptr<chat_attempt> a,
-                                            transfer::attempt_result r) {
-                  self->on_attempt(*a, std::move(r));
-                });
+    engine_.run(
+        io_, std::make_unique<chat_attempt>(url_, api_key_, request_body_), request_options(),
+        cancel_, delay,
+        [self = shared_from_this()](std::unique_ptr<chat_attempt> a, transfer::attempt_result r) {
+          self->on_attempt(*a, std::move(r));
+        });
   }
 
   transfer::transfer_options request_options() const {
@@ -360,7 +433,8 @@ class openai_run : public harness_run, public std::enable_shared_from_this<opena
   }
 
   void on_attempt(chat_attempt& a, transfer::attempt_result r) {
-    if (finished_) return;
+    if (finished_)
+      return;
     chat_response response = std::move(a.response);
     if (!a.prepared() && !r.cancelled) {
       r.curl_code = CURLE_FAILED_INIT;
@@ -369,40 +443,75 @@ class openai_run : public harness_run, public std::enable_shared_from_this<opena
     response.attempt = std::move(r);
     response.attempts = ++request_attempts_;
     if (!response.line_too_long) {
-      if (const auto delay =
-              transfer::retry_after(request_options(), response.attempt, request_attempts_)) {
+      if (const auto delay = retry_delay(response))
         return send_request(*delay);
-      }
     }
     on_response(std::move(response));
   }
 
+  // Connection errors and 5xx are retried like any transfer, and so is 429 (rate limited);
+  // a Retry-After the server sends is waited for when it is longer than the backoff (up to
+  // max_retry_after: a longer one fails the turn at once, quoting it).
+  std::optional<std::chrono::milliseconds> retry_delay(const chat_response& r) const {
+    const auto options = request_options();
+    std::optional<std::chrono::milliseconds> delay;
+    if (r.attempt.http_status == 429 && !r.attempt.cancelled) {
+      if (request_attempts_ <= options.max_retries)
+        delay = transfer::backoff_delay(options, request_attempts_ - 1);
+    } else {
+      delay = transfer::retry_after(options, r.attempt, request_attempts_);
+    }
+    if (delay && r.retry_after) {
+      if (*r.retry_after > max_retry_after)
+        return std::nullopt;
+      delay = std::max(*delay, *r.retry_after);
+    }
+    return delay;
+  }
+
   void on_response(chat_response r) {
-    if (finished_) return;
-    if (r.attempt.cancelled) return;  // cancel() or the timeout already reported
-    if (r.line_too_long) return fail("openai: the server sent an SSE line longer than 16 MiB", r);
+    if (finished_)
+      return;
+    if (r.attempt.cancelled)
+      return; // cancel() or the timeout already reported
+    if (r.line_too_long)
+      return fail("openai: the server sent an SSE line longer than 16 MiB", r);
     if (r.attempt.http_status >= 400) {
-      return fail("openai API error (HTTP " + std::to_string(r.attempt.http_status) +
-                      "): " + api_error_text(r.error_body), r);
+      std::string text = "openai API error (HTTP " + std::to_string(r.attempt.http_status) +
+                         "): " + api_error_text(r.error_body) +
+                         transfer::attempts_suffix(r.attempts);
+      if (r.retry_after && *r.retry_after > max_retry_after)
+        text += " (the server asked to retry after " +
+                std::to_string(
+                    std::chrono::duration_cast<std::chrono::seconds>(*r.retry_after).count()) +
+                " s)";
+      return fail(text, r);
     }
     if (!r.attempt.transport_ok())
-      return fail("openai request to " + util::redact_url_userinfo(url_) + " failed: " +
-                      transfer::describe_transport_error(r.attempt) +
-                      transfer::attempts_suffix(r.attempts), r);
-    if (!r.stream.error.empty()) return fail("openai API error: " + r.stream.error, r);
+      return fail("openai request to " + util::redact_url_userinfo(url_) +
+                      " failed: " + transfer::describe_transport_error(r.attempt) +
+                      transfer::attempts_suffix(r.attempts),
+                  r);
+    if (!r.stream.error.empty())
+      return fail("openai API error: " + r.stream.error, r);
 
     auto& s = r.stream;
-    if (s.prompt_tokens >= 0) json::add_tokens(input_tokens_, s.prompt_tokens);
-    if (s.completion_tokens >= 0) json::add_tokens(output_tokens_, s.completion_tokens);
+    if (s.prompt_tokens >= 0)
+      json::add_tokens(input_tokens_, s.prompt_tokens);
+    if (s.completion_tokens >= 0)
+      json::add_tokens(output_tokens_, s.completion_tokens);
     if (sink_.wants_events()) {
-      if (!s.reasoning.empty()) sink_.event("reasoning", json::object_writer().add("text", s.reasoning).str());
+      if (!s.reasoning.empty())
+        sink_.event("reasoning", json::object_writer().add("text", s.reasoning).str());
       if (s.prompt_tokens >= 0 || s.completion_tokens >= 0)
-        sink_.event("usage", json::object_writer()
-                                 .add("input_tokens", std::max<std::int64_t>(0, s.prompt_tokens))
-                                 .add("output_tokens", std::max<std::int64_t>(0, s.completion_tokens))
-                                 .str());
+        sink_.event("usage",
+                    json::object_writer()
+                        .add("input_tokens", std::max<std::int64_t>(0, s.prompt_tokens))
+                        .add("output_tokens", std::max<std::int64_t>(0, s.completion_tokens))
+                        .str());
     }
-    if (!s.content.empty()) sink_.assistant({s.content});
+    if (!s.content.empty())
+      sink_.assistant({s.content});
 
     // The assistant turn goes into the history exactly as the API expects it back.
     auto& a = messages_.GetAllocator();
@@ -411,53 +520,84 @@ class openai_run : public harness_run, public std::enable_shared_from_this<opena
     if (s.content.empty() && !s.tool_calls.empty()) {
       m.AddMember("content", rapidjson::Value(), a);
     } else {
-      m.AddMember("content", rapidjson::Value(s.content.c_str(), static_cast<rapidjson::SizeType>(s.content.size()), a), a);
+      m.AddMember("content",
+                  rapidjson::Value(s.content.c_str(),
+                                   static_cast<rapidjson::SizeType>(s.content.size()), a),
+                  a);
     }
     pending_calls_.clear();
     if (!s.tool_calls.empty()) {
       rapidjson::Value calls(rapidjson::kArrayType);
       for (auto& tc : s.tool_calls) {
-        if (tc.name.empty()) continue;
-        if (tc.id.empty()) tc.id = "call_" + std::to_string(turns_) + "_" + std::to_string(calls.Size());
+        if (tc.name.empty())
+          continue;
+        if (tc.id.empty())
+          tc.id = "call_" + std::to_string(turns_) + "_" + std::to_string(calls.Size());
         rapidjson::Value c(rapidjson::kObjectType);
         c.AddMember("id", rapidjson::Value(tc.id.c_str(), a), a);
         c.AddMember("type", "function", a);
         rapidjson::Value fn(rapidjson::kObjectType);
         fn.AddMember("name", rapidjson::Value(tc.name.c_str(), a), a);
-        fn.AddMember("arguments", rapidjson::Value(tc.arguments.c_str(), static_cast<rapidjson::SizeType>(tc.arguments.size()), a), a);
+        fn.AddMember("arguments",
+                     rapidjson::Value(tc.arguments.c_str(),
+                                      static_cast<rapidjson::SizeType>(tc.arguments.size()), a),
+                     a);
         c.AddMember("function", fn, a);
         calls.PushBack(c, a);
         pending_calls_.push_back(tc);
       }
-      if (!calls.Empty()) m.AddMember("tool_calls", calls, a);
+      if (!calls.Empty())
+        m.AddMember("tool_calls", calls, a);
     }
     messages_.PushBack(m, a);
 
-    if (pending_calls_.empty()) return succeed(s.content);
+    if (pending_calls_.empty())
+      return succeed(s.content);
+    if (config_.openai_token_budget > 0 &&
+        input_tokens_ + output_tokens_ > config_.openai_token_budget) {
+      return fail("openai: token budget of " + std::to_string(config_.openai_token_budget) +
+                      " tokens used up after " + std::to_string(turns_) + " turns (" +
+                      std::to_string(input_tokens_ + output_tokens_) +
+                      " used) before a final answer (--openai-token-budget)",
+                  r);
+    }
     if (turns_ >= config_.max_turns) {
       return fail("openai: turn limit reached (" + std::to_string(config_.max_turns) +
-                      " turns) before a final answer", r);
+                      " turns) before a final answer",
+                  r);
     }
     next_call_ = 0;
     run_next_tool();
   }
 
   void run_next_tool() {
-    if (finished_) return;
-    if (next_call_ >= pending_calls_.size()) return request();
+    if (finished_)
+      return;
+    if (next_call_ >= pending_calls_.size())
+      return request();
     const auto& tc = pending_calls_[next_call_];
     rapidjson::Document args;
-    const bool args_ok = json::parse(tc.arguments.empty() ? "{}" : tc.arguments, args) && args.IsObject();
+    const bool args_ok =
+        json::parse(tc.arguments.empty() ? "{}" : tc.arguments, args) && args.IsObject();
     if (sink_.wants_events()) {
       json::object_writer w;
       w.add("id", tc.id).add("name", tc.name);
-      if (args_ok) w.add_value("input", args); else w.add("input", tc.arguments);
+      if (args_ok)
+        w.add_value("input", args);
+      else
+        w.add("input", tc.arguments);
       sink_.event("tool_use", w.str());
+    }
+    if (tc.name == "edit_file") {
+      auto result = args_ok ? run_edit_tool(workdir_, args)
+                            : edit_tool_result{"edit_file needs a JSON object argument", true};
+      return tool_done(std::move(result.output), -1, result.is_error);
     }
     const auto command = args_ok ? json::string_member(args, "command") : std::nullopt;
     if (tc.name != "shell" || !command) {
-      const std::string why = tc.name != "shell" ? "unknown tool \"" + tc.name + "\"; the only tool is shell"
-                                                 : "shell needs a JSON object argument with a string \"command\"";
+      const std::string why =
+          tc.name != "shell" ? "unknown tool \"" + tc.name + "\"; the tools are shell and edit_file"
+                             : "shell needs a JSON object argument with a string \"command\"";
       return tool_done(why, -1, true);
     }
     process::spawn_options opts;
@@ -472,12 +612,15 @@ class openai_run : public harness_run, public std::enable_shared_from_this<opena
     auto [child, ec] = process::child_process::spawn(
         io_, reaper_, scope_, opts,
         [weak](process::output_stream, std::string_view chunk) {
-          if (auto self = weak.lock()) self->on_tool_output(chunk);
+          if (auto self = weak.lock())
+            self->on_tool_output(chunk);
         },
         [weak](process::exit_status st) {
-          if (auto self = weak.lock()) self->on_tool_exit(st);
+          if (auto self = weak.lock())
+            self->on_tool_exit(st);
         });
-    if (ec) return tool_done("failed to start the command: " + ec.message(), -1, true);
+    if (ec)
+      return tool_done("failed to start the command: " + ec.message(), -1, true);
     child_ = std::move(child);
   }
 
@@ -492,15 +635,18 @@ class openai_run : public harness_run, public std::enable_shared_from_this<opena
 
   void on_tool_exit(process::exit_status st) {
     child_.reset();
-    if (finished_) return;
+    if (finished_)
+      return;
     if (tool_output_.size() > max_tool_output) {
       tool_output_dropped_ += tool_output_.size() - max_tool_output;
       tool_output_.erase(0, tool_output_.size() - max_tool_output);
     }
     std::string out;
-    if (tool_output_dropped_ > 0) out = "[" + std::to_string(tool_output_dropped_) + " earlier bytes omitted]\n";
+    if (tool_output_dropped_ > 0)
+      out = "[" + std::to_string(tool_output_dropped_) + " earlier bytes omitted]\n";
     out += tool_output_;
-    if (!out.empty() && out.back() != '\n') out += '\n';
+    if (!out.empty() && out.back() != '\n')
+      out += '\n';
     out += "[exit code " + std::to_string(st.exit_code) + "]";
     tool_done(std::move(out), st.exit_code, st.exit_code != 0);
   }
@@ -510,14 +656,17 @@ class openai_run : public harness_run, public std::enable_shared_from_this<opena
     if (sink_.wants_events()) {
       json::object_writer w;
       w.add("id", tc.id).add("output", output).add("is_error", is_error);
-      if (exit_code >= 0) w.add("exit_code", exit_code);
+      if (exit_code >= 0)
+        w.add("exit_code", exit_code);
       sink_.event("tool_result", w.str());
     }
     auto& a = messages_.GetAllocator();
     rapidjson::Value m(rapidjson::kObjectType);
     m.AddMember("role", "tool", a);
     m.AddMember("tool_call_id", rapidjson::Value(tc.id.c_str(), a), a);
-    m.AddMember("content", rapidjson::Value(output.c_str(), static_cast<rapidjson::SizeType>(output.size()), a), a);
+    m.AddMember(
+        "content",
+        rapidjson::Value(output.c_str(), static_cast<rapidjson::SizeType>(output.size()), a), a);
     messages_.PushBack(m, a);
     ++next_call_;
     // Posted so that a long chain of failing calls cannot recurse.
@@ -525,7 +674,8 @@ class openai_run : public harness_run, public std::enable_shared_from_this<opena
   }
 
   std::string metadata() const {
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started_);
     return json::object_writer()
         .add("harness", harness_name)
         .add("model", model_)
@@ -553,14 +703,17 @@ class openai_run : public harness_run, public std::enable_shared_from_this<opena
         .add("url", util::redact_url_userinfo(url_))
         .add("session_id", session_id_)
         .add("num_turns", turns_);
-    if (r.attempt.http_status > 0) w.add("http_status", static_cast<std::int64_t>(r.attempt.http_status));
-    if (!r.attempt.transport_ok() && !r.attempt.curl_error.empty()) w.add("curl_error", r.attempt.curl_error);
+    if (r.attempt.http_status > 0)
+      w.add("http_status", static_cast<std::int64_t>(r.attempt.http_status));
+    if (!r.attempt.transport_ok() && !r.attempt.curl_error.empty())
+      w.add("curl_error", r.attempt.curl_error);
     out.error_metadata_json = w.str();
     finish(std::move(out));
   }
 
   void on_timeout() {
-    if (finished_) return;
+    if (finished_)
+      return;
     stop_work();
     const auto secs = static_cast<double>(config_.timeout.count()) / 1000.0;
     std::ostringstream text;
@@ -571,18 +724,21 @@ class openai_run : public harness_run, public std::enable_shared_from_this<opena
   void stop_work() {
     cancel_.cancel();
     timer_.cancel();
-    if (child_) child_->terminate(config_.kill_grace);
+    if (child_)
+      child_->terminate(config_.kill_grace);
   }
 
   void finish(harness_outcome out) {
-    if (finished_) return;
+    if (finished_)
+      return;
     finished_ = true;
     cancel_.cancel();
     timer_.cancel();
     sink_.clear();
     auto done = std::move(on_done_);
     on_done_ = nullptr;
-    if (done) done(std::move(out));
+    if (done)
+      done(std::move(out));
   }
 
   asio::io_context& io_;
@@ -596,7 +752,7 @@ class openai_run : public harness_run, public std::enable_shared_from_this<opena
   asio::steady_timer timer_;
   std::chrono::steady_clock::time_point started_;
   transfer::cancel_token cancel_;
-  std::shared_ptr<const std::string> request_body_;  // the current turn's, shared by its attempts
+  std::shared_ptr<const std::string> request_body_; // the current turn's, shared by its attempts
   int request_attempts_ = 0;
   std::shared_ptr<const output_schema> schema_;
   std::string url_, api_key_, model_, workdir_, session_id_;
@@ -613,19 +769,17 @@ class openai_run : public harness_run, public std::enable_shared_from_this<opena
   bool finished_ = false;
 };
 
-}  // namespace
+} // namespace
 
 openai_harness::openai_harness(harness_config config)
     : config_(std::move(config)), sessions_(std::make_shared<session_store>()) {}
 
 openai_harness::~openai_harness() = default;
 
-std::shared_ptr<harness_run> openai_harness::start(asio::io_context& io,
-                                                   process::process_reaper& reaper,
-                                                   process::process_scope& scope,
-                                                   const invocation& inv,
-                                                   harness_callbacks callbacks,
-                                                   done_handler on_done) {
+std::shared_ptr<harness_run>
+openai_harness::start(asio::io_context& io, process::process_reaper& reaper,
+                      process::process_scope& scope, const invocation& inv,
+                      harness_callbacks callbacks, done_handler on_done) {
   std::string error;
   auto schema = requested_schema(inv, error);
   if (!error.empty())
@@ -637,4 +791,4 @@ std::shared_ptr<harness_run> openai_harness::start(asio::io_context& io,
   return run;
 }
 
-}  // namespace agentrt::runtime::harness
+} // namespace agentrt::runtime::harness
