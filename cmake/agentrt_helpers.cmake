@@ -95,3 +95,18 @@ function(agentrt_add_fuzzer name)
   target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
   target_link_options(${name} PRIVATE -fsanitize=fuzzer)
 endfunction()
+
+# The installed libraries (agentrt::protocol, agentrt::client): exported as agentrt::<name>, and
+# versioned for a BUILD_SHARED_LIBS=ON build. Under semantic versioning a 0.x MINOR release may
+# break the ABI, so the soname carries MAJOR.MINOR until 1.0 and MAJOR alone from then on.
+if(PROJECT_VERSION_MAJOR EQUAL 0)
+  set(AGENTRT_SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
+else()
+  set(AGENTRT_SOVERSION ${PROJECT_VERSION_MAJOR})
+endif()
+function(agentrt_library_properties target export_name)
+  set_target_properties(${target} PROPERTIES
+    EXPORT_NAME ${export_name}
+    VERSION ${PROJECT_VERSION}
+    SOVERSION ${AGENTRT_SOVERSION})
+endfunction()

@@ -2,7 +2,7 @@
 # The one place that installs agentrt's build and test dependencies (Debian 12).
 # Called by the README, .ci/run and the Dockerfiles so the three never drift apart.
 #
-# Usage: install-deps.sh [build|test|runtime|portable]
+# Usage: install-deps.sh [build|test|runtime|portable|release]
 #        install-deps.sh --list PROFILE   (print the profile's packages, one a line; installs nothing)
 #   build    - compiler, CMake and the -dev packages the libraries compile against (default)
 #   test     - build + GoogleTest and the tools the test suite drives
@@ -10,6 +10,9 @@
 #              against ldd of the built binary)
 #   portable - build + the static archives of libcurl's and libarchive's dependencies, for
 #              cmake -DAGENTRT_PORTABLE=ON
+#   release  - portable + what packaging/release.sh and its test need: dpkg-dev
+#              (dpkg-shlibdeps computes the .debs' Depends) and debootstrap (the clean Debian 12
+#              chroot the packages are installed into)
 set -euo pipefail
 
 list_only=0
@@ -34,12 +37,15 @@ portable_pkgs=(libnghttp2-dev libidn2-dev librtmp-dev libssh2-1-dev libpsl-dev l
                libacl1-dev liblzma-dev liblz4-dev libbz2-dev libxml2-dev libicu-dev
                libunistring-dev libgnutls28-dev libgmp-dev libtasn1-6-dev libp11-kit-dev)
 
+release_pkgs=(dpkg-dev debootstrap)
+
 case "$profile" in
   runtime)  pkgs=("${runtime_pkgs[@]}") ;;
   build)    pkgs=("${build_pkgs[@]}") ;;
   test)     pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
   portable) pkgs=("${build_pkgs[@]}" "${portable_pkgs[@]}") ;;
-  *) echo "usage: $0 [--list] [build|test|runtime|portable]" >&2; exit 2 ;;
+  release)  pkgs=("${build_pkgs[@]}" "${portable_pkgs[@]}" "${release_pkgs[@]}") ;;
+  *) echo "usage: $0 [--list] [build|test|runtime|portable|release]" >&2; exit 2 ;;
 esac
 
 if [ "$list_only" -eq 1 ]; then

@@ -1,9 +1,9 @@
 // The client library's version string.
 #include "agentrt/client/version.hpp"
 
-// The build may pass the project version; the fallback keeps the library buildable on its own.
+// The build passes project(agentrt VERSION ...), so the version is written in one place only.
 #ifndef AGENTRT_VERSION
-#define AGENTRT_VERSION "0.1.0"
+#error "AGENTRT_VERSION is not defined: build through agentrt's CMakeLists.txt"
 #endif
 
 namespace agentrt::client {

@@ -14,14 +14,14 @@ FROM node:20.20.2-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2
 # turns an ARG into an ENV step and would keep the quotes in the value.
 ARG HARNESS_CLIS=claude
 
-COPY dist/agentrt-0.1.0-linux-x86_64.tar.gz /tmp/agentrt-release/
+COPY dist/agentrt-0.2.0-linux-x86_64.tar.gz /tmp/agentrt-release/
 COPY sandbox-images/install-deps.sh sandbox-images/install-release.sh sandbox-images/healthcheck.sh sandbox-images/harness-clis.sh /opt/agentrt/
 # curl: E2B's waitForURL ready check runs it inside the sandbox.
 RUN bash /opt/agentrt/install-deps.sh runtime \
  && apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends git curl \
  && rm -rf /var/lib/apt/lists/* \
- && bash /opt/agentrt/install-release.sh /tmp/agentrt-release/agentrt-0.1.0-linux-x86_64.tar.gz /usr/local \
+ && bash /opt/agentrt/install-release.sh /tmp/agentrt-release/agentrt-0.2.0-linux-x86_64.tar.gz /usr/local \
  && rm -rf /tmp/agentrt-release
 # E2B keeps a template's ENV for its build only, so the CLIs are linked onto the default PATH
 # instead of adding their directory to PATH.
