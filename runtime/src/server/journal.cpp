@@ -1,0 +1,256 @@
+// Durable session journal: memory, then an unnamed spill file, then gaps (see journal.hpp).
+#include "server/journal.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <utility>
+
+namespace agentrt::runtime::server {
+namespace {
+
+std::string spill_dir(const std::string& configured) {
+  if (!configured.empty())
+    return configured;
+  const char* tmp = std::getenv("TMPDIR");
+  return tmp && *tmp ? tmp : "/tmp";
+}
+
+// An unnamed file (O_TMPFILE) disappears with its descriptor, also when the runtime is killed;
+// file systems without O_TMPFILE get a named file that is unlinked at once.
+util::unique_fd open_spill_file(const std::string& dir, std::error_code& ec) {
+  util::unique_fd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (fd)
+    return fd;
+  std::string path = dir + "/agentrt-journal-XXXXXX";
+  fd.reset(::mkostemp(path.data(), O_CLOEXEC));
+  if (!fd) {
+    ec.assign(errno, std::generic_category());
+    return fd;
+  }
+  ::unlink(path.c_str());
+  return fd;
+}
+
+bool write_all(int fd, const std::string& data, std::uint64_t offset) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n =
+        ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+bool read_all(int fd, std::string& out, std::size_t size, std::uint64_t offset) {
+  out.resize(size);
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t n =
+        ::pread(fd, out.data() + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+void add_lost(journal_gap& gap, const journal_entry_info& info, std::uint64_t messages,
+              std::uint64_t bytes) {
+  for (auto& l : gap.lost) {
+    if (l.message_type == info.message_type && l.command == info.command &&
+        l.stream == info.stream) {
+      l.messages += messages;
+      l.bytes += bytes;
+      return;
+    }
+  }
+  gap.lost.push_back({info.message_type, info.command, info.stream, messages, bytes});
+}
+
+void merge_gap(journal_gap& into, const journal_gap& from) {
+  into.from_seq = std::min(into.from_seq, from.from_seq);
+  into.to_seq = std::max(into.to_seq, from.to_seq);
+  for (const auto& l : from.lost) {
+    journal_entry_info info;
+    info.message_type = l.message_type;
+    info.command = l.command;
+    info.stream = l.stream;
+    add_lost(into, info, l.messages, l.bytes);
+  }
+}
+
+} // namespace
+
+journal::journal(journal_limits limits) : limits_(std::move(limits)) {}
+
+void journal::append(std::string frame, journal_entry_info info) {
+  record r;
+  r.first_seq = r.last_seq = next_seq_++;
+  r.size = frame.size();
+  r.frame = std::move(frame);
+  r.info = std::move(info);
+  memory_used_ += r.size;
+  records_.push_back(std::move(r));
+  enforce_budget();
+}
+
+void journal::ack(std::uint64_t seq) {
+  seq = std::min(seq, last_seq());
+  if (seq <= acked_)
+    return;
+  acked_ = seq;
+  while (!records_.empty() && records_.front().last_seq <= seq)
+    erase(0);
+}
+
+void journal::enforce_budget() {
+  while (memory_used_ > limits_.memory_bytes && first_memory_ < records_.size()) {
+    record& r = records_[first_memory_];
+    if (r.at != where::memory) {
+      ++first_memory_;
+      continue;
+    }
+    if (disk_used_ + r.size > limits_.disk_bytes) {
+      if (!drop_oldest())
+        break; // nothing droppable left: essentials stay in memory
+      continue;
+    }
+    if (spill(r)) {
+      ++first_memory_;
+      continue;
+    }
+    // The spill file failed (disk full, no directory): output is dropped as a gap rather than
+    // held without bound; an essential frame stays pinned in memory.
+    if (r.info.droppable) {
+      drop(first_memory_);
+    } else {
+      ++first_memory_;
+    }
+  }
+}
+
+bool journal::spill(record& r) {
+  if (!spill_fd_ && !spill_error_) {
+    spill_fd_ = open_spill_file(spill_dir(limits_.dir), spill_error_);
+  }
+  if (!spill_fd_)
+    return false;
+  if (!write_all(spill_fd_.get(), r.frame, spill_end_)) {
+    spill_error_.assign(errno ? errno : EIO, std::generic_category());
+    return false;
+  }
+  r.offset = spill_end_;
+  spill_end_ += r.size;
+  r.at = where::disk;
+  memory_used_ -= r.size;
+  disk_used_ += r.size;
+  std::string().swap(r.frame);
+  return true;
+}
+
+bool journal::drop_oldest() {
+  for (; drop_scan_ < records_.size(); ++drop_scan_) {
+    const record& r = records_[drop_scan_];
+    if (r.at != where::dropped && r.info.droppable) {
+      drop(drop_scan_);
+      return true;
+    }
+  }
+  return false;
+}
+
+void journal::drop(std::size_t index) {
+  record& r = records_[index];
+  release(r);
+  journal_gap gap;
+  gap.from_seq = r.first_seq;
+  gap.to_seq = r.last_seq;
+  add_lost(gap, r.info, 1, r.info.bytes);
+  ++dropped_messages_;
+  r.at = where::dropped;
+  r.size = 0;
+  std::string().swap(r.frame);
+  r.info = {};
+  r.gap = std::move(gap);
+  // Adjacent gaps become one, so a long run of dropped output is one record and one notice.
+  if (index + 1 < records_.size() && records_[index + 1].at == where::dropped) {
+    merge_gap(r.gap, records_[index + 1].gap);
+    r.last_seq = records_[index + 1].last_seq;
+    erase(index + 1);
+  }
+  if (index > 0 && records_[index - 1].at == where::dropped) {
+    merge_gap(records_[index - 1].gap, r.gap);
+    records_[index - 1].last_seq = r.last_seq;
+    erase(index);
+  }
+}
+
+void journal::erase(std::size_t index) {
+  release(records_[index]);
+  records_.erase(records_.begin() + static_cast<std::ptrdiff_t>(index));
+  if (index < first_memory_)
+    --first_memory_;
+  if (index < drop_scan_)
+    --drop_scan_;
+  if (disk_used_ == 0 && spill_end_ > 0 && spill_fd_) {
+    // Nothing on disk any more: start the file over instead of growing it forever.
+    if (::ftruncate(spill_fd_.get(), 0) == 0)
+      spill_end_ = 0;
+  }
+}
+
+void journal::release(const record& r) {
+  if (r.at == where::memory) {
+    memory_used_ -= r.size;
+  } else if (r.at == where::disk) {
+    disk_used_ -= r.size;
+    // Give the blocks back now; the offsets of later frames stay valid.
+    ::fallocate(spill_fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                static_cast<off_t>(r.offset), static_cast<off_t>(r.size));
+  }
+}
+
+std::optional<journal_item> journal::read(std::uint64_t seq, std::error_code& ec) const {
+  if (seq > last_seq() || records_.empty())
+    return std::nullopt;
+  const auto it = std::lower_bound(records_.begin(), records_.end(), seq,
+                                   [](const record& r, std::uint64_t s) { return r.last_seq < s; });
+  if (it == records_.end())
+    return std::nullopt;
+  const record& r = *it;
+  journal_item item;
+  item.first_seq = r.first_seq;
+  item.last_seq = r.last_seq;
+  switch (r.at) {
+  case where::memory:
+    item.frame = r.frame;
+    break;
+  case where::disk:
+    if (!read_all(spill_fd_.get(), item.frame, r.size, r.offset)) {
+      ec.assign(errno ? errno : EIO, std::generic_category());
+      item.frame.clear();
+      journal_gap gap;
+      gap.from_seq = gap.to_seq = r.first_seq;
+      add_lost(gap, r.info, 1, r.info.bytes);
+      item.gap = std::move(gap);
+    }
+    break;
+  case where::dropped:
+    item.gap = r.gap;
+    break;
+  }
+  return item;
+}
+
+} // namespace agentrt::runtime::server

@@ -1,0 +1,241 @@
+// The durable-session journal: frames read back byte-exact from memory and from the spill file,
+// budgets hold, only droppable frames are dropped, and every dropped frame is accounted for in
+// exactly one gap.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <string>
+#include <tuple>
+
+#include "server/journal.hpp"
+
+namespace agentrt::runtime::server {
+namespace {
+
+journal_entry_info output(const std::string& command, const std::string& stream, std::size_t n) {
+  journal_entry_info i;
+  i.droppable = true;
+  i.message_type = "command_output_message";
+  i.command = command;
+  i.stream = stream;
+  i.bytes = n;
+  return i;
+}
+
+journal_entry_info essential(const std::string& type) {
+  journal_entry_info i;
+  i.message_type = type;
+  return i;
+}
+
+std::string frame(std::uint64_t seq, std::size_t n) {
+  std::string s = "{\"seq\":" + std::to_string(seq) + ",\"text\":\"";
+  for (std::size_t i = 0; i < n; ++i)
+    s += static_cast<char>('a' + (seq * 7 + i) % 26);
+  return s + "\"}";
+}
+
+TEST(journal, numbers_frames_from_one_and_reads_them_back_in_order) {
+  journal j({});
+  EXPECT_EQ(j.next_seq(), 1u);
+  for (std::uint64_t s = 1; s <= 5; ++s)
+    j.append(frame(s, 10), output("c", "stdout", 10));
+  EXPECT_EQ(j.last_seq(), 5u);
+  std::error_code ec;
+  for (std::uint64_t s = 1; s <= 5; ++s) {
+    auto item = j.read(s, ec);
+    ASSERT_TRUE(item);
+    EXPECT_EQ(item->first_seq, s);
+    EXPECT_EQ(item->frame, frame(s, 10));
+    EXPECT_FALSE(item->gap);
+  }
+  EXPECT_FALSE(j.read(6, ec));
+  EXPECT_FALSE(ec);
+}
+
+TEST(journal, ack_forgets_everything_up_to_the_acknowledged_seq) {
+  journal j({});
+  for (std::uint64_t s = 1; s <= 10; ++s)
+    j.append(frame(s, 100), output("c", "stdout", 100));
+  j.ack(4);
+  EXPECT_EQ(j.acked(), 4u);
+  EXPECT_EQ(j.entries(), 6u);
+  std::error_code ec;
+  auto item = j.read(2, ec); // already acknowledged: the oldest kept one
+  ASSERT_TRUE(item);
+  EXPECT_EQ(item->first_seq, 5u);
+  j.ack(3); // an old ack changes nothing
+  EXPECT_EQ(j.entries(), 6u);
+  j.ack(1000); // clamped
+  EXPECT_EQ(j.acked(), 10u);
+  EXPECT_EQ(j.entries(), 0u);
+  EXPECT_EQ(j.memory_bytes(), 0u);
+}
+
+TEST(journal, spills_past_the_memory_budget_and_reads_spilled_frames_byte_exact) {
+  journal_limits limits;
+  limits.memory_bytes = 4096;
+  limits.disk_bytes = 1u << 20;
+  journal j(limits);
+  for (std::uint64_t s = 1; s <= 200; ++s)
+    j.append(frame(s, 500), output("c", "stdout", 500));
+  EXPECT_LE(j.memory_bytes(), limits.memory_bytes);
+  EXPECT_GT(j.disk_bytes(), 0u);
+  EXPECT_EQ(j.dropped_messages(), 0u);
+  std::error_code ec;
+  for (std::uint64_t s = 1; s <= 200; ++s) {
+    auto item = j.read(s, ec);
+    ASSERT_TRUE(item);
+    ASSERT_EQ(item->frame, frame(s, 500)) << s;
+  }
+  EXPECT_FALSE(ec);
+  j.ack(200);
+  EXPECT_EQ(j.disk_bytes(), 0u);
+}
+
+TEST(journal, past_both_budgets_drops_the_oldest_output_and_says_exactly_what_was_lost) {
+  journal_limits limits;
+  limits.memory_bytes = 2000;
+  limits.disk_bytes = 4000;
+  journal j(limits);
+  std::map<std::uint64_t, std::string> essentials;
+  std::map<std::tuple<std::string, std::string>, std::uint64_t> appended_bytes;
+  for (std::uint64_t s = 1; s <= 300; ++s) {
+    if (s % 50 == 0) {
+      const std::string f = frame(s, 30);
+      essentials[s] = f;
+      j.append(f, essential("artifact_upload_request_message"));
+      continue;
+    }
+    const std::string stream = s % 3 ? "stdout" : "stderr";
+    const std::size_t n = 100 + s % 17;
+    appended_bytes[{"make", stream}] += n;
+    j.append(frame(s, n), output("make", stream, n));
+  }
+  EXPECT_GT(j.dropped_messages(), 0u);
+  EXPECT_LE(j.memory_bytes(), limits.memory_bytes + 6 * 50); // essentials may be pinned
+  EXPECT_LE(j.disk_bytes(), limits.disk_bytes);
+
+  // Replay from 1: every seq exactly once, as a frame or inside one gap; essentials intact;
+  // gaps plus delivered frames add up to everything appended.
+  std::error_code ec;
+  std::uint64_t next = 1;
+  std::map<std::tuple<std::string, std::string>, std::uint64_t> seen_bytes;
+  std::uint64_t lost_messages = 0;
+  while (auto item = j.read(next, ec)) {
+    ASSERT_EQ(item->first_seq, next);
+    if (item->gap) {
+      EXPECT_EQ(item->gap->from_seq, item->first_seq);
+      EXPECT_EQ(item->gap->to_seq, item->last_seq);
+      std::uint64_t messages = 0;
+      for (const auto& l : item->gap->lost) {
+        EXPECT_EQ(l.message_type, "command_output_message");
+        seen_bytes[{l.command, l.stream}] += l.bytes;
+        messages += l.messages;
+      }
+      EXPECT_EQ(messages, item->last_seq - item->first_seq + 1);
+      lost_messages += messages;
+    } else if (essentials.count(next)) {
+      EXPECT_EQ(item->frame, essentials[next]);
+    } else {
+      const std::size_t n = 100 + next % 17;
+      EXPECT_EQ(item->frame, frame(next, n));
+      seen_bytes[{"make", next % 3 ? "stdout" : "stderr"}] += n;
+    }
+    next = item->last_seq + 1;
+  }
+  EXPECT_FALSE(ec);
+  EXPECT_EQ(next, 301u);
+  EXPECT_EQ(lost_messages, j.dropped_messages());
+  EXPECT_EQ(seen_bytes, appended_bytes);
+}
+
+TEST(journal, a_run_of_dropped_output_is_one_gap) {
+  journal_limits limits;
+  limits.memory_bytes = 0;
+  limits.disk_bytes = 0;
+  journal j(limits);
+  for (std::uint64_t s = 1; s <= 100; ++s)
+    j.append(frame(s, 10), output("yes", "stdout", 10));
+  j.append(frame(101, 5), essential("command_execution_result_message"));
+  std::error_code ec;
+  auto gap = j.read(1, ec);
+  ASSERT_TRUE(gap && gap->gap);
+  EXPECT_EQ(gap->gap->from_seq, 1u);
+  EXPECT_EQ(gap->gap->to_seq, 100u);
+  ASSERT_EQ(gap->gap->lost.size(), 1u);
+  EXPECT_EQ(gap->gap->lost[0].messages, 100u);
+  EXPECT_EQ(gap->gap->lost[0].bytes, 1000u);
+  auto terminal = j.read(101, ec);
+  ASSERT_TRUE(terminal);
+  EXPECT_EQ(terminal->frame, frame(101, 5));
+  EXPECT_EQ(j.entries(), 2u);
+}
+
+TEST(journal, a_spill_directory_that_cannot_be_written_drops_output_and_keeps_essentials) {
+  journal_limits limits;
+  limits.memory_bytes = 1000;
+  limits.disk_bytes = 1u << 20;
+  limits.dir = "/nonexistent/agentrt-journal-test";
+  journal j(limits);
+  for (std::uint64_t s = 1; s <= 50; ++s) {
+    if (s == 25) {
+      j.append(frame(s, 300), essential("result_message"));
+    } else {
+      j.append(frame(s, 300), output("c", "stdout", 300));
+    }
+  }
+  EXPECT_TRUE(j.spill_error());
+  EXPECT_GT(j.dropped_messages(), 0u);
+  std::error_code ec;
+  auto item = j.read(25, ec);
+  ASSERT_TRUE(item);
+  EXPECT_EQ(item->frame, frame(25, 300));
+  EXPECT_LE(j.memory_bytes(), limits.memory_bytes + 400);
+}
+
+TEST(journal, random_appends_acks_and_budgets_never_lose_a_frame_silently) {
+  for (unsigned seed = 0; seed < 30; ++seed) {
+    std::mt19937 rng(seed);
+    journal_limits limits;
+    limits.memory_bytes = std::uniform_int_distribution<std::size_t>(0, 5000)(rng);
+    limits.disk_bytes = std::uniform_int_distribution<std::size_t>(0, 20000)(rng);
+    journal j(limits);
+    std::map<std::uint64_t, std::string> frames;
+    std::map<std::uint64_t, bool> droppable;
+    for (int step = 0; step < 400; ++step) {
+      if (rng() % 10 == 0) {
+        j.ack(std::uniform_int_distribution<std::uint64_t>(0, j.last_seq())(rng));
+        continue;
+      }
+      const std::uint64_t s = j.next_seq();
+      const std::size_t n = std::uniform_int_distribution<std::size_t>(0, 700)(rng);
+      frames[s] = frame(s, n);
+      droppable[s] = rng() % 8 != 0;
+      j.append(frames[s], droppable[s] ? output("c", "stdout", n) : essential("error_message"));
+    }
+    std::error_code ec;
+    std::uint64_t next = j.acked() + 1;
+    while (auto item = j.read(next, ec)) {
+      // Nothing is skipped: the item starts at next, or is a gap that covers next (a gap that
+      // was acknowledged in part is kept whole: its counts cannot be split).
+      if (item->gap) {
+        ASSERT_LE(item->first_seq, next) << "seed " << seed;
+        ASSERT_GE(item->last_seq, next) << "seed " << seed;
+        for (std::uint64_t s = next; s <= item->last_seq; ++s) {
+          ASSERT_TRUE(droppable[s]) << "seed " << seed << " seq " << s << " dropped";
+        }
+      } else {
+        ASSERT_EQ(item->first_seq, next) << "seed " << seed;
+        ASSERT_EQ(item->frame, frames[next]) << "seed " << seed;
+      }
+      next = item->last_seq + 1;
+    }
+    ASSERT_FALSE(ec);
+    ASSERT_EQ(next, j.last_seq() + 1) << "seed " << seed;
+  }
+}
+
+} // namespace
+} // namespace agentrt::runtime::server
