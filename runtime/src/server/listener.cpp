@@ -27,9 +27,12 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 }
 
 int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
   return -1;
 }
 
@@ -54,14 +57,17 @@ std::string percent_decode(std::string_view s) {
 // The value of "token" in the request target's query string, if present.
 std::optional<std::string> query_token(const std::string& resource) {
   const auto q = resource.find('?');
-  if (q == std::string::npos) return std::nullopt;
+  if (q == std::string::npos)
+    return std::nullopt;
   std::string_view query(resource);
   query.remove_prefix(q + 1);
   while (!query.empty()) {
     const auto amp = query.find('&');
     const std::string_view pair = query.substr(0, amp);
-    if (pair.rfind("token=", 0) == 0) return percent_decode(pair.substr(6));
-    if (amp == std::string_view::npos) break;
+    if (pair.rfind("token=", 0) == 0)
+      return percent_decode(pair.substr(6));
+    if (amp == std::string_view::npos)
+      break;
     query.remove_prefix(amp + 1);
   }
   return std::nullopt;
@@ -75,7 +81,7 @@ bool is_loopback(const std::string& host) {
   return host == "127.0.0.1" || host == "::1" || host == "localhost" || host.rfind("127.", 0) == 0;
 }
 
-}  // namespace
+} // namespace
 
 listener::listener(asio::io_context& io, const config::options& opts,
                    process::process_reaper& reaper, harness::harness& agent_harness)
@@ -109,11 +115,13 @@ std::error_code listener::start() {
   const auto& o = state_.options;
   std::error_code ec;
   server_.listen(o.host, std::to_string(o.port), ec);
-  if (ec) return ec;
+  if (ec)
+    return ec;
   server_.start_accept(ec);
-  if (ec) return ec;
-  log::info({}, "agentrt " AGENTRT_VERSION " listening on " + o.host + ":" + std::to_string(port()) +
-                    (o.token ? " (token required)" : ""));
+  if (ec)
+    return ec;
+  log::info({}, "agentrt " AGENTRT_VERSION " listening on " + o.host + ":" +
+                    std::to_string(port()) + (o.token ? " (token required)" : ""));
   if (!o.token && !is_loopback(o.host)) {
     log::warn({}, "listening on a non-loopback address without a token: anyone who can reach "
                   "this port can run commands (set --token or AGENTRT_TOKEN)");
@@ -130,9 +138,11 @@ std::uint16_t listener::port() const {
 void listener::on_tcp_ready(websocketpp::connection_hdl hdl) {
   std::error_code ec;
   auto con = server_.get_con_from_hdl(hdl, ec);
-  if (ec) return;
+  if (ec)
+    return;
   con->get_raw_socket().set_option(asio::ip::tcp::no_delay(true), ec);
-  if (ec) log::debug({}, "TCP_NODELAY not set: " + ec.message());
+  if (ec)
+    log::debug({}, "TCP_NODELAY not set: " + ec.message());
 }
 
 bool listener::on_validate(websocketpp::connection_hdl hdl) {
@@ -142,7 +152,8 @@ bool listener::on_validate(websocketpp::connection_hdl hdl) {
     return false;
   }
   const auto& token = state_.options.token;
-  if (!token) return true;
+  if (!token)
+    return true;
   bool ok = false;
   const std::string auth = con->get_request_header("Authorization");
   constexpr std::string_view bearer = "Bearer ";
@@ -150,7 +161,8 @@ bool listener::on_validate(websocketpp::connection_hdl hdl) {
     ok = constant_time_equal(std::string_view(auth).substr(bearer.size()), *token);
   }
   if (!ok) {
-    if (auto q = query_token(con->get_resource())) ok = constant_time_equal(*q, *token);
+    if (auto q = query_token(con->get_resource()))
+      ok = constant_time_equal(*q, *token);
   }
   if (!ok) {
     log::warn({}, "refused a WebSocket upgrade from " + con->get_remote_endpoint() +
@@ -176,7 +188,8 @@ void listener::on_http(websocketpp::connection_hdl hdl) {
 }
 
 std::string listener::health_json() const {
-  const double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - state_.started).count();
+  const double uptime =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - state_.started).count();
   return util::json_object()
       .add("status", state_.shutting_down ? "shutting_down" : "ok")
       .add("version", AGENTRT_VERSION)
@@ -194,7 +207,8 @@ void listener::on_open(websocketpp::connection_hdl hdl) {
 
 void listener::on_close(websocketpp::connection_hdl hdl) {
   auto it = sessions_.find(hdl);
-  if (it == sessions_.end()) return;  // a failed handshake: there never was a session
+  if (it == sessions_.end())
+    return; // a failed handshake: there never was a session
   auto s = it->second;
   sessions_.erase(it);
   closing_.emplace(s.get(), s);
@@ -210,11 +224,13 @@ void listener::on_close(websocketpp::connection_hdl hdl) {
 
 void listener::on_message(websocketpp::connection_hdl hdl, ws_server::message_ptr msg) {
   auto it = sessions_.find(hdl);
-  if (it != sessions_.end()) it->second->on_message(std::move(msg));
+  if (it != sessions_.end())
+    it->second->on_message(std::move(msg));
 }
 
 void listener::shutdown(std::function<void()> on_done) {
-  if (state_.shutting_down) return;
+  if (state_.shutting_down)
+    return;
   state_.shutting_down = true;
   on_shutdown_done_ = std::move(on_done);
   log::info({}, "shutting down: " + std::to_string(sessions_.size()) + " session(s), " +
@@ -226,12 +242,15 @@ void listener::shutdown(std::function<void()> on_done) {
   server_.stop_listening(ec);
   // Copies: a session may close synchronously and move from one map to the other.
   auto sessions = sessions_;
-  for (auto& [hdl, s] : sessions) s->shutdown();
+  for (auto& [hdl, s] : sessions)
+    s->shutdown();
   auto closing = closing_;
-  for (auto& [key, s] : closing) s->shutdown();
+  for (auto& [key, s] : closing)
+    s->shutdown();
   shutdown_deadline_.expires_after(std::chrono::seconds(4));
   shutdown_deadline_.async_wait([this](const std::error_code& e) {
-    if (e || !on_shutdown_done_) return;
+    if (e || !on_shutdown_done_)
+      return;
     log::warn({}, "shutdown deadline reached with " + std::to_string(sessions_.size()) +
                       " connection(s) still closing and " + std::to_string(closing_.size()) +
                       " closed session(s) still cleaning up");
@@ -252,4 +271,4 @@ void listener::maybe_finish_shutdown() {
   done();
 }
 
-}  // namespace agentrt::runtime::server
+} // namespace agentrt::runtime::server

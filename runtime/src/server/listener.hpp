@@ -20,7 +20,7 @@
 namespace agentrt::runtime::server {
 
 class listener {
- public:
+public:
   listener(asio::io_context& io, const config::options& opts, process::process_reaper& reaper,
            harness::harness& agent_harness);
   ~listener();
@@ -35,7 +35,7 @@ class listener {
   // peers and processes do.
   void shutdown(std::function<void()> on_done);
 
- private:
+private:
   void on_tcp_ready(websocketpp::connection_hdl hdl);
   bool on_validate(websocketpp::connection_hdl hdl);
   void on_http(websocketpp::connection_hdl hdl);
@@ -59,4 +59,4 @@ class listener {
   asio::steady_timer shutdown_deadline_;
 };
 
-}  // namespace agentrt::runtime::server
+} // namespace agentrt::runtime::server

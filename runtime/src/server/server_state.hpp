@@ -20,10 +20,7 @@ struct server_state {
   server_state(asio::io_context& io_context, const config::options& opts,
                process::process_reaper& process_reaper, transfer::thread_pool& transfer_pool,
                harness::harness& agent_harness)
-      : io(io_context),
-        options(opts),
-        reaper(process_reaper),
-        pool(transfer_pool),
+      : io(io_context), options(opts), reaper(process_reaper), pool(transfer_pool),
         harness(agent_harness) {}
 
   transfer::transfer_options transfer_options() const {
@@ -37,8 +34,8 @@ struct server_state {
   asio::io_context& io;
   const config::options& options;
   process::process_reaper& reaper;
-  transfer::thread_pool& pool;  // curl and libarchive work, off the io_context thread
-  harness::harness& harness;    // runs invocation_message's agent
+  transfer::thread_pool& pool; // curl and libarchive work, off the io_context thread
+  harness::harness& harness;   // runs invocation_message's agent
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::size_t open_sessions = 0;
   std::size_t requests_in_flight = 0;
@@ -46,4 +43,4 @@ struct server_state {
   bool shutting_down = false;
 };
 
-}  // namespace agentrt::runtime::server
+} // namespace agentrt::runtime::server

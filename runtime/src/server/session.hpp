@@ -1,30 +1,33 @@
-// One WebSocket connection = one protocol session: any number of sequential requests, one in
-// flight at a time, exactly one terminal message per request, cancel, heartbeats, and the
-// end-session handshake. Everything runs on the runtime's io_context thread.
+// One protocol session: any number of sequential requests, one in flight at a time, exactly one
+// terminal message per request, and the end-session handshake. It owns its request
+// (command_request / invocation_request) and its artifact manager, and talks to the client
+// through a connection (connection.hpp). Everything runs on the runtime's io_context thread.
+//
+// Message handling, by protocol message: requests -> handle(command_execution_message /
+// invocation_message), cancel_message -> handle(cancel_message), end_session_message ->
+// end_session(), artifact_upload_response_message -> the artifact manager.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include <asio/steady_timer.hpp>
-
 #include "agentrt/protocol/messages.hpp"
 #include "agentrt/protocol/redactor.hpp"
-#include "execution/command_runner.hpp"
-#include "execution/downloadables_runner.hpp"
-#include "server/artifact_manager.hpp"
-#include "process/process_scope.hpp"
+#include "artifacts/artifact_manager.hpp"
+#include "server/connection.hpp"
+#include "server/request.hpp"
 #include "server/server_state.hpp"
 #include "server/ws_config.hpp"
 
 namespace agentrt::runtime::server {
 
-class session : public std::enable_shared_from_this<session> {
- public:
+class session : public std::enable_shared_from_this<session>, private request_host {
+public:
   session(server_state& state, connection_ptr con);
   ~session();
   session(const session&) = delete;
@@ -42,28 +45,7 @@ class session : public std::enable_shared_from_this<session> {
   // with 1001. Also for a closed session still releasing: it is hurried along.
   void shutdown();
 
- private:
-  struct request {
-    std::uint64_t id = 0;
-    std::string source_id;
-    std::shared_ptr<const protocol::redactor> redactor;
-    std::shared_ptr<process::process_scope> scope;
-    std::shared_ptr<execution::command_runner> runner;
-    std::shared_ptr<execution::downloadables_runner> downloads;
-    std::shared_ptr<harness::harness_run> harness_run;
-    // The command list being run: a command_execution's commands, or an invocation's pre or
-    // post commands (phase names which, for error messages; empty for command_execution).
-    std::vector<protocol::command> commands;
-    std::size_t next_command = 0;
-    std::string phase;
-    std::function<void()> after_commands;  // set for invocation phases
-    std::vector<protocol::command_result> results;
-    std::vector<std::string> client_capabilities;
-    std::chrono::steady_clock::time_point started;
-    bool cancelling = false;
-    bool finishing = false;
-  };
-
+private:
   void handle(protocol::command_execution_message&& m);
   void handle(protocol::invocation_message&& m);
   void handle(protocol::cancel_message&& m);
@@ -71,64 +53,41 @@ class session : public std::enable_shared_from_this<session> {
   void handle(protocol::artifact_upload_response_message&& m);
 
   bool refuse_if_busy(const char* message_type);
-  std::shared_ptr<request> begin_request(const std::optional<std::string>& source_id,
-                                         const std::vector<std::string>& secrets);
-  // Registers artifact dirs and fetches downloadables, then calls next; on failure finishes
-  // the request instead.
-  void prepare(const std::vector<std::string>& artifacts_dirs,
-               const std::optional<std::string>& ignore_content,
-               std::vector<protocol::downloadable> downloadables,
-               const std::vector<std::string>& capabilities, std::function<void()> next);
-  // Runs commands in order; a command_execution reports results, an invocation phase calls
-  // then() when all succeeded and fails the request at the first non-zero exit.
-  void run_commands(std::vector<protocol::command> commands, std::string phase,
-                    std::function<void()> then);
-  void run_next_command();
-  void run_harness(protocol::invocation_message m);
-  void on_harness_done(std::uint64_t request_id, harness::harness_outcome&& outcome,
-                       std::vector<protocol::command> post_commands);
-  bool has_capability(const char* name) const;
-  void on_command_output(std::uint64_t request_id, protocol::command_output_message&& m);
-  void on_command_done(std::uint64_t request_id, execution::command_outcome&& outcome);
-  // Kills whatever the request left running, then sends its terminal.
-  void finish(protocol::message terminal);
-  void complete(std::uint64_t request_id, protocol::message terminal);
-  void abort_request(std::chrono::milliseconds grace, std::function<void()> then);
-  // Kills the request's processes, drops the request without a terminal, then calls then
-  // (if set): for a connection that is gone or about to be closed.
-  void drop_request(std::chrono::milliseconds grace, std::function<void()> then);
+  void start_request(std::shared_ptr<request> r);
+  void end_session();
   void release_if_done();
 
-  void arm_heartbeat();
-  void on_heartbeat(const std::error_code& ec);
-  void check_backpressure();
-  void on_backpressure_timer(const std::error_code& ec);
-  void end_session();
+  // request_host (a private base: only this class hands itself out as one)
+  request_host& host() { return *this; }
+  void send_for_request(protocol::message m) override;
+  void output_sent() override;
+  bool add_artifact_dirs(const std::vector<std::string>& dirs,
+                         const std::optional<std::string>& ignore_content, bool upload_results,
+                         std::string& error) override;
+  void request_done(std::uint64_t request_id, std::optional<protocol::message> terminal) override;
 
+  void on_drained();
   void send(protocol::message m);
   void send_error(std::string text, std::string metadata_json);
   void log_info(const std::string& text) const;
   void log_warn(const std::string& text) const;
 
   server_state& state_;
-  connection_ptr con_;
+  std::shared_ptr<connection> conn_;
   std::uint64_t id_;
-  std::string peer_;
   std::shared_ptr<request> request_;
   // Artifact messages can outlive their request (files that finish late belong to the
   // session), so they are redacted with the secrets of the latest request.
   std::shared_ptr<const protocol::redactor> last_redactor_;
-  std::shared_ptr<artifact_manager> artifacts_;
+  std::shared_ptr<artifacts::artifact_manager> artifacts_;
   bool upload_results_ = false;
   std::uint64_t next_request_id_ = 1;
-  asio::steady_timer heartbeat_timer_;
-  asio::steady_timer backpressure_timer_;
-  bool backpressure_armed_ = false;
+  bool output_paused_ = false;
   bool end_pending_ = false;
   bool draining_ = false;
   bool closed_ = false;
+  bool close_when_request_done_ = false; // runtime shutdown with a request in flight
   std::function<void()> on_released_;
-  bool rfc6455_framing_ = true;  // send() may build frames itself
 };
 
-}  // namespace agentrt::runtime::server
+} // namespace agentrt::runtime::server

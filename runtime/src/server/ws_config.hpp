@@ -2,7 +2,7 @@
 // runtime's single io_context thread, so no locking anywhere (concurrency::none).
 #pragma once
 
-#include "agentrt/protocol/websocket_utf8.hpp"  // first: see there
+#include "agentrt/protocol/websocket_utf8.hpp" // first: see there
 #include <websocketpp/concurrency/none.hpp>
 #include <websocketpp/config/asio_no_tls.hpp>
 #include <websocketpp/server.hpp>
@@ -35,4 +35,4 @@ struct ws_config : websocketpp::config::asio {
 using ws_server = websocketpp::server<ws_config>;
 using connection_ptr = ws_server::connection_ptr;
 
-}  // namespace agentrt::runtime::server
+} // namespace agentrt::runtime::server

@@ -4,13 +4,13 @@
 // weakly: the session owns it, and a strong capture stored in something the manager owns
 // (a settle waiter in the watcher) or kept for a detached upload made a cycle that outlived
 // the session whenever the io_context stopped first.
-#include "server/artifact_manager.hpp"
+#include "artifacts/artifact_manager.hpp"
 
 #include <utility>
 
 #include <asio/post.hpp>
 
-namespace agentrt::runtime::server {
+namespace agentrt::runtime::artifacts {
 
 artifact_manager::artifact_manager(asio::io_context& io, transfer::thread_pool& pool,
                                    transfer::transfer_options upload_options, send_handler send,
@@ -175,4 +175,4 @@ void artifact_manager::cancel_uploads() {
   cancel_.cancel();
 }
 
-}  // namespace agentrt::runtime::server
+}  // namespace agentrt::runtime::artifacts
