@@ -52,6 +52,8 @@ private:
 } // namespace
 
 int main(int argc, char** argv) {
+  if (agentrt::samples::print_version_if_asked(argc, argv, "ci_runner"))
+    return 0;
   client::connect_options connect;
   std::string test, archive, workdir = "/tmp/agentrt-ci", reports = "reports", out = "ci-reports";
   double timeout_s = 0;

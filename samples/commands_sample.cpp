@@ -25,6 +25,8 @@ int usage(const char* argv0) {
 } // namespace
 
 int main(int argc, char** argv) {
+  if (agentrt::samples::print_version_if_asked(argc, argv, "commands_sample"))
+    return 0;
   namespace client = agentrt::client;
   using agentrt::samples::print_error;
 

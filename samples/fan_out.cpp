@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "agentrt/client/client.hpp"
+#include "support/sample_util.hpp"
 
 namespace {
 
@@ -95,6 +96,8 @@ int usage(const char* argv0) {
 } // namespace
 
 int main(int argc, char** argv) {
+  if (agentrt::samples::print_version_if_asked(argc, argv, "fan_out"))
+    return 0;
   std::vector<std::string> urls;
   std::vector<proto::command> commands;
   std::optional<std::string> token;

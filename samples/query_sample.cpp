@@ -7,8 +7,11 @@
 #include <iostream>
 
 #include "agentrt/client/client.hpp"
+#include "support/sample_util.hpp"
 
 int main(int argc, char** argv) {
+  if (agentrt::samples::print_version_if_asked(argc, argv, "query_sample"))
+    return 0;
   namespace client = agentrt::client;
   if (argc < 2) {
     std::cerr << "usage: " << argv[0] << " URL [PROMPT]\n";

@@ -61,6 +61,8 @@ void stream_output(const proto::command_output_message& chunk) {
 } // namespace
 
 int main(int argc, char** argv) {
+  if (agentrt::samples::print_version_if_asked(argc, argv, "sandbox_run"))
+    return 0;
   options o;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];

@@ -19,7 +19,7 @@ template <typename T> auto promise_pair() {
 async_session::async_session(std::shared_ptr<detail::session_core> core) : core_(std::move(core)) {}
 
 async_session::~async_session() {
-  core_->detach();
+  core_->release();
 }
 
 void async_session::connect(io_loop& loop, const connect_options& options,
@@ -31,6 +31,21 @@ void async_session::connect(io_loop& loop, const connect_options& options,
     else
       handler(std::make_shared<async_session>(core), {});
   });
+}
+
+void async_session::attach(io_loop& loop, const connect_options& options,
+                           const session_handle& handle, attach_options callbacks,
+                           connect_handler attached, attach_handler done) {
+  auto core = std::make_shared<detail::session_core>(loop.internals().context);
+  core->attach(
+      options, handle, std::move(callbacks),
+      [core, attached = std::move(attached)](client_error error) {
+        if (error)
+          attached(nullptr, std::move(error));
+        else
+          attached(std::make_shared<async_session>(core), {});
+      },
+      std::move(done));
 }
 
 std::future<std::pair<std::shared_ptr<async_session>, client_error>>
@@ -82,6 +97,24 @@ std::future<client_error> async_session::end() {
   auto [p, f] = promise_pair<client_error>();
   end([p = p](client_error e) { p->set_value(std::move(e)); });
   return std::move(f);
+}
+
+void async_session::detach(detach_handler handler) {
+  core_->detach(std::move(handler));
+}
+
+std::future<std::pair<session_handle, client_error>> async_session::detach() {
+  auto [p, f] = promise_pair<std::pair<session_handle, client_error>>();
+  detach([p = p](session_handle h, client_error e) { p->set_value({std::move(h), std::move(e)}); });
+  return std::move(f);
+}
+
+bool async_session::durable() const noexcept {
+  return core_->durable();
+}
+
+std::string async_session::session_id() const {
+  return core_->session_id();
 }
 
 } // namespace agentrt::client

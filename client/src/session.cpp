@@ -1,6 +1,7 @@
 // The blocking session: waits on the asynchronous session's futures.
 #include "agentrt/client/session.hpp"
 
+#include <future>
 #include <mutex>
 
 #include "agentrt/client/async_session.hpp"
@@ -11,6 +12,7 @@ struct session::impl {
   std::unique_ptr<io_loop> own_loop; // when the caller gave none; destroyed last
   std::shared_ptr<async_session> async;
   std::mutex request_mutex; // one request per connection: serialize concurrent callers
+  std::future<std::pair<attach_result, client_error>> attached; // attach(): collect()'s answer
 };
 
 session::session() : impl_(std::make_unique<impl>()) {}
@@ -28,6 +30,35 @@ std::pair<std::unique_ptr<session>, client_error> session::connect(const connect
     loop = s->impl_->own_loop.get();
   }
   auto [async, error] = async_session::connect(*loop, options).get();
+  if (error)
+    return {nullptr, std::move(error)};
+  s->impl_->async = std::move(async);
+  return {std::move(s), client_error{}};
+}
+
+std::pair<std::unique_ptr<session>, client_error> session::attach(const connect_options& options,
+                                                                  const session_handle& handle,
+                                                                  const attach_options& callbacks,
+                                                                  io_loop* loop) {
+  std::unique_ptr<session> s(new session());
+  if (!loop) {
+    s->impl_->own_loop = std::make_unique<io_loop>();
+    loop = s->impl_->own_loop.get();
+  }
+  auto attached =
+      std::make_shared<std::promise<std::pair<std::shared_ptr<async_session>, client_error>>>();
+  auto done = std::make_shared<std::promise<std::pair<attach_result, client_error>>>();
+  s->impl_->attached = done->get_future();
+  auto attached_future = attached->get_future();
+  async_session::attach(
+      *loop, options, handle, callbacks,
+      [attached](std::shared_ptr<async_session> a, client_error e) {
+        attached->set_value({std::move(a), std::move(e)});
+      },
+      [done](attach_result r, client_error e) {
+        done->set_value({std::move(r), std::move(e)});
+      });
+  auto [async, error] = attached_future.get();
   if (error)
     return {nullptr, std::move(error)};
   s->impl_->async = std::move(async);
@@ -54,6 +85,28 @@ void session::abort() {
 client_error session::end() {
   std::lock_guard lock(impl_->request_mutex);
   return impl_->async->end().get();
+}
+
+std::pair<attach_result, client_error> session::collect() {
+  std::lock_guard lock(impl_->request_mutex);
+  if (!impl_->attached.valid())
+    return {{},
+            {make_error_code(errc::invalid_options),
+             "collect() is for a session made by attach(), once"}};
+  return impl_->attached.get();
+}
+
+std::pair<session_handle, client_error> session::detach() {
+  // Not under request_mutex: a request in flight is what a detach leaves running.
+  return impl_->async->detach().get();
+}
+
+bool session::durable() const noexcept {
+  return impl_->async->durable();
+}
+
+std::string session::session_id() const {
+  return impl_->async->session_id();
 }
 
 } // namespace agentrt::client

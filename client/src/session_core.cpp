@@ -1,5 +1,7 @@
-// The session state machine (see session_core.hpp). Handlers follow one pattern: check that
-// the event still belongs to the current request/state, then act; everything else is dropped.
+// The session state machine (see session_core.hpp): requests, frames, artifact uploads and the
+// end of the session; the durable-sessions extension is in session_durable.cpp. Handlers follow
+// one pattern: check that the event still belongs to the current request/state, then act;
+// everything else is dropped.
 #include "session_core.hpp"
 
 #include <asio/post.hpp>
@@ -26,14 +28,6 @@ constexpr std::size_t frame_excerpt_bytes = 512;
 constexpr auto settle_quiet = std::chrono::milliseconds(100);
 constexpr auto settle_max = std::chrono::milliseconds(1000);
 
-client_error make_error(errc e, std::string message, std::string metadata_json = "{}") {
-  return client_error{make_error_code(e), std::move(message), std::move(metadata_json)};
-}
-
-std::string ms(std::chrono::milliseconds d) {
-  return std::to_string(d.count()) + " ms";
-}
-
 std::string timeout_metadata(const char* kind, std::chrono::milliseconds d) {
   error_metadata m;
   m.add("timeout", kind);
@@ -59,6 +53,14 @@ std::optional<client_error> validate(const request_options& o) {
 
 } // namespace
 
+client_error make_error(errc e, std::string message, std::string metadata_json) {
+  return client_error{make_error_code(e), std::move(message), std::move(metadata_json)};
+}
+
+std::string ms(std::chrono::milliseconds d) {
+  return std::to_string(d.count()) + " ms";
+}
+
 std::string url_for_messages(const std::string& url) {
   std::string out = url;
   for (std::size_t pos = 0; (pos = out.find("token=", pos)) != std::string::npos;) {
@@ -78,21 +80,12 @@ std::string url_for_messages(const std::string& url) {
 
 void session_core::connect(const connect_options& options, std::function<void(client_error)> done) {
   asio::post(io_, [self = shared_from_this(), options, done = std::move(done)]() mutable {
+    self->options_ = options;
     self->url_ = url_for_messages(options.url);
+    self->attach_url_ = options.url;
     self->connect_done_ = std::move(done);
-    transport_options topts;
-    if (options.token)
-      topts.headers["Authorization"] = "Bearer " + *options.token;
-    topts.ca_file = options.ca_file;
-    topts.verify_tls = options.verify_tls;
-    transport_handlers handlers;
-    handlers.on_open = [self] { self->on_open(); };
-    handlers.on_fail = [self](std::string error, int status) { self->on_fail(error, status); };
-    handlers.on_close = [self](int code, std::string reason) { self->on_close(code, reason); };
-    handlers.on_frame = [self](std::string frame) { self->on_frame(std::move(frame)); };
     std::string error;
-    self->transport_ = open_transport(self->io_, options.url, topts, std::move(handlers), error);
-    if (!self->transport_) {
+    if (!self->open_connection(error)) {
       self->state_ = state::closed;
       self->on_fail("invalid URL: " + error, 0);
       return;
@@ -104,16 +97,29 @@ void session_core::connect(const connect_options& options, std::function<void(cl
       error_metadata m;
       m.add("url", self->url_);
       m.add("timeout_ms", static_cast<long long>(timeout.count()));
-      self->finish_connect(make_error(
+      self->fail_all(make_error(
           errc::connection_failed,
           "cannot connect to " + self->url_ + ": timed out after " + ms(timeout), m.str()));
-      self->state_ = state::closed;
-      self->transport_->drop();
     });
   });
 }
 
 void session_core::on_open() {
+  if (resuming_ || (state_ == state::connecting && options_.durable)) {
+    // The extension's answer decides; the connect completes with session_info_message.
+    const std::string extensions = transport_->response_header("Agentrt-Extensions");
+    if (extensions.find("durable-sessions") != std::string::npos) {
+      awaiting_info_ = true;
+      return;
+    }
+    if (resuming_) {
+      attempt_refused(
+          make_error(errc::resume_refused, "resume refused: the runtime at " + url_ +
+                                               " does not support durable sessions (no " +
+                                               "Agentrt-Extensions: durable-sessions)"));
+      return;
+    }
+  }
   if (state_ != state::connecting)
     return;
   state_ = state::open;
@@ -123,15 +129,21 @@ void session_core::on_open() {
 }
 
 void session_core::on_fail(const std::string& error, int http_status) {
-  if (connect_timer_)
-    connect_timer_->cancel();
-  state_ = state::closed;
   error_metadata m;
   m.add("url", url_);
   if (http_status != 0)
     m.add("http_status", http_status);
   m.add("error", error);
-  finish_connect(
+  if (resuming_ && state_ != state::connecting) {
+    // A refused token will be refused again; anything else may be the network.
+    if (http_status == 401 || http_status == 403)
+      attempt_refused(make_error(errc::connection_failed,
+                                 "cannot reconnect to " + url_ + ": " + error, m.str()));
+    else
+      attempt_failed(error);
+    return;
+  }
+  fail_all(
       make_error(errc::connection_failed, "cannot connect to " + url_ + ": " + error, m.str()));
 }
 
@@ -143,9 +155,6 @@ void session_core::finish_connect(client_error error) {
 }
 
 void session_core::on_close(int code, const std::string& reason) {
-  state_ = state::closed;
-  close_code_ = code;
-  close_reason_ = reason;
   error_metadata m;
   m.add("url", url_);
   m.add("close_code", code);
@@ -153,6 +162,30 @@ void session_core::on_close(int code, const std::string& reason) {
   std::string suffix;
   if (code != 0)
     suffix = " (close code " + std::to_string(code) + (reason.empty() ? "" : ": " + reason) + ")";
+  if (state_ == state::connecting) {
+    // Open, then closed before session_info_message (a new session or an attach).
+    fail_all(make_error(errc::connection_failed,
+                        "cannot connect to " + url_ + ": the connection closed" + suffix, m.str()));
+    return;
+  }
+  if (durable_ && !closing_ && state_ != state::closed) {
+    if (code == 4001) {
+      fail_all(make_error(errc::superseded,
+                          "another connection resumed this session; this one was closed" + suffix,
+                          m.str()));
+      return;
+    }
+    if (resuming_) {
+      attempt_failed("the connection closed before session_info_message" + suffix);
+      return;
+    }
+    begin_reconnect(code != 0 ? "close code " + std::to_string(code) +
+                                    (reason.empty() ? "" : ": " + reason)
+                              : "the connection dropped");
+    return;
+  }
+  const bool was_ending = state_ == state::ending;
+  state_ = state::closed;
   for (auto& [id, timer] : pending_uploads_)
     timer->cancel();
   pending_uploads_.clear();
@@ -160,18 +193,54 @@ void session_core::on_close(int code, const std::string& reason) {
   if (request_)
     finish(make_error(errc::closed, "the connection closed while waiting for the answer" + suffix,
                       m.str()));
-  if (end_done_) {
+  if (was_ending || end_done_) {
     finish_end(make_error(errc::closed,
                           "the connection closed before end_session_confirm_message" + suffix,
                           m.str()));
   }
+  finish_detach({}, make_error(errc::closed,
+                               "the connection closed before detach_confirm_message" + suffix,
+                               m.str()));
 }
 
-void session_core::detach() {
+void session_core::release() {
   asio::post(io_, [self = shared_from_this()] {
-    if (self->transport_ && self->state_ != state::closed)
-      self->transport_->close();
+    if (self->state_ == state::closed || !self->transport_)
+      return;
+    // A durable session outlives its connection: without the cancel, the runtime would keep
+    // the request running for its resume window although nobody will come back for it.
+    if (self->durable_ && self->request_ && self->request_->number != 0)
+      self->send(protocol::cancel_message{});
+    self->closing_ = true;
+    if (self->reconnecting_) {
+      self->fail_all(make_error(errc::closed, "the session was closed"));
+      return;
+    }
+    self->transport_->close();
   });
+}
+
+void session_core::fail_all(const client_error& error) {
+  ++generation_; // nothing more from the transport
+  state_ = state::closed;
+  closing_ = true;
+  reconnecting_ = false;
+  resuming_ = false;
+  awaiting_info_ = false;
+  for (auto* timer : {&connect_timer_, &attempt_timer_, &ack_timer_, &detach_timer_, &end_timer_})
+    if (*timer)
+      (*timer)->cancel();
+  for (auto& [id, timer] : pending_uploads_)
+    timer->cancel();
+  pending_uploads_.clear();
+  if (transport_)
+    transport_->drop();
+  finish_connect(error);
+  end_settle(); // a deferred request is refused as closed
+  if (request_)
+    finish(error);
+  finish_end(error);
+  finish_detach({}, error);
 }
 
 // ---- requests -------------------------------------------------------------------------------
@@ -179,7 +248,7 @@ void session_core::detach() {
 void session_core::query(std::string prompt, query_options options,
                          async_session::query_handler handler) {
   auto r = std::make_unique<request>(io_);
-  r->is_query = true;
+  r->type = request::kind::query;
   r->on_query_done = std::move(handler);
   if (auto bad = validate(options)) {
     asio::post(io_, [h = std::move(r->on_query_done), e = *bad] { h({}, e); });
@@ -204,12 +273,12 @@ void session_core::query(std::string prompt, query_options options,
     m.client_capabilities.push_back("upload_results");
   if (options.on_agent_event)
     m.client_capabilities.push_back("agent_events");
+  r->wire = protocol::encode(m);
   r->on_assistant_message = std::move(options.on_assistant_message);
   r->on_agent_event = std::move(options.on_agent_event);
   r->options = std::move(static_cast<request_options&>(options));
-  asio::post(io_, [self = shared_from_this(), r = std::move(r), m = std::move(m)]() mutable {
-    self->begin(std::move(r), std::move(m));
-  });
+  asio::post(
+      io_, [self = shared_from_this(), r = std::move(r)]() mutable { self->begin(std::move(r)); });
 }
 
 void session_core::execute(std::vector<protocol::command> commands, execute_options options,
@@ -229,23 +298,25 @@ void session_core::execute(std::vector<protocol::command> commands, execute_opti
   m.pre_execution_downloadables = options.downloadables;
   if (options.on_artifact_upload_result)
     m.client_capabilities.push_back("upload_results");
+  r->wire = protocol::encode(m);
   r->options = std::move(static_cast<request_options&>(options));
-  asio::post(io_, [self = shared_from_this(), r = std::move(r), m = std::move(m)]() mutable {
-    self->begin(std::move(r), std::move(m));
-  });
+  asio::post(
+      io_, [self = shared_from_this(), r = std::move(r)]() mutable { self->begin(std::move(r)); });
 }
 
-void session_core::begin(std::unique_ptr<request> r, protocol::message wire) {
+void session_core::begin(std::unique_ptr<request> r) {
   std::optional<client_error> refused;
   if (state_ == state::closed)
     refused = make_error(errc::closed, ended_ ? "the session has ended"
                                               : "the connection to " + url_ + " is closed");
   else if (state_ == state::ending)
     refused = make_error(errc::closed, "the session is ending");
+  else if (state_ == state::detaching)
+    refused = make_error(errc::closed, "the session is being detached");
   else if (request_ || deferred_)
     refused = make_error(errc::busy, "another request is in flight on this session");
   if (refused) {
-    if (r->is_query)
+    if (r->type == request::kind::query)
       r->on_query_done({}, *refused);
     else
       r->on_execute_done({}, *refused);
@@ -253,20 +324,25 @@ void session_core::begin(std::unique_ptr<request> r, protocol::message wire) {
   }
   if (settling_) {
     deferred_ = std::move(r);
-    deferred_wire_ = std::move(wire);
     return;
   }
 
-  r->id = next_request_id_++;
-  r->last_frame = clock::now();
-  if (r->options.on_artifact_upload_request) {
-    upload_handler_ = r->options.on_artifact_upload_request;
-    callback_timeout_ = r->options.callback_timeout;
-  }
-  if (r->options.on_artifact_upload_result)
-    upload_result_handler_ = r->options.on_artifact_upload_result;
   request_ = std::move(r);
-  send(wire);
+  // While a durable session reconnects the request waits; the resume sends it.
+  if (link_up())
+    send_request();
+  start_request_timers();
+}
+
+void session_core::start_request_timers() {
+  request_->id = next_request_id_++;
+  request_->last_frame = clock::now();
+  if (request_->options.on_artifact_upload_request) {
+    upload_handler_ = request_->options.on_artifact_upload_request;
+    callback_timeout_ = request_->options.callback_timeout;
+  }
+  if (request_->options.on_artifact_upload_result)
+    upload_result_handler_ = request_->options.on_artifact_upload_result;
 
   std::weak_ptr<session_core> weak = shared_from_this();
   const auto id = request_->id;
@@ -285,6 +361,12 @@ void session_core::begin(std::unique_ptr<request> r, protocol::message wire) {
     arm_idle_timer();
 }
 
+void session_core::send_request() {
+  request_->number = ++requests_sent_;
+  if (transport_)
+    transport_->send(request_->wire);
+}
+
 // One timer per request, re-armed lazily from the last frame's time instead of on every frame.
 void session_core::arm_idle_timer() {
   const auto idle = *request_->options.idle_timeout;
@@ -294,6 +376,10 @@ void session_core::arm_idle_timer() {
     auto self = weak.lock();
     if (ec || !self || !self->request_ || self->request_->id != id || self->request_->cancel_reason)
       return;
+    // Silence while a durable session reconnects is the network's, not the runtime's: the
+    // resume restarts the count.
+    if (self->reconnecting_)
+      self->request_->last_frame = clock::now();
     if (clock::now() - self->request_->last_frame < idle) {
       self->arm_idle_timer();
       return;
@@ -311,9 +397,8 @@ void session_core::abort() {
       self->start_cancel(errc::cancelled, "request cancelled", "{}");
     } else if (auto r = std::move(self->deferred_)) {
       // Never sent: nothing to cancel on the runtime's side.
-      self->deferred_wire_.reset();
       const auto error = make_error(errc::cancelled, "request cancelled");
-      if (r->is_query)
+      if (r->type == request::kind::query)
         r->on_query_done({}, error);
       else
         r->on_execute_done({}, error);
@@ -349,22 +434,24 @@ void session_core::end_settle() {
   settling_ = false;
   if (settle_timer_)
     settle_timer_->cancel();
-  if (auto r = std::move(deferred_)) {
-    auto wire = std::move(*deferred_wire_);
-    deferred_wire_.reset();
-    begin(std::move(r), std::move(wire));
-  }
+  if (auto r = std::move(deferred_))
+    begin(std::move(r));
 }
 
 void session_core::start_cancel(errc reason, std::string text, std::string metadata) {
   if (!request_ || request_->cancel_reason)
     return;
+  if (request_->number == 0) {
+    // Waiting for a durable session's resume, never sent: nothing to cancel at the runtime.
+    finish(make_error(reason, std::move(text), std::move(metadata)));
+    return;
+  }
   request_->cancel_reason = reason;
   request_->cancel_text = std::move(text);
   request_->cancel_metadata = std::move(metadata);
   request_->overall_timer.cancel();
   request_->idle_timer.cancel();
-  send(protocol::cancel_message{});
+  send(protocol::cancel_message{}); // lost in a drop: the resume sends it again
   const auto grace = request_->options.cancel_grace;
   request_->grace_timer.expires_after(grace);
   std::weak_ptr<session_core> weak = shared_from_this();
@@ -379,25 +466,45 @@ void session_core::start_cancel(errc reason, std::string text, std::string metad
                             r.cancel_text + "; the runtime did not answer the cancel within " +
                                 ms(grace) + ", connection closed",
                             r.cancel_metadata));
-    self->state_ = state::closed;
-    if (self->transport_)
-      self->transport_->close();
+    self->close_now();
   });
 }
 
-void session_core::finish(client_error error, query_result qr, execute_result er) {
+void session_core::close_now() {
+  state_ = state::closed;
+  closing_ = true;
+  if (reconnecting_ || resuming_) {
+    fail_all(make_error(errc::closed, "the session was closed"));
+    return;
+  }
+  if (transport_)
+    transport_->close();
+}
+
+void session_core::finish(client_error error, query_result qr, execute_result er,
+                          attach_result::kind got) {
   auto r = std::move(request_);
   r->overall_timer.cancel();
   r->idle_timer.cancel();
   r->grace_timer.cancel();
-  if (r->is_query)
+  switch (r->type) {
+  case request::kind::query:
     r->on_query_done(std::move(qr), std::move(error));
-  else
+    break;
+  case request::kind::execute:
     r->on_execute_done(std::move(er), std::move(error));
+    break;
+  case request::kind::adopted:
+    r->on_attach_done(
+        attach_result{error ? attach_result::kind::none : got, std::move(er), std::move(qr)},
+        std::move(error));
+    break;
+  }
 }
 
 void session_core::send(const protocol::message& m) {
-  if (transport_)
+  // Without a connection (a durable session reconnecting) the resume re-creates what matters.
+  if (link_up())
     transport_->send(protocol::encode(m));
 }
 
@@ -410,9 +517,7 @@ void session_core::violation(const std::string& what, const std::string& frame) 
   send(protocol::cancel_message{});
   finish(
       make_error(errc::protocol_violation, "the runtime violated the protocol: " + what, m.str()));
-  state_ = state::closed;
-  if (transport_)
-    transport_->close();
+  close_now();
 }
 
 // ---- frames ---------------------------------------------------------------------------------
@@ -422,6 +527,8 @@ void session_core::on_frame(std::string frame) {
   if (request_)
     request_->last_frame = last_frame_at_;
   auto decoded = protocol::decode_text_frame(frame);
+  if (awaiting_info_ && !on_first_frame(decoded, frame))
+    return;
   if (!decoded.msg) {
     // Newer runtimes may send message types this client does not know; they are not errors.
     if (decoded.ec == protocol::errc::unknown_message_type)
@@ -431,7 +538,17 @@ void session_core::on_frame(std::string frame) {
       violation(decoded.error, frame);
     return;
   }
-  protocol::message& msg = *decoded.msg;
+  // Exactly once: a resume may replay what already arrived.
+  if (durable_ && decoded.seq && !accept_numbered(decoded))
+    return;
+  if (auto* gap = std::get_if<protocol::gap_message>(&*decoded.msg); gap && !accept_gap(*gap))
+    return;
+  dispatch(*decoded.msg, frame);
+  if (durable_ && (decoded.seq || std::holds_alternative<protocol::gap_message>(*decoded.msg)))
+    after_numbered();
+}
+
+void session_core::dispatch(protocol::message& msg, const std::string& frame) {
   std::visit(
       [&](auto& m) {
         using type = std::decay_t<decltype(m)>;
@@ -447,6 +564,9 @@ void session_core::on_frame(std::string frame) {
         } else if constexpr (std::is_same_v<type, protocol::agent_event_message>) {
           if (request_ && request_->on_agent_event)
             request_->on_agent_event(m);
+        } else if constexpr (std::is_same_v<type, protocol::gap_message>) {
+          if (request_ && request_->options.on_gap)
+            request_->options.on_gap(m);
         } else if constexpr (std::is_same_v<type, protocol::artifact_upload_request_message>) {
           on_upload_request(m);
         } else if constexpr (std::is_same_v<type, protocol::artifact_upload_result_message>) {
@@ -462,14 +582,17 @@ void session_core::on_frame(std::string frame) {
         } else if constexpr (std::is_same_v<type, protocol::end_session_confirm_message>) {
           if (state_ == state::ending) {
             ended_ = true;
-            state_ = state::closed;
             if (end_timer_)
               end_timer_->cancel();
             finish_end(end_error_);
-            transport_->close();
+            close_now();
           } else if (request_) {
             violation("end_session_confirm_message during a request", frame);
           }
+        } else if constexpr (std::is_same_v<type, protocol::detach_confirm_message>) {
+          on_detach_confirm(m);
+        } else if constexpr (std::is_same_v<type, protocol::session_info_message>) {
+          // Only ever the first frame of a connection (see on_first_frame).
         } else {
           // A client-to-runtime message: the peer is not a runtime.
           if (request_)
@@ -498,7 +621,7 @@ void session_core::on_terminal(protocol::message& msg, const std::string& frame)
     return;
   }
   if (auto* res = std::get_if<protocol::result_message>(&msg)) {
-    if (!r.is_query)
+    if (r.type == request::kind::execute)
       return violation("result_message answering a command execution", frame);
     query_result qr;
     qr.type = res->data.type == protocol::result_data::kind::structured_output
@@ -508,15 +631,17 @@ void session_core::on_terminal(protocol::message& msg, const std::string& frame)
     qr.structured_output_json = std::move(res->data.structured_output.json);
     qr.metadata_json = std::move(res->metadata.json);
     // Finished before the cancel reached the runtime: keep the result, report the cut.
-    finish(r.cancel_reason ? cancel_error("", "{}") : client_error{}, std::move(qr));
+    finish(r.cancel_reason ? cancel_error("", "{}") : client_error{}, std::move(qr), {},
+           attach_result::kind::query);
     return;
   }
   auto& cer = std::get<protocol::command_execution_result_message>(msg);
-  if (r.is_query)
+  if (r.type == request::kind::query)
     return violation("command_execution_result_message answering an invocation", frame);
   execute_result er;
   er.results = std::move(cer.results);
-  finish(r.cancel_reason ? cancel_error("", "{}") : client_error{}, {}, std::move(er));
+  finish(r.cancel_reason ? cancel_error("", "{}") : client_error{}, {}, std::move(er),
+         attach_result::kind::execute);
 }
 
 // ---- artifact uploads -----------------------------------------------------------------------
@@ -524,6 +649,16 @@ void session_core::on_terminal(protocol::message& msg, const std::string& frame)
 void session_core::on_upload_request(const protocol::artifact_upload_request_message& m) {
   if (!upload_handler_)
     return; // no callback: the runtime times the round trip out and logs it
+  protocol::artifact_upload_response_message again;
+  switch (answers_.on_announcement(m.filepath, again)) {
+  case upload_answers::verdict::answer_again:
+    return send_upload_answer(again);
+  case upload_answers::verdict::answer_pending:
+    return;
+  case upload_answers::verdict::new_announcement:
+    break;
+  }
+  answers_.pending(m.filepath);
   const auto id = next_upload_id_++;
   auto timer = std::make_unique<asio::steady_timer>(io_, callback_timeout_);
   std::weak_ptr<session_core> weak = shared_from_this();
@@ -552,20 +687,31 @@ void session_core::on_upload_reply(std::uint64_t id,
     return; // too late: already reported as a callback timeout
   it->second->cancel();
   pending_uploads_.erase(it);
-  if (!target || state_ == state::closed)
+  if (!target || state_ == state::closed) {
+    answers_.declined(m.filepath);
     return;
+  }
   protocol::artifact_upload_response_message response;
   response.filename = m.filename;
   response.filepath = m.filepath;
   response.presigned_url = target->presigned_url;
   response.content_type = target->content_type;
-  send(response);
+  answers_.answered(response);
+  send_upload_answer(response);
+}
+
+void session_core::send_upload_answer(const protocol::artifact_upload_response_message& answer) {
+  if (link_up())
+    send(answer);
+  else
+    answers_.queue(answer); // a durable session reconnecting: sent after the resume
 }
 
 void session_core::on_upload_timeout(std::uint64_t id,
                                      const protocol::artifact_upload_request_message& m) {
   if (pending_uploads_.erase(id) == 0)
     return;
+  answers_.declined(m.filepath);
   error_metadata meta;
   meta.add("timeout", "callback");
   meta.add("timeout_ms", static_cast<long long>(callback_timeout_.count()));
@@ -590,6 +736,8 @@ void session_core::end(async_session::end_handler handler) {
     if (self->state_ != state::open) {
       handler(make_error(errc::closed, self->state_ == state::ending
                                            ? "the session is already ending"
+                                       : self->state_ == state::detaching
+                                           ? "the session is being detached"
                                            : "the connection to " + self->url_ + " is closed"));
       return;
     }
@@ -608,8 +756,7 @@ void session_core::end(async_session::end_handler handler) {
           make_error(errc::timed_out,
                      "end_session_confirm_message did not arrive within " + ms(end_session_limit),
                      timeout_metadata("end_session", end_session_limit)));
-      self->state_ = state::closed;
-      self->transport_->close();
+      self->close_now();
     });
   });
 }

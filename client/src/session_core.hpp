@@ -1,11 +1,16 @@
-// The state machine behind async_session: one connection, at most one request in flight, the
-// end-session handshake. It lives on its io_loop's thread: the public members post there, and
-// every handler, timer and user callback runs there, so the state needs no locks.
+// The state machine behind async_session: one session, at most one request in flight, the
+// end-session handshake; on a durable session (docs/durable-sessions.md) also the connection's
+// replacement after a drop, exactly-once delivery, acknowledgements, detach and attach. It
+// lives on its io_loop's thread: the public members post there, and every handler, timer and
+// user callback runs there, so the state needs no locks.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -15,38 +20,55 @@
 #include <asio/steady_timer.hpp>
 
 #include "agentrt/client/async_session.hpp"
+#include "agentrt/protocol/codec.hpp"
 #include "agentrt/protocol/messages.hpp"
 #include "transport.hpp"
+#include "upload_answers.hpp"
 
 namespace agentrt::client::detail {
 
 // A "?token=..." in the URL is a credential; keep it out of error messages.
 std::string url_for_messages(const std::string& url);
+client_error make_error(errc e, std::string message, std::string metadata_json = "{}");
+std::string ms(std::chrono::milliseconds d); // "250 ms"
 
 class session_core : public std::enable_shared_from_this<session_core> {
 public:
   explicit session_core(asio::io_context& io) : io_(io) {}
 
   void connect(const connect_options& options, std::function<void(client_error)> done);
+  // connect() for an existing durable session; the request in flight there is adopted with
+  // callbacks, and done gets its outcome.
+  void attach(const connect_options& options, const session_handle& handle,
+              attach_options callbacks, std::function<void(client_error)> attached,
+              async_session::attach_handler done);
   void query(std::string prompt, query_options options, async_session::query_handler handler);
   void execute(std::vector<protocol::command> commands, execute_options options,
                async_session::execute_handler handler);
   void abort();
   void end(async_session::end_handler handler);
-  void detach(); // the user's handle is gone: close the connection
+  void detach(async_session::detach_handler handler);
+  void release(); // the user's handle is gone: close the connection
+
+  // Set before connect/attach completes, constant afterwards.
+  bool durable() const noexcept { return durable_flag_.load(); }
+  std::string session_id() const;
 
 private:
-  enum class state { connecting, open, ending, closed };
+  enum class state { connecting, open, ending, detaching, closed };
   using clock_point = std::chrono::steady_clock::time_point;
 
   struct request {
-    bool is_query = false;
+    enum class kind { execute, query, adopted } type = kind::execute;
     std::uint64_t id = 0;
     request_options options;
     std::function<void(const protocol::assistant_message&)> on_assistant_message;
     std::function<void(const protocol::agent_event_message&)> on_agent_event;
     async_session::query_handler on_query_done;
     async_session::execute_handler on_execute_done;
+    async_session::attach_handler on_attach_done;
+    std::string wire;                  // the encoded request, kept for a resend after a resume
+    std::uint64_t number = 0;          // its position among the session's requests; 0: not yet sent
     std::optional<errc> cancel_reason; // set once the request is being cancelled
     std::string cancel_text;           // why, for the error message
     std::string cancel_metadata = "{}";
@@ -57,31 +79,63 @@ private:
     explicit request(asio::io_context& io) : overall_timer(io), idle_timer(io), grace_timer(io) {}
   };
 
-  // On the io thread.
-  void begin(std::unique_ptr<request> r, protocol::message wire);
+  // ---- session_core.cpp: requests, frames, uploads, end -------------------------------------
+  void begin(std::unique_ptr<request> r);
+  void start_request_timers();
+  void send_request();
   void on_open();
   void on_fail(const std::string& error, int http_status);
   void on_close(int code, const std::string& reason);
   void on_frame(std::string frame);
+  void dispatch(protocol::message& msg, const std::string& frame);
   void on_terminal(protocol::message& m, const std::string& frame);
   void on_upload_request(const protocol::artifact_upload_request_message& m);
   void on_upload_reply(std::uint64_t id, const protocol::artifact_upload_request_message& m,
                        const std::optional<upload_target>& target);
   void on_upload_timeout(std::uint64_t id, const protocol::artifact_upload_request_message& m);
+  void send_upload_answer(const protocol::artifact_upload_response_message& answer);
   void arm_idle_timer();
   void start_cancel(errc reason, std::string text, std::string metadata);
   void violation(const std::string& what, const std::string& frame);
-  void finish(client_error error, query_result qr = {}, execute_result er = {});
+  void finish(client_error error, query_result qr = {}, execute_result er = {},
+              attach_result::kind got = attach_result::kind::none);
+  void close_now(); // closes the connection on purpose, stops reconnecting
   void finish_connect(client_error error);
   void finish_end(client_error error);
+  void fail_all(const client_error& error); // the session is over: every pending call fails
   void send(const protocol::message& m);
   void start_settle();
   void on_settle_timer();
   void end_settle();
 
+  // ---- session_durable.cpp: the durable-sessions extension ----------------------------------
+  transport_handlers handlers_for(std::uint64_t generation);
+  bool open_connection(std::string& error); // a new transport for the current generation
+  // true: handle the frame as any other (not durable after all)
+  bool on_first_frame(protocol::decode_result& decoded, const std::string& frame);
+  bool accept_numbered(const protocol::decode_result& decoded); // false: a duplicate
+  bool accept_gap(const protocol::gap_message& gap);
+  void after_numbered();
+  void on_session_info(const protocol::session_info_message& info);
+  void on_resumed(const protocol::session_info_message& info);
+  void on_resume_refused(const protocol::error_message& e);
+  void on_detach_confirm(const protocol::detach_confirm_message& m);
+  void begin_reconnect(std::string reason);
+  void schedule_attempt();
+  void start_attempt();
+  void attempt_failed(std::string error);   // try again (if the policy allows)
+  void attempt_refused(client_error error); // the session cannot be resumed: give up now
+  void give_up();
+  void arm_ack_timer();
+  void send_ack();
+  void finish_detach(session_handle handle, client_error error);
+  void emit_event(connection_event::kind type);
+  bool link_up() const noexcept;
+
   asio::io_context& io_;
   std::shared_ptr<transport> transport_;
   state state_ = state::connecting;
+  connect_options options_;
   std::string url_; // redacted, for messages
   std::function<void(client_error)> connect_done_;
   std::optional<asio::steady_timer> connect_timer_;
@@ -95,8 +149,7 @@ private:
   clock_point last_frame_at_{};
   clock_point settle_deadline_{};
   std::optional<asio::steady_timer> settle_timer_;
-  std::unique_ptr<request> deferred_; // the request waiting for the settle, and its frame
-  std::optional<protocol::message> deferred_wire_;
+  std::unique_ptr<request> deferred_; // the request waiting for the settle
 
   // Session-wide, set by the latest request that had them: the runtime keeps watching
   // artifact directories for the rest of the session.
@@ -106,13 +159,47 @@ private:
   std::chrono::milliseconds callback_timeout_{30000};
   std::map<std::uint64_t, std::unique_ptr<asio::steady_timer>> pending_uploads_;
   std::uint64_t next_upload_id_ = 1;
+  upload_answers answers_;
 
   async_session::end_handler end_done_;
   std::optional<asio::steady_timer> end_timer_;
   client_error end_error_; // reported with the confirm (e.g. an upload callback timed out)
   bool ended_ = false;
-  int close_code_ = 0;
-  std::string close_reason_;
+
+  // ---- durable sessions -----------------------------------------------------------------------
+  // Every transport gets a generation; events of an older one (an attempt given up on, the
+  // connection that dropped) are ignored.
+  std::uint64_t generation_ = 0;
+  bool closing_ = false;       // we closed on purpose: a close is not a drop
+  bool awaiting_info_ = false; // opened with the extension: session_info_message comes first
+  bool resuming_ = false;      // the current transport is a resume attempt
+  bool durable_ = false;
+  std::atomic<bool> durable_flag_{false}; // durable_, for other threads
+  mutable std::mutex id_mutex_;
+  std::string session_id_;
+  std::string resume_token_;
+  std::string attach_url_;      // the URL as given (credentials and all), for handles
+  std::uint64_t last_seq_ = 0;  // the highest seq delivered
+  std::uint64_t acked_seq_ = 0; // the highest seq acknowledged
+  std::uint64_t unacked_ = 0;
+  std::optional<asio::steady_timer> ack_timer_;
+  bool ack_timer_armed_ = false;
+  std::uint64_t requests_sent_ = 0;
+  // The end of the replay after a resume (the runtime's last_seq then): what has not arrived
+  // by then must be asked for again (a cancel lost in transit).
+  std::optional<std::uint64_t> replay_end_;
+  bool resend_cancel_after_replay_ = false;
+  bool adopted_may_be_idle_ = false; // attach: no request in flight at the runtime
+  // Reconnecting: the outage's start, its attempts, the last failure.
+  bool reconnecting_ = false;
+  clock_point outage_start_{};
+  int attempts_ = 0;
+  std::string last_attempt_error_;
+  std::string drop_reason_;
+  std::optional<asio::steady_timer> attempt_timer_;
+  std::minstd_rand jitter_{std::random_device{}()};
+  async_session::detach_handler detach_done_;
+  std::optional<asio::steady_timer> detach_timer_;
 };
 
 } // namespace agentrt::client::detail

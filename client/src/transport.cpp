@@ -113,6 +113,10 @@ public:
     con_->get_raw_socket().close(ec);
   }
 
+  std::string response_header(const std::string& name) const override {
+    return con_ ? con_->get_response_header(name) : std::string();
+  }
+
 private:
   void set_up_tls(const std::string& url, const transport_options& options) {
     // websocketpp sets SNI itself, but checking the certificate's name is up to us.

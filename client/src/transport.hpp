@@ -39,6 +39,8 @@ public:
   virtual void send(const std::string& frame) = 0;
   virtual void close() = 0; // close handshake with 1000
   virtual void drop() = 0;  // closes the TCP socket at once (aborts a connect too)
+  // A header of the upgrade's 101 response ("" when absent); meaningful from on_open on.
+  virtual std::string response_header(const std::string& name) const = 0;
 };
 
 // Starts connecting. Returns null (and sets error) when the URL is unusable; otherwise the

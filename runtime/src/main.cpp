@@ -1,5 +1,6 @@
 // The agentrt executable: parse flags, start the listener on one io_context, shut down
 // cleanly on SIGTERM/SIGINT.
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -9,12 +10,22 @@
 #include <asio/signal_set.hpp>
 
 #include "config/options.hpp"
+#include "config/process_setup.hpp"
 #include "harness/harness.hpp"
 #include "log/logger.hpp"
+#include "process/containment.hpp"
 #include "process/process_reaper.hpp"
 #include "server/listener.hpp"
 
 namespace rt = agentrt::runtime;
+
+namespace {
+
+// At exit, what is still buffered for stderr gets this long (stderr may be a pipe nobody
+// reads: the log never blocks the process, not even at the end).
+constexpr std::chrono::seconds final_log_flush{2};
+
+} // namespace
 
 int main(int argc, char** argv) {
   rt::config::options opts;
@@ -33,6 +44,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   rt::log::set_level(opts.log_level);
+  // Before anything can start a child: commands and harnesses must not inherit the token.
+  rt::config::hide_token(opts.token.value_or(""), argc, argv);
+  const rt::config::descriptor_limit fd_limit = rt::config::raise_descriptor_limit();
 
   // A peer that vanishes mid-write must surface as an error code, not kill the runtime.
   std::signal(SIGPIPE, SIG_IGN);
@@ -49,29 +63,62 @@ int main(int argc, char** argv) {
   hc.kill_grace = opts.kill_grace;
   hc.max_turns = opts.max_turns;
   std::string harness_message;
-  std::unique_ptr<rt::harness::harness> agent_harness = rt::harness::make_harness(hc, harness_message);
+  std::unique_ptr<rt::harness::harness> agent_harness =
+      rt::harness::make_harness(hc, harness_message);
   if (!agent_harness) {
     std::fprintf(stderr, "agentrt: %s\n", harness_message.c_str());
     return 2;
   }
   rt::log::info({}, harness_message);
+  if (fd_limit.ec) {
+    rt::log::warn({}, "cannot raise the descriptor limit (RLIMIT_NOFILE, soft " +
+                          std::to_string(fd_limit.before) + "): " + fd_limit.ec.message());
+  } else if (fd_limit.after != fd_limit.before) {
+    rt::log::info({}, "descriptor limit (RLIMIT_NOFILE) raised from " +
+                          std::to_string(fd_limit.before) + " to " +
+                          std::to_string(fd_limit.after));
+  }
 
   rt::process::process_reaper reaper(io);
+  // Before the first thread and the first child: the cgroup set-up may move the runtime.
+  std::string containment_detail;
+  auto containment = rt::process::containment::create(
+      rt::process::parse_containment_mode(opts.containment).value_or(
+          rt::process::containment_mode::automatic),
+      containment_detail);
+  if (!containment) {
+    std::fprintf(stderr, "agentrt: --containment %s: %s\n", opts.containment.c_str(),
+                 containment_detail.c_str());
+    return 2;
+  }
+  rt::log::info({}, std::string("process containment: ") + containment->name() + ": " +
+                        containment_detail);
+  reaper.set_containment(std::move(containment));
   rt::server::listener listener(io, opts, reaper, *agent_harness);
   if (const std::error_code ec = listener.start()) {
     rt::log::error({}, "cannot listen on " + opts.host + ":" + std::to_string(opts.port) + ": " +
                            ec.message());
+    rt::log::flush(final_log_flush);
     return 1;
   }
 
   asio::signal_set stop_signals(io, SIGTERM, SIGINT);
   stop_signals.async_wait([&](const std::error_code& ec, int signo) {
-    if (ec) return;
+    if (ec)
+      return;
     rt::log::info({}, std::string("received ") + (signo == SIGTERM ? "SIGTERM" : "SIGINT"));
     listener.shutdown([&io] { io.stop(); });
   });
 
   io.run();
+  // Whatever a request left that its scope could not attribute (see containment.hpp) dies
+  // here at the latest; the reaper's containment would do it on destruction too, silently.
+  if (const std::size_t killed =
+          reaper.active_containment()->sweep(std::chrono::seconds(1))) {
+    rt::log::info({}, "killed " + std::to_string(killed) +
+                          " process(es) left below the runtime on the way out");
+  }
   rt::log::info({}, "stopped");
+  rt::log::flush(final_log_flush);
   return 0;
 }

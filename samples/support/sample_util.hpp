@@ -1,11 +1,22 @@
-// Small helpers the samples share: error printing and exit-code mapping.
+// Small helpers the samples share: --version, error printing and exit-code mapping.
 #pragma once
 
 #include <iostream>
+#include <string_view>
 
 #include "agentrt/client/errors.hpp"
+#include "agentrt/client/version.hpp"
 
 namespace agentrt::samples {
+
+// `NAME --version` prints the project version, as every agentrt program does. Only as the
+// sole argument, so that no sample's own arguments (commands after "--") are taken for it.
+inline bool print_version_if_asked(int argc, char** argv, const char* name) {
+  if (argc != 2 || std::string_view(argv[1]) != "--version")
+    return false;
+  std::cout << name << " " << client::version() << "\n";
+  return true;
+}
 
 inline void print_error(const char* what, const client::client_error& error) {
   std::cerr << what << ": " << error.message << " [" << error.code.message() << "]";

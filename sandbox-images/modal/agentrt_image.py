@@ -1,38 +1,31 @@
-"""The Modal image for agentrt: Node.js 20 on Debian 12, agentrt built from this checkout, and
-the harness CLIs chosen by ``harness_clis``.
+"""The Modal image for agentrt, from the release tarball: nothing is compiled in it.
 
-One stage through Modal's own image API (Modal's builder is not Docker, so the multi-stage
-sandbox-images/docker/Dockerfile is not used here). The packages come from
-sandbox-images/install-deps.sh and the CLIs from sandbox-images/harness-clis.sh, the scripts CI
-runs. Modal caches each step, so only the first sandbox waits for the build.
+The pinned Node.js 20 image (the base of the E2B and Daytona recipes too; Modal's
+``debian_slim()`` has no Node.js 20, which the harness CLIs need), ``add_local_file`` for the
+scripts and ``dist/agentrt-<version>-linux-x86_64.tar.gz``, then ``install-deps.sh runtime``,
+git, ``install-release.sh`` and the CLIs chosen by ``harness_clis`` (``harness-clis.sh``): the
+scripts CI checks. Modal caches each step, so only the first sandbox waits for the build. Make
+the tarball first (README, "Portable binary").
 """
 import pathlib
+import sys
 
 import modal
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-SRC = "/opt/agentrt/src"
-PATH = "/opt/agentrt-clis/node_modules/.bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from recipe_util import (BASE_IMAGE, CLIS_PATH, IMAGE_SCRIPTS, INSTALL_COMMAND,  # noqa: E402
+                         cli_install_command, release_tarball)
+
+# Modal runs its own Python code in every image; add_python puts a standalone one in /usr/local.
+PYTHON_VERSION = "3.12"
 
 
-def agentrt_image(harness_clis: str = "claude") -> modal.Image:
-    image = (
-        modal.Image.from_registry("node:20-bookworm-slim")
-        .add_local_dir(REPO, SRC, copy=True,
-                       ignore=[".git", "build", "build-*", "**/node_modules"])
-        .run_commands(
-            f"bash {SRC}/sandbox-images/install-deps.sh build",
-            f"bash {SRC}/sandbox-images/install-deps.sh runtime",
-            f"cmake -S {SRC} -B /tmp/agentrt-build -DCMAKE_BUILD_TYPE=Release"
-            " -DAGENTRT_BUILD_TESTS=OFF -DAGENTRT_BUILD_SAMPLES=OFF"
-            " && cmake --build /tmp/agentrt-build -j\"$(nproc)\" --target agentrt"
-            " && install -m 0755 -s /tmp/agentrt-build/runtime/agentrt /usr/local/bin/agentrt"
-            f" && install -m 0755 {SRC}/sandbox-images/healthcheck.sh /opt/agentrt/healthcheck.sh"
-            " && rm -rf /tmp/agentrt-build /var/lib/apt/lists/*",
-        )
-    )
+def agentrt_image(harness_clis: str = "claude", tarball: str = "") -> modal.Image:
+    image = modal.Image.from_registry(BASE_IMAGE, add_python=PYTHON_VERSION)
+    for local, remote in IMAGE_SCRIPTS.items():
+        image = image.add_local_file(local, remote, copy=True)
+    image = (image.add_local_file(tarball or release_tarball(), "/tmp/agentrt.tar.gz", copy=True)
+             .run_commands(INSTALL_COMMAND))
     if harness_clis:
-        image = image.run_commands(
-            f"bash {SRC}/sandbox-images/harness-clis.sh install /opt/agentrt-clis {harness_clis}"
-            " && npm cache clean --force")
-    return image.env({"PATH": PATH})
+        image = image.run_commands(cli_install_command(harness_clis))
+    return image.env({"PATH": CLIS_PATH})

@@ -4,44 +4,28 @@ runs a few commands through it with agentrt-client (wss://, token per sandbox).
     pip install modal && modal setup
     python sandbox-images/modal/start_sandbox.py [COMMAND ...]
 
-Needs agentrt-client on PATH (cmake --build build --target agentrt-client) or AGENTRT_CLIENT set.
+Needs the release tarball in dist/ (the image is built from it) and agentrt-client on PATH (from
+the same tarball) or AGENTRT_CLIENT set.
 """
-import json
 import os
 import secrets
 import subprocess
 import sys
-import time
-import urllib.request
 
 import modal
 
-from agentrt_image import agentrt_image
+from agentrt_image import agentrt_image  # also puts sandbox-images/ on sys.path
+from recipe_util import wait_healthy
 
 PORT = 8080
 
 
-def wait_healthy(url: str, timeout_s: float = 120.0) -> dict:
-    deadline = time.monotonic() + timeout_s
-    last_error = None
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=5) as response:
-                health = json.load(response)
-                if health.get("status") == "ok":
-                    return health
-        except Exception as e:  # the tunnel answers 502 until agentrt listens
-            last_error = e
-        time.sleep(0.5)
-    raise TimeoutError(f"{url}/health did not answer in {timeout_s} s: {last_error}")
-
-
 def main() -> int:
-    commands = sys.argv[1:] or ["uname -a", "id", "ls /opt/agentrt-clis/node_modules/.bin"]
+    commands = sys.argv[1:] or ["uname -a", "id", "git --version"]
     token = secrets.token_hex(32)
     app = modal.App.lookup("agentrt-sandboxes", create_if_missing=True)
     sandbox = modal.Sandbox.create(
-        "agentrt", "--host", "0.0.0.0", "--port", str(PORT), "--workdir", "/root",
+        "/usr/local/bin/agentrt", "--host", "0.0.0.0", "--port", str(PORT), "--workdir", "/root",
         app=app,
         image=agentrt_image(),
         encrypted_ports=[PORT],
@@ -54,7 +38,9 @@ def main() -> int:
         print(f"agentrt {health['version']} is up at {tunnel.url}", file=sys.stderr)
         client = os.environ.get("AGENTRT_CLIENT", "agentrt-client")
         ws_url = tunnel.url.replace("https://", "wss://", 1) + "/"
-        return subprocess.run([client, "exec", ws_url, "--token", token, "--", *commands]).returncode
+        # The token goes through the environment, not the command line (which ps shows).
+        return subprocess.run([client, "exec", ws_url, "--", *commands], check=False,
+                              env={**os.environ, "AGENTRT_TOKEN": token}).returncode
     finally:
         sandbox.terminate()
 

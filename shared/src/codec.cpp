@@ -8,14 +8,18 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <utility>
+#include <variant>
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/writer.h>
 
 #include "agentrt/protocol/errc.hpp"
+#include "agentrt/protocol/input_quote.hpp"
 #include "agentrt/protocol/json_depth.hpp"
+#include "agentrt/protocol/redactor.hpp"
 #include "json_util.hpp"
 #include "message_names.hpp"
 #include "utf8.hpp"
@@ -71,10 +75,14 @@ class encoder {
 public:
   explicit encoder(std::size_t capacity) : sink_(out_), writer_(sink_) { out_.reserve(capacity); }
 
-  std::string encode(const message& m) {
+  std::string encode(const message& m, std::optional<std::uint64_t> seq = std::nullopt) {
     writer_.StartObject();
     field("message_type", detail::message_type_name_at(m.index()));
     std::visit(*this, m);
+    if (seq && !std::holds_alternative<ack_message>(m)) {
+      key("seq");
+      writer_.Uint64(*seq);
+    }
     writer_.EndObject();
     return std::move(out_);
   }
@@ -166,7 +174,51 @@ public:
     maybe("error", m.error);
   }
 
+  void operator()(const session_info_message& m) {
+    field("session_id", m.session_id);
+    field("resume_token", m.resume_token);
+    key("resumed");
+    writer_.Bool(m.resumed);
+    seconds("resume_window_s", m.resume_window_s);
+    seconds("detached_window_s", m.detached_window_s);
+    key("last_seq");
+    writer_.Uint64(m.last_seq);
+    key("requests_received");
+    writer_.Uint64(m.requests_received);
+    maybe("request_in_flight", m.request_in_flight);
+  }
+  void operator()(const gap_message& m) {
+    key("from_seq");
+    writer_.Uint64(m.from_seq);
+    key("to_seq");
+    writer_.Uint64(m.to_seq);
+    key("lost");
+    array(m.lost);
+  }
+  void operator()(const detach_confirm_message& m) {
+    field("session_id", m.session_id);
+    seconds("expires_in_s", m.expires_in_s);
+  }
+  void operator()(const ack_message& m) {
+    key("seq");
+    writer_.Uint64(m.seq);
+  }
+  void operator()(const detach_message&) {}
+
 private:
+  // Durations in seconds: whole ones as integers (120, not 120.0), anything else as a number.
+  // Decoding only lets finite non-negative values through; a NaN or infinity set by a caller
+  // cannot be written as JSON and is written as 0.
+  void seconds(std::string_view k, double v) {
+    key(k);
+    if (!std::isfinite(v) || v < 0)
+      writer_.Uint64(0);
+    else if (v < 9007199254740992.0 && v == std::floor(v))
+      writer_.Uint64(static_cast<std::uint64_t>(v));
+    else
+      writer_.Double(v);
+  }
+
   // Replays a parsed JSON-text field into the writer. Its strings and keys take the same path
   // as every other string: the text parsed as UTF-8, but a "\udc00" escape in it decodes to
   // a lone surrogate, which is not.
@@ -296,6 +348,19 @@ private:
     maybe("extract", d.extract);
     writer_.EndObject();
   }
+  void item_object(const gap_loss& l) {
+    writer_.StartObject();
+    field("message_type", l.message_type);
+    if (!l.command.empty())
+      field("command", l.command);
+    if (!l.stream.empty())
+      field("stream", l.stream);
+    key("messages");
+    writer_.Uint64(l.messages);
+    key("bytes");
+    writer_.Uint64(l.bytes);
+    writer_.EndObject();
+  }
   void item_object(const command_result& r) {
     writer_.StartObject();
     field("command", r.command);
@@ -348,7 +413,8 @@ public:
     return fail(errc::missing_field, p + ": required field is missing");
   }
   bool invalid(const std::string& p, std::string_view rule, const value& v) {
-    return fail(errc::invalid_value, p + ": " + std::string(rule) + ", got " + detail::to_json(v));
+    return fail(errc::invalid_value,
+                p + ": " + std::string(rule) + ", got " + quote_prefix(detail::to_json(v)));
   }
 
   // The field's value, or nullptr when it is absent or null (the same thing on this wire).
@@ -399,7 +465,7 @@ public:
     for (const auto& member : v->GetObject()) {
       std::string key(member.name.GetString(), member.name.GetStringLength());
       if (!member.value.IsString()) {
-        return wrong_type(path(prefix, name) + '.' + key, "string", member.value);
+        return wrong_type(path(prefix, name) + '.' + quote_prefix(key), "string", member.value);
       }
       map.insert_or_assign(std::move(key),
                            std::string(member.value.GetString(), member.value.GetStringLength()));
@@ -473,7 +539,50 @@ public:
     return wrong_type(p, "integer", v);
   }
 
+  // A JSON integer that fits std::uint64_t (seq numbers, counts, byte sizes). A fraction is the
+  // wrong type, a negative integer an invalid value.
+  bool uint64_value(const value& v, const std::string& p, std::uint64_t& out) {
+    if (v.IsUint64()) {
+      out = v.GetUint64();
+      return true;
+    }
+    if (v.IsInt64())
+      return invalid(p, "must be >= 0", v);
+    return wrong_type(p, "integer", v);
+  }
+
+  bool required_uint64(const value& o, std::string_view prefix, std::string_view name,
+                       std::uint64_t& out) {
+    const value* v = find(o, name);
+    if (v == nullptr)
+      return missing(path(prefix, name));
+    return uint64_value(*v, path(prefix, name), out);
+  }
+
+  // A duration in seconds: any finite number >= 0; absent or null is 0.
+  bool optional_seconds(const value& o, std::string_view name, double& out) {
+    const value* v = find(o, name);
+    if (v == nullptr)
+      return true;
+    if (!v->IsNumber())
+      return wrong_type(std::string(name), "number", *v);
+    if (v->GetDouble() < 0)
+      return invalid(std::string(name), "must be >= 0", *v);
+    out = v->GetDouble();
+    return true;
+  }
+
   // ---- shapes ---------------------------------------------------------------------------------
+
+  bool parse_item(const value& o, const std::string& p, gap_loss& l) {
+    std::optional<std::string> command, stream;
+    if (!required_string(o, p, "message_type", l.message_type) ||
+        !optional_string(o, p, "command", command) || !optional_string(o, p, "stream", stream))
+      return false;
+    l.command = command.value_or("");
+    l.stream = stream.value_or("");
+    return required_uint64(o, p, "messages", l.messages) && required_uint64(o, p, "bytes", l.bytes);
+  }
 
   bool parse_item(const value& o, const std::string& p, command& c) {
     if (!required_string(o, p, "command", c.command))
@@ -517,6 +626,26 @@ public:
 
   // artifacts_dirs, then the legacy artifacts_dir, without duplicates. Empty names are dropped:
   // runtimeuse treats an empty artifacts_dir as "none" (it tests it for truthiness).
+  // secrets_to_redact within max_secrets and max_secrets_total_bytes (redactor.hpp): the
+  // redactor is built per request on the event loop, and its size follows the secrets'.
+  bool secrets_to_redact(const value& o, std::vector<std::string>& out) {
+    if (!string_array(o, "", "secrets_to_redact", out))
+      return false;
+    if (out.size() > max_secrets) {
+      return fail(errc::invalid_value, "secrets_to_redact: at most " + std::to_string(max_secrets) +
+                                           " secrets, got " + std::to_string(out.size()));
+    }
+    std::size_t total = 0;
+    for (const auto& secret : out)
+      total += secret.size();
+    if (total > max_secrets_total_bytes) {
+      return fail(errc::invalid_value,
+                  "secrets_to_redact: at most " + std::to_string(max_secrets_total_bytes) +
+                      " bytes of secrets in total, got " + std::to_string(total));
+    }
+    return true;
+  }
+
   bool artifacts_dirs(const value& o, std::vector<std::string>& out) {
     std::vector<std::string> dirs;
     if (!string_array(o, "", "artifacts_dirs", dirs))
@@ -544,8 +673,7 @@ public:
            optional_string(o, "", "output_format_json_schema_str",
                            m.output_format_json_schema_str) &&
            optional_map(o, "", "agent_env", m.agent_env) &&
-           string_array(o, "", "secrets_to_redact", m.secrets_to_redact) &&
-           artifacts_dirs(o, m.artifacts_dirs) &&
+           secrets_to_redact(o, m.secrets_to_redact) && artifacts_dirs(o, m.artifacts_dirs) &&
            optional_string(o, "", "artifacts_ignore_content", m.artifacts_ignore_content) &&
            object_array(o, "", "pre_agent_downloadables", m.pre_agent_downloadables) &&
            object_array(o, "", "pre_agent_invocation_commands", m.pre_agent_invocation_commands) &&
@@ -557,8 +685,7 @@ public:
 
   bool parse(const value& o, command_execution_message& m) {
     return optional_string(o, "", "source_id", m.source_id) &&
-           string_array(o, "", "secrets_to_redact", m.secrets_to_redact) &&
-           artifacts_dirs(o, m.artifacts_dirs) &&
+           secrets_to_redact(o, m.secrets_to_redact) && artifacts_dirs(o, m.artifacts_dirs) &&
            optional_string(o, "", "artifacts_ignore_content", m.artifacts_ignore_content) &&
            object_array(o, "", "commands", m.commands, true) &&
            object_array(o, "", "pre_execution_downloadables", m.pre_execution_downloadables) &&
@@ -672,6 +799,52 @@ public:
     return optional_string(o, "", "error", m.error);
   }
 
+  bool parse(const value& o, session_info_message& m) {
+    std::optional<bool> resumed;
+    if (!required_string(o, "", "session_id", m.session_id) ||
+        !required_string(o, "", "resume_token", m.resume_token) ||
+        !optional_bool(o, "", "resumed", resumed) ||
+        !optional_seconds(o, "resume_window_s", m.resume_window_s) ||
+        !optional_seconds(o, "detached_window_s", m.detached_window_s) ||
+        !required_uint64(o, "", "last_seq", m.last_seq) ||
+        !required_uint64(o, "", "requests_received", m.requests_received))
+      return false;
+    m.resumed = resumed.value_or(false);
+    return optional_bool(o, "", "request_in_flight", m.request_in_flight);
+  }
+
+  bool parse(const value& o, gap_message& m) {
+    if (!required_uint64(o, "", "from_seq", m.from_seq) ||
+        !required_uint64(o, "", "to_seq", m.to_seq))
+      return false;
+    if (m.from_seq == 0)
+      return invalid("from_seq", "must be >= 1", *find(o, "from_seq"));
+    if (m.to_seq < m.from_seq)
+      return invalid("to_seq", "must be >= from_seq", *find(o, "to_seq"));
+    return object_array(o, "", "lost", m.lost);
+  }
+
+  bool parse(const value& o, detach_confirm_message& m) {
+    return required_string(o, "", "session_id", m.session_id) &&
+           optional_seconds(o, "expires_in_s", m.expires_in_s);
+  }
+
+  bool parse(const value& o, ack_message& m) { return required_uint64(o, "", "seq", m.seq); }
+
+  bool parse(const value&, detach_message&) { return true; }
+
+  // The "seq" of a numbered runtime -> client message: an integer >= 1.
+  bool seq(const value& o, std::optional<std::uint64_t>& out) {
+    const value* v = find(o, "seq");
+    if (v == nullptr)
+      return true;
+    if (!uint64_value(*v, "seq", out.emplace()))
+      return false;
+    if (*out == 0)
+      return invalid("seq", "must be >= 1", *v);
+    return true;
+  }
+
 private:
   bool string_value(const value& v, std::string_view prefix, std::string_view name,
                     std::string& out) {
@@ -692,6 +865,13 @@ template <std::size_t I> bool decode_as(reader& r, const value& obj, decode_resu
   return true;
 }
 
+template <class T, std::size_t I = 0> constexpr std::size_t variant_index() {
+  if constexpr (std::is_same_v<std::variant_alternative_t<I, message>, T>)
+    return I;
+  else
+    return variant_index<T, I + 1>();
+}
+
 using decode_fn = bool (*)(reader&, const value&, decode_result&);
 
 template <std::size_t... I>
@@ -700,6 +880,20 @@ constexpr std::array<decode_fn, sizeof...(I)> make_decoders(std::index_sequence<
 }
 
 constexpr auto decoders = make_decoders(std::make_index_sequence<std::variant_size_v<message>>{});
+
+// Whether the variant alternative at index is a runtime -> client message (the direction that
+// numbers its messages on a durable session); a client's frames keep "seq" an unknown field.
+constexpr bool sent_by_runtime(std::size_t index) {
+  constexpr std::size_t client_to_runtime[] = {
+      variant_index<invocation_message>(),  variant_index<command_execution_message>(),
+      variant_index<cancel_message>(),      variant_index<artifact_upload_response_message>(),
+      variant_index<end_session_message>(), variant_index<ack_message>(),
+      variant_index<detach_message>()};
+  for (std::size_t i : client_to_runtime)
+    if (i == index)
+      return false;
+  return true;
+}
 
 // The fields of a parsed frame, or the parse's verdict on it.
 decode_result decode_parsed(const detail::json_parse_result& parsed,
@@ -736,11 +930,16 @@ decode_result decode_parsed(const detail::json_parse_result& parsed,
 
   for (std::size_t i = 0; i < decoders.size(); ++i) {
     if (result.message_type == detail::message_type_name_at(i)) {
-      decoders[i](r, doc, result);
+      std::optional<std::uint64_t> seq;
+      if (sent_by_runtime(i) && !r.seq(doc, seq))
+        return result;
+      if (decoders[i](r, doc, result))
+        result.seq = seq;
       return result;
     }
   }
-  r.fail(errc::unknown_message_type, "unknown message_type \"" + result.message_type + '"');
+  r.fail(errc::unknown_message_type,
+         "unknown message_type \"" + quote_prefix(result.message_type) + '"');
   return result;
 }
 
@@ -748,6 +947,10 @@ decode_result decode_parsed(const detail::json_parse_result& parsed,
 
 std::string encode(const message& m) {
   return encoder(std::visit(size_hint{}, m)).encode(m);
+}
+
+std::string encode(const message& m, std::optional<std::uint64_t> seq) {
+  return encoder(std::visit(size_hint{}, m) + 32).encode(m, seq);
 }
 
 decode_result decode(std::string_view frame) {

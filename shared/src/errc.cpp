@@ -29,7 +29,7 @@ public:
     case errc::busy:
       return "another request is in flight";
     case errc::cancelled:
-      return "Request cancelled"; // the exact text PROTOCOL.md prescribes
+      return "Request cancelled"; // the exact text clients match on (docs/protocol.md)
     case errc::timed_out:
       return "timed out";
     case errc::spawn_failed:

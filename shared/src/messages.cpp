@@ -24,6 +24,11 @@ constexpr const char* names[] = {
     "end_session_confirm_message",
     "agent_event_message",
     "artifact_upload_result_message",
+    "session_info_message",
+    "gap_message",
+    "detach_confirm_message",
+    "ack_message",
+    "detach_message",
 };
 static_assert(std::size(names) == std::variant_size_v<message>,
               "every message alternative needs a wire name, in variant order");

@@ -3,59 +3,70 @@
 #include "agentrt/protocol/redactor.hpp"
 
 #include <algorithm>
-#include <cstring>
+#include <cstdint>
 #include <type_traits>
 
 #include "json_util.hpp"
+#include "secret_automaton.hpp"
 
 namespace agentrt::protocol {
+namespace {
+
+// Positions decided per backward scan in redact_prefix: bounds the per-call buffer (4 bytes
+// per position) while keeping the re-scanned context (max_secret_length() - 1 bytes per
+// block) a small fraction of the work.
+constexpr std::size_t block_positions = 64 * 1024;
+
+} // namespace
 
 redactor::redactor(std::vector<std::string> secrets) : secrets_(std::move(secrets)) {
   secrets_.erase(std::remove_if(secrets_.begin(), secrets_.end(),
                                 [](const std::string& s) { return s.empty(); }),
                  secrets_.end());
-  // Longest first so that match_at can return the first hit; ties in byte order only to make
-  // the order deterministic.
+  // Longest first; ties in byte order only to make the order deterministic.
   std::sort(secrets_.begin(), secrets_.end(), [](const std::string& a, const std::string& b) {
     return a.size() != b.size() ? a.size() > b.size() : a < b;
   });
   secrets_.erase(std::unique(secrets_.begin(), secrets_.end()), secrets_.end());
-  for (const auto& s : secrets_)
-    first_byte_[static_cast<unsigned char>(s.front())] = true;
   max_len_ = secrets_.empty() ? 0 : secrets_.front().size();
+  if (!secrets_.empty())
+    automaton_ = std::make_shared<const detail::secret_automaton>(secrets_);
 }
 
 std::size_t redactor::match_at(std::string_view text, std::size_t pos) const noexcept {
-  if (pos >= text.size() || !first_byte_[static_cast<unsigned char>(text[pos])])
+  if (!automaton_ || pos >= text.size())
     return 0;
-  const std::size_t left = text.size() - pos;
-  for (const auto& s : secrets_) {
-    if (s.size() <= left && std::memcmp(text.data() + pos, s.data(), s.size()) == 0) {
-      return s.size();
-    }
-  }
-  return 0;
+  return automaton_->longest_at(text, pos, pos + std::min(max_len_, text.size() - pos));
 }
 
 std::size_t redactor::redact_prefix(std::string_view text, std::size_t limit,
                                     std::string& out) const {
   std::size_t pos = 0;
   std::size_t copied = 0; // text[copied, pos) is pending, appended in one go
+  if (!automaton_ || limit == 0) {
+    out.append(text.data(), limit);
+    return limit;
+  }
+  // The longest secret starting at each position of a block, from one backward scan that
+  // starts far enough past the block for any secret to fit.
+  const std::size_t block = std::max(block_positions, max_len_);
+  std::vector<std::uint32_t> longest(std::min(block, limit));
   while (pos < limit) {
-    // Most bytes cannot start a secret; skip them without a call per byte.
-    while (pos < limit && !first_byte_[static_cast<unsigned char>(text[pos])])
-      ++pos;
-    if (pos >= limit)
-      break;
-    const std::size_t len = match_at(text, pos);
-    if (len == 0) {
-      ++pos;
-      continue;
+    const std::size_t from = pos;
+    const std::size_t block_end = std::min(limit, from + block);
+    const std::size_t scan_end = std::min(text.size(), block_end + max_len_ - 1);
+    automaton_->longest_starting(text, from, block_end, scan_end, longest.data());
+    while (pos < block_end) {
+      const std::size_t len = longest[pos - from];
+      if (len == 0) {
+        ++pos;
+        continue;
+      }
+      out.append(text.data() + copied, pos - copied);
+      out.append(redaction_marker);
+      pos += len;
+      copied = pos;
     }
-    out.append(text.data() + copied, pos - copied);
-    out.append(redaction_marker);
-    pos += len;
-    copied = pos;
   }
   // pos > limit only right after a match, and then copied == pos.
   out.append(text.data() + copied, pos - copied);
@@ -223,6 +234,16 @@ struct visitor {
     redact_string(m.filepath, r);
     redact_string(m.error, r);
   }
+  // Durable-session messages carry the session's own ids and counts, nothing of a request's,
+  // except the command names a gap reports (the same names command_output_message carries).
+  void operator()(session_info_message&) const {}
+  void operator()(gap_message& m) const {
+    for (auto& lost : m.lost)
+      redact_string(lost.command, r);
+  }
+  void operator()(detach_confirm_message&) const {}
+  void operator()(ack_message&) const {}
+  void operator()(detach_message&) const {}
 };
 
 } // namespace

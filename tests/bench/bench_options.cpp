@@ -45,9 +45,9 @@ std::string default_cache_dir() {
 } // namespace
 
 const std::vector<std::string>& benchmark_ids() {
-  static const std::vector<std::string> ids = {"startup",      "roundtrip",       "output",
-                                               "sessions",     "announce",        "upload",
-                                               "download_zip", "download_tar_zst"};
+  static const std::vector<std::string> ids = {"startup",  "roundtrip",    "output",
+                                               "sessions", "redaction",    "announce",
+                                               "upload",   "download_zip", "download_tar_zst"};
   return ids;
 }
 
@@ -65,13 +65,14 @@ Prints a table and JSON; exits 0 when every benchmark ran and its correctness ch
   --url URL              drive this runtime instead (startup and idle RSS are skipped)
   --token TOKEN          bearer token for --url
   --pid PID              the --url runtime's pid, for memory and CPU figures (same machine)
-  --only ID[,ID...]      run only these: startup roundtrip output sessions announce upload
-                         download_zip download_tar_zst
+  --only ID[,ID...]      run only these: startup roundtrip output sessions redaction announce
+                         upload download_zip download_tar_zst
   --http-host ADDR       address the runtime uses to reach the bench's HTTP server (default
                          127.0.0.1; the server binds it)
   --work-dir DIR         scratch directory on the runtime's side (default /tmp/agentrt-bench-PID)
   --cache-dir DIR        where generated archives are kept (default ~/.cache/agentrt-bench)
   --json FILE            also write the JSON report to FILE
+  --version              print the version and exit
   --startup-runs N  --roundtrips N  --sessions N  --announce-files N
   --output-bytes SIZE  --upload-bytes SIZE  --archive-bytes SIZE   (SIZE: 64M, 1G, ...)
 )";
@@ -106,6 +107,10 @@ std::optional<std::string> parse_options(int argc, char** argv, bench_options& o
       continue;
     if (a == "--help" || a == "-h") {
       help = true;
+      return std::nullopt;
+    }
+    if (a == "--version") {
+      out.show_version = true;
       return std::nullopt;
     }
     static const std::set<std::string> with_value = {

@@ -13,6 +13,7 @@ namespace agentrt::bench {
 
 struct bench_options {
   bool quick = false;
+  bool show_version = false; // --version: print it and exit
   // Either a runtime to start per benchmark, or a URL to drive (then startup is skipped and
   // memory figures need runtime_pid).
   std::string runtime_binary;

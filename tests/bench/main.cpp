@@ -13,6 +13,7 @@
 #include <iostream>
 #include <thread>
 
+#include "agentrt/client/version.hpp"
 #include "measurements.hpp"
 #include "proc_probe.hpp"
 
@@ -64,6 +65,10 @@ int main(int argc, char** argv) {
     std::cout << bench::usage_text();
     return 0;
   }
+  if (options.show_version) {
+    std::cout << "agentrt_bench " << agentrt::client::version() << "\n";
+    return 0;
+  }
   raise_fd_limit();
 
   bench::run_context ctx;
@@ -94,6 +99,7 @@ int main(int argc, char** argv) {
       {"roundtrip", bench::measure_roundtrip},
       {"output", bench::measure_output},
       {"sessions", bench::measure_sessions},
+      {"redaction", bench::measure_redaction},
       {"announce", bench::measure_announce},
       {"upload", bench::measure_upload},
       {"download_zip",

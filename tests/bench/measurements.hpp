@@ -16,6 +16,8 @@ measurement measure_roundtrip(bench_env& env);
 measurement measure_output(bench_env& env);
 // `sessions` sessions at once on one io_loop, each running one command.
 measurement measure_sessions(bench_env& env);
+// One command's stdout redacted with 10,000 secrets, and without for reference.
+measurement measure_redaction(bench_env& env);
 // Close of a file in a watched directory -> artifact_upload_request_message.
 measurement measure_announce(bench_env& env);
 // One artifact of upload_bytes PUT to the bench's receiver; throughput and peak RSS.

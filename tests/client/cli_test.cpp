@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "agentrt/client/version.hpp"
 #include "support/http_test_server.hpp"
 #include "support/program_run.hpp"
 #include "support/runtime_process.hpp"
@@ -76,6 +77,23 @@ TEST(client_cli, exit_codes_tell_outcomes_apart) {
   auto help = run_cli({"--help"});
   EXPECT_EQ(help.code, 0);
   EXPECT_NE(help.out.find("Exit codes"), std::string::npos);
+}
+
+TEST(client_cli, version_prints_the_project_version) {
+  const std::string version = agentrt::client::version();
+  auto v = run_cli({"--version"});
+  EXPECT_EQ(v.code, 0) << v.err;
+  EXPECT_EQ(v.out, "agentrt-client " + version + "\n");
+  // One project version: the runtime reports the same.
+  EXPECT_EQ(agentrt::test::run_program({AGENTRT_BINARY, "--version"}).out,
+            "agentrt " + version + "\n");
+  EXPECT_EQ(run_cli({"exec", "--version"}).out, v.out);
+  EXPECT_NE(run_cli({"--help"}).out.find("--version"), std::string::npos);
+  // After "--" it is a command's text, not an option.
+  runtime_process rt;
+  auto r = run_cli({"exec", rt.url(), "--", "echo --version"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "--version\n");
 }
 
 TEST(client_cli, sigint_cancels_the_request) {

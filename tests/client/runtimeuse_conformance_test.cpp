@@ -342,7 +342,7 @@ TEST_F(RuntimeuseConformance, FailingCommandReturnsItsExitCodeAndSkipsTheRest) {
   EXPECT_FALSE(is_file(dir_ + "/never"));
 }
 
-// PROTOCOL.md: a process killed by a signal is never reported as 0 (runtimeuse says -1).
+// docs/protocol.md: a process killed by a signal is never reported as 0 (runtimeuse says -1).
 TEST_F(RuntimeuseConformance, CommandKilledBySignalIsNotZero) {
   auto [r, err] = client().execute_commands({{"kill -KILL $$", {}, {}, {}, {}}}, {});
   ASSERT_FALSE(err) << err.message;

@@ -251,7 +251,12 @@ TEST(client_session, bearer_token_is_sent) {
 
 TEST(client_session, runtime_going_away_fails_the_call_with_closed) {
   auto rt = std::make_unique<runtime_process>();
-  auto s = connect_to(*rt);
+  // A durable session would try to reconnect for the default policy's two minutes.
+  connect_options o{rt->url()};
+  o.reconnect.max_attempts = 2;
+  o.reconnect.initial_backoff = std::chrono::milliseconds(10);
+  auto [s, connect_error] = session::connect(o);
+  ASSERT_TRUE(s) << connect_error.message;
   std::thread killer([&] {
     std::this_thread::sleep_for(300ms);
     rt->stop(SIGKILL);

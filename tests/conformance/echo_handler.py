@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Deterministic agentrt --handler for the runtimeuse conformance check.
 
-Speaks agentrt's custom handler protocol (PROTOCOL.md): one JSON line on stdin,
+Speaks agentrt's custom handler protocol (docs/protocol.md): one JSON line on stdin,
 JSON lines on stdout. It mirrors the prompt prefixes the runtimeuse e2e suite
 drives its echo handler with, so their tests can run against agentrt unchanged:
 

@@ -22,6 +22,7 @@
 #include <gtest/gtest.h>
 
 #include "agentrt/client/client.hpp"
+#include "support/process_usage.hpp"
 #include "support/runtime_fault_fixture.hpp"
 
 namespace agentrt::test {
@@ -65,22 +66,6 @@ std::string command_for(int k, const std::string& go) {
   return "read go < " + go + " && seq -f 'client-" + id +
          "-line-%06g-abcdefghijklmnopqrstuvwxyz' 1 " + std::to_string(stdout_lines) +
          " && seq -f 'err-" + id + "-%06g' 1 " + std::to_string(stderr_lines) + " >&2";
-}
-
-// User + system CPU seconds pid has used so far (/proc/PID/stat fields 14 and 15).
-double cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto close_paren = stat.rfind(')');
-  if (close_paren == std::string::npos)
-    return 0;
-  std::istringstream fields(stat.substr(close_paren + 2));
-  std::string skip;
-  for (int i = 3; i < 14; ++i)
-    fields >> skip;
-  double utime = 0, stime = 0;
-  fields >> utime >> stime;
-  return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 class Load : public runtime_fault_fixture {};

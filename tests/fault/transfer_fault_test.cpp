@@ -1,8 +1,10 @@
 // Remote servers and disks that fail mid-transfer: an upload server answering 500, hanging
 // after the body or resetting mid-body; a download server resetting or stalling mid-body; a
 // full disk (a real size-limited tmpfs, ENOSPC from the kernel) during a download and during
-// extraction; a file size limit (RLIMIT_FSIZE) on the runtime. Each ends in a clear error for
-// the user — never a crash, a hang or a partial file — and the runtime is left as it was.
+// extraction; a file size limit (RLIMIT_FSIZE) on the runtime; artifacts swapped for FIFOs
+// before their upload. Each ends in a clear error for the user — never a crash, a hang or a
+// partial file — and the runtime is left as it was (descriptors and threads printed).
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -179,7 +182,7 @@ protected:
     std::printf("[ figures  ] %s: failed after %.1f s (session end took %.2f s): %s\n",
                 ::testing::UnitTest::GetInstance()->current_test_info()->name(), secs,
                 a.end_seconds, a.error.c_str());
-    expect_recovered();
+    recovered_with_figures();
   }
 
   // A download fault: the request ends with an error_message containing expected, naming the
@@ -206,7 +209,19 @@ protected:
     std::printf("[ figures  ] %s: failed after %.1f s: %s\n",
                 ::testing::UnitTest::GetInstance()->current_test_info()->name(), secs,
                 a.error.c_str());
+    recovered_with_figures();
+  }
+
+  // expect_recovered(), then the runtime's descriptors and threads before the fault (the
+  // baseline) and after it, as a figure.
+  void recovered_with_figures() {
     expect_recovered();
+    // Sampled once the check's own connection has closed too.
+    process_resources after;
+    wait_resources_at_most(rt().pid(), baseline_, 2s, after);
+    std::printf("[ figures  ] %s: fds %d -> %d, threads %d -> %d\n",
+                ::testing::UnitTest::GetInstance()->current_test_info()->name(), baseline_.fds,
+                after.fds, baseline_.threads, after.threads);
   }
 
   std::string dir_;
@@ -267,7 +282,7 @@ TEST_F(TransferFaults, DownloadResetOnceThenRetriedByteExact) {
   EXPECT_EQ(file_checksum(work + "/flaky.bin", got), generated_checksum(size));
   EXPECT_EQ(got, size);
   EXPECT_FALSE(exists(work + "/.flaky.bin.part"));
-  expect_recovered();
+  recovered_with_figures();
 }
 
 TEST_F(TransferFaults, DiskFullWhileDownloading) {
@@ -293,7 +308,7 @@ TEST_F(TransferFaults, DiskFullWhileDownloading) {
   const auto next = download_outcome(http_.url("/small.txt"), work, "cat " + work + "/small.txt");
   EXPECT_EQ(next.error, "");
   EXPECT_EQ(next.stdout_text, "small-payload");
-  expect_recovered();
+  recovered_with_figures();
 }
 
 TEST_F(TransferFaults, DiskFullWhileExtracting) {
@@ -320,7 +335,7 @@ TEST_F(TransferFaults, DiskFullWhileExtracting) {
   EXPECT_FALSE(exists(work + "/fill.zip")) << "the archive is removed";
   EXPECT_LT(fs->used_bytes(), 64u * 1024) << fs->used_bytes();
   std::printf("[ figures  ] disk full while extracting: %s\n", a.error.c_str());
-  expect_recovered();
+  recovered_with_figures();
 }
 
 TEST_F(TransferFaults, FileSizeLimitWhileDownloading) {
@@ -342,7 +357,77 @@ TEST_F(TransferFaults, FileSizeLimitWhileDownloading) {
   EXPECT_FALSE(exists(work + "/big.bin"));
   std::printf("[ figures  ] file size limit while downloading: %s\n", a.error.c_str());
   ASSERT_EQ(::prlimit(rt().pid(), RLIMIT_FSIZE, &original, nullptr), 0) << std::strerror(errno);
-  expect_recovered();
+  recovered_with_figures();
+}
+
+// Four artifacts, each swapped for a FIFO between its announcement and the client's answer. A
+// blocking open() waited for a writer forever, once per transfer thread: every other session's
+// downloads stalled and SIGTERM could not stop the runtime. Each must be refused at once.
+TEST_F(TransferFaults, ArtifactsSwappedForFifos) {
+  constexpr int files = 4;
+  const std::string dir = dir_ + "/fifo-art";
+  auto c = connect();
+  ASSERT_TRUE(c);
+  std::string command = "mkdir -p " + dir;
+  for (int i = 0; i < files; ++i)
+    command += " && printf data > " + dir + "/f" + std::to_string(i);
+  auto m = exec_request({command});
+  m.artifacts_dirs = {dir};
+  m.client_capabilities = {"upload_results"};
+  c->send(m);
+  std::vector<p::artifact_upload_result_message> results;
+  const auto t0 = std::chrono::steady_clock::now();
+  while (results.size() < files && std::chrono::steady_clock::now() - t0 < 15s) {
+    auto msg = c->receive(1s);
+    if (!msg)
+      continue;
+    if (auto* up = as<p::artifact_upload_request_message>(*msg)) {
+      ::unlink(up->filepath.c_str());
+      ASSERT_EQ(::mkfifo(up->filepath.c_str(), 0600), 0) << std::strerror(errno);
+      p::artifact_upload_response_message resp;
+      resp.filename = up->filename;
+      resp.filepath = up->filepath;
+      resp.presigned_url = http_.url("/put");
+      c->send(resp);
+    } else if (auto* r = as<p::artifact_upload_result_message>(*msg)) {
+      results.push_back(*r);
+    }
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // Not an ASSERT: what a blocked open does to the rest of the runtime is the point below.
+  EXPECT_EQ(results.size(), static_cast<std::size_t>(files)) << "uploads of FIFOs never ended";
+  for (const auto& r : results) {
+    EXPECT_FALSE(r.ok);
+    EXPECT_NE(r.error.value_or("").find("is a FIFO, not a regular file"), std::string::npos)
+        << r.error.value_or("");
+  }
+  if (results.size() == static_cast<std::size_t>(files))
+    std::printf("[ figures  ] %d artifacts swapped for FIFOs: all refused, %.2f s from request to "
+                "the last result\n",
+                files, secs);
+  // Another session's download is served meanwhile; this one stays open with its FIFOs.
+  const auto d0 = std::chrono::steady_clock::now();
+  const auto other = download_outcome(http_.url("/small.txt"), dir_ + "/other",
+                                      "cat " + dir_ + "/other/small.txt");
+  EXPECT_EQ(other.error, "");
+  EXPECT_EQ(other.stdout_text, "small-payload");
+  std::printf(
+      "[ figures  ] another session's download meanwhile: %.0f ms\n",
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - d0).count());
+  c->close();
+  c.reset();
+  recovered_with_figures();
+
+  // And SIGTERM still stops the runtime.
+  const auto s0 = std::chrono::steady_clock::now();
+  const int status = rt().stop(SIGTERM, 10s);
+  const double stop_secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+  ASSERT_NE(status, -1) << "the runtime did not exit after SIGTERM; log:\n" << rt().log();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  std::printf("[ figures  ] SIGTERM after the FIFO uploads: exited in %.2f s\n", stop_secs);
+  // TearDown checks a live runtime.
+  start_runtime({"--transfer-retries", "1"});
 }
 
 } // namespace

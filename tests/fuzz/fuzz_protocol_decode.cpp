@@ -32,6 +32,15 @@ const std::vector<std::string>* secrets_of(const p::message& m) {
   return nullptr;
 }
 
+bool sent_by_client(const p::message& m) {
+  return std::holds_alternative<p::invocation_message>(m) ||
+         std::holds_alternative<p::command_execution_message>(m) ||
+         std::holds_alternative<p::cancel_message>(m) ||
+         std::holds_alternative<p::artifact_upload_response_message>(m) ||
+         std::holds_alternative<p::end_session_message>(m) ||
+         std::holds_alternative<p::ack_message>(m) || std::holds_alternative<p::detach_message>(m);
+}
+
 // The frame itself as the stream to redact, cut into pieces whose sizes come from its bytes.
 void check_stream_redaction(std::string_view frame, const std::vector<std::string>& secrets) {
   const p::redactor r(secrets);
@@ -107,6 +116,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (second.message_type != first.message_type) fail("re-decoding changed message_type", encoded);
   const std::string again = p::encode(*second.msg);
   if (again != encoded) fail("encode is not a fixed point", encoded + "\n" + again);
+
+  // A numbered frame (durable sessions) keeps its seq through encode(m, seq), which only adds
+  // it; a seq is read on runtime -> client messages, never on a client's.
+  if (first.seq && *first.seq == 0)
+    fail("decode accepted seq 0", frame);
+  const std::uint64_t seq = first.seq.value_or(1);
+  const std::string numbered = p::encode(*first.msg, seq);
+  const p::decode_result third = p::decode(numbered);
+  if (!third.msg)
+    fail("a numbered frame does not decode", numbered + "\n" + third.error);
+  if (p::encode(*third.msg) != encoded)
+    fail("seq changed the message", numbered);
+  if (sent_by_client(*first.msg) ? third.seq.has_value() : third.seq != seq)
+    fail("seq did not survive encode(m, seq)", numbered);
 
   if (const auto* secrets = secrets_of(*first.msg); secrets && !secrets->empty()) {
     check_stream_redaction(frame, *secrets);

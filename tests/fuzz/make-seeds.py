@@ -77,6 +77,19 @@ FRAMES = {
     "agent_event": '{"message_type":"agent_event_message","event":"tool_use","data":{"id":"t1","input":{"command":"ls"}}}',
     "upload_result": '{"message_type":"artifact_upload_result_message","filepath":"/tmp/out/a.txt","ok":false,'
     '"http_status":500,"error":"HTTP 500"}',
+    # Durable sessions (docs/durable-sessions.md).
+    "session_info": '{"message_type":"session_info_message","session_id":"s-1f2e","resume_token":'
+    '"00112233445566778899aabbccddeeff","resumed":true,"resume_window_s":0.5,"detached_window_s":3600,'
+    '"last_seq":977,"requests_received":2,"request_in_flight":true}',
+    "gap": '{"message_type":"gap_message","from_seq":41,"to_seq":977,"lost":[{"message_type":'
+    '"command_output_message","command":"make","stream":"stdout","messages":930,"bytes":61034496},'
+    '{"message_type":"assistant_message","messages":1,"bytes":3}]}',
+    "detach_confirm": '{"message_type":"detach_confirm_message","session_id":"s-1f2e","expires_in_s":3600,"seq":12}',
+    "ack": '{"message_type":"ack_message","seq":18446744073709551615}',
+    "detach": '{"message_type":"detach_message"}',
+    "numbered_output": '{"message_type":"command_output_message","stream":"stdout","text":"hi\n",'
+    '"command":"echo hi","seq":42}',
+    "bad_seq": '{"message_type":"result_message","data":{"type":"text","text":"x"},"seq":0}',
     # Refused frames: each error path of the decoder.
     "bad_json": '{"message_type":"cancel_message",',
     "not_object": '[1,2,3]',

@@ -25,6 +25,28 @@ def fail(reason: str) -> None:
     sys.exit(1)
 
 
+class Checks:
+    """Named checks that go on after a failure and end in one verdict: every line is printed, so
+    CTest's output says what held and what did not."""
+
+    def __init__(self):
+        self.problems = []
+        self.passed = 0
+
+    def expect(self, condition, what: str) -> None:
+        if condition:
+            self.passed += 1
+            print(f"  ok: {what}")
+        else:
+            self.problems.append(what)
+            print(f"  FAILED: {what}")
+
+    def finish(self) -> None:
+        if self.problems:
+            fail(f"{len(self.problems)} check(s) failed:\n" + "\n".join(self.problems))
+        print(f"{self.passed} checks passed")
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

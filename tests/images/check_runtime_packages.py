@@ -1,11 +1,17 @@
-"""Every shared library the built agentrt needs is provided by a package the images' runtime
-stage installs (`install-deps.sh runtime`):
+"""Every shared library agentrt needs is provided by a package that `install-deps.sh runtime`
+installs, the package step of every deploy recipe:
 
-- each of the binary's own NEEDED libraries comes from a package named in the runtime list;
-- each library ldd resolves comes from a package in that list or in its Depends/Pre-Depends
-  closure (what apt installs along with it), as recorded by this machine's dpkg.
+- each library ldd resolves comes from a package in the runtime list or in its
+  Depends/Pre-Depends closure (what apt installs along with it), as recorded by this machine's dpkg;
+- for the normal build, each of the binary's own NEEDED libraries comes from a package named in
+  the runtime list itself.
 
-    check_runtime_packages.py AGENTRT_BINARY INSTALL_DEPS_SH
+    check_runtime_packages.py [--release] AGENTRT_BINARY INSTALL_DEPS_SH
+
+--release: the binary is the one the release tarball ships, the portable build
+(-DAGENTRT_PORTABLE=ON), which is what the images install; the few libraries it still loads
+(portable-dynamic-libs.txt) come with the runtime list's dependencies. Without a portable binary
+the check skips and says so.
 """
 import os
 import re
@@ -100,18 +106,25 @@ def dependency_closure(roots, pkgs):
 
 
 def main():
-    if len(sys.argv) != 3:
+    args = sys.argv[1:]
+    release = bool(args) and args[0] == "--release"
+    if release:
+        args = args[1:]
+    if len(args) != 2:
         fail(__doc__)
-    binary, install_deps = sys.argv[1], sys.argv[2]
+    binary, install_deps = args
     for tool in ("ldd", "readelf", "dpkg-query", "bash"):
         if not shutil.which(tool):
             skip(f"{tool} not found (this check needs a Debian system)")
     direct = needed(binary)
     if any(n.startswith(("libasan", "libubsan", "libtsan")) for n in direct):
         skip(f"{binary} is a sanitizer build, which no image ships")
-    if not any(n.startswith("libstdc++") for n in direct):
-        skip(f"{binary} is a portable build; the images ship the normal one "
-             "(images.portable_chroot checks this binary)")
+    portable = not any(n.startswith("libstdc++") for n in direct)
+    if release and not portable:
+        skip(f"{binary} is not a portable build: configure with -DAGENTRT_PORTABLE=ON to check "
+             "the binary of the release tarball, which the images install")
+    if portable and not release:
+        skip(f"{binary} is a portable build; images.runtime_packages_release checks it")
     runtime = subprocess.run(["bash", install_deps, "--list", "runtime"], capture_output=True,
                              text=True, check=True).stdout.split()
     if not runtime:
@@ -133,7 +146,7 @@ def main():
         print(f"  {soname:28} {path:45} {pkg or '?':20} {'NEEDED ' if is_direct else ''}{where}")
         if pkg is None:
             problems.append(f"{path}: no package owns it")
-        elif is_direct and pkg not in runtime:
+        elif is_direct and not portable and pkg not in runtime:
             problems.append(f"{soname} is NEEDED by the binary but its package {pkg} is not in the "
                             "runtime list")
         elif pkg not in closure:
@@ -143,7 +156,9 @@ def main():
             problems.append(f"NEEDED {soname} does not appear in ldd's output")
     if problems:
         fail("\n".join(problems))
-    print(f"{len(libs)} libraries, {len(direct)} NEEDED directly: all provided by the runtime profile")
+    what = "the release (portable) binary's" if portable else "the normal build's"
+    print(f"{what} {len(libs)} libraries, {len(direct)} NEEDED directly: all provided by the "
+          "runtime profile")
 
 
 if __name__ == "__main__":

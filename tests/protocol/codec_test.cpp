@@ -1,5 +1,5 @@
 // Codec round trips and wire-shape checks: every message type encodes to the field names and
-// shapes PROTOCOL.md gives, and decodes the frames real peers (runtimeuse's Python client and
+// shapes docs/protocol.md gives, and decodes the frames real peers (runtimeuse's Python client and
 // TypeScript runtime) send.
 #include <gtest/gtest.h>
 
@@ -340,7 +340,12 @@ TEST(codec_round_trip, message_type_name_matches_the_wire_name_of_every_alternat
                          artifact_upload_request_message{},
                          end_session_confirm_message{},
                          agent_event_message{},
-                         artifact_upload_result_message{}};
+                         artifact_upload_result_message{},
+                         session_info_message{},
+                         gap_message{1, 1, {}},
+                         detach_confirm_message{},
+                         ack_message{},
+                         detach_message{}};
   const char* names[] = {"invocation_message",
                          "command_execution_message",
                          "cancel_message",
@@ -355,7 +360,12 @@ TEST(codec_round_trip, message_type_name_matches_the_wire_name_of_every_alternat
                          "artifact_upload_request_message",
                          "end_session_confirm_message",
                          "agent_event_message",
-                         "artifact_upload_result_message"};
+                         "artifact_upload_result_message",
+                         "session_info_message",
+                         "gap_message",
+                         "detach_confirm_message",
+                         "ack_message",
+                         "detach_message"};
   static_assert(std::size(all) == std::variant_size_v<message>);
   for (std::size_t i = 0; i < std::size(all); ++i) {
     EXPECT_STREQ(message_type_name(all[i]), names[i]);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "agentrt/protocol/redactor.hpp"
+#include "support/secret_workload.hpp"
 
 namespace agentrt::protocol {
 namespace {
@@ -151,14 +152,8 @@ TEST(stream_redactor, large_chunks_match_one_shot) {
 // random inputs, random chunkings; the stream must always agree with the one-shot form.
 TEST(stream_redactor, random_chunking_agrees_with_one_shot) {
   std::mt19937 rng(20240601);
-  const std::string alphabet = "abc[";
   auto random_string = [&](std::size_t min_len, std::size_t max_len) {
-    std::uniform_int_distribution<std::size_t> len(min_len, max_len);
-    std::uniform_int_distribution<std::size_t> pick(0, alphabet.size() - 1);
-    std::string s(len(rng), ' ');
-    for (auto& ch : s)
-      ch = alphabet[pick(rng)];
-    return s;
+    return test::random_string(rng, "abc[", min_len, max_len);
   };
   for (int iteration = 0; iteration < 3000; ++iteration) {
     std::vector<std::string> secrets;

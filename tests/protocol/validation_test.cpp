@@ -339,7 +339,7 @@ TEST(validation, stdin_extension_is_a_string) {
 }
 
 TEST(validation, first_problem_in_field_order_is_reported) {
-  // Both user_prompt and model are wrong; the table order of PROTOCOL.md decides.
+  // Both user_prompt and model are wrong; the field order of docs/protocol.md decides.
   expect_failure(R"({"message_type":"invocation_message","model":1,"system_prompt":"s"})",
                  errc::missing_field, "user_prompt: required field is missing");
 }

@@ -1,11 +1,16 @@
 // Artifacts through the real runtime: files written by commands are announced, uploaded only on
 // the client's answer for an announced path, with outcomes reported to clients that asked, and
-// late files drained at end of session.
+// late files drained at end of session. What a path names may change between announcement and
+// answer: a symlink swapped in, a directory replaced by a symlink or a FIFO is refused.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -45,8 +50,12 @@ class Artifacts : public ::testing::Test {
     }, timeout);
   }
 
+  // before_answer(filepath) runs between an announcement and its answer: what a command could
+  // do to the file in the meantime.
   template <class Stop>
-  std::vector<p::message> answer_until(Stop stop, std::chrono::milliseconds timeout = 30s) {
+  std::vector<p::message> answer_until(
+      Stop stop, std::chrono::milliseconds timeout = 30s,
+      const std::function<void(const std::string&)>& before_answer = {}) {
     std::vector<p::message> out;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
@@ -54,6 +63,7 @@ class Artifacts : public ::testing::Test {
           deadline - std::chrono::steady_clock::now()));
       if (!m) break;
       if (auto* up = as<p::artifact_upload_request_message>(*m)) {
+        if (before_answer) before_answer(up->filepath);
         p::artifact_upload_response_message resp;
         resp.filename = up->filename;
         resp.filepath = up->filepath;
@@ -85,6 +95,41 @@ class Artifacts : public ::testing::Test {
       if (auto* up = as<p::artifact_upload_request_message>(m)) out.insert(up->filepath);
     }
     return out;
+  }
+
+  // Runs a command that writes dir/relative, lets swap(filepath) change what the path names before
+  // answering its announcement, and returns the upload result the runtime reports.
+  std::optional<p::artifact_upload_result_message> upload_after_swap(
+      const std::string& dir, const std::string& relative,
+      const std::function<void(const std::string&)>& swap) {
+    const std::string file = dir + "/" + relative;
+    auto req = exec_request({"mkdir -p $(dirname " + file + ") && printf artifact > " + file});
+    req.artifacts_dirs = {dir};
+    req.client_capabilities = {"upload_results"};
+    c_->send(req);
+    // Both the request's terminal and the upload's result, in either order, so that the next
+    // request finds the session idle.
+    std::optional<p::artifact_upload_result_message> result;
+    bool terminal = false;
+    answer_until(
+        [&](const p::message& m) {
+          if (auto* r = as<p::artifact_upload_result_message>(m)) result = *r;
+          terminal = terminal || as<p::command_execution_result_message>(m) ||
+                     as<p::error_message>(m);
+          return result && terminal;
+        },
+        15s, swap);
+    return result;
+  }
+
+  // The upload was refused with a text containing expected, and no byte reached the server.
+  void expect_refused_and_nothing_sent(const std::optional<p::artifact_upload_result_message>& r,
+                                       const std::string& expected) {
+    ASSERT_TRUE(r) << "no upload result (an open that blocked never ends)";
+    EXPECT_FALSE(r->ok);
+    EXPECT_NE(r->error.value_or("").find(expected), std::string::npos) << r->error.value_or("");
+    std::this_thread::sleep_for(200ms);
+    EXPECT_TRUE(http_.puts().empty()) << "uploaded: " << http_.puts()[0].body_head;
   }
 
   std::string root_;
@@ -250,6 +295,52 @@ TEST_F(Artifacts, OneGiBUploadArrivesExactWithFlatRuntimeMemory) {
 #ifndef AGENTRT_SANITIZED
   EXPECT_LT(rss_peak - rss_before, 32 * 1024);
 #endif
+}
+
+TEST_F(Artifacts, SymlinkSwappedInAfterTheAnnouncementIsNotFollowed) {
+  const std::string secret = root_ + "/shadow";
+  std::ofstream(secret) << "root:SECRET-HASH";
+  const std::string dir = root_ + "/out";
+  const auto r = upload_after_swap(dir, "report.txt", [&](const std::string& path) {
+    ::unlink(path.c_str());
+    ASSERT_EQ(::symlink(secret.c_str(), path.c_str()), 0);
+  });
+  expect_refused_and_nothing_sent(r, "refused: " + dir + "/report.txt is a symbolic link");
+  EXPECT_NE(rt_->log().find("is a symbolic link"), std::string::npos) << rt_->log();
+}
+
+TEST_F(Artifacts, DirectoryReplacedBySymlinkIsNotFollowed) {
+  const std::string outside = root_ + "/outside";
+  ASSERT_EQ(std::system(("mkdir -p " + outside).c_str()), 0);
+  std::ofstream(outside + "/report.txt") << "OUTSIDE-SECRET";
+  const std::string dir = root_ + "/out";
+  const auto r = upload_after_swap(dir, "sub/report.txt", [&](const std::string&) {
+    // Moved out of the watched tree, so that nothing else is announced.
+    ASSERT_EQ(::rename((dir + "/sub").c_str(), (root_ + "/sub.moved").c_str()), 0);
+    ASSERT_EQ(::symlink(outside.c_str(), (dir + "/sub").c_str()), 0);
+  });
+  expect_refused_and_nothing_sent(r, "refused: " + dir + "/sub is a symbolic link");
+}
+
+TEST_F(Artifacts, FifoSwappedInIsRefusedAtOnceAndTheSessionGoesOn) {
+  const std::string dir = root_ + "/out";
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto r = upload_after_swap(dir, "f.txt", [](const std::string& path) {
+    ::unlink(path.c_str());
+    ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  });
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  expect_refused_and_nothing_sent(r, dir + "/f.txt is a FIFO, not a regular file");
+  if (!r) return;
+  std::printf(
+      "[ figures  ] FIFO swapped in for an artifact: refused, request and result in %.2f s\n",
+      secs);
+  // The next artifact of the same session uploads as usual.
+  const auto next = upload_after_swap(dir, "g.txt", [](const std::string&) {});
+  ASSERT_TRUE(next);
+  EXPECT_TRUE(next->ok) << next->error.value_or("");
+  ASSERT_EQ(http_.puts().size(), 1u);
+  EXPECT_EQ(http_.puts()[0].body_head, "artifact");
 }
 
 }  // namespace

@@ -1,10 +1,13 @@
 // The downloader against a real loopback HTTP server and a real io_context: byte-exact bodies,
 // status handling, retries, redirects, file:// URLs, timeouts, cancel, hostile file names,
-// unreachable hosts, resets and local write errors.
+// unreachable hosts, resets and local write errors; the low-speed rule against a dripping
+// server, the size cap, userinfo kept out of every text, a FIFO behind a file:// URL, and slow
+// downloads that must not hold up a small one.
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -12,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <string>
 #include <thread>
@@ -110,8 +114,9 @@ protected:
                   const tr::transfer_options& options = fast_options(),
                   std::optional<std::chrono::milliseconds> cancel_after = std::nullopt) {
     asio::io_context io;
-    tr::thread_pool pool(2);
-    tr::downloader d(io, pool);
+    tr::transfer_engine engine;
+    tr::thread_pool pool(1);
+    tr::downloader d(io, engine, pool);
     tr::cancel_token cancel;
     run_outcome out;
     bool done = false;
@@ -495,6 +500,162 @@ TEST_F(DownloadTest, Large1GiBDownload) {
     fill_generated(off, want.data(), want.size());
     EXPECT_TRUE(got == want) << "at offset " << off;
   }
+}
+
+// One byte every 0.9 s is never a silent second, so only an average over a window catches it.
+TEST_F(DownloadTest, LowSpeedLimitTripsADrippingServer) {
+  server_.route("/drip.bin", [] {
+    auto r = http_response::generated(1000);
+    r.byte_interval = 900ms;
+    return r;
+  }());
+  auto options = fast_options();
+  options.low_speed_limit = 100;
+  options.low_speed_time = 2s;
+  options.max_retries = 0;
+  const auto out = run(server_.url("/drip.bin"), tmp_.path, options);
+  EXPECT_EQ(out.result.failure, tr::transfer_failure::transport);
+  EXPECT_EQ(out.result.curl_code, CURLE_OPERATION_TIMEDOUT) << out.result.error;
+  EXPECT_NE(out.result.error.find("Operation too slow: less than 100 bytes/s transferred during "
+                                  "the last 2000 ms"),
+            std::string::npos)
+      << out.result.error;
+  EXPECT_TRUE(entries(tmp_.path).empty());
+  std::printf("[ figures  ] dripping download abandoned after %lld ms (limit 100 B/s over 2 s)\n",
+              static_cast<long long>(out.elapsed.count()));
+}
+
+// Refused from the Content-Length before the body when there is one; otherwise once the limit
+// is passed (an endless body without Content-Length).
+TEST_F(DownloadTest, BodyOverTheLimitIsRefused) {
+  auto endless = http_response::generated(1ull << 50);
+  endless.close_delimited = true;
+  server_.route("/announced.bin", http_response::generated(10 << 20));
+  server_.route("/endless", endless);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"/announced.bin", "the server announced 10485760 bytes, more than the limit of 3145728 "
+                         "bytes (--download-max-bytes)"},
+      {"/endless", "the body is larger than the limit of 3145728 bytes (--download-max-bytes)"}};
+  auto options = fast_options();
+  options.download_max_bytes = 3 << 20;
+  for (const auto& [path, reason] : cases) {
+    SCOPED_TRACE(path);
+    const std::string url = server_.url(path);
+    const auto out = run(url, tmp_.path, options);
+    EXPECT_EQ(out.result.failure, tr::transfer_failure::too_large);
+    EXPECT_EQ(out.result.error, "download of " + url + " failed: " + reason);
+    EXPECT_LE(out.result.bytes, 3u << 20);
+    EXPECT_EQ(out.result.attempts, 1);
+    EXPECT_EQ(server_.request_count(path), 1u);
+    EXPECT_TRUE(entries(tmp_.path).empty()) << "the .part file is removed";
+  }
+}
+
+TEST_F(DownloadTest, FileUrlOverTheLimitIsRefused) {
+  temp_dir src;
+  std::ofstream(src.path + "/big.dat", std::ios::binary) << generated(5000);
+  auto options = fast_options();
+  options.download_max_bytes = 4096;
+  const auto out = run("file://" + src.path + "/big.dat", tmp_.path, options);
+  EXPECT_EQ(out.result.failure, tr::transfer_failure::too_large) << out.result.error;
+  EXPECT_TRUE(entries(tmp_.path).empty());
+}
+
+// curl would open the FIFO and wait for a writer forever, holding a transfer thread.
+TEST_F(DownloadTest, FileUrlNamingAFifoIsRefusedAtOnce) {
+  temp_dir src;
+  ASSERT_EQ(::mkfifo((src.path + "/pipe").c_str(), 0600), 0);
+  const std::string url = "file://" + src.path + "/pipe";
+  const auto out = run(url, tmp_.path);
+  EXPECT_EQ(out.result.failure, tr::transfer_failure::refused);
+  EXPECT_EQ(out.result.error,
+            "download of " + url + " refused: " + src.path + "/pipe is a FIFO, not a regular file");
+  EXPECT_TRUE(entries(tmp_.path).empty());
+  std::printf("[ figures  ] file:// FIFO refused after %lld ms\n",
+              static_cast<long long>(out.elapsed.count()));
+}
+
+TEST_F(DownloadTest, UserinfoIsHiddenInEveryText) {
+  server_.route("/missing.bin", http_response::with_status(404));
+  const std::string port = std::to_string(server_.port());
+  const auto out = run("http://alice:hunter2-secret@127.0.0.1:" + port + "/missing.bin", tmp_.path);
+  EXPECT_EQ(out.result.error,
+            "download of http://***@127.0.0.1:" + port + "/missing.bin failed: HTTP 404");
+  auto options = fast_options();
+  options.max_retries = 0;
+  const std::string closed = std::to_string(closed_port());
+  const auto unreachable =
+      run("http://alice:hunter2-secret@127.0.0.1:" + closed + "/x.zip", tmp_.path, options);
+  EXPECT_EQ(unreachable.result.error.rfind("download of http://***@127.0.0.1:" + closed, 0), 0u)
+      << unreachable.result.error;
+  const auto refused = run("http://alice:hunter2-secret@127.0.0.1:" + port + "/", tmp_.path);
+  EXPECT_EQ(refused.result.failure, tr::transfer_failure::refused);
+  for (const auto* r : {&out.result, &unreachable.result, &refused.result}) {
+    EXPECT_EQ(r->error.find("hunter2"), std::string::npos) << r->error;
+    EXPECT_EQ(r->curl_error.find("hunter2"), std::string::npos) << r->curl_error;
+  }
+}
+
+// Six downloads dripping a byte every 0.9 s and a small one started after them, on one engine:
+// the small one finishes while all six are still running.
+TEST_F(DownloadTest, SlowDownloadsDoNotHoldUpASmallOne) {
+  constexpr int slow = 6;
+  server_.route("/drip.bin", [] {
+    auto r = http_response::generated(1000);
+    r.byte_interval = 900ms;
+    return r;
+  }());
+  server_.route("/small.txt", http_response::with_status(200, "small"));
+  asio::io_context io;
+  tr::transfer_engine engine;
+  tr::thread_pool pool(1);
+  tr::downloader d(io, engine, pool);
+  tr::cancel_token cancel_slow;
+  int slow_done = 0;
+  std::optional<tr::download_result> small;
+  int slow_done_before_small = -1;
+  for (int i = 0; i < slow; ++i) {
+    d.download(server_.url("/drip.bin"), tmp_.path + "/slow" + std::to_string(i), fast_options(),
+               cancel_slow, [&](tr::download_result) { ++slow_done; });
+  }
+  asio::steady_timer timer(io);
+  steady::time_point small_started{};
+  std::chrono::milliseconds waited{0};
+  // Once every slow download is under way (each has its request in), the small one starts.
+  std::function<void()> poll_then_start = [&] {
+    if (server_.request_count("/drip.bin") < static_cast<std::size_t>(slow)) {
+      timer.expires_after(20ms);
+      timer.async_wait([&](const std::error_code&) { poll_then_start(); });
+      return;
+    }
+    small_started = steady::now();
+    d.download(server_.url("/small.txt"), tmp_.path + "/fast", fast_options(), {},
+               [&](tr::download_result r) {
+                 waited = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() -
+                                                                                small_started);
+                 slow_done_before_small = slow_done;
+                 small = std::move(r);
+                 cancel_slow.cancel();
+               });
+  };
+  poll_then_start();
+  // A limit instead of waiting for the slow ones: 1000 bytes at 0.9 s each would take 15 min.
+  asio::steady_timer limit(io);
+  limit.expires_after(20s);
+  limit.async_wait([&](const std::error_code& ec) {
+    if (!ec)
+      cancel_slow.cancel();
+  });
+  while (slow_done < slow && io.run_one()) {
+  }
+  limit.cancel();
+  io.run();
+  ASSERT_TRUE(small) << "the small download never finished";
+  EXPECT_TRUE(small->ok()) << small->error;
+  EXPECT_EQ(slow_done_before_small, 0) << "it finished only after slow ones ended";
+  EXPECT_EQ(read_file(tmp_.path + "/fast/small.txt"), "small");
+  std::printf("[ figures  ] small download behind %d dripping ones: finished after %lld ms\n", slow,
+              static_cast<long long>(waited.count()));
 }
 
 } // namespace

@@ -1,5 +1,7 @@
 // Downloadables through the real runtime: fetched before the commands run, archives extracted
-// safely, failures and hostile input ending the request with a clear error_message, cancel.
+// safely, failures and hostile input ending the request with a clear error_message, cancel;
+// dripping downloads of other sessions that must not hold up a small one, the low-speed and
+// size limits, and a URL's userinfo kept out of every text and the log.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -80,6 +82,25 @@ class Downloads : public ::testing::Test {
     d.working_dir = dir;
     m.pre_execution_downloadables.push_back(d);
     return m;
+  }
+
+  // Runs one downloadable on a new connection to rt; returns everything up to the terminal.
+  std::vector<p::message> download_on(runtime_process& rt, const std::string& url,
+                                      const std::string& dir,
+                                      const std::vector<std::string>& commands,
+                                      std::chrono::milliseconds timeout = 30s) {
+    auto r = ws_test_client::connect(rt.url());
+    EXPECT_TRUE(r.client) << r.error;
+    if (!r.client) return {};
+    r.client->send(request(url, dir, commands));
+    return r.client->receive_until_terminal(timeout);
+  }
+
+  // A body of 1000 bytes, one every 0.9 s: never a silent second, so only an average catches it.
+  void route_drip(const std::string& path) {
+    http_response drip = http_response::generated(1000);
+    drip.byte_interval = 900ms;
+    http_.route(path, drip);
   }
 
   std::string root_;
@@ -232,6 +253,129 @@ TEST_F(Downloads, LargeTarIsDownloadedAndExtractedByteExact) {
   EXPECT_FALSE(exists(dir + "/big.tar"));
   std::printf("[ figures  ] download + extract of a 256 MiB tar: %.1f MB/s\n",
               (256.0 * 1024 * 1024) / secs / 1e6);
+}
+
+// Six sessions each download from a server dripping a byte every 0.9 s (the low-speed window is
+// left at 60 s, as by default, so none of them is abandoned); a seventh session's 30-byte
+// download must still finish while all six are running.
+TEST_F(Downloads, SlowDownloadsOfOtherSessionsDoNotHoldUpASmallOne) {
+  constexpr std::size_t slow = 6;
+  runtime_process rt({"--low-speed-time", "60", "--kill-grace", "1"});
+  route_drip("/drip.bin");
+  http_.route("/small.txt", http_response::with_status(200, "thirty-bytes-of-small-payload\n"));
+  std::vector<std::unique_ptr<ws_test_client>> slow_clients;
+  for (std::size_t i = 0; i < slow; ++i) {
+    auto r = ws_test_client::connect(rt.url());
+    ASSERT_TRUE(r.client) << r.error;
+    r.client->send(request(http_.url("/drip.bin"), root_ + "/slow" + std::to_string(i), {"true"}));
+    slow_clients.push_back(std::move(r.client));
+  }
+  // Every slow download has its request in (a pool of four threads got no further than four).
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (http_.request_count("/drip.bin") < slow && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(http_.request_count("/drip.bin"), slow);
+
+  const std::string dir = root_ + "/fast";
+  const auto t0 = std::chrono::steady_clock::now();
+  auto msgs = download_on(rt, http_.url("/small.txt"), dir, {"cat " + dir + "/small.txt"}, 20s);
+  const auto waited =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  ASSERT_FALSE(msgs.empty()) << "the small download's request never ended";
+  ASSERT_NE(as<p::command_execution_result_message>(msgs.back()), nullptr)
+      << p::encode(msgs.back());
+  EXPECT_EQ(joined_output(msgs, "stdout"), "thirty-bytes-of-small-payload\n");
+  // ... while every slow one is still dripping.
+  EXPECT_GE(http_.open_connections(), slow);
+  for (auto& c : slow_clients) {
+    const auto m = c->receive(std::chrono::milliseconds(0));
+    EXPECT_TRUE(!m || !as<p::error_message>(*m)) << p::encode(*m);
+  }
+  std::printf(
+      "[ figures  ] a 30-byte download behind %zu dripping ones (other sessions): %lld ms\n", slow,
+      static_cast<long long>(waited.count()));
+  // Closing the slow sessions cancels their downloads.
+  slow_clients.clear();
+  const auto closed = std::chrono::steady_clock::now() + 10s;
+  while (http_.open_connections() > 0 && std::chrono::steady_clock::now() < closed) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(http_.open_connections(), 0u);
+}
+
+TEST_F(Downloads, LowSpeedLimitAbandonsADrippingDownload) {
+  runtime_process rt(
+      {"--low-speed-limit", "100", "--low-speed-time", "2", "--transfer-retries", "0"});
+  route_drip("/drip.bin");
+  const std::string dir = root_ + "/work";
+  const auto t0 = std::chrono::steady_clock::now();
+  auto msgs = download_on(rt, http_.url("/drip.bin"), dir, {"touch " + root_ + "/ran"});
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_FALSE(msgs.empty());
+  auto* e = as<p::error_message>(msgs.back());
+  ASSERT_NE(e, nullptr) << p::encode(msgs.back());
+  const std::string start = "Download failed: download of " + http_.url("/drip.bin") + " failed: ";
+  EXPECT_EQ(e->error.rfind(start, 0), 0u) << e->error;
+  EXPECT_NE(e->error.find("Operation too slow: less than 100 bytes/s transferred during the last "
+                          "2000 ms"),
+            std::string::npos)
+      << e->error;
+  EXPECT_NE(e->metadata.json.find("\"code\":\"download_failed\""), std::string::npos);
+  EXPECT_FALSE(exists(dir + "/.drip.bin.part"));
+  EXPECT_FALSE(exists(root_ + "/ran"));
+  std::printf("[ figures  ] dripping download abandoned after %.1f s\n", secs);
+}
+
+TEST_F(Downloads, DownloadMaxBytesStopsAnEndlessBodyAndAnAnnouncedOne) {
+  runtime_process rt({"--download-max-bytes", "1048576", "--transfer-retries", "0"});
+  http_response endless = http_response::generated(1ull << 50);
+  endless.close_delimited = true;
+  http_.route("/endless.bin", endless);
+  http_.route("/announced.bin", http_response::generated(64ull << 20));
+  const std::string dir = root_ + "/work";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"endless.bin", "failed: the body is larger than the limit of 1048576 bytes"},
+      {"announced.bin", "failed: the server announced 67108864 bytes, more than the limit of "
+                        "1048576 bytes"}};
+  for (const auto& [name, reason] : cases) {
+    SCOPED_TRACE(name);
+    auto msgs = download_on(rt, http_.url("/" + name), dir, {"touch " + root_ + "/ran"});
+    ASSERT_FALSE(msgs.empty());
+    auto* e = as<p::error_message>(msgs.back());
+    ASSERT_NE(e, nullptr) << p::encode(msgs.back());
+    EXPECT_EQ(e->error.rfind("Download failed: ", 0), 0u) << e->error;
+    EXPECT_NE(e->error.find(reason + " (--download-max-bytes)"), std::string::npos) << e->error;
+    EXPECT_FALSE(exists(dir + "/" + name));
+    EXPECT_FALSE(exists(dir + "/." + name + ".part")) << "partial file left";
+  }
+  EXPECT_FALSE(exists(root_ + "/ran"));
+}
+
+TEST_F(Downloads, UserinfoNeverAppearsInErrorsMetadataOrTheLog) {
+  http_.route("/ok.txt", http_response::with_status(200, "fine"));
+  const std::string base = "http://carol:hunter2-pass@127.0.0.1:" + std::to_string(http_.port());
+  const std::string dir = root_ + "/work";
+  auto ok = download_on(*rt_, base + "/ok.txt", dir, {"cat " + dir + "/ok.txt"});
+  ASSERT_FALSE(ok.empty());
+  ASSERT_NE(as<p::command_execution_result_message>(ok.back()), nullptr) << p::encode(ok.back());
+  // The password did reach the server, as Basic authentication.
+  ASSERT_FALSE(http_.requests().empty());
+  EXPECT_EQ(http_.requests().back().headers["authorization"], "Basic Y2Fyb2w6aHVudGVyMi1wYXNz");
+
+  auto missing = download_on(*rt_, base + "/missing.bin", dir, {"true"});
+  ASSERT_FALSE(missing.empty());
+  auto* e = as<p::error_message>(missing.back());
+  ASSERT_NE(e, nullptr) << p::encode(missing.back());
+  EXPECT_NE(e->error.find("http://***@127.0.0.1:"), std::string::npos) << e->error;
+  EXPECT_NE(e->metadata.json.find("\"url\":\"http://***@127.0.0.1:"), std::string::npos)
+      << e->metadata.json;
+  for (const auto& m : missing) EXPECT_EQ(p::encode(m).find("hunter2"), std::string::npos);
+  for (const auto& m : ok) EXPECT_EQ(p::encode(m).find("hunter2"), std::string::npos);
+  const std::string log = rt_->log();
+  EXPECT_NE(log.find("downloaded http://***@127.0.0.1:"), std::string::npos) << log;
+  EXPECT_EQ(log.find("hunter2"), std::string::npos) << log;
+  EXPECT_EQ(log.find("carol"), std::string::npos) << log;
 }
 
 }  // namespace

@@ -1,6 +1,12 @@
 // The native openai loop against a fake OpenAI-compatible SSE server: text, a real shell tool
-// call, structured output, API errors, cancel mid-run, the turn limit, resume; plus the SSE
-// accumulator on its own.
+// call, structured output, API errors, cancel mid-run, the turn limit, resume, many concurrent
+// invocations whose model never answers, userinfo in the base URL; plus the SSE accumulator on
+// its own.
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "harness/openai_harness.hpp"
@@ -242,6 +248,68 @@ TEST(HarnessOpenAi, ResumeContinuesTheConversation) {
   ASSERT_TRUE(third.outcome);
   EXPECT_FALSE(third.outcome->ok);
   EXPECT_NE(third.outcome->error.find("no stored session"), std::string::npos);
+}
+
+// Five invocations whose model thinks forever, then a sixth: on a pool of four request threads
+// the fifth request was never even sent. Every one must be under way at once.
+TEST(HarnessOpenAi, ManyConcurrentInvocationsAllProgress) {
+  constexpr std::size_t hanging = 5;
+  harness_env env;
+  fake_openai_server server;
+  fake_chat_turn hang;
+  hang.hang = true;
+  std::vector<fake_chat_turn> script(hanging, hang);
+  script.push_back(fake_chat_turn::say("the sixth answers"));
+  server.script(script);
+  hs::openai_harness h(config_for(env));
+  std::vector<agentrt::test::harness_record> records(hanging + 1);
+  std::vector<std::shared_ptr<hs::harness_run>> runs;
+  auto start = [&](std::size_t i) {
+    runs.push_back(h.start(env.io, env.reaper, *env.scope, invocation_for(server),
+                           agentrt::test::recording_callbacks(records[i]),
+                           [&records, i](hs::harness_outcome o) {
+                             ++records[i].done_calls;
+                             records[i].outcome = std::move(o);
+                           }));
+  };
+  for (std::size_t i = 0; i < hanging; ++i) start(i);
+  EXPECT_TRUE(env.run_until([&] { return server.request_count() == hanging; }, 10s))
+      << "only " << server.request_count() << " of " << hanging << " requests were sent";
+  const auto t0 = std::chrono::steady_clock::now();
+  start(hanging);
+  const bool answered = env.run_until([&] { return records[hanging].done_calls > 0; }, 10s);
+  const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - t0);
+  EXPECT_TRUE(answered) << "the sixth invocation never finished";
+  if (answered) {
+    EXPECT_TRUE(records[hanging].outcome->ok) << records[hanging].outcome->error;
+    EXPECT_EQ(records[hanging].outcome->data.text, "the sixth answers");
+  }
+  for (std::size_t i = 0; i < hanging; ++i) EXPECT_EQ(records[i].done_calls, 0);
+  std::printf(
+      "[ figures  ] openai: a sixth invocation behind %zu silent ones answered in %lld ms\n",
+      hanging, static_cast<long long>(waited.count()));
+  for (auto& run : runs) run->cancel();
+  env.run_until([] { return false; }, 200ms);
+  for (std::size_t i = 0; i < hanging; ++i) EXPECT_EQ(records[i].done_calls, 0);
+}
+
+TEST(HarnessOpenAi, UserinfoInTheBaseUrlIsNeverShown) {
+  harness_env env;
+  hs::openai_harness h(config_for(env));
+  hs::invocation inv;
+  inv.user_prompt = "hi";
+  // Port 1: the connection is refused, so the error names the URL.
+  inv.agent_env = {{"OPENAI_BASE_URL", "http://me:base-url-secret@127.0.0.1:1/v1"}};
+  const auto rec = env.run(h, inv);
+  ASSERT_TRUE(rec.outcome && !rec.outcome->ok);
+  EXPECT_EQ(rec.outcome->error.rfind("openai request to http://***@127.0.0.1:1/v1/chat/completions "
+                                     "failed: ",
+                                     0),
+            0u)
+      << rec.outcome->error;
+  EXPECT_EQ(rec.outcome->error_metadata_json.find("base-url-secret"), std::string::npos)
+      << rec.outcome->error_metadata_json;
 }
 
 }  // namespace

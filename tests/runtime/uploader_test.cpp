@@ -1,6 +1,9 @@
 // The uploader against a real loopback HTTP server and a real io_context: bytes and headers as
-// received, retries, status failures, missing files, hangs, resets, redirects and cancel.
+// received, retries, status failures, missing files, hangs, resets, redirects and cancel; and
+// files swapped under it — a symlink at the file or at a directory, a FIFO, a base directory
+// turned into a symlink — refused before a byte is read, with userinfo kept out of the text.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -95,9 +98,16 @@ protected:
                   const std::string& content_type = "application/octet-stream",
                   const tr::transfer_options& options = fast_options(),
                   std::optional<std::chrono::milliseconds> cancel_after = std::nullopt) {
+    return run_source(tr::upload_source::file(file), url, content_type, options, cancel_after);
+  }
+
+  run_outcome run_source(const tr::upload_source& source, const std::string& url,
+                         const std::string& content_type = "application/octet-stream",
+                         const tr::transfer_options& options = fast_options(),
+                         std::optional<std::chrono::milliseconds> cancel_after = std::nullopt) {
     asio::io_context io;
-    tr::thread_pool pool(2);
-    tr::uploader u(io, pool);
+    tr::transfer_engine engine;
+    tr::uploader u(io, engine);
     tr::cancel_token cancel;
     run_outcome out;
     bool done = false;
@@ -105,7 +115,7 @@ protected:
     asio::steady_timer timer(io);
     const auto start = steady::now();
     const auto io_thread = std::this_thread::get_id();
-    u.upload(file, url, content_type, options, cancel, [&](tr::upload_result r) {
+    u.upload(source, url, content_type, options, cancel, [&](tr::upload_result r) {
       out.result = std::move(r);
       out.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start);
       if (cancelled_at != steady::time_point{}) {
@@ -344,6 +354,69 @@ TEST_F(UploadTest, Large1GiBUpload) {
   std::printf("[ figures  ] upload 1 GiB: %.2f s, %.0f MB/s (server checksums as it reads), "
               "peak RSS (VmHWM) %ld KiB\n",
               seconds, static_cast<double>(size) / 1e6 / seconds, vm_hwm_kib());
+}
+
+TEST_F(UploadTest, SymlinkSwappedInIsRefused) {
+  temp_dir outside;
+  std::ofstream(outside.path + "/shadow") << "root:secret-hash";
+  fs::create_symlink(outside.path + "/shadow", tmp_.path + "/report.txt");
+  const std::string url = server_.url("/x");
+  const auto out = run(tmp_.path + "/report.txt", url);
+  EXPECT_EQ(out.result.failure, tr::transfer_failure::refused);
+  EXPECT_EQ(out.result.error, "upload of " + tmp_.path + "/report.txt to " + url +
+                                  " refused: " + tmp_.path + "/report.txt is a symbolic link");
+  EXPECT_TRUE(server_.requests().empty());
+}
+
+TEST_F(UploadTest, DirectoryReplacedBySymlinkIsRefused) {
+  temp_dir outside;
+  std::ofstream(outside.path + "/report.txt") << "outside";
+  fs::create_symlink(outside.path, tmp_.path + "/sub");
+  const auto out = run_source({tmp_.path, "sub/report.txt", false}, server_.url("/x"));
+  EXPECT_EQ(out.result.failure, tr::transfer_failure::refused);
+  EXPECT_NE(out.result.error.find("refused: " + tmp_.path + "/sub is a symbolic link"),
+            std::string::npos)
+      << out.result.error;
+  EXPECT_TRUE(server_.requests().empty());
+}
+
+TEST_F(UploadTest, BaseDirectoryTurnedSymlinkIsRefusedUnlessItWasOne) {
+  temp_dir outside;
+  std::ofstream(outside.path + "/f.txt") << "outside";
+  const std::string base = tmp_.path + "/watched";
+  fs::create_symlink(outside.path, base);
+  const auto out = run_source({base, "f.txt", false}, server_.url("/x"));
+  EXPECT_EQ(out.result.failure, tr::transfer_failure::refused);
+  EXPECT_NE(out.result.error.find("refused: " + base + " is a symbolic link"), std::string::npos)
+      << out.result.error;
+  EXPECT_TRUE(server_.requests().empty());
+  // Registered as a symlink in the first place: the client chose it.
+  server_.route("/ok", http_response::with_status(200));
+  const auto followed = run_source({base, "f.txt", true}, server_.url("/ok"));
+  EXPECT_TRUE(followed.result.ok()) << followed.result.error;
+}
+
+// Opening a FIFO for reading waits for a writer; the upload must refuse it at once instead.
+TEST_F(UploadTest, FifoIsRefusedAtOnce) {
+  ASSERT_EQ(::mkfifo((tmp_.path + "/pipe").c_str(), 0600), 0);
+  const auto out = run(tmp_.path + "/pipe", server_.url("/x"));
+  EXPECT_EQ(out.result.failure, tr::transfer_failure::refused);
+  EXPECT_NE(out.result.error.find(tmp_.path + "/pipe is a FIFO, not a regular file"),
+            std::string::npos)
+      << out.result.error;
+  EXPECT_TRUE(server_.requests().empty());
+  std::printf("[ figures  ] upload of a FIFO refused after %lld ms\n",
+              static_cast<long long>(out.elapsed.count()));
+}
+
+TEST_F(UploadTest, UserinfoIsHiddenInErrors) {
+  const std::string file = make_file("u.bin", 100);
+  server_.route("/denied", http_response::with_status(403));
+  const std::string port = std::to_string(server_.port());
+  const auto out = run(file, "http://bob:pa55-secret-word@127.0.0.1:" + port + "/denied");
+  EXPECT_EQ(out.result.error,
+            "upload of " + file + " to http://***@127.0.0.1:" + port + "/denied failed: HTTP 403");
+  EXPECT_EQ(out.result.error.find("pa55"), std::string::npos);
 }
 
 } // namespace

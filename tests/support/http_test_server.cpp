@@ -289,7 +289,8 @@ private:
 
 std::string status_head(const http_response& r, std::uint64_t content_length) {
   std::string head = "HTTP/1.1 " + std::to_string(r.status) + " " + reason(r.status) + "\r\n";
-  head += "Content-Length: " + std::to_string(content_length) + "\r\n";
+  if (!r.close_delimited)
+    head += "Content-Length: " + std::to_string(content_length) + "\r\n";
   head += "Connection: close\r\n";
   if (!r.location.empty())
     head += "Location: " + r.location + "\r\n";
@@ -360,6 +361,11 @@ void answer_get(connection_io& io, const http_response& r, bool head_only) {
     std::size_t n =
         static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), until_event(r, offset, size)));
     n = pace.chunk(n);
+    if (r.byte_interval.count() > 0) {
+      n = 1;
+      if (!io.pause(r.byte_interval))
+        return;
+    }
     if (file_fd >= 0) {
       const ssize_t got = ::pread(file_fd, buf.data(), n, static_cast<off_t>(offset));
       if (got <= 0)

@@ -47,6 +47,12 @@ struct http_response {
   std::optional<std::uint64_t> stall_after;
   // GET: never sends the status line. PUT: reads the whole body, records it, never answers.
   bool hang = false;
+  // GET: the body one byte at a time, each after this pause (a peer that drips, e.g. 900 ms:
+  // slower than any useful transfer yet never silent for a whole second).
+  std::chrono::milliseconds byte_interval{0};
+  // GET: no Content-Length; the body ends when the server closes the connection (an endless
+  // stream, with a huge generated_size).
+  bool close_delimited = false;
 
   static http_response with_status(int status, std::string body = {});
   static http_response generated(std::uint64_t size);

@@ -19,6 +19,15 @@ inline protocol::command_execution_message exec_request(const std::vector<std::s
   return m;
 }
 
+// An invocation_message with placeholder system prompt and model (for --handler runtimes).
+inline protocol::invocation_message invocation_request(const std::string& user_prompt) {
+  protocol::invocation_message m;
+  m.system_prompt = "s";
+  m.user_prompt = user_prompt;
+  m.model = "m";
+  return m;
+}
+
 template <class T>
 const T* as(const protocol::message& m) {
   return std::get_if<T>(&m);

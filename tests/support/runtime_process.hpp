@@ -12,7 +12,8 @@ namespace agentrt::test {
 class runtime_process {
  public:
   // Starts AGENTRT_BINARY --host 127.0.0.1 --port <free> plus extra_args, waits until it
-  // accepts connections. Extra environment entries "K=V" are added to the test's environment.
+  // accepts connections. Extra environment entries "K=V" are added to the test's environment
+  // (replacing an inherited K).
   explicit runtime_process(std::vector<std::string> extra_args = {},
                            std::vector<std::string> extra_env = {});
   ~runtime_process();

@@ -172,7 +172,7 @@ container container_of(archive_format f) {
   }
 }
 
-// The set of formats and filters accepted anywhere: exactly the ones PROTOCOL.md names.
+// The set of formats and filters accepted anywhere: exactly the ones docs/protocol.md names.
 // Filters not compiled into libarchive make it fall back to an external program (ARCHIVE_WARN);
 // only a hard failure matters here.
 bool enable_supported_formats(::archive* a, bool tar_only) {

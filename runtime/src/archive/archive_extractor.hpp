@@ -1,4 +1,4 @@
-// Extraction of downloaded archives (Downloadable in PROTOCOL.md; zip for runtimeuse, plus the
+// Extraction of downloaded archives (Downloadable in docs/protocol.md; zip for runtimeuse, plus the
 // tar family and 7z from the Extensions section) that treats the archive as hostile input:
 // nothing is ever created outside the destination, no symlink is followed while writing, no
 // device node, FIFO or setuid bit is created, and entry count, size and compression ratio are

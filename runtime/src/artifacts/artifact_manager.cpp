@@ -6,17 +6,36 @@
 // the session whenever the io_context stopped first.
 #include "artifacts/artifact_manager.hpp"
 
+#include <sys/stat.h>
+
+#include <filesystem>
 #include <utility>
 
 #include <asio/post.hpp>
 
 namespace agentrt::runtime::artifacts {
 
-artifact_manager::artifact_manager(asio::io_context& io, transfer::thread_pool& pool,
+namespace {
+
+// The spelling the watcher reports paths under: absolute, lexically normal, no trailing '/'.
+std::string registered_spelling(const std::string& dir) {
+  std::filesystem::path path(dir);
+  if (path.is_relative()) {
+    std::error_code ec;
+    path = std::filesystem::current_path(ec) / path;
+  }
+  std::string normal = path.lexically_normal().string();
+  while (normal.size() > 1 && normal.back() == '/') normal.pop_back();
+  return normal;
+}
+
+}  // namespace
+
+artifact_manager::artifact_manager(asio::io_context& io, transfer::transfer_engine& engine,
                                    transfer::transfer_options upload_options, send_handler send,
                                    log_handler log)
     : io_(io),
-      uploader_(io, pool),
+      uploader_(io, engine),
       upload_options_(upload_options),
       send_(std::move(send)),
       log_(std::move(log)),
@@ -45,8 +64,28 @@ bool artifact_manager::add_directories(const std::vector<std::string>& dirs,
       error = "cannot watch artifacts directory \"" + dir + "\": " + ec.message();
       return false;
     }
+    // First registration wins: a directory that was real then stays one that must not be a
+    // symlink, even if the command swapped one in before a later request registered it again.
+    const std::string root = registered_spelling(dir);
+    struct stat st {};
+    roots_.emplace(root, ::lstat(root.c_str(), &st) == 0 && S_ISLNK(st.st_mode));
   }
   return true;
+}
+
+std::optional<transfer::upload_source> artifact_manager::source_for(const std::string& path) const {
+  std::optional<transfer::upload_source> best;
+  for (const auto& [root, was_symlink] : roots_) {
+    const std::size_t prefix = root == "/" ? 1 : root.size() + 1;
+    if (path.size() <= prefix || path.compare(0, root.size(), root) != 0 ||
+        path[prefix - 1] != '/') {
+      continue;
+    }
+    // The deepest registered directory: fewest components left to walk.
+    if (best && best->base_dir.size() >= root.size()) continue;
+    best = transfer::upload_source{root, path.substr(prefix), was_symlink};
+  }
+  return best;
 }
 
 void artifact_manager::on_file(std::string path) {
@@ -64,24 +103,37 @@ void artifact_manager::on_file(std::string path) {
 void artifact_manager::on_upload_response(const protocol::artifact_upload_response_message& m) {
   auto it = announced_.find(m.filepath);
   if (it == announced_.end() || it->second == 0) {
-    log_(true, "refused upload of \"" + m.filepath + "\": this session did not announce it");
-    if (upload_results_) {
-      protocol::artifact_upload_result_message r;
-      r.filepath = m.filepath;
-      r.ok = false;
-      r.error = "refused: this session did not announce that file";
-      send_(std::move(r));
-    }
+    refuse(m.filepath, "this session did not announce it",
+           "refused: this session did not announce that file");
     return;
   }
   if (--it->second == 0) announced_.erase(it);
   --awaiting_;
+  auto source = source_for(m.filepath);
+  if (!source) {
+    refuse(m.filepath, "not under a watched directory",
+           "refused: the file is not under a watched directory");
+    check_drained();
+    return;
+  }
   ++uploads_in_flight_;
   const std::string path = m.filepath;
-  uploader_.upload(path, m.presigned_url, m.content_type, upload_options_, cancel_,
+  uploader_.upload(std::move(*source), m.presigned_url, m.content_type, upload_options_, cancel_,
                    [weak = weak_from_this(), path](transfer::upload_result r) {
                      if (auto self = weak.lock()) self->on_uploaded(path, std::move(r));
                    });
+}
+
+void artifact_manager::refuse(const std::string& path, const std::string& why,
+                              std::string result_error) {
+  log_(true, "refused upload of \"" + path + "\": " + why);
+  if (upload_results_) {
+    protocol::artifact_upload_result_message r;
+    r.filepath = path;
+    r.ok = false;
+    r.error = std::move(result_error);
+    send_(std::move(r));
+  }
 }
 
 void artifact_manager::on_uploaded(const std::string& path, transfer::upload_result r) {

@@ -3,6 +3,8 @@
 // this session announced, and drains at the end of the session. Upload failures are logged
 // (and reported with artifact_upload_result_message to clients that asked), never turned into
 // an error_message: the published client takes any error_message as the request's terminal.
+// A file is uploaded only as what it is now beneath the directory it was announced under: a
+// symlink, a directory swapped for a symlink or a FIFO found there instead is refused.
 #pragma once
 
 #include <chrono>
@@ -19,7 +21,7 @@
 #include "agentrt/protocol/messages.hpp"
 #include "artifacts/artifact_watcher.hpp"
 #include "transfer/cancel_token.hpp"
-#include "transfer/thread_pool.hpp"
+#include "transfer/transfer_engine.hpp"
 #include "transfer/transfer_options.hpp"
 #include "transfer/uploader.hpp"
 
@@ -30,7 +32,7 @@ class artifact_manager : public std::enable_shared_from_this<artifact_manager> {
   using send_handler = std::function<void(protocol::message)>;
   using log_handler = std::function<void(bool warning, const std::string& text)>;
 
-  artifact_manager(asio::io_context& io, transfer::thread_pool& pool,
+  artifact_manager(asio::io_context& io, transfer::transfer_engine& engine,
                    transfer::transfer_options upload_options, send_handler send,
                    log_handler log);
   ~artifact_manager();
@@ -59,6 +61,11 @@ class artifact_manager : public std::enable_shared_from_this<artifact_manager> {
 
  private:
   void on_file(std::string path);
+  // The registered directory path was announced under and the rest of it; nullopt when none
+  // holds it (not expected: the watcher reports paths under their registered spelling).
+  std::optional<transfer::upload_source> source_for(const std::string& path) const;
+  // Logs why and tells a client that asked for upload results.
+  void refuse(const std::string& path, const std::string& why, std::string result_error);
   void on_uploaded(const std::string& path, transfer::upload_result r);
   void on_drain_timeout(const std::error_code& ec);
   void on_detach_timeout(const std::error_code& ec);
@@ -71,6 +78,9 @@ class artifact_manager : public std::enable_shared_from_this<artifact_manager> {
   send_handler send_;
   log_handler log_;
   std::unique_ptr<artifacts::artifact_watcher> watcher_;
+  // Registered directories (absolute, normalised as the watcher spells them) and whether each
+  // was a symlink when registered: one that turns into a symlink later is not followed.
+  std::map<std::string, bool> roots_;
   // Announcements not yet answered, per absolute path: only these may be uploaded, so a client
   // cannot make the runtime upload an arbitrary file such as /etc/shadow.
   std::map<std::string, int> announced_;

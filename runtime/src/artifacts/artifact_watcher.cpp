@@ -18,11 +18,11 @@
 #include <utility>
 #include <vector>
 
-#include <asio/posix/stream_descriptor.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
 #include "artifacts/ignore_rules.hpp"
+#include "artifacts/inotify_hub.hpp"
 #include "artifacts/inotify_watch_table.hpp"
 #include "log/logger.hpp"
 #include "util/unique_fd.hpp"
@@ -43,10 +43,10 @@ constexpr std::size_t max_ignore_file_bytes = 1 << 20;
 // File timestamps come from the kernel's coarse clock, which lags CLOCK_REALTIME by up to a
 // tick; a generous margin only costs re-checking files that are then found already announced.
 constexpr time_t overflow_slack_seconds = 1;
-// Buffers of events handled per turn of the io_context (a 64 KiB buffer holds ~2,000).
-constexpr int read_budget = 4;
-// settle() reads "everything queued now": a full default queue (16,384 events) is ~10 buffers;
-// the bound only matters against a writer that refills it as fast as we read.
+// Bytes of events handled per turn of the io_context (64 KiB hold ~2,000 events).
+constexpr std::size_t event_budget = 4 * 64 * 1024;
+// settle() reads "everything queued now": a full default queue (16,384 events) is ~10 kernel
+// buffers; the bound only matters against a writer that refills it as fast as we read.
 constexpr int settle_read_budget = 64;
 
 std::error_code last_error() {
@@ -202,24 +202,23 @@ struct artifact_watcher::impl {
   impl(asio::io_context& io, file_handler on_file, problem_handler on_problem)
       : io_(io),
         handlers_(std::make_shared<handlers>(handlers{std::move(on_file), std::move(on_problem)})),
-        stream_(io), settle_timer_(io) {}
+        hub_(asio::use_service<inotify_hub>(io)), settle_timer_(io) {
+    subscription_ = hub_.subscribe([this, alive = std::weak_ptr<char>(alive_)] {
+      if (!alive.expired() && !stopped_)
+        on_events();
+    });
+  }
 
-  int fd() { return stream_.native_handle(); }
+  // inotify_add_watch through the runtime's shared instance; errno-style failures come back
+  // as ec (limits named, see inotify_errors.hpp).
+  int add_watch(const std::string& path, std::uint32_t mask, std::error_code& ec) {
+    return hub_.add_watch(*subscription_, path, mask, ec);
+  }
+  void remove_watch(int wd) { hub_.remove_watch(*subscription_, wd); }
 
-  std::error_code open() {
-    if (stream_.is_open())
-      return {};
-    unique_fd fd(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
-    if (!fd)
-      return last_error();
-    std::error_code ec;
-    stream_.assign(fd.get(), ec);
-    if (ec)
-      return ec;
-    fd.release();
-    ::clock_gettime(CLOCK_REALTIME, &last_empty_);
-    wait_readable();
-    return {};
+  static bool vanished(const std::error_code& ec) {
+    return ec == std::errc::no_such_file_or_directory || ec == std::errc::not_a_directory ||
+           ec == std::errc::too_many_symbolic_link_levels;
   }
 
   std::error_code add_directory(const std::string& dir, std::optional<std::string> ignore_content) {
@@ -231,12 +230,10 @@ struct artifact_watcher::impl {
     std::filesystem::create_directories(root_path, ec);
     if (ec)
       return ec;
-    if ((ec = open()))
-      return ec;
     // The root alone decides whether anything was registered; symlinks are followed here.
-    const int wd = ::inotify_add_watch(fd(), root_path.c_str(), watch_mask);
+    const int wd = add_watch(root_path, watch_mask, ec);
     if (wd < 0)
-      return last_error();
+      return ec;
     watches_.set(wd, root_path);
 
     auto& r = roots_[root_path];
@@ -249,7 +246,7 @@ struct artifact_watcher::impl {
   }
 
   void settle(std::chrono::milliseconds quiet, std::function<void()> done) {
-    if (stopped_ || !stream_.is_open()) {
+    if (stopped_ || roots_.empty()) {
       asio::post(io_, std::move(done));
       return;
     }
@@ -272,78 +269,67 @@ struct artifact_watcher::impl {
     if (stopped_)
       return;
     stopped_ = true;
-    std::error_code ignored;
     settle_timer_.cancel();
-    stream_.close(ignored); // the kernel drops every watch with the descriptor
+    // Drops this watcher's watches (the kernel's, unless another session shares them).
+    hub_.unsubscribe(subscription_);
+    subscription_ = nullptr;
     watches_.clear();
     pending_.clear();
+    events_.clear();
+    events_offset_ = 0;
     settle_waiters_.clear();
   }
 
-  void wait_readable() {
-    stream_.async_wait(asio::posix::stream_descriptor::wait_read,
-                       [this, alive = std::weak_ptr<char>(alive_)](const std::error_code& ec) {
-                         if (ec || alive.expired() || stopped_)
-                           return;
-                         on_readable();
-                       });
-  }
-
-  void on_readable() {
-    switch (drain(read_budget)) {
-    case drain_result::gone:
-      return;
-    case drain_result::more:
+  // Posted by the hub when events arrived for this watcher.
+  void on_events() {
+    if (handle_events(event_budget) == drain_result::more) {
       // A writer that keeps the queue full must not starve the session's other handlers.
-      // Posted rather than left to the reactor: with edge-triggered epoll, events already
-      // queued produce no new wake-up.
       asio::post(io_, [this, alive = std::weak_ptr<char>(alive_)] {
         if (!alive.expired() && !stopped_)
-          on_readable();
+          on_events();
       });
-      return;
-    case drain_result::empty:
-      if (!read_failed_)
-        wait_readable();
-      return;
     }
   }
 
-  // Reads and handles events until the kernel queue is empty or max_reads buffers have been
-  // handled. gone: the watcher was stopped or destroyed by a callback, and must not be
-  // touched any more.
+  // Reads what the kernel has queued now (for every watcher of the runtime) and handles this
+  // watcher's events. gone: the watcher was stopped or destroyed by a callback, and must not
+  // be touched any more.
   drain_result drain(int max_reads) {
-    if (read_failed_)
-      return drain_result::empty;
-    for (int reads = 0; reads < max_reads; ++reads) {
-      const ssize_t n = ::read(fd(), buffer_.data(), buffer_.size());
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        ::clock_gettime(CLOCK_REALTIME, &last_empty_);
-        return drain_result::empty;
+    hub_.pump(max_reads);
+    return handle_events(static_cast<std::size_t>(max_reads) * 64 * 1024);
+  }
+
+  // Handles up to about budget bytes of events waiting for this watcher.
+  drain_result handle_events(std::size_t budget) {
+    std::size_t handled = 0;
+    for (;;) {
+      if (events_offset_ == events_.size()) {
+        events_.clear();
+        events_offset_ = 0;
+        if (!hub_.take_events(*subscription_, events_))
+          return drain_result::empty;
+        overflow_since_ = hub_.overflow_since(*subscription_);
       }
-      if (n <= 0) {
-        // Only a programming error gets here (EINVAL: buffer too small); stop reading rather
-        // than spin on a descriptor that stays readable.
-        problem("read inotify events", {},
-                n < 0 ? last_error() : std::make_error_code(std::errc::io_error));
-        read_failed_ = true;
-        return deliver() ? drain_result::empty : drain_result::gone;
-      }
+      if (handled >= budget)
+        return drain_result::more;
       last_activity_ = steady_clock::now();
-      for (std::size_t off = 0; off + sizeof(inotify_event) <= static_cast<std::size_t>(n);) {
-        const auto* ev = reinterpret_cast<const inotify_event*>(buffer_.data() + off);
-        handle(*ev);
-        off += sizeof(inotify_event) + ev->len;
+      // One kernel buffer's worth at a time, then the callbacks it produced.
+      const std::size_t start = events_offset_;
+      const std::size_t stop = std::min(events_.size(), start + 64 * 1024);
+      while (events_offset_ + sizeof(inotify_event) <= events_.size() && events_offset_ < stop) {
+        inotify_event ev;
+        std::memcpy(&ev, events_.data() + events_offset_, sizeof ev);
+        const char* name = events_.data() + events_offset_ + sizeof ev;
+        handle(ev, std::string_view(name, ::strnlen(name, ev.len)));
+        events_offset_ += sizeof ev + ev.len;
       }
+      handled += events_offset_ - start;
       if (!deliver())
         return drain_result::gone;
     }
-    return drain_result::more;
   }
 
-  void handle(const inotify_event& ev) {
+  void handle(const inotify_event& ev, std::string_view name) {
     if (ev.mask & IN_Q_OVERFLOW)
       return on_overflow();
     const std::string* dir = watches_.path_of(ev.wd);
@@ -358,7 +344,6 @@ struct artifact_watcher::impl {
     if (ev.len == 0)
       return;
 
-    const std::string_view name(ev.name, ::strnlen(ev.name, ev.len));
     std::string path = join(*dir, name);
     const bool appeared = ev.mask & (IN_CREATE | IN_MOVED_TO);
     const bool gone = ev.mask & (IN_DELETE | IN_MOVED_FROM);
@@ -396,7 +381,7 @@ struct artifact_watcher::impl {
   void on_overflow() {
     problem("inotify queue overflow, rescanning", {},
             std::make_error_code(std::errc::no_buffer_space));
-    timespec since = last_empty_;
+    timespec since = overflow_since_;
     since.tv_sec -= overflow_slack_seconds;
     for (auto& [path, r] : roots_) {
       if (!r.pinned)
@@ -408,10 +393,10 @@ struct artifact_watcher::impl {
       watch_tree(path, scan_mode::announce_changed, &since, &reached);
     }
     std::sort(reached.begin(), reached.end());
-    for (const int wd : watches_.all()) {
+    for (const int wd : hub_.watches_of(*subscription_)) {
       if (std::binary_search(reached.begin(), reached.end(), wd))
         continue;
-      ::inotify_rm_watch(fd(), wd);
+      remove_watch(wd);
       watches_.erase(wd);
     }
   }
@@ -424,7 +409,8 @@ struct artifact_watcher::impl {
     if (root_path == "/")
       return;
     const std::string parent = std::filesystem::path(root_path).parent_path().string();
-    const int wd = ::inotify_add_watch(fd(), parent.c_str(), watch_mask);
+    std::error_code ec;
+    const int wd = add_watch(parent, watch_mask, ec);
     if (wd < 0)
       return;
     if (reached)
@@ -443,12 +429,10 @@ struct artifact_watcher::impl {
       const std::string dir = std::move(todo.back());
       todo.pop_back();
       const bool is_root = roots_.count(dir) != 0;
-      const int wd =
-          ::inotify_add_watch(fd(), dir.c_str(), watch_mask | (is_root ? 0 : IN_DONT_FOLLOW));
+      std::error_code ec;
+      const int wd = add_watch(dir, watch_mask | (is_root ? 0 : IN_DONT_FOLLOW), ec);
       if (wd < 0) {
-        const int err = errno;
-        if (err != ENOENT && err != ENOTDIR && err != ELOOP) {
-          const std::error_code ec(err, std::system_category());
+        if (!vanished(ec)) {
           problem("inotify_add_watch", dir, ec);
           if (!first)
             first = ec;
@@ -575,7 +559,7 @@ struct artifact_watcher::impl {
 
   void forget_subtree(const std::string& path) {
     for (const int wd : watches_.take_subtree(path))
-      ::inotify_rm_watch(fd(), wd);
+      remove_watch(wd);
     announced_.erase(path);
     std::string lo = path + '/';
     std::string hi = path + '0'; // '0' follows '/'
@@ -637,23 +621,24 @@ struct artifact_watcher::impl {
 
   asio::io_context& io_;
   std::shared_ptr<handlers> handlers_;
-  asio::posix::stream_descriptor stream_;
+  inotify_hub& hub_;
+  inotify_hub::subscription* subscription_ = nullptr; // null once stopped
   asio::steady_timer settle_timer_;
   bool stopped_ = false;
-  bool read_failed_ = false;
   detail::inotify_watch_table watches_;
   std::map<std::string, root, std::less<>> roots_;
   // Last announcement per path, to recognise a scan and an event reporting the same write.
   // Entries go when the file is deleted or moved away.
   std::map<std::string, announcement, std::less<>> announced_;
   std::vector<notice> pending_;
-  timespec last_empty_{}; // CLOCK_REALTIME when the kernel queue was last seen empty
+  std::string events_;            // raw inotify_event records taken from the hub
+  std::size_t events_offset_ = 0; // the first one not handled yet
+  timespec overflow_since_{};     // from the hub: events before it were all delivered
   steady_clock::time_point last_activity_{};
   std::vector<std::function<void()>> settle_waiters_;
   std::chrono::milliseconds settle_quiet_{};
   steady_clock::time_point settle_start_{};
   steady_clock::time_point settle_deadline_{};
-  alignas(inotify_event) std::array<char, 64 * 1024> buffer_; // >= sizeof + NAME_MAX + 1
   // Handlers queued on io check this: they may run after the watcher is gone.
   std::shared_ptr<char> alive_ = std::make_shared<char>();
 };

@@ -1,7 +1,8 @@
 // Watches a session's artifact directories with inotify and reports every regular, non-empty,
 // non-ignored file as soon as it has finished being written (closed after writing, or moved in),
-// so the session can ask the client for an upload URL. One instance per session, driven by
-// the session's io_context; no threads, no polling.
+// so the session can ask the client for an upload URL. One watcher per session, driven by the
+// session's io_context; no threads, no polling. The inotify descriptor is the io_context's,
+// shared by every watcher on it (inotify_hub.hpp): instances are a small per-user budget.
 #pragma once
 
 #include <chrono>
@@ -47,11 +48,14 @@ namespace agentrt::runtime::artifacts {
 // - A directory registered twice (or nested inside another registered one) shares watches;
 //   every file is announced at most once per event. With nested registrations a file is
 //   announced unless every registered directory containing it ignores it.
-// - If the kernel queue overflows (IN_Q_OVERFLOW), all registered directories are walked
+// - If the kernel queue overflows (IN_Q_OVERFLOW), or this watcher falls more than
+//   inotify_hub::default_max_buffered_bytes of events behind, all registered directories are walked
 //   again, .artifactignore files re-read, stale watches dropped, and files changed since the
 //   queue was last seen empty (ctime, with one second of slack for the kernel's coarse clock)
 //   are announced unless already announced with the same (inode, size, mtime, ctime). The
 //   overflow is also reported through on_problem.
+// - Another watcher on the same io_context that watches the same directory shares the kernel
+//   watch; events queued before this watcher added it are not delivered to it.
 // - The parent of each registered directory is watched as well (only for that directory's
 //   own name): if the registered directory is deleted or moved away and a directory appears
 //   under its name again (`rm -rf out && mkdir out`, or a staging directory renamed to out),
@@ -60,9 +64,10 @@ class artifact_watcher {
 public:
   // absolute_path: registered spelling + relative path.
   using file_handler = std::function<void(std::string absolute_path)>;
-  // A watch that could not be added (ENOSPC: fs.inotify.max_user_watches reached; EACCES), an
-  // unreadable .artifactignore, a queue overflow. what names the operation; path what it was
-  // about. Purely informational: the watcher carries on with what it has.
+  // A watch that could not be added (inotify_errc::watch_limit: fs.inotify.max_user_watches
+  // reached; EACCES), an unreadable .artifactignore, a queue overflow. what names the
+  // operation; path what it was about. Purely informational: the watcher carries on with
+  // what it has.
   using problem_handler =
       std::function<void(std::string_view what, const std::string& path, std::error_code ec)>;
 
@@ -78,8 +83,9 @@ public:
   // Creates dir if missing (mkdir -p) and watches it recursively for the rest of the session.
   // Registering a directory again replaces its ignore_content (nullopt = back to
   // .artifactignore / defaults) and picks up directories the rules no longer ignore.
-  // Errors: dir not creatable or not a directory, inotify_init1 failure, the directory itself
-  // not watchable -> nothing registered. A subdirectory that could not be watched (ENOSPC,
+  // Errors: dir not creatable or not a directory, no inotify instance (the io_context's first
+  // one; inotify_errc::instance_limit names the exhausted limit), the directory itself not
+  // watchable -> nothing registered. A subdirectory that could not be watched (watch_limit,
   // EACCES) -> its error is returned, but dir stays registered and everything else watched.
   // After stop(): std::errc::operation_canceled.
   std::error_code add_directory(const std::string& dir, std::optional<std::string> ignore_content);
@@ -92,8 +98,9 @@ public:
   // the destructor abandon a pending settle: its done is never called.
   void settle(std::chrono::milliseconds quiet, std::function<void()> done);
 
-  // Closes the inotify descriptor (which drops every watch) and cancels timers. Final: nothing
-  // is announced or reported afterwards, not even events already read.
+  // Drops this watcher's watches (the kernel's, unless another watcher shares them) and
+  // cancels timers. Final: nothing is announced or reported afterwards, not even events
+  // already read.
   void stop();
 
   std::size_t watch_count() const noexcept; // for tests and diagnostics

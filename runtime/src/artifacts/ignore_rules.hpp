@@ -1,6 +1,7 @@
 // The gitignore-format rules that decide which files under a watched artifacts directory are not
-// announced (PROTOCOL.md, "Artifact ignore rules"). Matching follows git's own dir.c/wildmatch.c
-// semantics so that a user's .artifactignore behaves exactly like the .gitignore they know.
+// announced (docs/protocol.md, artifact_upload_request_message). Matching follows git's own
+// dir.c/wildmatch.c semantics so that a user's .artifactignore behaves exactly like the
+// .gitignore they know.
 #pragma once
 
 #include <cstddef>

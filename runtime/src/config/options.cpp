@@ -31,8 +31,8 @@ double parse_number(std::string_view flag, const std::string& value, double max,
   const double v = std::strtod(value.c_str(), &end);
   if (value.empty() || end != value.c_str() + value.size() || errno == ERANGE || !(v >= 0) ||
       v > max) {
-    throw std::invalid_argument(std::string(flag) + ": expected " + expected + ", got \"" +
-                                value + "\"");
+    throw std::invalid_argument(std::string(flag) + ": expected " + expected + ", got \"" + value +
+                                "\"");
   }
   return v;
 }
@@ -42,7 +42,7 @@ std::chrono::milliseconds parse_seconds(std::string_view flag, const std::string
   return std::chrono::milliseconds(static_cast<long long>(s * 1000.0));
 }
 
-}  // namespace
+} // namespace
 
 std::string help_text(const std::string& program) {
   return "Usage: " + program + R"( [options]
@@ -57,6 +57,12 @@ Options:
                               WebSocket upgrade (default: env AGENTRT_TOKEN; unset = no auth)
   --max-message-bytes N       largest accepted frame; larger ones close the connection
                               with 1009 (default 16777216)
+  --max-pending-frame-bytes N memory for partly received frames across all connections; a
+                              frame that would take it past N is refused and its connection
+                              closed with 1013 (try again later); frames up to 64 KiB are
+                              never refused (default 268435456; at least --max-message-bytes)
+  --session-idle-timeout S    close a session with nothing in flight after S seconds without
+                              traffic either way, with 1001 (default 3600; 0 = never)
   --heartbeat-interval S      seconds between heartbeat_message while a request is in
                               flight (default 15)
   --stdout-cap-bytes N        keep at most the last N bytes of a command's stdout in its
@@ -66,6 +72,10 @@ Options:
   --drain-idle S              after a command's main process exits, how long its output
                               pipes may stay silent (held open by a background process)
                               before the command counts as finished (default 0.2)
+  --containment MODE          how a request's processes are found and killed: cgroup (a
+                              cgroup v2 per request; refuse to start without), subreaper
+                              (orphans re-parented to the runtime), or auto (default:
+                              cgroup when the runtime can create cgroups, else subreaper)
   --agent NAME                harness for invocation_message: claude, codex, gemini,
                               opencode or openai; default: auto-detect
   --handler PATH              run PATH as the harness (custom handler protocol)
@@ -80,8 +90,12 @@ Options:
   --transfer-retries N        retries of a download or upload after a connection error,
                               timeout or HTTP 5xx (default 3, with backoff)
   --connect-timeout S         connect timeout for downloads and uploads (default 30)
-  --low-speed-time S          abandon a transfer attempt that moved less than 1 byte/s for
-                              this long (default 60)
+  --low-speed-limit BYTES     abandon a transfer attempt that moved less than BYTES bytes/s
+                              on average over --low-speed-time (default 1024; 0 disables)
+  --low-speed-time S          the window of --low-speed-limit (default 60)
+  --download-max-bytes N      refuse a download whose body exceeds N bytes, from its
+                              Content-Length or as it arrives (default 8589934592; 0 = no
+                              limit)
   --artifact-settle S         at end of session, wait this long with no new file events
                               for files that finished late (default 0.25)
   --drain-timeout S           at end of session (or when the socket closes), how long to
@@ -110,7 +124,8 @@ options parse_options(int argc, const char* const* argv) {
     }
     auto next = [&]() -> const std::string& {
       if (!has_inline_value) {
-        if (i + 1 >= argc) throw std::invalid_argument(arg + ": missing value");
+        if (i + 1 >= argc)
+          throw std::invalid_argument(arg + ": missing value");
         value = argv[++i];
       }
       return value;
@@ -121,24 +136,36 @@ options parse_options(int argc, const char* const* argv) {
       o.show_version = true;
     } else if (arg == "--host") {
       o.host = next();
-      if (o.host.empty()) throw std::invalid_argument("--host: must not be empty");
+      if (o.host.empty())
+        throw std::invalid_argument("--host: must not be empty");
     } else if (arg == "--port") {
       o.port = static_cast<std::uint16_t>(parse_unsigned(arg, next(), 65535));
     } else if (arg == "--token") {
       o.token = next();
-      if (o.token->empty()) o.token.reset();
+      if (o.token->empty())
+        o.token.reset();
     } else if (arg == "--max-message-bytes") {
       o.max_message_bytes = parse_unsigned(arg, next(), std::uint64_t{1} << 32);
-      if (o.max_message_bytes < 1024) throw std::invalid_argument(arg + ": must be at least 1024");
+      if (o.max_message_bytes < 1024)
+        throw std::invalid_argument(arg + ": must be at least 1024");
+    } else if (arg == "--max-pending-frame-bytes") {
+      o.max_pending_frame_bytes = parse_unsigned(arg, next(), ~std::uint64_t{0});
+    } else if (arg == "--session-idle-timeout") {
+      o.session_idle_timeout = parse_seconds(arg, next());
     } else if (arg == "--heartbeat-interval") {
       o.heartbeat_interval = parse_seconds(arg, next());
-      if (o.heartbeat_interval.count() == 0) throw std::invalid_argument(arg + ": must be > 0");
+      if (o.heartbeat_interval.count() == 0)
+        throw std::invalid_argument(arg + ": must be > 0");
     } else if (arg == "--stdout-cap-bytes") {
       o.stdout_cap_bytes = parse_unsigned(arg, next(), std::uint64_t{1} << 32);
     } else if (arg == "--kill-grace") {
       o.kill_grace = parse_seconds(arg, next());
     } else if (arg == "--drain-idle") {
       o.drain_idle = parse_seconds(arg, next());
+    } else if (arg == "--containment") {
+      o.containment = next();
+      if (o.containment != "auto" && o.containment != "cgroup" && o.containment != "subreaper")
+        throw std::invalid_argument(arg + ": expected auto, cgroup or subreaper");
     } else if (arg == "--agent") {
       o.agent = next();
     } else if (arg == "--handler") {
@@ -149,7 +176,8 @@ options parse_options(int argc, const char* const* argv) {
       o.harness_timeout = parse_seconds(arg, next());
     } else if (arg == "--max-turns") {
       o.max_turns = static_cast<int>(parse_unsigned(arg, next(), 100000));
-      if (o.max_turns == 0) throw std::invalid_argument(arg + ": must be at least 1");
+      if (o.max_turns == 0)
+        throw std::invalid_argument(arg + ": must be at least 1");
     } else if (arg == "--extract-max-bytes") {
       o.extract_max_bytes = parse_unsigned(arg, next(), ~std::uint64_t{0});
     } else if (arg == "--extract-max-entries") {
@@ -160,6 +188,10 @@ options parse_options(int argc, const char* const* argv) {
       o.transfer_retries = static_cast<int>(parse_unsigned(arg, next(), 100));
     } else if (arg == "--connect-timeout") {
       o.connect_timeout = parse_seconds(arg, next());
+    } else if (arg == "--low-speed-limit") {
+      o.low_speed_limit = parse_unsigned(arg, next(), std::uint64_t{1} << 40);
+    } else if (arg == "--download-max-bytes") {
+      o.download_max_bytes = parse_unsigned(arg, next(), ~std::uint64_t{0});
     } else if (arg == "--low-speed-time") {
       o.low_speed_time = parse_seconds(arg, next());
     } else if (arg == "--artifact-settle") {
@@ -168,13 +200,20 @@ options parse_options(int argc, const char* const* argv) {
       o.drain_timeout = parse_seconds(arg, next());
     } else if (arg == "--log-level") {
       auto level = log::parse_level(next());
-      if (!level) throw std::invalid_argument("--log-level: expected debug, info, warn or error");
+      if (!level)
+        throw std::invalid_argument("--log-level: expected debug, info, warn or error");
       o.log_level = *level;
     } else {
       throw std::invalid_argument("unknown option \"" + arg + "\" (see --help)");
     }
   }
+  // Otherwise a lone frame of the largest accepted size could never be received.
+  if (o.max_pending_frame_bytes < o.max_message_bytes) {
+    throw std::invalid_argument(
+        "--max-pending-frame-bytes: " + std::to_string(o.max_pending_frame_bytes) +
+        " is below --max-message-bytes (" + std::to_string(o.max_message_bytes) + ")");
+  }
   return o;
 }
 
-}  // namespace agentrt::runtime::config
+} // namespace agentrt::runtime::config

@@ -15,18 +15,24 @@ namespace agentrt::runtime::config {
 struct options {
   std::string host = "0.0.0.0";
   std::uint16_t port = 8080;
-  std::optional<std::string> token;  // --token, or env AGENTRT_TOKEN
+  std::optional<std::string> token; // --token, or env AGENTRT_TOKEN
   std::size_t max_message_bytes = 16 * 1024 * 1024;
   std::chrono::milliseconds heartbeat_interval{15000};
   log::level log_level = log::level::info;
   std::size_t stdout_cap_bytes = 1024 * 1024;
   std::chrono::milliseconds kill_grace{5000};
   std::chrono::milliseconds drain_idle{200};
+  // How a request's processes are kept together: "auto", "cgroup" or "subreaper".
+  std::string containment = "auto";
+  // Partly received frames of all connections together (frame_budget.hpp).
+  std::uint64_t max_pending_frame_bytes = 256ULL * 1024 * 1024;
+  // Close a session with nothing in flight after this long without traffic; 0 = never.
+  std::chrono::milliseconds session_idle_timeout{3600 * 1000};
 
   // The agent harness.
-  std::string agent;          // --agent NAME; empty = auto-detect
-  std::string handler_path;   // --handler PATH
-  std::string workdir;        // --workdir DIR; empty = the runtime's cwd
+  std::string agent;        // --agent NAME; empty = auto-detect
+  std::string handler_path; // --handler PATH
+  std::string workdir;      // --workdir DIR; empty = the runtime's cwd
   std::chrono::milliseconds harness_timeout{0};
   int max_turns = 50;
 
@@ -36,7 +42,9 @@ struct options {
   double extract_max_ratio = 200.0;
   int transfer_retries = 3;
   std::chrono::milliseconds connect_timeout{30000};
+  std::uint64_t low_speed_limit = 1024;  // bytes/s averaged over low_speed_time; 0 = no rule
   std::chrono::milliseconds low_speed_time{60000};
+  std::uint64_t download_max_bytes = 8ULL << 30;  // 0 = unlimited
   std::chrono::milliseconds artifact_settle{250};
   std::chrono::milliseconds drain_timeout{30000};
 
@@ -50,4 +58,4 @@ options parse_options(int argc, const char* const* argv);
 
 std::string help_text(const std::string& program);
 
-}  // namespace agentrt::runtime::config
+} // namespace agentrt::runtime::config

@@ -9,28 +9,25 @@ command_runner::command_runner(asio::io_context& io, const protocol::command& cm
                                std::shared_ptr<const protocol::redactor> redactor,
                                const command_limits& limits, output_handler on_output,
                                done_handler on_done)
-    : command_(cmd.command),
-      redactor_(std::move(redactor)),
-      limits_(limits),
-      on_output_(std::move(on_output)),
-      on_done_(std::move(on_done)),
-      timeout_timer_(io),
-      stdout_(*redactor_),
-      stderr_(*redactor_),
-      stdout_tail_(limits.stdout_cap_bytes) {}
+    : command_(cmd.command), redactor_(std::move(redactor)), limits_(limits),
+      on_output_(std::move(on_output)), on_done_(std::move(on_done)), timeout_timer_(io),
+      stdout_(*redactor_), stderr_(*redactor_), stdout_tail_(limits.stdout_cap_bytes) {}
 
-std::shared_ptr<command_runner> command_runner::start(
-    asio::io_context& io, process::process_reaper& reaper, process::process_scope& scope,
-    const protocol::command& cmd, std::shared_ptr<const protocol::redactor> redactor,
-    const command_limits& limits, output_handler on_output, done_handler on_done,
-    std::error_code& ec, std::string& error_text) {
-  std::shared_ptr<command_runner> self(
-      new command_runner(io, cmd, std::move(redactor), limits, std::move(on_output), std::move(on_done)));
+std::shared_ptr<command_runner>
+command_runner::start(asio::io_context& io, process::process_reaper& reaper,
+                      process::process_scope& scope, const protocol::command& cmd,
+                      std::shared_ptr<const protocol::redactor> redactor,
+                      const command_limits& limits, output_handler on_output, done_handler on_done,
+                      std::error_code& ec, std::string& error_text) {
+  std::shared_ptr<command_runner> self(new command_runner(
+      io, cmd, std::move(redactor), limits, std::move(on_output), std::move(on_done)));
 
   process::spawn_options opts;
   opts.argv = {"/bin/sh", "-c", cmd.command};
-  if (cmd.cwd) opts.cwd = *cmd.cwd;
-  if (cmd.env) opts.env.insert(cmd.env->begin(), cmd.env->end());
+  if (cmd.cwd)
+    opts.cwd = *cmd.cwd;
+  if (cmd.env)
+    opts.env.insert(cmd.env->begin(), cmd.env->end());
   opts.stdin_data = cmd.stdin_data;
   opts.drain_idle = limits.drain_idle;
 
@@ -42,15 +39,18 @@ std::shared_ptr<command_runner> command_runner::start(
   auto [child, spawn_ec] = process::child_process::spawn(
       io, reaper, scope, opts,
       [weak](process::output_stream s, std::string_view chunk) {
-        if (auto runner = weak.lock()) runner->on_output(s, chunk);
+        if (auto runner = weak.lock())
+          runner->on_output(s, chunk);
       },
       [weak](process::exit_status st) {
-        if (auto runner = weak.lock()) runner->on_exit(st);
+        if (auto runner = weak.lock())
+          runner->on_exit(st);
       });
   if (spawn_ec) {
     ec = spawn_ec;
     error_text = "failed to start command";
-    if (cmd.cwd) error_text += " in \"" + *cmd.cwd + "\"";
+    if (cmd.cwd)
+      error_text += " in \"" + *cmd.cwd + "\"";
     error_text += ": " + spawn_ec.message();
     return nullptr;
   }
@@ -61,34 +61,41 @@ std::shared_ptr<command_runner> command_runner::start(
   // (undefined behaviour; 1e10 wrapped to a negative duration and killed at once).
   constexpr double max_timeout_s = 1e9;
   if (cmd.timeout_s && *cmd.timeout_s > 0 && *cmd.timeout_s < max_timeout_s) {
-    self->timeout_timer_.expires_after(std::chrono::milliseconds(
-        static_cast<long long>(*cmd.timeout_s * 1000.0)));
+    self->timeout_timer_.expires_after(
+        std::chrono::milliseconds(static_cast<long long>(*cmd.timeout_s * 1000.0)));
     self->timeout_timer_.async_wait([weak](const std::error_code& e) {
-      if (auto s = weak.lock()) s->on_timeout(e);
+      if (auto s = weak.lock())
+        s->on_timeout(e);
     });
   }
   return self;
 }
 
 void command_runner::pause_output() {
-  if (child_) child_->pause_output();
+  if (child_)
+    child_->pause_output();
 }
 
 void command_runner::resume_output() {
-  if (child_) child_->resume_output();
+  if (child_)
+    child_->resume_output();
 }
 
 void command_runner::terminate() {
-  if (child_) child_->terminate(limits_.kill_grace);
+  if (child_)
+    child_->terminate(limits_.kill_grace);
 }
 
 void command_runner::on_timeout(const std::error_code& ec) {
-  if (ec || !child_) return;
+  if (ec || !child_)
+    return;
   timed_out_ = true;
   child_->terminate(limits_.kill_grace);
 }
 
 void command_runner::on_output(process::output_stream stream, std::string_view chunk) {
+  if (discard_)
+    return;
   stream_pipeline& p = stream == process::output_stream::stdout_stream ? stdout_ : stderr_;
   // Without secrets the redactor would only copy the chunk: sanitize it straight from the
   // pipe's buffer instead.
@@ -106,9 +113,11 @@ void command_runner::on_output(process::output_stream stream, std::string_view c
 }
 
 void command_runner::emit(process::output_stream stream, std::string& text) {
-  if (text.empty()) return;
+  if (text.empty())
+    return;
   const bool is_stdout = stream == process::output_stream::stdout_stream;
-  if (is_stdout) stdout_tail_.append(text);
+  if (is_stdout)
+    stdout_tail_.append(text);
   protocol::command_output_message msg;
   msg.stream = is_stdout ? "stdout" : "stderr";
   msg.text = std::move(text);
@@ -151,7 +160,8 @@ void command_runner::on_exit(process::exit_status status) {
   child_.reset();
   auto done = std::move(on_done_);
   on_output_ = nullptr;
-  if (done) done(std::move(out));
+  if (done)
+    done(std::move(out));
 }
 
-}  // namespace agentrt::runtime::execution
+} // namespace agentrt::runtime::execution

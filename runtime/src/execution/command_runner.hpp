@@ -27,39 +27,39 @@ struct command_limits {
 };
 
 struct command_outcome {
-  protocol::command_result result;  // command text unredacted; stdout already redacted
+  protocol::command_result result; // command text unredacted; stdout already redacted
   process::exit_status status;
   bool timed_out = false;
 };
 
 class command_runner : public std::enable_shared_from_this<command_runner> {
- public:
+public:
   using output_handler = std::function<void(protocol::command_output_message&&)>;
   using done_handler = std::function<void(command_outcome&&)>;
 
   // Starts the command. On a spawn failure nothing is called back and the error is returned
   // with a description (which cwd, which errno). The caller owns the runner: destroying it
   // drops the handlers and SIGKILLs the command's process group if it has not exited.
-  static std::shared_ptr<command_runner> start(asio::io_context& io,
-                                               process::process_reaper& reaper,
-                                               process::process_scope& scope,
-                                               const protocol::command& cmd,
-                                               std::shared_ptr<const protocol::redactor> redactor,
-                                               const command_limits& limits,
-                                               output_handler on_output, done_handler on_done,
-                                               std::error_code& ec, std::string& error_text);
+  static std::shared_ptr<command_runner>
+  start(asio::io_context& io, process::process_reaper& reaper, process::process_scope& scope,
+        const protocol::command& cmd, std::shared_ptr<const protocol::redactor> redactor,
+        const command_limits& limits, output_handler on_output, done_handler on_done,
+        std::error_code& ec, std::string& error_text);
 
   void pause_output();
   void resume_output();
+  // From now on output is read and thrown away unprocessed (a cancelled request: its pipes
+  // must still be drained, cheaply). The result still comes.
+  void discard_output() noexcept { discard_ = true; }
   // Kills the command's process group (SIGTERM, SIGKILL after the grace period).
   void terminate();
 
- private:
+private:
   struct stream_pipeline {
     explicit stream_pipeline(const protocol::redactor& r) : redact(r) {}
     protocol::stream_redactor redact;
     protocol::utf8_sanitizer utf8;
-    std::string redacted;  // scratch buffers reused for every chunk
+    std::string redacted; // scratch buffers reused for every chunk
     std::string text;
   };
 
@@ -83,6 +83,7 @@ class command_runner : public std::enable_shared_from_this<command_runner> {
   stream_pipeline stderr_;
   output_tail stdout_tail_;
   bool timed_out_ = false;
+  bool discard_ = false;
 };
 
-}  // namespace agentrt::runtime::execution
+} // namespace agentrt::runtime::execution

@@ -7,17 +7,20 @@
 #include <cstring>
 
 #include "util/json_object.hpp"
+#include "util/url_text.hpp"
 
 namespace agentrt::runtime::execution {
 
-downloadables_runner::downloadables_runner(asio::io_context& io, transfer::thread_pool& pool)
-    : io_(io), pool_(pool), downloader_(io, pool) {}
+downloadables_runner::downloadables_runner(asio::io_context& io,
+                                           transfer::transfer_engine& engine,
+                                           transfer::thread_pool& pool)
+    : io_(io), pool_(pool), downloader_(io, engine, pool) {}
 
 std::shared_ptr<downloadables_runner> downloadables_runner::start(
-    asio::io_context& io, transfer::thread_pool& pool,
+    asio::io_context& io, transfer::transfer_engine& engine, transfer::thread_pool& pool,
     std::vector<protocol::downloadable> downloadables, transfer::transfer_options options,
     archive::extract_limits limits, log_handler on_log, done_handler on_done) {
-  std::shared_ptr<downloadables_runner> self(new downloadables_runner(io, pool));
+  std::shared_ptr<downloadables_runner> self(new downloadables_runner(io, engine, pool));
   self->items_ = std::move(downloadables);
   self->options_ = options;
   self->limits_ = limits;
@@ -53,7 +56,9 @@ void downloadables_runner::on_downloaded(transfer::download_result r) {
   const auto& d = items_[next_];
   if (!r.ok()) {
     util::json_object meta;
-    meta.add("code", "download_failed").add("url", d.download_url).add("working_dir", d.working_dir);
+    meta.add("code", "download_failed")
+        .add("url", util::redact_url_userinfo(d.download_url))
+        .add("working_dir", d.working_dir);
     if (r.http_status) meta.add("http_status", r.http_status);
     if (r.curl_code) meta.add("curl_code", r.curl_code).add("curl_error", r.curl_error);
     if (r.io_error) meta.add("io_error", r.io_error.message());
@@ -62,14 +67,17 @@ void downloadables_runner::on_downloaded(transfer::download_result r) {
     fail({"Download failed: " + r.error, meta.str()});
     return;
   }
-  if (on_log_) on_log_("downloaded " + d.download_url + " (" + std::to_string(r.bytes) + " bytes)");
+  if (on_log_) {
+    on_log_("downloaded " + util::redact_url_userinfo(d.download_url) + " (" +
+            std::to_string(r.bytes) + " bytes)");
+  }
   current_file_ = r.path;
   if (d.extract.has_value() && !*d.extract) {
     ++next_;
     next();
     return;
   }
-  // Sniffing reads the file, so it runs on the pool together with the extraction.
+  // Sniffing reads the file, so it runs on the local pool together with the extraction.
   pool_.run(
       io_,
       [path = r.path, dir = d.working_dir, limits = limits_, flag = extract_cancel_]() {
@@ -98,12 +106,13 @@ void downloadables_runner::on_extracted(archive::extract_result r, bool attempte
   const auto& d = items_[next_];
   if (attempted && !r) {
     util::json_object meta;
+    const std::string url = util::redact_url_userinfo(d.download_url);
     meta.add("code", "extract_failed")
-        .add("url", d.download_url)
+        .add("url", url)
         .add("working_dir", d.working_dir)
         .add("file", current_file_)
         .add("reason", r.ec.message());
-    fail({"extracting " + current_file_ + " from " + d.download_url + " failed: " + r.error,
+    fail({"extracting " + current_file_ + " from " + url + " failed: " + r.error,
           meta.str()});
     return;
   }

@@ -1,8 +1,9 @@
 // Fetches a request's Downloadables in order (pre_agent_downloadables /
 // pre_execution_downloadables): each is downloaded into its working_dir and, when it is an
 // archive (by name, or by content for names that say nothing) and `extract` is not false,
-// extracted there safely and the archive file removed. All blocking work runs on the transfer
-// pool; results come back on the io_context.
+// extracted there safely and the archive file removed. Transfers run on the transfer engine,
+// extraction (and file:// copies) on the local pool; results come back on the io_context. URLs
+// in texts, metadata and log lines have their userinfo hidden.
 #pragma once
 
 #include <atomic>
@@ -19,6 +20,7 @@
 #include "transfer/cancel_token.hpp"
 #include "transfer/downloader.hpp"
 #include "transfer/thread_pool.hpp"
+#include "transfer/transfer_engine.hpp"
 #include "transfer/transfer_options.hpp"
 
 namespace agentrt::runtime::execution {
@@ -36,7 +38,7 @@ class downloadables_runner : public std::enable_shared_from_this<downloadables_r
   using log_handler = std::function<void(const std::string&)>;
 
   static std::shared_ptr<downloadables_runner> start(
-      asio::io_context& io, transfer::thread_pool& pool,
+      asio::io_context& io, transfer::transfer_engine& engine, transfer::thread_pool& pool,
       std::vector<protocol::downloadable> downloadables, transfer::transfer_options options,
       archive::extract_limits limits, log_handler on_log, done_handler on_done);
 
@@ -45,7 +47,8 @@ class downloadables_runner : public std::enable_shared_from_this<downloadables_r
   void cancel();
 
  private:
-  downloadables_runner(asio::io_context& io, transfer::thread_pool& pool);
+  downloadables_runner(asio::io_context& io, transfer::transfer_engine& engine,
+                       transfer::thread_pool& pool);
   void next();
   void on_downloaded(transfer::download_result r);
   void on_extracted(archive::extract_result r, bool attempted);

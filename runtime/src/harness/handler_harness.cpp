@@ -1,4 +1,4 @@
-// The custom handler protocol (PROTOCOL.md, "The custom handler protocol").
+// The custom handler protocol (docs/protocol.md, "The custom handler protocol").
 #include "harness/handler_harness.hpp"
 
 #include "harness/adapter_support.hpp"

@@ -1,4 +1,4 @@
-// `agentrt --handler PATH`: the custom handler protocol of PROTOCOL.md. One process per
+// `agentrt --handler PATH`: the custom handler protocol of docs/protocol.md. One process per
 // invocation; the invocation as one JSON line on stdin; JSON lines on stdout (assistant, error,
 // result, and the agent_event extension); exit 0 after a result line is success.
 #pragma once

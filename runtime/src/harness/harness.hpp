@@ -22,27 +22,27 @@ namespace agentrt::runtime::harness {
 
 // What the flags choose (--agent, --handler, --harness-timeout, --max-turns, --kill-grace).
 struct harness_config {
-  std::string agent;         // "claude", "codex", "gemini", "opencode", "openai"; empty = auto
-  std::string handler_path;  // --handler PATH; exclusive with agent
-  std::string workdir;       // where the agent works; empty = the runtime's cwd
-  std::chrono::milliseconds timeout{0};      // whole harness run; 0 = no limit
+  std::string agent;        // "claude", "codex", "gemini", "opencode", "openai"; empty = auto
+  std::string handler_path; // --handler PATH; exclusive with agent
+  std::string workdir;      // where the agent works; empty = the runtime's cwd
+  std::chrono::milliseconds timeout{0}; // whole harness run; 0 = no limit
   std::chrono::milliseconds kill_grace{5000};
-  int max_turns = 50;        // model turns of the openai loop (and claude's --max-turns)
-  int openai_max_retries = 2;  // retries of a chat request after a connection error or 5xx
+  int max_turns = 50;         // model turns of the openai loop (and claude's --max-turns)
+  int openai_max_retries = 2; // retries of a chat request after a connection error or 5xx
 };
 
 struct invocation {
   std::string system_prompt;
   std::string user_prompt;
-  std::string model;  // empty = the harness's default
+  std::string model; // empty = the harness's default
   // output_format_json_schema_str as given: {"type":"json_schema","schema":{...}}.
   std::optional<std::string> output_schema_json;
   std::map<std::string, std::string> agent_env;
-  std::vector<std::string> secrets;  // for the custom handler; the session does the redacting
+  std::vector<std::string> secrets; // for the custom handler; the session does the redacting
   std::string source_id;
-  std::string workdir;  // empty = harness_config::workdir
+  std::string workdir; // empty = harness_config::workdir
   std::optional<std::string> resume_session_id;
-  bool agent_events = false;  // the client asked for agent_event_message
+  bool agent_events = false; // the client asked for agent_event_message
 };
 
 // Called on the io_context thread, in order. Texts are unredacted.
@@ -51,27 +51,32 @@ struct harness_callbacks {
   // event: "tool_use" | "tool_result" | "reasoning" | "usage" | "session"; data: a JSON object.
   // Only called when invocation::agent_events is set.
   std::function<void(std::string event, std::string data_json)> on_agent_event;
-  std::function<void(std::string line)> on_log;  // harness stderr lines, ignored output
+  std::function<void(std::string line)> on_log; // harness stderr lines, ignored output
 };
 
 struct harness_outcome {
   bool ok = false;
-  protocol::result_data data;      // when ok
-  std::string metadata_json = "{}";  // when ok; carries session_id when the harness has one
-  std::string error;               // when !ok: the error_message text
+  protocol::result_data data;       // when ok
+  std::string metadata_json = "{}"; // when ok; carries session_id when the harness has one
+  std::string error;                // when !ok: the error_message text
   std::string error_metadata_json = "{}";
 };
 
 class harness_run {
- public:
+public:
   virtual ~harness_run() = default;
   // Kills the run's process tree (SIGTERM, SIGKILL after kill_grace) or its HTTP request;
   // on_done is not called afterwards. The session still terminates its scope for stragglers.
   virtual void cancel() = 0;
+  // Backpressure: the client is not reading what the run already produced. A run whose events
+  // come from a process stops reading its stdout (the process blocks on the full pipe) until
+  // resume_output(); others produce little between two of the session's checks and ignore it.
+  virtual void pause_output() {}
+  virtual void resume_output() {}
 };
 
 class harness {
- public:
+public:
   using done_handler = std::function<void(harness_outcome)>;
 
   virtual ~harness() = default;
@@ -80,11 +85,9 @@ class harness {
   // cancel() came first or the caller dropped the run. The caller owns the run: destroying it
   // kills a process it still has running. Child processes are spawned in scope; reaper and
   // scope must outlive the run.
-  virtual std::shared_ptr<harness_run> start(asio::io_context& io,
-                                             process::process_reaper& reaper,
-                                             process::process_scope& scope,
-                                             const invocation& inv, harness_callbacks callbacks,
-                                             done_handler on_done) = 0;
+  virtual std::shared_ptr<harness_run> start(asio::io_context& io, process::process_reaper& reaper,
+                                             process::process_scope& scope, const invocation& inv,
+                                             harness_callbacks callbacks, done_handler on_done) = 0;
 };
 
 // The harness that config asks for, or the first one found: a CLI on PATH (claude, codex,
@@ -95,4 +98,4 @@ class harness {
 // returned harness fails every invocation with an error listing what was looked for.
 std::unique_ptr<harness> make_harness(const harness_config& config, std::string& message);
 
-}  // namespace agentrt::runtime::harness
+} // namespace agentrt::runtime::harness

@@ -18,7 +18,9 @@
 #include "process/child_process.hpp"
 #include "transfer/cancel_token.hpp"
 #include "transfer/curl_handle.hpp"
-#include "transfer/curl_session.hpp"
+#include "transfer/retry_policy.hpp"
+#include "transfer/transfer_engine.hpp"
+#include "util/url_text.hpp"
 
 namespace agentrt::runtime::harness {
 
@@ -74,85 +76,88 @@ struct chat_response {
   bool line_too_long = false;
 };
 
-struct write_context {
-  chat_response* response;
-  std::size_t pending = 0;  // bytes since the last newline, to bound a line without JSON
-};
+// One POST of a chat completion. The body callbacks run on the engine thread and fill response;
+// the run reads it back on the io_context.
+class chat_attempt final : public transfer::curl_attempt {
+ public:
+  chat_attempt(const std::string& url, const std::string& api_key,
+               std::shared_ptr<const std::string> body)
+      : url_(url), api_key_(api_key), body_(std::move(body)) {}
 
-std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
-  auto* ctx = static_cast<write_context*>(user);
-  const std::size_t bytes = size * n;
-  auto& r = *ctx->response;
-  // The body of an error answer is kept apart so that it is never parsed as a stream.
-  if (r.attempt.http_status >= 400) {
-    if (r.error_body.size() < max_error_body)
-      r.error_body.append(data, std::min(bytes, max_error_body - r.error_body.size()));
+  bool prepare(CURL* h) override {
+    bool ok = headers_.append("Content-Type: application/json") &&
+              headers_.append("Accept: text/event-stream") && headers_.append("Expect:");
+    if (ok && !api_key_.empty())
+      ok = headers_.append(("Authorization: Bearer " + api_key_).c_str());
+    if (!ok) return false;
+    curl_easy_setopt(h, CURLOPT_URL, url_.c_str());
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers_.get());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body_->c_str());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body_->size()));
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &chat_attempt::on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, static_cast<void*>(this));
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &chat_attempt::on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, static_cast<void*>(this));
+    prepared_ = true;
+    return true;
+  }
+
+  bool prepared() const noexcept { return prepared_; }
+  chat_response response;
+
+ private:
+  static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
+    auto* self = static_cast<chat_attempt*>(user);
+    const std::size_t bytes = size * n;
+    auto& r = self->response;
+    // The body of an error answer is kept apart so that it is never parsed as a stream.
+    if (self->status_ >= 400) {
+      if (r.error_body.size() < max_error_body)
+        r.error_body.append(data, std::min(bytes, max_error_body - r.error_body.size()));
+      return bytes;
+    }
+    const std::string_view chunk(data, bytes);
+    const auto nl = chunk.rfind('\n');
+    self->pending_ = nl == std::string_view::npos ? self->pending_ + bytes : bytes - nl - 1;
+    if (self->pending_ > max_sse_line) {
+      r.line_too_long = true;
+      return 0;  // aborts the transfer (CURLE_WRITE_ERROR)
+    }
+    r.stream.write(chunk);
     return bytes;
   }
-  const std::string_view chunk(data, bytes);
-  const auto nl = chunk.rfind('\n');
-  ctx->pending = nl == std::string_view::npos ? ctx->pending + bytes : bytes - nl - 1;
-  if (ctx->pending > max_sse_line) {
-    r.line_too_long = true;
-    return 0;  // aborts the transfer (CURLE_WRITE_ERROR)
-  }
-  r.stream.write(chunk);
-  return bytes;
-}
 
-// Records the status line as soon as headers arrive so the body callback knows whether it is
-// reading a stream or an error document.
-std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
-  auto* ctx = static_cast<write_context*>(user);
-  const std::string_view line(data, size * n);
-  if (line.rfind("HTTP/", 0) == 0) {
-    const auto sp = line.find(' ');
-    if (sp != std::string_view::npos)
-      ctx->response->attempt.http_status = std::strtol(std::string(line.substr(sp + 1, 3)).c_str(), nullptr, 10);
+  // Records the status line as soon as headers arrive so the body callback knows whether it is
+  // reading a stream or an error document.
+  static std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
+    auto* self = static_cast<chat_attempt*>(user);
+    const std::string_view line(data, size * n);
+    if (line.rfind("HTTP/", 0) == 0) {
+      const auto sp = line.find(' ');
+      if (sp != std::string_view::npos)
+        self->status_ = std::strtol(std::string(line.substr(sp + 1, 3)).c_str(), nullptr, 10);
+    }
+    return size * n;
   }
-  return size * n;
-}
 
-chat_response post_chat(const std::string& url, const std::string& api_key,
-                        const std::string& body, int max_retries,
-                        const transfer::cancel_token& cancel) {
-  chat_response r;
+  const std::string url_;
+  const std::string api_key_;
+  const std::shared_ptr<const std::string> body_;
+  transfer::slist_handle headers_;
+  long status_ = 0;
+  std::size_t pending_ = 0;  // bytes since the last newline, to bound a line without JSON
+  bool prepared_ = false;
+};
+
+transfer::transfer_options chat_options(int max_retries) {
   transfer::transfer_options options;
+  options.max_retries = max_retries;
   options.connect_timeout = std::chrono::seconds(30);
   // A model may think for minutes before its first token; only a silent connection counts.
+  options.low_speed_limit = 1;
   options.low_speed_time = std::chrono::seconds(300);
   options.max_redirects = 3;
-  for (int attempt = 0;; ++attempt) {
-    r = chat_response();
-    r.attempts = attempt + 1;
-    transfer::curl_session session(options, cancel, "http,https");
-    if (!session.valid()) {
-      r.attempt.curl_code = CURLE_FAILED_INIT;
-      r.attempt.curl_error = "could not initialise curl";
-      return r;
-    }
-    CURL* h = session.easy();
-    transfer::slist_handle headers;
-    headers.append("Content-Type: application/json");
-    headers.append("Accept: text/event-stream");
-    headers.append("Expect:");
-    if (!api_key.empty()) headers.append(("Authorization: Bearer " + api_key).c_str());
-    write_context ctx{&r};
-    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.c_str());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &ctx);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &ctx);
-    r.attempt = session.perform();
-    if (!transfer::should_retry(r.attempt) || attempt >= max_retries || r.line_too_long) return r;
-    if (cancel.wait_for(transfer::backoff_delay(options, attempt))) {
-      r.attempt.cancelled = true;
-      return r;
-    }
-  }
+  return options;
 }
 
 }  // namespace
@@ -237,10 +242,10 @@ namespace {
 class openai_run : public harness_run, public std::enable_shared_from_this<openai_run> {
  public:
   openai_run(asio::io_context& io, process::process_reaper& reaper, process::process_scope& scope,
-             transfer::thread_pool& pool, const harness_config& config,
+             transfer::transfer_engine& engine, const harness_config& config,
              std::shared_ptr<openai_harness::session_store> sessions, event_sink sink,
              harness::done_handler on_done)
-      : io_(io), reaper_(reaper), scope_(scope), pool_(pool), config_(config),
+      : io_(io), reaper_(reaper), scope_(scope), engine_(engine), config_(config),
         sessions_(std::move(sessions)), sink_(std::move(sink)), on_done_(std::move(on_done)),
         timer_(io), started_(std::chrono::steady_clock::now()) {}
 
@@ -334,12 +339,42 @@ class openai_run : public harness_run, public std::enable_shared_from_this<opena
 
   void request() {
     ++turns_;
-    auto self = shared_from_this();
-    pool_.run(
-        io_,
-        [url = url_, key = api_key_, body = request_body(), retries = config_.openai_max_retries,
-         token = cancel_]() { return post_chat(url, key, body, retries, token); },
-        [self](chat_response r) { self->on_response(std::move(r)); });
+    request_attempts_ = 0;
+    request_body_ = std::make_shared<const std::string>(request_body());
+    send_request(std::chrono::milliseconds(0));
+  }
+
+  // One attempt of the current turn's request; retried with backoff on connection errors,
+  // timeouts and 5xx like any transfer.
+  void send_request(std::chrono::milliseconds delay) {
+    engine_.run(io_, std::make_unique<chat_attempt>(url_, api_key_, request_body_),
+                request_options(), cancel_, delay,
+                [self = shared_from_this()](std::unique_ptr<chat_attempt> a,
+                                            transfer::attempt_result r) {
+                  self->on_attempt(*a, std::move(r));
+                });
+  }
+
+  transfer::transfer_options request_options() const {
+    return chat_options(config_.openai_max_retries);
+  }
+
+  void on_attempt(chat_attempt& a, transfer::attempt_result r) {
+    if (finished_) return;
+    chat_response response = std::move(a.response);
+    if (!a.prepared() && !r.cancelled) {
+      r.curl_code = CURLE_FAILED_INIT;
+      r.curl_error = "could not initialise curl";
+    }
+    response.attempt = std::move(r);
+    response.attempts = ++request_attempts_;
+    if (!response.line_too_long) {
+      if (const auto delay =
+              transfer::retry_after(request_options(), response.attempt, request_attempts_)) {
+        return send_request(*delay);
+      }
+    }
+    on_response(std::move(response));
   }
 
   void on_response(chat_response r) {
@@ -351,7 +386,8 @@ class openai_run : public harness_run, public std::enable_shared_from_this<opena
                       "): " + api_error_text(r.error_body), r);
     }
     if (!r.attempt.transport_ok())
-      return fail("openai request to " + url_ + " failed: " + transfer::describe_transport_error(r.attempt) +
+      return fail("openai request to " + util::redact_url_userinfo(url_) + " failed: " +
+                      transfer::describe_transport_error(r.attempt) +
                       transfer::attempts_suffix(r.attempts), r);
     if (!r.stream.error.empty()) return fail("openai API error: " + r.stream.error, r);
 
@@ -513,7 +549,10 @@ class openai_run : public harness_run, public std::enable_shared_from_this<opena
     out.ok = false;
     out.error = std::move(error);
     json::object_writer w;
-    w.add("harness", harness_name).add("url", url_).add("session_id", session_id_).add("num_turns", turns_);
+    w.add("harness", harness_name)
+        .add("url", util::redact_url_userinfo(url_))
+        .add("session_id", session_id_)
+        .add("num_turns", turns_);
     if (r.attempt.http_status > 0) w.add("http_status", static_cast<std::int64_t>(r.attempt.http_status));
     if (!r.attempt.transport_ok() && !r.attempt.curl_error.empty()) w.add("curl_error", r.attempt.curl_error);
     out.error_metadata_json = w.str();
@@ -549,7 +588,7 @@ class openai_run : public harness_run, public std::enable_shared_from_this<opena
   asio::io_context& io_;
   process::process_reaper& reaper_;
   process::process_scope& scope_;
-  transfer::thread_pool& pool_;
+  transfer::transfer_engine& engine_;
   harness_config config_;
   std::shared_ptr<openai_harness::session_store> sessions_;
   event_sink sink_;
@@ -557,6 +596,8 @@ class openai_run : public harness_run, public std::enable_shared_from_this<opena
   asio::steady_timer timer_;
   std::chrono::steady_clock::time_point started_;
   transfer::cancel_token cancel_;
+  std::shared_ptr<const std::string> request_body_;  // the current turn's, shared by its attempts
+  int request_attempts_ = 0;
   std::shared_ptr<const output_schema> schema_;
   std::string url_, api_key_, model_, workdir_, session_id_;
   std::map<std::string, std::string> env_;
@@ -575,7 +616,7 @@ class openai_run : public harness_run, public std::enable_shared_from_this<opena
 }  // namespace
 
 openai_harness::openai_harness(harness_config config)
-    : config_(std::move(config)), pool_(4), sessions_(std::make_shared<session_store>()) {}
+    : config_(std::move(config)), sessions_(std::make_shared<session_store>()) {}
 
 openai_harness::~openai_harness() = default;
 
@@ -589,7 +630,7 @@ std::shared_ptr<harness_run> openai_harness::start(asio::io_context& io,
   auto schema = requested_schema(inv, error);
   if (!error.empty())
     return immediate_run::fail(io, immediate_run::failure(error), std::move(on_done));
-  auto run = std::make_shared<openai_run>(io, reaper, scope, pool_, config_, sessions_,
+  auto run = std::make_shared<openai_run>(io, reaper, scope, engine_, config_, sessions_,
                                           event_sink(std::move(callbacks), inv.agent_events),
                                           std::move(on_done));
   run->begin(inv, std::move(schema));

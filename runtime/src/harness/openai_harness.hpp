@@ -1,6 +1,8 @@
 // The native agent loop over an OpenAI-compatible POST {base}/chat/completions endpoint
 // (OpenAI, Ollama, vLLM, llama.cpp, LM Studio): streamed completions read through libcurl on a
-// small private thread pool, a `shell` tool that runs commands in the request's process scope
+// transfer engine of its own (one thread for every run's requests, so a model that thinks for
+// minutes holds up no other invocation), a `shell` tool that runs commands in the request's
+// process scope
 // like protocol commands do, a turn limit, and response_format json_schema for structured
 // output. Conversations are kept in memory so resume_session_id can continue one.
 #pragma once
@@ -14,7 +16,7 @@
 #include <vector>
 
 #include "harness/harness.hpp"
-#include "transfer/thread_pool.hpp"
+#include "transfer/transfer_engine.hpp"
 
 namespace agentrt::runtime::harness {
 
@@ -63,7 +65,7 @@ class openai_harness : public harness {
 
  private:
   harness_config config_;
-  transfer::thread_pool pool_;
+  transfer::transfer_engine engine_;
   std::shared_ptr<session_store> sessions_;
 };
 

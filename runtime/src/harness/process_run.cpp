@@ -37,7 +37,7 @@ std::string seconds_text(std::chrono::milliseconds d) {
   return out.str();
 }
 
-}  // namespace
+} // namespace
 
 harness_outcome process_failure(const std::string& harness_name, const process_end& end,
                                 std::string what) {
@@ -53,12 +53,16 @@ harness_outcome process_failure(const std::string& harness_name, const process_e
     }
   }
   out.error = std::move(what);
-  if (!end.stderr_tail.empty()) out.error += ": " + end.stderr_tail;
+  if (!end.stderr_tail.empty())
+    out.error += ": " + end.stderr_tail;
   json::object_writer meta;
   meta.add("harness", harness_name).add("exit_code", end.status.exit_code);
-  if (end.status.term_signal != 0) meta.add("signal", end.status.term_signal);
-  if (!end.stderr_tail.empty()) meta.add("stderr_tail", end.stderr_tail);
-  if (end.ignored_lines != 0) meta.add("ignored_lines", static_cast<std::int64_t>(end.ignored_lines));
+  if (end.status.term_signal != 0)
+    meta.add("signal", end.status.term_signal);
+  if (!end.stderr_tail.empty())
+    meta.add("stderr_tail", end.stderr_tail);
+  if (end.ignored_lines != 0)
+    meta.add("ignored_lines", static_cast<std::int64_t>(end.ignored_lines));
   out.error_metadata_json = meta.str();
   return out;
 }
@@ -66,12 +70,8 @@ harness_outcome process_failure(const std::string& harness_name, const process_e
 process_run::process_run(asio::io_context& io, process_run_options options,
                          std::unique_ptr<event_parser> parser, event_sink sink,
                          harness::done_handler on_done)
-    : options_(std::move(options)),
-      parser_(std::move(parser)),
-      sink_(std::move(sink)),
-      on_done_(std::move(on_done)),
-      timer_(io),
-      stdout_lines_(options_.max_line_bytes) {}
+    : options_(std::move(options)), parser_(std::move(parser)), sink_(std::move(sink)),
+      on_done_(std::move(on_done)), timer_(io), stdout_lines_(options_.max_line_bytes) {}
 
 std::shared_ptr<process_run> process_run::start(asio::io_context& io,
                                                 process::process_reaper& reaper,
@@ -79,8 +79,8 @@ std::shared_ptr<process_run> process_run::start(asio::io_context& io,
                                                 process_run_options options,
                                                 std::unique_ptr<event_parser> parser,
                                                 event_sink sink, harness::done_handler on_done) {
-  std::shared_ptr<process_run> self(
-      new process_run(io, std::move(options), std::move(parser), std::move(sink), std::move(on_done)));
+  std::shared_ptr<process_run> self(new process_run(io, std::move(options), std::move(parser),
+                                                    std::move(sink), std::move(on_done)));
   // Weak: the run owns the child and its owner (the session's request) owns the run, until
   // the request's scope is terminated. Strong captures kept a run and its child alive in a
   // cycle whenever the io_context stopped before the process was reaped.
@@ -88,16 +88,19 @@ std::shared_ptr<process_run> process_run::start(asio::io_context& io,
   auto [child, ec] = process::child_process::spawn(
       io, reaper, scope, self->options_.spawn,
       [weak](process::output_stream s, std::string_view chunk) {
-        if (auto run = weak.lock()) run->on_output(s, chunk);
+        if (auto run = weak.lock())
+          run->on_output(s, chunk);
       },
       [weak](process::exit_status st) {
-        if (auto run = weak.lock()) run->on_exit(st);
+        if (auto run = weak.lock())
+          run->on_exit(st);
       });
   if (ec) {
     harness_outcome out;
     const std::string& program =
         self->options_.spawn.argv.empty() ? std::string() : self->options_.spawn.argv.front();
-    out.error = "failed to start " + self->options_.harness_name + " (" + program + "): " + ec.message();
+    out.error =
+        "failed to start " + self->options_.harness_name + " (" + program + "): " + ec.message();
     out.error_metadata_json = json::object_writer()
                                   .add("harness", self->options_.harness_name)
                                   .add("program", program)
@@ -110,42 +113,63 @@ std::shared_ptr<process_run> process_run::start(asio::io_context& io,
   if (self->options_.timeout.count() > 0) {
     self->timer_.expires_after(self->options_.timeout);
     self->timer_.async_wait([weak](const std::error_code& e) {
-      if (auto s = weak.lock()) s->on_timeout(e);
+      if (auto s = weak.lock())
+        s->on_timeout(e);
     });
   }
   return self;
 }
 
 void process_run::cancel() {
-  if (cancelled_) return;
+  if (cancelled_)
+    return;
   cancelled_ = true;
   on_done_ = nullptr;
   sink_.clear();
   timer_.cancel();
-  if (child_) child_->terminate(options_.kill_grace);
+  if (child_) {
+    // Paused for backpressure, the pipes would never reach EOF; what is read now is dropped.
+    child_->resume_output();
+    child_->terminate(options_.kill_grace);
+  }
+}
+
+void process_run::pause_output() {
+  if (child_)
+    child_->pause_output();
+}
+
+void process_run::resume_output() {
+  if (child_)
+    child_->resume_output();
 }
 
 void process_run::on_timeout(const std::error_code& ec) {
-  if (ec || !child_ || cancelled_) return;
+  if (ec || !child_ || cancelled_)
+    return;
   timed_out_ = true;
   child_->terminate(options_.kill_grace);
 }
 
 void process_run::on_output(process::output_stream stream, std::string_view chunk) {
-  if (cancelled_) return;
+  if (cancelled_)
+    return;
   if (stream == process::output_stream::stderr_stream) {
     on_stderr(chunk, false);
     return;
   }
-  if (overflowed_) return;
+  if (overflowed_)
+    return;
   if (!stdout_lines_.write(chunk, [this](std::string_view line) { on_stdout_line(line); })) {
     overflowed_ = true;
-    if (child_) child_->terminate(options_.kill_grace);
+    if (child_)
+      child_->terminate(options_.kill_grace);
   }
 }
 
 void process_run::on_stdout_line(std::string_view line) {
-  if (line.find_first_not_of(" \t") == std::string_view::npos) return;
+  if (line.find_first_not_of(" \t") == std::string_view::npos)
+    return;
   if (!parser_->on_line(line)) {
     ++ignored_lines_;
     constexpr std::size_t shown = 200;
@@ -157,7 +181,8 @@ void process_run::on_stdout_line(std::string_view line) {
 void process_run::on_stderr(std::string_view chunk, bool final) {
   stderr_partial_.append(chunk);
   auto take_line = [this](std::string line) {
-    if (line.empty()) return;
+    if (line.empty())
+      return;
     sink_.log(options_.harness_name + ": " + line);
     stderr_tail_bytes_ += line.size();
     stderr_tail_.push_back(std::move(line));
@@ -170,9 +195,11 @@ void process_run::on_stderr(std::string_view chunk, bool final) {
   std::size_t start = 0;
   for (;;) {
     const auto nl = stderr_partial_.find('\n', start);
-    if (nl == std::string::npos) break;
+    if (nl == std::string::npos)
+      break;
     std::string line = stderr_partial_.substr(start, nl - start);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty() && line.back() == '\r')
+      line.pop_back();
     take_line(std::move(line));
     start = nl + 1;
   }
@@ -181,21 +208,25 @@ void process_run::on_stderr(std::string_view chunk, bool final) {
     take_line(stderr_partial_.substr(0, stderr_line_max_bytes));
     stderr_partial_.erase(0, stderr_line_max_bytes);
   }
-  if (final && !stderr_partial_.empty()) take_line(std::exchange(stderr_partial_, {}));
+  if (final && !stderr_partial_.empty())
+    take_line(std::exchange(stderr_partial_, {}));
 }
 
 void process_run::on_exit(process::exit_status status) {
   timer_.cancel();
   child_.reset();
-  if (cancelled_) return;
+  if (cancelled_)
+    return;
   on_stderr({}, true);
-  if (!overflowed_) stdout_lines_.flush([this](std::string_view line) { on_stdout_line(line); });
+  if (!overflowed_)
+    stdout_lines_.flush([this](std::string_view line) { on_stdout_line(line); });
 
   process_end end;
   end.status = status;
   end.ignored_lines = ignored_lines_;
   for (const auto& line : stderr_tail_) {
-    if (!end.stderr_tail.empty()) end.stderr_tail += '\n';
+    if (!end.stderr_tail.empty())
+      end.stderr_tail += '\n';
     end.stderr_tail += line;
   }
   if (end.stderr_tail.size() > stderr_tail_max_bytes)
@@ -218,7 +249,8 @@ void process_run::finish(harness_outcome outcome) {
   sink_.clear();
   auto done = std::move(on_done_);
   on_done_ = nullptr;
-  if (done && !cancelled_) done(std::move(outcome));
+  if (done && !cancelled_)
+    done(std::move(outcome));
 }
 
-}  // namespace agentrt::runtime::harness
+} // namespace agentrt::runtime::harness

@@ -24,14 +24,14 @@ namespace agentrt::runtime::harness {
 // How the process ended, for the parser's verdict.
 struct process_end {
   process::exit_status status;
-  std::string stderr_tail;         // the last lines of stderr, at most a few KiB
-  std::size_t ignored_lines = 0;   // stdout lines that were not events
+  std::string stderr_tail;       // the last lines of stderr, at most a few KiB
+  std::size_t ignored_lines = 0; // stdout lines that were not events
 };
 
 // An adapter's understanding of one CLI's event stream. Fed line by line, then asked for the
 // outcome; pure (no I/O) so that recorded streams can be replayed in unit tests.
 class event_parser {
- public:
+public:
   virtual ~event_parser() = default;
   // One stdout line without its newline. False when the line is not an event of this harness
   // (it is then logged and ignored).
@@ -40,7 +40,7 @@ class event_parser {
 };
 
 struct process_run_options {
-  std::string harness_name;  // "claude", "handler", ...: the subject of error messages
+  std::string harness_name; // "claude", "handler", ...: the subject of error messages
   process::spawn_options spawn;
   std::chrono::milliseconds timeout{0};
   std::chrono::milliseconds kill_grace{5000};
@@ -62,7 +62,7 @@ harness_outcome process_failure(const std::string& harness_name, const process_e
                                 std::string what);
 
 class process_run : public harness_run, public std::enable_shared_from_this<process_run> {
- public:
+public:
   // Never fails synchronously: a spawn failure is reported through on_done, posted on io.
   static std::shared_ptr<process_run> start(asio::io_context& io, process::process_reaper& reaper,
                                             process::process_scope& scope,
@@ -70,11 +70,13 @@ class process_run : public harness_run, public std::enable_shared_from_this<proc
                                             std::unique_ptr<event_parser> parser, event_sink sink,
                                             harness::done_handler on_done);
   void cancel() override;
+  // Stop / restart reading the process's stdout and stderr (child_process::pause_output).
+  void pause_output() override;
+  void resume_output() override;
 
- private:
+private:
   process_run(asio::io_context& io, process_run_options options,
-              std::unique_ptr<event_parser> parser, event_sink sink,
-              harness::done_handler on_done);
+              std::unique_ptr<event_parser> parser, event_sink sink, harness::done_handler on_done);
   void on_output(process::output_stream stream, std::string_view chunk);
   void on_stdout_line(std::string_view line);
   void on_stderr(std::string_view chunk, bool final);
@@ -98,4 +100,4 @@ class process_run : public harness_run, public std::enable_shared_from_this<proc
   bool cancelled_ = false;
 };
 
-}  // namespace agentrt::runtime::harness
+} // namespace agentrt::runtime::harness

@@ -21,6 +21,8 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "process/child_exec.hpp"
+#include "process/rttime_tag.hpp"
 #include "util/unique_fd.hpp"
 
 extern char** environ;
@@ -309,13 +311,31 @@ child_process::spawn(asio::io_context& io, process_reaper& reaper, process_scope
   std::vector<char*> envp = c_strings(env_strings);
 
   pid_t pid = -1;
-  // glibc's posix_spawn waits for the exec (CLONE_VFORK) and returns exec's errno, so a
-  // missing binary is reported here rather than as exit status 127.
   const bool search_path = options.argv.front().find('/') == std::string::npos;
-  rc = search_path ? ::posix_spawnp(&pid, argv[0], &fa.actions, &sa.attr, argv.data(), envp.data())
-                   : ::posix_spawn(&pid, argv[0], &fa.actions, &sa.attr, argv.data(), envp.data());
-  if (rc != 0)
-    return fail({rc, std::system_category()});
+  if (const cgroup_target* target = scope.spawn_target()) {
+    // Born in the scope's cgroup: the same set-up as the posix_spawn below, by hand.
+    exec_plan plan;
+    plan.paths = exec_candidates(options.argv.front());
+    plan.argv = argv.data();
+    plan.envp = envp.data();
+    plan.stdin_fd = options.stdin_data ? stdin_pipe.read_end.get() : -1;
+    plan.stdout_fd = stdout_pipe.write_end.get();
+    plan.stderr_fd = stderr_pipe.write_end.get();
+    plan.cwd = options.cwd;
+    if (auto ec = spawn_in_cgroup(plan, *target, pid))
+      return fail(ec);
+  } else {
+    // Inherited by the child and everything it starts: the subreaper containment's way to
+    // recognise an orphan of this scope that dropped the marker variable.
+    const scoped_rttime_tag tag(scope.rttime_tag());
+    // glibc's posix_spawn waits for the exec (CLONE_VFORK) and returns exec's errno, so a
+    // missing binary is reported here rather than as exit status 127.
+    rc = search_path
+             ? ::posix_spawnp(&pid, argv[0], &fa.actions, &sa.attr, argv.data(), envp.data())
+             : ::posix_spawn(&pid, argv[0], &fa.actions, &sa.attr, argv.data(), envp.data());
+    if (rc != 0)
+      return fail({rc, std::system_category()});
+  }
 
   std::shared_ptr<child_process> self(new child_process());
   self->impl_ =

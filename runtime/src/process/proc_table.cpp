@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 
 #include "util/unique_fd.hpp"
@@ -70,8 +71,8 @@ std::optional<proc_entry> read_proc_entry(pid_t pid) {
     return std::nullopt;
 
   // "pid (comm) S ppid pgrp ..."; comm may hold spaces and ')' but is at most 16 bytes, so
-  // the fields we need are well inside the first few hundred bytes, after the last ')'.
-  char buf[512];
+  // the fields we need (up to the 22nd) are within the first ~450 bytes, after the last ')'.
+  char buf[1024];
   const ssize_t n = read_up_to(fd.get(), buf, sizeof(buf) - 1);
   if (n <= 0)
     return std::nullopt;
@@ -83,14 +84,26 @@ std::optional<proc_entry> read_proc_entry(pid_t pid) {
   proc_entry e;
   e.pid = pid;
   e.uid = st.st_uid;
-  char state = '?';
-  int ppid = 0;
-  int pgrp = 0;
-  if (std::sscanf(close_paren + 1, " %c %d %d", &state, &ppid, &pgrp) != 3)
+  // Field 3 is the state, then numbers: 4 ppid, 5 pgrp, ..., 22 starttime.
+  const char* p = close_paren + 1;
+  while (*p == ' ')
+    ++p;
+  const char state = *p;
+  if (state == '\0')
     return std::nullopt;
+  ++p;
+  long long fields[23] = {};
+  for (int i = 4; i <= 22; ++i) {
+    char* end = nullptr;
+    fields[i] = std::strtoll(p, &end, 10);
+    if (end == p)
+      return std::nullopt;
+    p = end;
+  }
   e.state = state;
-  e.ppid = ppid;
-  e.pgrp = pgrp;
+  e.ppid = static_cast<pid_t>(fields[4]);
+  e.pgrp = static_cast<pid_t>(fields[5]);
+  e.start_ticks = static_cast<std::uint64_t>(fields[22]);
   return e;
 }
 
@@ -147,6 +160,39 @@ bool environ_contains(pid_t pid, std::string_view entry) {
     if (window.size() >= needle.size())
       window.erase(0, window.size() - (needle.size() - 1));
   }
+}
+
+std::optional<std::uint64_t> rttime_soft_limit(pid_t pid) {
+  util::unique_fd fd(::open(proc_path(pid, "limits").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd)
+    return std::nullopt;
+  // About 1.5 KB: "Limit  Soft Limit  Hard Limit  Units" and one line per resource.
+  char buf[4096];
+  const ssize_t n = read_up_to(fd.get(), buf, sizeof(buf) - 1);
+  if (n <= 0)
+    return std::nullopt;
+  buf[n] = '\0';
+  static const char label[] = "Max realtime timeout";
+  const char* line = std::strstr(buf, label);
+  if (line == nullptr)
+    return std::nullopt;
+  const char* p = line + sizeof(label) - 1;
+  while (*p == ' ')
+    ++p;
+  if (*p < '0' || *p > '9')
+    return std::nullopt; // "unlimited"
+  return std::strtoull(p, nullptr, 10);
+}
+
+std::uint64_t boot_ticks_now() {
+  // The kernel derives starttime from the task's boot-time clock, floored to clock ticks.
+  static const long ticks_per_second = ::sysconf(_SC_CLK_TCK) > 0 ? ::sysconf(_SC_CLK_TCK) : 100;
+  timespec ts{};
+  ::clock_gettime(CLOCK_BOOTTIME, &ts);
+  const std::uint64_t ns_per_tick = 1000000000ULL / static_cast<std::uint64_t>(ticks_per_second);
+  return (static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
+          static_cast<std::uint64_t>(ts.tv_nsec)) /
+         ns_per_tick;
 }
 
 std::vector<pid_t> own_children() {

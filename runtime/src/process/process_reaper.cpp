@@ -10,6 +10,8 @@
 
 #include <asio/post.hpp>
 
+#include "process/containment.hpp"
+
 namespace agentrt::runtime::process {
 namespace {
 
@@ -60,6 +62,14 @@ process_reaper::process_reaper(asio::io_context& io) : sigchld_(io, SIGCHLD) {
 }
 
 process_reaper::~process_reaper() = default;
+
+void process_reaper::set_containment(std::unique_ptr<containment> c) {
+  containment_ = std::move(c);
+}
+
+const char* process_reaper::containment_name() const noexcept {
+  return containment_ ? containment_->name() : "subreaper";
+}
 
 void process_reaper::watch(pid_t pid, exit_handler on_exit) {
   const auto early = early_exits_.find(pid);

@@ -19,6 +19,8 @@
 
 namespace agentrt::runtime::process {
 
+class containment;
+
 // How a process ended: exit_code is the exit status, or 128+signal for a signal death
 // (never 0 for a killed process); term_signal is the signal number or 0.
 struct exit_status {
@@ -33,6 +35,7 @@ class process_reaper {
   // Makes the runtime a child subreaper (prctl PR_SET_CHILD_SUBREAPER) and starts listening
   // for SIGCHLD on io. Construct once, before the first spawn.
   explicit process_reaper(asio::io_context& io);
+  // Destroys the containment last of all, which kills whatever is still below the runtime.
   ~process_reaper();
   process_reaper(const process_reaper&) = delete;
   process_reaper& operator=(const process_reaper&) = delete;
@@ -45,8 +48,19 @@ class process_reaper {
   void watch(pid_t pid, exit_handler on_exit);
   void unwatch(pid_t pid);
 
+  // True while pid was started through child_process (watched) and is not reaped yet. A child
+  // of the runtime that is not watched is an orphan some request left.
+  bool watching(pid_t pid) const { return watched_.count(pid) != 0; }
+
   // Reaps now (also called on every SIGCHLD). Public for tests.
   void reap_all();
+
+  // The containment mechanism, set once by main at startup. Without one (unit tests) scopes
+  // find their processes by group, marker and parentage only.
+  void set_containment(std::unique_ptr<containment> c);
+  containment* active_containment() const noexcept { return containment_.get(); }
+  // "cgroup" or "subreaper" (also without a containment: the reaper is a subreaper anyway).
+  const char* containment_name() const noexcept;
 
  private:
   void arm();
@@ -58,6 +72,7 @@ class process_reaper {
   };
   void remember(pid_t pid, exit_status status);
 
+  std::unique_ptr<containment> containment_;
   asio::signal_set sigchld_;
   std::unordered_map<pid_t, exit_handler> watched_;
   std::unordered_map<pid_t, early_exit> early_exits_;  // reaped before watch(); bounded

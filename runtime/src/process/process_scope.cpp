@@ -13,7 +13,11 @@
 
 #include <asio/post.hpp>
 
+#include "process/cgroup_dir.hpp"
+#include "process/containment.hpp"
 #include "process/proc_table.hpp"
+#include "process/process_reaper.hpp"
+#include "process/rttime_tag.hpp"
 
 namespace agentrt::runtime::process {
 namespace {
@@ -21,6 +25,8 @@ namespace {
 // Termination is rare and short, so a plain timer poll of /proc is simpler than tracking each
 // process (they are not all our children, and pidfds for grandchildren would need a scan too).
 constexpr auto poll_interval = std::chrono::milliseconds(20);
+// With a cgroup a poll is one read of cgroup.events: it can afford to look more often.
+constexpr auto cgroup_poll_interval = std::chrono::milliseconds(5);
 // After SIGKILL only a process in uninterruptible sleep survives; do not wait for it forever.
 constexpr auto kill_give_up = std::chrono::seconds(3);
 
@@ -59,7 +65,41 @@ std::string random_hex_id() {
 
 process_scope::process_scope(asio::io_context& io) : io_(io), id_(random_hex_id()), timer_(io) {}
 
-process_scope::~process_scope() = default;
+process_scope::process_scope(asio::io_context& io, process_reaper& reaper)
+    : io_(io), id_(random_hex_id()), reaper_(&reaper), containment_(reaper.active_containment()),
+      timer_(io) {
+  if (containment_ == nullptr)
+    return;
+  serial_ = containment_->register_scope(detail::boot_ticks_now());
+  if (containment_->uses_cgroups()) {
+    cgroup_ = containment_->make_request_cgroup();
+    if (cgroup_)
+      target_ = cgroup_->target();
+  }
+}
+
+process_scope::~process_scope() {
+  if (containment_ == nullptr)
+    return;
+  containment_->unregister_scope(serial_);
+  containment_->retire(std::move(cgroup_));
+}
+
+const cgroup_target* process_scope::spawn_target() const noexcept {
+  return cgroup_ ? &target_ : nullptr;
+}
+
+std::optional<std::uint64_t> process_scope::rttime_tag() const noexcept {
+  if (containment_ == nullptr || cgroup_)
+    return std::nullopt;
+  return process::rttime_tag(serial_);
+}
+
+const char* process_scope::mechanism() const noexcept {
+  if (cgroup_)
+    return "cgroup";
+  return containment_ != nullptr ? "subreaper" : "none";
+}
 
 void process_scope::add_group(pid_t pgid) {
   if (std::find(groups_.begin(), groups_.end(), pgid) == groups_.end())
@@ -78,7 +118,28 @@ void process_scope::forget_dead_groups() const {
                 groups_.end());
 }
 
+bool process_scope::claims_orphan(const detail::proc_entry& child) const {
+  // Spawned by child_process (in this scope or another): its group says whose it is.
+  if (reaper_->watching(child.pid) || child.state == 'Z' || child.state == 'X')
+    return false;
+  if (const auto limit = detail::rttime_soft_limit(child.pid)) {
+    if (const auto serial = rttime_tag_serial(*limit)) {
+      if (*serial == serial_)
+        return true;
+      // Another live request's; one of an ended request is a leftover like an unmarked one.
+      if (containment_->is_live(*serial))
+        return false;
+    }
+  }
+  return containment_->sole_claimant(serial_, child.start_ticks);
+}
+
 std::vector<pid_t> process_scope::collect_members(std::vector<pid_t>* live_groups) const {
+  if (cgroup_) {
+    if (live_groups != nullptr)
+      live_groups->clear();
+    return cgroup_->members();
+  }
   forget_dead_groups();
   const pid_t self = ::getpid();
   const uid_t uid = ::geteuid();
@@ -122,6 +183,13 @@ std::vector<pid_t> process_scope::collect_members(std::vector<pid_t>* live_group
     if (detail::environ_contains(e.pid, marker))
       add_with_descendants(e.pid);
   }
+  // Orphans re-parented to us that carry no marker (env -i) and left the group (setsid).
+  if (containment_ != nullptr) {
+    for (const auto& e : table) {
+      if (e.ppid == self && members.count(e.pid) == 0 && claims_orphan(e))
+        add_with_descendants(e.pid);
+    }
+  }
 
   if (live_groups != nullptr) {
     live_groups->clear();
@@ -145,6 +213,8 @@ std::vector<pid_t> process_scope::find_members() const {
 }
 
 bool process_scope::empty() const {
+  if (cgroup_)
+    return !cgroup_->populated();
   // Cheap negative first: no group left and none of our direct children (which include every
   // orphan re-parented to us) carries the marker. Anything else of the scope would have a
   // live ancestor among those. Only a "maybe" pays for the full scan, which also discounts
@@ -157,7 +227,8 @@ bool process_scope::empty() const {
       const auto e = detail::read_proc_entry(child);
       if (!e || e->state == 'Z' || e->state == 'X')
         continue;
-      if (detail::environ_contains(child, marker)) {
+      if (detail::environ_contains(child, marker) ||
+          (containment_ != nullptr && claims_orphan(*e))) {
         maybe_alive = true;
         break;
       }
@@ -167,6 +238,15 @@ bool process_scope::empty() const {
 }
 
 std::size_t process_scope::signal_members(int sig) {
+  if (cgroup_) {
+    if (sig != SIGKILL)
+      return cgroup_->signal_members(sig);
+    if (!cgroup_->populated())
+      return 0;
+    // All at once, also what forks meanwhile; the count is for survivors().
+    cgroup_->kill();
+    return std::max<std::size_t>(cgroup_->members().size(), 1);
+  }
   std::vector<pid_t> live_groups;
   const std::vector<pid_t> members = collect_members(&live_groups);
   // Groups get the signal too, to catch a process forked after the scan. Only groups seen
@@ -214,7 +294,7 @@ void process_scope::kill_now() {
 }
 
 void process_scope::schedule_poll() {
-  timer_.expires_after(poll_interval);
+  timer_.expires_after(cgroup_ ? cgroup_poll_interval : poll_interval);
   timer_.async_wait([this, alive = std::weak_ptr<char>(alive_)](const std::error_code& ec) {
     if (alive.expired())
       return;
@@ -237,7 +317,7 @@ void process_scope::on_poll(const std::error_code& ec) {
       return finish(0);
     if (now >= give_up_at_)
       return finish(left);
-  } else if (find_members().empty()) {
+  } else if (empty()) {
     return finish(0);
   }
   schedule_poll();

@@ -19,6 +19,16 @@ void invocation_request::on_abort() {
     harness_run_->cancel();
 }
 
+void invocation_request::on_pause_output() {
+  if (harness_run_)
+    harness_run_->pause_output();
+}
+
+void invocation_request::on_resume_output() {
+  if (harness_run_)
+    harness_run_->resume_output();
+}
+
 void invocation_request::run_harness() {
   harness::invocation inv;
   inv.system_prompt = std::move(message_.system_prompt);
@@ -39,13 +49,13 @@ void invocation_request::run_harness() {
   harness::harness_callbacks cb;
   cb.on_assistant = [live](std::vector<std::string> blocks) {
     if (auto self = live()) {
-      self->send_output(protocol::assistant_message{std::move(blocks)});
+      self->send(protocol::assistant_message{std::move(blocks)});
     }
   };
   cb.on_agent_event = [live](std::string event, std::string data_json) {
     if (auto self = live()) {
-      self->send_output(protocol::agent_event_message{std::move(event),
-                                                      protocol::json_text{std::move(data_json)}});
+      self->send(protocol::agent_event_message{std::move(event),
+                                               protocol::json_text{std::move(data_json)}});
     }
   };
   cb.on_log = [live](std::string line) {
@@ -53,10 +63,12 @@ void invocation_request::run_harness() {
       self->log_info("harness: " + line);
   };
   harness_run_ = server_.harness.start(server_.io, server_.reaper, scope(), inv, std::move(cb),
-                                      [live](harness::harness_outcome outcome) {
-                                        if (auto self = live())
-                                          self->on_harness_done(std::move(outcome));
-                                      });
+                                       [live](harness::harness_outcome outcome) {
+                                         if (auto self = live())
+                                           self->on_harness_done(std::move(outcome));
+                                       });
+  if (harness_run_ && output_paused())
+    harness_run_->pause_output();
 }
 
 void invocation_request::on_harness_done(harness::harness_outcome&& outcome) {

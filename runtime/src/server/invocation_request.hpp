@@ -17,6 +17,8 @@ public:
 private:
   void run() override;
   void on_abort() override;
+  void on_pause_output() override;
+  void on_resume_output() override;
   void run_harness();
   void on_harness_done(harness::harness_outcome&& outcome);
 

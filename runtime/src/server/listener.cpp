@@ -2,29 +2,20 @@
 #include "server/listener.hpp"
 
 #include <cctype>
+#include <cerrno>
 #include <string>
 #include <string_view>
 
+#include <asio/error.hpp>
 #include <asio/post.hpp>
 
+#include "agentrt/protocol/input_quote.hpp"
 #include "log/logger.hpp"
+#include "util/secure_token.hpp"
 #include "util/json_object.hpp"
 
 namespace agentrt::runtime::server {
 namespace {
-
-// Compares in time that depends only on the lengths, so a client cannot find the token one
-// byte at a time by measuring how fast it is refused.
-bool constant_time_equal(std::string_view a, std::string_view b) {
-  const std::size_t n = std::max(a.size(), b.size());
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (std::size_t i = 0; i < n; ++i) {
-    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
-    const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
-    diff |= static_cast<unsigned char>(x ^ y);
-  }
-  return diff == 0;
-}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9')
@@ -81,11 +72,28 @@ bool is_loopback(const std::string& host) {
   return host == "127.0.0.1" || host == "::1" || host == "localhost" || host.rfind("127.", 0) == 0;
 }
 
+// Accept errors that mean "no resources now": retrying at once only spins. Compared by value:
+// standalone Asio reports errno values in its own "asio.system" category, which is not
+// equivalent to std::errc conditions.
+bool out_of_resources(const std::error_code& ec) {
+  if (ec.category() != asio::error::get_system_category() &&
+      ec.category() != std::system_category()) {
+    return false;
+  }
+  const int e = ec.value();
+  return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
+}
+
+constexpr std::chrono::milliseconds first_accept_backoff{50};
+constexpr std::chrono::milliseconds max_accept_backoff{1000};
+
 } // namespace
 
 listener::listener(asio::io_context& io, const config::options& opts,
                    process::process_reaper& reaper, harness::harness& agent_harness)
-    : pool_(4), state_(io, opts, reaper, pool_, agent_harness), shutdown_deadline_(io) {
+    : pool_(4), state_(io, opts, reaper, transfers_, pool_, agent_harness),
+      frame_budget_(std::make_shared<frame_budget>(opts.max_pending_frame_bytes)),
+      accept_backoff_timer_(io), shutdown_deadline_(io) {
   server_.clear_access_channels(websocketpp::log::alevel::all);
   server_.clear_error_channels(websocketpp::log::elevel::all);
   if (log::enabled(log::level::debug)) {
@@ -101,6 +109,8 @@ listener::listener(asio::io_context& io, const config::options& opts,
   // is not open yet and the option would silently not be set.
   server_.set_tcp_post_init_handler([this](websocketpp::connection_hdl h) { on_tcp_ready(h); });
   server_.set_validate_handler([this](websocketpp::connection_hdl h) { return on_validate(h); });
+  server_.set_ping_handler(
+      [this](websocketpp::connection_hdl h, std::string) { return on_ping(h); });
   server_.set_http_handler([this](websocketpp::connection_hdl h) { on_http(h); });
   server_.set_open_handler([this](websocketpp::connection_hdl h) { on_open(h); });
   server_.set_close_handler([this](websocketpp::connection_hdl h) { on_close(h); });
@@ -117,9 +127,7 @@ std::error_code listener::start() {
   server_.listen(o.host, std::to_string(o.port), ec);
   if (ec)
     return ec;
-  server_.start_accept(ec);
-  if (ec)
-    return ec;
+  accept_next();
   log::info({}, "agentrt " AGENTRT_VERSION " listening on " + o.host + ":" +
                     std::to_string(port()) + (o.token ? " (token required)" : ""));
   if (!o.token && !is_loopback(o.host)) {
@@ -135,6 +143,62 @@ std::uint16_t listener::port() const {
   return ec ? 0 : ep.port();
 }
 
+void listener::accept_next() {
+  if (state_.shutting_down || !server_.is_listening())
+    return;
+  connection_ptr con = server_.get_connection();
+  if (!con) {
+    log::error({}, "cannot accept connections any more: no connection could be created");
+    return;
+  }
+  std::error_code ec;
+  server_.async_accept(
+      con, [this, con](const std::error_code& e) { on_accept(con, e); }, ec);
+  if (ec) {
+    con->terminate(ec);
+    log::error({}, "cannot accept connections any more: " + ec.message());
+  }
+}
+
+void listener::on_accept(const connection_ptr& con, const std::error_code& ec) {
+  if (!ec) {
+    if (accept_backoff_.count() > 0) {
+      log::info({}, "accepting connections again");
+      accept_backoff_ = std::chrono::milliseconds{0};
+    }
+    con->start();
+    accept_next();
+    return;
+  }
+  con->terminate(ec);
+  if (ec == websocketpp::error::make_error_code(websocketpp::error::operation_canceled) ||
+      state_.shutting_down) {
+    return;
+  }
+  if (!out_of_resources(ec)) {
+    // The peer gave up before we took it (ECONNABORTED) and the like: next one.
+    log::debug({}, "accept failed: " + ec.message());
+    accept_next();
+    return;
+  }
+  // Pending connections wait in the kernel's backlog until descriptors are freed (a session
+  // ends, or an idle one times out: --session-idle-timeout).
+  if (accept_backoff_.count() == 0) {
+    accept_backoff_ = first_accept_backoff;
+    log::warn({}, "cannot accept a connection: " + ec.message() + " (" +
+                      std::to_string(state_.open_sessions) +
+                      " session(s) open); retrying with back-off up to " +
+                      std::to_string(max_accept_backoff.count()) + " ms");
+  } else {
+    accept_backoff_ = std::min(accept_backoff_ * 2, max_accept_backoff);
+  }
+  accept_backoff_timer_.expires_after(accept_backoff_);
+  accept_backoff_timer_.async_wait([this](const std::error_code& e) {
+    if (!e)
+      accept_next();
+  });
+}
+
 void listener::on_tcp_ready(websocketpp::connection_hdl hdl) {
   std::error_code ec;
   auto con = server_.get_con_from_hdl(hdl, ec);
@@ -143,10 +207,43 @@ void listener::on_tcp_ready(websocketpp::connection_hdl hdl) {
   con->get_raw_socket().set_option(asio::ip::tcp::no_delay(true), ec);
   if (ec)
     log::debug({}, "TCP_NODELAY not set: " + ec.message());
+  con->set_inbound_budget(frame_budget_, [this, hdl](std::size_t frame_bytes) {
+    // Posted: this runs inside websocketpp's read path.
+    asio::post(state_.io, [this, hdl, frame_bytes] { on_frame_refused(hdl, frame_bytes); });
+  });
+}
+
+void listener::on_frame_refused(websocketpp::connection_hdl hdl, std::size_t frame_bytes) {
+  std::error_code ec;
+  auto con = server_.get_con_from_hdl(hdl, ec);
+  if (ec)
+    return;
+  log::warn({}, "refused a " + std::to_string(frame_bytes) + "-byte frame from " +
+                    con->get_remote_endpoint() + ": partly received frames of all connections " +
+                    "would exceed --max-pending-frame-bytes (" +
+                    std::to_string(frame_budget_->limit()) + "); closing with 1013");
+  const std::string reason = "too many large frames in progress; try again later";
+  auto it = sessions_.find(hdl);
+  if (it != sessions_.end()) {
+    it->second->close_now(websocketpp::close::status::try_again_later, reason);
+    return;
+  }
+  con->close(websocketpp::close::status::try_again_later, reason, ec);
 }
 
 bool listener::on_validate(websocketpp::connection_hdl hdl) {
   auto con = server_.get_con_from_hdl(hdl);
+  // RFC 6455 only. websocketpp also accepts the drafts hybi-07/08 and hixie-76; hixie-76
+  // frames went around both --max-message-bytes and the UTF-8 check.
+  const std::string version = con->get_request_header("Sec-WebSocket-Version");
+  if (version != "13") {
+    log::warn({}, "refused a WebSocket upgrade from " + con->get_remote_endpoint() +
+                      ": Sec-WebSocket-Version \"" + protocol::quote_prefix(version, 32) +
+                      "\" (only 13, RFC 6455, is supported)");
+    con->set_status(websocketpp::http::status_code::upgrade_required);
+    con->replace_header("Sec-WebSocket-Version", "13");
+    return false;
+  }
   if (state_.shutting_down) {
     con->set_status(websocketpp::http::status_code::service_unavailable);
     return false;
@@ -158,11 +255,11 @@ bool listener::on_validate(websocketpp::connection_hdl hdl) {
   const std::string auth = con->get_request_header("Authorization");
   constexpr std::string_view bearer = "Bearer ";
   if (auth.size() > bearer.size() && auth.compare(0, bearer.size(), bearer) == 0) {
-    ok = constant_time_equal(std::string_view(auth).substr(bearer.size()), *token);
+    ok = util::constant_time_equal(std::string_view(auth).substr(bearer.size()), *token);
   }
   if (!ok) {
     if (auto q = query_token(con->get_resource()))
-      ok = constant_time_equal(*q, *token);
+      ok = util::constant_time_equal(*q, *token);
   }
   if (!ok) {
     log::warn({}, "refused a WebSocket upgrade from " + con->get_remote_endpoint() +
@@ -196,6 +293,7 @@ std::string listener::health_json() const {
       .add("uptime_s", uptime)
       .add("open_sessions", state_.open_sessions)
       .add("requests_in_flight", state_.requests_in_flight)
+      .add("containment", state_.reaper.containment_name())
       .str();
 }
 
@@ -228,6 +326,11 @@ void listener::on_message(websocketpp::connection_hdl hdl, ws_server::message_pt
     it->second->on_message(std::move(msg));
 }
 
+bool listener::on_ping(websocketpp::connection_hdl hdl) {
+  auto it = sessions_.find(hdl);
+  return it == sessions_.end() || it->second->on_ping();
+}
+
 void listener::shutdown(std::function<void()> on_done) {
   if (state_.shutting_down)
     return;
@@ -240,6 +343,7 @@ void listener::shutdown(std::function<void()> on_done) {
                                             " closed session(s) still cleaning up"));
   std::error_code ec;
   server_.stop_listening(ec);
+  accept_backoff_timer_.cancel();
   // Copies: a session may close synchronously and move from one map to the other.
   auto sessions = sessions_;
   for (auto& [hdl, s] : sessions)

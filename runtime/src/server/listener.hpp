@@ -13,6 +13,7 @@
 
 #include "config/options.hpp"
 #include "process/process_reaper.hpp"
+#include "server/frame_budget.hpp"
 #include "server/server_state.hpp"
 #include "server/session.hpp"
 #include "server/ws_config.hpp"
@@ -36,8 +37,14 @@ public:
   void shutdown(std::function<void()> on_done);
 
 private:
+  // websocketpp's accept loop re-arms at once after an error, so with the descriptor limit
+  // reached (EMFILE) it spun at 100% CPU; this one backs off instead.
+  void accept_next();
+  void on_accept(const connection_ptr& con, const std::error_code& ec);
   void on_tcp_ready(websocketpp::connection_hdl hdl);
+  void on_frame_refused(websocketpp::connection_hdl hdl, std::size_t frame_bytes);
   bool on_validate(websocketpp::connection_hdl hdl);
+  bool on_ping(websocketpp::connection_hdl hdl);
   void on_http(websocketpp::connection_hdl hdl);
   void on_open(websocketpp::connection_hdl hdl);
   void on_close(websocketpp::connection_hdl hdl);
@@ -45,9 +52,15 @@ private:
   void maybe_finish_shutdown();
   std::string health_json() const;
 
+  // Before the sessions: their transfers and extractions must be gone before these are.
+  transfer::transfer_engine transfers_;
   transfer::thread_pool pool_;
   server_state state_;
+  // Before server_: connections (and what their handlers hold) are destroyed with it.
+  std::shared_ptr<frame_budget> frame_budget_;
   ws_server server_;
+  asio::steady_timer accept_backoff_timer_;
+  std::chrono::milliseconds accept_backoff_{0};
   std::map<websocketpp::connection_hdl, std::shared_ptr<session>,
            std::owner_less<websocketpp::connection_hdl>>
       sessions_;

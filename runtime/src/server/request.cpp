@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "agentrt/protocol/input_quote.hpp"
 #include "log/logger.hpp"
 #include "util/json_object.hpp"
 
@@ -26,7 +27,7 @@ request::request(server_state& state, request_host& host, params p)
       capabilities_(std::move(p.client_capabilities)), artifacts_dirs_(std::move(p.artifacts_dirs)),
       artifacts_ignore_content_(std::move(p.artifacts_ignore_content)),
       downloadables_(std::move(p.downloadables)),
-      scope_(std::make_shared<process::process_scope>(state.io)),
+      scope_(std::make_shared<process::process_scope>(state.io, state.reaper)),
       started_(std::chrono::steady_clock::now()), heartbeat_timer_(state.io) {}
 
 request::~request() {
@@ -67,7 +68,8 @@ void request::start() {
   limits.max_ratio = server_.options.extract_max_ratio;
   auto live = live_guard();
   downloads_ = execution::downloadables_runner::start(
-      server_.io, server_.pool, std::move(downloadables_), server_.transfer_options(), limits,
+      server_.io, server_.transfers, server_.pool, std::move(downloadables_),
+      server_.transfer_options(), limits,
       [live](const std::string& line) {
         if (auto self = live())
           self->log_info(line);
@@ -126,9 +128,11 @@ void request::run_next_command() {
   if (!runner_) {
     log_warn("command " + std::to_string(commands_.next) + ": " + error_text);
     util::json_object meta;
-    meta.add("code", "spawn_failed").add("command", cmd.command).add("reason", ec.message());
+    meta.add("code", "spawn_failed")
+        .add("command", protocol::quote_prefix(cmd.command))
+        .add("reason", ec.message());
     if (cmd.cwd)
-      meta.add("cwd", *cmd.cwd);
+      meta.add("cwd", protocol::quote_prefix(*cmd.cwd));
     finish(protocol::error_message{error_text, {meta.str()}});
     return;
   }
@@ -137,7 +141,7 @@ void request::run_next_command() {
 }
 
 void request::on_command_output(protocol::command_output_message&& m) {
-  send_output(std::move(m));
+  send(std::move(m));
 }
 
 void request::on_command_done(execution::command_outcome&& outcome) {
@@ -239,6 +243,7 @@ void request::stop_producers() {
     // A runner paused for backpressure reads nothing more, so it would never see EOF on its
     // pipes: it would never finish, and its pipes would leak with it. Its output is dropped
     // from here on (the request is no longer live), so reading is harmless.
+    runner_->discard_output();
     runner_->resume_output();
     runner_->terminate();
   }
@@ -258,6 +263,8 @@ void request::end(std::optional<protocol::message> terminal) {
 }
 
 void request::pause_output() {
+  if (!live())
+    return;
   output_paused_ = true;
   if (runner_)
     runner_->pause_output();
@@ -265,6 +272,8 @@ void request::pause_output() {
 }
 
 void request::resume_output() {
+  if (!live())
+    return;
   output_paused_ = false;
   if (runner_)
     runner_->resume_output();
@@ -293,11 +302,11 @@ void request::on_heartbeat(const std::error_code& ec) {
 void request::log_info(const std::string& text) const {
   if (!log::enabled(log::level::info))
     return;
-  log::info(source_id_, redactor_->redact(text));
+  log::info(redactor_->redact(source_id_), redactor_->redact(text));
 }
 
 void request::log_warn(const std::string& text) const {
-  log::warn(source_id_, redactor_->redact(text));
+  log::warn(redactor_->redact(source_id_), redactor_->redact(text));
 }
 
 } // namespace agentrt::runtime::server

@@ -4,8 +4,8 @@
 // alive, or no terminal at all when its connection is gone.
 //
 // A request never touches the connection. It hands messages to its host (the session), which
-// redacts them with the request's redactor, numbers them for a durable session and sends them,
-// and asks the request to pause its output while the client is not reading.
+// redacts them with the request's redactor and sends them, and asks the request to pause its
+// output while the client is not reading (the send bound, send_flow.hpp).
 #pragma once
 
 #include <chrono>
@@ -32,8 +32,6 @@ class request_host {
 public:
   // Sends a message of the request (redacted with the request's secrets by the host).
   virtual void send_for_request(protocol::message m) = 0;
-  // An output chunk was sent: the host checks its send bound and may pause the request.
-  virtual void output_sent() = 0;
   // Registers artifact directories for the rest of the session; false with error on failure.
   virtual bool add_artifact_dirs(const std::vector<std::string>& dirs,
                                  const std::optional<std::string>& ignore_content,
@@ -82,8 +80,9 @@ public:
   // SIGKILL to everything now (the runtime exiting past its shutdown deadline).
   void kill_now();
 
-  // Backpressure: stop / start reading the producer of output (the command's pipes, the
-  // harness's stdout).
+  // The send bound: stop / start reading the producer of output (the command's pipes, the
+  // harness's stdout). Remembered before start() (producers then start paused); a no-op once
+  // the request's output is no longer wanted (a killed producer drains its pipes itself).
   void pause_output();
   void resume_output();
 
@@ -117,11 +116,6 @@ protected:
   // Kills whatever the request left running, then hands the terminal to the host.
   void finish(protocol::message terminal);
   void send(protocol::message m) { host_.send_for_request(std::move(m)); }
-  // Output (command output, assistant text, agent events): sent, then the host's send bound.
-  void send_output(protocol::message m) {
-    host_.send_for_request(std::move(m));
-    host_.output_sent();
-  }
   // A callback's guard: the request, if it still exists and its output is still wanted.
   std::function<std::shared_ptr<request>()> live_guard();
 
@@ -164,6 +158,7 @@ private:
 
 protected:
   process::process_scope& scope() { return *scope_; }
+  bool output_paused() const noexcept { return output_paused_; }
   std::chrono::steady_clock::time_point started() const noexcept { return started_; }
 };
 

@@ -12,21 +12,28 @@
 #include "harness/harness.hpp"
 #include "process/process_reaper.hpp"
 #include "transfer/thread_pool.hpp"
+#include "transfer/transfer_engine.hpp"
 #include "transfer/transfer_options.hpp"
 
 namespace agentrt::runtime::server {
 
 struct server_state {
   server_state(asio::io_context& io_context, const config::options& opts,
-               process::process_reaper& process_reaper, transfer::thread_pool& transfer_pool,
-               harness::harness& agent_harness)
-      : io(io_context), options(opts), reaper(process_reaper), pool(transfer_pool),
+               process::process_reaper& process_reaper, transfer::transfer_engine& transfer_engine,
+               transfer::thread_pool& local_pool, harness::harness& agent_harness)
+      : io(io_context),
+        options(opts),
+        reaper(process_reaper),
+        transfers(transfer_engine),
+        pool(local_pool),
         harness(agent_harness) {}
 
   transfer::transfer_options transfer_options() const {
     transfer::transfer_options t;
     t.connect_timeout = options.connect_timeout;
+    t.low_speed_limit = static_cast<long>(options.low_speed_limit);
     t.low_speed_time = options.low_speed_time;
+    t.download_max_bytes = options.download_max_bytes;
     t.max_retries = options.transfer_retries;
     return t;
   }
@@ -34,8 +41,9 @@ struct server_state {
   asio::io_context& io;
   const config::options& options;
   process::process_reaper& reaper;
-  transfer::thread_pool& pool; // curl and libarchive work, off the io_context thread
-  harness::harness& harness;   // runs invocation_message's agent
+  transfer::transfer_engine& transfers;  // every download and upload (curl), one thread
+  transfer::thread_pool& pool;  // archive extraction and file:// copies, off the io_context
+  harness::harness& harness;    // runs invocation_message's agent
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::size_t open_sessions = 0;
   std::size_t requests_in_flight = 0;
@@ -43,4 +51,4 @@ struct server_state {
   bool shutting_down = false;
 };
 
-} // namespace agentrt::runtime::server
+}  // namespace agentrt::runtime::server

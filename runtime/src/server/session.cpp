@@ -1,5 +1,5 @@
-// Protocol session: which message goes where, one request at a time, backpressure, and the end of
-// the session (see session.hpp).
+// Protocol session: which message goes where, one request at a time, the send bound, the idle
+// timeout and the end of the session (see session.hpp).
 #include "server/session.hpp"
 
 #include <algorithm>
@@ -7,6 +7,7 @@
 
 #include "agentrt/protocol/codec.hpp"
 #include "agentrt/protocol/errc.hpp"
+#include "agentrt/protocol/input_quote.hpp"
 #include "log/logger.hpp"
 #include "server/command_request.hpp"
 #include "server/invocation_request.hpp"
@@ -15,20 +16,21 @@
 namespace agentrt::runtime::server {
 namespace {
 
-// Output is read from a producer only while less than this is queued for the socket: a slow
-// client stalls the child (its pipe fills) instead of growing our memory.
-constexpr std::size_t backpressure_high_water = 4 * 1024 * 1024;
-constexpr std::size_t backpressure_low_water = 1024 * 1024;
 // On runtime shutdown children get less time than on cancel: the runtime must exit promptly.
 constexpr std::chrono::milliseconds shutdown_grace{2000};
+// How long a request's processes may live on after the shutdown close, for the close frame
+// to be written first.
+constexpr std::chrono::milliseconds shutdown_kill_delay{2000};
 
 } // namespace
 
 session::session(server_state& state, connection_ptr con)
-    : state_(state), conn_(std::make_shared<connection>(state.io, std::move(con))),
-      id_(state.next_session_id++) {}
+    : state_(state), conn_(std::make_unique<connection>(std::move(con))),
+      id_(state.next_session_id++), idle_timer_(state.io), kill_timer_(state.io) {}
 
 session::~session() {
+  // Only reached with a request in flight when the runtime exits past its shutdown deadline:
+  // what the request still runs must not outlive the runtime.
   if (request_)
     request_->kill_now();
 }
@@ -36,11 +38,38 @@ session::~session() {
 void session::on_open() {
   ++state_.open_sessions;
   log::info({}, "session " + std::to_string(id_) + " opened from " + conn_->peer());
+  conn_->set_write_done_handler([weak = weak_from_this()] {
+    if (auto self = weak.lock())
+      self->on_write_done();
+  });
+  last_activity_ = std::chrono::steady_clock::now();
+  if (state_.options.session_idle_timeout.count() > 0)
+    arm_idle_timer(state_.options.session_idle_timeout);
+}
+
+bool session::on_ping() {
+  last_activity_ = std::chrono::steady_clock::now();
+  // The pong joins websocketpp's queue: a client pinging without reading is paused like one
+  // sending frames.
+  if (conn_->over_high_water())
+    conn_->pause_reads();
+  return !closed_;
 }
 
 void session::on_message(ws_server::message_ptr msg) {
   if (closed_)
     return;
+  last_activity_ = std::chrono::steady_clock::now();
+  handle_frame(std::move(msg));
+  // Every frame may be answered. While the client's answers are over the bound the socket is
+  // not read any further (the client's sends block), so a client that sends and never reads
+  // cannot queue replies without end. A frame already read is still handled (a cancel from a
+  // slow client that stopped reading works), and so is the rest of the read buffer.
+  if (conn_->over_high_water())
+    conn_->pause_reads();
+}
+
+void session::handle_frame(ws_server::message_ptr msg) {
   if (msg->get_opcode() != websocketpp::frame::opcode::text) {
     send_error("binary frames are not supported: send one JSON object per text frame",
                util::json_object().add("code", "unsupported_frame").str());
@@ -52,7 +81,7 @@ void session::on_message(ws_server::message_ptr msg) {
     util::json_object meta;
     meta.add("code", decoded.ec ? decoded.ec.message() : std::string("invalid"));
     if (!decoded.message_type.empty())
-      meta.add("message_type", decoded.message_type);
+      meta.add("message_type", protocol::quote_prefix(decoded.message_type));
     send_error("invalid message: " + decoded.error, meta.str());
     return;
   }
@@ -127,6 +156,9 @@ void session::start_request(std::shared_ptr<request> r) {
   request_ = r;
   last_redactor_ = r->redactor();
   ++state_.requests_in_flight;
+  // Still over the send bound from the previous request: its producers start paused.
+  if (throttled_)
+    r->pause_output();
   // r, not request_: the request may end (and be dropped) inside start().
   r->start();
 }
@@ -149,7 +181,7 @@ void session::handle(protocol::artifact_upload_response_message&& m) {
     artifacts_->on_upload_response(m);
     return;
   }
-  log_warn("refused artifact_upload_response_message for \"" + m.filepath +
+  log_warn("refused artifact_upload_response_message for \"" + protocol::quote_prefix(m.filepath) +
            "\": this session announced no such file");
 }
 
@@ -163,10 +195,10 @@ bool session::add_artifact_dirs(const std::vector<std::string>& dirs,
   if (!artifacts_) {
     std::weak_ptr<session> weak = shared_from_this();
     artifacts_ = std::make_shared<artifacts::artifact_manager>(
-        state_.io, state_.pool, state_.transfer_options(),
+        state_.io, state_.transfers, state_.transfer_options(),
         [weak](protocol::message m) {
           if (auto self = weak.lock())
-            self->send(std::move(m));
+            self->send_artifact_message(std::move(m));
         },
         [weak](bool warning, const std::string& text) {
           if (auto self = weak.lock())
@@ -181,25 +213,6 @@ void session::send_for_request(protocol::message m) {
   send(std::move(m));
 }
 
-void session::output_sent() {
-  if (output_paused_ || !request_ || closed_)
-    return;
-  if (conn_->buffered_amount() < backpressure_high_water)
-    return;
-  output_paused_ = true;
-  request_->pause_output();
-  conn_->when_drained(backpressure_low_water, [weak = weak_from_this()] {
-    if (auto self = weak.lock())
-      self->on_drained();
-  });
-}
-
-void session::on_drained() {
-  output_paused_ = false;
-  if (request_)
-    request_->resume_output();
-}
-
 void session::request_done(std::uint64_t request_id, std::optional<protocol::message> terminal) {
   if (!request_ || request_->id() != request_id)
     return;
@@ -208,15 +221,8 @@ void session::request_done(std::uint64_t request_id, std::optional<protocol::mes
     send(std::move(*terminal));
   request_.reset();
   --state_.requests_in_flight;
-  if (output_paused_) {
-    output_paused_ = false;
-    conn_->cancel_wait();
-  }
-  if (close_when_request_done_ && !closed_) {
-    conn_->close(websocketpp::close::status::going_away, "runtime shutting down");
-  } else if (end_pending_ && !closed_) {
+  if (end_pending_ && !closed_)
     end_session();
-  }
   release_if_done();
 }
 
@@ -227,11 +233,13 @@ void session::end_session() {
   // Weak: the artifact manager keeps this until its drain ends, and the session owns it.
   auto confirm = [weak = weak_from_this()] {
     auto self = weak.lock();
-    if (!self || self->closed_)
+    if (!self || self->closed_ || self->closing_)
       return;
+    // Announcements held back by the send bound go before the confirm, as they would have.
+    self->release_deferred_announcements(true);
     self->send(protocol::end_session_confirm_message{});
     log::info({}, "session " + std::to_string(self->id_) + " ended by the client");
-    self->conn_->close(websocketpp::close::status::normal, "session ended");
+    self->close_when_flushed(websocketpp::close::status::normal, "session ended");
   };
   if (!artifacts_) {
     confirm();
@@ -248,7 +256,13 @@ void session::on_close(std::function<void()> on_released) {
   closed_ = true;
   on_released_ = std::move(on_released);
   --state_.open_sessions;
-  conn_->cancel_wait();
+  idle_timer_.cancel();
+  kill_after_close_ = false;
+  kill_timer_.cancel();
+  conn_->set_write_done_handler(nullptr);
+  conn_->drop_queued();
+  deferred_.clear();
+  deferred_order_.clear();
   log::info({}, "session " + std::to_string(id_) + " closed");
   if (artifacts_) {
     // Detached uploads outlive the connection; their outcome must still reach the log.
@@ -267,10 +281,16 @@ void session::on_close(std::function<void()> on_released) {
   }
   if (request_ && request_->current_state() != request::state::cancelling) {
     request_->log_info("client went away with a request in flight: killing its processes");
-    request_->abandon(state_.shutting_down ? std::min(state_.options.kill_grace, shutdown_grace)
-                                           : state_.options.kill_grace);
+    abandon_request(state_.shutting_down ? std::min(state_.options.kill_grace, shutdown_grace)
+                                         : state_.options.kill_grace);
   }
   release_if_done();
+}
+
+void session::abandon_request(std::chrono::milliseconds grace) {
+  // The request reports back through request_done (without a terminal) once its processes
+  // are gone; that may happen inside this call.
+  request_->abandon(grace);
 }
 
 void session::release_if_done() {
@@ -287,26 +307,180 @@ void session::shutdown() {
   if (closed_) {
     // Still killing what the request left: with the shutdown's shorter grace from now on.
     if (request_)
-      request_->abandon(std::min(state_.options.kill_grace, shutdown_grace));
+      abandon_request(std::min(state_.options.kill_grace, shutdown_grace));
     return;
   }
-  if (!request_) {
-    conn_->close(websocketpp::close::status::going_away, "runtime shutting down");
+  // The close goes first: a client must not have to read megabytes of output (or wait for the
+  // request's processes to die) to learn that the runtime is going away. Killing waits until
+  // the close frame has been written to the socket (at most shutdown_kill_delay): finding and
+  // signalling a request's processes scans /proc, and with many requests that keeps the
+  // io_context thread busy for seconds, during which the close frames would not be written.
+  close_now(websocketpp::close::status::going_away, "runtime shutting down");
+  if (!request_)
+    return;
+  kill_after_close_ = true;
+  kill_timer_.expires_after(shutdown_kill_delay);
+  kill_timer_.async_wait([weak = weak_from_this()](const std::error_code& ec) {
+    auto self = weak.lock();
+    if (!ec && self)
+      self->kill_for_shutdown();
+  });
+}
+
+void session::kill_for_shutdown() {
+  if (!kill_after_close_)
+    return;
+  kill_after_close_ = false;
+  kill_timer_.cancel();
+  // Also a request being cancelled: with the shutdown's shorter grace from now on.
+  if (request_)
+    abandon_request(std::min(state_.options.kill_grace, shutdown_grace));
+}
+
+void session::close_now(websocketpp::close::status::value code, const std::string& reason) {
+  if (closed_ || closing_)
+    return;
+  closing_ = true;
+  idle_timer_.cancel();
+  close_after_flush_.reset();
+  // Nothing produced from here on can be sent: producers stay paused (a request that is
+  // killed resumes its own output to drain it).
+  throttle();
+  const std::size_t dropped = conn_->drop_queued();
+  deferred_.clear();
+  deferred_order_.clear();
+  if (dropped > 0) {
+    log::info({}, "session " + std::to_string(id_) + ": dropped " + std::to_string(dropped) +
+                      " bytes of output the client had not read");
+  }
+  conn_->close(code, reason);
+}
+
+void session::close_when_flushed(websocketpp::close::status::value code, std::string reason) {
+  if (closed_ || closing_)
+    return;
+  if (!conn_->queue_empty()) {
+    close_after_flush_.emplace(code, std::move(reason));
     return;
   }
-  close_when_request_done_ = true;
-  request_->abandon(std::min(state_.options.kill_grace, shutdown_grace));
+  closing_ = true;
+  conn_->close(code, reason);
+}
+
+void session::throttle() {
+  throttled_ = true;
+  if (request_)
+    request_->pause_output();
+}
+
+void session::on_write_done() {
+  if (closed_)
+    return;
+  if (closing_) {
+    // Everything queued before the close frame, and the close frame, has been written.
+    if (kill_after_close_ && conn_->buffered_amount() == 0)
+      kill_for_shutdown();
+    return;
+  }
+  last_activity_ = std::chrono::steady_clock::now();
+  conn_->refill();
+  if ((throttled_ || conn_->reads_paused()) && conn_->under_low_water())
+    unthrottle();
+  if (close_after_flush_ && conn_->queue_empty()) {
+    auto [code, reason] = std::move(*close_after_flush_);
+    close_after_flush_.reset();
+    close_when_flushed(code, std::move(reason));
+  }
+}
+
+void session::unthrottle() {
+  throttled_ = false;
+  if (request_)
+    request_->resume_output(); // a no-op once its output is no longer wanted
+  conn_->resume_reads();
+  release_deferred_announcements(false);
+}
+
+void session::send_artifact_message(protocol::message m) {
+  auto* announce = std::get_if<protocol::artifact_upload_request_message>(&m);
+  if (announce == nullptr || (!throttled_ && deferred_order_.empty())) {
+    send(std::move(m));
+    return;
+  }
+  if (closed_ || closing_)
+    return;
+  auto [it, added] = deferred_.try_emplace(announce->filepath);
+  if (added) {
+    it->second.message = std::move(*announce);
+    deferred_order_.push_back(it->first);
+  }
+  ++it->second.count;
+}
+
+void session::release_deferred_announcements(bool all) {
+  while (!deferred_order_.empty() && (all || !throttled_)) {
+    auto it = deferred_.find(deferred_order_.front());
+    // The file was announced once per event, and the artifact manager expects an answer to
+    // each: the count keeps them all, in one entry.
+    if (--it->second.count == 0) {
+      protocol::artifact_upload_request_message m = std::move(it->second.message);
+      deferred_.erase(it);
+      deferred_order_.pop_front();
+      send(std::move(m));
+    } else {
+      send(it->second.message);
+    }
+  }
+}
+
+bool session::busy() const {
+  return request_ || end_pending_ || draining_ || !deferred_order_.empty() ||
+         (artifacts_ && !artifacts_->idle());
+}
+
+void session::arm_idle_timer(std::chrono::steady_clock::duration after) {
+  idle_timer_.expires_after(after);
+  idle_timer_.async_wait([weak = weak_from_this()](const std::error_code& ec) {
+    if (auto self = weak.lock())
+      self->on_idle_timer(ec);
+  });
+}
+
+void session::on_idle_timer(const std::error_code& ec) {
+  if (ec || closed_ || closing_)
+    return;
+  const auto timeout = state_.options.session_idle_timeout;
+  const auto now = std::chrono::steady_clock::now();
+  if (busy()) {
+    // Something in flight counts as activity: the full timeout starts once it is over.
+    last_activity_ = now;
+    arm_idle_timer(timeout);
+    return;
+  }
+  const auto idle_for = now - last_activity_;
+  if (idle_for < timeout) {
+    arm_idle_timer(timeout - idle_for);
+    return;
+  }
+  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout).count();
+  log::info({}, "session " + std::to_string(id_) + ": idle for " + std::to_string(secs) +
+                    " s with nothing in flight: closing (--session-idle-timeout)");
+  close_now(websocketpp::close::status::going_away, "session idle timeout");
 }
 
 void session::send(protocol::message m) {
-  if (closed_)
+  if (closed_ || closing_)
     return;
   const protocol::redactor* r = request_ ? request_->redactor().get() : last_redactor_.get();
   if (r && !r->empty())
     protocol::redact_message(m, *r);
   const std::error_code ec = conn_->send(protocol::encode(m));
-  if (ec)
+  if (ec) {
     log::debug({}, "session " + std::to_string(id_) + ": send failed: " + ec.message());
+    return;
+  }
+  if (!throttled_ && conn_->over_high_water())
+    throttle();
 }
 
 void session::send_error(std::string text, std::string metadata_json) {

@@ -1,45 +1,22 @@
-// A cancellation flag shared between the io_context thread (which cancels) and a pool thread
-// (which polls it from curl's progress callback and sleeps on it between retries). Copies share
-// one state, so the caller keeps one copy and the transfer job another.
+// A cancellation flag shared between the io_context thread (which cancels) and the transfer
+// engine's thread (which checks it between curl's steps and from its progress callback).
+// Copies share one state, so the caller keeps one copy and each attempt another.
 #pragma once
 
 #include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 
 namespace agentrt::runtime::transfer {
 
 class cancel_token {
 public:
-  cancel_token() : state_(std::make_shared<state>()) {}
+  cancel_token() : state_(std::make_shared<std::atomic<bool>>(false)) {}
 
-  void cancel() const {
-    {
-      // Taking the mutex orders the store against a waiter between its check and its wait,
-      // so the notify cannot be lost.
-      std::lock_guard<std::mutex> lock(state_->mutex);
-      state_->cancelled.store(true, std::memory_order_release);
-    }
-    state_->changed.notify_all();
-  }
-
-  bool cancelled() const noexcept { return state_->cancelled.load(std::memory_order_acquire); }
-
-  // Sleeps for d unless cancelled first; true when cancelled.
-  bool wait_for(std::chrono::milliseconds d) const {
-    std::unique_lock<std::mutex> lock(state_->mutex);
-    return state_->changed.wait_for(lock, d, [this] { return cancelled(); });
-  }
+  void cancel() const noexcept { state_->store(true, std::memory_order_release); }
+  bool cancelled() const noexcept { return state_->load(std::memory_order_acquire); }
 
 private:
-  struct state {
-    std::atomic<bool> cancelled{false};
-    std::mutex mutex;
-    std::condition_variable changed;
-  };
-  std::shared_ptr<state> state_;
+  std::shared_ptr<std::atomic<bool>> state_;
 };
 
 } // namespace agentrt::runtime::transfer

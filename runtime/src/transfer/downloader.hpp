@@ -1,7 +1,10 @@
 // Fetches a Downloadable: the URL's last path segment (percent-decoded, refused unless a plain
 // file name) is streamed into working_dir through a hidden ".<name>.part" file that is renamed
-// into place only when the transfer succeeded. Runs on the transfer pool; the result is
-// delivered on the io_context thread.
+// into place only when the transfer succeeded (part_file). http and https run on the transfer
+// engine, attempt after attempt with backoff; file:// is read by the runtime itself on the
+// local pool, opened without blocking and only if it is a regular file (curl would open a FIFO
+// named by the URL and wait for a writer forever). The result is delivered on the io_context
+// thread. URLs in messages have their userinfo hidden.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +17,7 @@
 
 #include "transfer/cancel_token.hpp"
 #include "transfer/thread_pool.hpp"
+#include "transfer/transfer_engine.hpp"
 #include "transfer/transfer_failure.hpp"
 #include "transfer/transfer_options.hpp"
 
@@ -31,7 +35,8 @@ struct download_result {
   std::string path; // the final file on success
   std::uint64_t bytes = 0;
   int attempts = 0;
-  // Human-readable, names the URL verbatim (callers redact secrets); empty on success.
+  // Human-readable, names the URL with its userinfo hidden (callers redact other secrets);
+  // empty on success.
   std::string error;
 
   bool ok() const noexcept { return failure == transfer_failure::none; }
@@ -41,17 +46,14 @@ class downloader {
 public:
   using done_handler = std::function<void(download_result)>;
 
-  downloader(asio::io_context& io, thread_pool& pool) : io_(io), pool_(pool) {}
+  // local_pool reads file:// URLs; engine runs everything else.
+  downloader(asio::io_context& io, transfer_engine& engine, thread_pool& local_pool)
+      : io_(io), engine_(engine), local_pool_(local_pool) {}
 
-  // Fetches url (http, https or file) into working_dir on the pool; on_done runs on io's thread
-  // exactly once, unless the pool is destroyed before the job starts.
+  // Fetches url (http, https or file) into working_dir; on_done runs on io's thread exactly
+  // once (never from inside this call), unless the engine or pool is destroyed first.
   void download(std::string url, std::string working_dir, transfer_options options,
                 cancel_token cancel, done_handler on_done);
-
-  // The same on the calling thread (a pool job, or a test).
-  static download_result download_blocking(const std::string& url, const std::string& working_dir,
-                                           const transfer_options& options,
-                                           const cancel_token& cancel);
 
   // The file name a URL downloads to, or nullopt with the reason in why: last path segment,
   // query and fragment stripped, percent-decoded; empty, ".", "..", or containing '/' or NUL
@@ -60,7 +62,8 @@ public:
 
 private:
   asio::io_context& io_;
-  thread_pool& pool_;
+  transfer_engine& engine_;
+  thread_pool& local_pool_;
 };
 
 } // namespace agentrt::runtime::transfer

@@ -1,5 +1,7 @@
-// A small fixed pool of worker threads for blocking libraries (curl easy handles) that must not
-// run on the io_context thread. Results travel back to the io_context with asio::post.
+// A small fixed pool of worker threads for blocking local work that must not run on the
+// io_context thread: archive extraction (libarchive) and file:// copies. Nothing on it waits on
+// a peer — network transfers run on the transfer_engine — so a few threads cannot be starved.
+// Results travel back to the io_context with asio::post.
 #pragma once
 
 #include <condition_variable>

@@ -27,14 +27,28 @@ public:
   using query_handler = std::function<void(query_result, client_error)>;
   using execute_handler = std::function<void(execute_result, client_error)>;
   using end_handler = std::function<void(client_error)>;
+  using detach_handler = std::function<void(session_handle, client_error)>;
+  using attach_handler = std::function<void(attach_result, client_error)>;
 
   // The handler receives a session or an error, never both. The loop must outlive the session.
   static void connect(io_loop& loop, const connect_options& options, connect_handler handler);
   static std::future<std::pair<std::shared_ptr<async_session>, client_error>>
   connect(io_loop& loop, const connect_options& options);
 
+  // Resumes the durable session that handle names (detached by this or another process, or
+  // left by a connection that dropped) and collects the request that was in flight there:
+  // options' callbacks see every message from handle.last_seq on (0: everything the runtime
+  // still has), and done gets that request's terminal — or attach_result::kind::none when no
+  // request is in flight and none ended unseen. The session's URL is options.url, or
+  // handle.url when that is empty; options.durable must be true. attached receives the
+  // session (for abort(), detach(), end(), more requests) or the error (errc::session_expired,
+  // resume_refused, connection_failed, ...), before done runs; done runs either way.
+  static void attach(io_loop& loop, const connect_options& options, const session_handle& handle,
+                     attach_options callbacks, connect_handler attached, attach_handler done);
+
   // Closes the connection if it is still open (without end_session_message); a call in flight
-  // completes with errc::closed.
+  // completes with errc::closed. On a durable session the request in flight is cancelled
+  // first: the runtime would otherwise keep it running for the resume window.
   ~async_session();
   async_session(const async_session&) = delete;
   async_session& operator=(const async_session&) = delete;
@@ -58,6 +72,18 @@ public:
   // requests with the session's upload callback until end_session_confirm_message, closes.
   void end(end_handler handler);
   std::future<client_error> end();
+
+  // Durable sessions: leaves on purpose. The runtime keeps the session, and the request in
+  // flight running, for its detached window; the handle (the session's URL, id, resume token,
+  // the last message received) lets anyone attach() within it. The call in flight completes
+  // with errc::detached; the connection is closed. errc::not_durable when the runtime did not
+  // make the session durable.
+  void detach(detach_handler handler);
+  std::future<std::pair<session_handle, client_error>> detach();
+
+  // Whether the runtime made this session durable (fixed once connect or attach completed).
+  bool durable() const noexcept;
+  std::string session_id() const; // "" unless durable
 
   explicit async_session(std::shared_ptr<detail::session_core> core); // library use only
 

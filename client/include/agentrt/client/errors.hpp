@@ -20,7 +20,19 @@ enum class errc {
   closed,             // the connection closed before the expected answer
   invalid_options,    // the call's options were rejected before anything was sent
   busy,               // another request is in flight on this session
+  // Durable sessions (docs/durable-sessions.md):
+  session_expired, // resume refused: the session's window passed (its request was killed)
+  resume_refused,  // resume refused: unknown session or wrong token (or no longer durable)
+  superseded,      // another connection resumed this session (close code 4001)
+  detached,        // detach() left the request running; attach to collect its result
+  not_durable,     // the runtime did not make the session durable (e.g. runtimeuse)
 };
+
+// The enumerator's name ("session_expired", "connection_failed", ...): stable, for logs and
+// machine-readable output, unlike the category's message text.
+const char* errc_name(errc e) noexcept;
+// errc_name of a client error code; "" for a code of another category.
+const char* errc_name(const std::error_code& code) noexcept;
 
 const std::error_category& error_category() noexcept;
 std::error_code make_error_code(errc e) noexcept;

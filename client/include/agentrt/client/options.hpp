@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -11,6 +12,30 @@
 #include "agentrt/protocol/messages.hpp"
 
 namespace agentrt::client {
+
+// How a durable session gets its connection back after it dropped (per outage: the counts
+// start again after each successful resume). Attempt n waits min(max_backoff, initial_backoff
+// * 2^n), less up to half of that at random (jitter, so that many clients cut off together do
+// not come back together).
+struct reconnect_policy {
+  int max_attempts = 10;                      // 0: never reconnect
+  std::chrono::milliseconds deadline{120000}; // give up this long after the drop
+  std::chrono::milliseconds initial_backoff{250};
+  std::chrono::milliseconds max_backoff{5000};
+};
+
+// What on_connection_event reports about a durable session's connection.
+struct connection_event {
+  enum class kind {
+    lost,    // the connection dropped; reconnecting
+    resumed, // a new connection resumed the session
+  };
+  kind type = kind::lost;
+  std::string reason{};                // lost: why (close code, socket error)
+  int attempts = 0;                    // resumed: connection attempts it took
+  std::chrono::milliseconds outage{0}; // resumed: time from the drop to the resume
+  std::uint64_t last_seq = 0;          // the last message received before the event
+};
 
 struct connect_options {
   // The initializers let callers write {url} without -Wmissing-field-initializers.
@@ -21,6 +46,13 @@ struct connect_options {
   // verify_tls = false accepts any certificate (tests, trusted local networks).
   std::optional<std::string> ca_file{};
   bool verify_tls = true;
+  // Ask for a durable session (docs/durable-sessions.md): when the runtime supports it, a
+  // dropped connection is re-established and the session resumed transparently. A runtime
+  // without the extension (runtimeuse) is used exactly as with durable = false.
+  bool durable = true;
+  reconnect_policy reconnect{};
+  // Called on the I/O thread when a durable session loses its connection and when it resumes.
+  std::function<void(const connection_event&)> on_connection_event{};
 };
 
 // Where the runtime should PUT an artifact.
@@ -44,23 +76,29 @@ struct request_callbacks {
       on_artifact_upload_request{};
   // Setting it declares the "upload_results" capability (agentrt runtimes only).
   std::function<void(const protocol::artifact_upload_result_message&)> on_artifact_upload_result{};
+  // Durable sessions only: messages the runtime had to drop while nobody was connected (its
+  // journal was full) were output; this says which, in their place in the stream.
+  std::function<void(const protocol::gap_message&)> on_gap{};
 };
 
-// Fields and limits shared by both kinds of request.
-struct request_options : request_callbacks {
-  std::optional<std::string> source_id{};
-  std::vector<std::string> secrets_to_redact{};
-  std::vector<std::string> artifacts_dirs{};
-  std::optional<std::string> artifacts_ignore_content{};
-  std::vector<protocol::downloadable> downloadables{}; // fetched before anything else runs
-
-  // On expiry of any of these the request is cancelled; the call fails with errc::timed_out,
-  // idle_timed_out or callback_timed_out once the runtime's terminal arrives.
+// The client-side limits of a request. On expiry of any of these the request is cancelled; the
+// call fails with errc::timed_out, idle_timed_out or callback_timed_out once the runtime's
+// terminal arrives.
+struct request_limits {
   std::optional<std::chrono::milliseconds> timeout{};      // the whole request
   std::optional<std::chrono::milliseconds> idle_timeout{}; // silence from the runtime
   std::chrono::milliseconds callback_timeout{30000};       // an upload callback's answer
   // How long the runtime may take to answer a cancel before the connection is given up on.
   std::chrono::milliseconds cancel_grace{10000};
+};
+
+// Fields and limits shared by both kinds of request.
+struct request_options : request_callbacks, request_limits {
+  std::optional<std::string> source_id{};
+  std::vector<std::string> secrets_to_redact{};
+  std::vector<std::string> artifacts_dirs{};
+  std::optional<std::string> artifacts_ignore_content{};
+  std::vector<protocol::downloadable> downloadables{}; // fetched before anything else runs
 };
 
 struct execute_options : request_options {};
@@ -76,6 +114,13 @@ struct query_options : request_options {
   std::vector<protocol::command> post_agent_invocation_commands{};
   std::function<void(const protocol::assistant_message&)> on_assistant_message{};
   // Setting it declares the "agent_events" capability (agentrt runtimes only).
+  std::function<void(const protocol::agent_event_message&)> on_agent_event{};
+};
+
+// What a session attached to (async_session::attach) delivers while it collects the request
+// that was in flight: the callbacks of the request, whoever sent it, and the limits.
+struct attach_options : request_callbacks, request_limits {
+  std::function<void(const protocol::assistant_message&)> on_assistant_message{};
   std::function<void(const protocol::agent_event_message&)> on_agent_event{};
 };
 

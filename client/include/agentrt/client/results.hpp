@@ -1,6 +1,7 @@
 // What a successful request returns.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,31 @@ struct execute_result {
         return r.exit_code;
     return 0;
   }
+};
+
+// What it takes to attach to a durable session from anywhere (async_session::attach), e.g. from
+// another process after detach(). resume_token is a secret: whoever has it can attach.
+struct session_handle {
+  std::string url{};
+  std::string session_id{};
+  std::string resume_token{};
+  // The last message the detaching session received; attaching with it continues after it,
+  // attaching with 0 replays everything the runtime still has.
+  std::uint64_t last_seq = 0;
+  double expires_in_s = 0; // how long the runtime keeps the session for an attach
+};
+
+// The outcome of the request a session attached to: the terminal of whatever request was in
+// flight (or had ended unseen), whoever sent it.
+struct attach_result {
+  enum class kind {
+    none,    // no request was in flight and none had ended unseen
+    execute, // a command execution: see execute
+    query,   // an invocation: see query
+  };
+  kind type = kind::none;
+  execute_result execute{};
+  query_result query{};
 };
 
 } // namespace agentrt::client

@@ -23,6 +23,12 @@ public:
   static std::pair<std::unique_ptr<session>, client_error> connect(const connect_options& options,
                                                                    io_loop* loop = nullptr);
 
+  // See async_session::attach; collect() then waits for the outcome of the request that was in
+  // flight.
+  static std::pair<std::unique_ptr<session>, client_error>
+  attach(const connect_options& options, const session_handle& handle,
+         const attach_options& callbacks = {}, io_loop* loop = nullptr);
+
   ~session(); // closes the connection if it is still open (without end_session_message)
   session(const session&) = delete;
   session& operator=(const session&) = delete;
@@ -39,6 +45,14 @@ public:
 
   // End-session handshake (see async_session::end); no requests are accepted afterwards.
   client_error end();
+
+  // A session made by attach(): the outcome of the request it attached to (once).
+  std::pair<attach_result, client_error> collect();
+
+  // See async_session::detach, durable() and session_id().
+  std::pair<session_handle, client_error> detach();
+  bool durable() const noexcept;
+  std::string session_id() const;
 
 private:
   session();

@@ -2,6 +2,7 @@
 // with the field's path, e.g. "commands[1].cwd: expected string, got number".
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,9 @@ struct decode_result {
   std::error_code ec;          // protocol::errc on failure
   std::string error;           // human-readable, names the offending field
   std::string message_type;    // the frame's message_type when it could be read, else empty
+  // The frame's "seq" (durable sessions, docs/durable-sessions.md): read on runtime -> client
+  // messages only, and then checked (an integer >= 1); unset on every other frame.
+  std::optional<std::uint64_t> seq;
 };
 
 // Parses one frame. Absent and null fields are the same; unknown fields are ignored;
@@ -32,5 +36,10 @@ decode_result decode_text_frame(const std::string& frame);
 // Serializes a message as one JSON object with "message_type" first. Optional fields that are
 // not set are omitted (never written as null).
 std::string encode(const message& m);
+
+// encode() with "seq":N as the last member when seq is set: the frame of a numbered message
+// of a durable session (runtime -> client; for ack_message, whose "seq" is its own field,
+// seq is ignored).
+std::string encode(const message& m, std::optional<std::uint64_t> seq);
 
 }  // namespace agentrt::protocol

@@ -1,4 +1,4 @@
-// Every message of the runtimeuse wire protocol (../shared/PROTOCOL.md) plus agentrt's
+// Every message of the runtimeuse wire protocol (docs/protocol.md) plus agentrt's
 // extensions, as plain C++ types. Arbitrary JSON (metadata, structured output) is carried as
 // JSON text so that this header needs no JSON library.
 #pragma once
@@ -142,12 +142,63 @@ struct artifact_upload_result_message {
   std::optional<std::string> error;
 };
 
-using message = std::variant<invocation_message, command_execution_message, cancel_message,
-                             artifact_upload_response_message, end_session_message,
-                             result_message, command_execution_result_message, error_message,
-                             assistant_message, command_output_message, heartbeat_message,
-                             artifact_upload_request_message, end_session_confirm_message,
-                             agent_event_message, artifact_upload_result_message>;
+// ---- durable sessions (docs/durable-sessions.md) ---------------------------------------------
+// Only on connections whose upgrade opted in; a runtimeuse peer never sees them. Every other
+// runtime -> client message of a durable session carries "seq" (see decode_result::seq and
+// encode(message, seq)); these two runtime -> client messages are not numbered.
+
+// The first frame of every durable connection, new or resumed.
+struct session_info_message {
+  std::string session_id;
+  std::string resume_token; // a secret: only this message carries it
+  bool resumed = false;
+  double resume_window_s = 0;
+  double detached_window_s = 0;
+  std::uint64_t last_seq = 0;          // the highest seq sent so far
+  std::uint64_t requests_received = 0; // requests the session accepted since it started
+  // Whether a request was in flight when this was sent. Optional: an attaching client that
+  // did not send the request learns from it whether a terminal is still to come.
+  std::optional<bool> request_in_flight;
+};
+
+// What a gap_message says one (message type, command, stream) lost.
+struct gap_loss {
+  std::string message_type;
+  std::string command; // command_output_message's command (agent_event's event), else ""
+  std::string stream;  // "stdout" / "stderr" for command output, else ""
+  std::uint64_t messages = 0;
+  std::uint64_t bytes = 0;
+};
+
+// Sent in a replay in place of output messages from_seq..to_seq (inclusive) that the journal
+// had to drop; not numbered itself.
+struct gap_message {
+  std::uint64_t from_seq = 0;
+  std::uint64_t to_seq = 0;
+  std::vector<gap_loss> lost;
+};
+
+// The answer to detach_message (numbered); the runtime then closes with 1000.
+struct detach_confirm_message {
+  std::string session_id;
+  double expires_in_s = 0;
+};
+
+// Client -> runtime: everything up to seq has arrived; the runtime may forget it.
+struct ack_message {
+  std::uint64_t seq = 0;
+};
+
+// Client -> runtime: the client leaves on purpose; the request keeps running.
+struct detach_message {};
+
+// New alternatives go at the end: the index is the wire name's position (message_names).
+using message = std::variant<
+    invocation_message, command_execution_message, cancel_message, artifact_upload_response_message,
+    end_session_message, result_message, command_execution_result_message, error_message,
+    assistant_message, command_output_message, heartbeat_message, artifact_upload_request_message,
+    end_session_confirm_message, agent_event_message, artifact_upload_result_message,
+    session_info_message, gap_message, detach_confirm_message, ack_message, detach_message>;
 
 // The wire name of a message's type, e.g. "invocation_message".
 const char* message_type_name(const message& m) noexcept;

@@ -2,10 +2,13 @@
 //
 // Matching is leftmost-first, longest secret first at a position, non-overlapping, so the
 // one-shot and the streaming forms give byte-identical output for any chunking of the input.
+// One multi-pattern automaton, built with the redactor (once per request), makes the cost
+// linear in the text whatever the number of secrets: 10,000 secrets used to cost 9.5 s of
+// event loop per request, scanning every secret at every position.
 #pragma once
 
-#include <array>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,12 +17,24 @@
 
 namespace agentrt::protocol {
 
+namespace detail {
+class secret_automaton;
+}
+
 inline constexpr std::string_view redaction_marker = "[REDACTED]";
 
+// What one request may ask to redact (secrets_to_redact of command_execution_message and
+// invocation_message); decode() refuses more with a validation error naming the limit. The
+// automaton takes at most about 15 bytes per byte of secrets (plus 256 KiB), so the total
+// bounds its memory.
+inline constexpr std::size_t max_secrets = 10000;
+inline constexpr std::size_t max_secrets_total_bytes = 1 << 20;
+
 class redactor {
- public:
+public:
   redactor() = default;
-  // Empty secrets are ignored; duplicates are removed.
+  // Empty secrets are ignored; duplicates are removed. Builds the automaton: time and memory
+  // linear in the total size of the secrets.
   explicit redactor(std::vector<std::string> secrets);
 
   std::string redact(std::string_view text) const;
@@ -27,20 +42,22 @@ class redactor {
   std::size_t max_secret_length() const noexcept { return max_len_; }
   const std::vector<std::string>& secrets() const noexcept { return secrets_; }
 
-  // Length of the secret that matches at text[pos], 0 if none (longest wins). Used by
-  // stream_redactor; a secret that would run past the end of text does not match.
+  // Length of the secret that matches at text[pos], 0 if none (longest wins); a secret that
+  // would run past the end of text does not match. Costs up to max_secret_length() steps.
   std::size_t match_at(std::string_view text, std::size_t pos) const noexcept;
 
- private:
+private:
   friend class stream_redactor;
 
   // Redacts the positions of text before `limit` (matches may extend past it), appending to
-  // out; returns the first position not yet decided. One scan loop for both forms.
+  // out; returns the first position not yet decided. One scan loop for both forms: costs
+  // about text.size() + max_secret_length() automaton steps.
   std::size_t redact_prefix(std::string_view text, std::size_t limit, std::string& out) const;
 
-  std::vector<std::string> secrets_;  // sorted longest first
+  std::vector<std::string> secrets_; // sorted longest first
   std::size_t max_len_ = 0;
-  std::array<bool, 256> first_byte_{};  // can a secret start with this byte?
+  // Shared by copies: immutable once built.
+  std::shared_ptr<const detail::secret_automaton> automaton_;
 };
 
 // Redacts every string field of a message, including strings inside JSON-text fields
@@ -52,16 +69,17 @@ void redact_message(message& m, const redactor& r);
 
 // Redacts a byte stream delivered in arbitrary chunks. Holds back at most
 // max_secret_length() - 1 bytes between writes, so a secret split across two reads is still
-// redacted; flush() releases the rest when the stream ends.
+// redacted; flush() releases the rest when the stream ends. A write costs about
+// (held bytes + chunk) automaton steps: the held bytes are scanned again as context.
 class stream_redactor {
- public:
+public:
   explicit stream_redactor(const redactor& r);
   // Appends the redacted, releasable part of (held bytes + chunk) to out.
   void write(std::string_view chunk, std::string& out);
   void flush(std::string& out);
   std::size_t held_bytes() const noexcept { return held_.size(); }
 
- private:
+private:
   const redactor* redactor_;
   std::string held_;
 };
@@ -70,13 +88,13 @@ class stream_redactor {
 // U+FFFD, and an incomplete sequence at the end of a chunk (at most 3 bytes) is held back
 // until the next write or flush.
 class utf8_sanitizer {
- public:
+public:
   void write(std::string_view chunk, std::string& out);
   void flush(std::string& out);
   std::size_t held_bytes() const noexcept { return held_.size(); }
 
- private:
+private:
   std::string held_;
 };
 
-}  // namespace agentrt::protocol
+} // namespace agentrt::protocol

@@ -1,0 +1,28 @@
+// The text forms of a durable session's handle for `agentrt-client exec/query --detach` and
+// `agentrt-client attach`: one JSON object, and shell assignments to `eval`
+// (AGENTRT_URL, AGENTRT_SESSION, AGENTRT_RESUME_TOKEN; AGENTRT_LAST_SEQ when not 0).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "agentrt/client/results.hpp"
+
+namespace agentrt::cli {
+
+// '...' with embedded quotes escaped, for /bin/sh.
+std::string shell_quote(const std::string& s);
+
+// {"message_type":"session_handle","url":...,"session_id":...,"resume_token":...,
+//  "expires_in_s":...} (and "last_seq" when not 0), on one line.
+std::string handle_json(const client::session_handle& h);
+// export AGENTRT_URL='...' AGENTRT_SESSION='...' AGENTRT_RESUME_TOKEN='...'
+std::string handle_shell(const client::session_handle& h);
+
+// A handle from text: the JSON object, or the whole output of --detach (whose JSON line is a
+// shell comment). nullopt with error set when it is not one.
+std::optional<client::session_handle> parse_handle(const std::string& text, std::string& error);
+// A handle from AGENTRT_URL, AGENTRT_SESSION, AGENTRT_RESUME_TOKEN (and AGENTRT_LAST_SEQ).
+std::optional<client::session_handle> handle_from_env(std::string& error);
+
+} // namespace agentrt::cli
