@@ -11,6 +11,7 @@
 #include "log/logger.hpp"
 #include "server/command_request.hpp"
 #include "server/invocation_request.hpp"
+#include "server/session_registry.hpp"
 #include "util/json_object.hpp"
 
 namespace agentrt::runtime::server {
@@ -21,6 +22,44 @@ constexpr std::chrono::milliseconds shutdown_grace{2000};
 // How long a request's processes may live on after the shutdown close, for the close frame
 // to be written first.
 constexpr std::chrono::milliseconds shutdown_kill_delay{2000};
+
+// The durable sessions' refusal-free closes (docs/durable-sessions.md).
+constexpr websocketpp::close::status::value superseded_close = 4001;
+
+double seconds(std::chrono::milliseconds d) {
+  return static_cast<double>(d.count()) / 1000.0;
+}
+
+// What a gap notice needs to know of a numbered message: output can be dropped past the journal's
+// budget and is then counted by (type, command, stream); everything else is kept.
+journal_entry_info entry_info(const protocol::message& m) {
+  journal_entry_info info;
+  info.message_type = protocol::message_type_name(m);
+  if (auto* out = std::get_if<protocol::command_output_message>(&m)) {
+    info.droppable = true;
+    info.command = out->command;
+    info.stream = out->stream;
+    info.bytes = out->text.size();
+  } else if (auto* a = std::get_if<protocol::assistant_message>(&m)) {
+    info.droppable = true;
+    for (const auto& block : a->text_blocks)
+      info.bytes += block.size();
+  } else if (auto* e = std::get_if<protocol::agent_event_message>(&m)) {
+    info.droppable = true;
+    info.command = e->event;
+    info.bytes = e->data.json.size();
+  }
+  return info;
+}
+
+protocol::gap_message gap_notice(const journal_gap& gap) {
+  protocol::gap_message m;
+  m.from_seq = gap.from_seq;
+  m.to_seq = gap.to_seq;
+  for (const auto& l : gap.lost)
+    m.lost.push_back({l.message_type, l.command, l.stream, l.messages, l.bytes});
+  return m;
+}
 
 } // namespace
 
@@ -35,9 +74,12 @@ session::~session() {
     request_->kill_now();
 }
 
-void session::on_open() {
-  ++state_.open_sessions;
-  log::info({}, "session " + std::to_string(id_) + " opened from " + conn_->peer());
+void session::make_durable(session_credentials credentials) {
+  durable_ =
+      std::make_unique<durable_state>(state_.io, std::move(credentials), state_.journal_budget());
+}
+
+void session::watch_connection() {
   conn_->set_write_done_handler([weak = weak_from_this()] {
     if (auto self = weak.lock())
       self->on_write_done();
@@ -45,6 +87,15 @@ void session::on_open() {
   last_activity_ = std::chrono::steady_clock::now();
   if (state_.options.session_idle_timeout.count() > 0)
     arm_idle_timer(state_.options.session_idle_timeout);
+}
+
+void session::on_open() {
+  ++state_.open_sessions;
+  log::info({}, "session " + std::to_string(id_) + " opened from " + conn_->peer() +
+                    (durable_ ? " (durable, id " + durable_->credentials.session_id + ")" : ""));
+  if (durable_)
+    send_session_info(false);
+  watch_connection();
 }
 
 bool session::on_ping() {
@@ -94,18 +145,26 @@ void session::handle_frame(ws_server::message_ptr msg) {
                       std::is_same_v<t, protocol::end_session_message> ||
                       std::is_same_v<t, protocol::artifact_upload_response_message>) {
           handle(std::move(m));
+        } else if constexpr (std::is_same_v<t, protocol::ack_message> ||
+                             std::is_same_v<t, protocol::detach_message>) {
+          if (durable_) {
+            handle(std::move(m));
+          } else {
+            refuse_unexpected(protocol::message(m),
+                              "this session is not durable (see docs/durable-sessions.md)");
+          }
         } else {
-          const std::string type = protocol::message_type_name(protocol::message(m));
-          log_warn("unexpected " + type + " from the client");
-          send_error("unexpected message_type \"" + type +
-                         "\": it is sent by a runtime, not a client",
-                     util::json_object()
-                         .add("code", "unexpected_message")
-                         .add("message_type", type)
-                         .str());
+          refuse_unexpected(protocol::message(m), "it is sent by a runtime, not a client");
         }
       },
       std::move(*decoded.msg));
+}
+
+void session::refuse_unexpected(const protocol::message& m, const char* why) {
+  const std::string type = protocol::message_type_name(m);
+  log_warn("unexpected " + type + " from the client");
+  send_error("unexpected message_type \"" + type + "\": " + why,
+             util::json_object().add("code", "unexpected_message").add("message_type", type).str());
 }
 
 bool session::refuse_if_busy(const char* message_type) {
@@ -177,12 +236,31 @@ void session::handle(protocol::end_session_message&&) {
 }
 
 void session::handle(protocol::artifact_upload_response_message&& m) {
+  if (durable_)
+    durable_->unanswered_uploads.erase(m.filepath);
   if (artifacts_) {
     artifacts_->on_upload_response(m);
     return;
   }
   log_warn("refused artifact_upload_response_message for \"" + protocol::quote_prefix(m.filepath) +
            "\": this session announced no such file");
+}
+
+void session::handle(protocol::ack_message&& m) {
+  // Only what was handed to a connection can have arrived.
+  durable_->log->ack(std::min(m.seq, durable_->next_send - 1));
+}
+
+void session::handle(protocol::detach_message&&) {
+  if (durable_->detach_requested || ended_)
+    return;
+  durable_->detach_requested = true;
+  log::info({}, "session " + std::to_string(id_) + ": the client detaches; the session waits " +
+                    std::to_string(state_.options.detached_window.count() / 1000) +
+                    " s for a resume");
+  send(protocol::detach_confirm_message{durable_->credentials.session_id,
+                                        seconds(state_.options.detached_window)});
+  close_when_flushed(websocketpp::close::status::normal, "detached");
 }
 
 bool session::add_artifact_dirs(const std::vector<std::string>& dirs,
@@ -233,10 +311,12 @@ void session::end_session() {
   // Weak: the artifact manager keeps this until its drain ends, and the session owns it.
   auto confirm = [weak = weak_from_this()] {
     auto self = weak.lock();
-    if (!self || self->closed_ || self->closing_)
+    // A detached durable session journals the confirm: the client resumes to collect it.
+    if (!self || self->closed_ || (self->closing_ && !self->durable_))
       return;
     // Announcements held back by the send bound go before the confirm, as they would have.
     self->release_deferred_announcements(true);
+    self->ended_ = true;
     self->send(protocol::end_session_confirm_message{});
     log::info({}, "session " + std::to_string(self->id_) + " ended by the client");
     self->close_when_flushed(websocketpp::close::status::normal, "session ended");
@@ -253,16 +333,75 @@ void session::end_session() {
 void session::on_close(std::function<void()> on_released) {
   if (closed_)
     return;
-  closed_ = true;
   on_released_ = std::move(on_released);
+  if (durable_ && conn_ && !ended_ && !state_.shutting_down) {
+    detach();
+    return;
+  }
+  close_session();
+}
+
+void session::detach() {
+  auto& d = *durable_;
   --state_.open_sessions;
+  ++state_.detached_sessions;
+  conn_->set_write_done_handler(nullptr);
+  conn_.reset();
+  closing_ = false;
+  close_after_flush_.reset();
+  d.close_after_seq.reset();
+  idle_timer_.cancel();
+  d.detached = true;
+  // Nobody reads now: output flows into the journal, whose budget bounds it.
+  if (throttled_) {
+    throttled_ = false;
+    if (request_)
+      request_->resume_output();
+  }
+  const auto window =
+      d.detach_requested ? state_.options.detached_window : state_.options.resume_window;
+  log::info({}, "session " + std::to_string(id_) + " detached" +
+                    (request_ ? " with a request in flight" : "") + "; waiting " +
+                    std::to_string(window.count() / 1000) + " s for a resume");
+  d.window_timer.expires_after(window);
+  d.window_timer.async_wait([weak = weak_from_this()](const std::error_code& ec) {
+    if (auto self = weak.lock())
+      self->on_window_expired(ec);
+  });
+}
+
+void session::on_window_expired(const std::error_code& ec) {
+  if (ec || closed_ || conn_)
+    return;
+  log::info({}, "session " + std::to_string(id_) + ": nobody resumed it within its window" +
+                    (request_ ? ": killing the request's processes" : ""));
+  close_session();
+}
+
+void session::close_session() {
+  // The registry may hold the last reference but one.
+  auto keep = shared_from_this();
+  closed_ = true;
+  if (conn_) {
+    --state_.open_sessions;
+    conn_->set_write_done_handler(nullptr);
+    conn_->drop_queued();
+    conn_.reset();
+  } else if (durable_ && durable_->detached) {
+    --state_.detached_sessions;
+  }
   idle_timer_.cancel();
   kill_after_close_ = false;
   kill_timer_.cancel();
-  conn_->set_write_done_handler(nullptr);
-  conn_->drop_queued();
   deferred_.clear();
   deferred_order_.clear();
+  if (durable_) {
+    durable_->window_timer.cancel();
+    durable_->detached = false;
+    durable_->log.reset();
+    durable_->unanswered_uploads.clear();
+    state_.durable_sessions.retire(durable_->credentials.session_id);
+  }
   log::info({}, "session " + std::to_string(id_) + " closed");
   if (artifacts_) {
     // Detached uploads outlive the connection; their outcome must still reach the log.
@@ -272,7 +411,7 @@ void session::on_close(std::function<void()> on_released) {
               "session " + std::to_string(id) + ": " + (redactor ? redactor->redact(text) : text);
           warning ? log::warn({}, line) : log::info({}, line);
         });
-    if (state_.shutting_down)
+    if (state_.shutting_down || (durable_ && !ended_))
       artifacts_->cancel_uploads();
     artifacts_->detach(state_.options.drain_timeout, [weak = weak_from_this()] {
       if (auto self = weak.lock())
@@ -304,6 +443,8 @@ void session::release_if_done() {
 void session::shutdown() {
   if (artifacts_)
     artifacts_->cancel_uploads();
+  if (!closed_ && !conn_)
+    close_session(); // a detached durable session: over now
   if (closed_) {
     // Still killing what the request left: with the shutdown's shorter grace from now on.
     if (request_)
@@ -338,7 +479,7 @@ void session::kill_for_shutdown() {
 }
 
 void session::close_now(websocketpp::close::status::value code, const std::string& reason) {
-  if (closed_ || closing_)
+  if (closed_ || closing_ || !conn_)
     return;
   closing_ = true;
   idle_timer_.cancel();
@@ -357,8 +498,15 @@ void session::close_now(websocketpp::close::status::value code, const std::strin
 }
 
 void session::close_when_flushed(websocketpp::close::status::value code, std::string reason) {
-  if (closed_ || closing_)
+  if (closed_ || closing_ || !conn_)
     return;
+  if (durable_ && !caught_up()) {
+    // What is journaled up to here goes first; what comes later waits for a resume.
+    if (!durable_->close_after_seq)
+      durable_->close_after_seq = durable_->log->last_seq();
+    close_after_flush_.emplace(code, std::move(reason));
+    return;
+  }
   if (!conn_->queue_empty()) {
     close_after_flush_.emplace(code, std::move(reason));
     return;
@@ -384,12 +532,20 @@ void session::on_write_done() {
   }
   last_activity_ = std::chrono::steady_clock::now();
   conn_->refill();
-  if ((throttled_ || conn_->reads_paused()) && conn_->under_low_water())
+  if (durable_)
+    pump();
+  if ((throttled_ || conn_->reads_paused()) && conn_->under_low_water() &&
+      (!durable_ || caught_up()))
     unthrottle();
-  if (close_after_flush_ && conn_->queue_empty()) {
+  if (close_after_flush_ && conn_ && conn_->queue_empty() &&
+      (!durable_ || !durable_->close_after_seq ||
+       durable_->next_send > *durable_->close_after_seq)) {
+    if (durable_)
+      durable_->close_after_seq.reset();
     auto [code, reason] = std::move(*close_after_flush_);
     close_after_flush_.reset();
-    close_when_flushed(code, std::move(reason));
+    closing_ = true;
+    conn_->close(code, reason);
   }
 }
 
@@ -397,13 +553,16 @@ void session::unthrottle() {
   throttled_ = false;
   if (request_)
     request_->resume_output(); // a no-op once its output is no longer wanted
-  conn_->resume_reads();
+  if (conn_)
+    conn_->resume_reads();
   release_deferred_announcements(false);
 }
 
 void session::send_artifact_message(protocol::message m) {
   auto* announce = std::get_if<protocol::artifact_upload_request_message>(&m);
-  if (announce == nullptr || (!throttled_ && deferred_order_.empty())) {
+  // A durable session's journal keeps announcements (they are never dropped) whatever the
+  // send bound.
+  if (announce == nullptr || durable_ || (!throttled_ && deferred_order_.empty())) {
     send(std::move(m));
     return;
   }
@@ -447,7 +606,7 @@ void session::arm_idle_timer(std::chrono::steady_clock::duration after) {
 }
 
 void session::on_idle_timer(const std::error_code& ec) {
-  if (ec || closed_ || closing_)
+  if (ec || closed_ || closing_ || !conn_)
     return;
   const auto timeout = state_.options.session_idle_timeout;
   const auto now = std::chrono::steady_clock::now();
@@ -469,11 +628,21 @@ void session::on_idle_timer(const std::error_code& ec) {
 }
 
 void session::send(protocol::message m) {
-  if (closed_ || closing_)
+  if (closed_ || (closing_ && !durable_))
     return;
   const protocol::redactor* r = request_ ? request_->redactor().get() : last_redactor_.get();
   if (r && !r->empty())
     protocol::redact_message(m, *r);
+  if (durable_) {
+    journal& log = *durable_->log;
+    const std::uint64_t seq = log.next_seq();
+    if (auto* announce = std::get_if<protocol::artifact_upload_request_message>(&m))
+      durable_->unanswered_uploads.insert_or_assign(announce->filepath, std::pair{seq, *announce});
+    journal_entry_info info = entry_info(m);
+    log.append(protocol::encode(m, seq), std::move(info));
+    pump();
+    return;
+  }
   const std::error_code ec = conn_->send(protocol::encode(m));
   if (ec) {
     log::debug({}, "session " + std::to_string(id_) + ": send failed: " + ec.message());
@@ -481,6 +650,105 @@ void session::send(protocol::message m) {
   }
   if (!throttled_ && conn_->over_high_water())
     throttle();
+}
+
+bool session::caught_up() const {
+  return durable_->next_send > durable_->log->last_seq();
+}
+
+void session::pump() {
+  if (!conn_ || closing_)
+    return;
+  auto& d = *durable_;
+  const std::uint64_t last = d.close_after_seq.value_or(d.log->last_seq());
+  while (d.next_send <= last && !conn_->over_high_water()) {
+    std::error_code ec;
+    std::optional<journal_item> item = d.log->read(d.next_send, ec);
+    if (!item)
+      break;
+    if (ec) {
+      log::warn({}, "session " + std::to_string(id_) + ": journal read failed (" + ec.message() +
+                        "): the client is told what is missing");
+    }
+    std::string frame =
+        item->gap ? protocol::encode(gap_notice(*item->gap)) : std::move(item->frame);
+    if (const std::error_code send_ec = conn_->send(std::move(frame))) {
+      log::debug({}, "session " + std::to_string(id_) + ": send failed: " + send_ec.message());
+      return;
+    }
+    d.next_send = item->last_seq + 1;
+  }
+  // The connection has no room for what is waiting: the producers wait too (the journal holds
+  // what they already made).
+  if (!throttled_ && !caught_up())
+    throttle();
+}
+
+void session::send_session_info(bool resumed) {
+  const auto& d = *durable_;
+  protocol::session_info_message info;
+  info.session_id = d.credentials.session_id;
+  info.resume_token = d.credentials.resume_token;
+  info.resumed = resumed;
+  info.resume_window_s = seconds(state_.options.resume_window);
+  info.detached_window_s = seconds(state_.options.detached_window);
+  info.last_seq = d.log->last_seq();
+  info.requests_received = next_request_id_ - 1;
+  info.request_in_flight = request_ != nullptr;
+  // Not numbered, not journaled: it describes the connection it opens.
+  if (const std::error_code ec = conn_->send(protocol::encode(info)))
+    log::debug({}, "session " + std::to_string(id_) + ": send failed: " + ec.message());
+}
+
+void session::resume(connection_ptr con, std::uint64_t last_seq) {
+  auto& d = *durable_;
+  if (conn_) {
+    log::info({}, "session " + std::to_string(id_) + ": resumed from " +
+                      con->get_remote_endpoint() + " while attached to " + conn_->peer() +
+                      ": closing that connection with 4001");
+    conn_->set_write_done_handler(nullptr);
+    conn_->drop_queued();
+    conn_->close(superseded_close, "superseded by another connection");
+    conn_.reset();
+  } else {
+    --state_.detached_sessions;
+    ++state_.open_sessions;
+    d.window_timer.cancel();
+    d.detached = false;
+    log::info({}, "session " + std::to_string(id_) + " resumed from " + con->get_remote_endpoint());
+  }
+  conn_ = std::make_unique<connection>(std::move(con));
+  closing_ = false;
+  close_after_flush_.reset();
+  d.close_after_seq.reset();
+  d.detach_requested = false;
+  watch_connection();
+  // The client has everything up to last_seq (a claim beyond what was sent is clamped).
+  last_seq = std::min(last_seq, d.log->last_seq());
+  d.log->ack(last_seq);
+  send_session_info(true);
+  d.next_send = last_seq + 1;
+  reannounce_unanswered(last_seq);
+  if (ended_) {
+    // The confirm is in the replay; the session ends once it has been handed over.
+    close_when_flushed(websocketpp::close::status::normal, "session ended");
+  }
+  pump();
+}
+
+void session::reannounce_unanswered(std::uint64_t last_seq) {
+  // The client saw these (seq <= last_seq) and its answer may have been lost with the
+  // connection: announced again, as new messages. An answer that arrives twice is refused.
+  std::vector<protocol::artifact_upload_request_message> again;
+  for (const auto& [path, entry] : durable_->unanswered_uploads) {
+    if (entry.first <= last_seq)
+      again.push_back(entry.second);
+  }
+  for (auto& m : again) {
+    log_info("announcing \"" + protocol::quote_prefix(m.filepath) +
+             "\" again: no answer arrived before the connection dropped");
+    send(std::move(m));
+  }
 }
 
 void session::send_error(std::string text, std::string metadata_json) {

@@ -6,7 +6,15 @@
 //
 // Message handling, by protocol message: requests -> handle(command_execution_message /
 // invocation_message), cancel_message -> handle(cancel_message), end_session_message ->
-// end_session(), artifact_upload_response_message -> the artifact manager.
+// end_session(), artifact_upload_response_message -> the artifact manager; on a durable session
+// also ack_message -> the journal, detach_message -> detach confirm and close.
+//
+// A durable session (docs/durable-sessions.md) is attached to zero or one connection: when its
+// connection drops it is detached and keeps running for a window, every runtime -> client
+// message is numbered and kept in its journal until acknowledged, and resume() attaches a new
+// connection, replays what the client missed and goes on live. Everything the attached
+// connection gets is read from the journal (next_send is its cursor), so replay and live
+// stream are one loop, and frames wait in the journal rather than in the connection's queue.
 #pragma once
 
 #include <chrono>
@@ -26,6 +34,7 @@
 #include "agentrt/protocol/redactor.hpp"
 #include "artifacts/artifact_manager.hpp"
 #include "server/connection.hpp"
+#include "server/journal.hpp"
 #include "server/request.hpp"
 #include "server/server_state.hpp"
 #include "server/ws_config.hpp"
@@ -56,18 +65,48 @@ public:
   // Drops queued output and closes now (shutdown, refused frame, idle timeout).
   void close_now(websocketpp::close::status::value code, const std::string& reason);
 
+  // Durable sessions. make_durable() before on_open(): the connection opted in and got these
+  // credentials (the registry holds the session under them).
+  void make_durable(session_credentials credentials);
+  bool durable() const noexcept { return durable_ != nullptr; }
+  bool attached() const noexcept { return conn_ != nullptr; }
+  // The connection con (its upgrade presented this session's token) takes over: a connection
+  // still attached is closed with 4001, then the client gets session_info_message, every
+  // message after last_seq and the live stream.
+  void resume(connection_ptr con, std::uint64_t last_seq);
+  bool attached_to(const connection_ptr& con) const noexcept { return conn_ && conn_->same(con); }
+
 private:
+  // A new connection (open or resume): completed writes reach on_write_done, the idle timer
+  // starts.
+  void watch_connection();
   void handle_frame(ws_server::message_ptr msg);
   void handle(protocol::command_execution_message&& m);
   void handle(protocol::invocation_message&& m);
   void handle(protocol::cancel_message&& m);
   void handle(protocol::end_session_message&& m);
   void handle(protocol::artifact_upload_response_message&& m);
+  void handle(protocol::ack_message&& m);
+  void handle(protocol::detach_message&& m);
 
   bool refuse_if_busy(const char* message_type);
+  void refuse_unexpected(const protocol::message& m, const char* why);
   void start_request(std::shared_ptr<request> r);
   void end_session();
   void release_if_done();
+  // The session is over for good (non-durable connection gone, durable window expired, end of
+  // a durable session, shutdown): kill the request's processes, stop watching artifacts, send
+  // nothing; a durable session becomes a tombstone.
+  void close_session();
+  // Durable: the connection is gone but the session lives on for its window.
+  void detach();
+  void on_window_expired(const std::error_code& ec);
+  // Durable: hands journaled frames from next_send on to the attached connection while it has
+  // room (gaps become gap_message), and throttles the producers when it has none.
+  void pump();
+  bool caught_up() const;
+  void send_session_info(bool resumed);
+  void reannounce_unanswered(std::uint64_t last_seq);
 
   // request_host (a private base: only this class hands itself out as one)
   request_host& host() { return *this; }
@@ -102,7 +141,7 @@ private:
   void log_warn(const std::string& text) const;
 
   server_state& state_;
-  std::unique_ptr<connection> conn_;
+  std::unique_ptr<connection> conn_; // null while a durable session is detached
   std::uint64_t id_;
   std::shared_ptr<request> request_;
   // Artifact messages can outlive their request (files that finish late belong to the
@@ -127,8 +166,27 @@ private:
   bool end_pending_ = false;
   bool draining_ = false;
   bool closing_ = false; // a close was started: nothing more is sent
-  bool closed_ = false;
+  bool closed_ = false;  // for good: no connection now, none ever again
+  bool ended_ = false;   // end_session_confirm_message sent: the session ends with its connection
   std::function<void()> on_released_;
+
+  struct durable_state {
+    durable_state(asio::io_context& io, session_credentials c, journal_limits limits)
+        : credentials(std::move(c)), log(std::make_unique<journal>(std::move(limits))),
+          window_timer(io) {}
+    session_credentials credentials;
+    std::unique_ptr<journal> log; // reset when the session is over (the spill file goes)
+    std::uint64_t next_send = 1;  // the seq the attached connection gets next
+    bool detached = false;
+    bool detach_requested = false; // detach_message: the detached window applies
+    // Close the attached connection once everything up to this seq has been handed to it.
+    std::optional<std::uint64_t> close_after_seq;
+    // Upload requests announced (their seq) and not answered yet, by path, for a resume.
+    std::map<std::string, std::pair<std::uint64_t, protocol::artifact_upload_request_message>>
+        unanswered_uploads;
+    asio::steady_timer window_timer;
+  };
+  std::unique_ptr<durable_state> durable_;
 };
 
 } // namespace agentrt::runtime::server
