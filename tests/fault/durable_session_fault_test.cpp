@@ -21,6 +21,7 @@
 #include "agentrt/client/client.hpp"
 #include "agentrt/protocol/codec.hpp"
 #include "support/cutting_proxy.hpp"
+#include "support/http_test_server.hpp"
 #include "support/protocol_helpers.hpp"
 #include "support/runtime_fault_fixture.hpp"
 
@@ -478,6 +479,58 @@ TEST_F(DurableSessions, JournalOverflowIsAGapWithExactAccounting) {
               gap_notices, static_cast<unsigned long long>(gap_messages),
               static_cast<unsigned long long>(gap_bytes),
               static_cast<unsigned long long>(kept_messages), kept.size());
+}
+
+TEST_F(DurableSessions, AnUnansweredUploadRequestIsAnnouncedAgainOnResume) {
+  start_runtime();
+  http_test_server http;
+  http.route("/put", http_response::with_status(200));
+  const std::string dir = make_temp_dir("agentrt-durable-artifacts-");
+  auto link = open_durable(rt().url(), {{"Agentrt-Session", "new"}});
+  ASSERT_TRUE(link);
+  auto req = exec_request({"echo payload > " + dir + "/a.txt; sleep 0.5"});
+  req.artifacts_dirs = {dir};
+  link->ws->send(req);
+  std::optional<frame> announced;
+  while (!announced) {
+    auto f = next_frame(*link->ws, 10s);
+    ASSERT_TRUE(f) << "no artifact_upload_request_message";
+    if (as<p::artifact_upload_request_message>(f->msg))
+      announced = std::move(f);
+  }
+  ASSERT_TRUE(announced->seq);
+  const std::string path = as<p::artifact_upload_request_message>(announced->msg)->filepath;
+  // The client saw the announcement; its answer is lost with the connection.
+  link->ws->drop();
+  auto resumed = open_durable(rt().url(), resume_headers(link->info, *announced->seq));
+  ASSERT_TRUE(resumed);
+  std::size_t again = 0;
+  while (true) {
+    auto f = next_frame(*resumed->ws, 10s);
+    ASSERT_TRUE(f) << "no terminal";
+    if (auto* up = as<p::artifact_upload_request_message>(f->msg)) {
+      ++again;
+      EXPECT_EQ(up->filepath, path);
+      ASSERT_TRUE(f->seq);
+      EXPECT_GT(*f->seq, *announced->seq);
+      p::artifact_upload_response_message answer;
+      answer.filename = up->filename;
+      answer.filepath = up->filepath;
+      answer.presigned_url = http.url("/put");
+      answer.content_type = "text/plain";
+      resumed->ws->send(answer);
+    }
+    if (is_terminal(f->msg))
+      break;
+  }
+  EXPECT_EQ(again, 1u);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto puts = http.puts();
+        return !puts.empty() && puts[0].complete;
+      },
+      10s));
+  EXPECT_EQ(http.puts()[0].body_head, "payload\n");
 }
 
 TEST_F(DurableSessions, AClientThatDidNotOptInStillCancelsOnDisconnect) {
