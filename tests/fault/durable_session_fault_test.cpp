@@ -5,8 +5,11 @@
 // newest wins, the other gets 4001), detach and attach from a new client, journal overflow
 // reported as a gap with exact accounting, and a client that did not opt in still cancelling
 // on disconnect.
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <future>
 #include <map>
 #include <mutex>
@@ -531,6 +534,51 @@ TEST_F(DurableSessions, AnUnansweredUploadRequestIsAnnouncedAgainOnResume) {
       },
       10s));
   EXPECT_EQ(http.puts()[0].body_head, "payload\n");
+}
+
+TEST_F(DurableSessions, HarnessOutputSurvivesADropInOrderExactlyOnce) {
+  const std::string dir = make_temp_dir("agentrt-durable-handler-");
+  const std::string handler = dir + "/handler.sh";
+  {
+    // 60 assistant messages, then the result.
+    std::ofstream h(handler);
+    h << "#!/bin/sh\n"
+         "read line\n"
+         "i=1\n"
+         "while [ $i -le 60 ]; do\n"
+         "  printf '{\"type\":\"assistant\",\"text_blocks\":[\"a%d\"]}\\n' $i\n"
+         "  i=$((i+1)); sleep 0.01\n"
+         "done\n"
+         "printf '%s\\n' '{\"type\":\"result\",\"data\":{\"type\":\"text\",\"text\":\"done\"}}'\n";
+  }
+  ASSERT_EQ(::chmod(handler.c_str(), 0755), 0);
+  start_runtime({"--handler", handler});
+  auto link = open_durable(rt().url(), {{"Agentrt-Session", "new"}});
+  ASSERT_TRUE(link);
+  link->ws->send(invocation_request("go"));
+  std::vector<frame> before;
+  while (before.size() < 10) {
+    auto f = next_frame(*link->ws);
+    ASSERT_TRUE(f);
+    before.push_back(std::move(*f));
+  }
+  link->ws->drop();
+  auto resumed = open_durable(rt().url(), resume_headers(link->info, *before.back().seq));
+  ASSERT_TRUE(resumed);
+  auto after = frames_until_terminal(*resumed->ws);
+  ASSERT_FALSE(after.empty());
+  ASSERT_TRUE(as<p::result_message>(after.back().msg)) << p::message_type_name(after.back().msg);
+  expect_contiguous(before, 1);
+  expect_contiguous(after, *before.back().seq + 1);
+  std::string got, expected;
+  for (const auto* part : {&before, &after})
+    for (const auto& f : *part)
+      if (auto* a = as<p::assistant_message>(f.msg))
+        for (const auto& b : a->text_blocks)
+          got += b + " ";
+  for (int i = 1; i <= 60; ++i)
+    expected += "a" + std::to_string(i) + " ";
+  EXPECT_EQ(got, expected);
 }
 
 TEST_F(DurableSessions, AClientThatDidNotOptInStillCancelsOnDisconnect) {
