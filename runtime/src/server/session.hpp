@@ -14,7 +14,8 @@
 // message is numbered and kept in its journal until acknowledged, and resume() attaches a new
 // connection, replays what the client missed and goes on live. Everything the attached
 // connection gets is read from the journal (next_send is its cursor), so replay and live
-// stream are one loop, and frames wait in the journal rather than in the connection's queue.
+// stream are one loop; past the send bound frames wait in the journal (and the producers
+// pause), not in the connection's queue.
 #pragma once
 
 #include <chrono>
