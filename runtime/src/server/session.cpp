@@ -23,7 +23,8 @@ constexpr std::chrono::milliseconds shutdown_grace{2000};
 // to be written first.
 constexpr std::chrono::milliseconds shutdown_kill_delay{2000};
 
-// The durable sessions' refusal-free closes (docs/durable-sessions.md).
+// The close code of a durable session's connection that another connection took over
+// (docs/durable-sessions.md).
 constexpr websocketpp::close::status::value superseded_close = 4001;
 
 double seconds(std::chrono::milliseconds d) {
