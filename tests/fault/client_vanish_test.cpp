@@ -83,8 +83,12 @@ protected:
   }
 
   void start(std::vector<std::string> extra = {}) {
+    // agentrt-client asks for a durable session, so when it is killed its request lives on
+    // for --resume-window (docs/durable-sessions.md): 1 s here, then it is killed as for a
+    // client that did not opt in.
     std::vector<std::string> args = {"--kill-grace",     "1", "--transfer-retries", "1",
-                                     "--low-speed-time", "2", "--drain-timeout",    "1"};
+                                     "--low-speed-time", "2", "--drain-timeout",    "1",
+                                     "--resume-window",  "1"};
     args.insert(args.end(), extra.begin(), extra.end());
     start_runtime(std::move(args));
   }
@@ -109,7 +113,8 @@ protected:
   }
 
   // Once the client vanished: everything the request started is gone within the kill grace
-  // plus slack, and the runtime says why in its log.
+  // (plus the resume window for the durable agentrt-client) plus slack, and the runtime says
+  // why in its log.
   void expect_tree_killed(const std::vector<std::string>& prefixes,
                           std::chrono::steady_clock::time_point vanished) {
     EXPECT_TRUE(wait_processes_gone(prefixes, 10s)) << "a process of the request survived";

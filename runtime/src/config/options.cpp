@@ -63,6 +63,14 @@ Options:
                               never refused (default 268435456; at least --max-message-bytes)
   --session-idle-timeout S    close a session with nothing in flight after S seconds without
                               traffic either way, with 1001 (default 3600; 0 = never)
+  --resume-window S           durable sessions: how long a session whose connection dropped
+                              keeps running and waits for a resume (default 120)
+  --detached-window S         durable sessions: the same after detach_message (default 3600)
+  --journal-memory-bytes N    durable sessions: output kept in memory per session until the
+                              client acknowledges it; more spills to a file (default 8388608)
+  --journal-disk-bytes N      durable sessions: spill file budget per session; past it the
+                              oldest output is dropped and reported as a gap (default 268435456)
+  --journal-dir DIR           where spill files go (unlinked at once; default $TMPDIR or /tmp)
   --heartbeat-interval S      seconds between heartbeat_message while a request is in
                               flight (default 15)
   --stdout-cap-bytes N        keep at most the last N bytes of a command's stdout in its
@@ -154,6 +162,18 @@ options parse_options(int argc, const char* const* argv) {
       o.max_pending_frame_bytes = parse_unsigned(arg, next(), ~std::uint64_t{0});
     } else if (arg == "--session-idle-timeout") {
       o.session_idle_timeout = parse_seconds(arg, next());
+    } else if (arg == "--resume-window") {
+      o.resume_window = parse_seconds(arg, next());
+    } else if (arg == "--detached-window") {
+      o.detached_window = parse_seconds(arg, next());
+    } else if (arg == "--journal-memory-bytes") {
+      o.journal_memory_bytes = parse_unsigned(arg, next(), ~std::uint64_t{0});
+    } else if (arg == "--journal-disk-bytes") {
+      o.journal_disk_bytes = parse_unsigned(arg, next(), ~std::uint64_t{0});
+    } else if (arg == "--journal-dir") {
+      o.journal_dir = next();
+      if (o.journal_dir.empty())
+        throw std::invalid_argument(arg + ": must not be empty");
     } else if (arg == "--heartbeat-interval") {
       o.heartbeat_interval = parse_seconds(arg, next());
       if (o.heartbeat_interval.count() == 0)

@@ -29,6 +29,14 @@ struct options {
   // Close a session with nothing in flight after this long without traffic; 0 = never.
   std::chrono::milliseconds session_idle_timeout{3600 * 1000};
 
+  // Durable sessions (docs/durable-sessions.md): how long a session whose connection dropped
+  // (or that detached on purpose) waits for a resume, and the journal that keeps its output.
+  std::chrono::milliseconds resume_window{120 * 1000};
+  std::chrono::milliseconds detached_window{3600 * 1000};
+  std::uint64_t journal_memory_bytes = 8ULL << 20;
+  std::uint64_t journal_disk_bytes = 256ULL << 20;
+  std::string journal_dir; // empty = $TMPDIR, else /tmp
+
   // The agent harness.
   std::string agent;        // --agent NAME; empty = auto-detect
   std::string handler_path; // --handler PATH
@@ -43,9 +51,9 @@ struct options {
   double extract_max_ratio = 200.0;
   int transfer_retries = 3;
   std::chrono::milliseconds connect_timeout{30000};
-  std::uint64_t low_speed_limit = 1024;  // bytes/s averaged over low_speed_time; 0 = no rule
+  std::uint64_t low_speed_limit = 1024; // bytes/s averaged over low_speed_time; 0 = no rule
   std::chrono::milliseconds low_speed_time{60000};
-  std::uint64_t download_max_bytes = 8ULL << 30;  // 0 = unlimited
+  std::uint64_t download_max_bytes = 8ULL << 30; // 0 = unlimited
   std::chrono::milliseconds artifact_settle{250};
   std::chrono::milliseconds drain_timeout{30000};
 

@@ -88,8 +88,10 @@ public:
   std::size_t memory_bytes() const noexcept { return memory_used_; }
   std::size_t disk_bytes() const noexcept { return disk_used_; }
   std::size_t entries() const noexcept { return records_.size(); }
-  // True while the frames in memory exceed the memory budget: an attached client that does not
-  // acknowledge is then treated like one that does not read (its producers are paused).
+  // True while the frames in memory exceed the memory budget (frames that could not be spilled).
+  // The session does not pause producers on it: a client acknowledges only every 256 messages or
+  // second, so that would cap a healthy stream at the budget per second; the spill file and
+  // then gaps bound an attached client that never acknowledges.
   bool over_memory() const noexcept { return memory_used_ > limits_.memory_bytes; }
   std::uint64_t dropped_messages() const noexcept { return dropped_messages_; }
   // The last spill failure (the frames concerned were kept in memory or dropped as a gap).

@@ -9,10 +9,11 @@
 #include <asio/error.hpp>
 #include <asio/post.hpp>
 
+#include "agentrt/protocol/codec.hpp"
 #include "agentrt/protocol/input_quote.hpp"
 #include "log/logger.hpp"
-#include "util/secure_token.hpp"
 #include "util/json_object.hpp"
+#include "util/secure_token.hpp"
 
 namespace agentrt::runtime::server {
 namespace {
@@ -45,8 +46,8 @@ std::string percent_decode(std::string_view s) {
   return out;
 }
 
-// The value of "token" in the request target's query string, if present.
-std::optional<std::string> query_token(const std::string& resource) {
+// The value of name in the request target's query string, if present.
+std::optional<std::string> query_param(const std::string& resource, std::string_view name) {
   const auto q = resource.find('?');
   if (q == std::string::npos)
     return std::nullopt;
@@ -55,13 +56,49 @@ std::optional<std::string> query_token(const std::string& resource) {
   while (!query.empty()) {
     const auto amp = query.find('&');
     const std::string_view pair = query.substr(0, amp);
-    if (pair.rfind("token=", 0) == 0)
-      return percent_decode(pair.substr(6));
+    if (pair.size() > name.size() && pair.compare(0, name.size(), name) == 0 &&
+        pair[name.size()] == '=') {
+      return percent_decode(pair.substr(name.size() + 1));
+    }
     if (amp == std::string_view::npos)
       break;
     query.remove_prefix(amp + 1);
   }
   return std::nullopt;
+}
+
+// A durable session asked for on the upgrade (docs/durable-sessions.md); headers win over the
+// query parameters.
+struct durable_opt_in {
+  std::string session; // "new" or the id of the session to resume
+  std::string resume_token;
+  std::string last_seq;
+};
+
+std::string header_or_param(const ws_server::connection_type& con, const std::string& header,
+                            std::string_view param) {
+  std::string v = con.get_request_header(header);
+  if (v.empty())
+    v = query_param(con.get_resource(), param).value_or("");
+  return v;
+}
+
+std::optional<durable_opt_in> parse_opt_in(const ws_server::connection_type& con) {
+  durable_opt_in o;
+  o.session = header_or_param(con, "Agentrt-Session", "session");
+  if (o.session.empty())
+    return std::nullopt;
+  o.resume_token = header_or_param(con, "Agentrt-Resume-Token", "resume_token");
+  o.last_seq = header_or_param(con, "Agentrt-Last-Seq", "last_seq");
+  return o;
+}
+
+std::optional<std::uint64_t> parse_seq(const std::string& text) {
+  if (text.empty())
+    return 0;
+  if (text.size() > 19 || text.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  return std::stoull(text);
 }
 
 std::string request_path(const std::string& resource) {
@@ -119,7 +156,11 @@ listener::listener(asio::io_context& io, const config::options& opts,
       [this](websocketpp::connection_hdl h, ws_server::message_ptr m) { on_message(h, m); });
 }
 
-listener::~listener() = default;
+listener::~listener() {
+  // Durable sessions are also held by the registry (in state_, destroyed last): they go with
+  // the connections they are attached to.
+  state_.durable_sessions.clear();
+}
 
 std::error_code listener::start() {
   const auto& o = state_.options;
@@ -249,26 +290,31 @@ bool listener::on_validate(websocketpp::connection_hdl hdl) {
     return false;
   }
   const auto& token = state_.options.token;
-  if (!token)
-    return true;
-  bool ok = false;
-  const std::string auth = con->get_request_header("Authorization");
-  constexpr std::string_view bearer = "Bearer ";
-  if (auth.size() > bearer.size() && auth.compare(0, bearer.size(), bearer) == 0) {
-    ok = util::constant_time_equal(std::string_view(auth).substr(bearer.size()), *token);
+  if (token) {
+    bool ok = false;
+    const std::string auth = con->get_request_header("Authorization");
+    constexpr std::string_view bearer = "Bearer ";
+    if (auth.size() > bearer.size() && auth.compare(0, bearer.size(), bearer) == 0) {
+      ok = util::constant_time_equal(std::string_view(auth).substr(bearer.size()), *token);
+    }
+    if (!ok) {
+      if (auto q = query_param(con->get_resource(), "token"))
+        ok = util::constant_time_equal(*q, *token);
+    }
+    if (!ok) {
+      log::warn({}, "refused a WebSocket upgrade from " + con->get_remote_endpoint() +
+                        ": missing or wrong token");
+      con->set_status(websocketpp::http::status_code::unauthorized);
+      con->set_body("{\"error\":\"unauthorized\"}");
+      con->append_header("Content-Type", "application/json");
+      return false;
+    }
   }
-  if (!ok) {
-    if (auto q = query_token(con->get_resource()))
-      ok = util::constant_time_equal(*q, *token);
-  }
-  if (!ok) {
-    log::warn({}, "refused a WebSocket upgrade from " + con->get_remote_endpoint() +
-                      ": missing or wrong token");
-    con->set_status(websocketpp::http::status_code::unauthorized);
-    con->set_body("{\"error\":\"unauthorized\"}");
-    con->append_header("Content-Type", "application/json");
-  }
-  return ok;
+  // Answered on the 101 whatever the outcome of a resume: a refusal is an error_message on the
+  // open connection (on_open), which the client can read.
+  if (parse_opt_in(*con))
+    con->append_header("Agentrt-Extensions", "durable-sessions");
+  return true;
 }
 
 void listener::on_http(websocketpp::connection_hdl hdl) {
@@ -293,14 +339,74 @@ std::string listener::health_json() const {
       .add("uptime_s", uptime)
       .add("open_sessions", state_.open_sessions)
       .add("requests_in_flight", state_.requests_in_flight)
+      .add("detached_sessions", state_.detached_sessions)
       .add("containment", state_.reaper.containment_name())
       .str();
 }
 
 void listener::on_open(websocketpp::connection_hdl hdl) {
-  auto s = std::make_shared<session>(state_, server_.get_con_from_hdl(hdl));
+  auto con = server_.get_con_from_hdl(hdl);
+  const std::optional<durable_opt_in> opt_in = parse_opt_in(*con);
+  if (!opt_in) {
+    auto s = std::make_shared<session>(state_, con);
+    sessions_.emplace(hdl, s);
+    s->on_open();
+    return;
+  }
+  if (opt_in->session == "new") {
+    std::error_code ec;
+    session_credentials credentials = state_.durable_sessions.make_credentials(ec);
+    if (ec) {
+      log::error({}, "cannot make durable session credentials: " + ec.message());
+      refuse_resume(con, "cannot start a durable session: " + ec.message(), "internal_error",
+                    websocketpp::close::status::internal_endpoint_error);
+      return;
+    }
+    auto s = std::make_shared<session>(state_, con);
+    s->make_durable(credentials);
+    state_.durable_sessions.add(std::move(credentials), s);
+    sessions_.emplace(hdl, s);
+    s->on_open();
+    return;
+  }
+  const std::optional<std::uint64_t> last_seq = parse_seq(opt_in->last_seq);
+  auto [verdict, s] = state_.durable_sessions.find(opt_in->session, opt_in->resume_token);
+  if (verdict == resume_verdict::expired) {
+    log::warn({}, "refused a resume from " + con->get_remote_endpoint() + ": session " +
+                      protocol::quote_prefix(opt_in->session, 64) + " expired");
+    refuse_resume(con, "resume refused: session expired", "session_expired",
+                  websocketpp::close::status::policy_violation);
+    return;
+  }
+  if (verdict != resume_verdict::found || !s || !last_seq) {
+    log::warn({}, "refused a resume from " + con->get_remote_endpoint() +
+                      ": unknown session, wrong token or bad Agentrt-Last-Seq");
+    refuse_resume(con, "resume refused: unknown session or wrong token", "resume_refused",
+                  websocketpp::close::status::policy_violation);
+    return;
+  }
+  // The connection it is attached to, if any, is superseded: its frames and its close are no
+  // longer this session's.
+  for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+    if (it->second == s) {
+      sessions_.erase(it);
+      break;
+    }
+  }
+  closing_.erase(s.get());
   sessions_.emplace(hdl, s);
-  s->on_open();
+  s->resume(con, *last_seq);
+}
+
+void listener::refuse_resume(const connection_ptr& con, const std::string& text,
+                             const std::string& code, websocketpp::close::status::value close) {
+  const std::string frame = protocol::encode(protocol::error_message{
+      text, protocol::json_text{util::json_object().add("code", code).str()}});
+  std::error_code ec = con->send(frame, websocketpp::frame::opcode::text);
+  if (!ec)
+    con->close(close, text.substr(0, 120), ec);
+  if (ec)
+    log::debug({}, "refusing a resume: " + ec.message());
 }
 
 void listener::on_close(websocketpp::connection_hdl hdl) {

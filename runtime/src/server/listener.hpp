@@ -1,5 +1,6 @@
 // Accepts connections on the runtime's port: token check on the WebSocket upgrade, plain
-// GET /health, and one session per WebSocket connection.
+// GET /health, and one session per WebSocket connection — or, for a connection that opted in to
+// durable sessions, a new durable session or the resume of one (docs/durable-sessions.md).
 #pragma once
 
 #include <cstdint>
@@ -49,6 +50,9 @@ private:
   void on_open(websocketpp::connection_hdl hdl);
   void on_close(websocketpp::connection_hdl hdl);
   void on_message(websocketpp::connection_hdl hdl, ws_server::message_ptr msg);
+  // A durable opt-in that cannot be honoured: error_message with code, then close.
+  void refuse_resume(const connection_ptr& con, const std::string& text, const std::string& code,
+                     websocketpp::close::status::value close);
   void maybe_finish_shutdown();
   std::string health_json() const;
 
@@ -65,8 +69,9 @@ private:
            std::owner_less<websocketpp::connection_hdl>>
       sessions_;
   // Sessions whose connection is gone but whose request is still being killed or whose
-  // uploads are still finishing. Owned here rather than by their own handlers, so that no
-  // cycle keeps one alive and destroying the listener destroys whatever is left.
+  // uploads are still finishing, and detached durable sessions (until resumed or expired). Owned
+  // here rather than by their own handlers, so that no cycle keeps one alive and destroying the
+  // listener destroys whatever is left.
   std::map<const session*, std::shared_ptr<session>> closing_;
   std::function<void()> on_shutdown_done_;
   asio::steady_timer shutdown_deadline_;

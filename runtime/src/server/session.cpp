@@ -1,19 +1,17 @@
-// Protocol session: request lifecycle, cancel, heartbeats, the send bound, idle timeout and
-// end-of-session.
+// Protocol session: which message goes where, one request at a time, the send bound, the idle
+// timeout and the end of the session (see session.hpp).
 #include "server/session.hpp"
 
-#include <string.h> // sigabbrev_np
-
 #include <algorithm>
-#include <string_view>
 #include <utility>
-
-#include <asio/post.hpp>
 
 #include "agentrt/protocol/codec.hpp"
 #include "agentrt/protocol/errc.hpp"
 #include "agentrt/protocol/input_quote.hpp"
 #include "log/logger.hpp"
+#include "server/command_request.hpp"
+#include "server/invocation_request.hpp"
+#include "server/session_registry.hpp"
 #include "util/json_object.hpp"
 
 namespace agentrt::runtime::server {
@@ -25,64 +23,88 @@ constexpr std::chrono::milliseconds shutdown_grace{2000};
 // to be written first.
 constexpr std::chrono::milliseconds shutdown_kill_delay{2000};
 
-std::string signal_name(int sig) {
-  const char* abbrev = sigabbrev_np(sig);
-  return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+// The close code of a durable session's connection that another connection took over
+// (docs/durable-sessions.md).
+constexpr websocketpp::close::status::value superseded_close = 4001;
+
+double seconds(std::chrono::milliseconds d) {
+  return static_cast<double>(d.count()) / 1000.0;
 }
 
-// A ready-to-write text frame around payload, built here rather than by
-// connection::send(string), which would copy the payload twice and check it for UTF-8 byte by
-// byte. encode() already guarantees UTF-8 (every string goes through its sanitizing escaper),
-// so the encoded string becomes the payload as it is. Server frames are unmasked and this
-// config has no compression, so the header is all that websocketpp's prepare_data_frame adds.
-// Made without the connection's message manager, which reports the data messages it creates
-// while a read is handled as frames being received (frame_budget.hpp).
-ws_server::message_ptr prepared_text_frame(std::string payload) {
-  namespace frame = websocketpp::frame;
-  const frame::basic_header header(frame::opcode::text, payload.size(), true, false);
-  const frame::extended_header extended(payload.size());
-  auto msg = std::make_shared<ws_config::message_type>(ws_config::message_type::con_msg_man_ptr(),
-                                                       frame::opcode::text, 0);
-  msg->set_header(frame::prepare_header(header, extended));
-  msg->get_raw_payload() = std::move(payload);
-  msg->set_prepared(true);
-  return msg;
+// What a gap notice needs to know of a numbered message: output can be dropped past the journal's
+// budget and is then counted by (type, command, stream); everything else is kept.
+journal_entry_info entry_info(const protocol::message& m) {
+  journal_entry_info info;
+  info.message_type = protocol::message_type_name(m);
+  if (auto* out = std::get_if<protocol::command_output_message>(&m)) {
+    info.droppable = true;
+    info.command = out->command;
+    info.stream = out->stream;
+    info.bytes = out->text.size();
+  } else if (auto* a = std::get_if<protocol::assistant_message>(&m)) {
+    info.droppable = true;
+    for (const auto& block : a->text_blocks)
+      info.bytes += block.size();
+  } else if (auto* e = std::get_if<protocol::agent_event_message>(&m)) {
+    info.droppable = true;
+    info.command = e->event;
+    info.bytes = e->data.json.size();
+  }
+  return info;
+}
+
+protocol::gap_message gap_notice(const journal_gap& gap) {
+  protocol::gap_message m;
+  m.from_seq = gap.from_seq;
+  m.to_seq = gap.to_seq;
+  for (const auto& l : gap.lost)
+    m.lost.push_back({l.message_type, l.command, l.stream, l.messages, l.bytes});
+  return m;
 }
 
 } // namespace
 
 session::session(server_state& state, connection_ptr con)
-    : state_(state), con_(std::move(con)), id_(state.next_session_id++), heartbeat_timer_(state.io),
-      flow_(con_), idle_timer_(state.io), kill_timer_(state.io) {
-  peer_ = con_->get_remote_endpoint();
-}
+    : state_(state), conn_(std::make_unique<connection>(std::move(con))),
+      id_(state.next_session_id++), idle_timer_(state.io), kill_timer_(state.io) {}
 
 session::~session() {
   // Only reached with a request in flight when the runtime exits past its shutdown deadline:
   // what the request still runs must not outlive the runtime.
   if (request_)
-    request_->scope->kill_now();
+    request_->kill_now();
 }
 
-void session::on_open() {
-  ++state_.open_sessions;
-  log::info({}, "session " + std::to_string(id_) + " opened from " + peer_);
-  con_->set_write_done_handler([weak = weak_from_this()] {
+void session::make_durable(session_credentials credentials) {
+  durable_ =
+      std::make_unique<durable_state>(state_.io, std::move(credentials), state_.journal_budget());
+}
+
+void session::watch_connection() {
+  conn_->set_write_done_handler([weak = weak_from_this()] {
     if (auto self = weak.lock())
       self->on_write_done();
   });
   last_activity_ = std::chrono::steady_clock::now();
-  if (state_.options.session_idle_timeout.count() > 0) {
+  if (state_.options.session_idle_timeout.count() > 0)
     arm_idle_timer(state_.options.session_idle_timeout);
-  }
+}
+
+void session::on_open() {
+  ++state_.open_sessions;
+  log::info({}, "session " + std::to_string(id_) + " opened from " + conn_->peer() +
+                    (durable_ ? " (durable, id " + durable_->credentials.session_id + ")" : ""));
+  if (durable_)
+    send_session_info(false);
+  watch_connection();
 }
 
 bool session::on_ping() {
   last_activity_ = std::chrono::steady_clock::now();
   // The pong joins websocketpp's queue: a client pinging without reading is paused like one
   // sending frames.
-  if (flow_.over_high_water())
-    con_->pause_reads();
+  if (conn_->over_high_water())
+    conn_->pause_reads();
   return !closed_;
 }
 
@@ -95,8 +117,8 @@ void session::on_message(ws_server::message_ptr msg) {
   // not read any further (the client's sends block), so a client that sends and never reads
   // cannot queue replies without end. A frame already read is still handled (a cancel from a
   // slow client that stopped reading works), and so is the rest of the read buffer.
-  if (flow_.over_high_water())
-    con_->pause_reads();
+  if (conn_->over_high_water())
+    conn_->pause_reads();
 }
 
 void session::handle_frame(ws_server::message_ptr msg) {
@@ -110,9 +132,8 @@ void session::handle_frame(ws_server::message_ptr msg) {
     log_warn("bad frame: " + decoded.error);
     util::json_object meta;
     meta.add("code", decoded.ec ? decoded.ec.message() : std::string("invalid"));
-    if (!decoded.message_type.empty()) {
+    if (!decoded.message_type.empty())
       meta.add("message_type", protocol::quote_prefix(decoded.message_type));
-    }
     send_error("invalid message: " + decoded.error, meta.str());
     return;
   }
@@ -125,18 +146,26 @@ void session::handle_frame(ws_server::message_ptr msg) {
                       std::is_same_v<t, protocol::end_session_message> ||
                       std::is_same_v<t, protocol::artifact_upload_response_message>) {
           handle(std::move(m));
+        } else if constexpr (std::is_same_v<t, protocol::ack_message> ||
+                             std::is_same_v<t, protocol::detach_message>) {
+          if (durable_) {
+            handle(std::move(m));
+          } else {
+            refuse_unexpected(protocol::message(m),
+                              "this session is not durable (see docs/durable-sessions.md)");
+          }
         } else {
-          const std::string type = protocol::message_type_name(protocol::message(m));
-          log_warn("unexpected " + type + " from the client");
-          send_error("unexpected message_type \"" + type +
-                         "\": it is sent by a runtime, not a client",
-                     util::json_object()
-                         .add("code", "unexpected_message")
-                         .add("message_type", type)
-                         .str());
+          refuse_unexpected(protocol::message(m), "it is sent by a runtime, not a client");
         }
       },
       std::move(*decoded.msg));
+}
+
+void session::refuse_unexpected(const protocol::message& m, const char* why) {
+  const std::string type = protocol::message_type_name(m);
+  log_warn("unexpected " + type + " from the client");
+  send_error("unexpected message_type \"" + type + "\": " + why,
+             util::json_object().add("code", "unexpected_message").add("message_type", type).str());
 }
 
 bool session::refuse_if_busy(const char* message_type) {
@@ -148,214 +177,55 @@ bool session::refuse_if_busy(const char* message_type) {
   return true;
 }
 
-std::shared_ptr<session::request>
-session::begin_request(const std::optional<std::string>& source_id,
-                       const std::vector<std::string>& secrets) {
-  auto r = std::make_shared<request>();
-  r->id = next_request_id_++;
-  r->source_id = source_id.value_or("");
-  r->redactor = std::make_shared<const protocol::redactor>(secrets);
-  r->scope = std::make_shared<process::process_scope>(state_.io, state_.reaper);
-  r->started = std::chrono::steady_clock::now();
-  request_ = r;
-  last_redactor_ = r->redactor;
-  ++state_.requests_in_flight;
-  arm_heartbeat();
-  return r;
-}
-
 void session::handle(protocol::command_execution_message&& m) {
   if (refuse_if_busy("command_execution_message"))
     return;
-  auto r = begin_request(m.source_id, m.secrets_to_redact);
-  r->client_capabilities = std::move(m.client_capabilities);
-  log_info("command_execution_message: " + std::to_string(m.commands.size()) + " command(s)");
-  prepare(m.artifacts_dirs, m.artifacts_ignore_content, std::move(m.pre_execution_downloadables),
-          r->client_capabilities, [this, commands = std::move(m.commands)]() mutable {
-            run_commands(std::move(commands), {}, nullptr);
-          });
-}
-
-void session::run_commands(std::vector<protocol::command> commands, std::string phase,
-                           std::function<void()> then) {
-  auto r = request_;
-  r->commands = std::move(commands);
-  r->next_command = 0;
-  r->phase = std::move(phase);
-  r->after_commands = std::move(then);
-  run_next_command();
-}
-
-void session::prepare(const std::vector<std::string>& artifacts_dirs,
-                      const std::optional<std::string>& ignore_content,
-                      std::vector<protocol::downloadable> downloadables,
-                      const std::vector<std::string>& capabilities, std::function<void()> next) {
-  auto r = request_;
-  for (const auto& c : capabilities) {
-    if (c == "upload_results")
-      upload_results_ = true;
-  }
-  if (!artifacts_dirs.empty()) {
-    if (!artifacts_) {
-      std::weak_ptr<session> weak = shared_from_this();
-      artifacts_ = std::make_shared<artifact_manager>(
-          state_.io, state_.transfers, state_.transfer_options(),
-          [weak](protocol::message m) {
-            if (auto self = weak.lock())
-              self->send_artifact_message(std::move(m));
-          },
-          [weak](bool warning, const std::string& text) {
-            if (auto self = weak.lock())
-              warning ? self->log_warn(text) : self->log_info(text);
-          });
-    }
-    artifacts_->set_upload_results(upload_results_);
-    std::string error;
-    if (!artifacts_->add_directories(artifacts_dirs, ignore_content, error)) {
-      finish(protocol::error_message{
-          error, {util::json_object().add("code", "artifacts_dir_failed").str()}});
-      return;
-    }
-  }
-  if (downloadables.empty()) {
-    next();
-    return;
-  }
-  archive::extract_limits limits;
-  limits.max_total_bytes = state_.options.extract_max_bytes;
-  limits.max_entries = state_.options.extract_max_entries;
-  limits.max_ratio = state_.options.extract_max_ratio;
-  std::weak_ptr<session> weak = shared_from_this();
-  const std::uint64_t id = r->id;
-  r->downloads = execution::downloadables_runner::start(
-      state_.io, state_.transfers, state_.pool, std::move(downloadables),
-      state_.transfer_options(), limits,
-      [weak](const std::string& line) {
-        if (auto self = weak.lock())
-          self->log_info(line);
-      },
-      [weak, id, next = std::move(next)](std::optional<execution::downloadables_failure> f) {
-        auto self = weak.lock();
-        if (!self || !self->request_ || self->request_->id != id || self->request_->cancelling) {
-          return;
-        }
-        self->request_->downloads.reset();
-        if (f) {
-          self->log_warn(f->error);
-          self->finish(protocol::error_message{std::move(f->error),
-                                               protocol::json_text{std::move(f->metadata_json)}});
-          return;
-        }
-        next();
-      });
+  request::params p;
+  p.id = next_request_id_++;
+  p.source_id = std::move(m.source_id);
+  p.secrets = std::move(m.secrets_to_redact);
+  p.client_capabilities = std::move(m.client_capabilities);
+  p.artifacts_dirs = std::move(m.artifacts_dirs);
+  p.artifacts_ignore_content = std::move(m.artifacts_ignore_content);
+  p.downloadables = std::move(m.pre_execution_downloadables);
+  const std::size_t n = m.commands.size();
+  auto r = std::make_shared<command_request>(state_, host(), std::move(p), std::move(m.commands));
+  r->log_info("command_execution_message: " + std::to_string(n) + " command(s)");
+  start_request(std::move(r));
 }
 
 void session::handle(protocol::invocation_message&& m) {
   if (refuse_if_busy("invocation_message"))
     return;
-  auto r = begin_request(m.source_id, m.secrets_to_redact);
-  r->client_capabilities = m.client_capabilities;
-  log_info("invocation_message: harness " + state_.harness.name() + ", model \"" + m.model + "\"");
-  auto downloadables = std::move(m.pre_agent_downloadables);
-  const auto dirs = m.artifacts_dirs;
-  const auto ignore = m.artifacts_ignore_content;
-  // downloadables -> pre-commands -> harness -> post-commands -> result_message
-  prepare(dirs, ignore, std::move(downloadables), r->client_capabilities,
-          [this, m = std::move(m)]() mutable {
-            auto pre = std::move(m.pre_agent_invocation_commands);
-            run_commands(std::move(pre), "pre_agent_invocation_commands",
-                         [this, m = std::move(m)]() mutable { run_harness(std::move(m)); });
-          });
+  request::params p;
+  p.id = next_request_id_++;
+  p.source_id = m.source_id;
+  p.secrets = m.secrets_to_redact;
+  p.client_capabilities = m.client_capabilities;
+  p.artifacts_dirs = std::move(m.artifacts_dirs);
+  p.artifacts_ignore_content = std::move(m.artifacts_ignore_content);
+  p.downloadables = std::move(m.pre_agent_downloadables);
+  const std::string line =
+      "invocation_message: harness " + state_.harness.name() + ", model \"" + m.model + "\"";
+  auto r = std::make_shared<invocation_request>(state_, host(), std::move(p), std::move(m));
+  r->log_info(line);
+  start_request(std::move(r));
 }
 
-bool session::has_capability(const char* name) const {
-  if (!request_)
-    return false;
-  const auto& caps = request_->client_capabilities;
-  return std::find(caps.begin(), caps.end(), name) != caps.end();
-}
-
-void session::run_harness(protocol::invocation_message m) {
-  auto r = request_;
-  harness::invocation inv;
-  inv.system_prompt = std::move(m.system_prompt);
-  inv.user_prompt = std::move(m.user_prompt);
-  inv.model = std::move(m.model);
-  inv.output_schema_json = std::move(m.output_format_json_schema_str);
-  if (m.agent_env)
-    inv.agent_env.insert(m.agent_env->begin(), m.agent_env->end());
-  inv.secrets = r->redactor->secrets();
-  inv.source_id = r->source_id;
-  inv.resume_session_id = std::move(m.resume_session_id);
-  inv.agent_events = has_capability("agent_events");
-
-  std::weak_ptr<session> weak = shared_from_this();
-  const std::uint64_t id = r->id;
-  auto live = [weak, id]() -> std::shared_ptr<session> {
-    auto self = weak.lock();
-    if (!self || !self->request_ || self->request_->id != id || self->request_->cancelling) {
-      return nullptr;
-    }
-    return self;
-  };
-  harness::harness_callbacks cb;
-  cb.on_assistant = [live](std::vector<std::string> blocks) {
-    if (auto self = live())
-      self->send(protocol::assistant_message{std::move(blocks)});
-  };
-  cb.on_agent_event = [live](std::string event, std::string data_json) {
-    if (auto self = live()) {
-      self->send(protocol::agent_event_message{std::move(event),
-                                               protocol::json_text{std::move(data_json)}});
-    }
-  };
-  cb.on_log = [live](std::string line) {
-    if (auto self = live())
-      self->log_info("harness: " + line);
-  };
-  r->harness_run =
-      state_.harness.start(state_.io, state_.reaper, *r->scope, inv, std::move(cb),
-                           [live, id, post = std::move(m.post_agent_invocation_commands)](
-                               harness::harness_outcome outcome) mutable {
-                             if (auto self = live())
-                               self->on_harness_done(id, std::move(outcome), std::move(post));
-                           });
+void session::start_request(std::shared_ptr<request> r) {
+  request_ = r;
+  last_redactor_ = r->redactor();
+  ++state_.requests_in_flight;
+  // Still over the send bound from the previous request: its producers start paused.
   if (throttled_)
-    r->harness_run->pause_output();
-}
-
-void session::on_harness_done(std::uint64_t request_id, harness::harness_outcome&& outcome,
-                              std::vector<protocol::command> post_commands) {
-  if (!request_ || request_->id != request_id || request_->finishing)
-    return;
-  auto r = request_;
-  r->harness_run.reset();
-  if (!outcome.ok) {
-    log_warn("harness failed: " + outcome.error);
-    finish(protocol::error_message{std::move(outcome.error),
-                                   protocol::json_text{std::move(outcome.error_metadata_json)}});
-    return;
-  }
-  log_info("harness finished");
-  protocol::result_message result{std::move(outcome.data),
-                                  protocol::json_text{std::move(outcome.metadata_json)}};
-  run_commands(std::move(post_commands), "post_agent_invocation_commands",
-               [this, result = std::move(result)]() mutable { finish(std::move(result)); });
+    r->pause_output();
+  // r, not request_: the request may end (and be dropped) inside start().
+  r->start();
 }
 
 void session::handle(protocol::cancel_message&&) {
-  if (!request_ || request_->cancelling || request_->finishing)
-    return; // idle: a no-op
-  log_info("cancel requested");
-  request_->cancelling = true;
-  const std::uint64_t id = request_->id;
-  abort_request(state_.options.kill_grace, [weak = weak_from_this(), id] {
-    if (auto self = weak.lock()) {
-      self->complete(id,
-                     protocol::error_message{"Request cancelled",
-                                             {util::json_object().add("code", "cancelled").str()}});
-    }
-  });
+  if (request_)
+    request_->cancel(); // idle, finishing or already cancelling: a no-op
 }
 
 void session::handle(protocol::end_session_message&&) {
@@ -367,6 +237,8 @@ void session::handle(protocol::end_session_message&&) {
 }
 
 void session::handle(protocol::artifact_upload_response_message&& m) {
+  if (durable_)
+    durable_->unanswered_uploads.erase(m.filepath);
   if (artifacts_) {
     artifacts_->on_upload_response(m);
     return;
@@ -375,174 +247,62 @@ void session::handle(protocol::artifact_upload_response_message&& m) {
            "\": this session announced no such file");
 }
 
-void session::run_next_command() {
-  auto r = request_;
-  if (r->next_command >= r->commands.size()) {
-    if (r->after_commands) {
-      auto then = std::move(r->after_commands);
-      r->after_commands = nullptr;
-      then();
-      return;
-    }
-    finish(protocol::command_execution_result_message{std::move(r->results)});
-    return;
-  }
-  const protocol::command& cmd = r->commands[r->next_command];
-  execution::command_limits limits;
-  limits.stdout_cap_bytes = state_.options.stdout_cap_bytes;
-  limits.kill_grace = state_.options.kill_grace;
-  limits.drain_idle = state_.options.drain_idle;
-  std::weak_ptr<session> weak = shared_from_this();
-  const std::uint64_t id = r->id;
-  std::error_code ec;
-  std::string error_text;
-  r->runner = execution::command_runner::start(
-      state_.io, state_.reaper, *r->scope, cmd, r->redactor, limits,
-      [weak, id](protocol::command_output_message&& out) {
-        if (auto self = weak.lock())
-          self->on_command_output(id, std::move(out));
-      },
-      [weak, id](execution::command_outcome&& outcome) {
-        if (auto self = weak.lock())
-          self->on_command_done(id, std::move(outcome));
-      },
-      ec, error_text);
-  if (!r->runner) {
-    log_warn("command " + std::to_string(r->next_command) + ": " + error_text);
-    util::json_object meta;
-    meta.add("code", "spawn_failed")
-        .add("command", protocol::quote_prefix(cmd.command))
-        .add("reason", ec.message());
-    if (cmd.cwd)
-      meta.add("cwd", protocol::quote_prefix(*cmd.cwd));
-    finish(protocol::error_message{error_text, {meta.str()}});
-    return;
-  }
-  if (throttled_)
-    r->runner->pause_output();
+void session::handle(protocol::ack_message&& m) {
+  // Only what was handed to a connection can have arrived.
+  durable_->log->ack(std::min(m.seq, durable_->next_send - 1));
 }
 
-void session::on_command_output(std::uint64_t request_id, protocol::command_output_message&& m) {
-  if (!request_ || request_->id != request_id || request_->cancelling || closed_)
+void session::handle(protocol::detach_message&&) {
+  if (durable_->detach_requested || ended_)
     return;
+  durable_->detach_requested = true;
+  log::info({}, "session " + std::to_string(id_) + ": the client detaches; the session waits " +
+                    std::to_string(state_.options.detached_window.count() / 1000) +
+                    " s for a resume");
+  send(protocol::detach_confirm_message{durable_->credentials.session_id,
+                                        seconds(state_.options.detached_window)});
+  close_when_flushed(websocketpp::close::status::normal, "detached");
+}
+
+bool session::add_artifact_dirs(const std::vector<std::string>& dirs,
+                                const std::optional<std::string>& ignore_content,
+                                bool upload_results, std::string& error) {
+  if (upload_results)
+    upload_results_ = true;
+  if (dirs.empty())
+    return true;
+  if (!artifacts_) {
+    std::weak_ptr<session> weak = shared_from_this();
+    artifacts_ = std::make_shared<artifacts::artifact_manager>(
+        state_.io, state_.transfers, state_.transfer_options(),
+        [weak](protocol::message m) {
+          if (auto self = weak.lock())
+            self->send_artifact_message(std::move(m));
+        },
+        [weak](bool warning, const std::string& text) {
+          if (auto self = weak.lock())
+            warning ? self->log_warn(text) : self->log_info(text);
+        });
+  }
+  artifacts_->set_upload_results(upload_results_);
+  return artifacts_->add_directories(dirs, ignore_content, error);
+}
+
+void session::send_for_request(protocol::message m) {
   send(std::move(m));
 }
 
-void session::on_command_done(std::uint64_t request_id, execution::command_outcome&& outcome) {
-  if (!request_ || request_->id != request_id || request_->cancelling || request_->finishing)
+void session::request_done(std::uint64_t request_id, std::optional<protocol::message> terminal) {
+  if (!request_ || request_->id() != request_id)
     return;
-  auto r = request_;
-  r->runner.reset();
-  const int code = outcome.result.exit_code;
-  std::string summary =
-      "command " + std::to_string(r->next_command) + " exited " + std::to_string(code);
-  if (outcome.status.term_signal)
-    summary += " (" + signal_name(outcome.status.term_signal) + ")";
-  if (outcome.timed_out)
-    summary += " after its timeout_s";
-  log_info(summary);
-  if (code != 0 && !r->phase.empty()) {
-    // An invocation's pre/post command failed: the request fails, naming which and how.
-    util::json_object meta;
-    meta.add("code", "command_failed")
-        .add("phase", r->phase)
-        .add("index", r->next_command)
-        .add("command", outcome.result.command)
-        .add("exit_code", code);
-    if (outcome.status.term_signal)
-      meta.add("signal", signal_name(outcome.status.term_signal));
-    if (outcome.timed_out)
-      meta.add("timed_out", true);
-    if (outcome.result.stdout_text) {
-      // Enough to see why it failed without turning the error into a second output stream.
-      const std::string& out = *outcome.result.stdout_text;
-      meta.add("stdout_tail", out.size() > 4096 ? out.substr(out.size() - 4096) : out);
-    }
-    finish(protocol::error_message{r->phase + "[" + std::to_string(r->next_command) + "] \"" +
-                                       outcome.result.command + "\" failed with exit code " +
-                                       std::to_string(code),
-                                   protocol::json_text{meta.str()}});
-    return;
-  }
-  r->results.push_back(std::move(outcome.result));
-  if (code != 0) {
-    // The first failure stops the rest; its result is still reported.
-    finish(protocol::command_execution_result_message{std::move(r->results)});
-    return;
-  }
-  ++r->next_command;
-  run_next_command();
-}
-
-void session::finish(protocol::message terminal) {
-  auto r = request_;
-  r->finishing = true;
-  heartbeat_timer_.cancel();
-  const std::uint64_t id = r->id;
-  if (r->scope->empty()) {
-    complete(id, std::move(terminal));
-    return;
-  }
-  // Background processes the request started must not outlive it.
-  log_info("killing processes the request left running");
-  r->scope->terminate(state_.options.kill_grace,
-                      [weak = weak_from_this(), id, t = std::move(terminal)]() mutable {
-                        if (auto self = weak.lock())
-                          self->complete(id, std::move(t));
-                      });
-}
-
-void session::complete(std::uint64_t request_id, protocol::message terminal) {
-  if (!request_ || request_->id != request_id)
-    return;
-  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - request_->started);
-  send(std::move(terminal));
-  log_info(std::string("request finished in ") + std::to_string(elapsed.count()) + " ms");
+  // Sent while request_ is still set: redacted with the request's secrets.
+  if (terminal)
+    send(std::move(*terminal));
   request_.reset();
   --state_.requests_in_flight;
-  heartbeat_timer_.cancel();
   if (end_pending_ && !closed_)
     end_session();
   release_if_done();
-}
-
-void session::abort_request(std::chrono::milliseconds grace, std::function<void()> then) {
-  auto r = request_;
-  heartbeat_timer_.cancel();
-  if (r->downloads)
-    r->downloads->cancel();
-  if (r->harness_run)
-    r->harness_run->cancel(); // resumes its output itself
-  if (r->runner) {
-    // A runner paused for backpressure reads nothing more, so it would never see EOF on its
-    // pipes: it would never finish, and its pipes would leak with it. Its output is dropped
-    // from here on (on_command_output ignores a cancelling request), so reading is harmless.
-    r->runner->discard_output();
-    r->runner->resume_output();
-    r->runner->terminate();
-  }
-  r->scope->terminate(grace, std::move(then));
-}
-
-void session::arm_heartbeat() {
-  heartbeat_timer_.expires_after(state_.options.heartbeat_interval);
-  heartbeat_timer_.async_wait(
-      [weak = std::weak_ptr<session>(shared_from_this())](const std::error_code& ec) {
-        if (auto self = weak.lock())
-          self->on_heartbeat(ec);
-      });
-}
-
-void session::on_heartbeat(const std::error_code& ec) {
-  if (ec || closed_ || !request_ || request_->finishing || request_->cancelling)
-    return;
-  protocol::heartbeat_message hb;
-  hb.elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - request_->started)
-                      .count();
-  send(std::move(hb));
-  arm_heartbeat();
 }
 
 void session::end_session() {
@@ -552,10 +312,12 @@ void session::end_session() {
   // Weak: the artifact manager keeps this until its drain ends, and the session owns it.
   auto confirm = [weak = weak_from_this()] {
     auto self = weak.lock();
-    if (!self || self->closed_ || self->closing_)
+    // A detached durable session journals the confirm: the client resumes to collect it.
+    if (!self || self->closed_ || (self->closing_ && !self->durable_))
       return;
     // Announcements held back by the send bound go before the confirm, as they would have.
     self->release_deferred_announcements(true);
+    self->ended_ = true;
     self->send(protocol::end_session_confirm_message{});
     log::info({}, "session " + std::to_string(self->id_) + " ended by the client");
     self->close_when_flushed(websocketpp::close::status::normal, "session ended");
@@ -572,17 +334,75 @@ void session::end_session() {
 void session::on_close(std::function<void()> on_released) {
   if (closed_)
     return;
-  closed_ = true;
   on_released_ = std::move(on_released);
+  if (durable_ && conn_ && !ended_ && !state_.shutting_down) {
+    detach();
+    return;
+  }
+  close_session();
+}
+
+void session::detach() {
+  auto& d = *durable_;
   --state_.open_sessions;
-  heartbeat_timer_.cancel();
+  ++state_.detached_sessions;
+  conn_->set_write_done_handler(nullptr);
+  conn_.reset();
+  closing_ = false;
+  close_after_flush_.reset();
+  d.close_after_seq.reset();
+  idle_timer_.cancel();
+  d.detached = true;
+  // Nobody reads now: output flows into the journal, whose budget bounds it.
+  if (throttled_) {
+    throttled_ = false;
+    if (request_)
+      request_->resume_output();
+  }
+  const auto window =
+      d.detach_requested ? state_.options.detached_window : state_.options.resume_window;
+  log::info({}, "session " + std::to_string(id_) + " detached" +
+                    (request_ ? " with a request in flight" : "") + "; waiting " +
+                    std::to_string(window.count() / 1000) + " s for a resume");
+  d.window_timer.expires_after(window);
+  d.window_timer.async_wait([weak = weak_from_this()](const std::error_code& ec) {
+    if (auto self = weak.lock())
+      self->on_window_expired(ec);
+  });
+}
+
+void session::on_window_expired(const std::error_code& ec) {
+  if (ec || closed_ || conn_)
+    return;
+  log::info({}, "session " + std::to_string(id_) + ": nobody resumed it within its window" +
+                    (request_ ? ": killing the request's processes" : ""));
+  close_session();
+}
+
+void session::close_session() {
+  // The registry may hold the last reference but one.
+  auto keep = shared_from_this();
+  closed_ = true;
+  if (conn_) {
+    --state_.open_sessions;
+    conn_->set_write_done_handler(nullptr);
+    conn_->drop_queued();
+    conn_.reset();
+  } else if (durable_ && durable_->detached) {
+    --state_.detached_sessions;
+  }
   idle_timer_.cancel();
   kill_after_close_ = false;
   kill_timer_.cancel();
-  con_->set_write_done_handler(nullptr);
-  flow_.clear();
   deferred_.clear();
   deferred_order_.clear();
+  if (durable_) {
+    durable_->window_timer.cancel();
+    durable_->detached = false;
+    durable_->log.reset();
+    durable_->unanswered_uploads.clear();
+    state_.durable_sessions.retire(durable_->credentials.session_id);
+  }
   log::info({}, "session " + std::to_string(id_) + " closed");
   if (artifacts_) {
     // Detached uploads outlive the connection; their outcome must still reach the log.
@@ -592,37 +412,25 @@ void session::on_close(std::function<void()> on_released) {
               "session " + std::to_string(id) + ": " + (redactor ? redactor->redact(text) : text);
           warning ? log::warn({}, line) : log::info({}, line);
         });
-    if (state_.shutting_down)
+    if (state_.shutting_down || (durable_ && !ended_))
       artifacts_->cancel_uploads();
     artifacts_->detach(state_.options.drain_timeout, [weak = weak_from_this()] {
       if (auto self = weak.lock())
         self->release_if_done();
     });
   }
-  if (request_ && !request_->cancelling) {
-    log_info("client went away with a request in flight: killing its processes");
-    drop_request(state_.shutting_down ? std::min(state_.options.kill_grace, shutdown_grace)
-                                      : state_.options.kill_grace,
-                 nullptr);
+  if (request_ && request_->current_state() != request::state::cancelling) {
+    request_->log_info("client went away with a request in flight: killing its processes");
+    abandon_request(state_.shutting_down ? std::min(state_.options.kill_grace, shutdown_grace)
+                                         : state_.options.kill_grace);
   }
   release_if_done();
 }
 
-void session::drop_request(std::chrono::milliseconds grace, std::function<void()> then) {
-  request_->cancelling = true;
-  const std::uint64_t id = request_->id;
-  abort_request(grace, [weak = weak_from_this(), id, then = std::move(then)] {
-    auto self = weak.lock();
-    if (!self)
-      return;
-    if (self->request_ && self->request_->id == id) {
-      self->request_.reset();
-      --self->state_.requests_in_flight;
-    }
-    if (then)
-      then();
-    self->release_if_done();
-  });
+void session::abandon_request(std::chrono::milliseconds grace) {
+  // The request reports back through request_done (without a terminal) once its processes
+  // are gone; that may happen inside this call.
+  request_->abandon(grace);
 }
 
 void session::release_if_done() {
@@ -636,10 +444,12 @@ void session::release_if_done() {
 void session::shutdown() {
   if (artifacts_)
     artifacts_->cancel_uploads();
+  if (!closed_ && !conn_)
+    close_session(); // a detached durable session: over now
   if (closed_) {
     // Still killing what the request left: with the shutdown's shorter grace from now on.
     if (request_)
-      drop_request(std::min(state_.options.kill_grace, shutdown_grace), nullptr);
+      abandon_request(std::min(state_.options.kill_grace, shutdown_grace));
     return;
   }
   // The close goes first: a client must not have to read megabytes of output (or wait for the
@@ -666,11 +476,11 @@ void session::kill_for_shutdown() {
   kill_timer_.cancel();
   // Also a request being cancelled: with the shutdown's shorter grace from now on.
   if (request_)
-    drop_request(std::min(state_.options.kill_grace, shutdown_grace), nullptr);
+    abandon_request(std::min(state_.options.kill_grace, shutdown_grace));
 }
 
 void session::close_now(websocketpp::close::status::value code, const std::string& reason) {
-  if (closed_ || closing_)
+  if (closed_ || closing_ || !conn_)
     return;
   closing_ = true;
   idle_timer_.cancel();
@@ -678,45 +488,38 @@ void session::close_now(websocketpp::close::status::value code, const std::strin
   // Nothing produced from here on can be sent: producers stay paused (a request that is
   // killed resumes its own output to drain it).
   throttle();
-  const std::size_t dropped = flow_.clear();
+  const std::size_t dropped = conn_->drop_queued();
   deferred_.clear();
   deferred_order_.clear();
   if (dropped > 0) {
     log::info({}, "session " + std::to_string(id_) + ": dropped " + std::to_string(dropped) +
                       " bytes of output the client had not read");
   }
-  // The socket is read again so that the client's answering close frame arrives; websocketpp
-  // ends the connection when it does, or after its close handshake timeout.
-  con_->resume_reads();
-  std::error_code ec;
-  con_->close(code, reason, ec);
-  if (ec)
-    log::debug({}, "session " + std::to_string(id_) + ": close failed: " + ec.message());
+  conn_->close(code, reason);
 }
 
 void session::close_when_flushed(websocketpp::close::status::value code, std::string reason) {
-  if (closed_ || closing_)
+  if (closed_ || closing_ || !conn_)
     return;
-  if (!flow_.empty()) {
+  if (durable_ && !caught_up()) {
+    // What is journaled up to here goes first; what comes later waits for a resume.
+    if (!durable_->close_after_seq)
+      durable_->close_after_seq = durable_->log->last_seq();
+    close_after_flush_.emplace(code, std::move(reason));
+    return;
+  }
+  if (!conn_->queue_empty()) {
     close_after_flush_.emplace(code, std::move(reason));
     return;
   }
   closing_ = true;
-  con_->resume_reads(); // for the client's answering close frame
-  std::error_code ec;
-  con_->close(code, reason, ec);
-  if (ec)
-    log::debug({}, "session " + std::to_string(id_) + ": close failed: " + ec.message());
+  conn_->close(code, reason);
 }
 
 void session::throttle() {
   throttled_ = true;
-  if (!request_)
-    return;
-  if (request_->runner)
-    request_->runner->pause_output();
-  if (request_->harness_run)
-    request_->harness_run->pause_output();
+  if (request_)
+    request_->pause_output();
 }
 
 void session::on_write_done() {
@@ -724,36 +527,43 @@ void session::on_write_done() {
     return;
   if (closing_) {
     // Everything queued before the close frame, and the close frame, has been written.
-    if (kill_after_close_ && con_->get_buffered_amount() == 0)
+    if (kill_after_close_ && conn_->buffered_amount() == 0)
       kill_for_shutdown();
     return;
   }
   last_activity_ = std::chrono::steady_clock::now();
-  flow_.refill();
-  if ((throttled_ || con_->reads_paused()) && flow_.under_low_water())
+  conn_->refill();
+  if (durable_)
+    pump();
+  if ((throttled_ || conn_->reads_paused()) && conn_->under_low_water() &&
+      (!durable_ || caught_up()))
     unthrottle();
-  if (close_after_flush_ && flow_.empty()) {
+  if (close_after_flush_ && conn_ && conn_->queue_empty() &&
+      (!durable_ || !durable_->close_after_seq ||
+       durable_->next_send > *durable_->close_after_seq)) {
+    if (durable_)
+      durable_->close_after_seq.reset();
     auto [code, reason] = std::move(*close_after_flush_);
     close_after_flush_.reset();
-    close_when_flushed(code, std::move(reason));
+    closing_ = true;
+    conn_->close(code, reason);
   }
 }
 
 void session::unthrottle() {
   throttled_ = false;
-  if (request_ && !request_->cancelling) {
-    if (request_->runner)
-      request_->runner->resume_output();
-    if (request_->harness_run)
-      request_->harness_run->resume_output();
-  }
-  con_->resume_reads();
+  if (request_)
+    request_->resume_output(); // a no-op once its output is no longer wanted
+  if (conn_)
+    conn_->resume_reads();
   release_deferred_announcements(false);
 }
 
 void session::send_artifact_message(protocol::message m) {
   auto* announce = std::get_if<protocol::artifact_upload_request_message>(&m);
-  if (announce == nullptr || (!throttled_ && deferred_order_.empty())) {
+  // A durable session's journal keeps announcements (they are never dropped) whatever the
+  // send bound.
+  if (announce == nullptr || durable_ || (!throttled_ && deferred_order_.empty())) {
     send(std::move(m));
     return;
   }
@@ -797,7 +607,7 @@ void session::arm_idle_timer(std::chrono::steady_clock::duration after) {
 }
 
 void session::on_idle_timer(const std::error_code& ec) {
-  if (ec || closed_ || closing_)
+  if (ec || closed_ || closing_ || !conn_)
     return;
   const auto timeout = state_.options.session_idle_timeout;
   const auto now = std::chrono::steady_clock::now();
@@ -819,18 +629,127 @@ void session::on_idle_timer(const std::error_code& ec) {
 }
 
 void session::send(protocol::message m) {
-  if (closed_ || closing_)
+  if (closed_ || (closing_ && !durable_))
     return;
-  const protocol::redactor* r = request_ ? request_->redactor.get() : last_redactor_.get();
+  const protocol::redactor* r = request_ ? request_->redactor().get() : last_redactor_.get();
   if (r && !r->empty())
     protocol::redact_message(m, *r);
-  const std::error_code ec = flow_.push(prepared_text_frame(protocol::encode(m)));
+  if (durable_) {
+    journal& log = *durable_->log;
+    const std::uint64_t seq = log.next_seq();
+    if (auto* announce = std::get_if<protocol::artifact_upload_request_message>(&m))
+      durable_->unanswered_uploads.insert_or_assign(announce->filepath, std::pair{seq, *announce});
+    journal_entry_info info = entry_info(m);
+    log.append(protocol::encode(m, seq), std::move(info));
+    pump();
+    return;
+  }
+  const std::error_code ec = conn_->send(protocol::encode(m));
   if (ec) {
     log::debug({}, "session " + std::to_string(id_) + ": send failed: " + ec.message());
     return;
   }
-  if (!throttled_ && flow_.over_high_water())
+  if (!throttled_ && conn_->over_high_water())
     throttle();
+}
+
+bool session::caught_up() const {
+  return durable_->next_send > durable_->log->last_seq();
+}
+
+void session::pump() {
+  if (!conn_ || closing_)
+    return;
+  auto& d = *durable_;
+  const std::uint64_t last = d.close_after_seq.value_or(d.log->last_seq());
+  while (d.next_send <= last && !conn_->over_high_water()) {
+    std::error_code ec;
+    std::optional<journal_item> item = d.log->read(d.next_send, ec);
+    if (!item)
+      break;
+    if (ec) {
+      log::warn({}, "session " + std::to_string(id_) + ": journal read failed (" + ec.message() +
+                        "): the client is told what is missing");
+    }
+    std::string frame =
+        item->gap ? protocol::encode(gap_notice(*item->gap)) : std::move(item->frame);
+    if (const std::error_code send_ec = conn_->send(std::move(frame))) {
+      log::debug({}, "session " + std::to_string(id_) + ": send failed: " + send_ec.message());
+      return;
+    }
+    d.next_send = item->last_seq + 1;
+  }
+  // The connection has no room for what is waiting: the producers wait too (the journal holds
+  // what they already made).
+  if (!throttled_ && !caught_up())
+    throttle();
+}
+
+void session::send_session_info(bool resumed) {
+  const auto& d = *durable_;
+  protocol::session_info_message info;
+  info.session_id = d.credentials.session_id;
+  info.resume_token = d.credentials.resume_token;
+  info.resumed = resumed;
+  info.resume_window_s = seconds(state_.options.resume_window);
+  info.detached_window_s = seconds(state_.options.detached_window);
+  info.last_seq = d.log->last_seq();
+  info.requests_received = next_request_id_ - 1;
+  info.request_in_flight = request_ != nullptr;
+  // Not numbered, not journaled: it describes the connection it opens.
+  if (const std::error_code ec = conn_->send(protocol::encode(info)))
+    log::debug({}, "session " + std::to_string(id_) + ": send failed: " + ec.message());
+}
+
+void session::resume(connection_ptr con, std::uint64_t last_seq) {
+  auto& d = *durable_;
+  if (conn_) {
+    log::info({}, "session " + std::to_string(id_) + ": resumed from " +
+                      con->get_remote_endpoint() + " while attached to " + conn_->peer() +
+                      ": closing that connection with 4001");
+    conn_->set_write_done_handler(nullptr);
+    conn_->drop_queued();
+    conn_->close(superseded_close, "superseded by another connection");
+    conn_.reset();
+  } else {
+    --state_.detached_sessions;
+    ++state_.open_sessions;
+    d.window_timer.cancel();
+    d.detached = false;
+    log::info({}, "session " + std::to_string(id_) + " resumed from " + con->get_remote_endpoint());
+  }
+  conn_ = std::make_unique<connection>(std::move(con));
+  closing_ = false;
+  close_after_flush_.reset();
+  d.close_after_seq.reset();
+  d.detach_requested = false;
+  watch_connection();
+  // The client has everything up to last_seq (a claim beyond what was sent is clamped).
+  last_seq = std::min(last_seq, d.log->last_seq());
+  d.log->ack(last_seq);
+  send_session_info(true);
+  d.next_send = last_seq + 1;
+  reannounce_unanswered(last_seq);
+  if (ended_) {
+    // The confirm is in the replay; the session ends once it has been handed over.
+    close_when_flushed(websocketpp::close::status::normal, "session ended");
+  }
+  pump();
+}
+
+void session::reannounce_unanswered(std::uint64_t last_seq) {
+  // The client saw these (seq <= last_seq) and its answer may have been lost with the
+  // connection: announced again, as new messages. An answer that arrives twice is refused.
+  std::vector<protocol::artifact_upload_request_message> again;
+  for (const auto& [path, entry] : durable_->unanswered_uploads) {
+    if (entry.first <= last_seq)
+      again.push_back(entry.second);
+  }
+  for (auto& m : again) {
+    log_info("announcing \"" + protocol::quote_prefix(m.filepath) +
+             "\" again: no answer arrived before the connection dropped");
+    send(std::move(m));
+  }
 }
 
 void session::send_error(std::string text, std::string metadata_json) {
@@ -838,14 +757,19 @@ void session::send_error(std::string text, std::string metadata_json) {
 }
 
 void session::log_info(const std::string& text) const {
-  if (!log::enabled(log::level::info)) return;
-  const std::string sid = request_ ? request_->redactor->redact(request_->source_id) : std::string();
-  log::info(sid, request_ ? request_->redactor->redact(text) : text);
+  if (request_) {
+    request_->log_info(text);
+  } else if (log::enabled(log::level::info)) {
+    log::info({}, text);
+  }
 }
 
 void session::log_warn(const std::string& text) const {
-  const std::string sid = request_ ? request_->redactor->redact(request_->source_id) : std::string();
-  log::warn(sid, request_ ? request_->redactor->redact(text) : text);
+  if (request_) {
+    request_->log_warn(text);
+  } else {
+    log::warn({}, text);
+  }
 }
 
 } // namespace agentrt::runtime::server

@@ -1,6 +1,21 @@
-// One WebSocket connection = one protocol session: any number of sequential requests, one in
-// flight at a time, exactly one terminal message per request, cancel, heartbeats, and the
-// end-session handshake. Everything runs on the runtime's io_context thread.
+// One protocol session: any number of sequential requests, one in flight at a time, exactly one
+// terminal message per request, the send bound, the idle timeout and the end-session handshake.
+// It owns its request (command_request / invocation_request) and its artifact manager, and talks
+// to the client through a connection (connection.hpp). Everything runs on the runtime's
+// io_context thread.
+//
+// Message handling, by protocol message: requests -> handle(command_execution_message /
+// invocation_message), cancel_message -> handle(cancel_message), end_session_message ->
+// end_session(), artifact_upload_response_message -> the artifact manager; on a durable session
+// also ack_message -> the journal, detach_message -> detach confirm and close.
+//
+// A durable session (docs/durable-sessions.md) is attached to zero or one connection: when its
+// connection drops it is detached and keeps running for a window, every runtime -> client
+// message is numbered and kept in its journal until acknowledged, and resume() attaches a new
+// connection, replays what the client missed and goes on live. Everything the attached
+// connection gets is read from the journal (next_send is its cursor), so replay and live
+// stream are one loop; past the send bound frames wait in the journal (and the producers
+// pause), not in the connection's queue.
 #pragma once
 
 #include <chrono>
@@ -18,17 +33,16 @@
 
 #include "agentrt/protocol/messages.hpp"
 #include "agentrt/protocol/redactor.hpp"
-#include "execution/command_runner.hpp"
-#include "execution/downloadables_runner.hpp"
-#include "process/process_scope.hpp"
-#include "server/artifact_manager.hpp"
-#include "server/send_flow.hpp"
+#include "artifacts/artifact_manager.hpp"
+#include "server/connection.hpp"
+#include "server/journal.hpp"
+#include "server/request.hpp"
 #include "server/server_state.hpp"
 #include "server/ws_config.hpp"
 
 namespace agentrt::runtime::server {
 
-class session : public std::enable_shared_from_this<session> {
+class session : public std::enable_shared_from_this<session>, private request_host {
 public:
   session(server_state& state, connection_ptr con);
   ~session();
@@ -52,67 +66,56 @@ public:
   // Drops queued output and closes now (shutdown, refused frame, idle timeout).
   void close_now(websocketpp::close::status::value code, const std::string& reason);
 
-private:
-  struct request {
-    std::uint64_t id = 0;
-    std::string source_id;
-    std::shared_ptr<const protocol::redactor> redactor;
-    std::shared_ptr<process::process_scope> scope;
-    std::shared_ptr<execution::command_runner> runner;
-    std::shared_ptr<execution::downloadables_runner> downloads;
-    std::shared_ptr<harness::harness_run> harness_run;
-    // The command list being run: a command_execution's commands, or an invocation's pre or
-    // post commands (phase names which, for error messages; empty for command_execution).
-    std::vector<protocol::command> commands;
-    std::size_t next_command = 0;
-    std::string phase;
-    std::function<void()> after_commands; // set for invocation phases
-    std::vector<protocol::command_result> results;
-    std::vector<std::string> client_capabilities;
-    std::chrono::steady_clock::time_point started;
-    bool cancelling = false;
-    bool finishing = false;
-  };
+  // Durable sessions. make_durable() before on_open(): the connection opted in and got these
+  // credentials (the registry holds the session under them).
+  void make_durable(session_credentials credentials);
+  bool durable() const noexcept { return durable_ != nullptr; }
+  bool attached() const noexcept { return conn_ != nullptr; }
+  // The connection con (its upgrade presented this session's token) takes over: a connection
+  // still attached is closed with 4001, then the client gets session_info_message, every
+  // message after last_seq and the live stream.
+  void resume(connection_ptr con, std::uint64_t last_seq);
+  bool attached_to(const connection_ptr& con) const noexcept { return conn_ && conn_->same(con); }
 
+private:
+  // A new connection (open or resume): completed writes reach on_write_done, the idle timer
+  // starts.
+  void watch_connection();
   void handle_frame(ws_server::message_ptr msg);
   void handle(protocol::command_execution_message&& m);
   void handle(protocol::invocation_message&& m);
   void handle(protocol::cancel_message&& m);
   void handle(protocol::end_session_message&& m);
   void handle(protocol::artifact_upload_response_message&& m);
+  void handle(protocol::ack_message&& m);
+  void handle(protocol::detach_message&& m);
 
   bool refuse_if_busy(const char* message_type);
-  std::shared_ptr<request> begin_request(const std::optional<std::string>& source_id,
-                                         const std::vector<std::string>& secrets);
-  // Registers artifact dirs and fetches downloadables, then calls next; on failure finishes
-  // the request instead.
-  void prepare(const std::vector<std::string>& artifacts_dirs,
-               const std::optional<std::string>& ignore_content,
-               std::vector<protocol::downloadable> downloadables,
-               const std::vector<std::string>& capabilities, std::function<void()> next);
-  // Runs commands in order; a command_execution reports results, an invocation phase calls
-  // then() when all succeeded and fails the request at the first non-zero exit.
-  void run_commands(std::vector<protocol::command> commands, std::string phase,
-                    std::function<void()> then);
-  void run_next_command();
-  void run_harness(protocol::invocation_message m);
-  void on_harness_done(std::uint64_t request_id, harness::harness_outcome&& outcome,
-                       std::vector<protocol::command> post_commands);
-  bool has_capability(const char* name) const;
-  void on_command_output(std::uint64_t request_id, protocol::command_output_message&& m);
-  void on_command_done(std::uint64_t request_id, execution::command_outcome&& outcome);
-  // Kills whatever the request left running, then sends its terminal.
-  void finish(protocol::message terminal);
-  void complete(std::uint64_t request_id, protocol::message terminal);
-  void abort_request(std::chrono::milliseconds grace, std::function<void()> then);
-  // Kills the request's processes, drops the request without a terminal, then calls then
-  // (if set): for a connection that is gone or about to be closed.
-  void drop_request(std::chrono::milliseconds grace, std::function<void()> then);
-  void release_if_done();
-
-  void arm_heartbeat();
-  void on_heartbeat(const std::error_code& ec);
+  void refuse_unexpected(const protocol::message& m, const char* why);
+  void start_request(std::shared_ptr<request> r);
   void end_session();
+  void release_if_done();
+  // The session is over for good (non-durable connection gone, durable window expired, end of
+  // a durable session, shutdown): kill the request's processes, stop watching artifacts, send
+  // nothing; a durable session becomes a tombstone.
+  void close_session();
+  // Durable: the connection is gone but the session lives on for its window.
+  void detach();
+  void on_window_expired(const std::error_code& ec);
+  // Durable: hands journaled frames from next_send on to the attached connection while it has
+  // room (gaps become gap_message), and throttles the producers when it has none.
+  void pump();
+  bool caught_up() const;
+  void send_session_info(bool resumed);
+  void reannounce_unanswered(std::uint64_t last_seq);
+
+  // request_host (a private base: only this class hands itself out as one)
+  request_host& host() { return *this; }
+  void send_for_request(protocol::message m) override;
+  bool add_artifact_dirs(const std::vector<std::string>& dirs,
+                         const std::optional<std::string>& ignore_content, bool upload_results,
+                         std::string& error) override;
+  void request_done(std::uint64_t request_id, std::optional<protocol::message> terminal) override;
 
   // The send bound (send_flow.hpp): over it, the request's producers are paused, and so is
   // reading the socket once a frame arrives while it is exceeded; all resume below its low
@@ -127,8 +130,9 @@ private:
   // Closes after everything queued has been handed to websocketpp (end of session).
   void close_when_flushed(websocketpp::close::status::value code, std::string reason);
   bool busy() const;
-  // Shutdown: the request is dropped once the close frame is written (or kill_timer_ fires).
+  // Shutdown: the request is abandoned once the close frame is written (or kill_timer_ fires).
   void kill_for_shutdown();
+  void abandon_request(std::chrono::milliseconds grace);
   void arm_idle_timer(std::chrono::steady_clock::duration after);
   void on_idle_timer(const std::error_code& ec);
 
@@ -138,18 +142,15 @@ private:
   void log_warn(const std::string& text) const;
 
   server_state& state_;
-  connection_ptr con_;
+  std::unique_ptr<connection> conn_; // null while a durable session is detached
   std::uint64_t id_;
-  std::string peer_;
   std::shared_ptr<request> request_;
   // Artifact messages can outlive their request (files that finish late belong to the
   // session), so they are redacted with the secrets of the latest request.
   std::shared_ptr<const protocol::redactor> last_redactor_;
-  std::shared_ptr<artifact_manager> artifacts_;
+  std::shared_ptr<artifacts::artifact_manager> artifacts_;
   bool upload_results_ = false;
   std::uint64_t next_request_id_ = 1;
-  asio::steady_timer heartbeat_timer_;
-  send_flow flow_;
   bool throttled_ = false;
   struct deferred_announcement {
     protocol::artifact_upload_request_message message;
@@ -166,8 +167,27 @@ private:
   bool end_pending_ = false;
   bool draining_ = false;
   bool closing_ = false; // a close was started: nothing more is sent
-  bool closed_ = false;
+  bool closed_ = false;  // for good: no connection now, none ever again
+  bool ended_ = false;   // end_session_confirm_message sent: the session ends with its connection
   std::function<void()> on_released_;
+
+  struct durable_state {
+    durable_state(asio::io_context& io, session_credentials c, journal_limits limits)
+        : credentials(std::move(c)), log(std::make_unique<journal>(std::move(limits))),
+          window_timer(io) {}
+    session_credentials credentials;
+    std::unique_ptr<journal> log; // reset when the session is over (the spill file goes)
+    std::uint64_t next_send = 1;  // the seq the attached connection gets next
+    bool detached = false;
+    bool detach_requested = false; // detach_message: the detached window applies
+    // Close the attached connection once everything up to this seq has been handed to it.
+    std::optional<std::uint64_t> close_after_seq;
+    // Upload requests announced (their seq) and not answered yet, by path, for a resume.
+    std::map<std::string, std::pair<std::uint64_t, protocol::artifact_upload_request_message>>
+        unanswered_uploads;
+    asio::steady_timer window_timer;
+  };
+  std::unique_ptr<durable_state> durable_;
 };
 
 } // namespace agentrt::runtime::server

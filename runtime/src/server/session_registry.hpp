@@ -42,6 +42,12 @@ public:
                                                            const std::string& resume_token);
 
   std::size_t size() const noexcept { return live_.size(); }
+  // Forgets every session and tombstone (the runtime is going away).
+  void clear() {
+    live_.clear();
+    tombstones_.clear();
+    tombstone_order_.clear();
+  }
   std::size_t tombstones() const noexcept { return tombstones_.size(); }
 
 private:

@@ -25,7 +25,7 @@
 #include "transfer/transfer_options.hpp"
 #include "transfer/uploader.hpp"
 
-namespace agentrt::runtime::server {
+namespace agentrt::runtime::artifacts {
 
 class artifact_manager : public std::enable_shared_from_this<artifact_manager> {
  public:
@@ -94,4 +94,4 @@ class artifact_manager : public std::enable_shared_from_this<artifact_manager> {
   asio::steady_timer drain_timer_;
 };
 
-}  // namespace agentrt::runtime::server
+}  // namespace agentrt::runtime::artifacts

@@ -4,7 +4,7 @@
 // weakly: the session owns it, and a strong capture stored in something the manager owns
 // (a settle waiter in the watcher) or kept for a detached upload made a cycle that outlived
 // the session whenever the io_context stopped first.
-#include "server/artifact_manager.hpp"
+#include "artifacts/artifact_manager.hpp"
 
 #include <sys/stat.h>
 
@@ -13,7 +13,7 @@
 
 #include <asio/post.hpp>
 
-namespace agentrt::runtime::server {
+namespace agentrt::runtime::artifacts {
 
 namespace {
 
@@ -227,4 +227,4 @@ void artifact_manager::cancel_uploads() {
   cancel_.cancel();
 }
 
-}  // namespace agentrt::runtime::server
+}  // namespace agentrt::runtime::artifacts
