@@ -29,7 +29,7 @@ using namespace std::chrono_literals;
 namespace p = agentrt::protocol;
 
 class Artifacts : public ::testing::Test {
- protected:
+protected:
   void SetUp() override {
     root_ = make_temp_dir("agentrt-art-");
     rt_ = std::make_unique<runtime_process>(
@@ -43,27 +43,41 @@ class Artifacts : public ::testing::Test {
 
   // Sends req and answers every upload request with a PUT URL on the test server (path
   // "/put?f=<filepath>"), until the terminal. Returns everything received.
-  std::vector<p::message> run_answering(const p::message& req, std::chrono::milliseconds timeout = 30s) {
+  std::vector<p::message> run_answering(const p::message& req,
+                                        std::chrono::milliseconds timeout = 30s) {
     c_->send(req);
-    return answer_until([](const p::message& m) {
-      return as<p::command_execution_result_message>(m) || as<p::error_message>(m);
-    }, timeout);
+    return answer_until(
+        [](const p::message& m) {
+          return as<p::command_execution_result_message>(m) || as<p::error_message>(m);
+        },
+        timeout);
+  }
+
+  // The rest of a request already sent (as raw text), answering uploads, until its terminal.
+  std::vector<p::message> run_answering_received(std::chrono::milliseconds timeout = 30s) {
+    return answer_until(
+        [](const p::message& m) {
+          return as<p::command_execution_result_message>(m) || as<p::error_message>(m);
+        },
+        timeout);
   }
 
   // before_answer(filepath) runs between an announcement and its answer: what a command could
   // do to the file in the meantime.
   template <class Stop>
-  std::vector<p::message> answer_until(
-      Stop stop, std::chrono::milliseconds timeout = 30s,
-      const std::function<void(const std::string&)>& before_answer = {}) {
+  std::vector<p::message>
+  answer_until(Stop stop, std::chrono::milliseconds timeout = 30s,
+               const std::function<void(const std::string&)>& before_answer = {}) {
     std::vector<p::message> out;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
       auto m = c_->receive(std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now()));
-      if (!m) break;
+      if (!m)
+        break;
       if (auto* up = as<p::artifact_upload_request_message>(*m)) {
-        if (before_answer) before_answer(up->filepath);
+        if (before_answer)
+          before_answer(up->filepath);
         p::artifact_upload_response_message resp;
         resp.filename = up->filename;
         resp.filepath = up->filepath;
@@ -72,7 +86,8 @@ class Artifacts : public ::testing::Test {
         c_->send(resp);
       }
       out.push_back(*m);
-      if (stop(*m)) break;
+      if (stop(*m))
+        break;
     }
     return out;
   }
@@ -82,8 +97,10 @@ class Artifacts : public ::testing::Test {
     const auto deadline = std::chrono::steady_clock::now() + within;
     while (std::chrono::steady_clock::now() < deadline) {
       std::size_t complete = 0;
-      for (const auto& put : http_.puts()) complete += put.complete ? 1 : 0;
-      if (complete >= n) return true;
+      for (const auto& put : http_.puts())
+        complete += put.complete ? 1 : 0;
+      if (complete >= n)
+        return true;
       std::this_thread::sleep_for(20ms);
     }
     return false;
@@ -92,16 +109,17 @@ class Artifacts : public ::testing::Test {
   std::set<std::string> announced(const std::vector<p::message>& msgs) {
     std::set<std::string> out;
     for (const auto& m : msgs) {
-      if (auto* up = as<p::artifact_upload_request_message>(m)) out.insert(up->filepath);
+      if (auto* up = as<p::artifact_upload_request_message>(m))
+        out.insert(up->filepath);
     }
     return out;
   }
 
   // Runs a command that writes dir/relative, lets swap(filepath) change what the path names before
   // answering its announcement, and returns the upload result the runtime reports.
-  std::optional<p::artifact_upload_result_message> upload_after_swap(
-      const std::string& dir, const std::string& relative,
-      const std::function<void(const std::string&)>& swap) {
+  std::optional<p::artifact_upload_result_message>
+  upload_after_swap(const std::string& dir, const std::string& relative,
+                    const std::function<void(const std::string&)>& swap) {
     const std::string file = dir + "/" + relative;
     auto req = exec_request({"mkdir -p $(dirname " + file + ") && printf artifact > " + file});
     req.artifacts_dirs = {dir};
@@ -113,9 +131,10 @@ class Artifacts : public ::testing::Test {
     bool terminal = false;
     answer_until(
         [&](const p::message& m) {
-          if (auto* r = as<p::artifact_upload_result_message>(m)) result = *r;
-          terminal = terminal || as<p::command_execution_result_message>(m) ||
-                     as<p::error_message>(m);
+          if (auto* r = as<p::artifact_upload_result_message>(m))
+            result = *r;
+          terminal =
+              terminal || as<p::command_execution_result_message>(m) || as<p::error_message>(m);
           return result && terminal;
         },
         15s, swap);
@@ -145,7 +164,8 @@ TEST_F(Artifacts, FilesWrittenByCommandsAreAnnouncedAndUploadedExactly) {
   req.artifacts_dirs = {dir};
   req.client_capabilities = {"upload_results"};
   auto msgs = run_answering(req);
-  ASSERT_NE(as<p::command_execution_result_message>(msgs.back()), nullptr) << p::encode(msgs.back());
+  ASSERT_NE(as<p::command_execution_result_message>(msgs.back()), nullptr)
+      << p::encode(msgs.back());
   // Both announcements belong to the session; uploads may finish after the terminal.
   auto more = answer_until([&](const p::message&) { return false; }, 1500ms);
   msgs.insert(msgs.end(), more.begin(), more.end());
@@ -176,15 +196,67 @@ TEST_F(Artifacts, FilesWrittenByCommandsAreAnnouncedAndUploadedExactly) {
 
 TEST_F(Artifacts, IgnoredEmptyAndArtifactignoreAreNotAnnounced) {
   const std::string dir = root_ + "/out";
-  auto req = exec_request({"mkdir -p " + dir + "/node_modules " + dir + "/logs && "
-                           "echo x > " + dir + "/node_modules/dep.js && : > " + dir + "/empty && "
-                           "echo y > " + dir + "/logs/debug.log && echo z > " + dir + "/keep.txt"});
+  auto req = exec_request({"mkdir -p " + dir + "/node_modules " + dir +
+                           "/logs && "
+                           "echo x > " +
+                           dir + "/node_modules/dep.js && : > " + dir +
+                           "/empty && "
+                           "echo y > " +
+                           dir + "/logs/debug.log && echo z > " + dir + "/keep.txt"});
   req.artifacts_dirs = {dir};
   req.artifacts_ignore_content = "*.log\nnode_modules/\n";
   auto msgs = run_answering(req);
   auto more = answer_until([&](const p::message&) { return false; }, 800ms);
   msgs.insert(msgs.end(), more.begin(), more.end());
   EXPECT_EQ(announced(msgs), (std::set<std::string>{dir + "/keep.txt"}));
+}
+
+TEST_F(Artifacts, FilesAlreadyThereAreAnnouncedAsRuntimeuseDoesUnlessTurnedOff) {
+  // runtimeuse's watcher scans a directory when it starts watching it: a client gets every file
+  // in it, also those written before the request (by an earlier request or the image).
+  const std::string dir = root_ + "/out";
+  const std::string quiet = root_ + "/quiet";
+  ASSERT_EQ(std::system(("mkdir -p " + dir + "/sub " + dir + "/node_modules " + quiet +
+                         " && echo old > " + dir + "/old.txt && echo deep > " + dir +
+                         "/sub/deep.txt && echo dep > " + dir +
+                         "/node_modules/dep.js && echo q > " + quiet + "/before.txt")
+                            .c_str()),
+            0);
+  auto req = exec_request({"echo new > " + dir + "/new.txt"});
+  req.artifacts_dirs = {dir};
+  auto msgs = run_answering(req);
+  auto more = answer_until([&](const p::message&) { return false; }, 800ms);
+  msgs.insert(msgs.end(), more.begin(), more.end());
+  EXPECT_EQ(announced(msgs),
+            (std::set<std::string>{dir + "/old.txt", dir + "/sub/deep.txt", dir + "/new.txt"}));
+  // A second request on the session does not announce them again.
+  auto again = exec_request({"true"});
+  again.artifacts_dirs = {dir};
+  msgs = run_answering(again);
+  more = answer_until([&](const p::message&) { return false; }, 500ms);
+  msgs.insert(msgs.end(), more.begin(), more.end());
+  EXPECT_TRUE(announced(msgs).empty()) << *announced(msgs).begin();
+  // The extension field turns the scan off: only what the request writes.
+  auto off = exec_request({"echo after > " + quiet + "/after.txt"});
+  off.artifacts_dirs = {quiet};
+  off.announce_existing_artifacts = false;
+  msgs = run_answering(off);
+  more = answer_until([&](const p::message&) { return false; }, 800ms);
+  msgs.insert(msgs.end(), more.begin(), more.end());
+  EXPECT_EQ(announced(msgs), (std::set<std::string>{quiet + "/after.txt"}));
+}
+
+TEST_F(Artifacts, TheDeprecatedArtifactsDirIsLoggedAsRuntimeuseDoes) {
+  const std::string frame = R"({"message_type":"command_execution_message","secrets_to_redact":[],)"
+                            R"("commands":[{"command":"true"}],"artifacts_dir":")" +
+                            root_ + R"(/legacy"})";
+  c_->send_text(frame);
+  auto msgs = run_answering_received();
+  ASSERT_FALSE(msgs.empty());
+  EXPECT_NE(as<p::command_execution_result_message>(msgs.back()), nullptr);
+  EXPECT_NE(rt_->log().find("artifacts_dir is deprecated; use artifacts_dirs (string[]) instead."),
+            std::string::npos)
+      << rt_->log();
 }
 
 TEST_F(Artifacts, ForeignFilepathIsRefusedAndNothingIsUploaded) {
@@ -218,8 +290,10 @@ TEST_F(Artifacts, UploadFailureIsReportedWithoutAnErrorMessage) {
   req.artifacts_dirs = {dir};
   req.client_capabilities = {"upload_results"};
   auto msgs = run_answering(req);
-  ASSERT_NE(as<p::command_execution_result_message>(msgs.back()), nullptr) << p::encode(msgs.back());
-  auto more = answer_until([](const p::message& m) { return as<p::artifact_upload_result_message>(m) != nullptr; }, 5s);
+  ASSERT_NE(as<p::command_execution_result_message>(msgs.back()), nullptr)
+      << p::encode(msgs.back());
+  auto more = answer_until(
+      [](const p::message& m) { return as<p::artifact_upload_result_message>(m) != nullptr; }, 5s);
   ASSERT_FALSE(more.empty());
   auto* r = as<p::artifact_upload_result_message>(more.back());
   ASSERT_NE(r, nullptr);
@@ -237,7 +311,8 @@ TEST_F(Artifacts, LateFileIsDrainedBeforeEndSessionConfirm) {
   // Written by someone else right before the client ends the session.
   std::ofstream(dir + "/late.txt") << "late-bytes";
   c_->send(p::end_session_message{});
-  auto msgs = answer_until([](const p::message& m) { return as<p::end_session_confirm_message>(m) != nullptr; }, 10s);
+  auto msgs = answer_until(
+      [](const p::message& m) { return as<p::end_session_confirm_message>(m) != nullptr; }, 10s);
   ASSERT_FALSE(msgs.empty());
   ASSERT_NE(as<p::end_session_confirm_message>(msgs.back()), nullptr);
   EXPECT_EQ(announced(msgs), (std::set<std::string>{dir + "/late.txt"}));
@@ -265,7 +340,7 @@ TEST_F(Artifacts, OneGiBUploadArrivesExactWithFlatRuntimeMemory) {
       out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
     }
     out.close();
-    ASSERT_EQ(::rename(tmp.c_str(), (dir + "/big.bin").c_str()), 0);  // a move-in
+    ASSERT_EQ(::rename(tmp.c_str(), (dir + "/big.bin").c_str()), 0); // a move-in
   }
   const long rss_before = rss_kib(rt_->pid());
   long rss_peak = rss_before;
@@ -274,11 +349,13 @@ TEST_F(Artifacts, OneGiBUploadArrivesExactWithFlatRuntimeMemory) {
   std::thread sampler([&] {
     while (std::chrono::steady_clock::now() - t0 < 60s) {
       rss_peak = std::max(rss_peak, rss_kib(rt_->pid()));
-      if (!http_.puts().empty() && http_.puts()[0].complete) break;
+      if (!http_.puts().empty() && http_.puts()[0].complete)
+        break;
       std::this_thread::sleep_for(10ms);
     }
   });
-  msgs = answer_until([](const p::message& m) { return as<p::artifact_upload_result_message>(m) != nullptr; }, 60s);
+  msgs = answer_until(
+      [](const p::message& m) { return as<p::artifact_upload_result_message>(m) != nullptr; }, 60s);
   sampler.join();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_FALSE(msgs.empty());
@@ -290,8 +367,9 @@ TEST_F(Artifacts, OneGiBUploadArrivesExactWithFlatRuntimeMemory) {
   EXPECT_EQ(put.body_bytes, size);
   EXPECT_EQ(put.content_length.value_or(0), size);
   EXPECT_EQ(put.body_fnv1a64, generated_checksum(size));
-  std::printf("[ figures  ] 1 GiB artifact upload: %.1f MB/s, runtime RSS %ld KiB before, peak %ld KiB\n",
-              size / secs / 1e6, rss_before, rss_peak);
+  std::printf(
+      "[ figures  ] 1 GiB artifact upload: %.1f MB/s, runtime RSS %ld KiB before, peak %ld KiB\n",
+      size / secs / 1e6, rss_before, rss_peak);
 #ifndef AGENTRT_SANITIZED
   EXPECT_LT(rss_peak - rss_before, 32 * 1024);
 #endif
@@ -331,7 +409,8 @@ TEST_F(Artifacts, FifoSwappedInIsRefusedAtOnceAndTheSessionGoesOn) {
   });
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   expect_refused_and_nothing_sent(r, dir + "/f.txt is a FIFO, not a regular file");
-  if (!r) return;
+  if (!r)
+    return;
   std::printf(
       "[ figures  ] FIFO swapped in for an artifact: refused, request and result in %.2f s\n",
       secs);
@@ -343,5 +422,5 @@ TEST_F(Artifacts, FifoSwappedInIsRefusedAtOnceAndTheSessionGoesOn) {
   EXPECT_EQ(http_.puts()[0].body_head, "artifact");
 }
 
-}  // namespace
-}  // namespace agentrt::test
+} // namespace
+} // namespace agentrt::test

@@ -25,33 +25,33 @@ std::string registered_spelling(const std::string& dir) {
     path = std::filesystem::current_path(ec) / path;
   }
   std::string normal = path.lexically_normal().string();
-  while (normal.size() > 1 && normal.back() == '/') normal.pop_back();
+  while (normal.size() > 1 && normal.back() == '/')
+    normal.pop_back();
   return normal;
 }
 
-}  // namespace
+} // namespace
 
 artifact_manager::artifact_manager(asio::io_context& io, transfer::transfer_engine& engine,
                                    transfer::transfer_options upload_options, send_handler send,
                                    log_handler log)
-    : io_(io),
-      uploader_(io, engine),
-      upload_options_(upload_options),
-      send_(std::move(send)),
-      log_(std::move(log)),
-      drain_timer_(io) {}
+    : io_(io), uploader_(io, engine), upload_options_(upload_options), send_(std::move(send)),
+      log_(std::move(log)), drain_timer_(io) {}
 
-artifact_manager::~artifact_manager() { cancel_.cancel(); }
+artifact_manager::~artifact_manager() {
+  cancel_.cancel();
+}
 
 bool artifact_manager::add_directories(const std::vector<std::string>& dirs,
                                        const std::optional<std::string>& ignore_content,
-                                       std::string& error) {
+                                       bool announce_existing, std::string& error) {
   if (!watcher_) {
     std::weak_ptr<artifact_manager> weak = shared_from_this();
     watcher_ = std::make_unique<artifacts::artifact_watcher>(
         io_,
         [weak](std::string path) {
-          if (auto self = weak.lock()) self->on_file(std::move(path));
+          if (auto self = weak.lock())
+            self->on_file(std::move(path));
         },
         [weak](std::string_view what, const std::string& path, std::error_code ec) {
           if (auto self = weak.lock()) {
@@ -60,7 +60,8 @@ bool artifact_manager::add_directories(const std::vector<std::string>& dirs,
         });
   }
   for (const auto& dir : dirs) {
-    if (const std::error_code ec = watcher_->add_directory(dir, ignore_content)) {
+    if (const std::error_code ec =
+            watcher_->add_directory(dir, ignore_content, announce_existing)) {
       error = "cannot watch artifacts directory \"" + dir + "\": " + ec.message();
       return false;
     }
@@ -82,14 +83,16 @@ std::optional<transfer::upload_source> artifact_manager::source_for(const std::s
       continue;
     }
     // The deepest registered directory: fewest components left to walk.
-    if (best && best->base_dir.size() >= root.size()) continue;
+    if (best && best->base_dir.size() >= root.size())
+      continue;
     best = transfer::upload_source{root, path.substr(prefix), was_symlink};
   }
   return best;
 }
 
 void artifact_manager::on_file(std::string path) {
-  if (detached_) return;
+  if (detached_)
+    return;
   ++announced_[path];
   ++awaiting_;
   const auto slash = path.rfind('/');
@@ -107,7 +110,8 @@ void artifact_manager::on_upload_response(const protocol::artifact_upload_respon
            "refused: this session did not announce that file");
     return;
   }
-  if (--it->second == 0) announced_.erase(it);
+  if (--it->second == 0)
+    announced_.erase(it);
   --awaiting_;
   auto source = source_for(m.filepath);
   if (!source) {
@@ -120,7 +124,8 @@ void artifact_manager::on_upload_response(const protocol::artifact_upload_respon
   const std::string path = m.filepath;
   uploader_.upload(std::move(*source), m.presigned_url, m.content_type, upload_options_, cancel_,
                    [weak = weak_from_this(), path](transfer::upload_result r) {
-                     if (auto self = weak.lock()) self->on_uploaded(path, std::move(r));
+                     if (auto self = weak.lock())
+                       self->on_uploaded(path, std::move(r));
                    });
 }
 
@@ -148,8 +153,10 @@ void artifact_manager::on_uploaded(const std::string& path, transfer::upload_res
     protocol::artifact_upload_result_message m;
     m.filepath = path;
     m.ok = r.ok();
-    if (r.http_status) m.http_status = static_cast<int>(r.http_status);
-    if (!r.ok()) m.error = r.error;
+    if (r.http_status)
+      m.http_status = static_cast<int>(r.http_status);
+    if (!r.ok())
+      m.error = r.error;
     send_(std::move(m));
   }
   check_drained();
@@ -160,10 +167,12 @@ void artifact_manager::drain(std::chrono::milliseconds settle, std::chrono::mill
   drain_done_ = std::move(done);
   auto after_settle = [weak = weak_from_this(), timeout] {
     auto self = weak.lock();
-    if (!self || !self->drain_done_) return;
+    if (!self || !self->drain_done_)
+      return;
     self->drain_timer_.expires_after(timeout);
     self->drain_timer_.async_wait([weak](const std::error_code& ec) {
-      if (auto self = weak.lock()) self->on_drain_timeout(ec);
+      if (auto self = weak.lock())
+        self->on_drain_timeout(ec);
     });
     self->check_drained();
   };
@@ -175,14 +184,16 @@ void artifact_manager::drain(std::chrono::milliseconds settle, std::chrono::mill
 }
 
 void artifact_manager::on_drain_timeout(const std::error_code& ec) {
-  if (ec || !drain_done_) return;
+  if (ec || !drain_done_)
+    return;
   log_(true, "end of session: gave up waiting for " + std::to_string(awaiting_) +
                  " upload answer(s) and " + std::to_string(uploads_in_flight_) + " upload(s)");
   finish_drain();
 }
 
 void artifact_manager::check_drained() {
-  if (drain_done_ && awaiting_ == 0 && uploads_in_flight_ == 0) finish_drain();
+  if (drain_done_ && awaiting_ == 0 && uploads_in_flight_ == 0)
+    finish_drain();
   if (detached_ && uploads_in_flight_ == 0 && on_idle_) {
     drain_timer_.cancel();
     // Posted: the owner may destroy this manager from on_idle.
@@ -194,27 +205,32 @@ void artifact_manager::finish_drain() {
   drain_timer_.cancel();
   auto done = std::move(drain_done_);
   drain_done_ = nullptr;
-  if (done) done();
+  if (done)
+    done();
 }
 
 void artifact_manager::detach(std::chrono::milliseconds timeout, std::function<void()> on_idle) {
-  if (detached_) return;
+  if (detached_)
+    return;
   detached_ = true;
   drain_done_ = nullptr;
   on_idle_ = std::move(on_idle);
-  if (watcher_) watcher_->stop();
+  if (watcher_)
+    watcher_->stop();
   if (uploads_in_flight_ == 0) {
     check_drained();
     return;
   }
   drain_timer_.expires_after(timeout);
   drain_timer_.async_wait([weak = weak_from_this()](const std::error_code& ec) {
-    if (auto self = weak.lock()) self->on_detach_timeout(ec);
+    if (auto self = weak.lock())
+      self->on_detach_timeout(ec);
   });
 }
 
 void artifact_manager::on_detach_timeout(const std::error_code& ec) {
-  if (ec || uploads_in_flight_ == 0) return;
+  if (ec || uploads_in_flight_ == 0)
+    return;
   log_(true, "connection closed: cancelling " + std::to_string(uploads_in_flight_) +
                  " upload(s) still running");
   cancel_.cancel();
@@ -227,4 +243,4 @@ void artifact_manager::cancel_uploads() {
   cancel_.cancel();
 }
 
-}  // namespace agentrt::runtime::artifacts
+} // namespace agentrt::runtime::artifacts

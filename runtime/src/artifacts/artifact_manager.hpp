@@ -28,18 +28,20 @@
 namespace agentrt::runtime::artifacts {
 
 class artifact_manager : public std::enable_shared_from_this<artifact_manager> {
- public:
+public:
   using send_handler = std::function<void(protocol::message)>;
   using log_handler = std::function<void(bool warning, const std::string& text)>;
 
   artifact_manager(asio::io_context& io, transfer::transfer_engine& engine,
-                   transfer::transfer_options upload_options, send_handler send,
-                   log_handler log);
+                   transfer::transfer_options upload_options, send_handler send, log_handler log);
   ~artifact_manager();
 
   // Watches dirs (created if missing) for the rest of the session. On failure names the dir.
+  // announce_existing: the files already in a directory registered for the first time are
+  // announced too (runtimeuse's initial scan).
   bool add_directories(const std::vector<std::string>& dirs,
-                       const std::optional<std::string>& ignore_content, std::string& error);
+                       const std::optional<std::string>& ignore_content, bool announce_existing,
+                       std::string& error);
   void set_upload_results(bool on) { upload_results_ = on; }
   void set_log_handler(log_handler log) { log_ = std::move(log); }
 
@@ -59,7 +61,7 @@ class artifact_manager : public std::enable_shared_from_this<artifact_manager> {
   void cancel_uploads();
   bool idle() const noexcept { return uploads_in_flight_ == 0; }
 
- private:
+private:
   void on_file(std::string path);
   // The registered directory path was announced under and the rest of it; nullopt when none
   // holds it (not expected: the watcher reports paths under their registered spelling).
@@ -90,8 +92,8 @@ class artifact_manager : public std::enable_shared_from_this<artifact_manager> {
   bool upload_results_ = false;
   bool detached_ = false;
   std::function<void()> drain_done_;
-  std::function<void()> on_idle_;  // set while detached uploads finish
+  std::function<void()> on_idle_; // set while detached uploads finish
   asio::steady_timer drain_timer_;
 };
 
-}  // namespace agentrt::runtime::artifacts
+} // namespace agentrt::runtime::artifacts

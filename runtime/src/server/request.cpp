@@ -26,6 +26,7 @@ request::request(server_state& state, request_host& host, params p)
       redactor_(std::make_shared<const protocol::redactor>(p.secrets)),
       capabilities_(std::move(p.client_capabilities)), artifacts_dirs_(std::move(p.artifacts_dirs)),
       artifacts_ignore_content_(std::move(p.artifacts_ignore_content)),
+      announce_existing_artifacts_(p.announce_existing_artifacts),
       downloadables_(std::move(p.downloadables)),
       scope_(std::make_shared<process::process_scope>(state.io, state.reaper)),
       started_(std::chrono::steady_clock::now()), heartbeat_timer_(state.io) {}
@@ -52,7 +53,8 @@ void request::start() {
   arm_heartbeat();
   std::string error;
   if (!host_.add_artifact_dirs(artifacts_dirs_, artifacts_ignore_content_,
-                               has_capability("upload_results"), error)) {
+                               announce_existing_artifacts_, has_capability("upload_results"),
+                               error)) {
     finish(protocol::error_message{
         error, {util::json_object().add("code", "artifacts_dir_failed").str()}});
     return;

@@ -33,9 +33,11 @@ public:
   // Sends a message of the request (redacted with the request's secrets by the host).
   virtual void send_for_request(protocol::message m) = 0;
   // Registers artifact directories for the rest of the session; false with error on failure.
+  // announce_existing: also the files already in a directory registered for the first time.
   virtual bool add_artifact_dirs(const std::vector<std::string>& dirs,
                                  const std::optional<std::string>& ignore_content,
-                                 bool upload_results, std::string& error) = 0;
+                                 bool announce_existing, bool upload_results,
+                                 std::string& error) = 0;
   // The request is over: terminal is its last message (nullopt when it was abandoned).
   virtual void request_done(std::uint64_t request_id,
                             std::optional<protocol::message> terminal) = 0;
@@ -61,6 +63,7 @@ public:
     std::vector<std::string> client_capabilities;
     std::vector<std::string> artifacts_dirs;
     std::optional<std::string> artifacts_ignore_content;
+    bool announce_existing_artifacts = true; // runtimeuse's initial scan, unless turned off
     std::vector<protocol::downloadable> downloadables;
   };
 
@@ -146,6 +149,7 @@ private:
   std::vector<std::string> capabilities_;
   std::vector<std::string> artifacts_dirs_;
   std::optional<std::string> artifacts_ignore_content_;
+  bool announce_existing_artifacts_;
   std::vector<protocol::downloadable> downloadables_;
   std::shared_ptr<process::process_scope> scope_;
   std::shared_ptr<execution::downloadables_runner> downloads_;

@@ -17,6 +17,10 @@
 namespace agentrt::runtime::server {
 namespace {
 
+// runtimeuse's words, so that logs read the same.
+const char* const deprecated_artifacts_dir =
+    "artifacts_dir is deprecated; use artifacts_dirs (string[]) instead.";
+
 // On runtime shutdown children get less time than on cancel: the runtime must exit promptly.
 constexpr std::chrono::milliseconds shutdown_grace{2000};
 // How long a request's processes may live on after the shutdown close, for the close frame
@@ -187,10 +191,13 @@ void session::handle(protocol::command_execution_message&& m) {
   p.client_capabilities = std::move(m.client_capabilities);
   p.artifacts_dirs = std::move(m.artifacts_dirs);
   p.artifacts_ignore_content = std::move(m.artifacts_ignore_content);
+  p.announce_existing_artifacts = m.announce_existing_artifacts.value_or(true);
   p.downloadables = std::move(m.pre_execution_downloadables);
   const std::size_t n = m.commands.size();
   auto r = std::make_shared<command_request>(state_, host(), std::move(p), std::move(m.commands));
   r->log_info("command_execution_message: " + std::to_string(n) + " command(s)");
+  if (m.used_artifacts_dir)
+    r->log_warn(deprecated_artifacts_dir);
   start_request(std::move(r));
 }
 
@@ -204,11 +211,15 @@ void session::handle(protocol::invocation_message&& m) {
   p.client_capabilities = m.client_capabilities;
   p.artifacts_dirs = std::move(m.artifacts_dirs);
   p.artifacts_ignore_content = std::move(m.artifacts_ignore_content);
+  p.announce_existing_artifacts = m.announce_existing_artifacts.value_or(true);
   p.downloadables = std::move(m.pre_agent_downloadables);
   const std::string line =
       "invocation_message: harness " + state_.harness.name() + ", model \"" + m.model + "\"";
+  const bool used_artifacts_dir = m.used_artifacts_dir;
   auto r = std::make_shared<invocation_request>(state_, host(), std::move(p), std::move(m));
   r->log_info(line);
+  if (used_artifacts_dir)
+    r->log_warn(deprecated_artifacts_dir);
   start_request(std::move(r));
 }
 
@@ -266,7 +277,7 @@ void session::handle(protocol::detach_message&&) {
 
 bool session::add_artifact_dirs(const std::vector<std::string>& dirs,
                                 const std::optional<std::string>& ignore_content,
-                                bool upload_results, std::string& error) {
+                                bool announce_existing, bool upload_results, std::string& error) {
   if (upload_results)
     upload_results_ = true;
   if (dirs.empty())
@@ -285,7 +296,7 @@ bool session::add_artifact_dirs(const std::vector<std::string>& dirs,
         });
   }
   artifacts_->set_upload_results(upload_results_);
-  return artifacts_->add_directories(dirs, ignore_content, error);
+  return artifacts_->add_directories(dirs, ignore_content, announce_existing, error);
 }
 
 void session::send_for_request(protocol::message m) {
