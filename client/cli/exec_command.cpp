@@ -75,7 +75,9 @@ int run_exec(const cli_options& o) {
     else
       options.secrets_to_redact = o.secrets;
     set_output_callbacks(options, o, control);
-    run.arts.attach(options);
+    // The upload callbacks set with the directories stay in effect for the whole session.
+    if (i == 0)
+      run.arts.attach(options);
     if (o.timeout_s)
       options.timeout =
           std::max(std::chrono::milliseconds(1),

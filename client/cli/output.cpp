@@ -116,7 +116,9 @@ void report(const cli_error& e, bool json) {
     return;
   }
   std::string line = "agentrt-client: " + e.message;
-  if (e.metadata_json != "{}" && e.code != "authentication_refused")
+  // The CLI's own errors say everything in the message; the library's carry details.
+  if (e.metadata_json != "{}" && e.code != "authentication_refused" &&
+      e.code != "artifact_not_delivered")
     line += " " + e.metadata_json;
   print(stderr, line + "\n");
 }
