@@ -72,7 +72,7 @@ void seconds_option(CLI::App* app, const std::string& name, std::optional<double
 }
 
 // The options every subcommand takes: connection, output and time limits.
-void add_common(CLI::App* app, cli_options& o, raw_options& r) {
+void add_common(CLI::App* app, cli_options& o) {
   app->add_option("--token", o.token, "bearer token (default: the AGENTRT_TOKEN variable)")
       ->type_name("T");
   seconds_option(app, "--timeout", o.timeout_s,
@@ -80,18 +80,11 @@ void add_common(CLI::App* app, cli_options& o, raw_options& r) {
   seconds_option(app, "--idle-timeout", o.idle_timeout_s,
                  "cancel when the request prints nothing for S seconds (heartbeats do not "
                  "count)");
-  seconds_option(app, "--wait-ready", o.wait_ready_s,
-                 "keep trying to connect for up to S seconds (a sandbox still booting)");
   app->add_option("--ca-file", o.ca_file, "trust this CA bundle for wss://")->type_name("PEM");
   app->add_flag("--insecure", o.insecure, "do not verify the wss:// certificate");
   app->add_flag("--json", o.json,
                 "print every message from the runtime as one JSON line on stdout (client "
                 "errors as {\"message_type\":\"client_error\",\"code\":...})");
-  app->add_option("--ci", r.ci,
-                  "CI log markup: github (::group::/::error::), gitlab (collapsible sections), "
-                  "none, or auto (github when GITHUB_ACTIONS=true, gitlab when GITLAB_CI=true)")
-      ->check(CLI::IsMember({"auto", "github", "gitlab", "none"}))
-      ->type_name("FORMAT");
   app->add_option("--summary-json", o.summary_json,
                   "write a JSON summary (exit code, per-command exit codes and durations, "
                   "artifacts delivered and failed) to FILE")
@@ -140,6 +133,8 @@ void add_request(CLI::App* app, cli_options& o, raw_options& r) {
                   "or --presign-cmd")
       ->type_name("DIR");
   app->add_flag("--detach", o.detach, "start the request, print the session's handle, exit");
+  seconds_option(app, "--wait-ready", o.wait_ready_s,
+                 "keep trying to connect for up to S seconds (a sandbox still booting)");
 }
 
 std::optional<std::string> read_text(const std::string& path, std::string& error) {
@@ -275,7 +270,12 @@ std::optional<int> parse_options(int argc, char** argv, cli_options& o) {
   exec->add_option("--shell", r.shell,
                    "interpreter for --script, run as `SHELL -c SCRIPT FILE` (default /bin/sh)")
       ->type_name("SHELL");
-  add_common(exec, o, r);
+  exec->add_option("--ci", r.ci,
+                   "CI log markup: github (::group::/::error::), gitlab (collapsible sections), "
+                   "none, or auto (github when GITHUB_ACTIONS=true, gitlab when GITLAB_CI=true)")
+      ->check(CLI::IsMember({"auto", "github", "gitlab", "none"}))
+      ->type_name("FORMAT");
+  add_common(exec, o);
 
   auto* query = app.add_subcommand("query", query_text);
   add_request(query, o, r);
@@ -296,12 +296,12 @@ std::optional<int> parse_options(int argc, char** argv, cli_options& o) {
                    "structured output: a JSON Schema, or the whole "
                    "{\"type\":\"json_schema\",...} envelope")
       ->type_name("FILE");
-  add_common(query, o, r);
+  add_common(query, o);
 
   auto* attach = app.add_subcommand("attach", attach_text);
   attach->add_option("handle", o.handle_text,
                      "the output of --detach (default: the AGENTRT_* variables)");
-  add_common(attach, o, r);
+  add_common(attach, o);
 
   for (auto* sub : {exec, query, attach})
     sub->footer(exit_code_help);
