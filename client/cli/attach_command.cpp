@@ -32,6 +32,7 @@ int run_attach(const cli_options& o) {
   run.arts.attach(callbacks);
   if (o.timeout_s)
     callbacks.timeout = to_ms(*o.timeout_s);
+  set_dead_after(callbacks, o);
   std::promise<std::pair<std::shared_ptr<ac::async_session>, ac::client_error>> attached;
   std::promise<std::pair<ac::attach_result, ac::client_error>> done;
   control.begin_request();

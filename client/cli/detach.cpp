@@ -13,8 +13,8 @@ namespace agentrt::cli {
 namespace ac = agentrt::client;
 
 int run_detached(const cli_options& o, const request_starter& start) {
+  run_control control(std::nullopt); // before the loop: its thread inherits the signal mask
   ac::io_loop loop;
-  run_control control(std::nullopt);
   auto [s, connect_error] = connect_session(loop, o, control);
   if (!s) {
     report(connect_error, o.json);

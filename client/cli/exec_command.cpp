@@ -78,6 +78,7 @@ int run_exec(const cli_options& o) {
     // The upload callbacks set with the directories stay in effect for the whole session.
     if (i == 0)
       run.arts.attach(options);
+    set_dead_after(options, o);
     if (o.timeout_s)
       options.timeout =
           std::max(std::chrono::milliseconds(1),

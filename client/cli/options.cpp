@@ -80,6 +80,9 @@ void add_common(CLI::App* app, cli_options& o) {
   seconds_option(app, "--idle-timeout", o.idle_timeout_s,
                  "cancel when the request prints nothing for S seconds (heartbeats do not "
                  "count)");
+  seconds_option(app, "--dead-after", o.dead_after_s,
+                 "give up when nothing at all arrives from the runtime, heartbeats included, "
+                 "for S seconds (a runtime that died without closing the connection)");
   app->add_option("--ca-file", o.ca_file, "trust this CA bundle for wss://")->type_name("PEM");
   app->add_flag("--insecure", o.insecure, "do not verify the wss:// certificate");
   app->add_flag("--json", o.json,

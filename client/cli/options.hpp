@@ -16,7 +16,7 @@ enum class ci_format { none, github, gitlab };
 struct cli_options {
   std::string mode, url;
   std::optional<std::string> token;
-  std::optional<double> timeout_s, idle_timeout_s, wait_ready_s;
+  std::optional<double> timeout_s, idle_timeout_s, dead_after_s, wait_ready_s;
   std::vector<protocol::downloadable> downloads;
   std::vector<std::string> secrets, artifacts;
   std::optional<std::string> upload_to, presign_cmd, ca_file;

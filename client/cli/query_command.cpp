@@ -78,6 +78,7 @@ int run_query(const cli_options& o) {
   run.arts.attach(q);
   if (o.timeout_s)
     q.timeout = to_ms(*o.timeout_s);
+  set_dead_after(q, o);
   control.begin_request();
   auto [result, e] = run.session->query(*o.prompt, q).get();
   control.end_request();

@@ -66,6 +66,14 @@ void set_output_callbacks(ac::request_callbacks& callbacks, const cli_options& o
     callbacks.on_heartbeat = [](const protocol::heartbeat_message& m) { emit(m); };
 }
 
+void set_dead_after(ac::request_limits& limits, const cli_options& o) {
+  if (!o.dead_after_s)
+    return;
+  limits.idle_timeout = to_ms(*o.dead_after_s);
+  // A runtime silent that long is taken for dead: it will not answer the cancel either.
+  limits.cancel_grace = std::min(limits.cancel_grace, to_ms(*o.dead_after_s));
+}
+
 cli_error request_error(const ac::client_error& e, const run_control& control,
                         const std::string& running) {
   cli_error c = from_client_error(e);

@@ -33,6 +33,10 @@ connect_session(client::io_loop& loop, const cli_options& o, const run_control& 
 void set_output_callbacks(client::request_callbacks& callbacks, const cli_options& o,
                           run_control& control);
 
+// --dead-after S: the library's idle timeout, which counts every frame (heartbeats too); the
+// cancel that follows waits at most S for the runtime's answer.
+void set_dead_after(client::request_limits& limits, const cli_options& o);
+
 // A request's error as reported: a cancel by the idle clock is an idle timeout (124), and
 // `running` (when not empty) names the command that was running.
 cli_error request_error(const client::client_error& e, const run_control& control,

@@ -369,6 +369,22 @@ TEST(client_cli_ci, idle_timeout_counts_output_not_heartbeats) {
   EXPECT_EQ(chatty.code, 0) << chatty.err;
 }
 
+TEST(client_cli_ci, dead_after_counts_every_frame) {
+  // A peer that takes the request and then sends nothing at all, heartbeats included.
+  scripted_peer peer(
+      {scripted_peer::expect("command_execution_message"), scripted_peer::pause(30s)});
+  const auto started = clock_type::now();
+  auto r = run_cli({"exec", peer.url(), "--dead-after", "0.5", "--", "sleep 100"});
+  std::printf("[ figures  ] --dead-after 0.5 against a silent peer: exit after %.2f s\n",
+              seconds_since(started));
+  EXPECT_EQ(r.code, 124) << r.err;
+  // With heartbeats the runtime is alive: a silent command outlives --dead-after.
+  runtime_process rt({"--heartbeat-interval", "0.2"});
+  auto alive = run_cli({"exec", rt.url(), "--dead-after", "1", "--", "sleep 2; echo done"});
+  EXPECT_EQ(alive.code, 0) << alive.err;
+  EXPECT_EQ(alive.out, "done\n");
+}
+
 TEST(client_cli_ci, a_second_interrupt_quits_at_once) {
   // A peer that never answers the cancel: the first SIGINT waits for it (cancel grace 10 s).
   scripted_peer peer(
