@@ -223,13 +223,15 @@ TEST(client_cli_ci, an_upload_to_an_unreachable_url_fails_the_run) {
   const int port = free_port(); // nothing listens there
   const auto started = clock_type::now();
   auto r = run_cli({"exec", rt.url(), "--json", "--artifacts", remote, "--presign-cmd",
-                    "echo http://127.0.0.1:" + std::to_string(port) + "/x", "--",
+                    "printf 'http://127.0.0.1:" + std::to_string(port) + "/%s\\n'", "--",
                     "echo x > " + remote + "/out.bin"});
   std::printf("[ figures  ] upload to an unreachable URL: exit after %.2f s\n",
               seconds_since(started));
   EXPECT_EQ(r.code, 74) << r.out << r.err;
   EXPECT_TRUE(contains(r.out, R"("code":"artifact_not_delivered")")) << r.out;
   EXPECT_TRUE(contains(r.out, remote + "/out.bin")) << r.out;
+  EXPECT_TRUE(contains(r.out, "127.0.0.1:" + std::to_string(port) + "/out.bin")) << r.out;
+  EXPECT_FALSE(contains(r.out, "bad/illegal format")) << r.out; // a real URL, unreachable
 }
 
 // ---- §4 what a CI job needs --------------------------------------------------------------
