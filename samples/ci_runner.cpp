@@ -22,11 +22,12 @@ namespace {
 namespace client = agentrt::client;
 namespace proto = agentrt::protocol;
 
-int usage(const char* argv0) {
-  std::cerr << "usage: " << argv0
-            << " URL --test CMD [--archive ARCHIVE_URL] [--workdir DIR] [--reports DIR]"
-               " [--out LOCAL_DIR] [--timeout S] [--env K=V]... [--token T]\n";
-  return 2;
+int usage(const char* argv0, std::ostream& out = std::cerr, int code = 2) {
+  out << "usage: " << argv0
+      << " URL --test CMD [--archive ARCHIVE_URL] [--workdir DIR] [--reports DIR]"
+         " [--out LOCAL_DIR] [--timeout S] [--env K=V]... [--token T]\n"
+         "(the token also from AGENTRT_TOKEN)\n";
+  return code;
 }
 
 // Prefixes every line with its stream, as a CI log viewer would; a line split across chunks
@@ -54,25 +55,38 @@ private:
 int main(int argc, char** argv) {
   if (agentrt::samples::print_version_if_asked(argc, argv, "ci_runner"))
     return 0;
+  if (agentrt::samples::help_asked(argc, argv))
+    return usage(argv[0], std::cout, 0);
   client::connect_options connect;
+  connect.token = agentrt::samples::env_token();
   std::string test, archive, workdir = "/tmp/agentrt-ci", reports = "reports", out = "ci-reports";
   double timeout_s = 0;
   proto::string_map env;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const bool has_value = i + 1 < argc;
-    if (arg == "--test" && has_value) test = argv[++i];
-    else if (arg == "--archive" && has_value) archive = argv[++i];
-    else if (arg == "--workdir" && has_value) workdir = argv[++i];
-    else if (arg == "--reports" && has_value) reports = argv[++i];
-    else if (arg == "--out" && has_value) out = argv[++i];
-    else if (arg == "--timeout" && has_value) timeout_s = std::stod(argv[++i]);
-    else if (arg == "--token" && has_value) connect.token = argv[++i];
-    else if (arg == "--env" && has_value && std::string(argv[i + 1]).find('=') != std::string::npos) {
+    if (arg == "--test" && has_value)
+      test = argv[++i];
+    else if (arg == "--archive" && has_value)
+      archive = argv[++i];
+    else if (arg == "--workdir" && has_value)
+      workdir = argv[++i];
+    else if (arg == "--reports" && has_value)
+      reports = argv[++i];
+    else if (arg == "--out" && has_value)
+      out = argv[++i];
+    else if (arg == "--timeout" && has_value)
+      timeout_s = std::stod(argv[++i]);
+    else if (arg == "--token" && has_value)
+      connect.token = argv[++i];
+    else if (arg == "--env" && has_value &&
+             std::string(argv[i + 1]).find('=') != std::string::npos) {
       const std::string kv = argv[++i];
       env[kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);
-    } else if (connect.url.empty() && arg.rfind("-", 0) != 0) connect.url = arg;
-    else return usage(argv[0]);
+    } else if (connect.url.empty() && arg.rfind("-", 0) != 0)
+      connect.url = arg;
+    else
+      return usage(argv[0]);
   }
   if (connect.url.empty() || test.empty())
     return usage(argv[0]);
@@ -117,8 +131,8 @@ int main(int argc, char** argv) {
     agentrt::samples::print_error("ending the session", end_error);
   sink.wait(30000);
   const auto reports_received = sink.received();
-  std::cout << "ci_runner: test command exited " << (error ? -1 : result.failed_exit_code())
-            << "; " << reports_received.size() << " report file(s) in " << out << "\n";
+  std::cout << "ci_runner: test command exited " << (error ? -1 : result.failed_exit_code()) << "; "
+            << reports_received.size() << " report file(s) in " << out << "\n";
   for (const auto& name : reports_received)
     std::cout << "  " << out << "/" << name << "\n";
   for (const auto& failure : sink.failed())

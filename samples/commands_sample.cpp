@@ -16,10 +16,11 @@
 
 namespace {
 
-int usage(const char* argv0) {
-  std::cerr << "usage: " << argv0 << " URL [--token T] [-- COMMAND...]\n"
-            << "agentrt client " << agentrt::client::version() << "\n";
-  return 2;
+int usage(const char* argv0, std::ostream& out = std::cerr, int code = 2) {
+  out << "usage: " << argv0 << " URL [--token T] [-- COMMAND...]\n"
+      << "(the token also from AGENTRT_TOKEN)\nagentrt client " << agentrt::client::version()
+      << "\n";
+  return code;
 }
 
 } // namespace
@@ -27,10 +28,13 @@ int usage(const char* argv0) {
 int main(int argc, char** argv) {
   if (agentrt::samples::print_version_if_asked(argc, argv, "commands_sample"))
     return 0;
+  if (agentrt::samples::help_asked(argc, argv))
+    return usage(argv[0], std::cout, 0);
   namespace client = agentrt::client;
   using agentrt::samples::print_error;
 
   client::connect_options connect;
+  connect.token = agentrt::samples::env_token();
   std::vector<agentrt::protocol::command> commands;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -42,9 +46,6 @@ int main(int argc, char** argv) {
       }
     } else if (arg == "--token" && i + 1 < argc) {
       connect.token = argv[++i];
-    } else if (arg == "-h" || arg == "--help") {
-      usage(argv[0]);
-      return 0;
     } else if (connect.url.empty() && arg.rfind("-", 0) != 0) {
       connect.url = arg;
     } else {

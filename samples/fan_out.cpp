@@ -57,7 +57,8 @@ public:
         return self->finish("connect failed: " + e.code.message());
       self->session_ = std::move(session);
       self->session_->execute_commands(
-          self->commands_, self->options_, [self](client::execute_result r, client::client_error e) {
+          self->commands_, self->options_,
+          [self](client::execute_result r, client::client_error e) {
             if (e)
               return self->finish("error: " + e.message);
             self->result_.exit_code = r.failed_exit_code();
@@ -88,9 +89,10 @@ private:
   std::promise<outcome> done_;
 };
 
-int usage(const char* argv0) {
-  std::cerr << "usage: " << argv0 << " [--token T] [--timeout S] URL... -- COMMAND...\n";
-  return 2;
+int usage(const char* argv0, std::ostream& out = std::cerr, int code = 2) {
+  out << "usage: " << argv0 << " [--token T] [--timeout S] URL... -- COMMAND...\n"
+      << "(the token also from AGENTRT_TOKEN)\n";
+  return code;
 }
 
 } // namespace
@@ -98,9 +100,11 @@ int usage(const char* argv0) {
 int main(int argc, char** argv) {
   if (agentrt::samples::print_version_if_asked(argc, argv, "fan_out"))
     return 0;
+  if (agentrt::samples::help_asked(argc, argv))
+    return usage(argv[0], std::cout, 0);
   std::vector<std::string> urls;
   std::vector<proto::command> commands;
-  std::optional<std::string> token;
+  std::optional<std::string> token = agentrt::samples::env_token();
   double timeout_s = 300;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];

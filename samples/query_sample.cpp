@@ -2,7 +2,7 @@
 // with a runtime error by agentrt builds without a harness) and a command on the same session,
 // then ends the session.
 //
-//   query_sample URL [PROMPT]
+//   query_sample URL [PROMPT]       (the token from AGENTRT_TOKEN)
 #include <future>
 #include <iostream>
 
@@ -13,12 +13,15 @@ int main(int argc, char** argv) {
   if (agentrt::samples::print_version_if_asked(argc, argv, "query_sample"))
     return 0;
   namespace client = agentrt::client;
-  if (argc < 2) {
-    std::cerr << "usage: " << argv[0] << " URL [PROMPT]\n";
-    return 2;
+  const bool help = agentrt::samples::help_asked(argc, argv);
+  if (help || argc < 2) {
+    (help ? std::cout : std::cerr)
+        << "usage: " << argv[0] << " URL [PROMPT]\n(the token from AGENTRT_TOKEN)\n";
+    return help ? 0 : 2;
   }
   client::io_loop loop; // one I/O thread; could serve thousands of sessions
-  auto [session, error] = client::async_session::connect(loop, {argv[1]}).get();
+  client::connect_options connect{argv[1], agentrt::samples::env_token()};
+  auto [session, error] = client::async_session::connect(loop, connect).get();
   if (!session) {
     std::cerr << error.message << "\n";
     return 2;

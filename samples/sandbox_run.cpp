@@ -47,11 +47,12 @@ struct options {
   std::vector<std::string> setup;
 };
 
-int usage(const char* argv0) {
-  std::cerr << "usage: " << argv0
-            << " URL --archive ARCHIVE_URL [--workdir DIR] [--setup CMD]... [--prompt TEXT]"
-               " [--out LOCAL_DIR] [--token T]\n";
-  return 2;
+int usage(const char* argv0, std::ostream& out = std::cerr, int code = 2) {
+  out << "usage: " << argv0
+      << " URL --archive ARCHIVE_URL [--workdir DIR] [--setup CMD]... [--prompt TEXT]"
+         " [--out LOCAL_DIR] [--token T]\n"
+         "(the token also from AGENTRT_TOKEN)\n";
+  return code;
 }
 
 void stream_output(const proto::command_output_message& chunk) {
@@ -63,18 +64,29 @@ void stream_output(const proto::command_output_message& chunk) {
 int main(int argc, char** argv) {
   if (agentrt::samples::print_version_if_asked(argc, argv, "sandbox_run"))
     return 0;
+  if (agentrt::samples::help_asked(argc, argv))
+    return usage(argv[0], std::cout, 0);
   options o;
+  o.connect.token = agentrt::samples::env_token();
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const bool has_value = i + 1 < argc;
-    if (arg == "--archive" && has_value) o.archive_url = argv[++i];
-    else if (arg == "--workdir" && has_value) o.workdir = argv[++i];
-    else if (arg == "--setup" && has_value) o.setup.emplace_back(argv[++i]);
-    else if (arg == "--prompt" && has_value) o.prompt = argv[++i];
-    else if (arg == "--out" && has_value) o.out = argv[++i];
-    else if (arg == "--token" && has_value) o.connect.token = argv[++i];
-    else if (o.connect.url.empty() && arg.rfind("-", 0) != 0) o.connect.url = arg;
-    else return usage(argv[0]);
+    if (arg == "--archive" && has_value)
+      o.archive_url = argv[++i];
+    else if (arg == "--workdir" && has_value)
+      o.workdir = argv[++i];
+    else if (arg == "--setup" && has_value)
+      o.setup.emplace_back(argv[++i]);
+    else if (arg == "--prompt" && has_value)
+      o.prompt = argv[++i];
+    else if (arg == "--out" && has_value)
+      o.out = argv[++i];
+    else if (arg == "--token" && has_value)
+      o.connect.token = argv[++i];
+    else if (o.connect.url.empty() && arg.rfind("-", 0) != 0)
+      o.connect.url = arg;
+    else
+      return usage(argv[0]);
   }
   if (o.connect.url.empty() || o.archive_url.empty())
     return usage(argv[0]);
@@ -110,8 +122,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (const int code = setup_result.failed_exit_code(); code != 0) {
-    std::cerr << "set-up command \"" << setup_result.results.back().command << "\" exited "
-              << code << "\n";
+    std::cerr << "set-up command \"" << setup_result.results.back().command << "\" exited " << code
+              << "\n";
     session->end();
     return agentrt::samples::exit_status_of(code);
   }

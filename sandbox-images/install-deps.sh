@@ -27,7 +27,7 @@ profile="${1:-build}"
 runtime_pkgs=(libcurl4 libarchive13 libstdc++6 libgcc-s1 libc6 ca-certificates)
 build_pkgs=(g++ cmake make pkg-config
             libwebsocketpp-dev libasio-dev rapidjson-dev
-            libcurl4-openssl-dev libarchive-dev libssl-dev)
+            libcurl4-openssl-dev libarchive-dev libssl-dev libcli11-dev)
 # clang + its runtime: the libFuzzer targets (tests/fuzz); g++ builds everything else.
 test_pkgs=(libgtest-dev libgmock-dev procps python3 ccache clang libclang-rt-14-dev)
 # One -dev package per library in the NEEDED closure of libcurl4/libarchive13 that Debian ships

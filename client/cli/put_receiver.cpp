@@ -29,7 +29,11 @@ struct put_receiver::impl {
   std::thread thread;
   std::mutex mutex;
   std::condition_variable cv;
-  std::map<std::string, std::string> pending; // one-shot path -> file name
+  struct target {
+    std::string name;
+    done_handler done;
+  };
+  std::map<std::string, target> pending; // one-shot path -> where the body goes
   std::mt19937_64 rng{std::random_device{}()};
 
   void serve() {
@@ -80,30 +84,48 @@ struct put_receiver::impl {
       if (lower == "content-length:")
         length = std::stoull(line.substr(15));
     }
-    std::string name;
+    target t;
     {
       std::lock_guard lock(mutex);
       auto it = pending.find(path);
       if (it == pending.end())
         return respond(fd, "404 Not Found");
-      name = it->second;
+      t = it->second;
     }
-    std::ofstream out(dir + "/" + name, std::ios::binary | std::ios::trunc);
+    const std::filesystem::path final_path = std::filesystem::path(dir) / t.name;
+    const std::filesystem::path part = final_path.string() + ".part";
+    std::error_code ec;
+    std::filesystem::create_directories(final_path.parent_path(), ec);
+    std::ofstream out(part, std::ios::binary | std::ios::trunc);
     out.write(body.data(),
               static_cast<std::streamsize>(std::min<std::size_t>(body.size(), length)));
     unsigned long long got = body.size();
     while (got < length) {
       ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n <= 0)
+      if (n <= 0) {
+        out.close();
+        std::filesystem::remove(part, ec);
         return; // cut short: the URL stays valid for the runtime's retry
+      }
       out.write(buf, n);
       got += static_cast<unsigned long long>(n);
     }
     out.close();
-    respond(fd, out ? "200 OK" : "500 Internal Server Error");
-    std::lock_guard lock(mutex);
-    pending.erase(path);
-    cv.notify_all();
+    bool ok = static_cast<bool>(out);
+    if (ok) {
+      std::filesystem::rename(part, final_path, ec);
+      ok = !ec;
+    } else {
+      std::filesystem::remove(part, ec);
+    }
+    respond(fd, ok ? "200 OK" : "500 Internal Server Error");
+    {
+      std::lock_guard lock(mutex);
+      pending.erase(path);
+      cv.notify_all();
+    }
+    if (t.done)
+      t.done(ok, ok ? "" : "cannot write " + final_path.string());
   }
 };
 
@@ -145,13 +167,13 @@ put_receiver::~put_receiver() {
     ::close(impl_->listen_fd);
 }
 
-std::string put_receiver::url_for(const std::string& filename) {
+std::string put_receiver::url_for(const std::string& filename, done_handler done) {
   std::lock_guard lock(impl_->mutex);
   // An unguessable path: the receiver may listen on a reachable interface.
   char token[17];
   std::snprintf(token, sizeof token, "%016llx", static_cast<unsigned long long>(impl_->rng()));
   std::string path = "/" + std::string(token) + "/" + std::to_string(impl_->pending.size());
-  impl_->pending[path] = filename;
+  impl_->pending[path] = impl::target{filename, std::move(done)};
   return impl_->base + path;
 }
 

@@ -3,6 +3,7 @@
 // this machine (a local container, loopback); plain HTTP, no TLS.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -18,8 +19,14 @@ public:
   put_receiver(const put_receiver&) = delete;
   put_receiver& operator=(const put_receiver&) = delete;
 
-  // A fresh one-shot URL for an artifact; the body will be written to dir/filename.
-  std::string url_for(const std::string& filename);
+  // Called on the receiver's thread once the PUT to a URL was stored (ok) or could not be.
+  using done_handler = std::function<void(bool ok, const std::string& error)>;
+
+  // A fresh one-shot URL for an artifact; the body will be written to dir/filename, where
+  // filename may hold '/'-separated subdirectories (created on demand; the caller keeps it
+  // free of "..", "." and empty components). The body goes to a temporary file renamed into
+  // place when complete, so a cut upload never leaves half a file under the final name.
+  std::string url_for(const std::string& filename, done_handler done = nullptr);
   // Waits (bounded) until every handed-out URL has been used; false on timeout.
   bool wait_idle(int timeout_ms);
 

@@ -186,6 +186,10 @@ void session_core::on_close(int code, const std::string& reason) {
   }
   const bool was_ending = state_ == state::ending;
   state_ = state::closed;
+  // A pending timer would keep the io_loop running (its destructor then waits its 5 s bound).
+  for (auto* timer : {&ack_timer_, &detach_timer_, &end_timer_})
+    if (*timer)
+      (*timer)->cancel();
   for (auto& [id, timer] : pending_uploads_)
     timer->cancel();
   pending_uploads_.clear();

@@ -1,7 +1,10 @@
 // Small helpers the samples share: --version, error printing and exit-code mapping.
 #pragma once
 
+#include <cstdlib>
 #include <iostream>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "agentrt/client/errors.hpp"
@@ -16,6 +19,21 @@ inline bool print_version_if_asked(int argc, char** argv, const char* name) {
     return false;
   std::cout << name << " " << client::version() << "\n";
   return true;
+}
+
+// `--help` or `-h` before any "--" (after it, arguments are commands): the caller prints its
+// usage to stdout and exits 0, instead of taking "--help" for a URL.
+inline bool help_asked(int argc, char** argv) {
+  for (int i = 1; i < argc && std::string_view(argv[i]) != "--"; ++i)
+    if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h")
+      return true;
+  return false;
+}
+
+// The bearer token from AGENTRT_TOKEN, as agentrt-client reads it (--token overrides it).
+inline std::optional<std::string> env_token() {
+  const char* t = std::getenv("AGENTRT_TOKEN");
+  return t && *t ? std::optional<std::string>(t) : std::nullopt;
 }
 
 inline void print_error(const char* what, const client::client_error& error) {

@@ -88,6 +88,21 @@ def case_commands_sample(agentrt, samples, tmp):
     expect(r.returncode == 3, "commands_sample exits with the failing command's code", r)
     expect("streamed from the runtime" in r.stdout, "command output streams back", r)
     expect("[skipped] echo never runs" in r.stdout, "commands after the failure are skipped", r)
+    check_help_and_token(agentrt, samples, "commands_sample", ["--", "echo token ok"])
+
+
+def check_help_and_token(agentrt, samples, name, args):
+    """--help prints the usage (never taken for a URL); the token comes from AGENTRT_TOKEN."""
+    binary = os.path.join(samples, name)
+    h = run([binary, "--help"])
+    expect(h.returncode == 0 and "usage:" in h.stdout, f"{name} --help prints its usage", h)
+    with Runtime([agentrt, "--token", "sample-token"]) as rt:
+        env = dict(os.environ, AGENTRT_TOKEN="sample-token")
+        ok = run([binary, rt.url, *args], env=env)
+        expect(ok.returncode == 0, f"{name} authenticates with AGENTRT_TOKEN", ok)
+        env.pop("AGENTRT_TOKEN")
+        refused = run([binary, rt.url, *args], env=env)
+        expect(refused.returncode != 0, f"{name} without a token is refused", refused)
 
 
 def case_query_sample(agentrt, samples, tmp):
@@ -97,6 +112,12 @@ def case_query_sample(agentrt, samples, tmp):
     expect("result: 0 files under" in r.stdout, "the query's text result is printed", r)
     expect("assistant: Looked at" in r.stderr, "assistant messages stream to stderr", r)
     expect("hello from the same session" in r.stdout, "a command runs on the same session", r)
+    h = run([os.path.join(samples, "query_sample"), "--help"])
+    expect(h.returncode == 0 and "usage:" in h.stdout, "query_sample --help prints its usage", h)
+    with Runtime([agentrt, "--token", "sample-token"]) as rt:
+        ok = run([os.path.join(samples, "query_sample"), rt.url],
+                 env=dict(os.environ, AGENTRT_TOKEN="sample-token"))
+    expect("hello from the same session" in ok.stdout, "query_sample uses AGENTRT_TOKEN", ok)
 
 
 def case_sandbox_run(agentrt, samples, tmp):
@@ -169,6 +190,7 @@ def case_fan_out(agentrt, samples, tmp):
                f"{url} ran the commands alongside the others", r)
     expect("connect failed" in rows[dead], "the unreachable runtime is reported", r)
     print("[ figures  ] fan_out:", r.stdout.strip().splitlines()[-1])
+    check_help_and_token(agentrt, samples, "fan_out", ["--", "true"])
 
 
 def main():

@@ -22,7 +22,9 @@ namespace {
 using namespace std::chrono_literals;
 using agentrt::test::runtime_process;
 
-std::string read_file(const std::string& path) { return agentrt::test::read_whole_file(path); }
+std::string read_file(const std::string& path) {
+  return agentrt::test::read_whole_file(path);
+}
 
 agentrt::test::program_run start_cli(const std::vector<std::string>& args) {
   std::vector<std::string> argv{AGENTRT_CLIENT_BINARY};
@@ -41,7 +43,8 @@ TEST(client_cli, exec_streams_output_and_returns_the_failing_exit_code) {
   auto r = run_cli({"exec", rt.url(), "--", "echo out; echo err >&2", "exit 9", "echo never"});
   EXPECT_EQ(r.code, 9);
   EXPECT_EQ(r.out, "out\n");
-  EXPECT_EQ(r.err, "err\n");
+  // The failing command is named (2 of 3: which one, when one text appears twice).
+  EXPECT_EQ(r.err, "err\nagentrt-client: command 2 of 3 failed with exit code 9: exit 9\n");
   auto ok = run_cli({"exec", rt.url(), "--env", "A=b", "--cwd", "/tmp", "--", "echo $A; pwd"});
   EXPECT_EQ(ok.code, 0) << ok.err;
   EXPECT_EQ(ok.out, "b\n/tmp\n");

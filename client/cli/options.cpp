@@ -1,0 +1,335 @@
+#include "options.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include "agentrt/client/version.hpp"
+#include "output.hpp"
+#include "session_handle_text.hpp"
+
+namespace agentrt::cli {
+namespace {
+
+constexpr const char* overview =
+    R"(Run commands or a query in an agentrt (or runtimeuse) runtime from a shell or a CI job.
+
+  agentrt-client exec URL [options] -- COMMAND...
+  agentrt-client query URL [options] --prompt TEXT
+  agentrt-client attach [HANDLE] [options]
+
+`agentrt-client SUBCOMMAND --help` lists the subcommand's options.)";
+
+constexpr const char* exec_text =
+    R"(Runs each COMMAND argument as one shell command (/bin/sh -c), in order, stopping at the first failure; their stdout/stderr stream to this program's as they arrive, and a failing command is named on stderr. URL is ws://HOST:PORT/ or wss://HOST:PORT/.)";
+
+constexpr const char* query_text =
+    R"(Asks the runtime's agent: prints the result (text, or JSON for structured output) to stdout and streams the agent's assistant messages to stderr.)";
+
+constexpr const char* attach_text =
+    R"(Attaches to a request left running by exec/query --detach (HANDLE: the output of --detach, or the AGENTRT_URL, AGENTRT_SESSION, AGENTRT_RESUME_TOKEN variables), streams the rest of its output, answers its artifact uploads, and exits as exec/query would have.)";
+
+// Everything given on the command line as raw text, checked and converted after parsing.
+struct raw_options {
+  std::vector<std::string> downloads, env;
+  std::string ci = "auto", stdin_file, prompt_file, script, shell, schema_file;
+  bool have_prompt = false;
+};
+
+CLI::Validator key_value(const std::string& what) {
+  return CLI::Validator(
+      [what](std::string& v) -> std::string {
+        const auto eq = what == "URL=DIR" ? v.rfind('=') : v.find('=');
+        if (eq == std::string::npos || eq == 0 || (what == "URL=DIR" && eq + 1 == v.size()))
+          return "expected " + what + ", got '" + v + "'";
+        return "";
+      },
+      "");
+}
+
+CLI::Validator positive_seconds() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        char* end = nullptr;
+        const double d = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end != '\0' || !(d > 0) || d > 1e9)
+          return "expected a positive number of seconds, got '" + v + "'";
+        return "";
+      },
+      "");
+}
+
+void seconds_option(CLI::App* app, const std::string& name, std::optional<double>& target,
+                    const std::string& help) {
+  app->add_option_function<double>(
+         name, [&target](const double& v) { target = v; }, help)
+      ->check(positive_seconds())
+      ->type_name("S");
+}
+
+// The options every subcommand takes: connection, output and time limits.
+void add_common(CLI::App* app, cli_options& o) {
+  app->add_option("--token", o.token, "bearer token (default: the AGENTRT_TOKEN variable)")
+      ->type_name("T");
+  seconds_option(app, "--timeout", o.timeout_s,
+                 "overall timeout in seconds (the request is cancelled)");
+  seconds_option(app, "--idle-timeout", o.idle_timeout_s,
+                 "cancel when the request prints nothing for S seconds (heartbeats do not "
+                 "count)");
+  seconds_option(app, "--dead-after", o.dead_after_s,
+                 "give up when nothing at all arrives from the runtime, heartbeats included, "
+                 "for S seconds (a runtime that died without closing the connection)");
+  app->add_option("--ca-file", o.ca_file, "trust this CA bundle for wss://")->type_name("PEM");
+  app->add_flag("--insecure", o.insecure, "do not verify the wss:// certificate");
+  app->add_flag("--json", o.json,
+                "print every message from the runtime as one JSON line on stdout (client "
+                "errors as {\"message_type\":\"client_error\",\"code\":...})");
+  app->add_option("--summary-json", o.summary_json,
+                  "write a JSON summary (exit code, per-command exit codes and durations, "
+                  "artifacts delivered and failed) to FILE")
+      ->type_name("FILE");
+  app->add_flag(
+      "--no-durable", [&o](std::int64_t) { o.durable = false; },
+      "do not ask for a durable session (a dropped connection then ends the request, "
+      "as with runtimeuse)");
+  app->add_option("--reconnect-attempts", o.reconnect_attempts,
+                  "attempts per outage before giving up (default 10)")
+      ->check(CLI::Validator(CLI::Range(0, 1000000)).description(""))
+      ->type_name("N");
+  seconds_option(app, "--reconnect-deadline", o.reconnect_deadline_s,
+                 "give up S seconds after a drop (default 120)");
+  app->add_option("--upload-to", o.upload_to,
+                  "receive the artifacts into LOCAL, each at its path relative to its --artifacts "
+                  "directory (under the directory's name when there are several): one-shot HTTP "
+                  "PUT URLs, for runtimes that can reach this machine")
+      ->type_name("LOCAL");
+  app->add_flag("--overwrite", o.overwrite,
+                "--upload-to may replace files that were in LOCAL before this run");
+  app->add_option("--upload-bind", o.upload_bind,
+                  "address the receiver listens on (default 127.0.0.1)")
+      ->type_name("ADDR");
+  app->add_option("--upload-host", o.upload_host,
+                  "host name put into the receiver's URLs (default: the bind address)")
+      ->type_name("HOST");
+  app->add_option("--presign-cmd", o.presign_cmd,
+                  "run `CMD FILENAME` for each artifact (the runtime's path in "
+                  "AGENTRT_ARTIFACT_PATH); its stdout is the presigned URL (a failure or empty "
+                  "output: the artifact is not delivered)")
+      ->type_name("CMD");
+}
+
+// The fields of a new request (exec and query; attach takes none).
+void add_request(CLI::App* app, cli_options& o, raw_options& r) {
+  app->add_option("url", o.url, "ws://HOST:PORT/ or wss://HOST:PORT/")->required();
+  app->add_option("--download", r.downloads, "fetch URL into DIR on the runtime first (repeatable)")
+      ->check(key_value("URL=DIR"))
+      ->type_name("URL=DIR");
+  app->add_option("--secret", o.secrets,
+                  "redact VALUE from everything the runtime sends (repeatable)")
+      ->type_name("VALUE");
+  app->add_option("--artifacts", o.artifacts,
+                  "upload files written under DIR on the runtime (repeatable); needs --upload-to "
+                  "or --presign-cmd")
+      ->type_name("DIR");
+  app->add_flag("--detach", o.detach, "start the request, print the session's handle, exit");
+  seconds_option(app, "--wait-ready", o.wait_ready_s,
+                 "keep trying to connect for up to S seconds (a sandbox still booting)");
+}
+
+std::optional<std::string> read_text(const std::string& path, std::string& error) {
+  if (path == "-") {
+    std::string all{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+    return all;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = "cannot read " + path;
+    return std::nullopt;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int usage(const std::string& why, const std::string& mode) {
+  print(stderr, "agentrt-client: " + why + "\nRun 'agentrt-client" +
+                    (mode.empty() ? "" : " " + mode) + " --help' for the options.\n");
+  return exit_usage;
+}
+
+// Checks that need several options at once, and the files the options name.
+std::optional<int> finish(cli_options& o, raw_options& r, bool saw_double_dash) {
+  auto fail = [&](const std::string& why) { return usage(why, o.mode); };
+  if (!o.url.empty() && o.url.rfind("ws://", 0) != 0 && o.url.rfind("wss://", 0) != 0)
+    return fail("invalid URL '" + o.url + "': expected ws://HOST:PORT/ or wss://HOST:PORT/");
+  for (const auto& d : r.downloads) {
+    const auto eq = d.rfind('=');
+    protocol::downloadable dl;
+    dl.download_url = d.substr(0, eq);
+    dl.working_dir = d.substr(eq + 1);
+    o.downloads.push_back(dl);
+  }
+  for (const auto& kv : r.env) {
+    const auto eq = kv.find('=');
+    o.env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  if (r.ci == "github" || (r.ci == "auto" && std::getenv("GITHUB_ACTIONS") &&
+                           std::string(std::getenv("GITHUB_ACTIONS")) == "true"))
+    o.ci = ci_format::github;
+  else if (r.ci == "gitlab" || (r.ci == "auto" && std::getenv("GITLAB_CI") &&
+                                std::string(std::getenv("GITLAB_CI")) == "true"))
+    o.ci = ci_format::gitlab;
+  std::string error;
+  if (o.mode == "exec") {
+    if (!r.script.empty() && !o.commands.empty())
+      return fail("--script and commands after -- exclude each other");
+    if (!o.commands.empty() && !saw_double_dash)
+      return fail("unexpected argument '" + o.commands.front() + "' (commands go after --)");
+    if (!r.shell.empty() && r.script.empty())
+      return fail("--shell needs --script");
+    if (!r.script.empty()) {
+      auto text = read_text(r.script, error);
+      if (!text)
+        return fail("--script: " + error);
+      o.commands.push_back(r.shell.empty() ? *text
+                                           : r.shell + " -c " + shell_quote(*text) + " " +
+                                                 shell_quote(r.script));
+    }
+    if (o.commands.empty())
+      return fail("exec needs commands after -- (or --script FILE)");
+    if (!r.stdin_file.empty()) {
+      if (r.stdin_file == "-" && r.script == "-")
+        return fail("--stdin - and --script - both want this program's stdin");
+      if (!(o.stdin_data = read_text(r.stdin_file, error)))
+        return fail("--stdin: " + error);
+    }
+  }
+  if (o.mode == "query") {
+    if (r.have_prompt == !r.prompt_file.empty())
+      return fail("query needs one of --prompt TEXT, --prompt - (stdin) or --prompt-file FILE");
+    if (!r.prompt_file.empty() || *o.prompt == "-") {
+      const std::string path = r.prompt_file.empty() ? "-" : r.prompt_file;
+      if (!(o.prompt = read_text(path, error)))
+        return fail("--prompt-file: " + error);
+    }
+    if (!r.schema_file.empty()) {
+      auto schema = read_text(r.schema_file, error);
+      if (!schema)
+        return fail("--schema: " + error);
+      // A bare JSON Schema is wrapped in the envelope the protocol expects.
+      if (schema->find("\"json_schema\"") == std::string::npos)
+        schema = R"({"type":"json_schema","schema":)" + *schema + "}";
+      o.schema = schema;
+    }
+  }
+  if (o.detach && !o.durable)
+    return fail("--detach needs a durable session (drop --no-durable)");
+  // --detach answers no uploads itself: `attach` does, with its own --upload-to/--presign-cmd.
+  if (!o.artifacts.empty() && !o.upload_to && !o.presign_cmd && !o.detach)
+    return fail("--artifacts needs --upload-to or --presign-cmd");
+  if ((o.upload_to || o.presign_cmd) && o.artifacts.empty() && o.mode != "attach")
+    return fail("--upload-to/--presign-cmd need --artifacts");
+  if ((o.upload_to || o.presign_cmd) && o.detach)
+    return fail("--detach answers no uploads: give --upload-to/--presign-cmd to attach");
+  if (o.upload_to && o.presign_cmd)
+    return fail("use either --upload-to or --presign-cmd");
+  if (!o.token)
+    if (const char* t = std::getenv("AGENTRT_TOKEN"); t && *t)
+      o.token = t;
+  return std::nullopt;
+}
+
+} // namespace
+
+std::optional<int> parse_options(int argc, char** argv, cli_options& o) {
+  CLI::App app{overview, "agentrt-client"};
+  app.set_version_flag("--version", "agentrt-client " + client::version());
+  app.require_subcommand(1);
+  app.fallthrough(); // --version after the subcommand
+  app.footer(exit_code_help);
+  raw_options r;
+
+  auto* exec = app.add_subcommand("exec", exec_text);
+  add_request(exec, o, r);
+  exec->add_option("command", o.commands,
+                   "the commands, after -- (each one shell command; -h and --help there belong "
+                   "to the command)");
+  exec->add_option("--cwd", o.cwd, "working directory of the commands")->type_name("DIR");
+  exec->add_option("--env", r.env, "environment variable for the commands (repeatable)")
+      ->check(key_value("K=V"))
+      ->type_name("K=V");
+  seconds_option(exec, "--command-timeout", o.command_timeout_s,
+                 "each command's own timeout: the runtime kills it after S seconds");
+  exec->add_option("--stdin", r.stdin_file,
+                   "feed FILE's content (- for this program's stdin) to each command's stdin")
+      ->type_name("FILE");
+  exec->add_option("--script", r.script,
+                   "run FILE's content as one command (- reads it from stdin)")
+      ->type_name("FILE");
+  exec->add_option("--shell", r.shell,
+                   "interpreter for --script, run as `SHELL -c SCRIPT FILE` (default /bin/sh)")
+      ->type_name("SHELL");
+  exec->add_option("--ci", r.ci,
+                   "CI log markup: github (::group::/::error::), gitlab (collapsible sections), "
+                   "none, or auto (github when GITHUB_ACTIONS=true, gitlab when GITLAB_CI=true)")
+      ->check(CLI::IsMember({"auto", "github", "gitlab", "none"}))
+      ->type_name("FORMAT");
+  add_common(exec, o);
+
+  auto* query = app.add_subcommand("query", query_text);
+  add_request(query, o, r);
+  query
+      ->add_option_function<std::string>(
+          "--prompt",
+          [&](const std::string& v) {
+            o.prompt = v;
+            r.have_prompt = true;
+          },
+          "the prompt; - reads it from stdin")
+      ->type_name("TEXT");
+  query->add_option("--prompt-file", r.prompt_file, "read the prompt from FILE")->type_name("FILE");
+  query->add_option("--system", o.system, "system prompt")->type_name("TEXT");
+  query->add_option("--model", o.model, "model name, passed to the agent")->type_name("M");
+  query
+      ->add_option("--schema", r.schema_file,
+                   "structured output: a JSON Schema, or the whole "
+                   "{\"type\":\"json_schema\",...} envelope")
+      ->type_name("FILE");
+  add_common(query, o);
+
+  auto* attach = app.add_subcommand("attach", attach_text);
+  attach->add_option("handle", o.handle_text,
+                     "the output of --detach (default: the AGENTRT_* variables)");
+  add_common(attach, o);
+
+  for (auto* sub : {exec, query, attach})
+    sub->footer(exit_code_help);
+
+  if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "exec" &&
+      std::string(argv[1]) != "query" && std::string(argv[1]) != "attach")
+    return usage("unknown subcommand '" + std::string(argv[1]) + "' (exec, query or attach)", "");
+  bool saw_double_dash = false;
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--") {
+      saw_double_dash = true;
+      break;
+    }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0)
+      return app.exit(e); // --help, --version
+    std::string mode;
+    for (auto* sub : app.get_subcommands())
+      mode = sub->get_name();
+    return usage(e.what(), mode);
+  }
+  o.mode = app.get_subcommands().front()->get_name();
+  return finish(o, r, saw_double_dash);
+}
+
+} // namespace agentrt::cli
