@@ -13,38 +13,11 @@
 #include "agentrt/protocol/input_quote.hpp"
 #include "log/logger.hpp"
 #include "util/json_object.hpp"
+#include "util/percent_decode.hpp"
 #include "util/secure_token.hpp"
 
 namespace agentrt::runtime::server {
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      const int hi = hex_value(s[i + 1]);
-      const int lo = hex_value(s[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-        continue;
-      }
-    }
-    out += s[i] == '+' ? ' ' : s[i];
-  }
-  return out;
-}
 
 // The value of name in the request target's query string, if present.
 std::optional<std::string> query_param(const std::string& resource, std::string_view name) {
@@ -58,7 +31,7 @@ std::optional<std::string> query_param(const std::string& resource, std::string_
     const std::string_view pair = query.substr(0, amp);
     if (pair.size() > name.size() && pair.compare(0, name.size(), name) == 0 &&
         pair[name.size()] == '=') {
-      return percent_decode(pair.substr(name.size() + 1));
+      return util::percent_decode(pair.substr(name.size() + 1), /*plus_is_space=*/true);
     }
     if (amp == std::string_view::npos)
       break;
