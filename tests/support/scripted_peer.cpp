@@ -33,16 +33,22 @@ std::string message_type_of(const std::string& frame) {
 // Closes the TCP connection without a close frame once the frames sent before have been
 // written (at most tries_left ms later): a drop cuts the connection, not the script's sends.
 template <typename Server>
-void drop_when_flushed(std::shared_ptr<Server> server, websocketpp::connection_hdl hdl,
+// Handlers queued in the server's own io_context hold it weakly: a strong reference there would
+// keep the server (and so the io_context holding the handler) alive for ever once it stopped
+// with the handler still queued (LeakSanitizer reports the cycle).
+void drop_when_flushed(std::weak_ptr<Server> weak, websocketpp::connection_hdl hdl,
                        std::shared_ptr<asio::steady_timer> timer, int tries_left) {
+  auto server = weak.lock();
+  if (!server)
+    return;
   std::error_code ec;
   auto con = server->get_con_from_hdl(hdl, ec);
   if (ec)
     return;
   if (con->get_buffered_amount() > 0 && tries_left > 0) {
     timer->expires_after(std::chrono::milliseconds(1));
-    timer->async_wait([server, hdl, timer, tries_left](std::error_code) {
-      drop_when_flushed(server, hdl, timer, tries_left - 1);
+    timer->async_wait([weak, hdl, timer, tries_left](std::error_code) {
+      drop_when_flushed(weak, hdl, timer, tries_left - 1);
     });
     return;
   }
@@ -101,7 +107,13 @@ struct scripted_peer::impl {
     server->clear_error_channels(websocketpp::log::elevel::all);
     server->init_asio();
     server->set_reuse_addr(true);
-    server->set_validate_handler([this, server](websocketpp::connection_hdl h) {
+    // The server's handlers and what is posted to its io_context refer to it weakly (see
+    // drop_when_flushed): the server owns them.
+    std::weak_ptr<server_type> weak = server;
+    server->set_validate_handler([this, weak](websocketpp::connection_hdl h) {
+      auto server = weak.lock();
+      if (!server)
+        return false;
       auto con = server->get_con_from_hdl(h);
       std::lock_guard lock(mutex);
       const std::size_t index = conns.size();
@@ -155,29 +167,37 @@ struct scripted_peer::impl {
     server->start_accept();
     std::error_code ec;
     port = server->get_local_endpoint(ec).port();
-    send_frame = [server](websocketpp::connection_hdl hdl, std::string frame) {
-      asio::post(server->get_io_service(), [server, hdl, frame] {
-        std::error_code ec;
-        server->send(hdl, frame, websocketpp::frame::opcode::text, ec);
+    send_frame = [server, weak](websocketpp::connection_hdl hdl, std::string frame) {
+      asio::post(server->get_io_service(), [weak, hdl, frame] {
+        if (auto s = weak.lock()) {
+          std::error_code ec;
+          s->send(hdl, frame, websocketpp::frame::opcode::text, ec);
+        }
       });
     };
-    close_connection = [server](websocketpp::connection_hdl hdl, int code, std::string reason) {
-      asio::post(server->get_io_service(), [server, hdl, code, reason] {
-        std::error_code ec;
-        server->close(hdl, static_cast<websocketpp::close::status::value>(code), reason, ec);
+    close_connection = [server, weak](websocketpp::connection_hdl hdl, int code,
+                                      std::string reason) {
+      asio::post(server->get_io_service(), [weak, hdl, code, reason] {
+        if (auto s = weak.lock()) {
+          std::error_code ec;
+          s->close(hdl, static_cast<websocketpp::close::status::value>(code), reason, ec);
+        }
       });
     };
-    drop_connection = [server](websocketpp::connection_hdl hdl) {
-      asio::post(server->get_io_service(), [server, hdl] {
-        drop_when_flushed(server, hdl,
-                          std::make_shared<asio::steady_timer>(server->get_io_service()), 1000);
+    drop_connection = [server, weak](websocketpp::connection_hdl hdl) {
+      asio::post(server->get_io_service(), [weak, hdl] {
+        if (auto s = weak.lock())
+          drop_when_flushed(weak, hdl, std::make_shared<asio::steady_timer>(s->get_io_service()),
+                            1000);
       });
     };
-    stop_server = [server] {
-      asio::post(server->get_io_service(), [server] {
-        std::error_code ec;
-        server->stop_listening(ec);
-        server->stop();
+    stop_server = [server, weak] {
+      asio::post(server->get_io_service(), [weak] {
+        if (auto s = weak.lock()) {
+          std::error_code ec;
+          s->stop_listening(ec);
+          s->stop();
+        }
       });
     };
     io_thread = std::thread([server] { server->run(); });
