@@ -11,9 +11,14 @@ namespace {
 
 namespace hs = agentrt::runtime::harness;
 
+// schema wrapped in the json_schema envelope, parsed; error says why when it was refused.
+std::unique_ptr<hs::output_schema> parse(const std::string& schema, std::string& error) {
+  return hs::output_schema::parse(R"({"type":"json_schema","schema":)" + schema + "}", error);
+}
+
 std::unique_ptr<hs::output_schema> compile(const std::string& schema) {
   std::string error;
-  auto s = hs::output_schema::parse(R"({"type":"json_schema","schema":)" + schema + "}", error);
+  auto s = parse(schema, error);
   EXPECT_TRUE(s) << error;
   return s;
 }
@@ -26,8 +31,7 @@ std::string check(const hs::output_schema& s, const std::string& instance) {
 
 std::string refusal(const std::string& schema) {
   std::string error;
-  auto s = hs::output_schema::parse(R"({"type":"json_schema","schema":)" + schema + "}", error);
-  EXPECT_FALSE(s) << "accepted " << schema;
+  EXPECT_FALSE(parse(schema, error)) << "accepted " << schema;
   return error;
 }
 
@@ -281,10 +285,8 @@ TEST(SchemaDialect, NestedConditionsCannotBlowUp) {
 }
 
 TEST(SchemaDialect, TheCliGetsTheSchemaAsWritten) {
-  std::string error;
-  auto s =
-      hs::output_schema::parse(R"({"type":"json_schema","schema":)" + pydantic_node + "}", error);
-  ASSERT_TRUE(s) << error;
+  auto s = compile(pydantic_node);
+  ASSERT_TRUE(s);
   EXPECT_EQ(s->schema_json(), pydantic_node);
 }
 

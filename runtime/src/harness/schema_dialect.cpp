@@ -14,7 +14,7 @@ using rapidjson::Value;
 using allocator = rapidjson::Document::AllocatorType;
 
 // What a keyword's value is, for walking and for mapping $ref pointers.
-enum class slot { data, schema, schema_map, schema_array, items, dependencies };
+enum class slot { schema, schema_map, schema_array, items, dependencies };
 
 struct keyword_info {
   const char* name;
@@ -281,11 +281,8 @@ private:
         out.AddMember(Value(m->name, a_), v, a_);
       }
       return true;
-    case slot::data:
-      break;
     }
-    out.CopyFrom(in, a_);
-    return true;
+    return fail("unknown keyword slot at " + at);
   }
 
   // "if" with "then"/"else": (if and then) or (not if and else).
