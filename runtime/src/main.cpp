@@ -44,8 +44,11 @@ int main(int argc, char** argv) {
     return 0;
   }
   rt::log::set_level(opts.log_level);
+  rt::log::set_format(opts.log_format);
   // Before anything can start a child: commands and harnesses must not inherit the token.
-  rt::config::hide_token(opts.token.value_or(""), argc, argv);
+  rt::config::hide_token("AGENTRT_TOKEN", "--token", opts.token.value_or(""), argc, argv);
+  rt::config::hide_token("AGENTRT_METRICS_TOKEN", "--metrics-token",
+                         opts.metrics_token.value_or(""), argc, argv);
   const rt::config::descriptor_limit fd_limit = rt::config::raise_descriptor_limit();
 
   // A peer that vanishes mid-write must surface as an error code, not kill the runtime.
@@ -83,10 +86,10 @@ int main(int argc, char** argv) {
   rt::process::process_reaper reaper(io);
   // Before the first thread and the first child: the cgroup set-up may move the runtime.
   std::string containment_detail;
-  auto containment = rt::process::containment::create(
-      rt::process::parse_containment_mode(opts.containment).value_or(
-          rt::process::containment_mode::automatic),
-      containment_detail);
+  auto containment =
+      rt::process::containment::create(rt::process::parse_containment_mode(opts.containment)
+                                           .value_or(rt::process::containment_mode::automatic),
+                                       containment_detail);
   if (!containment) {
     std::fprintf(stderr, "agentrt: --containment %s: %s\n", opts.containment.c_str(),
                  containment_detail.c_str());
@@ -114,8 +117,7 @@ int main(int argc, char** argv) {
   io.run();
   // Whatever a request left that its scope could not attribute (see containment.hpp) dies
   // here at the latest; the reaper's containment would do it on destruction too, silently.
-  if (const std::size_t killed =
-          reaper.active_containment()->sweep(std::chrono::seconds(1))) {
+  if (const std::size_t killed = reaper.active_containment()->sweep(std::chrono::seconds(1))) {
     rt::log::info({}, "killed " + std::to_string(killed) +
                           " process(es) left below the runtime on the way out");
   }

@@ -259,12 +259,15 @@ std::string make_temp_dir(const std::string& prefix) {
   return tmpl;
 }
 
-std::pair<int, std::string> http_get(int port, const std::string& path) {
+std::pair<int, std::string> http_get(int port, const std::string& path,
+                                     const std::vector<std::string>& headers) {
   const int fd = connect_loopback(port);
   if (fd < 0)
     return {0, {}};
-  const std::string req =
-      "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  for (const auto& h : headers)
+    req += h + "\r\n";
+  req += "\r\n";
   (void)::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
   std::string resp;
   char buf[4096];

@@ -10,7 +10,7 @@
 namespace agentrt::test {
 
 class runtime_process {
- public:
+public:
   // Starts AGENTRT_BINARY --host 127.0.0.1 --port <free> plus extra_args, waits until it
   // accepts connections. Extra environment entries "K=V" are added to the test's environment
   // (replacing an inherited K).
@@ -22,7 +22,7 @@ class runtime_process {
 
   int port() const noexcept { return port_; }
   pid_t pid() const noexcept { return pid_; }
-  std::string url() const;  // "ws://127.0.0.1:PORT/"
+  std::string url() const; // "ws://127.0.0.1:PORT/"
   // Everything the runtime wrote to stderr so far.
   std::string log() const;
 
@@ -30,7 +30,7 @@ class runtime_process {
   int stop(int sig, std::chrono::milliseconds timeout = std::chrono::seconds(10));
   bool running() const;
 
- private:
+private:
   pid_t pid_ = -1;
   int port_ = 0;
   std::string log_path_;
@@ -53,7 +53,9 @@ int count_fds(pid_t pid);
 // A fresh empty directory under /tmp; removed (with what is in it) when the test program exits,
 // if the test did not remove it before.
 std::string make_temp_dir(const std::string& prefix = "agentrt-test-");
-// One GET request on 127.0.0.1:port; returns status line code and body.
-std::pair<int, std::string> http_get(int port, const std::string& path);
+// One GET request on 127.0.0.1:port, with extra header lines ("Name: value"); returns the
+// status line's code and the body.
+std::pair<int, std::string> http_get(int port, const std::string& path,
+                                     const std::vector<std::string>& headers = {});
 
-}  // namespace agentrt::test
+} // namespace agentrt::test

@@ -13,6 +13,8 @@
 
 #include <asio/post.hpp>
 
+#include "metrics/runtime_metrics.hpp"
+
 namespace agentrt::runtime::artifacts {
 
 namespace {
@@ -143,6 +145,10 @@ void artifact_manager::refuse(const std::string& path, const std::string& why,
 
 void artifact_manager::on_uploaded(const std::string& path, transfer::upload_result r) {
   --uploads_in_flight_;
+  metrics::count_transfer(metrics::transfer_kind::upload,
+                          r.ok() ? metrics::transfer_outcome::success
+                                 : metrics::transfer_outcome::failure,
+                          r.ok() ? r.bytes : 0);
   if (r.ok()) {
     log_(false, "uploaded " + path + " (" + std::to_string(r.bytes) + " bytes, HTTP " +
                     std::to_string(r.http_status) + ")");

@@ -111,10 +111,15 @@ Options:
   --drain-timeout S           at end of session (or when the socket closes), how long to
                               wait for upload answers and uploads in progress (default 30)
   --log-level LEVEL           debug, info, warn or error (default info)
+  --log-format FORMAT         text (default) or json: one JSON object per line with the
+                              fields time, level, source_id (when there is one) and message
+  --metrics-token TOKEN       also accept TOKEN for GET /metrics (a scraper then needs no
+                              --token; default: env AGENTRT_METRICS_TOKEN)
   --version                   print the version and exit
   --help                      print this help and exit
 
-Plain "GET /health" on the same port answers 200 with JSON and needs no token.
+Plain "GET /health" on the same port answers 200 with JSON and needs no token. "GET /metrics"
+answers in the Prometheus text format and needs --token or --metrics-token when either is set.
 )";
 }
 
@@ -123,6 +128,8 @@ options parse_options(int argc, const char* const* argv) {
   if (const char* env_token = std::getenv("AGENTRT_TOKEN"); env_token && *env_token) {
     o.token = env_token;
   }
+  if (const char* env_token = std::getenv("AGENTRT_METRICS_TOKEN"); env_token && *env_token)
+    o.metrics_token = env_token;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     std::string value;
@@ -227,6 +234,18 @@ options parse_options(int argc, const char* const* argv) {
       if (!level)
         throw std::invalid_argument("--log-level: expected debug, info, warn or error");
       o.log_level = *level;
+    } else if (arg == "--log-format") {
+      const std::string& f = next();
+      if (f == "text")
+        o.log_format = log::format::text;
+      else if (f == "json")
+        o.log_format = log::format::json;
+      else
+        throw std::invalid_argument("--log-format: expected text or json");
+    } else if (arg == "--metrics-token") {
+      o.metrics_token = next();
+      if (o.metrics_token->empty())
+        throw std::invalid_argument("--metrics-token: must not be empty");
     } else {
       throw std::invalid_argument("unknown option \"" + arg + "\" (see --help)");
     }

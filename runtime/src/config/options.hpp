@@ -19,6 +19,9 @@ struct options {
   std::size_t max_message_bytes = 16 * 1024 * 1024;
   std::chrono::milliseconds heartbeat_interval{15000};
   log::level log_level = log::level::info;
+  log::format log_format = log::format::text;
+  // GET /metrics: answered with this token or --token (either); unset = as --token.
+  std::optional<std::string> metrics_token; // --metrics-token, or env AGENTRT_METRICS_TOKEN
   std::size_t stdout_cap_bytes = 1024 * 1024;
   std::chrono::milliseconds kill_grace{5000};
   std::chrono::milliseconds drain_idle{200};

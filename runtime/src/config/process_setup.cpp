@@ -35,11 +35,12 @@ descriptor_limit raise_descriptor_limit() {
   return r;
 }
 
-void hide_token(const std::string& token, int argc, char** argv) {
-  constexpr std::string_view name = "AGENTRT_TOKEN";
-  if (char* value = std::getenv(name.data())) {
+void hide_token(std::string_view env_name, std::string_view flag_name, const std::string& token,
+                int argc, char** argv) {
+  const std::string name(env_name);
+  if (char* value = std::getenv(name.c_str())) {
     const std::size_t size = std::strlen(value);
-    ::unsetenv(name.data());
+    ::unsetenv(name.c_str());
     // unsetenv only drops the pointer from environ; the bytes stay where the kernel put them
     // (or where setenv did), and /proc/<pid>/environ shows that memory.
     std::memset(value, 0, size);
@@ -47,12 +48,12 @@ void hide_token(const std::string& token, int argc, char** argv) {
   if (token.empty())
     return;
   // The parsed value is matched rather than the flag re-parsed: "--token T" and "--token=T".
-  constexpr std::string_view flag = "--token=";
+  const std::string flag = std::string(flag_name) + "=";
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == token) {
       std::memset(argv[i], 'x', arg.size());
-    } else if (arg.size() == flag.size() + token.size() && arg.substr(0, flag.size()) == flag &&
+    } else if (arg.size() == flag.size() + token.size() && arg.compare(0, flag.size(), flag) == 0 &&
                arg.substr(flag.size()) == token) {
       std::memset(argv[i] + flag.size(), 'x', token.size());
     }

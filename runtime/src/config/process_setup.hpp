@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <string>
+#include <string_view>
 #include <system_error>
 
 namespace agentrt::runtime::config {
@@ -25,6 +26,9 @@ descriptor_limit raise_descriptor_limit();
 // (/proc/<pid>/environ, readable by every process of the same user) and a --token argument
 // (/proc/<pid>/cmdline, readable by everyone). token: the parsed one ("" for none); call once
 // the options have been parsed, since they hold their own copy.
-void hide_token(const std::string& token, int argc, char** argv);
+// env_name and flag name the variable and the flag the token may have come from
+// (AGENTRT_TOKEN and --token; AGENTRT_METRICS_TOKEN and --metrics-token).
+void hide_token(std::string_view env_name, std::string_view flag, const std::string& token,
+                int argc, char** argv);
 
 } // namespace agentrt::runtime::config

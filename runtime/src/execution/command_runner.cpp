@@ -3,6 +3,8 @@
 
 #include <cstring>
 
+#include "metrics/runtime_metrics.hpp"
+
 namespace agentrt::runtime::execution {
 
 command_runner::command_runner(asio::io_context& io, const protocol::command& cmd,
@@ -139,6 +141,11 @@ void command_runner::on_exit(process::exit_status status) {
     emit(stream, p->text);
   }
 
+  // Here rather than in the request: a cancelled request no longer listens for its command's end.
+  metrics::count_command_exit(timed_out_              ? metrics::exit_class::timeout
+                              : status.term_signal    ? metrics::exit_class::signal
+                              : status.exit_code == 0 ? metrics::exit_class::success
+                                                      : metrics::exit_class::failure);
   command_outcome out;
   out.status = status;
   out.timed_out = timed_out_;

@@ -6,13 +6,13 @@
 
 #include <cstring>
 
+#include "metrics/runtime_metrics.hpp"
 #include "util/json_object.hpp"
 #include "util/url_text.hpp"
 
 namespace agentrt::runtime::execution {
 
-downloadables_runner::downloadables_runner(asio::io_context& io,
-                                           transfer::transfer_engine& engine,
+downloadables_runner::downloadables_runner(asio::io_context& io, transfer::transfer_engine& engine,
                                            transfer::thread_pool& pool)
     : io_(io), pool_(pool), downloader_(io, engine, pool) {}
 
@@ -37,7 +37,8 @@ void downloadables_runner::cancel() {
 }
 
 void downloadables_runner::next() {
-  if (!on_done_) return;  // cancelled
+  if (!on_done_)
+    return; // cancelled
   if (next_ >= items_.size()) {
     auto done = std::move(on_done_);
     on_done_ = nullptr;
@@ -52,16 +53,24 @@ void downloadables_runner::next() {
 }
 
 void downloadables_runner::on_downloaded(transfer::download_result r) {
-  if (!on_done_) return;
+  if (!on_done_)
+    return;
   const auto& d = items_[next_];
+  metrics::count_transfer(metrics::transfer_kind::download,
+                          r.ok() ? metrics::transfer_outcome::success
+                                 : metrics::transfer_outcome::failure,
+                          r.ok() ? r.bytes : 0);
   if (!r.ok()) {
     util::json_object meta;
     meta.add("code", "download_failed")
         .add("url", util::redact_url_userinfo(d.download_url))
         .add("working_dir", d.working_dir);
-    if (r.http_status) meta.add("http_status", r.http_status);
-    if (r.curl_code) meta.add("curl_code", r.curl_code).add("curl_error", r.curl_error);
-    if (r.io_error) meta.add("io_error", r.io_error.message());
+    if (r.http_status)
+      meta.add("http_status", r.http_status);
+    if (r.curl_code)
+      meta.add("curl_code", r.curl_code).add("curl_error", r.curl_error);
+    if (r.io_error)
+      meta.add("io_error", r.io_error.message());
     meta.add("attempts", r.attempts);
     // "Download failed" is the text runtimeuse's clients (and the published e2e suite) match on.
     fail({"Download failed: " + r.error, meta.str()});
@@ -86,7 +95,7 @@ void downloadables_runner::on_downloaded(transfer::download_result r) {
         const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
         if (archive::format_from_name(name) == archive::archive_format::none &&
             !archive::looks_like_archive(path)) {
-          out.second = false;  // a plain file: keep it as downloaded
+          out.second = false; // a plain file: keep it as downloaded
           return out;
         }
         out.first = archive::extract_archive(path, dir, limits, flag.get());
@@ -102,7 +111,8 @@ void downloadables_runner::on_downloaded(transfer::download_result r) {
 }
 
 void downloadables_runner::on_extracted(archive::extract_result r, bool attempted) {
-  if (!on_done_) return;
+  if (!on_done_)
+    return;
   const auto& d = items_[next_];
   if (attempted && !r) {
     util::json_object meta;
@@ -112,8 +122,7 @@ void downloadables_runner::on_extracted(archive::extract_result r, bool attempte
         .add("working_dir", d.working_dir)
         .add("file", current_file_)
         .add("reason", r.ec.message());
-    fail({"extracting " + current_file_ + " from " + url + " failed: " + r.error,
-          meta.str()});
+    fail({"extracting " + current_file_ + " from " + url + " failed: " + r.error, meta.str()});
     return;
   }
   if (attempted && on_log_) {
@@ -128,7 +137,8 @@ void downloadables_runner::on_extracted(archive::extract_result r, bool attempte
 void downloadables_runner::fail(downloadables_failure f) {
   auto done = std::move(on_done_);
   on_done_ = nullptr;
-  if (done) done(std::move(f));
+  if (done)
+    done(std::move(f));
 }
 
-}  // namespace agentrt::runtime::execution
+} // namespace agentrt::runtime::execution

@@ -1,4 +1,6 @@
-// Log lines on stderr: "<UTC time> <LEVEL> [<source_id>] <text>".
+// Log lines on stderr: "<UTC time> <LEVEL> [<source_id>] <text>", or with --log-format json one
+// object per line: {"time":…,"level":"info","source_id":…,"message":…} (source_id only when
+// there is one; a repeat summary adds "repeated" and "repeated_within_s").
 //
 // - Callers redact before logging (the request's redactor), source_id included.
 // - Control characters and invalid UTF-8 in source_id and text are escaped (log_escape.hpp):
@@ -21,6 +23,7 @@
 namespace agentrt::runtime::log {
 
 enum class level { debug = 0, info = 1, warn = 2, error = 3 };
+enum class format { text, json };
 
 // Bytes of lines waiting for stderr at most.
 inline constexpr std::size_t buffer_bytes = 1 << 20;
@@ -29,6 +32,8 @@ inline constexpr std::size_t max_text_bytes = 16 * 1024;
 
 std::optional<level> parse_level(std::string_view name);
 void set_level(level l) noexcept;
+// Before the first line: lines already buffered keep the format they were made in.
+void set_format(format f) noexcept;
 bool enabled(level l) noexcept;
 void write(level l, std::string_view source_id, std::string_view text);
 

@@ -13,6 +13,7 @@
 
 #include <asio/post.hpp>
 
+#include "metrics/runtime_metrics.hpp"
 #include "process/cgroup_dir.hpp"
 #include "process/containment.hpp"
 #include "process/proc_table.hpp"
@@ -238,6 +239,14 @@ bool process_scope::empty() const {
 }
 
 std::size_t process_scope::signal_members(int sig) {
+  const std::size_t n = send_signal(sig);
+  if (sig == SIGTERM || sig == SIGKILL)
+    metrics::count_kill_signals(
+        sig == SIGKILL ? metrics::kill_signal::sigkill : metrics::kill_signal::sigterm, n);
+  return n;
+}
+
+std::size_t process_scope::send_signal(int sig) {
   if (cgroup_) {
     if (sig != SIGKILL)
       return cgroup_->signal_members(sig);

@@ -48,7 +48,7 @@ struct proc_entry;
 inline constexpr const char* scope_env_var = "AGENTRT_SCOPE";
 
 class process_scope : public std::enable_shared_from_this<process_scope> {
- public:
+public:
   // Group, marker and parentage only: no containment.
   explicit process_scope(asio::io_context& io);
   // In the reaper's containment when it has one (the runtime's requests).
@@ -95,7 +95,7 @@ class process_scope : public std::enable_shared_from_this<process_scope> {
   // Members still alive when the last terminate() gave up waiting; 0 when all were gone.
   std::size_t survivors() const noexcept { return survivors_; }
 
- private:
+private:
   enum class phase { idle, term_sent, kill_sent };
 
   std::vector<pid_t> collect_members(std::vector<pid_t>* live_groups) const;
@@ -103,6 +103,7 @@ class process_scope : public std::enable_shared_from_this<process_scope> {
   void forget_dead_groups() const;
   std::string marker_entry() const;
   std::size_t signal_members(int sig);
+  std::size_t send_signal(int sig);
   void schedule_poll();
   void on_poll(const std::error_code& ec);
   void finish(std::size_t survivors);
@@ -111,9 +112,9 @@ class process_scope : public std::enable_shared_from_this<process_scope> {
   std::string id_;
   const process_reaper* reaper_ = nullptr;
   containment* containment_ = nullptr;
-  std::uint64_t serial_ = 0;                // in containment_'s registry
-  std::unique_ptr<cgroup_dir> cgroup_;      // with the cgroup containment
-  cgroup_target target_;                    // cgroup_'s, for child_process
+  std::uint64_t serial_ = 0;           // in containment_'s registry
+  std::unique_ptr<cgroup_dir> cgroup_; // with the cgroup containment
+  cgroup_target target_;               // cgroup_'s, for child_process
   // Pruned as groups die: a dead group's number can be recycled for someone else's group.
   mutable std::vector<pid_t> groups_;
   asio::steady_timer timer_;
@@ -126,4 +127,4 @@ class process_scope : public std::enable_shared_from_this<process_scope> {
   std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
 
-}  // namespace agentrt::runtime::process
+} // namespace agentrt::runtime::process

@@ -16,6 +16,7 @@ public:
 
 private:
   void run() override;
+  metrics::request_kind kind() const noexcept override { return metrics::request_kind::command; }
 
   std::vector<protocol::command> commands_to_run_;
 };

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "log/logger.hpp"
+#include "metrics/runtime_metrics.hpp"
 
 namespace agentrt::runtime::server {
 namespace {
@@ -42,6 +43,7 @@ void connection::set_write_done_handler(std::function<void()> handler) {
 }
 
 std::error_code connection::send(std::string encoded) {
+  metrics::get().frames_sent_bytes.add(encoded.size());
   return flow_.push(prepared_text_frame(std::move(encoded)));
 }
 

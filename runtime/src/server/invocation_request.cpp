@@ -3,6 +3,8 @@
 
 #include <utility>
 
+#include "metrics/runtime_metrics.hpp"
+
 namespace agentrt::runtime::server {
 
 invocation_request::invocation_request(server_state& state, request_host& host, params p,
@@ -73,6 +75,9 @@ void invocation_request::run_harness() {
 
 void invocation_request::on_harness_done(harness::harness_outcome&& outcome) {
   harness_run_.reset();
+  metrics::count_harness_run(server_.harness.name(), outcome.ok
+                                                         ? metrics::harness_outcome::success
+                                                         : metrics::harness_outcome::failure);
   if (!outcome.ok) {
     log_warn("harness failed: " + outcome.error);
     finish(protocol::error_message{std::move(outcome.error),

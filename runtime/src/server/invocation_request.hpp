@@ -16,6 +16,7 @@ public:
 
 private:
   void run() override;
+  metrics::request_kind kind() const noexcept override { return metrics::request_kind::invocation; }
   void on_abort() override;
   void on_pause_output() override;
   void on_resume_output() override;

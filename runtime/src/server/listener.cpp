@@ -12,6 +12,8 @@
 #include "agentrt/protocol/codec.hpp"
 #include "agentrt/protocol/input_quote.hpp"
 #include "log/logger.hpp"
+#include "metrics/metrics_page.hpp"
+#include "metrics/runtime_metrics.hpp"
 #include "util/json_object.hpp"
 #include "util/percent_decode.hpp"
 #include "util/secure_token.hpp"
@@ -96,6 +98,17 @@ bool out_of_resources(const std::error_code& ec) {
 
 constexpr std::chrono::milliseconds first_accept_backoff{50};
 constexpr std::chrono::milliseconds max_accept_backoff{1000};
+
+// "Authorization: Bearer <token>" or "?token=<token>", compared in constant time.
+bool presents_token(ws_server::connection_type& con, const std::string& token) {
+  const std::string auth = con.get_request_header("Authorization");
+  constexpr std::string_view bearer = "Bearer ";
+  if (auth.size() > bearer.size() && auth.compare(0, bearer.size(), bearer) == 0 &&
+      util::constant_time_equal(std::string_view(auth).substr(bearer.size()), token))
+    return true;
+  const auto q = query_param(con.get_resource(), "token");
+  return q && util::constant_time_equal(*q, token);
+}
 
 } // namespace
 
@@ -264,17 +277,7 @@ bool listener::on_validate(websocketpp::connection_hdl hdl) {
   }
   const auto& token = state_.options.token;
   if (token) {
-    bool ok = false;
-    const std::string auth = con->get_request_header("Authorization");
-    constexpr std::string_view bearer = "Bearer ";
-    if (auth.size() > bearer.size() && auth.compare(0, bearer.size(), bearer) == 0) {
-      ok = util::constant_time_equal(std::string_view(auth).substr(bearer.size()), *token);
-    }
-    if (!ok) {
-      if (auto q = query_param(con->get_resource(), "token"))
-        ok = util::constant_time_equal(*q, *token);
-    }
-    if (!ok) {
+    if (!presents_token(*con, *token)) {
       log::warn({}, "refused a WebSocket upgrade from " + con->get_remote_endpoint() +
                         ": missing or wrong token");
       con->set_status(websocketpp::http::status_code::unauthorized);
@@ -292,15 +295,49 @@ bool listener::on_validate(websocketpp::connection_hdl hdl) {
 
 void listener::on_http(websocketpp::connection_hdl hdl) {
   auto con = server_.get_con_from_hdl(hdl);
-  if (request_path(con->get_resource()) == "/health" && con->get_request().get_method() == "GET") {
+  const std::string path = request_path(con->get_resource());
+  const bool get = con->get_request().get_method() == "GET";
+  if (path == "/health" && get) {
     con->set_status(websocketpp::http::status_code::ok);
     con->append_header("Content-Type", "application/json");
     con->set_body(health_json());
     return;
   }
+  if (path == "/metrics" && get) {
+    serve_metrics(*con);
+    return;
+  }
   con->set_status(websocketpp::http::status_code::not_found);
   con->append_header("Content-Type", "application/json");
-  con->set_body("{\"error\":\"not found: connect with a WebSocket, or GET /health\"}");
+  con->set_body("{\"error\":\"not found: connect with a WebSocket, or GET /health or /metrics\"}");
+}
+
+void listener::serve_metrics(ws_server::connection_type& con) {
+  const auto& o = state_.options;
+  // Either token opens it: a scraper can be given --metrics-token without the token that runs
+  // commands.
+  const bool open = !o.token && !o.metrics_token;
+  if (!open && !(o.token && presents_token(con, *o.token)) &&
+      !(o.metrics_token && presents_token(con, *o.metrics_token))) {
+    log::warn({}, "refused GET /metrics from " + con.get_remote_endpoint() +
+                      ": missing or wrong token");
+    con.set_status(websocketpp::http::status_code::unauthorized);
+    con.append_header("Content-Type", "application/json");
+    con.append_header("WWW-Authenticate", "Bearer");
+    con.set_body("{\"error\":\"unauthorized\"}");
+    return;
+  }
+  metrics::server_gauges now;
+  now.open_sessions = state_.open_sessions;
+  now.detached_sessions = state_.detached_sessions;
+  now.requests_in_flight = state_.requests_in_flight;
+  now.transfers_in_flight = state_.transfers.in_flight();
+  now.uptime_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - state_.started).count();
+  now.shutting_down = state_.shutting_down;
+  con.set_status(websocketpp::http::status_code::ok);
+  con.append_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+  con.set_body(metrics::render_metrics_page(now));
 }
 
 std::string listener::health_json() const {
@@ -319,6 +356,7 @@ std::string listener::health_json() const {
 
 void listener::on_open(websocketpp::connection_hdl hdl) {
   auto con = server_.get_con_from_hdl(hdl);
+  metrics::get().connections_accepted.add();
   const std::optional<durable_opt_in> opt_in = parse_opt_in(*con);
   if (!opt_in) {
     auto s = std::make_shared<session>(state_, con);

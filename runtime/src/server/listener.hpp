@@ -47,6 +47,8 @@ private:
   bool on_validate(websocketpp::connection_hdl hdl);
   bool on_ping(websocketpp::connection_hdl hdl);
   void on_http(websocketpp::connection_hdl hdl);
+  // GET /metrics, for --token or --metrics-token.
+  void serve_metrics(ws_server::connection_type& con);
   void on_open(websocketpp::connection_hdl hdl);
   void on_close(websocketpp::connection_hdl hdl);
   void on_message(websocketpp::connection_hdl hdl, ws_server::message_ptr msg);

@@ -138,11 +138,15 @@ void request::run_next_command() {
     finish(protocol::error_message{error_text, {meta.str()}});
     return;
   }
+  metrics::get().commands_started.add();
   if (output_paused_)
     runner_->pause_output();
 }
 
 void request::on_command_output(protocol::command_output_message&& m) {
+  metrics::count_output(m.stream == "stderr" ? metrics::output_stream::stderr_stream
+                                             : metrics::output_stream::stdout_stream,
+                        m.text.size());
   send(std::move(m));
 }
 
@@ -254,6 +258,14 @@ void request::stop_producers() {
 void request::end(std::optional<protocol::message> terminal) {
   if (state_ == state::done)
     return;
+  metrics::request_outcome outcome = metrics::request_outcome::completed;
+  if (!terminal)
+    outcome = metrics::request_outcome::abandoned;
+  else if (state_ == state::cancelling)
+    outcome = metrics::request_outcome::cancelled;
+  else if (std::holds_alternative<protocol::error_message>(*terminal))
+    outcome = metrics::request_outcome::failed;
+  metrics::count_request(kind(), outcome);
   state_ = state::done;
   heartbeat_timer_.cancel();
   if (terminal) {

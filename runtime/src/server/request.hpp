@@ -22,6 +22,7 @@
 #include "agentrt/protocol/redactor.hpp"
 #include "execution/command_runner.hpp"
 #include "execution/downloadables_runner.hpp"
+#include "metrics/runtime_metrics.hpp"
 #include "process/process_scope.hpp"
 #include "server/server_state.hpp"
 
@@ -104,6 +105,8 @@ public:
 protected:
   // The request's own work, once downloadables are in place.
   virtual void run() = 0;
+  // For /metrics.
+  virtual metrics::request_kind kind() const noexcept = 0;
   // The harness run, for pause/cancel; empty for a command request.
   virtual void on_abort() {}
   virtual void on_pause_output() {}

@@ -9,6 +9,7 @@
 #include "agentrt/protocol/errc.hpp"
 #include "agentrt/protocol/input_quote.hpp"
 #include "log/logger.hpp"
+#include "metrics/runtime_metrics.hpp"
 #include "server/command_request.hpp"
 #include "server/invocation_request.hpp"
 #include "server/session_registry.hpp"
@@ -96,6 +97,7 @@ void session::watch_connection() {
 
 void session::on_open() {
   ++state_.open_sessions;
+  metrics::get().sessions_started.add();
   log::info({}, "session " + std::to_string(id_) + " opened from " + conn_->peer() +
                     (durable_ ? " (durable, id " + durable_->credentials.session_id + ")" : ""));
   if (durable_)
@@ -385,6 +387,7 @@ void session::detach() {
 void session::on_window_expired(const std::error_code& ec) {
   if (ec || closed_ || conn_)
     return;
+  metrics::get().durable_sessions_expired.add();
   log::info({}, "session " + std::to_string(id_) + ": nobody resumed it within its window" +
                     (request_ ? ": killing the request's processes" : ""));
   close_session();
@@ -713,6 +716,7 @@ void session::send_session_info(bool resumed) {
 }
 
 void session::resume(connection_ptr con, std::uint64_t last_seq) {
+  metrics::get().durable_resumes.add();
   auto& d = *durable_;
   if (conn_) {
     log::info({}, "session " + std::to_string(id_) + ": resumed from " +
