@@ -105,6 +105,8 @@ void session_core::connect(const connect_options& options, std::function<void(cl
 }
 
 void session_core::on_open() {
+  runtime_takes_declines_ =
+      transport_->response_header("Agentrt-Extensions").find("upload-decline") != std::string::npos;
   if (resuming_ || (state_ == state::connecting && options_.durable)) {
     // The extension's answer decides; the connect completes with session_info_message.
     const std::string extensions = transport_->response_header("Agentrt-Extensions");
@@ -692,7 +694,7 @@ void session_core::on_upload_reply(std::uint64_t id,
   it->second->cancel();
   pending_uploads_.erase(it);
   if (!target || state_ == state::closed) {
-    answers_.declined(m.filepath);
+    decline_upload(m, "the client's upload callback declined it");
     return;
   }
   protocol::artifact_upload_response_message response;
@@ -702,6 +704,20 @@ void session_core::on_upload_reply(std::uint64_t id,
   response.content_type = target->content_type;
   answers_.answered(response);
   send_upload_answer(response);
+}
+
+void session_core::decline_upload(const protocol::artifact_upload_request_message& m,
+                                  std::string reason) {
+  answers_.declined(m.filepath);
+  // Only to a runtime that said it understands: runtimeuse would answer an unknown message
+  // type with an error. Without it the runtime waits for the answer until its drain timeout.
+  if (!runtime_takes_declines_ || state_ == state::closed || !link_up())
+    return;
+  protocol::artifact_upload_declined_message declined;
+  declined.filename = m.filename;
+  declined.filepath = m.filepath;
+  declined.reason = std::move(reason);
+  send(declined);
 }
 
 void session_core::send_upload_answer(const protocol::artifact_upload_response_message& answer) {
@@ -715,7 +731,7 @@ void session_core::on_upload_timeout(std::uint64_t id,
                                      const protocol::artifact_upload_request_message& m) {
   if (pending_uploads_.erase(id) == 0)
     return;
-  answers_.declined(m.filepath);
+  decline_upload(m, "the client's upload callback did not answer within " + ms(callback_timeout_));
   error_metadata meta;
   meta.add("timeout", "callback");
   meta.add("timeout_ms", static_cast<long long>(callback_timeout_.count()));

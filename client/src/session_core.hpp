@@ -94,6 +94,8 @@ private:
                        const std::optional<upload_target>& target);
   void on_upload_timeout(std::uint64_t id, const protocol::artifact_upload_request_message& m);
   void send_upload_answer(const protocol::artifact_upload_response_message& answer);
+  // No answer will be sent for m; tells a runtime that supports it (extension upload-decline).
+  void decline_upload(const protocol::artifact_upload_request_message& m, std::string reason);
   void arm_idle_timer();
   void start_cancel(errc reason, std::string text, std::string metadata);
   void violation(const std::string& what, const std::string& frame);
@@ -170,7 +172,8 @@ private:
   // Every transport gets a generation; events of an older one (an attempt given up on, the
   // connection that dropped) are ignored.
   std::uint64_t generation_ = 0;
-  bool closing_ = false;       // we closed on purpose: a close is not a drop
+  bool closing_ = false;                // we closed on purpose: a close is not a drop
+  bool runtime_takes_declines_ = false; // its 101 listed upload-decline in Agentrt-Extensions
   bool awaiting_info_ = false; // opened with the extension: session_info_message comes first
   bool resuming_ = false;      // the current transport is a resume attempt
   bool durable_ = false;

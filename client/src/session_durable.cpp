@@ -87,6 +87,8 @@ bool session_core::open_connection(std::string& error) {
     topts.headers["Authorization"] = "Bearer " + *options_.token;
   topts.ca_file = options_.ca_file;
   topts.verify_tls = options_.verify_tls;
+  // Ignored by a runtimeuse runtime; an agentrt runtime answers with the ones it supports.
+  topts.headers["Agentrt-Extensions"] = "upload-decline";
   if (options_.durable) {
     if (resuming_) {
       topts.headers["Agentrt-Session"] = session_id_;

@@ -123,6 +123,12 @@ public:
     field("presigned_url", m.presigned_url);
     field("content_type", m.content_type);
   }
+  void operator()(const artifact_upload_declined_message& m) {
+    field("filename", m.filename);
+    field("filepath", m.filepath);
+    if (m.reason)
+      field("reason", *m.reason);
+  }
   void operator()(const end_session_message&) {}
   void operator()(const result_message& m) {
     key("data");
@@ -708,6 +714,12 @@ public:
            required_string(o, "", "content_type", m.content_type);
   }
 
+  bool parse(const value& o, artifact_upload_declined_message& m) {
+    return required_string(o, "", "filename", m.filename) &&
+           required_string(o, "", "filepath", m.filepath) &&
+           optional_string(o, "", "reason", m.reason);
+  }
+
   bool parse(const value&, end_session_message&) { return true; }
 
   bool parse(const value& o, result_message& m) {
@@ -895,7 +907,7 @@ constexpr bool sent_by_runtime(std::size_t index) {
       variant_index<invocation_message>(),  variant_index<command_execution_message>(),
       variant_index<cancel_message>(),      variant_index<artifact_upload_response_message>(),
       variant_index<end_session_message>(), variant_index<ack_message>(),
-      variant_index<detach_message>()};
+      variant_index<detach_message>(),      variant_index<artifact_upload_declined_message>()};
   for (std::size_t i : client_to_runtime)
     if (i == index)
       return false;

@@ -29,6 +29,7 @@ constexpr const char* names[] = {
     "detach_confirm_message",
     "ack_message",
     "detach_message",
+    "artifact_upload_declined_message",
 };
 static_assert(std::size(names) == std::variant_size_v<message>,
               "every message alternative needs a wire name, in variant order");

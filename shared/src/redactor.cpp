@@ -197,6 +197,12 @@ struct visitor {
     redact_strings(m.client_capabilities, r);
   }
   void operator()(cancel_message&) const {}
+  void operator()(artifact_upload_declined_message& m) const {
+    redact_string(m.filename, r);
+    redact_string(m.filepath, r);
+    if (m.reason)
+      redact_string(*m.reason, r);
+  }
   void operator()(artifact_upload_response_message& m) const {
     redact_string(m.filename, r);
     redact_string(m.filepath, r);

@@ -215,6 +215,13 @@ TEST(client_cli_ci, a_failing_presign_cmd_fails_the_run_at_once_naming_the_file)
   EXPECT_TRUE(contains(r.err, remote + "/report.xml")) << r.err;
   EXPECT_TRUE(contains(r.err, "--presign-cmd failed (exit code 3)")) << r.err;
   EXPECT_LT(took, 25.0); // the client stops waiting for the runtime's drain
+  // The decline reached the runtime (extension upload-decline): it stopped waiting at once
+  // instead of draining for --drain-timeout.
+  const std::string line = "the client declined the upload of " + remote + "/report.xml";
+  for (int i = 0; i < 100 && !contains(rt.log(), line); ++i)
+    std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(contains(rt.log(), line)) << rt.log();
+  EXPECT_FALSE(contains(rt.log(), "gave up waiting")) << rt.log();
 }
 
 TEST(client_cli_ci, an_upload_to_an_unreachable_url_fails_the_run) {

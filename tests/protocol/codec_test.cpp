@@ -345,7 +345,8 @@ TEST(codec_round_trip, message_type_name_matches_the_wire_name_of_every_alternat
                          gap_message{1, 1, {}},
                          detach_confirm_message{},
                          ack_message{},
-                         detach_message{}};
+                         detach_message{},
+                         artifact_upload_declined_message{}};
   const char* names[] = {"invocation_message",
                          "command_execution_message",
                          "cancel_message",
@@ -365,7 +366,8 @@ TEST(codec_round_trip, message_type_name_matches_the_wire_name_of_every_alternat
                          "gap_message",
                          "detach_confirm_message",
                          "ack_message",
-                         "detach_message"};
+                         "detach_message",
+                         "artifact_upload_declined_message"};
   static_assert(std::size(all) == std::variant_size_v<message>);
   for (std::size_t i = 0; i < std::size(all); ++i) {
     EXPECT_STREQ(message_type_name(all[i]), names[i]);

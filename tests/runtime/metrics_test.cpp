@@ -146,8 +146,10 @@ TEST(Metrics, CountersFollowWhatTheRuntimeDidAndParseWithPrometheusClient) {
   c.send(exec_request({"exit 3", "echo never"}));
   msgs = c.receive_until_terminal();
   ASSERT_FALSE(msgs.empty());
-  c.send(exec_request({"sleep 30"}));
-  std::this_thread::sleep_for(300ms);
+  c.send(exec_request({"echo started; exec sleep 30"}));
+  // Cancelled once the command runs (a cancel before it starts would start no command).
+  for (auto m = c.receive(10s); m && !as<p::command_output_message>(*m); m = c.receive(10s)) {
+  }
   c.send(p::cancel_message{});
   msgs = c.receive_until_terminal();
   ASSERT_FALSE(msgs.empty());
@@ -164,7 +166,7 @@ TEST(Metrics, CountersFollowWhatTheRuntimeDidAndParseWithPrometheusClient) {
   EXPECT_EQ(sample(after, "agentrt_commands_started_total{}"), 4);
   EXPECT_EQ(sample(after, "agentrt_command_exits_total{class=\"success\"}"), 2);
   EXPECT_EQ(sample(after, "agentrt_command_exits_total{class=\"failure\"}"), 1);
-  EXPECT_EQ(sample(after, "agentrt_output_bytes_total{stream=\"stdout\"}"), 5);
+  EXPECT_EQ(sample(after, "agentrt_output_bytes_total{stream=\"stdout\"}"), 13);
   EXPECT_EQ(sample(after, "agentrt_output_bytes_total{stream=\"stderr\"}"), 3);
   EXPECT_GE(sample(after, "agentrt_process_kill_signals_total{signal=\"SIGTERM\"}"), 1);
   EXPECT_EQ(sample(after, "agentrt_sessions_open{}"), 1);

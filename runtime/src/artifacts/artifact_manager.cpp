@@ -105,16 +105,30 @@ void artifact_manager::on_file(std::string path) {
   send_(std::move(m));
 }
 
-void artifact_manager::on_upload_response(const protocol::artifact_upload_response_message& m) {
-  auto it = announced_.find(m.filepath);
+bool artifact_manager::take_announcement(const std::string& path) {
+  auto it = announced_.find(path);
   if (it == announced_.end() || it->second == 0) {
-    refuse(m.filepath, "this session did not announce it",
+    refuse(path, "this session did not announce it",
            "refused: this session did not announce that file");
-    return;
+    return false;
   }
   if (--it->second == 0)
     announced_.erase(it);
   --awaiting_;
+  return true;
+}
+
+void artifact_manager::on_upload_declined(const protocol::artifact_upload_declined_message& m) {
+  if (!take_announcement(m.filepath))
+    return;
+  log_(true, "the client declined the upload of " + m.filepath +
+                 (m.reason && !m.reason->empty() ? ": " + *m.reason : std::string()));
+  check_drained();
+}
+
+void artifact_manager::on_upload_response(const protocol::artifact_upload_response_message& m) {
+  if (!take_announcement(m.filepath))
+    return;
   auto source = source_for(m.filepath);
   if (!source) {
     refuse(m.filepath, "not under a watched directory",

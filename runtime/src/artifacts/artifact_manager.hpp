@@ -46,6 +46,8 @@ public:
   void set_log_handler(log_handler log) { log_ = std::move(log); }
 
   void on_upload_response(const protocol::artifact_upload_response_message& m);
+  // artifact_upload_declined_message: no answer will come; the drain stops waiting for it.
+  void on_upload_declined(const protocol::artifact_upload_declined_message& m);
 
   // End of session: waits up to settle for late file events, then up to timeout for the
   // client's answers to outstanding announcements and for uploads in progress; then done.
@@ -72,6 +74,8 @@ private:
   void on_drain_timeout(const std::error_code& ec);
   void on_detach_timeout(const std::error_code& ec);
   void check_drained();
+  // One answer (or decline) for an announced file; false (and refused) when none is owed.
+  bool take_announcement(const std::string& path);
   void finish_drain();
 
   asio::io_context& io_;

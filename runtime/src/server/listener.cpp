@@ -68,6 +68,32 @@ std::optional<durable_opt_in> parse_opt_in(const ws_server::connection_type& con
   return o;
 }
 
+// The Agentrt-Extensions header of the 101: durable-sessions for a durable opt-in, and those
+// named in the upgrade's own Agentrt-Extensions header that this runtime supports. A runtimeuse
+// client sends neither, and gets no header.
+std::string answered_extensions(const ws_server::connection_type& con) {
+  std::string answer;
+  if (parse_opt_in(con))
+    answer = "durable-sessions";
+  const std::string asked = con.get_request_header("Agentrt-Extensions");
+  for (const std::string_view supported : {"upload-decline"}) {
+    std::size_t at = asked.find(supported);
+    // Whole items of the comma-separated list only.
+    while (at != std::string::npos) {
+      const std::size_t end = at + supported.size();
+      const bool starts = at == 0 || asked[at - 1] == ',' || asked[at - 1] == ' ';
+      const bool ends = end == asked.size() || asked[end] == ',' || asked[end] == ' ';
+      if (starts && ends) {
+        answer += answer.empty() ? "" : ", ";
+        answer += supported;
+        break;
+      }
+      at = asked.find(supported, end);
+    }
+  }
+  return answer;
+}
+
 std::optional<std::uint64_t> parse_seq(const std::string& text) {
   if (text.empty())
     return 0;
@@ -288,8 +314,9 @@ bool listener::on_validate(websocketpp::connection_hdl hdl) {
   }
   // Answered on the 101 whatever the outcome of a resume: a refusal is an error_message on the
   // open connection (on_open), which the client can read.
-  if (parse_opt_in(*con))
-    con->append_header("Agentrt-Extensions", "durable-sessions");
+  const std::string extensions = answered_extensions(*con);
+  if (!extensions.empty())
+    con->append_header("Agentrt-Extensions", extensions);
   return true;
 }
 

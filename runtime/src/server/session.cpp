@@ -150,7 +150,8 @@ void session::handle_frame(ws_server::message_ptr msg) {
                       std::is_same_v<t, protocol::invocation_message> ||
                       std::is_same_v<t, protocol::cancel_message> ||
                       std::is_same_v<t, protocol::end_session_message> ||
-                      std::is_same_v<t, protocol::artifact_upload_response_message>) {
+                      std::is_same_v<t, protocol::artifact_upload_response_message> ||
+                      std::is_same_v<t, protocol::artifact_upload_declined_message>) {
           handle(std::move(m));
         } else if constexpr (std::is_same_v<t, protocol::ack_message> ||
                              std::is_same_v<t, protocol::detach_message>) {
@@ -257,6 +258,17 @@ void session::handle(protocol::artifact_upload_response_message&& m) {
     return;
   }
   log_warn("refused artifact_upload_response_message for \"" + protocol::quote_prefix(m.filepath) +
+           "\": this session announced no such file");
+}
+
+void session::handle(protocol::artifact_upload_declined_message&& m) {
+  if (durable_)
+    durable_->unanswered_uploads.erase(m.filepath);
+  if (artifacts_) {
+    artifacts_->on_upload_declined(m);
+    return;
+  }
+  log_warn("refused artifact_upload_declined_message for \"" + protocol::quote_prefix(m.filepath) +
            "\": this session announced no such file");
 }
 

@@ -87,6 +87,7 @@ private:
   void handle(protocol::cancel_message&& m);
   void handle(protocol::end_session_message&& m);
   void handle(protocol::artifact_upload_response_message&& m);
+  void handle(protocol::artifact_upload_declined_message&& m);
   void handle(protocol::ack_message&& m);
   void handle(protocol::detach_message&& m);
 

@@ -198,13 +198,23 @@ struct ack_message {
 // Client -> runtime: the client leaves on purpose; the request keeps running.
 struct detach_message {};
 
+// Client -> runtime (extension "upload-decline"): no artifact_upload_response_message will come
+// for this announced file; the runtime stops waiting for it at once.
+struct artifact_upload_declined_message {
+  std::string filename;
+  std::string filepath;
+  std::optional<std::string> reason; // why, for the runtime's log
+};
+
 // New alternatives go at the end: the index is the wire name's position (message_names).
-using message = std::variant<
-    invocation_message, command_execution_message, cancel_message, artifact_upload_response_message,
-    end_session_message, result_message, command_execution_result_message, error_message,
-    assistant_message, command_output_message, heartbeat_message, artifact_upload_request_message,
-    end_session_confirm_message, agent_event_message, artifact_upload_result_message,
-    session_info_message, gap_message, detach_confirm_message, ack_message, detach_message>;
+using message =
+    std::variant<invocation_message, command_execution_message, cancel_message,
+                 artifact_upload_response_message, end_session_message, result_message,
+                 command_execution_result_message, error_message, assistant_message,
+                 command_output_message, heartbeat_message, artifact_upload_request_message,
+                 end_session_confirm_message, agent_event_message, artifact_upload_result_message,
+                 session_info_message, gap_message, detach_confirm_message, ack_message,
+                 detach_message, artifact_upload_declined_message>;
 
 // The wire name of a message's type, e.g. "invocation_message".
 const char* message_type_name(const message& m) noexcept;
