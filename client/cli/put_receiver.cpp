@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -81,8 +83,15 @@ struct put_receiver::impl {
       std::string lower;
       for (char c : line.substr(0, 15))
         lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (lower == "content-length:")
-        length = std::stoull(line.substr(15));
+      if (lower == "content-length:") {
+        // No exceptions on this thread: a malformed value is the sender's error, not a crash.
+        const std::string value = line.substr(15);
+        char* end = nullptr;
+        errno = 0;
+        length = std::strtoull(value.c_str(), &end, 10);
+        if (errno != 0 || end == value.c_str() || value.find('-') != std::string::npos)
+          return respond(fd, "400 Bad Request");
+      }
     }
     target t;
     {

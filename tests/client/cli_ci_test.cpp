@@ -17,6 +17,7 @@
 #include <fstream>
 #include <thread>
 
+#include "agentrt/protocol/codec.hpp"
 #include "support/http_test_server.hpp"
 #include "support/program_run.hpp"
 #include "support/runtime_process.hpp"
@@ -222,6 +223,51 @@ TEST(client_cli_ci, a_failing_presign_cmd_fails_the_run_at_once_naming_the_file)
     std::this_thread::sleep_for(50ms);
   EXPECT_TRUE(contains(rt.log(), line)) << rt.log();
   EXPECT_FALSE(contains(rt.log(), "gave up waiting")) << rt.log();
+}
+
+// The --upload-to receiver is reachable by whatever can reach this machine: a malformed PUT
+// is refused with 400, and the CLI lives on (a Content-Length it could not parse used to throw
+// on the receiver's thread and abort the CLI).
+TEST(client_cli_ci, upload_to_refuses_a_malformed_put_and_survives_it) {
+  const std::string adir = make_temp_dir(), local = make_temp_dir();
+  protocol::artifact_upload_request_message announce{"a.txt", adir + "/a.txt"};
+  protocol::command_execution_result_message result;
+  result.results.push_back(protocol::command_result{"true", 0, std::string(), false});
+  scripted_peer peer(
+      {scripted_peer::expect("command_execution_message"), scripted_peer::send(announce),
+       scripted_peer::expect("artifact_upload_response_message"), scripted_peer::pause(1500ms),
+       scripted_peer::send(result), scripted_peer::expect("end_session_message"),
+       scripted_peer::send(protocol::end_session_confirm_message{}), scripted_peer::close()});
+  auto cli = start_cli({"exec", peer.url(), "--no-durable", "--artifacts", adir, "--upload-to",
+                        local, "--", "true"});
+  std::string url;
+  for (int i = 0; i < 100 && url.empty(); ++i) {
+    for (const auto& frame : peer.received()) {
+      const auto d = protocol::decode(frame);
+      if (d.msg)
+        if (auto* r = std::get_if<protocol::artifact_upload_response_message>(&*d.msg))
+          url = r->presigned_url;
+    }
+    if (url.empty())
+      std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(url.rfind("http://127.0.0.1:", 0), 0u) << url;
+  const auto colon = url.find(':', 7), slash = url.find('/', colon);
+  const int port = std::atoi(url.substr(colon + 1, slash - colon - 1).c_str());
+  const int fd = connect_loopback(port);
+  ASSERT_GE(fd, 0);
+  const std::string put =
+      "PUT " + url.substr(slash) + " HTTP/1.1\r\nHost: x\r\nContent-Length: zzz\r\n\r\nbody";
+  ASSERT_EQ(::write(fd, put.data(), put.size()), static_cast<ssize_t>(put.size()));
+  char buf[256] = {};
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  EXPECT_TRUE(n > 0 && contains(buf, "400 Bad Request")) << buf;
+  const int code = cli.wait();
+  // Not delivered (the one PUT was refused): 74, never a crash.
+  EXPECT_EQ(code, 74) << cli.err();
+  EXPECT_TRUE(contains(cli.err(), adir + "/a.txt")) << cli.err();
+  EXPECT_TRUE(peer.wait_done()) << peer.failure();
 }
 
 TEST(client_cli_ci, an_upload_to_an_unreachable_url_fails_the_run) {
