@@ -34,6 +34,15 @@ void raw_ws_connection::close() {
   }
 }
 
+void raw_ws_connection::drop() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+  buffer_.clear();
+  buffer_pos_ = 0;
+}
+
 std::string raw_ws_connection::connect(const std::string& url,
                                        const std::optional<std::string>& token,
                                        std::chrono::milliseconds timeout) {

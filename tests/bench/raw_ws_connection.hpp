@@ -26,6 +26,8 @@ public:
   // False on close, error or timeout (set by connect for every read).
   bool read_message(std::string& payload);
   void close();
+  // Closes the socket without a close frame, as a dropped connection looks to the runtime.
+  void drop();
 
 private:
   bool read_exact(char* out, std::size_t n);
