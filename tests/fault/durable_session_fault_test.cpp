@@ -1,10 +1,10 @@
 // Durable sessions (docs/durable-sessions.md) against the real runtime over real sockets: the
 // opt-in and numbering, resume after a drop with nothing lost or repeated, many cuts through the
-// cutting proxy over a large stream with the real C++ client, expiry killing the request's
-// process tree (and a late resume told "session expired"), refusals, two resumers racing (the
-// newest wins, the other gets 4001), detach and attach from a new client, journal overflow
-// reported as a gap with exact accounting, and a client that did not opt in still cancelling
-// on disconnect.
+// cutting proxy with the real C++ client (a 256 MiB stream through 20 cuts, a custom handler's
+// invocation), expiry killing the request's process tree (and a late resume told "session
+// expired"), refusals, two resumers racing (the newest wins, the other gets 4001), detach and
+// attach from a new client, journal overflow reported as a gap with exact accounting, and a
+// client that did not opt in still cancelling on disconnect.
 #include <sys/stat.h>
 
 #include <chrono>
@@ -634,6 +634,82 @@ TEST_F(DurableSessions, HarnessOutputSurvivesADropInOrderExactlyOnce) {
   for (int i = 1; i <= 60; ++i)
     expected += "a" + std::to_string(i) + " ";
   EXPECT_EQ(got, expected);
+}
+
+// A custom handler's invocation through the C++ client and the cutting proxy: the connection
+// is cut mid-frame several times while the handler streams; query() resumes each time and its
+// callbacks see every assistant message once, in order, and then the result.
+TEST_F(DurableSessions, AHandlerInvocationResumedMidStreamThroughTheClient) {
+  const std::string dir = make_temp_dir("agentrt-durable-handler-cuts-");
+  const std::string handler = dir + "/handler.sh";
+  constexpr int messages = 3000; // ~100-byte assistant messages: ~350 KB to the client
+  {
+    std::ofstream h(handler);
+    h << "#!/bin/sh\n"
+         "read line\n"
+         "pad=$(printf '%080d' 0)\n"
+         "i=1\n"
+         "while [ $i -le "
+      << messages
+      << " ]; do\n"
+         "  printf '{\"type\":\"assistant\",\"text_blocks\":[\"a%d %s\"]}\\n' $i $pad\n"
+         "  i=$((i+1))\n"
+         // Pauses, so that the cuts fall while the handler is still writing.
+         "  if [ $((i % 100)) -eq 0 ]; then sleep 0.01; fi\n"
+         "done\n"
+         "printf '%s\\n' '{\"type\":\"result\",\"data\":{\"type\":\"text\",\"text\":\"done\"}}'\n";
+  }
+  ASSERT_EQ(::chmod(handler.c_str(), 0755), 0);
+  start_runtime({"--handler", handler});
+  cutting_proxy proxy(rt().port());
+  constexpr int cuts = 4;
+  std::vector<std::uint64_t> cut_at;
+  for (int i = 0; i < cuts; ++i)
+    cut_at.push_back(proxy.cut_after_random(static_cast<std::size_t>(i),
+                                            cutting_proxy::direction::to_client, 20000, 80000,
+                                            4321u + static_cast<std::uint32_t>(i)));
+  std::printf("[ figures  ] cut points (bytes to the client per connection):");
+  for (auto c : cut_at)
+    std::printf(" %llu", static_cast<unsigned long long>(c));
+  std::printf("\n");
+
+  client::connect_options o;
+  o.url = proxy.url();
+  o.reconnect.initial_backoff = 10ms;
+  o.reconnect.max_backoff = 100ms;
+  o.reconnect.deadline = 30s;
+  std::mutex m;
+  int resumes = 0;
+  o.on_connection_event = [&](const client::connection_event& e) {
+    std::lock_guard lock(m);
+    resumes += e.type == client::connection_event::kind::resumed ? 1 : 0;
+  };
+  auto [s, err] = client::session::connect(o);
+  ASSERT_TRUE(s) << err.message;
+  ASSERT_TRUE(s->durable());
+  int next = 1, out_of_order = 0;
+  client::query_options q;
+  q.on_assistant_message = [&](const p::assistant_message& a) {
+    for (const auto& b : a.text_blocks) {
+      if (b.rfind("a" + std::to_string(next) + " ", 0) == 0)
+        ++next;
+      else
+        ++out_of_order;
+    }
+  };
+  std::size_t gaps = 0;
+  q.on_gap = [&](const p::gap_message&) { ++gaps; };
+  auto [result, qerr] = s->query("go", q);
+  ASSERT_FALSE(qerr) << qerr.message;
+  EXPECT_EQ(result.text, "done");
+  EXPECT_EQ(next, messages + 1) << "assistant messages missing";
+  EXPECT_EQ(out_of_order, 0) << "assistant messages repeated or out of order";
+  EXPECT_EQ(gaps, 0u);
+  EXPECT_GE(resumes, cuts);
+  std::printf(
+      "[ figures  ] %d assistant messages through %d cuts (%d resumes), in order once: %s\n",
+      next - 1, cuts, resumes, out_of_order == 0 && next == messages + 1 ? "yes" : "no");
+  EXPECT_FALSE(s->end());
 }
 
 TEST_F(DurableSessions, AClientThatDidNotOptInStillCancelsOnDisconnect) {
