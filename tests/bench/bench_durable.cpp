@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <thread>
 
@@ -57,6 +58,12 @@ std::string open_durable(raw_ws_connection& ws, const std::string& url,
                          p::session_info_message& info) {
   if (auto problem = ws.connect(url, token, timeout); !problem.empty())
     return problem;
+  // A runtime without the extension (runtimeuse) says nothing until a request arrives.
+  std::string head = ws.response_head();
+  std::transform(head.begin(), head.end(), head.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (head.find("\r\nagentrt-extensions: durable-sessions") == std::string::npos)
+    return "the runtime did not open a durable session (no Agentrt-Extensions: durable-sessions)";
   std::string buffer, problem;
   p::decode_result d;
   if (!next_frame(ws, buffer, d, problem))
@@ -391,8 +398,8 @@ measurement measure_detached_rss(bench_env& env) {
   // (or is as high as the machine allows); the command reports its duration on stderr.
   const std::uint64_t chunk = 5ull << 20;
   const std::uint64_t period_ns = chunk * 1000000000ull / rate;
-  const std::uint64_t chunks = std::max<std::uint64_t>(
-      1, static_cast<std::uint64_t>(seconds) * 1000000000ull / period_ns);
+  const std::uint64_t chunks =
+      std::max<std::uint64_t>(1, static_cast<std::uint64_t>(seconds) * 1000000000ull / period_ns);
   const std::uint64_t total = chunks * chunk;
   p::command_execution_message req;
   req.commands.emplace_back();
@@ -524,7 +531,8 @@ measurement measure_detached_rss(bench_env& env) {
   m.notes.push_back("journal: --journal-memory-bytes " + std::to_string(memory_budget) +
                     " --journal-disk-bytes " + std::to_string(disk_budget) + "; " +
                     std::to_string(gap_notices) + " gap notice(s) for " +
-                    std::to_string(gap_messages) + " messages; RSS sampled every 100 ms, "
+                    std::to_string(gap_messages) +
+                    " messages; RSS sampled every 100 ms, "
                     "the spill file's allocated blocks (it is sparse: the journal punches holes "
                     "as it forgets; apparent size at the resume " +
                     std::to_string(spill_end.apparent >> 20) +

@@ -95,6 +95,7 @@ std::string raw_ws_connection::connect(const std::string& url,
   }
   if (head.rfind("HTTP/1.1 101", 0) != 0)
     return "upgrade refused: " + head.substr(0, head.find("\r\n"));
+  head_ = std::move(head);
   return {};
 }
 
