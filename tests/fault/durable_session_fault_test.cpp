@@ -9,7 +9,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <future>
@@ -286,40 +285,22 @@ TEST_F(DurableSessions, ResumeAfterDropMidOutputLosesAndRepeatsNothing) {
   EXPECT_EQ(stdout_of(before) + stdout_of(after), expected);
 }
 
-// The 256 MiB through 20 forced cuts (about 3 s in a release build); under the
-// sanitizers, where every byte costs many times more, a quarter of it through 10 cuts unless
-// AGENTRT_DURABLE_FULL_STREAM=1 asks for the full size there too.
-struct large_stream_plan {
-  std::size_t lines; // of 32 bytes
-  int cuts;
-  std::uint64_t cut_min, cut_max; // bytes to the client per connection
-};
-
-large_stream_plan plan_large_stream() {
-  constexpr large_stream_plan full{8u << 20, 20, 4u << 20, 12u << 20};                    // 256 MiB
-  [[maybe_unused]] constexpr large_stream_plan reduced{2u << 20, 10, 2u << 20, 6u << 20}; // 64 MiB
-  // Every cut must come before the stream ends.
-  static_assert(full.cuts * full.cut_max < full.lines * 32);
-  static_assert(reduced.cuts * reduced.cut_max < reduced.lines * 32);
-#ifdef AGENTRT_SANITIZED
-  const char* want = std::getenv("AGENTRT_DURABLE_FULL_STREAM");
-  return want && std::string(want) == "1" ? full : reduced;
-#else
-  return full;
-#endif
-}
+// The 256 MiB through 20 forced cuts: about 3 s in a release build, 7 s under
+// ASan+UBSan, so the sanitizer pass runs the full size too.
+constexpr std::size_t large_stream_lines = 8u << 20; // 32-byte lines: 256 MiB
+constexpr int large_stream_cuts = 20;
+constexpr std::uint64_t large_stream_cut_min = 4u << 20, large_stream_cut_max = 12u << 20;
+// Every cut must come before the stream ends: at most cuts * max bytes to the client.
+static_assert(large_stream_cuts * large_stream_cut_max < large_stream_lines * 32);
 
 TEST_F(DurableSessions, ALargeStreamThroughManyCutsArrivesByteExact) {
-  const large_stream_plan plan = plan_large_stream();
-  const std::size_t large_stream_lines = plan.lines;
-  const int large_stream_cuts = plan.cuts;
   start_runtime();
   cutting_proxy proxy(rt().port());
   std::vector<std::uint64_t> cut_at;
   for (int i = 0; i < large_stream_cuts; ++i) {
-    cut_at.push_back(proxy.cut_after_random(static_cast<std::size_t>(i),
-                                            cutting_proxy::direction::to_client, plan.cut_min,
-                                            plan.cut_max, 1234u + static_cast<std::uint32_t>(i)));
+    cut_at.push_back(proxy.cut_after_random(
+        static_cast<std::size_t>(i), cutting_proxy::direction::to_client, large_stream_cut_min,
+        large_stream_cut_max, 1234u + static_cast<std::uint32_t>(i)));
   }
   std::printf("[ figures  ] cut points (bytes to the client per connection):");
   for (auto c : cut_at)
