@@ -3,7 +3,6 @@
 // holds in memory and on disk while a fast command prints to nobody.
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
