@@ -2,8 +2,6 @@
 // throughput, and many concurrent sessions on one client I/O thread.
 #include <sys/resource.h>
 
-#include <cstring>
-
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -12,7 +10,7 @@
 #include "byte_pattern.hpp"
 #include "measurements.hpp"
 #include "proc_probe.hpp"
-#include "raw_ws_connection.hpp"
+#include "raw_stream.hpp"
 
 namespace agentrt::bench {
 namespace {
@@ -23,115 +21,6 @@ protocol::command shell(std::string text) {
   protocol::command c;
   c.command = std::move(text);
   return c;
-}
-
-// Feeds the JSON string that starts at `p` (just after its opening quote) to the checker,
-// unescaping as it goes; false on an escape the pattern cannot contain.
-bool feed_json_string(const char* p, const char* end, pattern_checker& checker) {
-  const char* quote = static_cast<const char*>(std::memchr(p, '"', end - p));
-  for (;;) {
-    if (!quote)
-      return false;
-    const char* bs = static_cast<const char*>(std::memchr(p, '\\', quote - p));
-    if (!bs) {
-      checker.feed(p, static_cast<std::size_t>(quote - p));
-      return true;
-    }
-    checker.feed(p, static_cast<std::size_t>(bs - p));
-    if (bs + 1 >= end)
-      return false;
-    char c;
-    switch (bs[1]) {
-    case 'n':
-      c = '\n';
-      break;
-    case 't':
-      c = '\t';
-      break;
-    case 'r':
-      c = '\r';
-      break;
-    case '"':
-      c = '"';
-      break;
-    case '\\':
-      c = '\\';
-      break;
-    case '/':
-      c = '/';
-      break;
-    default:
-      return false;
-    }
-    checker.feed(&c, 1);
-    p = bs + 2;
-    if (quote < p)
-      quote = static_cast<const char*>(std::memchr(p, '"', end - p));
-  }
-}
-
-struct raw_stream_outcome {
-  std::string problem; // empty on success
-  std::uint64_t frames = 0;
-  std::uint64_t stderr_bytes = 0;
-  double seconds = 0;
-};
-
-// Runs one command over a bare WebSocket and checks its stdout against the pattern. Frames
-// laid out as agentrt encodes them take a fast path; any other layout is decoded in full.
-raw_stream_outcome raw_stream(const std::string& url, const std::optional<std::string>& token,
-                              const std::string& command, std::chrono::milliseconds timeout,
-                              pattern_checker& checker) {
-  raw_stream_outcome out;
-  raw_ws_connection ws;
-  if (auto problem = ws.connect(url, token, timeout); !problem.empty()) {
-    out.problem = problem;
-    return out;
-  }
-  protocol::command_execution_message req;
-  req.commands = {shell(command)};
-  static const std::string fast_prefix =
-      "{\"message_type\":\"command_output_message\",\"stream\":\"stdout\",\"text\":\"";
-  std::string frame;
-  const auto t0 = steady::now();
-  if (!ws.send_text(protocol::encode(req))) {
-    out.problem = "cannot send the request";
-    return out;
-  }
-  while (ws.read_message(frame)) {
-    if (frame.compare(0, fast_prefix.size(), fast_prefix) == 0) {
-      ++out.frames;
-      if (!feed_json_string(frame.data() + fast_prefix.size(), frame.data() + frame.size(),
-                            checker)) {
-        out.problem = "malformed command_output_message text";
-        return out;
-      }
-      continue;
-    }
-    auto decoded = protocol::decode(frame);
-    if (!decoded.msg) {
-      out.problem = "undecodable frame: " + decoded.error;
-      return out;
-    }
-    if (auto* o = std::get_if<protocol::command_output_message>(&*decoded.msg)) {
-      if (o->stream == "stdout") {
-        ++out.frames;
-        checker.feed(o->text);
-      } else {
-        out.stderr_bytes += o->text.size();
-      }
-    } else if (auto* r = std::get_if<protocol::command_execution_result_message>(&*decoded.msg)) {
-      out.seconds = seconds_between(t0, steady::now());
-      if (r->results.size() != 1 || r->results[0].exit_code != 0)
-        out.problem = "command did not exit 0";
-      return out;
-    } else if (auto* e = std::get_if<protocol::error_message>(&*decoded.msg)) {
-      out.problem = "error_message: " + e->error;
-      return out;
-    }
-  }
-  out.problem = "connection closed or timed out before the result";
-  return out;
 }
 
 } // namespace

@@ -11,11 +11,13 @@ bench_env::bench_env(bench_options options, http_bench_server& http, std::string
     : options_(std::move(options)), http_(http), log_dir_(std::move(log_dir)) {}
 
 std::pair<std::unique_ptr<runtime_handle>, std::string>
-bench_env::acquire(const std::string& name) {
+bench_env::acquire(const std::string& name, const std::vector<std::string>& extra_args) {
   if (!options_.runtime_is_ours())
     return {std::make_unique<runtime_handle>(options_.url, options_.runtime_pid, nullptr),
             std::string()};
-  auto launcher = std::make_unique<runtime_launcher>(options_.runtime_binary, options_.runtime_args,
+  std::vector<std::string> args = options_.runtime_args;
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  auto launcher = std::make_unique<runtime_launcher>(options_.runtime_binary, std::move(args),
                                                      log_dir_ + "/runtime-" + name + ".log");
   if (const auto ec = launcher->start())
     return {nullptr, "cannot start " + options_.runtime_binary + ": " + ec.message() + "\n" +

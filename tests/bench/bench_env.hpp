@@ -50,8 +50,10 @@ public:
   std::string work_path(const std::string& leaf) const { return options_.work_dir + "/" + leaf; }
   const std::string& log_dir() const noexcept { return log_dir_; }
 
-  // The runtime for benchmark `name`, or the reason there is none.
-  std::pair<std::unique_ptr<runtime_handle>, std::string> acquire(const std::string& name);
+  // The runtime for benchmark `name`, or the reason there is none. extra_args go to a runtime
+  // the bench starts (after --runtime-arg); a --url runtime is used as it is.
+  std::pair<std::unique_ptr<runtime_handle>, std::string>
+  acquire(const std::string& name, const std::vector<std::string>& extra_args = {});
   // acquire() plus a session on it; on failure the pointers are empty.
   std::pair<connected_runtime, std::string> connect(const std::string& name);
   client::connect_options connect_options(const std::string& url) const;

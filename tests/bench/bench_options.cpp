@@ -45,9 +45,9 @@ std::string default_cache_dir() {
 } // namespace
 
 const std::vector<std::string>& benchmark_ids() {
-  static const std::vector<std::string> ids = {"startup",  "roundtrip",    "output",
-                                               "sessions", "redaction",    "announce",
-                                               "upload",   "download_zip", "download_tar_zst"};
+  static const std::vector<std::string> ids = {
+      "startup", "roundtrip",    "output",           "sessions",       "redaction", "announce",
+      "upload",  "download_zip", "download_tar_zst", "durable_output", "resume",    "detached_rss"};
   return ids;
 }
 
@@ -66,7 +66,8 @@ Prints a table and JSON; exits 0 when every benchmark ran and its correctness ch
   --token TOKEN          bearer token for --url
   --pid PID              the --url runtime's pid, for memory and CPU figures (same machine)
   --only ID[,ID...]      run only these: startup roundtrip output sessions redaction announce
-                         upload download_zip download_tar_zst
+                         upload download_zip download_tar_zst durable_output resume
+                         detached_rss
   --http-host ADDR       address the runtime uses to reach the bench's HTTP server (default
                          127.0.0.1; the server binds it)
   --work-dir DIR         scratch directory on the runtime's side (default /tmp/agentrt-bench-PID)
@@ -75,6 +76,10 @@ Prints a table and JSON; exits 0 when every benchmark ran and its correctness ch
   --version              print the version and exit
   --startup-runs N  --roundtrips N  --sessions N  --announce-files N
   --output-bytes SIZE  --upload-bytes SIZE  --archive-bytes SIZE   (SIZE: 64M, 1G, ...)
+  --resume-cuts N        durable sessions: dropped connections to resume (default 200)
+  --detach-seconds N     durable sessions: how long detached_rss leaves a command printing to
+                         nobody (default 300)
+  --detach-rate SIZE     ... and how many bytes it prints per second (default 50000000)
 )";
 }
 
@@ -92,6 +97,8 @@ std::optional<std::string> parse_options(int argc, char** argv, bench_options& o
       out.announce_files = 20;
       out.upload_bytes = 64ull << 20;
       out.archive_bytes = 32ull << 20;
+      out.resume_cuts = 50;
+      out.detach_seconds = 3;
     }
   }
   out.cache_dir = default_cache_dir();
@@ -114,10 +121,10 @@ std::optional<std::string> parse_options(int argc, char** argv, bench_options& o
       return std::nullopt;
     }
     static const std::set<std::string> with_value = {
-        "--runtime",      "--runtime-arg",  "--url",      "--token",          "--pid",
-        "--only",         "--http-host",    "--work-dir", "--cache-dir",      "--json",
-        "--startup-runs", "--roundtrips",   "--sessions", "--announce-files", "--output-bytes",
-        "--upload-bytes", "--archive-bytes"};
+        "--runtime",      "--runtime-arg",   "--url",         "--token",          "--pid",
+        "--only",         "--http-host",     "--work-dir",    "--cache-dir",      "--json",
+        "--startup-runs", "--roundtrips",    "--sessions",    "--announce-files", "--output-bytes",
+        "--upload-bytes", "--archive-bytes", "--resume-cuts", "--detach-seconds", "--detach-rate"};
     if (with_value.count(a) == 0)
       return "unknown option " + a;
     const auto v = value();
@@ -185,6 +192,12 @@ std::optional<std::string> parse_options(int argc, char** argv, bench_options& o
       err = size(out.upload_bytes);
     else if (a == "--archive-bytes")
       err = size(out.archive_bytes);
+    else if (a == "--resume-cuts")
+      err = count(out.resume_cuts);
+    else if (a == "--detach-seconds")
+      err = count(out.detach_seconds);
+    else if (a == "--detach-rate")
+      err = size(out.detach_rate);
     if (err)
       return err;
   }

@@ -35,6 +35,9 @@ struct bench_options {
   int announce_files = 100;
   std::uint64_t upload_bytes = 1ull << 30;
   std::uint64_t archive_bytes = 1ull << 30;
+  int resume_cuts = 200;                  // resume: dropped connections
+  int detach_seconds = 300;               // detached_rss: how long nobody is attached
+  std::uint64_t detach_rate = 50'000'000; // detached_rss: bytes per second the command prints
 
   bool wants(const std::string& id) const { return only.empty() || only.count(id) > 0; }
   bool runtime_is_ours() const { return url.empty(); }

@@ -45,6 +45,8 @@ public:
     }
   }
   void feed(std::string_view s) { feed(s.data(), s.size()); }
+  // Moves past n bytes that are known to be missing (a gap notice), keeping the phase.
+  void skip(std::uint64_t n) noexcept { bytes_ += n; }
 
   std::uint64_t bytes() const noexcept { return bytes_; }
   bool matches() const noexcept { return matches_; }

@@ -108,6 +108,9 @@ int main(int argc, char** argv) {
        [](bench::bench_env& e) {
          return bench::measure_download(e, bench::archive_kind::tar_zst);
        }},
+      {"durable_output", bench::measure_durable_output},
+      {"resume", bench::measure_resume},
+      {"detached_rss", bench::measure_detached_rss},
   };
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<bench::measurement> results;

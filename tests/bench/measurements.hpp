@@ -24,5 +24,12 @@ measurement measure_announce(bench_env& env);
 measurement measure_upload(bench_env& env);
 // Download + extract of a generated archive served over loopback.
 measurement measure_download(bench_env& env, archive_kind kind);
+// The same command's throughput with durable sessions off and on, through the client and a
+// bare reader.
+measurement measure_durable_output(bench_env& env);
+// Reconnect -> first replayed message over resume_cuts dropped connections.
+measurement measure_resume(bench_env& env);
+// Runtime RSS and spill file while a command prints detach_rate to nobody for detach_seconds.
+measurement measure_detached_rss(bench_env& env);
 
 } // namespace agentrt::bench

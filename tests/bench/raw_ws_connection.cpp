@@ -34,6 +34,15 @@ void raw_ws_connection::close() {
   }
 }
 
+void raw_ws_connection::drop() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+  buffer_.clear();
+  buffer_pos_ = 0;
+}
+
 std::string raw_ws_connection::connect(const std::string& url,
                                        const std::optional<std::string>& token,
                                        std::chrono::milliseconds timeout) {
@@ -86,6 +95,7 @@ std::string raw_ws_connection::connect(const std::string& url,
   }
   if (head.rfind("HTTP/1.1 101", 0) != 0)
     return "upgrade refused: " + head.substr(0, head.find("\r\n"));
+  head_ = std::move(head);
   return {};
 }
 

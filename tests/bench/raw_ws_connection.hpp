@@ -21,17 +21,22 @@ public:
   // Connects and upgrades; the problem in words on failure ("" on success).
   std::string connect(const std::string& url, const std::optional<std::string>& token,
                       std::chrono::milliseconds timeout);
+  // The upgrade response's status line and headers (after a successful connect).
+  const std::string& response_head() const noexcept { return head_; }
   bool send_text(const std::string& payload);
   // The next text or binary message into `payload` (capacity reused); pings are answered.
   // False on close, error or timeout (set by connect for every read).
   bool read_message(std::string& payload);
   void close();
+  // Closes the socket without a close frame, as a dropped connection looks to the runtime.
+  void drop();
 
 private:
   bool read_exact(char* out, std::size_t n);
   bool send_frame(unsigned char opcode, const char* data, std::size_t size);
 
   int fd_ = -1;
+  std::string head_;
   std::string buffer_; // bytes received but not consumed yet
   std::size_t buffer_pos_ = 0;
 };

@@ -90,6 +90,33 @@ FRAMES = {
     "numbered_output": '{"message_type":"command_output_message","stream":"stdout","text":"hi\n",'
     '"command":"echo hi","seq":42}',
     "bad_seq": '{"message_type":"result_message","data":{"type":"text","text":"x"},"seq":0}',
+    # What a replay carries numbered (an upload request announced again, a terminal), the
+    # refusals of a resume, and seq/ack/gap/session_info at the edges of their types.
+    "numbered_upload_request": '{"message_type":"artifact_upload_request_message","filename":"a.txt",'
+    '"filepath":"/tmp/out/a.txt","seq":977}',
+    "numbered_result": '{"message_type":"command_execution_result_message","results":[{"command":"make",'
+    '"exit_code":0,"stdout":"ok\\n"}],"seq":9007199254740993}',
+    "resume_expired": '{"message_type":"error_message","error":"resume refused: session expired",'
+    '"metadata":{"code":"session_expired"}}',
+    "resume_refused": '{"message_type":"error_message","error":"resume refused: unknown session or wrong token",'
+    '"metadata":{"code":"resume_refused"}}',
+    "seq_on_client_message": '{"message_type":"cancel_message","seq":5}',
+    "seq_float": '{"message_type":"command_output_message","stream":"stdout","text":"x","command":"c","seq":1.5}',
+    "seq_negative": '{"message_type":"assistant_message","text_blocks":["x"],"seq":-1}',
+    "seq_string": '{"message_type":"heartbeat_message","phase":"p","elapsed_ms":1,"seq":"7"}',
+    "seq_overflow": '{"message_type":"agent_event_message","event":"e","data":{},"seq":18446744073709551616}',
+    "ack_zero": '{"message_type":"ack_message","seq":0}',
+    "ack_no_seq": '{"message_type":"ack_message"}',
+    "ack_negative": '{"message_type":"ack_message","seq":-3}',
+    "gap_empty": '{"message_type":"gap_message","from_seq":5,"to_seq":4,"lost":[]}',
+    "gap_bad_loss": '{"message_type":"gap_message","from_seq":1,"to_seq":2,"lost":[{"message_type":'
+    '"command_output_message","messages":"2","bytes":-1}],"seq":3}',
+    "session_info_minimal": '{"message_type":"session_info_message","session_id":"","resume_token":"",'
+    '"resumed":false,"resume_window_s":0,"detached_window_s":0,"last_seq":0,"requests_received":0}',
+    "session_info_bad_window": '{"message_type":"session_info_message","session_id":"s","resume_token":"t",'
+    '"resumed":true,"resume_window_s":-1,"detached_window_s":"x","last_seq":1.5,"requests_received":0,'
+    '"request_in_flight":null}',
+    "detach_with_fields": '{"message_type":"detach_message","session_id":"s-1f2e","seq":1}',
     # Refused frames: each error path of the decoder.
     "bad_json": '{"message_type":"cancel_message",',
     "not_object": '[1,2,3]',

@@ -172,7 +172,7 @@ bool journal::drop_oldest() {
 
 void journal::drop(std::size_t index) {
   record& r = records_[index];
-  release(r);
+  release(index);
   journal_gap gap;
   gap.from_seq = r.first_seq;
   gap.to_seq = r.last_seq;
@@ -197,7 +197,7 @@ void journal::drop(std::size_t index) {
 }
 
 void journal::erase(std::size_t index) {
-  release(records_[index]);
+  release(index);
   records_.erase(records_.begin() + static_cast<std::ptrdiff_t>(index));
   if (index < first_memory_)
     --first_memory_;
@@ -210,14 +210,38 @@ void journal::erase(std::size_t index) {
   }
 }
 
-void journal::release(const record& r) {
+void journal::release(std::size_t index) {
+  const record& r = records_[index];
   if (r.at == where::memory) {
     memory_used_ -= r.size;
   } else if (r.at == where::disk) {
     disk_used_ -= r.size;
-    // Give the blocks back now; the offsets of later frames stay valid.
-    ::fallocate(spill_fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                static_cast<off_t>(r.offset), static_cast<off_t>(r.size));
+    // Give the blocks back now; the offsets of later frames stay valid. A hole only frees whole
+    // blocks, and frames are packed: a frame's first and last block may hold a neighbour too,
+    // and are freed with whichever of them goes last (punching just the frame's bytes would
+    // keep one block per frame boundary allocated, and a long detached stream would grow the
+    // file far past --journal-disk-bytes).
+    constexpr std::uint64_t block = 4096;
+    std::uint64_t begin = r.offset / block * block;
+    std::uint64_t end = (r.offset + r.size + block - 1) / block * block;
+    // Frames are spilled in seq order (offsets grow with the index); every frame on disk is
+    // before first_memory_, and dropped runs are merged, so both scans are short.
+    for (std::size_t i = index; i-- > 0;) {
+      if (records_[i].at == where::disk) {
+        begin =
+            std::max(begin, (records_[i].offset + records_[i].size + block - 1) / block * block);
+        break;
+      }
+    }
+    for (std::size_t i = index + 1; i < std::min(first_memory_, records_.size()); ++i) {
+      if (records_[i].at == where::disk) {
+        end = std::min(end, records_[i].offset / block * block);
+        break;
+      }
+    }
+    if (end > begin)
+      ::fallocate(spill_fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                  static_cast<off_t>(begin), static_cast<off_t>(end - begin));
   }
 }
 

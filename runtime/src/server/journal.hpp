@@ -115,7 +115,7 @@ private:
   bool drop_oldest();
   void drop(std::size_t index);
   void erase(std::size_t index);
-  void release(const record& r);
+  void release(std::size_t index); // records_[index]'s memory or disk space
 
   journal_limits limits_;
   std::deque<record> records_; // ordered by seq, contiguous, adjacent gaps merged
