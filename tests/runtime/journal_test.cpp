@@ -58,6 +58,45 @@ TEST(journal, numbers_frames_from_one_and_reads_them_back_in_order) {
   EXPECT_FALSE(ec);
 }
 
+// A command printing one tiny message after another: the spill file has room for all of them,
+// but their records would outgrow the memory budget many times over. The bookkeeping bound
+// turns the oldest into one gap instead, and every message is still accounted for.
+TEST(journal, records_of_many_tiny_spilled_frames_stay_within_the_bookkeeping_bound) {
+  journal_limits limits;
+  limits.memory_bytes = 64u << 10;
+  limits.disk_bytes = 1u << 30;
+  journal j(limits);
+  const std::string command = "a command line long enough to live on the heap, as most do";
+  constexpr std::uint64_t total = 200000;
+  std::size_t peak = 0;
+  for (std::uint64_t s = 1; s <= total; ++s) {
+    j.append(frame(s, 4), output(command, "stdout", 4));
+    peak = std::max(peak, j.bookkeeping_bytes());
+  }
+  j.append(frame(total + 1, 4), essential("command_execution_result_message"));
+  // One record over at most: the bound is checked after each append.
+  EXPECT_LE(peak, j.bookkeeping_limit() + 512);
+  EXPECT_GT(j.dropped_messages(), 0u);
+  // Every message is either read back byte-exact or counted in exactly one gap.
+  std::error_code ec;
+  std::uint64_t delivered = 0, lost = 0, seq = 1;
+  while (auto item = j.read(seq, ec)) {
+    if (item->gap) {
+      for (const auto& l : item->gap->lost) {
+        EXPECT_EQ(l.command, command);
+        lost += l.messages;
+      }
+    } else {
+      EXPECT_EQ(item->frame, frame(item->first_seq, 4));
+      ++delivered;
+    }
+    seq = item->last_seq + 1;
+  }
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_EQ(delivered + lost, total + 1);
+  EXPECT_EQ(lost, j.dropped_messages());
+}
+
 TEST(journal, ack_forgets_everything_up_to_the_acknowledged_seq) {
   journal j({});
   for (std::uint64_t s = 1; s <= 10; ++s)

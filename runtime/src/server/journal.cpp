@@ -101,8 +101,21 @@ void journal::append(std::string frame, journal_entry_info info) {
   r.frame = std::move(frame);
   r.info = std::move(info);
   memory_used_ += r.size;
+  bookkeeping_ += bookkeeping_of(r);
   records_.push_back(std::move(r));
   enforce_budget();
+}
+
+std::size_t journal::bookkeeping_of(const record& r) noexcept {
+  // What the strings hold beyond the record (capacity past the small-string buffer counts).
+  auto heap = [](const std::string& s) {
+    return s.capacity() > std::string().capacity() ? s.capacity() + 1 : 0;
+  };
+  std::size_t n = sizeof(record) + heap(r.info.message_type) + heap(r.info.command) +
+                  heap(r.info.stream) + r.gap.lost.capacity() * sizeof(journal_gap::lost_output);
+  for (const auto& l : r.gap.lost)
+    n += heap(l.message_type) + heap(l.command) + heap(l.stream);
+  return n;
 }
 
 void journal::ack(std::uint64_t seq) {
@@ -137,6 +150,8 @@ void journal::enforce_budget() {
     } else {
       ++first_memory_;
     }
+  }
+  while (bookkeeping_ > bookkeeping_limit() && drop_oldest()) {
   }
 }
 
@@ -173,6 +188,7 @@ bool journal::drop_oldest() {
 void journal::drop(std::size_t index) {
   record& r = records_[index];
   release(index);
+  bookkeeping_ -= bookkeeping_of(r);
   journal_gap gap;
   gap.from_seq = r.first_seq;
   gap.to_seq = r.last_seq;
@@ -183,21 +199,31 @@ void journal::drop(std::size_t index) {
   std::string().swap(r.frame);
   r.info = {};
   r.gap = std::move(gap);
+  bookkeeping_ += bookkeeping_of(r);
   // Adjacent gaps become one, so a long run of dropped output is one record and one notice.
+  // (records_ is a deque: an erase in the middle invalidates references, hence the indexing.)
   if (index + 1 < records_.size() && records_[index + 1].at == where::dropped) {
-    merge_gap(r.gap, records_[index + 1].gap);
-    r.last_seq = records_[index + 1].last_seq;
+    merge_into(index, index + 1);
     erase(index + 1);
   }
   if (index > 0 && records_[index - 1].at == where::dropped) {
-    merge_gap(records_[index - 1].gap, r.gap);
-    records_[index - 1].last_seq = r.last_seq;
+    merge_into(index - 1, index);
     erase(index);
   }
 }
 
+void journal::merge_into(std::size_t into, std::size_t from) {
+  record& r = records_[into];
+  bookkeeping_ -= bookkeeping_of(r);
+  merge_gap(r.gap, records_[from].gap);
+  r.first_seq = std::min(r.first_seq, records_[from].first_seq);
+  r.last_seq = std::max(r.last_seq, records_[from].last_seq);
+  bookkeeping_ += bookkeeping_of(r);
+}
+
 void journal::erase(std::size_t index) {
   release(index);
+  bookkeeping_ -= bookkeeping_of(records_[index]);
   records_.erase(records_.begin() + static_cast<std::ptrdiff_t>(index));
   if (index < first_memory_)
     --first_memory_;

@@ -8,11 +8,18 @@
 // say exactly what is missing. Frames that are not droppable (terminals, errors, artifact
 // requests) are never dropped; they are few and small, and may exceed the budget.
 //
+// Each message also costs a record in memory wherever its frame is (its seq, offset, type,
+// command and stream). That bookkeeping has its own bound, bookkeeping_limit() (as large as
+// memory_bytes, at least 1 MiB): a command printing one tiny message after another would
+// otherwise fill the spill file with frames whose records outgrow the memory budget many times
+// over. Past it the oldest droppable messages become a gap too (a run of them is one record).
+//
 // The journal is also the send cursor of an attached durable connection: the session appends
 // every message and then reads from the connection's next seq onwards while the socket has
 // room, so a replay and the live stream are the same loop. Single-threaded (the io thread).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -86,6 +93,11 @@ public:
   std::optional<journal_item> read(std::uint64_t seq, std::error_code& ec) const;
 
   std::size_t memory_bytes() const noexcept { return memory_used_; }
+  // Memory held by the records themselves (see above), and its bound.
+  std::size_t bookkeeping_bytes() const noexcept { return bookkeeping_; }
+  std::size_t bookkeeping_limit() const noexcept {
+    return std::max<std::size_t>(limits_.memory_bytes, std::size_t{1} << 20);
+  }
   std::size_t disk_bytes() const noexcept { return disk_used_; }
   std::size_t entries() const noexcept { return records_.size(); }
   // True while the frames in memory exceed the memory budget (frames that could not be spilled).
@@ -116,6 +128,9 @@ private:
   void drop(std::size_t index);
   void erase(std::size_t index);
   void release(std::size_t index); // records_[index]'s memory or disk space
+  static std::size_t bookkeeping_of(const record& r) noexcept;
+  // Adds the gap of records_[from] (adjacent, dropped) to records_[into].
+  void merge_into(std::size_t into, std::size_t from);
 
   journal_limits limits_;
   std::deque<record> records_; // ordered by seq, contiguous, adjacent gaps merged
@@ -123,6 +138,7 @@ private:
   std::uint64_t acked_ = 0;
   std::size_t memory_used_ = 0;
   std::size_t disk_used_ = 0;
+  std::size_t bookkeeping_ = 0; // sum of bookkeeping_of(r) over records_
   // Records before first_memory_ are on disk, dropped, or pinned in memory after a failed
   // spill; records before drop_scan_ are dropped or not droppable. Both only move forward
   // (adjusted when a record before them is erased), so enforcing the budget is amortized O(1).
