@@ -547,6 +547,8 @@ void session_core::on_frame(std::string frame) {
   // Exactly once: a resume may replay what already arrived.
   if (durable_ && decoded.seq && !accept_numbered(decoded))
     return;
+  if (durable_ && decoded.seq)
+    unacked_bytes_ += frame.size();
   if (auto* gap = std::get_if<protocol::gap_message>(&*decoded.msg); gap && !accept_gap(*gap))
     return;
   dispatch(*decoded.msg, frame);

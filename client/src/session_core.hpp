@@ -185,6 +185,7 @@ private:
   std::uint64_t last_seq_ = 0;  // the highest seq delivered
   std::uint64_t acked_seq_ = 0; // the highest seq acknowledged
   std::uint64_t unacked_ = 0;
+  std::uint64_t unacked_bytes_ = 0; // frame bytes of the unacknowledged numbered messages
   std::optional<asio::steady_timer> ack_timer_;
   bool ack_timer_armed_ = false;
   std::uint64_t requests_sent_ = 0;

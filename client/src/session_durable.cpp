@@ -20,9 +20,12 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-// The C++ client acknowledges every 256 messages or after 1 s, whichever comes first
-// (docs/durable-sessions.md): the runtime's journal stays small on a healthy connection.
+// The C++ client acknowledges every 256 messages, every 2 MiB or after 1 s, whichever comes
+// first (docs/durable-sessions.md): the runtime's journal stays small on a healthy connection.
+// By bytes too: 256 output messages of ~62 KB are ~16 MB, twice the runtime's default memory
+// budget, and a fast stream then spilled to disk with a client attached and reading.
 constexpr std::uint64_t ack_every_messages = 256;
+constexpr std::uint64_t ack_every_bytes = 2u << 20;
 constexpr auto ack_every = std::chrono::seconds(1);
 // The runtime answers detach_message at once; this bounds a runtime that does not.
 constexpr auto detach_limit = std::chrono::seconds(30);
@@ -260,7 +263,7 @@ void session_core::after_numbered() {
       finish({});
     adopted_may_be_idle_ = false;
   }
-  if (unacked_ >= ack_every_messages)
+  if (unacked_ >= ack_every_messages || unacked_bytes_ >= ack_every_bytes)
     send_ack();
   else if (unacked_ > 0)
     arm_ack_timer();
@@ -292,6 +295,7 @@ void session_core::send_ack() {
   send(protocol::ack_message{last_seq_});
   acked_seq_ = last_seq_;
   unacked_ = 0;
+  unacked_bytes_ = 0;
 }
 
 // ---- reconnecting -----------------------------------------------------------------------------

@@ -348,6 +348,32 @@ TEST(client_durable, acknowledges_every_256_messages_and_after_a_second) {
   EXPECT_EQ(acks, (std::vector<std::uint64_t>{256, 301}));
 }
 
+// Large messages: 256 of them would be far past the runtime's journal memory budget, so the
+// client also acknowledges every 2 MiB (the 7th 300 KB message crosses it).
+TEST(client_durable, acknowledges_every_2_mib_of_messages) {
+  const std::string big(300 * 1024, 'x');
+  std::vector<scripted_peer::step> steps{scripted_peer::send(info(false, 0, 0)),
+                                         scripted_peer::expect("command_execution_message")};
+  for (std::uint64_t seq = 1; seq <= 20; ++seq)
+    steps.push_back(out(big, seq));
+  steps.push_back(scripted_peer::expect("ack_message"));
+  steps.push_back(exec_result(0, 21));
+  scripted_peer peer({durable(std::move(steps))});
+  durable_client c(peer.url());
+  auto [s, e] = session::connect(c.options);
+  ASSERT_TRUE(s) << e.message;
+  auto [res, error] = s->execute_commands(one_command(), {});
+  ASSERT_FALSE(error) << error.message;
+  ASSERT_TRUE(peer.wait_done(5s)) << peer.failure();
+  std::vector<std::uint64_t> acks;
+  for (const auto& f : peer.received())
+    if (auto d = protocol::decode(f);
+        d.msg && std::holds_alternative<protocol::ack_message>(*d.msg))
+      acks.push_back(std::get<protocol::ack_message>(*d.msg).seq);
+  ASSERT_FALSE(acks.empty());
+  EXPECT_EQ(acks.front(), 7u);
+}
+
 TEST(client_durable, upload_answers_lost_in_a_drop_are_given_again_without_a_second_callback) {
   protocol::artifact_upload_request_message announce{"a.txt", "/out/a.txt"};
   scripted_peer peer({
