@@ -92,6 +92,9 @@ Options:
   --max-turns N               model turns for the openai loop and claude (default 50)
   --openai-token-budget N     the openai loop stops an invocation whose prompt and completion
                               tokens together exceed N (default 0 = no budget)
+  --files-root DIR            confine the files API (/files) to DIR: its paths are taken
+                              beneath DIR and nothing outside is reachable (default: the
+                              whole file system, as the runtime's user)
   --extract-max-bytes N       refuse an archive that unpacks to more than N bytes
                               (default 8589934592)
   --extract-max-entries N     refuse an archive with more than N entries (default 200000)
@@ -194,6 +197,10 @@ options parse_options(int argc, const char* const* argv) {
       o.handler_path = next();
     } else if (arg == "--workdir") {
       o.workdir = next();
+    } else if (arg == "--files-root") {
+      o.files_root = next();
+      if (o.files_root.empty())
+        throw std::invalid_argument(arg + ": expected a directory");
     } else if (arg == "--harness-timeout") {
       o.harness_timeout = parse_seconds(arg, next());
     } else if (arg == "--max-turns") {
