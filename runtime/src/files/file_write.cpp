@@ -30,9 +30,17 @@ struct temp_guard {
   int dir;
   std::string name;
   bool armed = true;
-  ~temp_guard() {
+  ~temp_guard() { discard(); }
+  // Before an error answer: a client that reads it must find neither the temporary file nor
+  // the space it took (an unlinked file still open keeps its blocks), so fd is closed first.
+  void discard(util::unique_fd& fd) {
+    fd.reset();
+    discard();
+  }
+  void discard() {
     if (armed)
       ::unlinkat(dir, name.c_str(), 0);
+    armed = false;
   }
 };
 
@@ -93,20 +101,25 @@ void handle_write(request_context& ctx) {
   if (r.what == spool_result::outcome::peer_gone)
     return; // the client went away or broke the framing: nothing to answer, temp removed
   if (r.what != spool_result::outcome::done) {
+    temp.discard(out);
     ctx.sock.send_error(from_errno(r.err, shown));
     return;
   }
   const std::uint64_t total = r.bytes;
   if (::fchmod(out.get(), mode) != 0) {
+    temp.discard(out);
     ctx.sock.send_error(from_errno(errno, shown));
     return;
   }
   if (const int e = out.close(); e != 0) {
+    temp.discard(out);
     ctx.sock.send_error(from_errno(e, shown));
     return;
   }
   if (::renameat(dir, temp.name.c_str(), dir, parent->leaf.c_str()) != 0) {
-    ctx.sock.send_error(from_errno(errno, shown));
+    const int e = errno;
+    temp.discard(out);
+    ctx.sock.send_error(from_errno(e, shown));
     return;
   }
   temp.armed = false;
