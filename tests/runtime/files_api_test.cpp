@@ -56,13 +56,6 @@ void fill_pattern(std::uint64_t offset, char* buf, std::size_t n) {
   }
 }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 void spit(const fs::path& p, const std::string& data) {
   std::ofstream out(p, std::ios::binary);
   out << data;
@@ -106,7 +99,7 @@ TEST_F(FilesApiTest, WriteCreatesParentsAtomicallyWithModeAndReadsBack) {
   const auto put = call("PUT", "/files", "path=" + p("a/b/c.txt") + "&mode=0600", "hello\n");
   ASSERT_EQ(put.status, 201) << put.body;
   EXPECT_NE(put.body.find("\"size\":6"), std::string::npos) << put.body;
-  EXPECT_EQ(slurp(dir_ + "/a/b/c.txt"), "hello\n");
+  EXPECT_EQ(read_whole_file(dir_ + "/a/b/c.txt"), "hello\n");
   struct stat st {};
   ASSERT_EQ(::stat((dir_ + "/a/b/c.txt").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
@@ -145,7 +138,7 @@ TEST_F(FilesApiTest, ChunkedUploadIsWrittenWhole) {
   };
   const auto r = files_request(rt_->port(), c);
   ASSERT_EQ(r.status, 201) << r.body;
-  const std::string data = slurp(dir_ + "/chunked.bin");
+  const std::string data = read_whole_file(dir_ + "/chunked.bin");
   ASSERT_EQ(data.size(), size);
   std::string expected(size, '\0');
   fill_pattern(0, expected.data(), size);
@@ -176,7 +169,7 @@ TEST_F(FilesApiTest, StatListMkdirMoveRemove) {
 
   EXPECT_EQ(call("POST", "/files/move", "from=" + p("d/e/f.txt") + "&to=" + p("g/h.txt")).status,
             200);
-  EXPECT_EQ(slurp(dir_ + "/g/h.txt"), "12345");
+  EXPECT_EQ(read_whole_file(dir_ + "/g/h.txt"), "12345");
   ASSERT_EQ(call("PUT", "/files", "path=" + p("g/other"), "x").status, 201);
   const auto no_overwrite =
       call("POST", "/files/move", "from=" + p("g/other") + "&to=" + p("g/h.txt"));
@@ -186,7 +179,7 @@ TEST_F(FilesApiTest, StatListMkdirMoveRemove) {
       call("POST", "/files/move", "from=" + p("g/other") + "&to=" + p("g/h.txt") + "&overwrite=1")
           .status,
       200);
-  EXPECT_EQ(slurp(dir_ + "/g/h.txt"), "x");
+  EXPECT_EQ(read_whole_file(dir_ + "/g/h.txt"), "x");
 
   const auto not_empty = call("DELETE", "/files", "path=" + p("d"));
   EXPECT_EQ(not_empty.status, 409);
@@ -320,7 +313,7 @@ TEST_F(FilesApiTest, ClientGoneMidUploadLeavesTheOldFileAndNoTemporary) {
       break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  EXPECT_EQ(slurp(dir_ + "/keep.txt"), "old contents");
+  EXPECT_EQ(read_whole_file(dir_ + "/keep.txt"), "old contents");
   std::vector<std::string> names;
   for (const auto& e : fs::directory_iterator(dir_))
     names.push_back(e.path().filename().string());
@@ -416,7 +409,7 @@ TEST_F(FilesApiTest, DirectoryDownloadsAsTarAndUploadsBack) {
   EXPECT_TRUE(tar.complete);
   EXPECT_EQ(tar.header("content-type"), "application/x-tar");
   // The symlink travels as a symlink: /etc/passwd's contents are not in the stream.
-  const std::string passwd = slurp("/etc/passwd");
+  const std::string passwd = read_whole_file("/etc/passwd");
   EXPECT_EQ(tar.body.find(passwd.substr(0, std::min<std::size_t>(passwd.size(), 64))),
             std::string::npos);
   // Uploading it elsewhere: the absolute symlink is refused by the extractor's rules, so
@@ -428,8 +421,8 @@ TEST_F(FilesApiTest, DirectoryDownloadsAsTarAndUploadsBack) {
   const auto tar2 = call("GET", "/files", "path=" + p("src") + "&format=tar");
   const auto up = call("PUT", "/files", "path=" + p("copy2") + "&format=tar", tar2.body);
   ASSERT_EQ(up.status, 200) << up.body;
-  EXPECT_EQ(slurp(dir_ + "/copy2/top.txt"), "top");
-  EXPECT_TRUE(slurp(dir_ + "/copy2/sub/big.bin") == big);
+  EXPECT_EQ(read_whole_file(dir_ + "/copy2/top.txt"), "top");
+  EXPECT_TRUE(read_whole_file(dir_ + "/copy2/sub/big.bin") == big);
 }
 
 // Every hostile archive of archive_extractor_test.cpp, through PUT /files?format=tar: refused
@@ -453,7 +446,7 @@ TEST_P(FilesApiHostile, RefusedThroughTarUpload) {
   if (err.rfind("skip:", 0) == 0)
     GTEST_SKIP() << err;
   ASSERT_EQ(err, "");
-  const std::string body = slurp(archive);
+  const std::string body = read_whole_file(archive);
   fs::remove(archive);
   const auto r = call("PUT", "/files", "path=" + p("root/work") + "&format=tar", body);
   EXPECT_GE(r.status, 400) << r.body;
@@ -485,7 +478,7 @@ TEST_F(FilesApiTest, TarUploadOverTheLimitIs413) {
   ASSERT_EQ(af::write_archive(archive, af::archive_format::tar,
                               {{"big.bin", af::kind::file, af::noise(200000, 3)}}),
             "");
-  const std::string body = slurp(archive);
+  const std::string body = read_whole_file(archive);
   fs::remove(archive);
   const auto r = call("PUT", "/files", "path=" + p("out") + "&format=tar", body);
   EXPECT_EQ(r.status, 413) << r.body;
@@ -515,24 +508,24 @@ TEST_F(FilesApiTest, WritesNeverFollowSymlinks) {
     EXPECT_EQ(r.status, 403) << method << " " << query << ": " << r.body;
     EXPECT_NE(r.body.find("path_refused"), std::string::npos) << r.body;
   }
-  EXPECT_EQ(slurp(victim + "/file"), "precious");
+  EXPECT_EQ(read_whole_file(victim + "/file"), "precious");
   EXPECT_FALSE(fs::exists(victim + "/new"));
   EXPECT_FALSE(fs::exists(victim + "/d"));
 
   // A symlink as the last component is replaced, not written through.
   ASSERT_EQ(call("PUT", "/files", "path=" + p("filelink"), "new").status, 200);
-  EXPECT_EQ(slurp(victim + "/file"), "precious");
+  EXPECT_EQ(read_whole_file(victim + "/file"), "precious");
   EXPECT_FALSE(fs::is_symlink(dir_ + "/filelink"));
-  EXPECT_EQ(slurp(dir_ + "/filelink"), "new");
+  EXPECT_EQ(read_whole_file(dir_ + "/filelink"), "new");
   // Removing a symlink removes the link only.
   ASSERT_EQ(::symlink((victim + "/file").c_str(), (dir_ + "/filelink2").c_str()), 0);
   ASSERT_EQ(call("DELETE", "/files", "path=" + p("filelink2")).status, 200);
-  EXPECT_EQ(slurp(victim + "/file"), "precious");
+  EXPECT_EQ(read_whole_file(victim + "/file"), "precious");
   // A recursive remove does not descend through a symlink inside the tree.
   fs::create_directories(dir_ + "/tree");
   ASSERT_EQ(::symlink(victim.c_str(), (dir_ + "/tree/inner").c_str()), 0);
   ASSERT_EQ(call("DELETE", "/files", "path=" + p("tree") + "&recursive=1").status, 200);
-  EXPECT_EQ(slurp(victim + "/file"), "precious");
+  EXPECT_EQ(read_whole_file(victim + "/file"), "precious");
   // Reads without --files-root follow symlinks (the client could name the target itself).
   EXPECT_EQ(call("GET", "/files", "path=" + p("dirlink/file")).body, "precious");
 }
@@ -572,7 +565,7 @@ TEST(FilesApiRoot, ConfinedBeneathFilesRoot) {
   w.target = "/files?path=/new/file.txt&token=" + std::string(token);
   w.body = "w";
   EXPECT_EQ(files_request(rt.port(), w).status, 201);
-  EXPECT_EQ(slurp(root + "/new/file.txt"), "w");
+  EXPECT_EQ(read_whole_file(root + "/new/file.txt"), "w");
   w.target = "/files?path=/dir-escape/planted&token=" + std::string(token);
   EXPECT_EQ(files_request(rt.port(), w).status, 403);
   EXPECT_FALSE(fs::exists(base + "/planted"));
@@ -591,7 +584,7 @@ TEST(FilesApiRoot, MissingFilesRootIsAStartupError) {
                           "/does-not-exist > " + base + "/log 2>&1";
   const int rc = std::system(cmd.c_str());
   EXPECT_NE(rc, 0);
-  EXPECT_NE(slurp(base + "/log").find("--files-root"), std::string::npos) << slurp(base + "/log");
+  EXPECT_NE(read_whole_file(base + "/log").find("--files-root"), std::string::npos) << read_whole_file(base + "/log");
 }
 
 } // namespace
