@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "agentrt/client/version.hpp"
+#include "bench_files.hpp"
 #include "measurements.hpp"
 #include "proc_probe.hpp"
 
@@ -108,6 +109,7 @@ int main(int argc, char** argv) {
        [](bench::bench_env& e) {
          return bench::measure_download(e, bench::archive_kind::tar_zst);
        }},
+      {"files", bench::measure_files},
   };
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<bench::measurement> results;
