@@ -317,6 +317,27 @@ long http_exchange::read_body(char* buf, std::size_t n) {
       return 0;
     }
   }
+  std::uint64_t want = n;
+  if (chunked_in_)
+    want = std::min(want, chunk_left_);
+  else if (left_)
+    want = std::min(want, *left_);
+  if (in_pos_ >= in_.size() && !chunked_in_ && want >= 64 * 1024) {
+    // Nothing buffered and a large read wanted: straight into the caller's buffer, no copy.
+    const long got = read_raw(buf, static_cast<std::size_t>(want));
+    if (got <= 0) {
+      if (got == 0 && !left_) {
+        done_ = true; // delimited by the close
+        return 0;
+      }
+      return -1;
+    }
+    if (left_) {
+      *left_ -= static_cast<std::uint64_t>(got);
+      done_ = *left_ == 0;
+    }
+    return got;
+  }
   if (!fill()) {
     if (!chunked_in_ && !left_) {
       done_ = true; // delimited by the close
@@ -324,11 +345,6 @@ long http_exchange::read_body(char* buf, std::size_t n) {
     }
     return -1;
   }
-  std::uint64_t want = n;
-  if (chunked_in_)
-    want = std::min(want, chunk_left_);
-  else if (left_)
-    want = std::min(want, *left_);
   const std::size_t take =
       static_cast<std::size_t>(std::min<std::uint64_t>(want, in_.size() - in_pos_));
   std::memcpy(buf, in_.data() + in_pos_, take);
