@@ -4,7 +4,9 @@
 // through the tar upload, symlink tricks on writes and reads, --files-root, the token, disk
 // full on a real tmpfs, and clear errors for bad paths. On the code before the files API every
 // request here got websocketpp's 404.
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -366,6 +368,45 @@ TEST_F(FilesApiTest, BadPathsAndRequestsGiveClearErrors) {
   EXPECT_EQ(http_get(rt_->port(), "/filesystem").first, 404);
 }
 
+// Raw request text: what the test client would never send.
+std::string raw_exchange(int port, const std::string& request) {
+  const int fd = connect_loopback(port);
+  if (fd < 0)
+    return {};
+  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  ::shutdown(fd, SHUT_WR);
+  std::string out;
+  char buf[4096];
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  for (;;) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0)
+      break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+TEST_F(FilesApiTest, MalformedRequestsAreRefusedOrCut) {
+  const std::string huge_head =
+      "GET /files?path=/ HTTP/1.1\r\nX-Pad: " + std::string(20000, 'a') + "\r\n\r\n";
+  const std::string big = raw_exchange(rt_->port(), huge_head);
+  EXPECT_EQ(big.rfind("HTTP/1.1 431", 0), 0u) << big.substr(0, 200);
+  EXPECT_NE(big.find("head_too_large"), std::string::npos);
+  EXPECT_EQ(raw_exchange(rt_->port(), "GET /files?path=/ SPDY/3\r\n\r\n").rfind("HTTP/1.1 400", 0),
+            0u);
+  // Broken chunk framing: no answer is owed, and nothing is written.
+  const std::string cut = raw_exchange(
+      rt_->port(), "PUT /files?path=" + p("chunky") + "&token=" + token +
+                       " HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n");
+  EXPECT_EQ(cut.find("HTTP/1.1 20"), std::string::npos) << cut;
+  for (int i = 0; i < 50 && !fs::is_empty(dir_); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE(fs::is_empty(dir_)) << "a temporary file or the target was left";
+}
+
 TEST_F(FilesApiTest, DiskFullIs507AndLeavesNothing) {
   std::string why;
   auto tmpfs = scoped_tmpfs::mount(1 << 20, why);
@@ -584,7 +625,8 @@ TEST(FilesApiRoot, MissingFilesRootIsAStartupError) {
                           "/does-not-exist > " + base + "/log 2>&1";
   const int rc = std::system(cmd.c_str());
   EXPECT_NE(rc, 0);
-  EXPECT_NE(read_whole_file(base + "/log").find("--files-root"), std::string::npos) << read_whole_file(base + "/log");
+  EXPECT_NE(read_whole_file(base + "/log").find("--files-root"), std::string::npos)
+      << read_whole_file(base + "/log");
 }
 
 } // namespace
