@@ -83,6 +83,19 @@ TEST_F(CliFilesTest, PutGetFilesAndDirectories) {
   EXPECT_EQ(fs::read_symlink(local_ + "/back/link"), "sub/a.txt");
 }
 
+// On a terminal (script(1) gives the CLI one), a transfer over 1 MiB draws a progress line.
+TEST_F(CliFilesTest, ProgressLineOnATerminal) {
+  if (::access("/usr/bin/script", X_OK) != 0)
+    GTEST_SKIP() << "no script(1) to provide a terminal";
+  spit(local_ + "/p.bin", std::string(3 << 20, 'p'));
+  const std::string cmd = std::string(AGENTRT_CLIENT_BINARY) + " put " + rt_->url() + " " + local_ +
+                          "/p.bin " + remote_ + "/p.bin";
+  auto r = agentrt::test::run_program({"/usr/bin/script", "-qec", cmd, "/dev/null"});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("of 3.0 MiB (100%)"), std::string::npos) << r.out;
+  EXPECT_EQ(read_whole_file(remote_ + "/p.bin").size(), 3u << 20);
+}
+
 TEST_F(CliFilesTest, LsRmMkdirWithTheUrlFromTheEnvironment) {
   ::setenv("AGENTRT_URL", rt_->url().c_str(), 1);
   auto mk = run_cli({"mkdir", "--mode", "0700", remote_ + "/a/b"});
