@@ -21,6 +21,7 @@ constexpr const char* overview =
   agentrt-client exec URL [options] -- COMMAND...
   agentrt-client query URL [options] --prompt TEXT
   agentrt-client attach [HANDLE] [options]
+  agentrt-client put|get|ls|rm|mkdir [URL] PATH... (the files API)
 
 `agentrt-client SUBCOMMAND --help` lists the subcommand's options.)";
 

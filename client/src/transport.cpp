@@ -1,8 +1,9 @@
 // websocketpp's asio client (plain or TLS) on the caller's io_context. One endpoint per
 // connection: an endpoint is cheap, and it keeps every connection's settings independent.
 #include "transport.hpp"
+#include "tls_context.hpp"
 
-#include "agentrt/protocol/websocket_utf8.hpp"  // before websocketpp: see there
+#include "agentrt/protocol/websocket_utf8.hpp" // before websocketpp: see there
 
 #include <asio/ssl.hpp>
 #include <websocketpp/client.hpp>
@@ -126,22 +127,7 @@ private:
     bool verify = options.verify_tls;
     std::optional<std::string> ca_file = options.ca_file;
     endpoint_.set_tls_init_handler([host, verify, ca_file](websocketpp::connection_hdl) {
-      auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
-      std::error_code ec;
-      ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                           asio::ssl::context::no_sslv3,
-                       ec);
-      if (verify) {
-        if (ca_file)
-          ctx->load_verify_file(*ca_file, ec);
-        else
-          ctx->set_default_verify_paths(ec);
-        ctx->set_verify_mode(asio::ssl::verify_peer, ec);
-        ctx->set_verify_callback(asio::ssl::host_name_verification(host), ec);
-      } else {
-        ctx->set_verify_mode(asio::ssl::verify_none, ec);
-      }
-      return ctx;
+      return detail::make_tls_context(host, verify, ca_file);
     });
   }
 

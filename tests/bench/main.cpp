@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "agentrt/client/version.hpp"
+#include "bench_files.hpp"
 #include "measurements.hpp"
 #include "proc_probe.hpp"
 
@@ -111,6 +112,7 @@ int main(int argc, char** argv) {
       {"durable_output", bench::measure_durable_output},
       {"resume", bench::measure_resume},
       {"detached_rss", bench::measure_detached_rss},
+      {"files", bench::measure_files},
   };
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<bench::measurement> results;

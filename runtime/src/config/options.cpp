@@ -201,6 +201,18 @@ void add_harness_options(CLI::App& app, options& o) {
                });
 }
 
+void add_files_options(CLI::App& app, options& o) {
+  value_option(app, "--files-root", "DIR",
+               "confine the files API (/files) to DIR: its paths are taken beneath DIR and "
+               "nothing outside is reachable (default: the whole file system, as the runtime's "
+               "user)",
+               [&o](const std::string& v) {
+                 if (v.empty())
+                   throw std::invalid_argument("--files-root: expected a directory");
+                 o.files_root = v;
+               });
+}
+
 void add_transfer_options(CLI::App& app, options& o) {
   value_option(app, "--extract-max-bytes", "N",
                "refuse an archive that unpacks to more than N bytes (default 8589934592)",
@@ -294,6 +306,7 @@ std::unique_ptr<CLI::App> make_app(const std::string& program, options& o) {
   add_durable_options(*app, o);
   add_command_options(*app, o);
   add_harness_options(*app, o);
+  add_files_options(*app, o);
   add_transfer_options(*app, o);
   add_log_options(*app, o);
   app->footer("Plain \"GET /health\" on the same port answers 200 with JSON and needs no token. "

@@ -48,6 +48,9 @@ struct options {
   int max_turns = 50;
   std::uint64_t openai_token_budget = 0; // --openai-token-budget; 0 = none
 
+  // The files API (docs/protocol.md, "Files API"): empty = the whole file system.
+  std::string files_root; // --files-root DIR
+
   // Downloads, extraction, artifacts.
   std::uint64_t extract_max_bytes = 8ULL << 30;
   std::uint64_t extract_max_entries = 200000;

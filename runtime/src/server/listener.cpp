@@ -142,7 +142,7 @@ listener::listener(asio::io_context& io, const config::options& opts,
                    process::process_reaper& reaper, harness::harness& agent_harness)
     : pool_(4), state_(io, opts, reaper, transfers_, pool_, agent_harness),
       frame_budget_(std::make_shared<frame_budget>(opts.max_pending_frame_bytes)),
-      accept_backoff_timer_(io), shutdown_deadline_(io) {
+      files_router_(io, files_), accept_backoff_timer_(io), shutdown_deadline_(io) {
   server_.clear_access_channels(websocketpp::log::alevel::all);
   server_.clear_error_channels(websocketpp::log::elevel::all);
   if (log::enabled(log::level::debug)) {
@@ -176,6 +176,17 @@ listener::~listener() {
 
 std::error_code listener::start() {
   const auto& o = state_.options;
+  files::files_config files_config;
+  files_config.token = o.token;
+  files_config.limits.extract_max_bytes = o.extract_max_bytes;
+  files_config.limits.extract_max_entries = o.extract_max_entries;
+  files_config.limits.extract_max_ratio = o.extract_max_ratio;
+  files_config.limits.max_upload_bytes = o.extract_max_bytes;
+  std::string why;
+  if (!files_.start(std::move(files_config), o.files_root, why)) {
+    log::error({}, why);
+    return std::make_error_code(std::errc::no_such_file_or_directory);
+  }
   std::error_code ec;
   server_.listen(o.host, std::to_string(o.port), ec);
   if (ec)
@@ -219,7 +230,8 @@ void listener::on_accept(const connection_ptr& con, const std::error_code& ec) {
       log::info({}, "accepting connections again");
       accept_backoff_ = std::chrono::milliseconds{0};
     }
-    con->start();
+    // A request for /files goes to the files API's streaming handler; the rest to websocketpp.
+    files_router_.route(con->get_raw_socket(), con, [con] { con->start(); });
     accept_next();
     return;
   }
@@ -488,6 +500,8 @@ void listener::shutdown(std::function<void()> on_done) {
   std::error_code ec;
   server_.stop_listening(ec);
   accept_backoff_timer_.cancel();
+  files_router_.shutdown();
+  files_.shutdown();
   // Copies: a session may close synchronously and move from one map to the other.
   auto sessions = sessions_;
   for (auto& [hdl, s] : sessions)

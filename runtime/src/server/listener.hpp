@@ -13,6 +13,8 @@
 #include <asio/steady_timer.hpp>
 
 #include "config/options.hpp"
+#include "files/files_router.hpp"
+#include "files/files_server.hpp"
 #include "process/process_reaper.hpp"
 #include "server/frame_budget.hpp"
 #include "server/server_state.hpp"
@@ -65,6 +67,9 @@ private:
   // Before server_: connections (and what their handlers hold) are destroyed with it.
   std::shared_ptr<frame_budget> frame_budget_;
   ws_server server_;
+  // After server_, so destroyed before it: the router may hold connections not yet started.
+  files::files_server files_;
+  files::files_router files_router_;
   asio::steady_timer accept_backoff_timer_;
   std::chrono::milliseconds accept_backoff_{0};
   std::map<websocketpp::connection_hdl, std::shared_ptr<session>,

@@ -1,0 +1,395 @@
+// files_client: each call is one HTTP exchange with the runtime's /files endpoints.
+#include "agentrt/client/files.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include <rapidjson/document.h>
+
+#include "files_http.hpp"
+#include "tar_stream.hpp"
+
+namespace agentrt::client {
+namespace {
+
+using detail::http_exchange;
+using detail::query_encode;
+
+files_result failure(errc code, std::string message, int status = 0) {
+  files_result r;
+  r.error.code = make_error_code(code);
+  r.error.message = std::move(message);
+  r.status = status;
+  return r;
+}
+
+// A non-2xx answer: the runtime's JSON error body.
+files_result answer_error(http_exchange& x) {
+  std::string body;
+  x.read_all(body, 1 << 20);
+  files_result r = failure(errc::runtime_error, "HTTP " + std::to_string(x.status()), x.status());
+  rapidjson::Document d;
+  d.Parse(body.c_str());
+  if (!d.HasParseError() && d.IsObject()) {
+    if (d.HasMember("message") && d["message"].IsString())
+      r.error.message = d["message"].GetString();
+    if (d.HasMember("error") && d["error"].IsString())
+      r.code = d["error"].GetString();
+    r.error.metadata_json = body;
+    while (!r.error.metadata_json.empty() && r.error.metadata_json.back() == '\n')
+      r.error.metadata_json.pop_back();
+  } else if (x.status() == 404) {
+    r.code = "not_found";
+    r.error.message = "the runtime has no files API (404): is it an agentrt with /files?";
+  }
+  return r;
+}
+
+files_result transport_error(http_exchange& x, const std::string& what) {
+  return failure(errc::connection_failed,
+                 what + ": " + (x.error().empty() ? "connection lost" : x.error()));
+}
+
+file_info info_from(const rapidjson::Value& v) {
+  file_info f;
+  if (v.HasMember("path") && v["path"].IsString())
+    f.path = v["path"].GetString();
+  if (v.HasMember("type") && v["type"].IsString())
+    f.type = v["type"].GetString();
+  if (v.HasMember("size") && v["size"].IsNumber())
+    f.size = static_cast<std::uint64_t>(v["size"].GetDouble());
+  if (v.HasMember("mode") && v["mode"].IsString())
+    f.mode = static_cast<unsigned>(std::strtoul(v["mode"].GetString(), nullptr, 8));
+  if (v.HasMember("mtime") && v["mtime"].IsNumber())
+    f.mtime = v["mtime"].GetDouble();
+  if (v.HasMember("target") && v["target"].IsString())
+    f.target = v["target"].GetString();
+  return f;
+}
+
+std::string mode_text(unsigned mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", mode & 0777);
+  return buf;
+}
+
+} // namespace
+
+files_client::files_client(files_options options) : options_(std::move(options)) {}
+
+#define AGENTRT_FILES_URL(url)                                                                     \
+  detail::base_url url;                                                                            \
+  if (std::string why; !detail::parse_base_url(options_.url, url, why))                            \
+    return failure(errc::invalid_options, why);
+
+// Sends a request without a body and reads the head; a non-2xx answer becomes the result.
+static files_result simple_call(http_exchange& x, const std::string& method,
+                                const std::string& target, std::string* body) {
+  if (!x.start(method, target, std::nullopt, false))
+    return transport_error(x, method + " " + target.substr(0, target.find('?')));
+  if (!x.read_head())
+    return transport_error(x, "no answer");
+  if (x.status() / 100 != 2)
+    return answer_error(x);
+  files_result r;
+  r.status = x.status();
+  if (body && !x.read_all(*body))
+    return transport_error(x, "the answer was cut");
+  return r;
+}
+
+files_result files_client::read(const std::string& remote,
+                                const std::function<bool(const char*, std::size_t)>& sink,
+                                std::uint64_t offset) {
+  AGENTRT_FILES_URL(url)
+  http_exchange x(options_, url);
+  const std::string range =
+      offset > 0 ? "Range: bytes=" + std::to_string(offset) + "-\r\n" : std::string();
+  if (!x.start("GET", "/files?path=" + query_encode(remote), std::nullopt, false, range))
+    return transport_error(x, "read " + remote);
+  if (!x.read_head())
+    return transport_error(x, "read " + remote);
+  if (x.status() != 200 && x.status() != 206)
+    return answer_error(x);
+  if (offset > 0 && x.status() != 206)
+    return failure(errc::protocol_violation, "the runtime ignored the Range request", 200);
+  std::optional<std::uint64_t> total;
+  if (const std::string cl = x.header("content-length"); !cl.empty())
+    total = offset + std::strtoull(cl.c_str(), nullptr, 10);
+  std::vector<char> buf(256 * 1024);
+  std::uint64_t done = offset;
+  for (;;) {
+    const long n = x.read_body(buf.data(), buf.size());
+    if (n == 0)
+      break;
+    if (n < 0)
+      return transport_error(x, "read " + remote + " cut after " + std::to_string(done) + " bytes");
+    if (!sink(buf.data(), static_cast<std::size_t>(n)))
+      return failure(errc::cancelled, "read " + remote + ": stopped by the sink");
+    done += static_cast<std::uint64_t>(n);
+    if (options_.progress)
+      options_.progress(done, total);
+  }
+  files_result r;
+  r.status = x.status();
+  return r;
+}
+
+files_result files_client::read_to_file(const std::string& remote, const std::string& local,
+                                        bool resume) {
+  const std::string part = local + ".part";
+  struct stat st {};
+  std::uint64_t offset = 0;
+  if (resume && ::stat(part.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+    offset = static_cast<std::uint64_t>(st.st_size);
+  const int fd = ::open(part.c_str(),
+                        O_WRONLY | O_CREAT | O_CLOEXEC | (offset > 0 ? O_APPEND : O_TRUNC), 0644);
+  if (fd < 0)
+    return failure(errc::invalid_options, "cannot write " + part + ": " + std::strerror(errno));
+  int write_errno = 0;
+  files_result r = read(
+      remote,
+      [&](const char* d, std::size_t n) {
+        while (n > 0) {
+          const ssize_t w = ::write(fd, d, n);
+          if (w < 0 && errno == EINTR)
+            continue;
+          if (w < 0) {
+            write_errno = errno;
+            return false;
+          }
+          d += w;
+          n -= static_cast<std::size_t>(w);
+        }
+        return true;
+      },
+      offset);
+  // A range past the end: the part file is already whole (or the file shrank).
+  if (!r && r.status == 416 && offset > 0) {
+    ::close(fd);
+    ::unlink(part.c_str());
+    return read_to_file(remote, local, false);
+  }
+  const int close_rc = ::close(fd);
+  if (write_errno != 0)
+    return failure(errc::invalid_options,
+                   "cannot write " + part + ": " + std::strerror(write_errno));
+  if (!r)
+    return r; // the part file stays for a resume
+  if (close_rc != 0 || ::rename(part.c_str(), local.c_str()) != 0)
+    return failure(errc::invalid_options, "cannot write " + local + ": " + std::strerror(errno));
+  return r;
+}
+
+files_result files_client::write(const std::string& remote,
+                                 const std::function<std::size_t(char*, std::size_t)>& source,
+                                 std::optional<std::uint64_t> length,
+                                 std::optional<unsigned> mode) {
+  AGENTRT_FILES_URL(url)
+  http_exchange x(options_, url);
+  std::string target = "/files?path=" + query_encode(remote);
+  if (mode)
+    target += "&mode=" + mode_text(*mode);
+  if (!x.start("PUT", target, length, !length))
+    return transport_error(x, "write " + remote);
+  std::vector<char> buf(256 * 1024);
+  std::uint64_t done = 0;
+  bool sent = true;
+  for (;;) {
+    const std::size_t n = source(buf.data(), buf.size());
+    if (n == 0)
+      break;
+    if (!x.send(std::string_view(buf.data(), n))) {
+      sent = false; // the runtime may have answered early (disk full, refused): read it
+      break;
+    }
+    done += n;
+    if (options_.progress)
+      options_.progress(done, length);
+  }
+  if (sent)
+    sent = x.finish_body();
+  if (!x.read_head())
+    return transport_error(x, "write " + remote);
+  if (x.status() / 100 != 2)
+    return answer_error(x);
+  if (!sent)
+    return transport_error(x, "write " + remote);
+  files_result r;
+  r.status = x.status();
+  return r;
+}
+
+files_result files_client::write_from_file(const std::string& local, const std::string& remote,
+                                           std::optional<unsigned> mode) {
+  const int fd = ::open(local.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return failure(errc::invalid_options, "cannot read " + local + ": " + std::strerror(errno));
+  struct stat st {};
+  ::fstat(fd, &st);
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return failure(errc::invalid_options, local + " is not a regular file");
+  }
+  bool read_failed = false;
+  files_result r = write(
+      remote,
+      [&](char* buf, std::size_t n) -> std::size_t {
+        for (;;) {
+          const ssize_t got = ::read(fd, buf, n);
+          if (got < 0 && errno == EINTR)
+            continue;
+          if (got < 0)
+            read_failed = true;
+          return got > 0 ? static_cast<std::size_t>(got) : 0;
+        }
+      },
+      static_cast<std::uint64_t>(st.st_size),
+      mode ? mode : std::optional<unsigned>(st.st_mode & 0777));
+  ::close(fd);
+  if (read_failed && r)
+    return failure(errc::invalid_options, "cannot read " + local);
+  return r;
+}
+
+files_result files_client::stat(const std::string& remote, file_info& out) {
+  AGENTRT_FILES_URL(url)
+  http_exchange x(options_, url);
+  std::string body;
+  files_result r = simple_call(x, "GET", "/files/stat?path=" + query_encode(remote), &body);
+  if (!r)
+    return r;
+  rapidjson::Document d;
+  d.Parse(body.c_str());
+  if (d.HasParseError() || !d.IsObject())
+    return failure(errc::protocol_violation, "stat: the answer is not a JSON object");
+  out = info_from(d);
+  return r;
+}
+
+files_result files_client::list(const std::string& remote, std::vector<file_info>& out, int depth) {
+  AGENTRT_FILES_URL(url)
+  http_exchange x(options_, url);
+  std::string body;
+  files_result r = simple_call(
+      x, "GET", "/files/list?path=" + query_encode(remote) + "&depth=" + std::to_string(depth),
+      &body);
+  if (!r)
+    return r;
+  rapidjson::Document d;
+  d.Parse(body.c_str());
+  if (d.HasParseError() || !d.IsObject() || !d.HasMember("entries") || !d["entries"].IsArray())
+    return failure(errc::protocol_violation, "list: the answer has no entries array");
+  out.clear();
+  for (const auto& e : d["entries"].GetArray()) {
+    if (e.IsObject())
+      out.push_back(info_from(e));
+  }
+  return r;
+}
+
+files_result files_client::mkdir(const std::string& remote, std::optional<unsigned> mode) {
+  AGENTRT_FILES_URL(url)
+  http_exchange x(options_, url);
+  std::string target = "/files/mkdir?path=" + query_encode(remote);
+  if (mode)
+    target += "&mode=" + mode_text(*mode);
+  return simple_call(x, "POST", target, nullptr);
+}
+
+files_result files_client::move(const std::string& from, const std::string& to, bool overwrite) {
+  AGENTRT_FILES_URL(url)
+  http_exchange x(options_, url);
+  return simple_call(x, "POST",
+                     "/files/move?from=" + query_encode(from) + "&to=" + query_encode(to) +
+                         (overwrite ? "&overwrite=1" : ""),
+                     nullptr);
+}
+
+files_result files_client::remove(const std::string& remote, bool recursive) {
+  AGENTRT_FILES_URL(url)
+  http_exchange x(options_, url);
+  return simple_call(x, "DELETE",
+                     "/files?path=" + query_encode(remote) + (recursive ? "&recursive=1" : ""),
+                     nullptr);
+}
+
+files_result files_client::upload_directory(const std::string& local_dir,
+                                            const std::string& remote_dir) {
+  AGENTRT_FILES_URL(url)
+  struct stat st {};
+  if (::stat(local_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return failure(errc::invalid_options, local_dir + " is not a directory");
+  http_exchange x(options_, url);
+  if (!x.start("PUT", "/files?path=" + query_encode(remote_dir) + "&format=tar", std::nullopt,
+               true))
+    return transport_error(x, "upload " + local_dir);
+  std::uint64_t done = 0;
+  std::string why;
+  const bool sent = detail::write_tar(
+                        local_dir,
+                        [&](std::string_view data) {
+                          if (!x.send(data))
+                            return false;
+                          done += data.size();
+                          if (options_.progress)
+                            options_.progress(done, std::nullopt);
+                          return true;
+                        },
+                        why) &&
+                    x.finish_body();
+  if (!x.read_head()) {
+    if (!sent)
+      return failure(errc::invalid_options, why);
+    return transport_error(x, "upload " + local_dir);
+  }
+  if (x.status() / 100 != 2)
+    return answer_error(x);
+  if (!sent)
+    return failure(errc::invalid_options, why);
+  files_result r;
+  r.status = x.status();
+  return r;
+}
+
+files_result files_client::download_directory(const std::string& remote_dir,
+                                              const std::string& local_dir) {
+  AGENTRT_FILES_URL(url)
+  http_exchange x(options_, url);
+  if (!x.start("GET", "/files?path=" + query_encode(remote_dir) + "&format=tar", std::nullopt,
+               false))
+    return transport_error(x, "download " + remote_dir);
+  if (!x.read_head())
+    return transport_error(x, "download " + remote_dir);
+  if (x.status() != 200)
+    return answer_error(x);
+  detail::tar_extractor extractor(local_dir);
+  std::vector<char> buf(256 * 1024);
+  std::uint64_t done = 0;
+  for (;;) {
+    const long n = x.read_body(buf.data(), buf.size());
+    if (n == 0)
+      break;
+    if (n < 0)
+      return transport_error(x, "download " + remote_dir + " cut after " + std::to_string(done) +
+                                    " bytes");
+    if (!extractor.feed(buf.data(), static_cast<std::size_t>(n)))
+      return failure(errc::protocol_violation, "download " + remote_dir + ": " + extractor.error());
+    done += static_cast<std::uint64_t>(n);
+    if (options_.progress)
+      options_.progress(done, std::nullopt);
+  }
+  if (!extractor.finish())
+    return failure(errc::protocol_violation, "download " + remote_dir + ": " + extractor.error());
+  files_result r;
+  r.status = x.status();
+  return r;
+}
+
+} // namespace agentrt::client

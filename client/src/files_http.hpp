@@ -1,0 +1,81 @@
+// One HTTP/1.1 exchange with the runtime's files API over a blocking socket (plain, or TLS
+// through OpenSSL on the same descriptor), with an idle timeout on every read and write: the
+// request head, a body sent whole, by Content-Length or chunked, and the response with its body
+// decoded (Content-Length, chunked, or up to the close).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "agentrt/client/files.hpp"
+
+namespace agentrt::client::detail {
+
+struct base_url {
+  bool tls = false;
+  std::string host;
+  std::string port;
+};
+
+// ws:// wss:// http:// https://; the path is ignored.
+bool parse_base_url(const std::string& url, base_url& out, std::string& why);
+
+// Percent-encodes a query value.
+std::string query_encode(std::string_view s);
+
+class http_exchange {
+public:
+  http_exchange(const files_options& options, const base_url& url);
+  ~http_exchange();
+  http_exchange(const http_exchange&) = delete;
+  http_exchange& operator=(const http_exchange&) = delete;
+
+  // Connects and sends the head; content_length or chunked frame the body to come (neither:
+  // no body). The token is added when set.
+  bool start(const std::string& method, const std::string& target,
+             std::optional<std::uint64_t> content_length, bool chunked,
+             const std::string& extra_headers = {});
+  bool send(std::string_view data); // body bytes (chunk-framed when chunked)
+  bool finish_body();               // the last chunk when chunked
+  // Reads the status line and headers (skipping 100 Continue).
+  bool read_head();
+  int status() const noexcept { return status_; }
+  std::string header(const std::string& lower_name) const;
+  // Body bytes: >0, 0 at the end, -1 on a cut or failed connection.
+  long read_body(char* buf, std::size_t n);
+  // The whole (small) body.
+  bool read_all(std::string& out, std::size_t max = 64u << 20);
+  bool body_complete() const noexcept { return done_; }
+
+  const std::string& error() const noexcept { return error_; }
+
+private:
+  bool write_raw(const char* data, std::size_t n);
+  long read_raw(char* buf, std::size_t n);
+  bool fill();
+  bool read_line(std::string& line);
+
+  const files_options& options_;
+  base_url url_;
+  int fd_ = -1;
+  struct tls_state;
+  std::unique_ptr<tls_state> tls_;
+  bool chunked_out_ = false;
+
+  std::string in_;
+  std::size_t in_pos_ = 0;
+  int status_ = 0;
+  std::map<std::string, std::string> headers_;
+  bool chunked_in_ = false;
+  std::optional<std::uint64_t> left_;
+  std::uint64_t chunk_left_ = 0;
+  bool done_ = false;
+  std::string error_;
+};
+
+} // namespace agentrt::client::detail

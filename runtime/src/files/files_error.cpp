@@ -1,0 +1,102 @@
+// errno to HTTP status mapping and the JSON error body.
+#include "files/files_error.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+#include "util/json_object.hpp"
+
+namespace agentrt::runtime::files {
+
+std::string files_error::json() const {
+  return util::json_object().add("error", code).add("message", message).add("status", status).str();
+}
+
+files_error make_error(int status, std::string code, std::string message) {
+  return files_error{status, std::move(code), std::move(message)};
+}
+
+files_error bad_request(std::string message) {
+  return make_error(400, "bad_request", std::move(message));
+}
+
+files_error path_refused(std::string_view path, std::string_view why) {
+  return make_error(403, "path_refused",
+                    "path refused: " + std::string(path) + ": " + std::string(why));
+}
+
+files_error from_errno(int err, std::string_view path) {
+  const std::string p(path);
+  const std::string text = std::strerror(err);
+  switch (err) {
+  case ENOENT:
+  case ENOTDIR:
+    return make_error(404, "not_found", "not found: " + p + " (" + text + ")");
+  case EISDIR:
+    return make_error(409, "is_a_directory", "is a directory: " + p);
+  case EACCES:
+  case EPERM:
+  case EROFS:
+    return make_error(403, "permission_denied", "permission denied: " + p + " (" + text + ")");
+  case ENOSPC:
+  case EDQUOT:
+    return make_error(507, "disk_full", "disk full while writing " + p + " (" + text + ")");
+  case EFBIG:
+    return make_error(413, "too_large", "too large: " + p + " (" + text + ")");
+  case EEXIST:
+    return make_error(409, "exists", "already exists: " + p);
+  case ENOTEMPTY:
+    return make_error(409, "not_empty", "directory not empty: " + p);
+  case ELOOP:
+    return path_refused(p, "leads through a symbolic link");
+  case EXDEV:
+    return path_refused(p, "leads outside --files-root");
+  default:
+    return make_error(500, "io_error", p + ": " + text);
+  }
+}
+
+std::string_view reason_phrase(int status) noexcept {
+  switch (status) {
+  case 100:
+    return "Continue";
+  case 200:
+    return "OK";
+  case 201:
+    return "Created";
+  case 206:
+    return "Partial Content";
+  case 400:
+    return "Bad Request";
+  case 401:
+    return "Unauthorized";
+  case 403:
+    return "Forbidden";
+  case 404:
+    return "Not Found";
+  case 405:
+    return "Method Not Allowed";
+  case 409:
+    return "Conflict";
+  case 411:
+    return "Length Required";
+  case 413:
+    return "Content Too Large";
+  case 416:
+    return "Range Not Satisfiable";
+  case 422:
+    return "Unprocessable Content";
+  case 431:
+    return "Request Header Fields Too Large";
+  case 501:
+    return "Not Implemented";
+  case 503:
+    return "Service Unavailable";
+  case 507:
+    return "Insufficient Storage";
+  default:
+    return status < 500 ? "Client Error" : "Server Error";
+  }
+}
+
+} // namespace agentrt::runtime::files

@@ -1,0 +1,201 @@
+// Path resolution for the files API: openat2 beneath --files-root for reads, an O_NOFOLLOW walk
+// for writes.
+#include "files/files_root.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+
+#if __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#define AGENTRT_FILES_HAVE_OPENAT2 1
+#endif
+
+namespace agentrt::runtime::files {
+namespace {
+
+constexpr int walk_flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+
+std::string join(const std::vector<std::string>& comps, std::size_t count) {
+  std::string out;
+  for (std::size_t i = 0; i < count; ++i)
+    out += "/" + comps[i];
+  return out.empty() ? "/" : out;
+}
+
+// openat2 beneath dir; -1 with errno (ENOSYS when the kernel or headers lack it).
+int openat2_beneath(int dir, const std::string& rel, int flags) {
+#if defined(AGENTRT_FILES_HAVE_OPENAT2) && defined(SYS_openat2)
+  open_how how{};
+  how.flags = static_cast<std::uint64_t>(flags);
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  for (;;) {
+    const long fd = ::syscall(SYS_openat2, dir, rel.c_str(), &how, sizeof how);
+    if (fd >= 0 || errno != EINTR)
+      return static_cast<int>(fd);
+  }
+#else
+  (void)dir;
+  (void)rel;
+  (void)flags;
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+// Walks comps[0..count) from dir without following symlinks; creates missing directories when
+// create. Returns the last directory (or a dup of dir when count is 0).
+util::unique_fd walk_nofollow(int dir, const std::vector<std::string>& comps, std::size_t count,
+                              bool create, files_error& err) {
+  util::unique_fd current(::fcntl(dir, F_DUPFD_CLOEXEC, 0));
+  if (!current) {
+    err = from_errno(errno, "/");
+    return {};
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    util::unique_fd next(::openat(current.get(), comps[i].c_str(), walk_flags));
+    if (!next && errno == ENOENT && create) {
+      if (::mkdirat(current.get(), comps[i].c_str(), 0755) != 0 && errno != EEXIST) {
+        err = from_errno(errno, join(comps, i + 1));
+        return {};
+      }
+      next.reset(::openat(current.get(), comps[i].c_str(), walk_flags));
+    }
+    if (!next) {
+      const int e = errno;
+      struct stat st {};
+      if ((e == ELOOP || e == ENOTDIR) &&
+          ::fstatat(current.get(), comps[i].c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        if (S_ISLNK(st.st_mode)) {
+          err = path_refused(join(comps, i + 1), "is a symbolic link (writes never follow one)");
+          return {};
+        }
+        err = path_refused(join(comps, i + 1), "is not a directory");
+        return {};
+      }
+      err = from_errno(e, join(comps, i + 1));
+      return {};
+    }
+    current = std::move(next);
+  }
+  return current;
+}
+
+} // namespace
+
+bool files_root::open(const std::string& root, std::string& why) {
+  confined_ = !root.empty();
+  root_.reset(::open(confined_ ? root.c_str() : "/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root_) {
+    why = std::string("cannot open --files-root ") + root + ": " + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+std::optional<std::vector<std::string>> files_root::split(std::string_view path,
+                                                          files_error& err) const {
+  if (path.empty() || path.front() != '/') {
+    err = path_refused(path, "must be absolute (start with '/')");
+    return std::nullopt;
+  }
+  if (path.find('\0') != std::string_view::npos) {
+    err = path_refused("(a path with a NUL byte)", "contains a NUL byte");
+    return std::nullopt;
+  }
+  std::vector<std::string> comps;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const auto slash = std::min(path.find('/', start), path.size());
+    const std::string_view comp = path.substr(start, slash - start);
+    if (comp == "..") {
+      err = path_refused(path, "has a \"..\" component");
+      return std::nullopt;
+    }
+    if (!comp.empty() && comp != ".")
+      comps.emplace_back(comp);
+    start = slash + 1;
+  }
+  return comps;
+}
+
+util::unique_fd files_root::open_read(const std::vector<std::string>& comps, int flags,
+                                      int& err) const {
+  flags |= O_CLOEXEC;
+  std::string rel;
+  for (const auto& c : comps)
+    rel += (rel.empty() ? "" : "/") + c;
+  if (rel.empty())
+    rel = ".";
+  if (!confined_) {
+    util::unique_fd fd(::openat(root_.get(), rel.c_str(), flags));
+    err = fd ? 0 : errno;
+    return fd;
+  }
+  util::unique_fd fd(openat2_beneath(root_.get(), rel, flags));
+  if (fd || errno != ENOSYS) {
+    err = fd ? 0 : errno;
+    return fd;
+  }
+  // No openat2: walk without following any symlink (stricter, never wider).
+  files_error walk_err;
+  util::unique_fd parent =
+      walk_nofollow(root_.get(), comps, comps.empty() ? 0 : comps.size() - 1, false, walk_err);
+  if (!parent) {
+    err = walk_err.status == 404 ? ENOENT : ELOOP;
+    return {};
+  }
+  fd.reset(::openat(parent.get(), comps.empty() ? "." : comps.back().c_str(), flags | O_NOFOLLOW));
+  err = fd ? 0 : errno;
+  return fd;
+}
+
+std::optional<parent_and_leaf> files_root::parent_for_read(const std::vector<std::string>& comps,
+                                                           files_error& err,
+                                                           std::string_view shown) const {
+  parent_and_leaf out;
+  if (comps.empty()) {
+    out.dir.reset(::fcntl(root_.get(), F_DUPFD_CLOEXEC, 0));
+    return out;
+  }
+  const std::vector<std::string> parent(comps.begin(), comps.end() - 1);
+  int e = 0;
+  out.dir = open_read(parent, O_PATH | O_DIRECTORY, e);
+  if (!out.dir) {
+    err = from_errno(e, shown);
+    return std::nullopt;
+  }
+  out.leaf = comps.back();
+  return out;
+}
+
+std::optional<parent_and_leaf> files_root::parent_for_write(const std::vector<std::string>& comps,
+                                                            bool create_parents, files_error& err,
+                                                            std::string_view shown) const {
+  parent_and_leaf out;
+  if (comps.empty()) {
+    err = path_refused(shown, "is the root itself");
+    return std::nullopt;
+  }
+  out.dir = walk_nofollow(root_.get(), comps, comps.size() - 1, create_parents, err);
+  if (!out.dir)
+    return std::nullopt;
+  out.leaf = comps.back();
+  return out;
+}
+
+util::unique_fd files_root::directory_for_write(const std::vector<std::string>& comps,
+                                                files_error& err, std::string_view) const {
+  return walk_nofollow(root_.get(), comps, comps.size(), true, err);
+}
+
+std::string display_path(const std::vector<std::string>& comps) {
+  return join(comps, comps.size());
+}
+
+} // namespace agentrt::runtime::files

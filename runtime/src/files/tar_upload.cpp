@@ -1,0 +1,115 @@
+// PUT /files?path=DIR&format=tar: the body is spooled to an unlinked temporary file (the
+// extractor needs to read it twice: to sniff and to extract) and extracted under DIR by
+// archive::extract_archive, the very extractor downloadables use, with the same limits. DIR is
+// reached without following symlinks and handed to the extractor as /proc/self/fd/N, so that a
+// symlink swapped in meanwhile cannot redirect the extraction.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "archive/archive_extractor.hpp"
+#include "files/body_spool.hpp"
+#include "files/handlers.hpp"
+#include "util/json_object.hpp"
+
+namespace agentrt::runtime::files {
+namespace {
+
+files_error extraction_error(const archive::extract_result& r, const std::string& shown) {
+  using archive::extract_errc;
+  const std::string what = "archive refused for " + shown + ": " + r.error;
+  if (r.ec.category() != archive::extract_category())
+    return from_errno(r.ec.value(), shown);
+  switch (static_cast<extract_errc>(r.ec.value())) {
+  case extract_errc::unsafe_path:
+  case extract_errc::unsafe_link:
+    return make_error(403, "path_refused", what);
+  case extract_errc::too_many_entries:
+  case extract_errc::too_large:
+  case extract_errc::ratio_exceeded:
+    return make_error(413, "too_large", what);
+  case extract_errc::not_an_archive:
+  case extract_errc::corrupt_archive:
+    return make_error(400, "bad_archive", what);
+  default:
+    return make_error(422, "archive_refused", what);
+  }
+}
+
+util::unique_fd spool_file() {
+  const char* tmp = std::getenv("TMPDIR");
+  const std::string dir = tmp && *tmp ? tmp : "/tmp";
+  util::unique_fd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (fd)
+    return fd;
+  std::string name = dir + "/agentrt-upload-XXXXXX";
+  fd.reset(::mkostemp(name.data(), O_CLOEXEC));
+  if (fd)
+    ::unlink(name.c_str());
+  return fd;
+}
+
+} // namespace
+
+void handle_tar_upload(request_context& ctx) {
+  auto comps = path_param(ctx, "path");
+  if (!comps)
+    return;
+  const std::string shown = display_path(*comps);
+  files_error err;
+  if (!ctx.sock.begin_body(ctx.req, err)) {
+    ctx.sock.send_error(err);
+    return;
+  }
+  if (const auto length = ctx.sock.body_length(); length && *length > ctx.limits.max_upload_bytes) {
+    ctx.sock.send_error(make_error(413, "too_large",
+                                   "the archive (" + std::to_string(*length) +
+                                       " bytes) exceeds --extract-max-bytes"));
+    return;
+  }
+  util::unique_fd dest = ctx.root.directory_for_write(*comps, err, shown);
+  if (!dest) {
+    ctx.sock.send_error(err);
+    return;
+  }
+  util::unique_fd spool = spool_file();
+  if (!spool) {
+    ctx.sock.send_error(from_errno(errno, "the upload's temporary file"));
+    return;
+  }
+  if (!ctx.sock.send_continue(ctx.req))
+    return;
+  const spool_result spooled = spool_body(ctx.sock, spool.get(), ctx.limits.max_upload_bytes);
+  if (spooled.what == spool_result::outcome::peer_gone)
+    return;
+  if (spooled.what == spool_result::outcome::too_large) {
+    ctx.sock.send_error(make_error(413, "too_large", "the archive exceeds --extract-max-bytes"));
+    return;
+  }
+  if (spooled.what == spool_result::outcome::write_failed) {
+    ctx.sock.send_error(from_errno(spooled.err, "the upload's temporary file"));
+    return;
+  }
+  archive::extract_limits limits;
+  limits.max_total_bytes = ctx.limits.extract_max_bytes;
+  limits.max_entries = ctx.limits.extract_max_entries;
+  limits.max_ratio = ctx.limits.extract_max_ratio;
+  const std::string spool_path = "/proc/self/fd/" + std::to_string(spool.get());
+  const std::string dest_path = "/proc/self/fd/" + std::to_string(dest.get());
+  const archive::extract_result r =
+      archive::extract_archive(spool_path, archive::archive_format::none, dest_path, limits);
+  if (!r) {
+    ctx.sock.send_error(extraction_error(r, shown));
+    return;
+  }
+  ctx.sock.send_json(200, util::json_object()
+                              .add("path", shown)
+                              .add("entries", r.entries)
+                              .add("bytes", r.bytes)
+                              .add("format", std::string(archive::to_string(r.format)))
+                              .str());
+}
+
+} // namespace agentrt::runtime::files
