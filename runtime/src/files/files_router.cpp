@@ -37,11 +37,14 @@ verdict classify(std::string_view head) {
 } // namespace
 
 struct files_router::pending {
-  pending(asio::io_context& io, asio::ip::tcp::socket& s) : sock(s), timer(io) {}
+  pending(asio::io_context& io, asio::ip::tcp::socket& s) : sock(s), timer(io), silence(io) {}
   asio::ip::tcp::socket& sock;
   std::shared_ptr<void> keep_alive;
   std::function<void()> to_websocket;
   asio::steady_timer timer;
+  // A peer that sends nothing: handed to websocketpp at the deadline, whose handshake timeout
+  // then closes it (as before the files API, when websocketpp got every connection at once).
+  asio::steady_timer silence;
   std::chrono::steady_clock::time_point deadline;
 };
 
@@ -56,6 +59,15 @@ void files_router::route(asio::ip::tcp::socket& sock, std::shared_ptr<void> keep
   p->to_websocket = std::move(to_websocket);
   p->deadline = std::chrono::steady_clock::now() + peek_deadline;
   pending_.emplace(p.get(), p);
+  p->silence.expires_at(p->deadline);
+  p->silence.async_wait([this, p](const std::error_code& ec) {
+    if (ec || pending_.erase(p.get()) == 0)
+      return;
+    p->timer.cancel();
+    std::error_code ignored;
+    p->sock.cancel(ignored);
+    p->to_websocket();
+  });
   sock.async_wait(asio::ip::tcp::socket::wait_read, [this, p](const std::error_code& ec) {
     if (ec) {
       pending_.erase(p.get());
@@ -92,6 +104,7 @@ void files_router::check(const std::shared_ptr<pending>& p) {
   }
   auto self = p; // keeps p alive past the erase
   pending_.erase(p.get());
+  self->silence.cancel();
   if (v == verdict::websocket) {
     self->to_websocket();
     return;
@@ -109,6 +122,7 @@ void files_router::shutdown() {
   for (auto& [key, p] : all) {
     std::error_code ec;
     p->timer.cancel();
+    p->silence.cancel();
     p->sock.cancel(ec);
   }
 }
