@@ -151,10 +151,17 @@ std::vector<std::string> gemini_argv(const std::string& program, const invocatio
               schema->schema_json();
   }
   // The --name=value form keeps a prompt that starts with '-' from being read as a flag.
+  const auto& h = inv.settings;
   std::vector<std::string> argv = {program, "--prompt=" + prompt, "--output-format", "stream-json",
-                                   "--skip-trust", "--yolo"};
+                                   "--skip-trust"};
+  // --yolo is --approval-mode=yolo; an invocation may choose another mode.
+  argv.push_back(h.permission_mode ? "--approval-mode=" + *h.permission_mode : "--yolo");
+  for (const auto& tool : h.allowed_tools.value_or(std::vector<std::string>{}))
+    argv.push_back("--allowed-tools=" + tool);
   if (!inv.model.empty()) argv.push_back("--model=" + inv.model);
   if (inv.resume_session_id) argv.push_back("--resume=" + *inv.resume_session_id);
+  if (h.extra_args)
+    argv.insert(argv.end(), h.extra_args->begin(), h.extra_args->end());
   return argv;
 }
 

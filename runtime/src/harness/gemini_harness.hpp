@@ -92,6 +92,13 @@ class gemini_harness : public process_harness {
   std::string name() const override { return "gemini"; }
 
  protected:
+  // permission_mode is --approval-mode, allowed_tools --allowed-tools; max_turns,
+  // disallowed_tools and mcp_servers would need the settings overlay, which the adapter only
+  // writes for API-key auth, so they are refused rather than half-applied.
+  std::vector<setting> supported_settings() const override {
+    return {setting::timeout_s, setting::permission_mode, setting::allowed_tools,
+            setting::extra_args};
+  }
   prepared prepare(const invocation& inv, std::shared_ptr<const output_schema> schema,
                    const event_sink& sink, process_run_options& opts) override;
 

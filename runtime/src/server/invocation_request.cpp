@@ -41,6 +41,11 @@ void invocation_request::run_harness() {
   inv.source_id = source_id();
   inv.resume_session_id = std::move(message_.resume_session_id);
   inv.agent_events = has_capability("agent_events");
+  inv.agent = message_.agent.value_or("");
+  if (!inv.agent.empty())
+    log_info("agent for this invocation: " + inv.agent);
+  if (message_.settings)
+    inv.settings = std::move(*message_.settings);
 
   // Callbacks reach this class's members through the derived type (protected access).
   auto live = [guard = live_guard()] {
