@@ -35,6 +35,7 @@ ac::execute_options request_fields(const cli_options& o) {
   options.secrets_to_redact = o.secrets;
   options.downloadables = o.downloads;
   options.artifacts_dirs = o.artifacts;
+  options.announce_existing_artifacts = o.announce_existing_artifacts;
   return options;
 }
 

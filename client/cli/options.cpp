@@ -1,6 +1,9 @@
 #include "options.hpp"
 
 #include <CLI/CLI.hpp>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -37,7 +40,7 @@ constexpr const char* attach_text =
 // Everything given on the command line as raw text, checked and converted after parsing.
 struct raw_options {
   std::vector<std::string> downloads, env;
-  std::string ci = "auto", stdin_file, prompt_file, script, shell, schema_file;
+  std::string ci = "auto", stdin_file, prompt_file, script, shell, schema_file, mcp_config_file;
   bool have_prompt = false;
 };
 
@@ -123,6 +126,73 @@ void add_common(CLI::App* app, cli_options& o) {
       ->type_name("CMD");
 }
 
+// query's agentrt extensions: the agent and its per-query harness_settings.
+void add_agent_options(CLI::App* app, cli_options& o, raw_options& r) {
+  auto& h = o.harness;
+  app->add_option("--agent", o.agent,
+                  "run this query on AGENT instead of the runtime's default (agentrt)")
+      ->check(CLI::IsMember({"claude", "codex", "gemini", "opencode", "openai", "handler"}))
+      ->type_name("AGENT");
+  app->add_option("--resume-session-id", o.resume_session_id,
+                  "continue the agent's session ID (the session_id of an earlier result)")
+      ->type_name("ID");
+  app->add_option("--max-turns", h.max_turns, "the agent's turn limit for this query")
+      ->check(CLI::Range(1, 1000000))
+      ->type_name("N");
+  seconds_option(app, "--harness-timeout", h.timeout_s,
+                 "the runtime ends the agent after S seconds (the whole request: --timeout)");
+  app->add_option("--permission-mode", h.permission_mode,
+                  "the agent's permission mode, in its own words (claude --permission-mode, codex "
+                  "--sandbox, gemini --approval-mode)")
+      ->type_name("MODE");
+  app->add_option_function<std::string>(
+         "--allowed-tool",
+         [&h](const std::string& v) {
+           if (!h.allowed_tools)
+             h.allowed_tools.emplace();
+           h.allowed_tools->push_back(v);
+         },
+         "a tool the agent may use (repeatable)")
+      ->type_name("TOOL")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->trigger_on_parse();
+  app->add_option_function<std::string>(
+         "--disallowed-tool",
+         [&h](const std::string& v) {
+           if (!h.disallowed_tools)
+             h.disallowed_tools.emplace();
+           h.disallowed_tools->push_back(v);
+         },
+         "a tool the agent must not use (repeatable)")
+      ->type_name("TOOL")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->trigger_on_parse();
+  app->add_option("--max-budget-usd", h.max_budget_usd, "the agent's cost ceiling (claude)")
+      ->check(CLI::PositiveNumber)
+      ->type_name("USD");
+  app->add_option("--token-budget", h.token_budget,
+                  "prompt + completion tokens this query may use (openai)")
+      ->check(CLI::PositiveNumber)
+      ->type_name("N");
+  app->add_option("--mcp-config", r.mcp_config_file,
+                  "MCP servers: a JSON map {\"name\": {\"command\",\"args\",\"env\"} or "
+                  "{\"url\"}} (or Claude's {\"mcpServers\": {...}})")
+      ->type_name("FILE");
+  app->add_option_function<std::string>(
+         "--agent-arg",
+         [&h](const std::string& v) {
+           if (!h.extra_args)
+             h.extra_args.emplace();
+           h.extra_args->push_back(v);
+         },
+         "append ARG to the agent CLI's arguments (repeatable; --agent-arg=--flag for one that "
+         "starts with -)")
+      ->type_name("ARG")
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->trigger_on_parse();
+}
+
 // The fields of a new request (exec and query; attach takes none).
 void add_request(CLI::App* app, cli_options& o, raw_options& r) {
   app->add_option("url", o.url, "ws://HOST:PORT/ or wss://HOST:PORT/")->required();
@@ -137,8 +207,34 @@ void add_request(CLI::App* app, cli_options& o, raw_options& r) {
                   "or --presign-cmd")
       ->type_name("DIR");
   app->add_flag("--detach", o.detach, "start the request, print the session's handle, exit");
+  app->add_flag_callback(
+      "--no-announce-existing", [&o] { o.announce_existing_artifacts = false; },
+      "announce only files written after an --artifacts directory is watched, not those "
+      "already in it (agentrt)");
   seconds_option(app, "--wait-ready", o.wait_ready_s,
                  "keep trying to connect for up to S seconds (a sandbox still booting)");
+}
+
+// An MCP server map as JSON text: the file's object, or the object under "mcpServers" when
+// the file is a Claude Code --mcp-config file.
+std::optional<std::string> mcp_servers_of(const std::string& text, std::string& error) {
+  rapidjson::Document doc;
+  doc.Parse(text.c_str(), text.size());
+  if (doc.HasParseError() || !doc.IsObject()) {
+    error = "not a JSON object";
+    return std::nullopt;
+  }
+  const rapidjson::Value* servers = &doc;
+  if (auto it = doc.FindMember("mcpServers"); it != doc.MemberEnd() && doc.MemberCount() == 1)
+    servers = &it->value;
+  if (!servers->IsObject()) {
+    error = "\"mcpServers\" is not a JSON object";
+    return std::nullopt;
+  }
+  rapidjson::StringBuffer out;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(out);
+  servers->Accept(writer);
+  return std::string(out.GetString(), out.GetSize());
 }
 
 std::optional<std::string> read_text(const std::string& path, std::string& error) {
@@ -226,6 +322,15 @@ std::optional<int> finish(cli_options& o, raw_options& r, bool saw_double_dash) 
         schema = R"({"type":"json_schema","schema":)" + *schema + "}";
       o.schema = schema;
     }
+    if (!r.mcp_config_file.empty()) {
+      auto text = read_text(r.mcp_config_file, error);
+      if (!text)
+        return fail("--mcp-config: " + error);
+      auto servers = mcp_servers_of(*text, error);
+      if (!servers)
+        return fail("--mcp-config: " + error);
+      o.harness.mcp_servers = protocol::json_text{std::move(*servers)};
+    }
   }
   if (o.detach && !o.durable)
     return fail("--detach needs a durable session (drop --no-durable)");
@@ -300,6 +405,7 @@ std::optional<int> parse_options(int argc, char** argv, cli_options& o) {
                    "structured output: a JSON Schema, or the whole "
                    "{\"type\":\"json_schema\",...} envelope")
       ->type_name("FILE");
+  add_agent_options(query, o, r);
   add_common(query, o);
 
   auto* attach = app.add_subcommand("attach", attach_text);

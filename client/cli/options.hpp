@@ -37,6 +37,11 @@ struct cli_options {
   std::optional<std::string> stdin_data; // --stdin FILE's content
   // query: the texts, files already read.
   std::optional<std::string> prompt, system, model, schema;
+  // query: agentrt extensions (the agent, its settings, the session to resume).
+  std::optional<std::string> agent, resume_session_id;
+  protocol::harness_settings harness;
+  // exec and query: --no-announce-existing sends announce_existing_artifacts=false.
+  std::optional<bool> announce_existing_artifacts;
 };
 
 // Fills o from argv. nullopt: go on and run; otherwise exit with the code (0 after --help or

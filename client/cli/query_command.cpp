@@ -19,6 +19,14 @@ ac::query_options request_fields(const cli_options& o) {
   q.system_prompt = o.system.value_or("");
   q.model = o.model.value_or("");
   q.output_format_json_schema_str = o.schema;
+  q.announce_existing_artifacts = o.announce_existing_artifacts;
+  q.agent = o.agent;
+  q.resume_session_id = o.resume_session_id;
+  // Sent only when a flag set something: a runtimeuse runtime then sees today's message.
+  const auto& h = o.harness;
+  if (h.max_turns || h.timeout_s || h.permission_mode || h.allowed_tools || h.disallowed_tools ||
+      h.max_budget_usd || h.token_budget || h.mcp_servers || h.extra_args)
+    q.harness_settings = h;
   return q;
 }
 

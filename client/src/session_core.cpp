@@ -273,6 +273,10 @@ void session_core::query(std::string prompt, query_options options,
   m.pre_agent_downloadables = options.downloadables;
   m.pre_agent_invocation_commands = options.pre_agent_invocation_commands;
   m.post_agent_invocation_commands = options.post_agent_invocation_commands;
+  m.announce_existing_artifacts = options.announce_existing_artifacts;
+  m.resume_session_id = options.resume_session_id;
+  m.agent = options.agent;
+  m.settings = options.harness_settings;
   // Declared only when asked for: a runtimeuse peer ignores the field, but agentrt then sends
   // messages an older caller would not expect.
   if (options.on_artifact_upload_result)
@@ -302,6 +306,7 @@ void session_core::execute(std::vector<protocol::command> commands, execute_opti
   m.artifacts_ignore_content = options.artifacts_ignore_content;
   m.commands = std::move(commands);
   m.pre_execution_downloadables = options.downloadables;
+  m.announce_existing_artifacts = options.announce_existing_artifacts;
   if (options.on_artifact_upload_result)
     m.client_capabilities.push_back("upload_results");
   r->wire = protocol::encode(m);

@@ -104,6 +104,11 @@ public:
     optional_array("post_agent_invocation_commands", m.post_agent_invocation_commands);
     optional_strings("client_capabilities", m.client_capabilities);
     maybe("resume_session_id", m.resume_session_id);
+    maybe("agent", m.agent);
+    if (m.settings) {
+      key("harness_settings");
+      settings_object(*m.settings);
+    }
   }
   void operator()(const command_execution_message& m) {
     maybe("source_id", m.source_id);
@@ -214,6 +219,34 @@ public:
   void operator()(const detach_message&) {}
 
 private:
+  void settings_object(const harness_settings& h) {
+    writer_.StartObject();
+    if (h.max_turns) {
+      key("max_turns");
+      writer_.Int(*h.max_turns);
+    }
+    if (h.timeout_s)
+      seconds("timeout_s", *h.timeout_s);
+    maybe("permission_mode", h.permission_mode);
+    if (h.allowed_tools)
+      strings("allowed_tools", *h.allowed_tools);
+    if (h.disallowed_tools)
+      strings("disallowed_tools", *h.disallowed_tools);
+    if (h.max_budget_usd) {
+      key("max_budget_usd");
+      writer_.Double(std::isfinite(*h.max_budget_usd) ? *h.max_budget_usd : 0);
+    }
+    if (h.token_budget) {
+      key("token_budget");
+      writer_.Int64(*h.token_budget);
+    }
+    if (h.mcp_servers)
+      json("mcp_servers", *h.mcp_servers);
+    if (h.extra_args)
+      strings("extra_args", *h.extra_args);
+    writer_.EndObject();
+  }
+
   // Durations in seconds: whole ones as integers (120, not 120.0), anything else as a number.
   // Decoding only lets finite non-negative values through; a NaN or infinity set by a caller
   // cannot be written as JSON and is written as 0.
@@ -691,7 +724,72 @@ public:
            object_array(o, "", "post_agent_invocation_commands",
                         m.post_agent_invocation_commands) &&
            string_array(o, "", "client_capabilities", m.client_capabilities) &&
-           optional_string(o, "", "resume_session_id", m.resume_session_id);
+           optional_string(o, "", "resume_session_id", m.resume_session_id) &&
+           optional_string(o, "", "agent", m.agent) && settings(o, m.settings);
+  }
+
+  // harness_settings: an object whose fields are each optional; null counts as absent.
+  bool settings(const value& o, std::optional<harness_settings>& out) {
+    const value* s = find(o, "harness_settings");
+    if (s == nullptr)
+      return true;
+    const std::string p = "harness_settings";
+    if (!s->IsObject())
+      return wrong_type(p, "object", *s);
+    auto& h = out.emplace();
+    if (const value* v = find(*s, "max_turns")) {
+      int turns = 0;
+      if (!int_value(*v, path(p, "max_turns"), turns))
+        return false;
+      if (turns < 1)
+        return invalid(path(p, "max_turns"), "must be >= 1", *v);
+      h.max_turns = turns;
+    }
+    if (!positive_number(*s, p, "timeout_s", h.timeout_s) ||
+        !positive_number(*s, p, "max_budget_usd", h.max_budget_usd))
+      return false;
+    if (const value* v = find(*s, "token_budget")) {
+      if (!v->IsInt64())
+        return v->IsUint64() ? invalid(path(p, "token_budget"), "out of range", *v)
+                             : wrong_type(path(p, "token_budget"), "integer", *v);
+      if (v->GetInt64() < 1)
+        return invalid(path(p, "token_budget"), "must be >= 1", *v);
+      h.token_budget = v->GetInt64();
+    }
+    if (!optional_string(*s, p, "permission_mode", h.permission_mode) ||
+        !optional_strings(*s, p, "allowed_tools", h.allowed_tools) ||
+        !optional_strings(*s, p, "disallowed_tools", h.disallowed_tools) ||
+        !optional_strings(*s, p, "extra_args", h.extra_args))
+      return false;
+    if (find(*s, "mcp_servers") != nullptr) {
+      json_text servers;
+      if (!object_text(*s, p, "mcp_servers", servers))
+        return false;
+      h.mcp_servers = std::move(servers);
+    }
+    return true;
+  }
+
+  // A finite number > 0, when present.
+  bool positive_number(const value& o, const std::string& p, std::string_view name,
+                       std::optional<double>& out) {
+    const value* v = find(o, name);
+    if (v == nullptr)
+      return true;
+    if (!v->IsNumber())
+      return wrong_type(path(p, name), "number", *v);
+    if (!(v->GetDouble() > 0))
+      return invalid(path(p, name), "must be > 0", *v);
+    out = v->GetDouble();
+    return true;
+  }
+
+  // A string array that is kept apart from "absent" (an empty list is a setting too).
+  bool optional_strings(const value& o, const std::string& p, std::string_view name,
+                        std::optional<std::vector<std::string>>& out) {
+    if (find(o, name) == nullptr)
+      return true;
+    return string_array(o, p, name, out.emplace());
   }
 
   bool parse(const value& o, command_execution_message& m) {

@@ -8,7 +8,10 @@
 #include <map>
 #include <string>
 
+#include <gtest/gtest.h>
+
 #include "harness/harness.hpp"
+#include "runtime/harness_test_fixture.hpp"
 
 namespace agentrt::test {
 
@@ -32,6 +35,26 @@ inline std::map<std::string, std::string> isolated_home_env(const std::filesyste
           {"XDG_CACHE_HOME", h + "/.cache"},
           {"XDG_DATA_HOME", h + "/.local/share"},
           {"XDG_STATE_HOME", h + "/.local/state"}};
+}
+
+// harness_settings.mcp_servers naming one local MCP server, a shell that leaves marker behind
+// and then reads its stdin until the CLI lets go: the marker proves the CLI started it.
+inline std::string probe_mcp_servers(const std::filesystem::path& marker) {
+  return R"({"probe":{"command":"/bin/sh","args":["-c","touch )" + marker.string() +
+         R"(; cat >/dev/null"]}})";
+}
+
+// Runs inv (the fake model server scripted to answer) with the probe MCP server and checks
+// that the CLI started it.
+inline void expect_mcp_probe_started(harness_env& env, runtime::harness::harness& h,
+                                     runtime::harness::invocation inv,
+                                     std::chrono::milliseconds limit = std::chrono::seconds(60)) {
+  const auto marker = env.dir / "mcp-started";
+  inv.settings.mcp_servers = protocol::json_text{probe_mcp_servers(marker)};
+  auto rec = env.run(h, inv, limit);
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
+      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  EXPECT_TRUE(std::filesystem::exists(marker)) << rec.logs_text();
 }
 
 // The "session_id" string of the outcome's metadata (result or error), or "".

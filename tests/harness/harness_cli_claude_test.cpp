@@ -2,7 +2,9 @@
 // Anthropic server on 127.0.0.1: text, a real Bash tool call, structured output, an API error,
 // cancel mid-run and resume. Skipped when the CLI is not installed. Run on their own with
 // --gtest_filter='HarnessCli*' (or ctest -R HarnessCli).
+#include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 #include <gtest/gtest.h>
 
@@ -21,8 +23,8 @@ using agentrt::test::harness_env;
 using agentrt::test::session_of;
 using namespace std::chrono_literals;
 
-class HarnessCliClaude : public ::testing::Test {
- protected:
+class HarnessCliClaudeBase : public ::testing::Test {
+public:
   void SetUp() override {
     program_ = cli_path("claude");
     if (program_.empty()) GTEST_SKIP() << "claude not installed; run tests/harness/install-clis.sh claude";
@@ -56,6 +58,7 @@ class HarnessCliClaude : public ::testing::Test {
   harness_env env_;
   fake_anthropic_server server_;
 };
+using HarnessCliClaude = HarnessCliClaudeBase;
 
 TEST_F(HarnessCliClaude, TextAnswer) {
   server_.script({fake_anthropic_turn::say("Hello from the fake model.")});
@@ -139,6 +142,121 @@ TEST_F(HarnessCliClaude, Resume) {
   const auto bodies = server_.request_bodies();
   ASSERT_EQ(bodies.size(), 2u);
   EXPECT_NE(bodies[1].find("first"), std::string::npos);
+}
+
+// ---- per-invocation harness_settings -----------------------------------------------------------
+
+// Whether the tool_result event of tool id was an error (nullopt: no such event).
+std::optional<bool> tool_result_error(const agentrt::test::harness_record& rec,
+                                      const std::string& id) {
+  for (const auto& [e, d] : rec.events)
+    if (e == "tool_result" && d.find("\"id\":\"" + id + "\"") != std::string::npos)
+      return d.find("\"is_error\":true") != std::string::npos;
+  return std::nullopt;
+}
+
+TEST_F(HarnessCliClaude, MaxTurnsOfTheInvocationStopsAModelThatKeepsCallingTools) {
+  // Every answer is another tool call: only the turn limit ends the run.
+  server_.script({fake_anthropic_turn::tool("toolu_loop", "Bash",
+                                            R"({"command":"echo again","description":"loop"})")});
+  auto h = harness(); // --max-turns 10
+  auto inv = invocation("loop");
+  inv.settings.max_turns = 2;
+  auto rec = env_.run(h, inv);
+  ASSERT_TRUE(rec.outcome) << rec.logs_text();
+  EXPECT_FALSE(rec.outcome->ok);
+  EXPECT_NE(rec.outcome->error.find("error_max_turns"), std::string::npos) << rec.outcome->error;
+  EXPECT_LE(server_.request_count(), 3u);
+  std::printf("[ figures  ] max_turns=2: %zu model requests\n", server_.request_count());
+}
+
+TEST_F(HarnessCliClaude, DisallowedToolsAreNotRun) {
+  server_.script(
+      {fake_anthropic_turn::tool("toolu_d", "Bash",
+                                 R"({"command":"echo x > denied.txt","description":"write"})"),
+       fake_anthropic_turn::say("Done.")});
+  auto h = harness();
+  auto inv = invocation("write a file");
+  inv.settings.disallowed_tools = std::vector<std::string>{"Bash"};
+  auto rec = env_.run(h, inv);
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
+      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  EXPECT_FALSE(std::filesystem::exists(env_.dir / "work" / "denied.txt"));
+  EXPECT_EQ(tool_result_error(rec, "toolu_d"), std::optional<bool>(true));
+}
+
+// In the default permission mode nothing may run without asking, and -p cannot ask: a call is
+// denied unless allowed_tools allows it.
+void permission_case(HarnessCliClaudeBase& t, bool allow) {
+  t.server_.script(
+      {fake_anthropic_turn::tool("toolu_p", "Bash",
+                                 R"({"command":"echo x > perm.txt","description":"write"})"),
+       fake_anthropic_turn::say("Done.")});
+  auto h = t.harness();
+  auto inv = t.invocation("write a file");
+  inv.settings.permission_mode = "default";
+  if (allow)
+    inv.settings.allowed_tools = std::vector<std::string>{"Bash"};
+  auto rec = t.env_.run(h, inv);
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
+      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  EXPECT_EQ(std::filesystem::exists(t.env_.dir / "work" / "perm.txt"), allow);
+  EXPECT_EQ(tool_result_error(rec, "toolu_p"), std::optional<bool>(!allow));
+}
+
+TEST_F(HarnessCliClaude, PermissionModeDefaultDeniesATool) {
+  permission_case(*this, false);
+}
+TEST_F(HarnessCliClaude, AllowedToolsAllowItInPermissionModeDefault) {
+  permission_case(*this, true);
+}
+
+TEST_F(HarnessCliClaude, McpServersAreStarted) {
+  server_.script({fake_anthropic_turn::say("Hello.")});
+  auto h = harness();
+  agentrt::test::expect_mcp_probe_started(env_, h, invocation("hi"));
+}
+
+TEST_F(HarnessCliClaude, ExtraArgsAndBudgetReachTheCli) {
+  server_.script({fake_anthropic_turn::say("Hello.")});
+  auto h = harness();
+  auto inv = invocation("hi");
+  inv.settings.extra_args = std::vector<std::string>{"--append-system-prompt", "EXTRA-ARG-MARKER"};
+  inv.settings.max_budget_usd = 5;
+  auto rec = env_.run(h, inv);
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
+      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  const auto bodies = server_.request_bodies();
+  ASSERT_FALSE(bodies.empty());
+  EXPECT_NE(bodies[0].find("EXTRA-ARG-MARKER"), std::string::npos);
+}
+
+TEST_F(HarnessCliClaude, ATinyBudgetStopsTheRun) {
+  server_.script({fake_anthropic_turn::tool("toolu_b", "Bash",
+                                            R"({"command":"echo again","description":"loop"})")});
+  auto h = harness();
+  auto inv = invocation("loop");
+  inv.settings.max_budget_usd = 0.000001;
+  auto rec = env_.run(h, inv);
+  ASSERT_TRUE(rec.outcome) << rec.logs_text();
+  EXPECT_FALSE(rec.outcome->ok);
+  EXPECT_NE(rec.outcome->error.find("budget"), std::string::npos) << rec.outcome->error;
+  std::printf("[ figures  ] max_budget_usd=0.000001: %zu model requests\n",
+              server_.request_count());
+}
+
+TEST_F(HarnessCliClaude, ASettingClaudeCannotHonourFailsBeforeItStarts) {
+  auto h = harness();
+  auto inv = invocation("hi");
+  inv.settings.token_budget = 1000;
+  auto rec = env_.run(h, inv);
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_FALSE(rec.outcome->ok);
+  EXPECT_EQ(
+      rec.outcome->error.rfind("agent \"claude\" cannot honour harness_settings.token_budget", 0),
+      0u)
+      << rec.outcome->error;
+  EXPECT_EQ(server_.request_count(), 0u);
 }
 
 }  // namespace

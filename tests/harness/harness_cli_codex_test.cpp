@@ -233,4 +233,77 @@ TEST_F(HarnessCliCodex, Resume) {
   EXPECT_NE(bodies[1].find(R"("text":"two")", first_answer), std::string::npos);
 }
 
+// ---- per-invocation harness_settings -----------------------------------------------------------
+
+TEST_F(HarnessCliCodex, McpServersAreStarted) {
+  server_.script({fake_responses_turn::say("Hello.")});
+  auto h = harness();
+  agentrt::test::expect_mcp_probe_started(env_, h, invocation("hi"));
+}
+
+TEST_F(HarnessCliCodex, PermissionModeIsTheSandboxTheModelIsToldAbout) {
+  server_.script({fake_responses_turn::say("Hello.")});
+  auto h = harness();
+  auto inv = invocation("hi");
+  inv.settings.permission_mode = "read-only";
+  auto rec = env_.run(h, inv);
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
+      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  auto plain = env_.run(h, invocation("hi"));
+  ASSERT_TRUE(plain.outcome && plain.outcome->ok) << (plain.outcome ? plain.outcome->error : "");
+  const auto bodies = server_.request_bodies();
+  ASSERT_EQ(bodies.size(), 2u);
+  EXPECT_NE(bodies[0].find("read-only"), std::string::npos);
+  EXPECT_EQ(bodies[0].find("danger-full-access"), std::string::npos);
+  EXPECT_NE(bodies[1].find("danger-full-access"), std::string::npos);
+}
+
+TEST_F(HarnessCliCodex, AnUnknownSandboxModeFailsBeforeItStarts) {
+  auto h = harness();
+  auto inv = invocation("hi");
+  inv.settings.permission_mode = "plan";
+  auto rec = env_.run(h, inv);
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_FALSE(rec.outcome->ok);
+  EXPECT_EQ(rec.outcome->error, "codex: harness_settings.permission_mode \"plan\" is not a codex "
+                                "sandbox mode (read-only, workspace-write, danger-full-access)");
+  EXPECT_EQ(server_.request_count(), 0u);
+}
+
+TEST_F(HarnessCliCodex, ExtraArgsReachTheCli) {
+  server_.script({fake_responses_turn::say("Hello.")});
+  auto h = harness();
+  auto inv = invocation("hi");
+  // A later -c wins: the developer message is the extra argument's.
+  inv.settings.extra_args =
+      std::vector<std::string>{"-c", "developer_instructions=\"EXTRA-ARG-MARKER\""};
+  auto rec = env_.run(h, inv);
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
+      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  const auto bodies = server_.request_bodies();
+  ASSERT_EQ(bodies.size(), 1u);
+  EXPECT_NE(bodies[0].find("EXTRA-ARG-MARKER"), std::string::npos);
+}
+
+TEST_F(HarnessCliCodex, SettingsCodexCannotHonourFailBeforeItStarts) {
+  auto h = harness();
+  for (const char* which : {"max_turns", "allowed_tools", "max_budget_usd"}) {
+    auto inv = invocation("hi");
+    const std::string w = which;
+    if (w == "max_turns")
+      inv.settings.max_turns = 3;
+    if (w == "allowed_tools")
+      inv.settings.allowed_tools = std::vector<std::string>{"shell"};
+    if (w == "max_budget_usd")
+      inv.settings.max_budget_usd = 1;
+    auto rec = env_.run(h, inv);
+    ASSERT_TRUE(rec.outcome);
+    EXPECT_FALSE(rec.outcome->ok);
+    EXPECT_EQ(rec.outcome->error,
+              "agent \"codex\" cannot honour harness_settings." + w +
+                  " (it supports: timeout_s, permission_mode, mcp_servers, extra_args)");
+  }
+  EXPECT_EQ(server_.request_count(), 0u);
+}
+
 }  // namespace

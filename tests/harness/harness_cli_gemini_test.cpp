@@ -3,6 +3,7 @@
 // structured output asked for in the prompt (and a mismatch), an API error, cancel mid-run and
 // resume. Skipped when the CLI is not installed. Run on their own with
 // --gtest_filter='HarnessCli*' (or ctest -R HarnessCli).
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -240,4 +241,94 @@ TEST_F(HarnessCliGemini, ResumeOfAnUnknownSessionIsAClearError) {
   EXPECT_EQ(server_.request_count(), 0u);
 }
 
+// ---- per-invocation harness_settings -----------------------------------------------------------
+
+TEST_F(HarnessCliGemini, PlanApprovalModeRunsNoShellCommand) {
+  server_.script(
+      {fake_gemini_turn::call("run_shell_command",
+                              R"({"command":"echo x > planned.txt","description":"write"})",
+                              "I will write the file."),
+       fake_gemini_turn::say("Done.")});
+  auto h = harness();
+  auto inv = invocation("write a file");
+  inv.settings.permission_mode = "plan";
+  auto rec = env_.run(h, inv, 150s);
+  ASSERT_TRUE(rec.outcome) << rec.logs_text();
+  EXPECT_FALSE(fs::exists(env_.dir / "work" / "planned.txt")) << rec.logs_text();
+}
+
+TEST_F(HarnessCliGemini, ExtraArgsReachTheCli) {
+  server_.script({fake_gemini_turn::say("Hello.")});
+  auto h = harness();
+  auto inv = invocation("hi");
+  // gemini names its session after --session-id: the id in the result shows the flag arrived.
+  const std::string id = "5b0c3f0e-8e2a-4c1e-9d3f-2a6b7c8d9e0f";
+  inv.settings.extra_args = std::vector<std::string>{"--session-id=" + id};
+  auto rec = env_.run(h, inv, 150s);
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
+      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  EXPECT_EQ(session_of(*rec.outcome), id) << rec.outcome->metadata_json;
+}
+
+TEST_F(HarnessCliGemini, SettingsGeminiCannotHonourFailBeforeItStarts) {
+  auto h = harness();
+  auto inv = invocation("hi");
+  inv.settings.max_budget_usd = 1;
+  auto rec = env_.run(h, inv);
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_FALSE(rec.outcome->ok);
+  EXPECT_EQ(rec.outcome->error,
+            "agent \"gemini\" cannot honour harness_settings.max_budget_usd (it "
+            "supports: max_turns, timeout_s, permission_mode, allowed_tools, "
+            "disallowed_tools, mcp_servers, extra_args)");
+  EXPECT_EQ(server_.request_count(), 0u);
+}
+
+TEST_F(HarnessCliGemini, McpServersAreStarted) {
+  server_.script({fake_gemini_turn::say("Hello.")});
+  const auto marker = env_.dir / "mcp-started";
+  auto h = harness();
+  auto inv = invocation("hi");
+  // gemini waits for every MCP server to answer before it starts: this one leaves its marker
+  // and exits at once (gemini reports it as failed and goes on).
+  inv.settings.mcp_servers = agentrt::protocol::json_text{
+      R"({"probe":{"command":"/bin/sh","args":["-c","touch )" + marker.string() + R"("]}})"};
+  auto rec = env_.run(h, inv, 150s);
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
+      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  EXPECT_TRUE(fs::exists(marker)) << rec.logs_text();
+  expect_run_dir_removed(rec);
+}
+
+TEST_F(HarnessCliGemini, DisallowedToolsAreNotOfferedToTheModel) {
+  server_.script({fake_gemini_turn::say("Hello.")});
+  auto h = harness();
+  auto inv = invocation("hi");
+  inv.settings.disallowed_tools = std::vector<std::string>{"run_shell_command"};
+  auto rec = env_.run(h, inv, 150s);
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
+      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  auto plain = env_.run(h, invocation("hi"), 150s);
+  ASSERT_TRUE(plain.outcome && plain.outcome->ok) << (plain.outcome ? plain.outcome->error : "");
+  const auto bodies = server_.request_bodies();
+  ASSERT_GE(bodies.size(), 2u);
+  EXPECT_EQ(bodies.front().find("\"run_shell_command\""), std::string::npos);
+  EXPECT_NE(bodies.back().find("\"run_shell_command\""), std::string::npos);
+}
+
+TEST_F(HarnessCliGemini, MaxTurnsStopsAModelThatKeepsCallingTools) {
+  server_.script({fake_gemini_turn::call(
+      "run_shell_command", R"({"command":"echo again","description":"loop"})", "Again.")});
+  auto h = harness();
+  auto inv = invocation("loop");
+  inv.settings.max_turns = 2;
+  auto rec = env_.run(h, inv, 150s);
+  ASSERT_TRUE(rec.outcome) << rec.logs_text();
+  EXPECT_FALSE(rec.outcome->ok);
+  EXPECT_NE(rec.outcome->error.find("max session turns"), std::string::npos) << rec.outcome->error;
+  EXPECT_LE(server_.request_count(), 3u);
+  std::printf("[ figures  ] gemini max_turns=2: %zu model requests, outcome %s: %s\n",
+              server_.request_count(), rec.outcome->ok ? "ok" : "error",
+              rec.outcome->error.c_str());
+}
 }  // namespace

@@ -244,4 +244,42 @@ TEST_F(HarnessCliOpencode, ResumeUnknownSessionFails) {
   EXPECT_EQ(server_.request_count(), 0u);
 }
 
+// ---- per-invocation harness_settings -----------------------------------------------------------
+
+TEST_F(HarnessCliOpencode, McpServersAreStarted) {
+  server_.script({fake_anthropic_turn::say("Hello.")});
+  auto h = harness();
+  agentrt::test::expect_mcp_probe_started(env_, h, invocation("hi"), run_limit);
+}
+
+TEST_F(HarnessCliOpencode, DisallowedToolsAreNotOfferedToTheModel) {
+  server_.script({fake_anthropic_turn::say("Hello.")});
+  auto h = harness();
+  auto inv = invocation("hi");
+  inv.settings.disallowed_tools = std::vector<std::string>{"bash"};
+  auto rec = env_.run(h, inv, run_limit);
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
+      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  auto plain = env_.run(h, invocation("hi"), run_limit);
+  ASSERT_TRUE(plain.outcome && plain.outcome->ok) << (plain.outcome ? plain.outcome->error : "");
+  const auto bodies = server_.request_bodies();
+  ASSERT_EQ(bodies.size(), 2u);
+  EXPECT_EQ(bodies[0].find(R"("name":"bash")"), std::string::npos);
+  EXPECT_NE(bodies[1].find(R"("name":"bash")"), std::string::npos);
+}
+
+TEST_F(HarnessCliOpencode, APermissionModeFailsNamingTheSetting) {
+  auto h = harness();
+  auto inv = invocation("hi");
+  inv.settings.permission_mode = "plan";
+  auto rec = env_.run(h, inv, run_limit);
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_FALSE(rec.outcome->ok);
+  EXPECT_EQ(rec.outcome->error,
+            "agent \"opencode\" cannot honour harness_settings.permission_mode "
+            "(it supports: max_turns, timeout_s, disallowed_tools, mcp_servers, "
+            "extra_args)");
+  EXPECT_EQ(server_.request_count(), 0u);
+}
+
 }  // namespace

@@ -391,7 +391,7 @@ TEST(codec_encode, unset_optionals_are_omitted_never_null) {
   for (const message& m : {message{inv}, message{command_execution_result_message{{r}}},
                            message{artifact_upload_result_message{"/f", false, {}, {}}},
                            message{command_execution_message{
-                               {}, {}, {}, {}, {command{"x", {}, {}, {}, {}}}, {}, {}}}}) {
+                               {}, {}, {}, {}, {command{"x", {}, {}, {}, {}}}, {}, {}, {}}}}) {
     const std::string text = encode(m);
     EXPECT_EQ(text.find("null"), std::string::npos) << text;
   }

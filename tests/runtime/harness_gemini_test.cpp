@@ -363,4 +363,29 @@ TEST(HarnessFactory, GeminiByName) {
   EXPECT_EQ(message.rfind("harness: gemini (", 0), 0u) << message;
 }
 
+TEST(HarnessGemini, HarnessSettingsMergeIntoTheSettingsFile) {
+  agentrt::protocol::harness_settings h;
+  std::string error;
+  EXPECT_FALSE(hs::gemini_with_harness_settings(nullptr, h, error)); // nothing asked for
+  EXPECT_EQ(error, "");
+  h.max_turns = 7;
+  h.disallowed_tools = std::vector<std::string>{"run_shell_command"};
+  h.mcp_servers = agentrt::protocol::json_text{R"({"fs":{"command":"mcp-fs","args":["/w"]}})"};
+  const std::string user =
+      R"({/* mine */ "model":{"name":"m"},"tools":{"exclude":["web_fetch"]},"mcpServers":{"old":{"command":"o"}},})";
+  EXPECT_EQ(
+      hs::gemini_with_harness_settings(&user, h, error),
+      std::optional<std::string>(
+          R"({"model":{"name":"m","maxSessionTurns":7},"tools":{"exclude":["web_fetch","run_shell_command"]},)"
+          R"("mcpServers":{"old":{"command":"o"},"fs":{"command":"mcp-fs","args":["/w"]}}})"));
+  EXPECT_EQ(error, "");
+  EXPECT_EQ(hs::gemini_with_harness_settings(nullptr, h, error),
+            std::optional<std::string>(
+                R"({"model":{"maxSessionTurns":7},"tools":{"exclude":["run_shell_command"]},)"
+                R"("mcpServers":{"fs":{"command":"mcp-fs","args":["/w"]}}})"));
+  const std::string v1 = R"({"selectedAuthType":"gemini-api-key"})";
+  EXPECT_FALSE(hs::gemini_with_harness_settings(&v1, h, error));
+  EXPECT_NE(error.find("cannot apply harness_settings"), std::string::npos) << error;
+}
+
 }  // namespace

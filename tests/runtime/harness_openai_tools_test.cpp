@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -222,6 +223,97 @@ TEST(HarnessOpenAiTools, TheTokenBudgetStopsAnInvocation) {
   EXPECT_EQ(rec.outcome->error, "openai: token budget of 30 tokens used up after 2 turns (36 "
                                 "used) before a final answer (--openai-token-budget)");
   EXPECT_EQ(server.request_count(), 2u);
+}
+
+// ---- per-invocation harness_settings -----------------------------------------------------------
+
+TEST(HarnessOpenAiTools, AnInvocationsTokenBudgetReplacesTheRuntimes) {
+  harness_env env;
+  fake_openai_server server;
+  server.script({fake_chat_turn::shell("s1", "true"), fake_chat_turn::shell("s2", "true"),
+                 fake_chat_turn::say("never reached")});
+  auto cfg = config_for(env); // no --openai-token-budget
+  hs::openai_harness h(cfg);
+  auto inv = invocation_for(server);
+  inv.settings.token_budget = 30;
+  auto rec = env.run(h, inv);
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_FALSE(rec.outcome->ok);
+  EXPECT_EQ(rec.outcome->error, "openai: token budget of 30 tokens used up after 2 turns (36 "
+                                "used) before a final answer (harness_settings.token_budget)");
+  EXPECT_EQ(server.request_count(), 2u);
+
+  // The next invocation on the same harness has no budget again.
+  fake_openai_server second;
+  second.script({fake_chat_turn::shell("s1", "true"), fake_chat_turn::shell("s2", "true"),
+                 fake_chat_turn::say("done")});
+  auto plain = env.run(h, invocation_for(second));
+  ASSERT_TRUE(plain.outcome);
+  EXPECT_TRUE(plain.outcome->ok) << plain.outcome->error;
+  EXPECT_EQ(second.request_count(), 3u);
+}
+
+TEST(HarnessOpenAiTools, AnInvocationsMaxTurnsReplacesTheRuntimes) {
+  harness_env env;
+  fake_openai_server server;
+  server.script({fake_chat_turn::shell("s1", "true"), fake_chat_turn::shell("s2", "true"),
+                 fake_chat_turn::say("never reached")});
+  hs::openai_harness h(config_for(env)); // --max-turns 20
+  auto inv = invocation_for(server);
+  inv.settings.max_turns = 1;
+  auto rec = env.run(h, inv);
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_FALSE(rec.outcome->ok);
+  EXPECT_EQ(rec.outcome->error, "openai: turn limit reached (1 turns) before a final answer");
+  EXPECT_EQ(server.request_count(), 1u);
+}
+
+TEST(HarnessOpenAiTools, AnInvocationsTimeoutReplacesTheRuntimes) {
+  harness_env env;
+  fake_openai_server server;
+  server.script({fake_chat_turn::shell("s1", "sleep 30"), fake_chat_turn::say("never reached")});
+  auto cfg = config_for(env);
+  cfg.timeout = 120s;
+  hs::openai_harness h(cfg);
+  auto inv = invocation_for(server);
+  inv.settings.timeout_s = 0.4;
+  const auto started = std::chrono::steady_clock::now();
+  auto rec = env.run(h, inv, 30s);
+  const auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_FALSE(rec.outcome->ok);
+  EXPECT_EQ(rec.outcome->error, "openai timed out after 0.4 s");
+  EXPECT_LT(took, 20s);
+  std::printf("[ figures  ] timeout_s=0.4 ended the run after %.2f s\n",
+              std::chrono::duration<double>(took).count());
+}
+
+TEST(HarnessOpenAiTools, SettingsTheLoopCannotHonourFailBeforeAnyRequest) {
+  harness_env env;
+  fake_openai_server server;
+  server.script({fake_chat_turn::say("never reached")});
+  hs::openai_harness h(config_for(env));
+  for (const char* which :
+       {"permission_mode", "allowed_tools", "max_budget_usd", "mcp_servers", "extra_args"}) {
+    auto inv = invocation_for(server);
+    const std::string w = which;
+    if (w == "permission_mode")
+      inv.settings.permission_mode = "plan";
+    if (w == "allowed_tools")
+      inv.settings.allowed_tools = std::vector<std::string>{"shell"};
+    if (w == "max_budget_usd")
+      inv.settings.max_budget_usd = 1.5;
+    if (w == "mcp_servers")
+      inv.settings.mcp_servers = agentrt::protocol::json_text{"{}"};
+    if (w == "extra_args")
+      inv.settings.extra_args = std::vector<std::string>{"--x"};
+    auto rec = env.run(h, inv);
+    ASSERT_TRUE(rec.outcome);
+    EXPECT_FALSE(rec.outcome->ok);
+    EXPECT_EQ(rec.outcome->error, "agent \"openai\" cannot honour harness_settings." + w +
+                                      " (it supports: max_turns, timeout_s, token_budget)");
+  }
+  EXPECT_EQ(server.request_count(), 0u);
 }
 
 } // namespace

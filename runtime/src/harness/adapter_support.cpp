@@ -1,11 +1,106 @@
 // Shared start()/finish() helpers of the adapters.
 #include "harness/adapter_support.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 
 #include "harness/json_support.hpp"
 
 namespace agentrt::runtime::harness {
+
+namespace {
+
+const char* setting_name(setting s) {
+  switch (s) {
+  case setting::max_turns:
+    return "max_turns";
+  case setting::timeout_s:
+    return "timeout_s";
+  case setting::permission_mode:
+    return "permission_mode";
+  case setting::allowed_tools:
+    return "allowed_tools";
+  case setting::disallowed_tools:
+    return "disallowed_tools";
+  case setting::max_budget_usd:
+    return "max_budget_usd";
+  case setting::token_budget:
+    return "token_budget";
+  case setting::mcp_servers:
+    return "mcp_servers";
+  case setting::extra_args:
+    return "extra_args";
+  }
+  return "";
+}
+
+bool is_present(const protocol::harness_settings& h, setting s) {
+  switch (s) {
+  case setting::max_turns:
+    return h.max_turns.has_value();
+  case setting::timeout_s:
+    return h.timeout_s.has_value();
+  case setting::permission_mode:
+    return h.permission_mode.has_value();
+  case setting::allowed_tools:
+    return h.allowed_tools.has_value();
+  case setting::disallowed_tools:
+    return h.disallowed_tools.has_value();
+  case setting::max_budget_usd:
+    return h.max_budget_usd.has_value();
+  case setting::token_budget:
+    return h.token_budget.has_value();
+  case setting::mcp_servers:
+    return h.mcp_servers.has_value();
+  case setting::extra_args:
+    return h.extra_args.has_value();
+  }
+  return false;
+}
+
+constexpr setting all_settings[] = {
+    setting::max_turns,     setting::timeout_s,        setting::permission_mode,
+    setting::allowed_tools, setting::disallowed_tools, setting::max_budget_usd,
+    setting::token_budget,  setting::mcp_servers,      setting::extra_args,
+};
+
+} // namespace
+
+std::string unsupported_setting(const std::string& agent, const invocation& inv,
+                                const std::vector<setting>& supported) {
+  for (const setting s : all_settings) {
+    if (!is_present(inv.settings, s))
+      continue;
+    bool ok = false;
+    for (const setting t : supported)
+      ok |= t == s;
+    if (ok)
+      continue;
+    std::string list;
+    for (const setting t : supported)
+      list += std::string(list.empty() ? "" : ", ") + setting_name(t);
+    return "agent \"" + agent + "\" cannot honour harness_settings." + setting_name(s) +
+           " (it supports: " + (list.empty() ? std::string("none") : list) + ")";
+  }
+  return "";
+}
+
+harness_config effective_config(const harness_config& config, const invocation& inv) {
+  harness_config out = config;
+  const auto& h = inv.settings;
+  if (h.max_turns)
+    out.max_turns = *h.max_turns;
+  if (h.timeout_s) {
+    // Clamped to a day so that the conversion to milliseconds cannot overflow.
+    const double ms = std::min(*h.timeout_s, 86400.0) * 1000.0;
+    out.timeout =
+        std::chrono::milliseconds(std::max<std::int64_t>(1, static_cast<std::int64_t>(ms)));
+  }
+  if (h.token_budget)
+    out.openai_token_budget = *h.token_budget;
+  return out;
+}
 
 std::shared_ptr<const output_schema> requested_schema(const invocation& inv, std::string& error) {
   error.clear();

@@ -6,11 +6,33 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "harness/harness.hpp"
 #include "harness/schema_validator.hpp"
 
 namespace agentrt::runtime::harness {
+
+// The settings a harness_settings object can carry, by their wire names.
+enum class setting {
+  max_turns,
+  timeout_s,
+  permission_mode,
+  allowed_tools,
+  disallowed_tools,
+  max_budget_usd,
+  token_budget,
+  mcp_servers,
+  extra_args,
+};
+
+// "" when every setting present in inv.settings is in supported; otherwise the error text
+// naming the first one that is not, the agent, and what that agent does support.
+std::string unsupported_setting(const std::string& agent, const invocation& inv,
+                                const std::vector<setting>& supported);
+
+// config with the invocation's max_turns, timeout_s and token_budget in place of the flags'.
+harness_config effective_config(const harness_config& config, const invocation& inv);
 
 // nullptr with an empty error when no structured output was requested.
 std::shared_ptr<const output_schema> requested_schema(const invocation& inv, std::string& error);

@@ -6,6 +6,7 @@
 #include "harness/adapter_support.hpp"
 #include "harness/immediate_run.hpp"
 #include "harness/json_support.hpp"
+#include "harness/run_dir.hpp"
 
 namespace agentrt::runtime::harness {
 
@@ -133,15 +134,29 @@ harness_outcome claude_parser::finish(const process_end& end) {
 }
 
 std::vector<std::string> claude_argv(const std::string& program, const harness_config& config,
-                                     const invocation& inv, const output_schema* schema) {
-  std::vector<std::string> argv = {program, "-p", inv.user_prompt, "--output-format",
-                                   "stream-json", "--verbose", "--permission-mode",
-                                   "bypassPermissions"};
+                                     const invocation& inv, const output_schema* schema,
+                                     const std::string& mcp_config_path) {
+  const auto& h = inv.settings;
+  std::vector<std::string> argv = {program,           "-p",          inv.user_prompt,
+                                   "--output-format", "stream-json", "--verbose"};
+  // The tool lists are variadic options: each takes one value and the option after it ends
+  // the list, so a tool pattern can never swallow the prompt or another flag's value.
+  for (const auto& tool : h.allowed_tools.value_or(std::vector<std::string>{}))
+    argv.insert(argv.end(), {"--allowedTools", tool});
+  for (const auto& tool : h.disallowed_tools.value_or(std::vector<std::string>{}))
+    argv.insert(argv.end(), {"--disallowedTools", tool});
+  argv.insert(argv.end(), {"--permission-mode", h.permission_mode.value_or("bypassPermissions")});
   if (!inv.model.empty()) argv.insert(argv.end(), {"--model", inv.model});
   if (!inv.system_prompt.empty()) argv.insert(argv.end(), {"--system-prompt", inv.system_prompt});
   if (schema) argv.insert(argv.end(), {"--json-schema", schema->schema_json()});
   if (inv.resume_session_id) argv.insert(argv.end(), {"--resume", *inv.resume_session_id});
   if (config.max_turns > 0) argv.insert(argv.end(), {"--max-turns", std::to_string(config.max_turns)});
+  if (h.max_budget_usd)
+    argv.insert(argv.end(), {"--max-budget-usd", json::dump(rapidjson::Value(*h.max_budget_usd))});
+  if (!mcp_config_path.empty())
+    argv.insert(argv.end(), {"--mcp-config", mcp_config_path});
+  if (h.extra_args)
+    argv.insert(argv.end(), h.extra_args->begin(), h.extra_args->end());
   return argv;
 }
 
@@ -152,7 +167,24 @@ process_harness::prepared claude_harness::prepare(const invocation& inv,
                                                  std::shared_ptr<const output_schema> schema,
                                                  const event_sink& sink,
                                                  process_run_options& opts) {
-  opts.spawn.argv = claude_argv(program_, config(), inv, schema.get());
+  std::shared_ptr<run_dir> dir;
+  std::string mcp_path;
+  if (inv.settings.mcp_servers) {
+    // --mcp-config takes a file of Claude's own shape, {"mcpServers": {...}}; it lives in a
+    // directory of this run's own, removed after the run.
+    std::string error;
+    dir = run_dir::create("agentrt-claude", error);
+    if (dir) {
+      mcp_path = (dir->path() / "mcp.json").string();
+      write_private_file(mcp_path, "{\"mcpServers\":" + inv.settings.mcp_servers->json + "}",
+                         error);
+    }
+    if (!error.empty())
+      return {nullptr, "claude: cannot write the MCP config file: " + error};
+  }
+  opts.spawn.argv =
+      claude_argv(program_, effective_config(config(), inv), inv, schema.get(), mcp_path);
+  opts.keep_alive = std::move(dir);
   // Bypass mode refuses to run as root unless told it is inside a sandbox, which it is.
   if (::geteuid() == 0) opts.spawn.env.emplace("IS_SANDBOX", "1");
   return {std::make_unique<claude_parser>(sink, std::move(schema)), {}};

@@ -32,9 +32,11 @@ class claude_parser : public event_parser {
   bool have_result_ = false;
 };
 
-// The argv for an invocation (program first).
+// The argv for an invocation (program first). config is the effective one (the invocation's
+// max_turns applied); mcp_config_path is the --mcp-config file, "" for none.
 std::vector<std::string> claude_argv(const std::string& program, const harness_config& config,
-                                     const invocation& inv, const output_schema* schema);
+                                     const invocation& inv, const output_schema* schema,
+                                     const std::string& mcp_config_path = {});
 
 class claude_harness : public process_harness {
  public:
@@ -43,6 +45,11 @@ class claude_harness : public process_harness {
   std::string name() const override { return "claude"; }
 
  protected:
+  std::vector<setting> supported_settings() const override {
+    return {setting::max_turns,      setting::timeout_s,      setting::permission_mode,
+            setting::allowed_tools,  setting::disallowed_tools, setting::max_budget_usd,
+            setting::mcp_servers,    setting::extra_args};
+  }
   prepared prepare(const invocation& inv, std::shared_ptr<const output_schema> schema,
                    const event_sink& sink, process_run_options& opts) override;
 

@@ -231,13 +231,78 @@ std::string toml_string(const std::string& text) {
   return out + "\"";
 }
 
+std::optional<std::string> toml_value(const rapidjson::Value& v) {
+  if (v.IsString())
+    return toml_string(std::string(v.GetString(), v.GetStringLength()));
+  if (v.IsBool())
+    return std::string(v.GetBool() ? "true" : "false");
+  if (v.IsNumber())
+    return json::dump(v);
+  if (v.IsArray()) {
+    std::string out = "[";
+    for (const auto& item : v.GetArray()) {
+      auto text = toml_value(item);
+      if (!text)
+        return std::nullopt;
+      out += (out.size() > 1 ? ", " : "") + *text;
+    }
+    return out + "]";
+  }
+  if (v.IsObject()) {
+    std::string out = "{";
+    for (const auto& m : v.GetObject()) {
+      auto text = toml_value(m.value);
+      if (!text)
+        return std::nullopt;
+      out += (out.size() > 1 ? ", " : "") +
+             toml_string(std::string(m.name.GetString(), m.name.GetStringLength())) + " = " + *text;
+    }
+    return out + "}";
+  }
+  return std::nullopt;
+}
+
+codex_settings_args codex_settings(const invocation& inv) {
+  codex_settings_args out;
+  const auto& h = inv.settings;
+  if (h.permission_mode) {
+    const auto& mode = *h.permission_mode;
+    if (mode != "read-only" && mode != "workspace-write" && mode != "danger-full-access") {
+      out.error = "codex: harness_settings.permission_mode \"" + mode +
+                  "\" is not a codex sandbox mode (read-only, workspace-write, danger-full-access)";
+      return out;
+    }
+    // exec cannot ask anyone: a command the sandbox refuses fails instead of waiting.
+    out.argv = {"--sandbox", mode, "-c", "approval_policy=\"never\""};
+  } else {
+    out.argv = {"--dangerously-bypass-approvals-and-sandbox"};
+  }
+  if (h.mcp_servers) {
+    rapidjson::Document doc;
+    std::optional<std::string> table;
+    if (json::parse(h.mcp_servers->json, doc))
+      table = toml_value(doc);
+    if (!table) {
+      out.error = "codex: harness_settings.mcp_servers contains null, which codex's TOML config "
+                  "cannot express";
+      return out;
+    }
+    out.argv.insert(out.argv.end(), {"-c", "mcp_servers=" + *table});
+  }
+  return out;
+}
+
 std::vector<std::string> codex_argv(const std::string& program, const invocation& inv,
-                                    const codex_provider& provider,
-                                    const std::string& schema_path) {
+                                    const codex_provider& provider, const std::string& schema_path,
+                                    const std::vector<std::string>& settings) {
   std::vector<std::string> argv = {program, "exec"};
   // `resume` takes no -C: the working directory is the process's cwd in both forms.
   if (inv.resume_session_id) argv.push_back("resume");
-  argv.insert(argv.end(), {"--json", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"});
+  argv.insert(argv.end(), {"--json", "--skip-git-repo-check"});
+  if (settings.empty())
+    argv.push_back("--dangerously-bypass-approvals-and-sandbox");
+  else
+    argv.insert(argv.end(), settings.begin(), settings.end());
   if (!inv.model.empty()) argv.insert(argv.end(), {"-m", inv.model});
   // Codex has no system-prompt flag; developer_instructions becomes a developer message
   // after codex's own instructions.
@@ -255,6 +320,8 @@ std::vector<std::string> codex_argv(const std::string& program, const invocation
     argv.insert(argv.end(), {"--disable", "plugins", "-c", "analytics.enabled=false"});
   }
   if (!schema_path.empty()) argv.insert(argv.end(), {"--output-schema", schema_path});
+  if (inv.settings.extra_args)
+    argv.insert(argv.end(), inv.settings.extra_args->begin(), inv.settings.extra_args->end());
   // "--" keeps a prompt that starts with '-' (or a session id) from being read as an option.
   argv.push_back("--");
   if (inv.resume_session_id) argv.push_back(*inv.resume_session_id);
@@ -269,6 +336,9 @@ process_harness::prepared codex_harness::prepare(const invocation& inv,
                                                  std::shared_ptr<const output_schema> schema,
                                                  const event_sink& sink,
                                                  process_run_options& opts) {
+  auto settings = codex_settings(inv);
+  if (!settings.error.empty())
+    return {nullptr, std::move(settings.error)};
   std::shared_ptr<run_dir> dir;
   std::string schema_path;
   if (schema) {
@@ -282,7 +352,7 @@ process_harness::prepared codex_harness::prepare(const invocation& inv,
     if (!error.empty()) return {nullptr, "codex: cannot write the output schema file: " + error};
   }
   const auto provider = codex_provider_of(inv);
-  opts.spawn.argv = codex_argv(program_, inv, provider, schema_path);
+  opts.spawn.argv = codex_argv(program_, inv, provider, schema_path, settings.argv);
   for (auto& [name, value] : codex_env(inv, provider)) opts.spawn.env[name] = std::move(value);
   opts.keep_alive = std::move(dir);
   return {std::make_unique<codex_parser>(sink, std::move(schema), inv.model), {}};

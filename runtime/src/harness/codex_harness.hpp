@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,11 +67,25 @@ std::map<std::string, std::string> codex_env(const invocation& inv, const codex_
 // A TOML basic string: how `-c key=value` values reach codex without being reinterpreted.
 std::string toml_string(const std::string& text);
 
+// A JSON value as a TOML inline value (objects become inline tables); nullopt for JSON null,
+// which TOML cannot say.
+std::optional<std::string> toml_value(const rapidjson::Value& v);
+
+// The invocation's harness_settings as codex arguments: the sandbox (permission_mode, one of
+// codex's --sandbox modes) and mcp_servers as one `-c mcp_servers={...}` override. error says
+// why they cannot be (an unknown sandbox mode, an MCP map TOML cannot carry).
+struct codex_settings_args {
+  std::vector<std::string> argv;
+  std::string error;
+};
+codex_settings_args codex_settings(const invocation& inv);
+
 // The argv for an invocation (program first). schema_path: the file holding the output schema
-// ("" = none).
+// ("" = none); settings: codex_settings(inv).argv.
 std::vector<std::string> codex_argv(const std::string& program, const invocation& inv,
                                     const codex_provider& provider,
-                                    const std::string& schema_path);
+                                    const std::string& schema_path,
+                                    const std::vector<std::string>& settings = {});
 
 class codex_harness : public process_harness {
  public:
@@ -79,6 +94,10 @@ class codex_harness : public process_harness {
   std::string name() const override { return "codex"; }
 
  protected:
+  std::vector<setting> supported_settings() const override {
+    return {setting::timeout_s, setting::permission_mode, setting::mcp_servers,
+            setting::extra_args};
+  }
   prepared prepare(const invocation& inv, std::shared_ptr<const output_schema> schema,
                    const event_sink& sink, process_run_options& opts) override;
 

@@ -151,10 +151,17 @@ std::vector<std::string> gemini_argv(const std::string& program, const invocatio
               schema->schema_json();
   }
   // The --name=value form keeps a prompt that starts with '-' from being read as a flag.
+  const auto& h = inv.settings;
   std::vector<std::string> argv = {program, "--prompt=" + prompt, "--output-format", "stream-json",
-                                   "--skip-trust", "--yolo"};
+                                   "--skip-trust"};
+  // --yolo is --approval-mode=yolo; an invocation may choose another mode.
+  argv.push_back(h.permission_mode ? "--approval-mode=" + *h.permission_mode : "--yolo");
+  for (const auto& tool : h.allowed_tools.value_or(std::vector<std::string>{}))
+    argv.push_back("--allowed-tools=" + tool);
   if (!inv.model.empty()) argv.push_back("--model=" + inv.model);
   if (inv.resume_session_id) argv.push_back("--resume=" + *inv.resume_session_id);
+  if (h.extra_args)
+    argv.insert(argv.end(), h.extra_args->begin(), h.extra_args->end());
   return argv;
 }
 
@@ -195,6 +202,67 @@ std::optional<std::string> gemini_settings_overlay(const std::string* user_setti
   return json::dump(doc);
 }
 
+std::optional<std::string> gemini_with_harness_settings(const std::string* settings,
+                                                        const protocol::harness_settings& h,
+                                                        std::string& error) {
+  error.clear();
+  if (!h.max_turns && !h.disallowed_tools && !h.mcp_servers)
+    return std::nullopt;
+  rapidjson::Document doc(rapidjson::kObjectType);
+  if (settings && settings->find_first_not_of(" \t\r\n") != std::string::npos) {
+    doc.Parse<rapidjson::kParseCommentsFlag | rapidjson::kParseTrailingCommasFlag |
+              rapidjson::kParseFullPrecisionFlag>(settings->c_str(), settings->size());
+    if (doc.HasParseError() || !doc.IsObject() || json::member(doc, "selectedAuthType")) {
+      error = "gemini: cannot apply harness_settings: ~/.gemini/settings.json is not a JSON "
+              "object in the CLI's current layout";
+      return std::nullopt;
+    }
+  }
+  auto& a = doc.GetAllocator();
+  // The object at parent[key], created (or replacing a non-object) when needed.
+  auto child = [&a](rapidjson::Value& parent, const char* key) -> rapidjson::Value& {
+    auto it = parent.FindMember(key);
+    if (it == parent.MemberEnd()) {
+      parent.AddMember(rapidjson::StringRef(key), rapidjson::Value(rapidjson::kObjectType), a);
+      return parent[key];
+    }
+    if (!it->value.IsObject())
+      it->value.SetObject();
+    return it->value;
+  };
+  if (h.max_turns) {
+    auto& model = child(doc, "model");
+    model.RemoveMember("maxSessionTurns");
+    model.AddMember("maxSessionTurns", *h.max_turns, a);
+  }
+  if (h.disallowed_tools) {
+    auto& tools = child(doc, "tools");
+    auto it = tools.FindMember("exclude");
+    if (it == tools.MemberEnd()) {
+      tools.AddMember("exclude", rapidjson::Value(rapidjson::kArrayType), a);
+      it = tools.FindMember("exclude");
+    }
+    if (!it->value.IsArray())
+      it->value.SetArray();
+    for (const auto& name : *h.disallowed_tools)
+      it->value.PushBack(
+          rapidjson::Value(name.c_str(), static_cast<rapidjson::SizeType>(name.size()), a), a);
+  }
+  if (h.mcp_servers) {
+    rapidjson::Document servers;
+    if (!json::parse(h.mcp_servers->json, servers) || !servers.IsObject()) {
+      error = "gemini: harness_settings.mcp_servers is not a JSON object";
+      return std::nullopt;
+    }
+    auto& target = child(doc, "mcpServers");
+    for (auto& m : servers.GetObject()) {
+      target.RemoveMember(m.name);
+      target.AddMember(rapidjson::Value(m.name, a), rapidjson::Value(m.value, a), a);
+    }
+  }
+  return json::dump(doc);
+}
+
 namespace {
 
 // Symlinks every entry of from into to, except the names in skip.
@@ -221,7 +289,8 @@ std::string gemini_home(const env_lookup& env) {
 
 std::unique_ptr<gemini_run_dir> gemini_run_dir::create(const fs::path& parent,
                                                        const std::string& system_prompt,
-                                                       const env_lookup& env, std::string& error) {
+                                                       const env_lookup& env, std::string& error,
+                                                       const protocol::harness_settings& harness) {
   error.clear();
   const std::string home = gemini_home(env);
   std::optional<std::string> user_settings;
@@ -233,7 +302,12 @@ std::unique_ptr<gemini_run_dir> gemini_run_dir::create(const fs::path& parent,
       user_settings = text.str();
     }
   }
-  const auto settings = gemini_settings_overlay(user_settings ? &*user_settings : nullptr, env);
+  auto settings = gemini_settings_overlay(user_settings ? &*user_settings : nullptr, env);
+  if (auto merged = gemini_with_harness_settings(
+          settings ? &*settings : (user_settings ? &*user_settings : nullptr), harness, error))
+    settings = std::move(merged);
+  if (!error.empty())
+    return nullptr;
   if (system_prompt.empty() && !settings) return nullptr;
 
   auto private_dir = run_dir::create("agentrt-gemini", error, parent);
@@ -283,14 +357,13 @@ process_harness::prepared gemini_harness::prepare(const invocation& inv,
                                                  process_run_options& opts) {
   const env_lookup env = [&inv](const std::string& name) { return env_of(inv, name); };
   std::string error;
-  auto dir = gemini_run_dir::create({}, inv.system_prompt, env, error);
+  auto dir = gemini_run_dir::create({}, inv.system_prompt, env, error, inv.settings);
   if (!error.empty()) return {nullptr, "gemini: " + error};
   opts.spawn.argv = gemini_argv(program_, inv, schema.get());
   if (dir) {
     for (const auto& [k, v] : dir->env()) opts.spawn.env[k] = v;
     if (auto it = dir->env().find("GEMINI_CLI_HOME"); it != dir->env().end())
-      sink.log("gemini: settings overlay " + it->second +
-               " (security.auth.selectedType=gemini-api-key)");
+      sink.log("gemini: settings overlay " + it->second + " (merged settings.json)");
   }
   opts.keep_alive = std::shared_ptr<gemini_run_dir>(std::move(dir));
   return {std::make_unique<gemini_parser>(sink, std::move(schema)), {}};

@@ -61,6 +61,14 @@ using env_lookup = std::function<std::optional<std::string>(const std::string& n
 std::optional<std::string> gemini_settings_overlay(const std::string* user_settings,
                                                    const env_lookup& env);
 
+// settings (a settings.json text; nullptr or blank = {}) with the invocation's max_turns
+// (model.maxSessionTurns), disallowed_tools (appended to tools.exclude) and mcp_servers
+// (merged into mcpServers, same shape) applied; nullopt when it asks for none of them. error
+// when settings is not a JSON object (the CLI's v1 layout included, which has no such keys).
+std::optional<std::string> gemini_with_harness_settings(const std::string* settings,
+                                                        const protocol::harness_settings& h,
+                                                        std::string& error);
+
 // The per-run private directory: system.md for GEMINI_SYSTEM_MD, and when settings must be
 // added, home/ for GEMINI_CLI_HOME, which mirrors the user's Gemini home (GEMINI_CLI_HOME or
 // HOME) with symlinks (so ~/.env, GEMINI.md, OAuth credentials and extensions still work,
@@ -72,7 +80,8 @@ class gemini_run_dir {
   // files; nullptr with error on failure.
   static std::unique_ptr<gemini_run_dir> create(const std::filesystem::path& parent,
                                                 const std::string& system_prompt,
-                                                const env_lookup& env, std::string& error);
+                                                const env_lookup& env, std::string& error,
+                                                const protocol::harness_settings& settings = {});
   const std::filesystem::path& path() const noexcept { return dir_->path(); }
   // GEMINI_SYSTEM_MD and/or GEMINI_CLI_HOME, to set in the CLI's environment.
   const std::map<std::string, std::string>& env() const noexcept { return env_; }
@@ -92,6 +101,13 @@ class gemini_harness : public process_harness {
   std::string name() const override { return "gemini"; }
 
  protected:
+  // permission_mode is --approval-mode, allowed_tools --allowed-tools; max_turns,
+  // disallowed_tools and mcp_servers go into the run's settings overlay.
+  std::vector<setting> supported_settings() const override {
+    return {setting::max_turns,        setting::timeout_s,   setting::permission_mode,
+            setting::allowed_tools,    setting::disallowed_tools, setting::mcp_servers,
+            setting::extra_args};
+  }
   prepared prepare(const invocation& inv, std::shared_ptr<const output_schema> schema,
                    const event_sink& sink, process_run_options& opts) override;
 

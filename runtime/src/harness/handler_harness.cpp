@@ -120,6 +120,36 @@ std::string handler_stdin_line(const invocation& inv) {
   doc.AddMember("source_id", str(inv.source_id), a);
   // Extension: only present when the client asked to resume.
   if (inv.resume_session_id) doc.AddMember("resume_session_id", str(*inv.resume_session_id), a);
+  // Extension: the invocation's harness_settings, only when it sent some. The handler is the
+  // agent, so applying them is its job (the runtime enforces timeout_s as well).
+  const auto& h = inv.settings;
+  rapidjson::Value settings(rapidjson::kObjectType);
+  auto strings = [&](const char* key, const std::optional<std::vector<std::string>>& list) {
+    if (!list)
+      return;
+    rapidjson::Value arr(rapidjson::kArrayType);
+    for (const auto& s : *list)
+      arr.PushBack(str(s), a);
+    settings.AddMember(rapidjson::StringRef(key), arr, a);
+  };
+  if (h.max_turns)
+    settings.AddMember("max_turns", *h.max_turns, a);
+  if (h.timeout_s)
+    settings.AddMember("timeout_s", *h.timeout_s, a);
+  if (h.permission_mode)
+    settings.AddMember("permission_mode", str(*h.permission_mode), a);
+  strings("allowed_tools", h.allowed_tools);
+  strings("disallowed_tools", h.disallowed_tools);
+  if (h.max_budget_usd)
+    settings.AddMember("max_budget_usd", *h.max_budget_usd, a);
+  if (h.token_budget)
+    settings.AddMember("token_budget", static_cast<int64_t>(*h.token_budget), a);
+  rapidjson::Document servers(&a);
+  if (h.mcp_servers && json::parse(h.mcp_servers->json, servers))
+    settings.AddMember("mcp_servers", rapidjson::Value(servers, a), a);
+  strings("extra_args", h.extra_args);
+  if (!settings.ObjectEmpty())
+    doc.AddMember("harness_settings", settings, a);
   return json::dump(doc) + "\n";
 }
 

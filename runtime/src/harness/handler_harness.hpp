@@ -40,6 +40,12 @@ class handler_harness : public process_harness {
   std::string name() const override { return "handler"; }
 
  protected:
+  // Every setting reaches the handler on stdin (handler_stdin_line); it is the agent.
+  std::vector<setting> supported_settings() const override {
+    return {setting::max_turns,      setting::timeout_s,        setting::permission_mode,
+            setting::allowed_tools,  setting::disallowed_tools, setting::max_budget_usd,
+            setting::token_budget,   setting::mcp_servers,      setting::extra_args};
+  }
   prepared prepare(const invocation& inv, std::shared_ptr<const output_schema> schema,
                    const event_sink& sink, process_run_options& opts) override;
 

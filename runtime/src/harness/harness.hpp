@@ -44,6 +44,11 @@ struct invocation {
   std::string workdir; // empty = harness_config::workdir
   std::optional<std::string> resume_session_id;
   bool agent_events = false; // the client asked for agent_event_message
+  // The invocation's "agent" field: a harness other than the runtime's default ("" = default).
+  std::string agent;
+  // The invocation's harness_settings. An adapter applies what it supports and fails the run
+  // naming any present setting it cannot honour (adapter_support.hpp).
+  protocol::harness_settings settings;
 };
 
 // Called on the io_context thread, in order. Texts are unredacted.
@@ -91,12 +96,20 @@ public:
                                              harness_callbacks callbacks, done_handler on_done) = 0;
 };
 
+// The agents an invocation may name in its "agent" field.
+inline constexpr const char* agent_names[] = {"claude", "codex",  "gemini",
+                                              "opencode", "openai", "handler"};
+
 // The harness that config asks for, or the first one found: a CLI on PATH (claude, codex,
 // gemini, opencode, in that order) or an OpenAI-compatible endpoint in the environment
 // (OPENAI_BASE_URL or OPENAI_API_KEY). Returns nullptr only for a configuration error
 // (unknown agent, --agent with --handler); message then says why. Otherwise message is a line
 // for the startup log saying which harness was chosen and why; when none was found the
 // returned harness fails every invocation with an error listing what was looked for.
+// The returned harness runs an invocation whose "agent" names another agent with that one,
+// when it is available (a CLI on PATH, a configured --handler, an OpenAI-compatible endpoint
+// in the environment or the invocation's agent_env); otherwise the run fails listing the
+// agents that are.
 std::unique_ptr<harness> make_harness(const harness_config& config, std::string& message);
 
 } // namespace agentrt::runtime::harness

@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <map>
 
+#include "harness/adapter_support.hpp"
 #include "harness/claude_harness.hpp"
 #include "harness/codex_harness.hpp"
 #include "harness/gemini_harness.hpp"
@@ -80,9 +82,129 @@ std::string available_agents() {
   return out + "openai";
 }
 
+// An OpenAI-compatible endpoint is configured for this invocation (its agent_env or the
+// runtime's environment).
+bool openai_configured(const invocation& inv) {
+  for (const char* var : {"OPENAI_BASE_URL", "OPENAI_API_KEY"})
+    if (!env_value(inv, var).empty())
+      return true;
+  return false;
+}
+
+// The runtime's harness plus the per-invocation "agent" field: an invocation that names
+// another agent runs on that one when it is available here. The other harnesses are made on
+// first use and kept (at most one per agent and program path), because a run may outlive the
+// invocation that started it and the openai harness owns the transfer thread its runs use.
+class agent_router : public harness {
+public:
+  agent_router(harness_config config, std::unique_ptr<harness> fallback)
+      : config_(std::move(config)), default_(std::move(fallback)) {}
+
+  std::string name() const override { return default_->name(); }
+
+  std::shared_ptr<harness_run> start(asio::io_context& io, process::process_reaper& reaper,
+                                     process::process_scope& scope, const invocation& inv,
+                                     harness_callbacks callbacks, done_handler on_done) override {
+    bool known = inv.agent.empty();
+    for (const char* name : agent_names)
+      known |= inv.agent == name;
+    if (known && (inv.agent.empty() || inv.agent == default_->name()))
+      return default_->start(io, reaper, scope, inv, std::move(callbacks), std::move(on_done));
+    std::string why;
+    harness* chosen = select(inv, why);
+    if (!chosen) {
+      return immediate_run::fail(
+          io,
+          immediate_run::failure(why + " (available on this runtime: " + available(inv) + ")",
+                                 json::object_writer()
+                                     .add("harness", default_->name())
+                                     .add("agent", inv.agent)
+                                     .add("available", available(inv))
+                                     .str()),
+          std::move(on_done));
+    }
+    return chosen->start(io, reaper, scope, inv, std::move(callbacks), std::move(on_done));
+  }
+
+private:
+  // The harness for inv.agent, or nullptr and why it is not available.
+  harness* select(const invocation& inv, std::string& why) {
+    const std::string& agent = inv.agent;
+    for (const auto& a : cli_agents) {
+      if (agent != a.name)
+        continue;
+      const std::string found = find_on_path(a.program);
+      if (found.empty()) {
+        why = "agent \"" + agent + "\" is not available: " + a.program + " is not on PATH";
+        return nullptr;
+      }
+      return cached(agent + "\n" + found, [&] { return a.make(config_, found); });
+    }
+    if (agent == "handler") {
+      if (config_.handler_path.empty()) {
+        why = "agent \"handler\" is not available: the runtime was started without --handler";
+        return nullptr;
+      }
+      return cached(
+          agent, [&] { return std::make_unique<handler_harness>(config_, config_.handler_path); });
+    }
+    if (agent == "openai") {
+      if (!openai_configured(inv)) {
+        why = "agent \"openai\" is not available: neither OPENAI_BASE_URL nor OPENAI_API_KEY is "
+              "set (in the runtime's environment or the invocation's agent_env)";
+        return nullptr;
+      }
+      return cached(agent, [&] { return std::make_unique<openai_harness>(config_); });
+    }
+    why = "unknown agent \"" + agent + "\"";
+    return nullptr;
+  }
+
+  // The agents an invocation could choose here, e.g. "claude, openai, handler".
+  std::string available(const invocation& inv) const {
+    std::string out;
+    auto add = [&out](const std::string& name) {
+      if (out.find(name) == std::string::npos)
+        out += (out.empty() ? "" : ", ") + name;
+    };
+    if (default_->name() != "none")
+      add(default_->name());
+    for (const auto& a : cli_agents)
+      if (!find_on_path(a.program).empty())
+        add(a.name);
+    if (openai_configured(inv))
+      add("openai");
+    if (!config_.handler_path.empty())
+      add("handler");
+    return out.empty() ? std::string("none") : out;
+  }
+
+  template <class Make> harness* cached(const std::string& key, Make make) {
+    auto& slot = others_[key];
+    if (!slot)
+      slot = make();
+    return slot.get();
+  }
+
+  harness_config config_;
+  std::unique_ptr<harness> default_;
+  std::map<std::string, std::unique_ptr<harness>> others_;
+};
+
+std::unique_ptr<harness> make_default_harness(const harness_config& config, std::string& message);
+
 }  // namespace
 
 std::unique_ptr<harness> make_harness(const harness_config& config, std::string& message) {
+  auto h = make_default_harness(config, message);
+  if (!h)
+    return nullptr;
+  return std::make_unique<agent_router>(config, std::move(h));
+}
+
+namespace {
+
+std::unique_ptr<harness> make_default_harness(const harness_config& config, std::string& message) {
   if (!config.handler_path.empty() && !config.agent.empty()) {
     message = "--agent and --handler are mutually exclusive";
     return nullptr;
@@ -129,5 +251,7 @@ std::unique_ptr<harness> make_harness(const harness_config& config, std::string&
   message = why;
   return std::make_unique<unavailable_harness>(why);
 }
+
+} // namespace
 
 }  // namespace agentrt::runtime::harness

@@ -317,6 +317,7 @@ public:
   // Starts the first request; a failure is reported through on_done, posted.
   void begin(const invocation& inv, std::shared_ptr<const output_schema> schema) {
     schema_ = std::move(schema);
+    budget_from_invocation_ = inv.settings.token_budget.has_value();
     url_ = completions_url(env_value(inv, "OPENAI_BASE_URL"));
     api_key_ = env_value(inv, "OPENAI_API_KEY");
     model_ = !inv.model.empty() ? inv.model : env_value(inv, "OPENAI_MODEL");
@@ -558,7 +559,10 @@ private:
       return fail("openai: token budget of " + std::to_string(config_.openai_token_budget) +
                       " tokens used up after " + std::to_string(turns_) + " turns (" +
                       std::to_string(input_tokens_ + output_tokens_) +
-                      " used) before a final answer (--openai-token-budget)",
+                      " used) before a final answer (" +
+                      (budget_from_invocation_ ? "harness_settings.token_budget"
+                                               : "--openai-token-budget") +
+                      ")",
                   r);
     }
     if (turns_ >= config_.max_turns) {
@@ -746,6 +750,7 @@ private:
   process::process_scope& scope_;
   transfer::transfer_engine& engine_;
   harness_config config_;
+  bool budget_from_invocation_ = false; // the budget is harness_settings.token_budget
   std::shared_ptr<openai_harness::session_store> sessions_;
   event_sink sink_;
   harness::done_handler on_done_;
@@ -784,9 +789,20 @@ openai_harness::start(asio::io_context& io, process::process_reaper& reaper,
   auto schema = requested_schema(inv, error);
   if (!error.empty())
     return immediate_run::fail(io, immediate_run::failure(error), std::move(on_done));
-  auto run = std::make_shared<openai_run>(io, reaper, scope, engine_, config_, sessions_,
-                                          event_sink(std::move(callbacks), inv.agent_events),
-                                          std::move(on_done));
+  // The native loop enforces its own limits; permissions, tools lists, MCP and CLI arguments
+  // have nothing to apply to.
+  error = unsupported_setting(harness_name, inv,
+                              {setting::max_turns, setting::timeout_s, setting::token_budget});
+  if (!error.empty()) {
+    return immediate_run::fail(
+        io,
+        immediate_run::failure(std::move(error),
+                               json::object_writer().add("harness", harness_name).str()),
+        std::move(on_done));
+  }
+  auto run = std::make_shared<openai_run>(
+      io, reaper, scope, engine_, effective_config(config_, inv), sessions_,
+      event_sink(std::move(callbacks), inv.agent_events), std::move(on_done));
   run->begin(inv, std::move(schema));
   return run;
 }

@@ -253,6 +253,61 @@ harness_outcome opencode_parser::finish(const process_end& raw_end) {
   return final_answer(harness_name, final_text_, schema_.get(), meta.str());
 }
 
+namespace {
+
+// mcp_servers in the common shape ({"name": {"command", "args", "env"}} for a local server,
+// {"name": {"url", "headers"}} for a remote one) as OpenCode's "mcp" entries
+// ({"type":"local","command":[...],"environment":{...}} / {"type":"remote","url":...}),
+// merged over what the user's config already says.
+bool add_mcp_servers(const std::string& servers_json, rapidjson::Value& mcp,
+                     rapidjson::Document::AllocatorType& a, std::string& error) {
+  rapidjson::Document servers;
+  if (!json::parse(servers_json, servers) || !servers.IsObject()) {
+    error = "opencode: harness_settings.mcp_servers is not a JSON object";
+    return false;
+  }
+  for (auto& m : servers.GetObject()) {
+    const std::string name(m.name.GetString(), m.name.GetStringLength());
+    const auto& server = m.value;
+    rapidjson::Value entry(rapidjson::kObjectType);
+    if (!server.IsObject()) {
+      error = "opencode: harness_settings.mcp_servers." + name + " is not an object";
+      return false;
+    }
+    if (const auto command = json::string_member(server, "command")) {
+      entry.AddMember("type", "local", a);
+      rapidjson::Value argv(rapidjson::kArrayType);
+      argv.PushBack(
+          rapidjson::Value(command->c_str(), static_cast<rapidjson::SizeType>(command->size()), a),
+          a);
+      if (const auto* args = json::member(server, "args"); args && args->IsArray())
+        for (const auto& arg : args->GetArray())
+          argv.PushBack(rapidjson::Value(arg, a), a);
+      entry.AddMember("command", argv, a);
+      if (const auto* env = json::member(server, "env"); env && env->IsObject())
+        entry.AddMember("environment", rapidjson::Value(*env, a), a);
+    } else if (const auto url = json::string_member(server, "url")) {
+      entry.AddMember("type", "remote", a);
+      entry.AddMember(
+          "url", rapidjson::Value(url->c_str(), static_cast<rapidjson::SizeType>(url->size()), a),
+          a);
+      if (const auto* headers = json::member(server, "headers"); headers && headers->IsObject())
+        entry.AddMember("headers", rapidjson::Value(*headers, a), a);
+    } else {
+      error =
+          "opencode: harness_settings.mcp_servers." + name + " has neither \"command\" nor \"url\"";
+      return false;
+    }
+    entry.AddMember("enabled", true, a);
+    mcp.RemoveMember(name.c_str());
+    mcp.AddMember(rapidjson::Value(name.c_str(), static_cast<rapidjson::SizeType>(name.size()), a),
+                  entry, a);
+  }
+  return true;
+}
+
+} // namespace
+
 opencode_command opencode_command_for(const std::string& program, const harness_config& config,
                                       const invocation& inv, const output_schema* schema,
                                       const std::string& user_config) {
@@ -292,6 +347,25 @@ opencode_command opencode_command_for(const std::string& program, const harness_
     set(agent, "prompt", rapidjson::Value(inv.system_prompt.c_str(),
                                           static_cast<rapidjson::SizeType>(inv.system_prompt.size()), a));
   if (config.max_turns > 0) set(agent, "steps", rapidjson::Value(config.max_turns));
+  const auto& h = inv.settings;
+  if (h.disallowed_tools) {
+    // An agent's "tools" map switches tools off by name (globs allowed, e.g. "mymcp_*").
+    if (!agent.HasMember("tools") || !agent["tools"].IsObject())
+      set(agent, "tools", rapidjson::Value(rapidjson::kObjectType));
+    auto& tools = agent["tools"];
+    for (const auto& name : *h.disallowed_tools) {
+      tools.RemoveMember(name.c_str());
+      tools.AddMember(
+          rapidjson::Value(name.c_str(), static_cast<rapidjson::SizeType>(name.size()), a),
+          rapidjson::Value(false), a);
+    }
+  }
+  if (h.mcp_servers) {
+    if (!doc.HasMember("mcp") || !doc["mcp"].IsObject())
+      set(doc, "mcp", rapidjson::Value(rapidjson::kObjectType));
+    if (!add_mcp_servers(h.mcp_servers->json, doc["mcp"], a, cmd.error))
+      return cmd;
+  }
   cmd.config_content = json::dump(doc);
   cmd.model = qualified_model(inv.model, doc);
 
@@ -306,6 +380,8 @@ opencode_command opencode_command_for(const std::string& program, const harness_
   else
     cmd.argv.push_back("--title=" + title_of(inv.user_prompt));
   if (inv.agent_events) cmd.argv.push_back("--thinking");  // reasoning parts are printed only then
+  if (h.extra_args)
+    cmd.argv.insert(cmd.argv.end(), h.extra_args->begin(), h.extra_args->end());
   cmd.prompt = inv.user_prompt;
   if (schema) cmd.prompt += structured_output_instruction(*schema);
   return cmd;
@@ -318,7 +394,8 @@ process_harness::prepared opencode_harness::prepare(const invocation& inv,
                                                  std::shared_ptr<const output_schema> schema,
                                                  const event_sink& sink,
                                                  process_run_options& opts) {
-  auto cmd = opencode_command_for(program_, config(), inv, schema.get(), env_value(inv, config_env_var));
+  auto cmd = opencode_command_for(program_, effective_config(config(), inv), inv, schema.get(),
+                                  env_value(inv, config_env_var));
   if (!cmd.error.empty()) return {nullptr, std::move(cmd.error)};
   opts.spawn.argv = std::move(cmd.argv);
   opts.spawn.stdin_data = std::move(cmd.prompt);

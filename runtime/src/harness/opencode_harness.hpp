@@ -85,6 +85,12 @@ class opencode_harness : public process_harness {
   std::string name() const override { return "opencode"; }
 
  protected:
+  // max_turns is the agent's "steps", disallowed_tools its "tools" map, mcp_servers the
+  // config's "mcp"; OpenCode has no permission mode beside --auto and no allow-list.
+  std::vector<setting> supported_settings() const override {
+    return {setting::max_turns, setting::timeout_s, setting::disallowed_tools,
+            setting::mcp_servers, setting::extra_args};
+  }
   prepared prepare(const invocation& inv, std::shared_ptr<const output_schema> schema,
                    const event_sink& sink, process_run_options& opts) override;
 

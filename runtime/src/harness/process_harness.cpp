@@ -18,8 +18,16 @@ std::shared_ptr<harness_run> process_harness::start(asio::io_context& io,
   auto schema = requested_schema(inv, error);
   if (!error.empty())
     return immediate_run::fail(io, immediate_run::failure(error), std::move(on_done));
+  if (error = unsupported_setting(harness_name, inv, supported_settings()); !error.empty()) {
+    return immediate_run::fail(
+        io,
+        immediate_run::failure(std::move(error),
+                               json::object_writer().add("harness", harness_name).str()),
+        std::move(on_done));
+  }
   event_sink sink(std::move(callbacks), inv.agent_events);
-  process_run_options opts = base_process_options(harness_name, config_, inv);
+  process_run_options opts =
+      base_process_options(harness_name, effective_config(config_, inv), inv);
   prepared p = prepare(inv, std::move(schema), sink, opts);
   if (!p.parser) {
     return immediate_run::fail(

@@ -6,7 +6,9 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "harness/adapter_support.hpp"
 #include "harness/harness.hpp"
 #include "harness/process_run.hpp"
 #include "harness/schema_validator.hpp"
@@ -30,6 +32,10 @@ class process_harness : public harness {
   // agent_env are already there) and makes the run's parser. sink may be used for log lines.
   virtual prepared prepare(const invocation& inv, std::shared_ptr<const output_schema> schema,
                            const event_sink& sink, process_run_options& opts) = 0;
+
+  // The harness_settings this adapter honours; a run asking for any other fails before it
+  // starts. timeout_s is applied to every process run by the base (base_process_options).
+  virtual std::vector<setting> supported_settings() const { return {setting::timeout_s}; }
 
   const harness_config& config() const noexcept { return config_; }
 

@@ -43,6 +43,11 @@ void invocation_request::run_harness() {
   inv.source_id = source_id();
   inv.resume_session_id = std::move(message_.resume_session_id);
   inv.agent_events = has_capability("agent_events");
+  inv.agent = message_.agent.value_or("");
+  if (!inv.agent.empty())
+    log_info("agent for this invocation: " + inv.agent);
+  if (message_.settings)
+    inv.settings = std::move(*message_.settings);
 
   // Callbacks reach this class's members through the derived type (protected access).
   auto live = [guard = live_guard()] {
@@ -75,9 +80,10 @@ void invocation_request::run_harness() {
 
 void invocation_request::on_harness_done(harness::harness_outcome&& outcome) {
   harness_run_.reset();
-  metrics::count_harness_run(server_.harness.name(), outcome.ok
-                                                         ? metrics::harness_outcome::success
-                                                         : metrics::harness_outcome::failure);
+  // The invocation's own agent, else the runtime's default.
+  metrics::count_harness_run(message_.agent ? *message_.agent : server_.harness.name(),
+                             outcome.ok ? metrics::harness_outcome::success
+                                        : metrics::harness_outcome::failure);
   if (!outcome.ok) {
     log_warn("harness failed: " + outcome.error);
     finish(protocol::error_message{std::move(outcome.error),

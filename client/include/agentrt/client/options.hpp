@@ -99,6 +99,9 @@ struct request_options : request_callbacks, request_limits {
   std::vector<std::string> artifacts_dirs{};
   std::optional<std::string> artifacts_ignore_content{};
   std::vector<protocol::downloadable> downloadables{}; // fetched before anything else runs
+  // agentrt extension: false = announce only files written after a directory is watched;
+  // unset = the runtime's default (also the files already there, as runtimeuse does).
+  std::optional<bool> announce_existing_artifacts{};
 };
 
 struct execute_options : request_options {};
@@ -112,6 +115,15 @@ struct query_options : request_options {
   std::optional<protocol::string_map> agent_env{};
   std::vector<protocol::command> pre_agent_invocation_commands{};
   std::vector<protocol::command> post_agent_invocation_commands{};
+  // agentrt extensions (docs/protocol.md); unset fields are not sent, so a runtimeuse runtime
+  // sees exactly what it always did.
+  std::optional<std::string> resume_session_id{}; // continue the harness's stored session
+  // "claude", "codex", "gemini", "opencode", "openai" or "handler": this query's agent in
+  // place of the runtime's default.
+  std::optional<std::string> agent{};
+  // Per-query limits and permissions (max_turns, timeout_s, permission_mode, tools, budgets,
+  // MCP servers, extra CLI arguments); an agent that cannot honour one fails the query.
+  std::optional<protocol::harness_settings> harness_settings{};
   std::function<void(const protocol::assistant_message&)> on_assistant_message{};
   // Setting it declares the "agent_events" capability (agentrt runtimes only).
   std::function<void(const protocol::agent_event_message&)> on_agent_event{};

@@ -35,6 +35,21 @@ struct downloadable {
   std::optional<bool> extract; // extension: false keeps an archive as downloaded
 };
 
+// Extension: per-invocation limits and permissions for the harness (docs/protocol.md,
+// "harness_settings"). Every field is optional; absent means the runtime's flags decide. An
+// adapter that cannot honour a field that is present fails the invocation naming it.
+struct harness_settings {
+  std::optional<int> max_turns;                             // >= 1
+  std::optional<double> timeout_s;                          // > 0
+  std::optional<std::string> permission_mode;               // the CLI's own vocabulary
+  std::optional<std::vector<std::string>> allowed_tools;    // tool names/patterns
+  std::optional<std::vector<std::string>> disallowed_tools; // tool names/patterns
+  std::optional<double> max_budget_usd;                     // > 0
+  std::optional<std::int64_t> token_budget;                 // >= 1, prompt + completion
+  std::optional<json_text> mcp_servers;                     // {"name": {command,args,env|url}}
+  std::optional<std::vector<std::string>> extra_args;       // appended to the CLI's argv
+};
+
 // ---- client -> runtime ----------------------------------------------------------------------
 
 struct invocation_message {
@@ -56,6 +71,10 @@ struct invocation_message {
   // extension: false = announce only files written after the directory is watched; absent or
   // true = also the files already in it (runtimeuse's initial scan)
   std::optional<bool> announce_existing_artifacts;
+  // extension: "claude", "codex", "gemini", "opencode", "openai" or "handler"; absent = the
+  // runtime's --agent / --handler / auto-detected harness
+  std::optional<std::string> agent;
+  std::optional<harness_settings> settings; // extension, wire name "harness_settings"
   bool used_artifacts_dir = false; // decoded only: the deprecated artifacts_dir was sent
 };
 
