@@ -47,7 +47,9 @@ void artifact_sink::attach(client::request_options& options) {
   };
 }
 
-bool artifact_sink::wait(int timeout_ms) { return receiver_->wait_idle(timeout_ms); }
+bool artifact_sink::wait(int timeout_ms) {
+  return receiver_->wait_idle(timeout_ms);
+}
 
 std::vector<std::string> artifact_sink::received() const {
   std::vector<std::string> names;

@@ -19,7 +19,8 @@ bool json_nesting_exceeds(std::string_view text, std::size_t max_depth) noexcept
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
-      if (++depth > max_depth) return true;
+      if (++depth > max_depth)
+        return true;
     } else if ((c == ']' || c == '}') && depth > 0) {
       --depth;
     }
@@ -27,4 +28,4 @@ bool json_nesting_exceeds(std::string_view text, std::size_t max_depth) noexcept
   return false;
 }
 
-}  // namespace agentrt::protocol
+} // namespace agentrt::protocol

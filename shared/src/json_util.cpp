@@ -314,7 +314,7 @@ json_number_check check_json_numbers(std::string_view text) noexcept {
     std::size_t j = i + (c == '-' ? 1 : 0);
     std::int64_t int_digits = 0, frac_digits = 0, leading_zeros = 0, exponent = 0;
     bool has_exponent = false, negative_exponent = false;
-    std::string_view significant;  // from the first non-zero digit on (may span the point)
+    std::string_view significant; // from the first non-zero digit on (may span the point)
     std::size_t significant_start = std::string_view::npos;
     const auto significand_digit = [&](std::size_t at) {
       if (significant_start == std::string_view::npos) {
@@ -342,8 +342,7 @@ json_number_check check_json_numbers(std::string_view text) noexcept {
     i = j - 1; // text[j] is not part of the number; the loop looks at it next
 
     // exponent + fraction length must fit RapidJSON's int.
-    if (negative_exponent &&
-        exponent + frac_digits >= std::numeric_limits<int>::max() - 16) {
+    if (negative_exponent && exponent + frac_digits >= std::numeric_limits<int>::max() - 16) {
       return {json_number_verdict::refuse, start};
     }
     if (significant.empty()) {

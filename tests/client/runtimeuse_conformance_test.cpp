@@ -63,8 +63,7 @@ struct runtimeuse_paths {
       const std::string marker = "/runtimeuse/dist/cli.js";
       const auto at = r.cli.rfind(marker);
       if (at != std::string::npos)
-        r.handler = r.cli.substr(0, at) +
-                    "/runtimeuse-client-python/test/e2e/echo_handler.js";
+        r.handler = r.cli.substr(0, at) + "/runtimeuse-client-python/test/e2e/echo_handler.js";
     }
     if (!is_file(r.handler))
       return {};
@@ -86,8 +85,8 @@ public:
     log_path_ = agentrt::test::make_temp_dir("runtimeuse-log-") + "/runtime.log";
     for (int attempt = 0; attempt < 3 && pid_ < 0; ++attempt) {
       port_ = agentrt::test::free_port();
-      std::vector<std::string> args = {"node", paths.cli, "--handler", paths.handler, "--port",
-                                       std::to_string(port_)};
+      std::vector<std::string> args = {"node",        paths.cli, "--handler",
+                                       paths.handler, "--port",  std::to_string(port_)};
       const pid_t pid = ::fork();
       if (pid == 0) {
         const int log = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
@@ -203,7 +202,8 @@ TEST_F(RuntimeuseConformance, TextQueryEchoesExactly) {
 TEST_F(RuntimeuseConformance, StructuredOutputRoundTripsNestedJson) {
   ac::query_options q;
   q.output_format_json_schema_str = R"({"type":"json_schema","schema":{"type":"object"}})";
-  auto [r, err] = client().query(R"(STRUCTURED:{"answer":42,"nested":{"key":"value"},"l":[1,"x"]})", q);
+  auto [r, err] =
+      client().query(R"(STRUCTURED:{"answer":42,"nested":{"key":"value"},"l":[1,"x"]})", q);
   ASSERT_FALSE(err) << err.message;
   EXPECT_EQ(r.type, ac::query_result::kind::structured_output);
   EXPECT_EQ(r.structured_output_json, R"({"answer":42,"nested":{"key":"value"},"l":[1,"x"]})");
@@ -318,8 +318,10 @@ TEST_F(RuntimeuseConformance, CommandsStreamOutputAndReportStdout) {
   output_log out;
   ac::execute_options o;
   out.attach(o);
-  auto [r, err] = client().execute_commands(
-      {{"echo first; echo oops >&2", {}, {}, {}, {}}, {"echo $GREETING", {}, p::string_map{{"GREETING", "hi"}}, {}, {}}}, o);
+  auto [r, err] =
+      client().execute_commands({{"echo first; echo oops >&2", {}, {}, {}, {}},
+                                 {"echo $GREETING", {}, p::string_map{{"GREETING", "hi"}}, {}, {}}},
+                                o);
   ASSERT_FALSE(err) << err.message;
   ASSERT_EQ(r.results.size(), 2u);
   EXPECT_EQ(r.results[0].command, "echo first; echo oops >&2");
@@ -332,8 +334,10 @@ TEST_F(RuntimeuseConformance, CommandsStreamOutputAndReportStdout) {
 }
 
 TEST_F(RuntimeuseConformance, FailingCommandReturnsItsExitCodeAndSkipsTheRest) {
-  auto [r, err] = client().execute_commands(
-      {{"echo a", {}, {}, {}, {}}, {"exit 7", {}, {}, {}, {}}, {"touch " + dir_ + "/never", {}, {}, {}, {}}}, {});
+  auto [r, err] = client().execute_commands({{"echo a", {}, {}, {}, {}},
+                                             {"exit 7", {}, {}, {}, {}},
+                                             {"touch " + dir_ + "/never", {}, {}, {}, {}}},
+                                            {});
   ASSERT_FALSE(err) << err.message;
   ASSERT_EQ(r.results.size(), 2u);
   EXPECT_EQ(r.results[1].command, "exit 7");
@@ -443,7 +447,8 @@ TEST_F(RuntimeuseConformance, ArtifactsRoundTripToThePresignedUrl) {
   ac::execute_options o;
   o.artifacts_dirs = {adir, adir2};
   o.on_artifact_upload_request = upload;
-  auto [r2, e2] = s->execute_commands({{"printf cmd-bytes > " + adir2 + "/cmd.txt", {}, {}, {}, {}}}, o);
+  auto [r2, e2] =
+      s->execute_commands({{"printf cmd-bytes > " + adir2 + "/cmd.txt", {}, {}, {}, {}}}, o);
   ASSERT_FALSE(e2) << e2.message;
   EXPECT_FALSE(s->end()) << "end-session drain";
 
@@ -507,12 +512,13 @@ TEST_F(RuntimeuseConformance, CliQueryPrintsTextAndStructuredOutput) {
   auto t = run_cli({"query", rt_->url(), "--prompt", "STREAM:2", "--model", "echo"});
   EXPECT_EQ(t.code, 0) << t.err;
   EXPECT_EQ(t.out, "streamed 2 messages\n");
-  EXPECT_NE(t.err.find("message 2 of 2"), std::string::npos) << "assistant text on stderr: " << t.err;
+  EXPECT_NE(t.err.find("message 2 of 2"), std::string::npos)
+      << "assistant text on stderr: " << t.err;
 
   const std::string schema = dir_ + "/schema.json";
   std::ofstream(schema) << R"({"type":"object"})";
-  auto s = run_cli({"query", rt_->url(), "--prompt", R"(STRUCTURED:{"a":{"b":[1,2]}})", "--schema",
-                    schema});
+  auto s = run_cli(
+      {"query", rt_->url(), "--prompt", R"(STRUCTURED:{"a":{"b":[1,2]}})", "--schema", schema});
   EXPECT_EQ(s.code, 0) << s.err;
   EXPECT_EQ(s.out, "{\"a\":{\"b\":[1,2]}}\n");
 
@@ -524,8 +530,9 @@ TEST_F(RuntimeuseConformance, CliQueryPrintsTextAndStructuredOutput) {
 TEST_F(RuntimeuseConformance, CliJsonAndSecretsAndUploads) {
   const std::string adir = dir_ + "/cli-artifacts";
   const std::string recv = dir_ + "/received";
-  auto r = run_cli({"exec", rt_->url(), "--json", "--secret", "hunter2", "--artifacts", adir,
-                    "--upload-to", recv, "--", "echo pw=hunter2; printf data > " + adir + "/a.txt"});
+  auto r =
+      run_cli({"exec", rt_->url(), "--json", "--secret", "hunter2", "--artifacts", adir,
+               "--upload-to", recv, "--", "echo pw=hunter2; printf data > " + adir + "/a.txt"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out.find("hunter2"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"message_type\":\"command_output_message\""), std::string::npos) << r.out;

@@ -39,13 +39,15 @@ namespace ar = agentrt::runtime::archive;
 
 std::set<std::string> names_in(const fs::path& dir) {
   std::set<std::string> out;
-  for (const auto& e : fs::directory_iterator(dir)) out.insert(e.path().filename().string());
+  for (const auto& e : fs::directory_iterator(dir))
+    out.insert(e.path().filename().string());
   return out;
 }
 
 int count_fds() {
   int n = 0;
-  for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/self/fd")) n++;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/self/fd"))
+    n++;
   return n;
 }
 
@@ -63,7 +65,8 @@ struct scratch {
       base = t;
     }
     std::string tmpl = base + "/agentrt-fuzz-archive-XXXXXX";
-    if (!::mkdtemp(tmpl.data())) fail("mkdtemp failed", tmpl);
+    if (!::mkdtemp(tmpl.data()))
+      fail("mkdtemp failed", tmpl);
     root = tmpl;
     r = root / "r";
     l1 = r / "l1";
@@ -83,7 +86,8 @@ struct scratch {
     std::error_code ec;
     fs::permissions(dir, fs::perms::owner_all, fs::perm_options::add, ec);
     for (const auto& e : fs::directory_iterator(dir, ec)) {
-      if (e.is_directory(ec) && !e.is_symlink(ec)) make_removable(e.path());
+      if (e.is_directory(ec) && !e.is_symlink(ec))
+        make_removable(e.path());
     }
   }
 };
@@ -100,22 +104,27 @@ bool inside(const fs::path& p, const fs::path& dir) {
 
 void check_tree(const scratch& s, const ar::extract_result& result) {
   const std::string context = result.error.empty() ? "(extraction succeeded)" : result.error;
-  if (names_in(s.r) != std::set<std::string>{"l1"}) fail("an entry escaped to dest/../../..", context);
-  if (names_in(s.l1) != std::set<std::string>{"l2"}) fail("an entry escaped to dest/../..", context);
+  if (names_in(s.r) != std::set<std::string>{"l1"})
+    fail("an entry escaped to dest/../../..", context);
+  if (names_in(s.l1) != std::set<std::string>{"l2"})
+    fail("an entry escaped to dest/../..", context);
   if (names_in(s.l2) != std::set<std::string>{"dest", "input"})
     fail("an entry escaped to dest/..", context);
-  if (!fs::exists(s.dest)) return;  // a refusal before the destination was made
+  if (!fs::exists(s.dest))
+    return; // a refusal before the destination was made
 
   const fs::path dest = fs::canonical(s.dest);
-  std::map<std::pair<dev_t, ino_t>, nlink_t> links;  // inode -> names seen inside dest
+  std::map<std::pair<dev_t, ino_t>, nlink_t> links; // inode -> names seen inside dest
   std::map<std::pair<dev_t, ino_t>, nlink_t> nlink;
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(s.dest, ec); !ec && it != fs::end(it);
        it.increment(ec)) {
     const fs::path& p = it->path();
     struct stat st {};
-    if (::lstat(p.c_str(), &st) != 0) fail("lstat failed", p.string());
-    if ((st.st_mode & 07000) != 0) fail("a setuid, setgid or sticky bit was extracted", p.string());
+    if (::lstat(p.c_str(), &st) != 0)
+      fail("lstat failed", p.string());
+    if ((st.st_mode & 07000) != 0)
+      fail("a setuid, setgid or sticky bit was extracted", p.string());
     if (S_ISLNK(st.st_mode)) {
       // Resolved through every symlink as far as the path exists; when that fails (a loop,
       // a file used as a directory) the target is judged lexically from the link's directory.
@@ -123,8 +132,9 @@ void check_tree(const scratch& s, const ar::extract_result& result) {
       fs::path resolved = fs::weakly_canonical(p, canon_ec);
       if (canon_ec) {
         const fs::path target = fs::read_symlink(p);
-        resolved = target.is_absolute() ? target
-                                        : (fs::canonical(p.parent_path()) / target).lexically_normal();
+        resolved = target.is_absolute()
+                       ? target
+                       : (fs::canonical(p.parent_path()) / target).lexically_normal();
       }
       if (!inside(resolved, dest) && resolved != dest)
         fail("a symlink leads outside dest", p.string() + " -> " + resolved.string());
@@ -136,20 +146,23 @@ void check_tree(const scratch& s, const ar::extract_result& result) {
       fail("an entry that is no file, directory or symlink was created", p.string());
     }
   }
-  if (ec) fail("cannot walk dest", ec.message());
+  if (ec)
+    fail("cannot walk dest", ec.message());
   for (const auto& [key, count] : links) {
-    if (nlink[key] != count) fail("a hard link reaches a file outside dest", context);
+    if (nlink[key] != count)
+      fail("a hard link reaches a file outside dest", context);
   }
 }
 
-}  // namespace
+} // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   scratch& s = the_scratch();
   {
     std::ofstream out(s.input, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
-    if (!out) fail("cannot write the input", s.input.string());
+    if (!out)
+      fail("cannot write the input", s.input.string());
   }
   const int fds_before = count_fds();
 
@@ -159,17 +172,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)ar::looks_like_archive(s.input.string());
   const ar::extract_result result =
       ar::extract_archive(s.input.string(), ar::archive_format::none, s.dest.string(), limits);
-  if (result && !result.error.empty()) fail("success with an error text", result.error);
-  if (!result && result.error.empty()) fail("a failure without an error text", result.ec.message());
+  if (result && !result.error.empty())
+    fail("success with an error text", result.error);
+  if (!result && result.error.empty())
+    fail("a failure without an error text", result.ec.message());
 
   const int fds_after = count_fds();
   if (fds_after != fds_before)
-    fail("file descriptors leaked", std::to_string(fds_before) + " -> " + std::to_string(fds_after));
+    fail("file descriptors leaked",
+         std::to_string(fds_before) + " -> " + std::to_string(fds_after));
   check_tree(s, result);
 
   std::error_code ec;
   scratch::make_removable(s.dest);
   fs::remove_all(s.dest, ec);
-  if (ec) fail("cannot clean dest", ec.message());
+  if (ec)
+    fail("cannot clean dest", ec.message());
   return 0;
 }

@@ -58,7 +58,8 @@ const std::shared_ptr<const hs::output_schema>& test_schema() {
         R"({"type":"json_schema","schema":{"type":"object","properties":{"city":{"type":"string"},)"
         R"("population":{"type":"integer"}},"required":["city"]}})",
         error);
-    if (!s) fail("the test schema does not parse", error);
+    if (!s)
+      fail("the test schema does not parse", error);
     return std::shared_ptr<const hs::output_schema>(std::move(s));
   }();
   return schema;
@@ -71,8 +72,7 @@ struct run_config {
 };
 
 // Chunk sizes taken from the input itself, so that a crash reproduces from the input alone.
-template <class Write>
-void write_in_chunks(std::string_view input, Write&& write) {
+template <class Write> void write_in_chunks(std::string_view input, Write&& write) {
   std::size_t pos = 0;
   for (std::size_t i = 0; pos < input.size(); i++) {
     const std::size_t n = 1 + static_cast<unsigned char>(input[i % input.size()]) % 61;
@@ -86,10 +86,13 @@ std::vector<std::string> plain_lines(std::string_view input) {
   while (true) {
     const std::size_t nl = input.find('\n');
     std::string_view line = input.substr(0, nl);
-    if (nl == std::string_view::npos && line.empty()) break;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (nl == std::string_view::npos && line.empty())
+      break;
+    if (!line.empty() && line.back() == '\r')
+      line.remove_suffix(1);
     out.emplace_back(line);
-    if (nl == std::string_view::npos) break;
+    if (nl == std::string_view::npos)
+      break;
     input.remove_prefix(nl + 1);
   }
   return out;
@@ -101,7 +104,8 @@ void check_outcome(const hs::harness_outcome& out, const run_config& cfg) {
       fail("error metadata is not a JSON object", out.error_metadata_json);
     return;
   }
-  if (!is_json_object(out.metadata_json)) fail("metadata is not a JSON object", out.metadata_json);
+  if (!is_json_object(out.metadata_json))
+    fail("metadata is not a JSON object", out.metadata_json);
   if (out.data.type == agentrt::protocol::result_data::kind::structured_output) {
     if (!is_json_object(out.data.structured_output.json))
       fail("structured output is not a JSON object", out.data.structured_output.json);
@@ -117,18 +121,20 @@ void check_outcome(const hs::harness_outcome& out, const run_config& cfg) {
 
 // A parser of JSON lines, as process_run drives it: line_splitter over the chunks the pipe
 // delivers, then finish() with the exit status.
-template <class Parser>
-void run_line_parser_as(std::string_view input, const run_config& cfg) {
+template <class Parser> void run_line_parser_as(std::string_view input, const run_config& cfg) {
   hs::harness_callbacks cb;
   cb.on_assistant = [](std::vector<std::string> blocks) {
-    if (blocks.empty()) fail("an assistant message without text blocks", "");
+    if (blocks.empty())
+      fail("an assistant message without text blocks", "");
   };
   cb.on_agent_event = [&cfg](std::string event, std::string data) {
-    if (!cfg.agent_events) fail("an agent event although the client did not ask for them", event);
-    if (event != "tool_use" && event != "tool_result" && event != "reasoning" &&
-        event != "usage" && event != "session")
+    if (!cfg.agent_events)
+      fail("an agent event although the client did not ask for them", event);
+    if (event != "tool_use" && event != "tool_result" && event != "reasoning" && event != "usage" &&
+        event != "session")
       fail("an unknown agent event kind", event);
-    if (!is_json_object(data)) fail("agent event data is not a JSON object", data);
+    if (!is_json_object(data))
+      fail("agent event data is not a JSON object", data);
   };
   cb.on_log = [](std::string) {};
   Parser parser(hs::event_sink(cb, cfg.agent_events),
@@ -140,7 +146,8 @@ void run_line_parser_as(std::string_view input, const run_config& cfg) {
   hs::process_end end;
   const auto on_line = [&](std::string_view line) {
     lines.emplace_back(line);
-    if (!parser.on_line(line)) end.ignored_lines++;
+    if (!parser.on_line(line))
+      end.ignored_lines++;
   };
   write_in_chunks(input, [&](std::string_view chunk) { splitter.write(chunk, on_line); });
   splitter.flush(on_line);
@@ -152,8 +159,7 @@ void run_line_parser_as(std::string_view input, const run_config& cfg) {
 
 // Two passes keep the target fast: agent events on, and a schema with an exit status that the
 // input's length picks (so that both clean and failed exits meet the schema path).
-template <class Parser>
-void run_line_parser(std::string_view input) {
+template <class Parser> void run_line_parser(std::string_view input) {
   run_line_parser_as<Parser>(input, run_config{false, true, 0});
   run_line_parser_as<Parser>(input, run_config{true, false, input.size() % 3 == 2 ? 1 : 0});
 }
@@ -206,7 +212,7 @@ const parser_entry parsers[] = {
     {"openai chat_stream", run_chat_stream},
 };
 
-}  // namespace
+} // namespace
 
 // The input as a client's output_format_json_schema_str (its first line) and each later line
 // as a model's answer: translating and validating hostile schemas must neither crash nor

@@ -40,7 +40,8 @@ std::string noisy(std::string_view path) {
   std::string out = "./";
   for (char c : path) {
     out += c;
-    if (c == '/') out += "./";
+    if (c == '/')
+      out += "./";
   }
   return out + "/";
 }
@@ -48,14 +49,17 @@ std::string noisy(std::string_view path) {
 // "", ".", "./", ".//.": a rest of a path that names no further component.
 bool names_nothing(std::string_view rest) {
   for (std::size_t i = 0; i < rest.size(); ++i) {
-    if (rest[i] == '/') continue;
-    if (rest[i] != '.' || (i + 1 < rest.size() && rest[i + 1] != '/')) return false;
+    if (rest[i] == '/')
+      continue;
+    if (rest[i] != '.' || (i + 1 < rest.size() && rest[i + 1] != '/'))
+      return false;
   }
   return true;
 }
 
 void check(const ignore_rules& rules, std::string_view line) {
-  if (line.find('\0') != std::string_view::npos) return;  // no file system path has one
+  if (line.find('\0') != std::string_view::npos)
+    return; // no file system path has one
   bool is_directory = false;
   if (!line.empty() && line.back() == '/') {
     is_directory = true;
@@ -64,18 +68,20 @@ void check(const ignore_rules& rules, std::string_view line) {
   const bool verdict = rules.ignored(line, is_directory);
   if (rules.ignored(noisy(line), is_directory) != verdict)
     fail("empty or \".\" components changed the verdict", line);
-  if (verdict) return;
+  if (verdict)
+    return;
   // Not ignored: then no parent directory may be ignored either.
   for (std::size_t slash = line.find('/'); slash != std::string_view::npos;
        slash = line.find('/', slash + 1)) {
     // "node_modules/." is node_modules itself, which the caller said is no directory.
-    if (names_nothing(line.substr(slash + 1))) break;
+    if (names_nothing(line.substr(slash + 1)))
+      break;
     if (rules.ignored(line.substr(0, slash), true))
       fail("a path below an ignored directory is not ignored", line);
   }
 }
 
-}  // namespace
+} // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
@@ -83,16 +89,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view text = input.substr(0, nul);
   const ignore_rules rules = ignore_rules::parse(text);
   if (nul != std::string_view::npos) {
-    for (std::string_view path : lines_of(input.substr(nul + 1))) check(rules, path);
+    for (std::string_view path : lines_of(input.substr(nul + 1)))
+      check(rules, path);
   } else {
-    for (std::string_view path : lines_of(text)) check(rules, path);
+    for (std::string_view path : lines_of(text))
+      check(rules, path);
     for (const char* path : {"a", "a/b", "a/b/c.txt", "node_modules/x/y.js", ".env", "dist/"})
       check(rules, path);
   }
   // The defaults must be as robust against the same paths.
   static const ignore_rules defaults = ignore_rules::defaults();
   if (nul != std::string_view::npos) {
-    for (std::string_view path : lines_of(input.substr(nul + 1))) check(defaults, path);
+    for (std::string_view path : lines_of(input.substr(nul + 1)))
+      check(defaults, path);
   }
   return 0;
 }

@@ -26,7 +26,8 @@ namespace p = agentrt::protocol;
 }
 
 const std::vector<std::string>* secrets_of(const p::message& m) {
-  if (const auto* inv = std::get_if<p::invocation_message>(&m)) return &inv->secrets_to_redact;
+  if (const auto* inv = std::get_if<p::invocation_message>(&m))
+    return &inv->secrets_to_redact;
   if (const auto* exec = std::get_if<p::command_execution_message>(&m))
     return &exec->secrets_to_redact;
   return nullptr;
@@ -54,7 +55,8 @@ void check_stream_redaction(std::string_view frame, const std::vector<std::strin
     pos += n;
   }
   s.flush(streamed);
-  if (streamed != whole) fail("streamed redaction differs from one-shot redaction", streamed);
+  if (streamed != whole)
+    fail("streamed redaction differs from one-shot redaction", streamed);
 }
 
 // Strict UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF), written out here so
@@ -65,18 +67,34 @@ bool valid_utf8(std::string_view s) {
     const auto b = static_cast<unsigned char>(s[i]);
     std::size_t n = 0;
     std::uint32_t cp = 0, min = 0;
-    if (b < 0x80) { ++i; continue; }
-    if ((b & 0xE0) == 0xC0) { n = 1; cp = b & 0x1F; min = 0x80; }
-    else if ((b & 0xF0) == 0xE0) { n = 2; cp = b & 0x0F; min = 0x800; }
-    else if ((b & 0xF8) == 0xF0) { n = 3; cp = b & 0x07; min = 0x10000; }
-    else return false;
+    if (b < 0x80) {
+      ++i;
+      continue;
+    }
+    if ((b & 0xE0) == 0xC0) {
+      n = 1;
+      cp = b & 0x1F;
+      min = 0x80;
+    } else if ((b & 0xF0) == 0xE0) {
+      n = 2;
+      cp = b & 0x0F;
+      min = 0x800;
+    } else if ((b & 0xF8) == 0xF0) {
+      n = 3;
+      cp = b & 0x07;
+      min = 0x10000;
+    } else
+      return false;
     for (std::size_t k = 1; k <= n; ++k) {
-      if (i + k >= s.size()) return false;
+      if (i + k >= s.size())
+        return false;
       const auto c = static_cast<unsigned char>(s[i + k]);
-      if ((c & 0xC0) != 0x80) return false;
+      if ((c & 0xC0) != 0x80)
+        return false;
       cp = (cp << 6) | (c & 0x3F);
     }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
     i += n + 1;
   }
   return true;
@@ -94,28 +112,36 @@ void check_frame_decode_agrees(const std::string& frame, const p::decode_result&
     fail("decode_text_frame and decode give different messages", frame);
 }
 
-}  // namespace
+} // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view frame(reinterpret_cast<const char*>(data), size);
   const p::decode_result first = p::decode(frame);
-  if (valid_utf8(frame)) check_frame_decode_agrees(std::string(frame), first);
+  if (valid_utf8(frame))
+    check_frame_decode_agrees(std::string(frame), first);
   if (!first.msg) {
-    if (!first.ec || first.error.empty()) fail("decode failed without an error", frame);
+    if (!first.ec || first.error.empty())
+      fail("decode failed without an error", frame);
     return 0;
   }
-  if (first.ec) fail("decode succeeded with an error code set", first.error);
+  if (first.ec)
+    fail("decode succeeded with an error code set", first.error);
 
   const std::string encoded = p::encode(*first.msg);
   // The runtime sends what encode gives without websocketpp checking it again.
-  if (!valid_utf8(encoded)) fail("encode gave invalid UTF-8", encoded);
+  if (!valid_utf8(encoded))
+    fail("encode gave invalid UTF-8", encoded);
   const p::decode_result second = p::decode(encoded);
   check_frame_decode_agrees(encoded, second);
-  if (!second.msg) fail("a re-encoded message does not decode", encoded + "\n" + second.error);
-  if (second.msg->index() != first.msg->index()) fail("re-decoding changed the message type", encoded);
-  if (second.message_type != first.message_type) fail("re-decoding changed message_type", encoded);
+  if (!second.msg)
+    fail("a re-encoded message does not decode", encoded + "\n" + second.error);
+  if (second.msg->index() != first.msg->index())
+    fail("re-decoding changed the message type", encoded);
+  if (second.message_type != first.message_type)
+    fail("re-decoding changed message_type", encoded);
   const std::string again = p::encode(*second.msg);
-  if (again != encoded) fail("encode is not a fixed point", encoded + "\n" + again);
+  if (again != encoded)
+    fail("encode is not a fixed point", encoded + "\n" + again);
 
   // A numbered frame (durable sessions) keeps its seq through encode(m, seq), which only adds
   // it; a seq is read on runtime -> client messages, never on a client's.

@@ -61,9 +61,10 @@ inline void expect_mcp_probe_started(harness_env& env, runtime::harness::harness
 inline std::string session_of(const runtime::harness::harness_outcome& o) {
   const auto& m = o.ok ? o.metadata_json : o.error_metadata_json;
   const auto at = m.find("\"session_id\":\"");
-  if (at == std::string::npos) return "";
+  if (at == std::string::npos)
+    return "";
   const auto start = at + 14;
   return m.substr(start, m.find('"', start) - start);
 }
 
-}  // namespace agentrt::test
+} // namespace agentrt::test

@@ -16,9 +16,9 @@
 namespace {
 
 namespace hs = agentrt::runtime::harness;
+using agentrt::test::cli_path;
 using agentrt::test::fake_anthropic_server;
 using agentrt::test::fake_anthropic_turn;
-using agentrt::test::cli_path;
 using agentrt::test::harness_env;
 using agentrt::test::session_of;
 using namespace std::chrono_literals;
@@ -27,7 +27,8 @@ class HarnessCliClaudeBase : public ::testing::Test {
 public:
   void SetUp() override {
     program_ = cli_path("claude");
-    if (program_.empty()) GTEST_SKIP() << "claude not installed; run tests/harness/install-clis.sh claude";
+    if (program_.empty())
+      GTEST_SKIP() << "claude not installed; run tests/harness/install-clis.sh claude";
     std::filesystem::create_directories(env_.dir / "work");
   }
 
@@ -73,11 +74,15 @@ TEST_F(HarnessCliClaude, TextAnswer) {
 }
 
 TEST_F(HarnessCliClaude, RealShellToolCall) {
-  server_.script({fake_anthropic_turn::tool("toolu_1", "Bash", R"({"command":"echo made-by-claude > proof.txt && echo ok","description":"write proof"})"),
-                  fake_anthropic_turn::say("Wrote the file.")});
+  server_.script(
+      {fake_anthropic_turn::tool(
+           "toolu_1", "Bash",
+           R"({"command":"echo made-by-claude > proof.txt && echo ok","description":"write proof"})"),
+       fake_anthropic_turn::say("Wrote the file.")});
   auto h = harness();
   auto rec = env_.run(h, invocation("write a file"));
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok) << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
+      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
   EXPECT_TRUE(std::filesystem::exists(env_.dir / "work" / "proof.txt"));
   bool saw_use = false, saw_result = false;
   for (const auto& [e, d] : rec.events) {
@@ -90,14 +95,16 @@ TEST_F(HarnessCliClaude, RealShellToolCall) {
 }
 
 TEST_F(HarnessCliClaude, StructuredOutput) {
-  server_.script({fake_anthropic_turn::tool("toolu_so", "StructuredOutput", R"({"city":"Paris","population":2100000})"),
+  server_.script({fake_anthropic_turn::tool("toolu_so", "StructuredOutput",
+                                            R"({"city":"Paris","population":2100000})"),
                   fake_anthropic_turn::say("Done.")});
   auto h = harness();
   auto inv = invocation("which city?");
   inv.output_schema_json =
       R"({"type":"json_schema","schema":{"type":"object","properties":{"city":{"type":"string"},"population":{"type":"integer"}},"required":["city","population"]}})";
   auto rec = env_.run(h, inv);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok) << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
+      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.type, agentrt::protocol::result_data::kind::structured_output);
   EXPECT_EQ(rec.outcome->data.structured_output.json, R"({"city":"Paris","population":2100000})");
 }
@@ -114,12 +121,16 @@ TEST_F(HarnessCliClaude, ApiError) {
 }
 
 TEST_F(HarnessCliClaude, CancelMidRunLeavesNoProcess) {
-  server_.script({fake_anthropic_turn::tool("toolu_s", "Bash", R"({"command":"echo started > started.txt; sleep 300","description":"wait"})"),
-                  fake_anthropic_turn::say("never")});
+  server_.script(
+      {fake_anthropic_turn::tool(
+           "toolu_s", "Bash",
+           R"({"command":"echo started > started.txt; sleep 300","description":"wait"})"),
+       fake_anthropic_turn::say("never")});
   auto h = harness();
   bool scope_empty = false;
   auto rec = env_.run_and_cancel(
-      h, invocation("wait"), [&](const auto&) { return std::filesystem::exists(env_.dir / "work" / "started.txt"); },
+      h, invocation("wait"),
+      [&](const auto&) { return std::filesystem::exists(env_.dir / "work" / "started.txt"); },
       scope_empty);
   EXPECT_TRUE(std::filesystem::exists(env_.dir / "work" / "started.txt")) << rec.logs_text();
   EXPECT_TRUE(scope_empty);
@@ -130,13 +141,15 @@ TEST_F(HarnessCliClaude, Resume) {
   server_.script({fake_anthropic_turn::say("first"), fake_anthropic_turn::say("second")});
   auto h = harness();
   auto first = env_.run(h, invocation("one"));
-  ASSERT_TRUE(first.outcome && first.outcome->ok) << (first.outcome ? first.outcome->error : "") << first.logs_text();
+  ASSERT_TRUE(first.outcome && first.outcome->ok)
+      << (first.outcome ? first.outcome->error : "") << first.logs_text();
   const auto session = session_of(*first.outcome);
   ASSERT_FALSE(session.empty());
   auto inv = invocation("two");
   inv.resume_session_id = session;
   auto second = env_.run(h, inv);
-  ASSERT_TRUE(second.outcome && second.outcome->ok) << (second.outcome ? second.outcome->error : "") << second.logs_text();
+  ASSERT_TRUE(second.outcome && second.outcome->ok)
+      << (second.outcome ? second.outcome->error : "") << second.logs_text();
   EXPECT_EQ(second.outcome->data.text, "second");
   // The resumed conversation carries the first exchange.
   const auto bodies = server_.request_bodies();
@@ -259,4 +272,4 @@ TEST_F(HarnessCliClaude, ASettingClaudeCannotHonourFailsBeforeItStarts) {
   EXPECT_EQ(server_.request_count(), 0u);
 }
 
-}  // namespace
+} // namespace

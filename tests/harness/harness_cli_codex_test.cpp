@@ -28,10 +28,11 @@ const char* const city_schema =
     R"("population":{"type":"integer"}},"required":["city","population"],"additionalProperties":false}})";
 
 class HarnessCliCodex : public ::testing::Test {
- protected:
+protected:
   void SetUp() override {
     program_ = cli_path("codex");
-    if (program_.empty()) GTEST_SKIP() << "codex not installed; run tests/harness/install-clis.sh codex";
+    if (program_.empty())
+      GTEST_SKIP() << "codex not installed; run tests/harness/install-clis.sh codex";
     std::filesystem::create_directories(env_.dir / "work");
   }
 
@@ -71,7 +72,8 @@ TEST_F(HarnessCliCodex, TextAnswer) {
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
   ASSERT_TRUE(rec.outcome->ok) << rec.outcome->error << "\n" << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.text, "Hello from the fake model.");
-  EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{{"Hello from the fake model."}}));
+  EXPECT_EQ(rec.assistants,
+            (std::vector<std::vector<std::string>>{{"Hello from the fake model."}}));
   EXPECT_FALSE(session_of(*rec.outcome).empty()) << rec.outcome->metadata_json;
   EXPECT_NE(rec.outcome->metadata_json.find("\"usage\":{\"input_tokens\":12"), std::string::npos)
       << rec.outcome->metadata_json;
@@ -90,7 +92,8 @@ TEST_F(HarnessCliCodex, RealShellToolCall) {
                   fake_responses_turn::say("Wrote the file.")});
   auto h = harness();
   auto rec = env_.run(h, invocation("write a file"));
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok) << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
+      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.text, "Wrote the file.");
   const auto proof = env_.dir / "work" / "proof.txt";
   ASSERT_TRUE(std::filesystem::exists(proof));
@@ -103,7 +106,8 @@ TEST_F(HarnessCliCodex, RealShellToolCall) {
     if (e == "tool_use" && d.find("\"name\":\"command_execution\"") != std::string::npos &&
         d.find("echo made-by-codex > proof.txt") != std::string::npos)
       use_id = d.substr(7, d.find('"', 7) - 7);
-    if (e == "tool_result") result = d;
+    if (e == "tool_result")
+      result = d;
   }
   ASSERT_FALSE(use_id.empty());
   EXPECT_EQ(result, R"({"id":")" + use_id + R"(","output":"ok\n","is_error":false,"exit_code":0})");
@@ -121,14 +125,16 @@ TEST_F(HarnessCliCodex, StructuredOutput) {
   auto inv = invocation("which city?");
   inv.output_schema_json = city_schema;
   auto rec = env_.run(h, inv);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok) << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
+      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.type, agentrt::protocol::result_data::kind::structured_output);
   EXPECT_EQ(rec.outcome->data.structured_output.json, R"({"city":"Paris","population":2100000})");
   // --output-schema put the schema into the request as a strict json_schema text format.
   const auto bodies = server_.request_bodies();
   ASSERT_EQ(bodies.size(), 1u);
-  EXPECT_NE(bodies[0].find(R"("format":{"type":"json_schema","strict":true,"schema":{"type":"object",)"),
-            std::string::npos);
+  EXPECT_NE(
+      bodies[0].find(R"("format":{"type":"json_schema","strict":true,"schema":{"type":"object",)"),
+      std::string::npos);
 }
 
 TEST_F(HarnessCliCodex, StructuredOutputMismatchIsAnError) {
@@ -140,7 +146,8 @@ TEST_F(HarnessCliCodex, StructuredOutputMismatchIsAnError) {
   auto rec = env_.run(h, inv);
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
   EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_NE(rec.outcome->error.find("/population fails \"type\""), std::string::npos) << rec.outcome->error;
+  EXPECT_NE(rec.outcome->error.find("/population fails \"type\""), std::string::npos)
+      << rec.outcome->error;
 }
 
 TEST_F(HarnessCliCodex, UsersOwnCodexHomeWithOnlyOpenaiApiKey) {
@@ -156,15 +163,17 @@ TEST_F(HarnessCliCodex, UsersOwnCodexHomeWithOnlyOpenaiApiKey) {
       << "model_provider = \"stand_in_openai\"\n"
          "analytics.enabled = false\n"
          "[features]\nplugins = false\n"
-         "[model_providers.stand_in_openai]\nname = \"stand-in\"\nbase_url = \"" << server_.base_url()
-      << "\"\nwire_api = \"responses\"\nrequires_openai_auth = true\n";
+         "[model_providers.stand_in_openai]\nname = \"stand-in\"\nbase_url = \""
+      << server_.base_url() << "\"\nwire_api = \"responses\"\nrequires_openai_auth = true\n";
   auto h = harness();
   auto rec = env_.run(h, inv);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok) << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
+      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.text, "Hello, user.");
   const auto requests = server_.requests();
   ASSERT_EQ(requests.size(), 1u);
-  EXPECT_EQ(requests[0].headers.count("authorization") ? requests[0].headers.at("authorization") : "",
+  EXPECT_EQ(requests[0].headers.count("authorization") ? requests[0].headers.at("authorization")
+                                                       : "",
             "Bearer sk-user-key");
 }
 
@@ -193,20 +202,24 @@ TEST_F(HarnessCliCodex, ResumeOfAnUnknownSessionFailsClearly) {
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
   EXPECT_FALSE(rec.outcome->ok);
   EXPECT_EQ(rec.outcome->error.rfind("codex exited with status 1: ", 0), 0u) << rec.outcome->error;
-  EXPECT_NE(rec.outcome->error.find("no rollout found for thread id 01a23067-0000-7bd2-91f0-41a3831d4eef"),
-            std::string::npos) << rec.outcome->error;
+  EXPECT_NE(rec.outcome->error.find(
+                "no rollout found for thread id 01a23067-0000-7bd2-91f0-41a3831d4eef"),
+            std::string::npos)
+      << rec.outcome->error;
   EXPECT_EQ(server_.request_count(), 0u);
 }
 
 TEST_F(HarnessCliCodex, CancelMidRunLeavesNoProcess) {
   fake_responses_turn waiting;
   waiting.hang = true;
-  server_.script({fake_responses_turn::exec("call_s", "echo started > started.txt; sleep 300"), waiting});
+  server_.script(
+      {fake_responses_turn::exec("call_s", "echo started > started.txt; sleep 300"), waiting});
   auto h = harness();
   bool scope_empty = false;
   auto rec = env_.run_and_cancel(
       h, invocation("wait"),
-      [&](const auto&) { return std::filesystem::exists(env_.dir / "work" / "started.txt"); }, scope_empty);
+      [&](const auto&) { return std::filesystem::exists(env_.dir / "work" / "started.txt"); },
+      scope_empty);
   EXPECT_TRUE(std::filesystem::exists(env_.dir / "work" / "started.txt")) << rec.logs_text();
   EXPECT_TRUE(scope_empty);
   EXPECT_EQ(rec.done_calls, 0);
@@ -216,13 +229,15 @@ TEST_F(HarnessCliCodex, Resume) {
   server_.script({fake_responses_turn::say("first"), fake_responses_turn::say("second")});
   auto h = harness();
   auto first = env_.run(h, invocation("one"));
-  ASSERT_TRUE(first.outcome && first.outcome->ok) << (first.outcome ? first.outcome->error : "") << first.logs_text();
+  ASSERT_TRUE(first.outcome && first.outcome->ok)
+      << (first.outcome ? first.outcome->error : "") << first.logs_text();
   const auto session = session_of(*first.outcome);
   ASSERT_FALSE(session.empty());
   auto inv = invocation("two");
   inv.resume_session_id = session;
   auto second = env_.run(h, inv);
-  ASSERT_TRUE(second.outcome && second.outcome->ok) << (second.outcome ? second.outcome->error : "") << second.logs_text();
+  ASSERT_TRUE(second.outcome && second.outcome->ok)
+      << (second.outcome ? second.outcome->error : "") << second.logs_text();
   EXPECT_EQ(second.outcome->data.text, "second");
   EXPECT_EQ(session_of(*second.outcome), session);
   // The resumed conversation carries the first exchange, then the new prompt.
@@ -306,4 +321,4 @@ TEST_F(HarnessCliCodex, SettingsCodexCannotHonourFailBeforeItStarts) {
   EXPECT_EQ(server_.request_count(), 0u);
 }
 
-}  // namespace
+} // namespace

@@ -45,17 +45,20 @@ std::string read_text(const fs::path& p) {
 fs::path run_dir_of(const harness_record& rec) {
   const std::string marker = "gemini: settings overlay ";
   for (const auto& l : rec.logs) {
-    if (l.rfind(marker, 0) != 0) continue;
-    return fs::path(l.substr(marker.size(), l.find(' ', marker.size()) - marker.size())).parent_path();
+    if (l.rfind(marker, 0) != 0)
+      continue;
+    return fs::path(l.substr(marker.size(), l.find(' ', marker.size()) - marker.size()))
+        .parent_path();
   }
   return {};
 }
 
 class HarnessCliGemini : public ::testing::Test {
- protected:
+protected:
   void SetUp() override {
     program_ = cli_path("gemini");
-    if (program_.empty()) GTEST_SKIP() << "gemini not installed; run tests/harness/install-clis.sh gemini";
+    if (program_.empty())
+      GTEST_SKIP() << "gemini not installed; run tests/harness/install-clis.sh gemini";
     fs::create_directories(env_.dir / "work");
     fs::create_directories(env_.dir / "home" / ".gemini");
     fs::create_directories(env_.dir / "tmp");
@@ -102,12 +105,15 @@ TEST_F(HarnessCliGemini, TextAnswer) {
   auto h = harness();
   auto rec = env_.run(h, invocation("say hello"), 150s);
   std::cout << "[ figures ] text answer: "
-            << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count()
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - started)
+                   .count()
             << " ms for one CLI run" << std::endl;
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
   ASSERT_TRUE(rec.outcome->ok) << rec.outcome->error << "\n" << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.text, "Hello from the fake model.");
-  EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{{"Hello from the fake model."}}));
+  EXPECT_EQ(rec.assistants,
+            (std::vector<std::vector<std::string>>{{"Hello from the fake model."}}));
   EXPECT_FALSE(session_of(*rec.outcome).empty()) << rec.outcome->metadata_json;
   EXPECT_NE(rec.outcome->metadata_json.find(R"("usage":{"total_tokens":112,)"), std::string::npos)
       << rec.outcome->metadata_json;
@@ -115,7 +121,8 @@ TEST_F(HarnessCliGemini, TextAnswer) {
   // GEMINI_SYSTEM_MD replaced the CLI's own system prompt (which starts "You are a
   // non-interactive CLI agent ..." for this model) with ours.
   const auto body = server_.request_bodies().at(0);
-  EXPECT_NE(body.find(R"("systemInstruction":{"parts":[{"text":"You are a test agent.")"), std::string::npos)
+  EXPECT_NE(body.find(R"("systemInstruction":{"parts":[{"text":"You are a test agent.")"),
+            std::string::npos)
       << body.substr(0, 2000);
   EXPECT_EQ(body.find("non-interactive CLI agent"), std::string::npos);
   // The user's privacy choice reached the CLI through the overlay (the CLI adds this header
@@ -126,21 +133,27 @@ TEST_F(HarnessCliGemini, TextAnswer) {
 }
 
 TEST_F(HarnessCliGemini, RealShellToolCall) {
-  server_.script({fake_gemini_turn::call("run_shell_command",
-                                         R"({"command":"echo made-by-gemini > proof.txt && echo ok","description":"write proof"})",
-                                         "I will write the file."),
-                  fake_gemini_turn::say("Wrote the file.")});
+  server_.script(
+      {fake_gemini_turn::call(
+           "run_shell_command",
+           R"({"command":"echo made-by-gemini > proof.txt && echo ok","description":"write proof"})",
+           "I will write the file."),
+       fake_gemini_turn::say("Wrote the file.")});
   auto h = harness();
   auto rec = env_.run(h, invocation("write a file"), 150s);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok) << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
+      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.text, "Wrote the file.");
   EXPECT_EQ(read_text(env_.dir / "work" / "proof.txt"), "made-by-gemini\n");
   std::string use_id, result;
   for (const auto& [e, d] : rec.events) {
-    if (e == "tool_use" && d.find(R"("name":"run_shell_command")") != std::string::npos) use_id = d;
-    if (e == "tool_result") result = d;
+    if (e == "tool_use" && d.find(R"("name":"run_shell_command")") != std::string::npos)
+      use_id = d;
+    if (e == "tool_result")
+      result = d;
   }
-  EXPECT_NE(use_id.find(R"("input":{"command":"echo made-by-gemini > proof.txt && echo ok")"), std::string::npos)
+  EXPECT_NE(use_id.find(R"("input":{"command":"echo made-by-gemini > proof.txt && echo ok")"),
+            std::string::npos)
       << use_id;
   EXPECT_NE(result.find(R"("output":"ok","is_error":false)"), std::string::npos) << result;
   ASSERT_EQ(server_.request_count(), 2u);
@@ -155,11 +168,13 @@ TEST_F(HarnessCliGemini, StructuredOutput) {
   inv.output_schema_json = city_schema;
   auto h = harness();
   auto rec = env_.run(h, inv, 150s);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok) << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
+      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.type, agentrt::protocol::result_data::kind::structured_output);
   EXPECT_EQ(rec.outcome->data.structured_output.json, R"({"city":"Paris","population":2100000})");
   // The model was told the schema in the prompt.
-  EXPECT_NE(server_.request_bodies().at(0).find(R"(reply with only one JSON object that conforms to this JSON schema)"),
+  EXPECT_NE(server_.request_bodies().at(0).find(
+                R"(reply with only one JSON object that conforms to this JSON schema)"),
             std::string::npos);
 }
 
@@ -171,11 +186,13 @@ TEST_F(HarnessCliGemini, StructuredOutputMismatch) {
   auto rec = env_.run(h, inv, 150s);
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
   EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_NE(rec.outcome->error.find("/population fails \"type\""), std::string::npos) << rec.outcome->error;
+  EXPECT_NE(rec.outcome->error.find("/population fails \"type\""), std::string::npos)
+      << rec.outcome->error;
 }
 
 TEST_F(HarnessCliGemini, ApiError) {
-  server_.script({fake_gemini_turn::error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.")});
+  server_.script({fake_gemini_turn::error(400, "INVALID_ARGUMENT",
+                                          "API key not valid. Please pass a valid API key.")});
   auto h = harness();
   auto rec = env_.run(h, invocation("hi"), 150s);
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
@@ -184,19 +201,22 @@ TEST_F(HarnessCliGemini, ApiError) {
   EXPECT_NE(rec.outcome->error.find("API key not valid"), std::string::npos) << rec.outcome->error;
   EXPECT_NE(rec.outcome->error_metadata_json.find(R"("exit_code":144)"), std::string::npos)
       << rec.outcome->error_metadata_json;
-  EXPECT_EQ(server_.request_count(), 1u);  // a 400 is not retried
+  EXPECT_EQ(server_.request_count(), 1u); // a 400 is not retried
   expect_run_dir_removed(rec);
 }
 
 TEST_F(HarnessCliGemini, CancelMidRunLeavesNoProcess) {
-  server_.script({fake_gemini_turn::call("run_shell_command",
-                                         R"({"command":"echo started > started.txt; sleep 300","description":"wait"})"),
-                  fake_gemini_turn::say("never")});
+  server_.script(
+      {fake_gemini_turn::call(
+           "run_shell_command",
+           R"({"command":"echo started > started.txt; sleep 300","description":"wait"})"),
+       fake_gemini_turn::say("never")});
   auto h = harness();
   bool scope_empty = false;
   auto rec = env_.run_and_cancel(
-      h, invocation("wait"), [&](const auto&) { return fs::exists(env_.dir / "work" / "started.txt"); },
-      scope_empty, 150s);
+      h, invocation("wait"),
+      [&](const auto&) { return fs::exists(env_.dir / "work" / "started.txt"); }, scope_empty,
+      150s);
   EXPECT_TRUE(fs::exists(env_.dir / "work" / "started.txt")) << rec.logs_text();
   EXPECT_TRUE(scope_empty);
   EXPECT_EQ(rec.done_calls, 0);
@@ -207,20 +227,23 @@ TEST_F(HarnessCliGemini, Resume) {
   server_.script({fake_gemini_turn::say("first answer"), fake_gemini_turn::say("second answer")});
   auto h = harness();
   auto first = env_.run(h, invocation("one"), 150s);
-  ASSERT_TRUE(first.outcome && first.outcome->ok) << (first.outcome ? first.outcome->error : "") << first.logs_text();
+  ASSERT_TRUE(first.outcome && first.outcome->ok)
+      << (first.outcome ? first.outcome->error : "") << first.logs_text();
   const auto session = session_of(*first.outcome);
   ASSERT_FALSE(session.empty());
   auto inv = invocation("two");
   inv.resume_session_id = session;
   auto second = env_.run(h, inv, 150s);
-  ASSERT_TRUE(second.outcome && second.outcome->ok) << (second.outcome ? second.outcome->error : "") << second.logs_text();
+  ASSERT_TRUE(second.outcome && second.outcome->ok)
+      << (second.outcome ? second.outcome->error : "") << second.logs_text();
   EXPECT_EQ(second.outcome->data.text, "second answer");
   EXPECT_EQ(session_of(*second.outcome), session);
   // The resumed conversation carries the first exchange, and the session was stored in the
   // user's own Gemini home (the per-run overlay only linked it).
   const auto bodies = server_.request_bodies();
   ASSERT_EQ(bodies.size(), 2u);
-  EXPECT_NE(bodies[1].find(R"({"parts":[{"text":"first answer"}],"role":"model"})"), std::string::npos)
+  EXPECT_NE(bodies[1].find(R"({"parts":[{"text":"first answer"}],"role":"model"})"),
+            std::string::npos)
       << bodies[1].substr(bodies[1].size() > 1500 ? bodies[1].size() - 1500 : 0);
   EXPECT_NE(bodies[1].find(R"({"text":"one"})"), std::string::npos);
   EXPECT_TRUE(fs::is_directory(env_.dir / "home" / ".gemini" / "tmp" / "work" / "chats"));
@@ -236,8 +259,10 @@ TEST_F(HarnessCliGemini, ResumeOfAnUnknownSessionIsAClearError) {
   auto rec = env_.run(h, inv, 150s);
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
   EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error.rfind("gemini exited with status 42: ", 0), 0u) << rec.outcome->error;
-  EXPECT_NE(rec.outcome->error.find("Error resuming session"), std::string::npos) << rec.outcome->error;
+  EXPECT_EQ(rec.outcome->error.rfind("gemini exited with status 42: ", 0), 0u)
+      << rec.outcome->error;
+  EXPECT_NE(rec.outcome->error.find("Error resuming session"), std::string::npos)
+      << rec.outcome->error;
   EXPECT_EQ(server_.request_count(), 0u);
 }
 
@@ -331,4 +356,4 @@ TEST_F(HarnessCliGemini, MaxTurnsStopsAModelThatKeepsCallingTools) {
               server_.request_count(), rec.outcome->ok ? "ok" : "error",
               rec.outcome->error.c_str());
 }
-}  // namespace
+} // namespace

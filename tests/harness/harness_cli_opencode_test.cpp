@@ -38,12 +38,13 @@ constexpr auto run_limit = 240s;
 bool has_event(const agentrt::test::harness_record& rec, const std::string& event,
                const std::string& fragment) {
   for (const auto& [e, d] : rec.events)
-    if (e == event && d.find(fragment) != std::string::npos) return true;
+    if (e == event && d.find(fragment) != std::string::npos)
+      return true;
   return false;
 }
 
 class HarnessCliOpencode : public ::testing::Test {
- protected:
+protected:
   void SetUp() override {
     program_ = cli_path("opencode");
     if (program_.empty())
@@ -54,9 +55,11 @@ class HarnessCliOpencode : public ::testing::Test {
     registry_.route(plugin_package_path, never);
     if (const char* dir = std::getenv("AGENTRT_RECORD_OPENCODE")) {
       const std::string file = std::string(dir) + "/" +
-                               ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".jsonl";
-      program_ = env_.write_script("opencode-recorder", "#!/bin/bash\nset -o pipefail\n'" + program_ +
-                                                            "' \"$@\" | tee -a '" + file + "'\n");
+                               ::testing::UnitTest::GetInstance()->current_test_info()->name() +
+                               ".jsonl";
+      program_ =
+          env_.write_script("opencode-recorder", "#!/bin/bash\nset -o pipefail\n'" + program_ +
+                                                     "' \"$@\" | tee -a '" + file + "'\n");
     }
   }
 
@@ -70,9 +73,8 @@ class HarnessCliOpencode : public ::testing::Test {
     inv.agent_events = true;
     inv.agent_env = agentrt::test::isolated_home_env(env_.dir / "home");
     inv.agent_env.insert(
-        {{"OPENCODE_CONFIG_CONTENT",
-          R"({"provider":{"anthropic":{"options":{"baseURL":")" + server_.base_url() +
-              R"(/v1","apiKey":"dummy"}}}})"},
+        {{"OPENCODE_CONFIG_CONTENT", R"({"provider":{"anthropic":{"options":{"baseURL":")" +
+                                         server_.base_url() + R"(/v1","apiKey":"dummy"}}}})"},
          {"OPENCODE_DISABLE_AUTOUPDATE", "1"},
          {"OPENCODE_DISABLE_DEFAULT_PLUGINS", "1"},
          {"OPENCODE_DISABLE_LSP_DOWNLOAD", "1"},
@@ -101,16 +103,21 @@ TEST_F(HarnessCliOpencode, TextAnswer) {
   auto h = harness();
   const auto started = std::chrono::steady_clock::now();
   auto rec = env_.run(h, invocation("say hello"), run_limit);
-  const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const auto seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
   ASSERT_TRUE(rec.outcome->ok) << rec.outcome->error << "\n" << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.text, "Hello from the fake model.");
-  EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{{"Hello from the fake model."}}));
+  EXPECT_EQ(rec.assistants,
+            (std::vector<std::vector<std::string>>{{"Hello from the fake model."}}));
   const auto session = session_of(*rec.outcome);
   EXPECT_EQ(session.rfind("ses_", 0), 0u) << rec.outcome->metadata_json;
-  EXPECT_NE(rec.outcome->metadata_json.find(R"("model":"anthropic/claude-sonnet-4-5","num_turns":1,"total_cost_usd":)"),
-            std::string::npos) << rec.outcome->metadata_json;
-  EXPECT_TRUE(has_event(rec, "session", R"({"session_id":")" + session + R"(","harness":"opencode")"));
+  EXPECT_NE(rec.outcome->metadata_json.find(
+                R"("model":"anthropic/claude-sonnet-4-5","num_turns":1,"total_cost_usd":)"),
+            std::string::npos)
+      << rec.outcome->metadata_json;
+  EXPECT_TRUE(
+      has_event(rec, "session", R"({"session_id":")" + session + R"(","harness":"opencode")"));
   EXPECT_TRUE(has_event(rec, "usage", R"("input":10,"output":12)"));
   // One request: the title came from the prompt, so OpenCode did not ask the model for one.
   ASSERT_EQ(server_.request_count(), 1u);
@@ -130,26 +137,35 @@ TEST_F(HarnessCliOpencode, TextAnswer) {
 TEST_F(HarnessCliOpencode, RealShellToolCall) {
   const auto work = env_.dir / "work";
   server_.script(
-      {fake_anthropic_turn::tool("toolu_1", "bash",
-                                 R"({"command":"echo made-by-opencode > proof.txt && echo ok","description":"write proof"})")
+      {fake_anthropic_turn::tool(
+           "toolu_1", "bash",
+           R"({"command":"echo made-by-opencode > proof.txt && echo ok","description":"write proof"})")
            .with_thinking("I should write the proof file."),
-       fake_anthropic_turn::tool("toolu_2", "bash", R"({"command":"cat missing.txt","description":"fail"})"),
-       fake_anthropic_turn::tool("toolu_3", "read", R"({"filePath":")" + (work / "missing.txt").string() + R"("})"),
+       fake_anthropic_turn::tool("toolu_2", "bash",
+                                 R"({"command":"cat missing.txt","description":"fail"})"),
+       fake_anthropic_turn::tool("toolu_3", "read",
+                                 R"({"filePath":")" + (work / "missing.txt").string() + R"("})"),
        fake_anthropic_turn::say("Wrote the file.")});
   auto h = harness();
   auto rec = env_.run(h, invocation("write a file"), run_limit);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok) << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
+      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.text, "Wrote the file.");
   std::ifstream proof(work / "proof.txt");
   std::string content;
   std::getline(proof, content);
   EXPECT_EQ(content, "made-by-opencode");
   EXPECT_TRUE(has_event(rec, "reasoning", R"({"text":"I should write the proof file."})"));
-  EXPECT_TRUE(has_event(rec, "tool_use", R"({"id":"toolu_1","name":"bash","input":{"command":"echo made-by-opencode)"));
-  EXPECT_TRUE(has_event(rec, "tool_result", R"({"id":"toolu_1","output":"ok\n","is_error":false,"exit_code":0})"));
-  EXPECT_TRUE(has_event(rec, "tool_result", R"("is_error":true,"exit_code":1})")) << "cat missing.txt";
+  EXPECT_TRUE(
+      has_event(rec, "tool_use",
+                R"({"id":"toolu_1","name":"bash","input":{"command":"echo made-by-opencode)"));
+  EXPECT_TRUE(has_event(rec, "tool_result",
+                        R"({"id":"toolu_1","output":"ok\n","is_error":false,"exit_code":0})"));
+  EXPECT_TRUE(has_event(rec, "tool_result", R"("is_error":true,"exit_code":1})"))
+      << "cat missing.txt";
   EXPECT_TRUE(has_event(rec, "tool_result", R"({"id":"toolu_3","output":"File not found)"));
-  EXPECT_NE(rec.outcome->metadata_json.find(R"("num_turns":4)"), std::string::npos) << rec.outcome->metadata_json;
+  EXPECT_NE(rec.outcome->metadata_json.find(R"("num_turns":4)"), std::string::npos)
+      << rec.outcome->metadata_json;
   EXPECT_EQ(server_.request_count(), 4u);
 }
 
@@ -162,14 +178,16 @@ TEST_F(HarnessCliOpencode, StructuredOutput) {
   auto inv = invocation("which city?");
   inv.output_schema_json = city_schema;
   auto rec = env_.run(h, inv, run_limit);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok) << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
+      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.type, agentrt::protocol::result_data::kind::structured_output);
   EXPECT_EQ(rec.outcome->data.structured_output.json, R"({"city":"Paris","population":2100000})");
   // The schema reached the model inside the prompt (JSON-escaped in the request body).
   ASSERT_EQ(server_.request_count(), 1u);
   EXPECT_NE(server_.request_bodies()[0].find(R"(which city?\n\nAnswer with a single JSON object)"),
             std::string::npos);
-  EXPECT_NE(server_.request_bodies()[0].find(R"(\"required\":[\"city\",\"population\"])"), std::string::npos);
+  EXPECT_NE(server_.request_bodies()[0].find(R"(\"required\":[\"city\",\"population\"])"),
+            std::string::npos);
 }
 
 TEST_F(HarnessCliOpencode, StructuredOutputMismatchIsAnError) {
@@ -180,7 +198,8 @@ TEST_F(HarnessCliOpencode, StructuredOutputMismatchIsAnError) {
   auto rec = env_.run(h, inv, run_limit);
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
   EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_NE(rec.outcome->error.find("/population fails \"type\""), std::string::npos) << rec.outcome->error;
+  EXPECT_NE(rec.outcome->error.find("/population fails \"type\""), std::string::npos)
+      << rec.outcome->error;
 }
 
 TEST_F(HarnessCliOpencode, ApiError) {
@@ -197,15 +216,17 @@ TEST_F(HarnessCliOpencode, ApiError) {
 }
 
 TEST_F(HarnessCliOpencode, CancelMidRunLeavesNoProcess) {
-  server_.script({fake_anthropic_turn::tool("toolu_s", "bash",
-                                            R"({"command":"echo started > started.txt; sleep 300","description":"wait"})"),
-                  fake_anthropic_turn::say("never")});
+  server_.script(
+      {fake_anthropic_turn::tool(
+           "toolu_s", "bash",
+           R"({"command":"echo started > started.txt; sleep 300","description":"wait"})"),
+       fake_anthropic_turn::say("never")});
   auto h = harness();
   bool scope_empty = false;
   auto rec = env_.run_and_cancel(
       h, invocation("wait"),
-      [&](const auto&) { return std::filesystem::exists(env_.dir / "work" / "started.txt"); }, scope_empty,
-      run_limit);
+      [&](const auto&) { return std::filesystem::exists(env_.dir / "work" / "started.txt"); },
+      scope_empty, run_limit);
   EXPECT_TRUE(std::filesystem::exists(env_.dir / "work" / "started.txt")) << rec.logs_text();
   EXPECT_TRUE(scope_empty);
   EXPECT_EQ(rec.done_calls, 0);
@@ -215,13 +236,15 @@ TEST_F(HarnessCliOpencode, Resume) {
   server_.script({fake_anthropic_turn::say("first"), fake_anthropic_turn::say("second")});
   auto h = harness();
   auto first = env_.run(h, invocation("one"), run_limit);
-  ASSERT_TRUE(first.outcome && first.outcome->ok) << (first.outcome ? first.outcome->error : "") << first.logs_text();
+  ASSERT_TRUE(first.outcome && first.outcome->ok)
+      << (first.outcome ? first.outcome->error : "") << first.logs_text();
   const auto session = session_of(*first.outcome);
   ASSERT_FALSE(session.empty());
   auto inv = invocation("two");
   inv.resume_session_id = session;
   auto second = env_.run(h, inv, run_limit);
-  ASSERT_TRUE(second.outcome && second.outcome->ok) << (second.outcome ? second.outcome->error : "") << second.logs_text();
+  ASSERT_TRUE(second.outcome && second.outcome->ok)
+      << (second.outcome ? second.outcome->error : "") << second.logs_text();
   EXPECT_EQ(second.outcome->data.text, "second");
   // The events of the resumed run name the same session.
   EXPECT_EQ(session_of(*second.outcome), session);
@@ -282,4 +305,4 @@ TEST_F(HarnessCliOpencode, APermissionModeFailsNamingTheSetting) {
   EXPECT_EQ(server_.request_count(), 0u);
 }
 
-}  // namespace
+} // namespace

@@ -17,7 +17,9 @@
 namespace agentrt::protocol {
 namespace {
 
-std::string zeros(std::size_t n) { return std::string(n, '0'); }
+std::string zeros(std::size_t n) {
+  return std::string(n, '0');
+}
 
 // fuzz_protocol_decode, crash-2f652be5: the full-precision parser ran clz(0) on "0e40" (UBSan:
 // "passing zero to clz()"). The reproducer is malformed JSON: it must simply be refused.
@@ -35,11 +37,13 @@ TEST(FuzzRegressions, ZeroSignificandsDecodeAsZero) {
 
   r = decode(R"({"message_type":"command_execution_message","commands":[)"
              R"({"command":"a","timeout_s":0.000E+99},{"command":"b","timeout_s":-0e308},)"
-             R"({"command":"c","timeout_s":0.)" + zeros(30) + "}]}");
+             R"({"command":"c","timeout_s":0.)" +
+             zeros(30) + "}]}");
   ASSERT_TRUE(r.msg) << r.error;
   const auto& cmds = std::get<command_execution_message>(*r.msg).commands;
   ASSERT_EQ(cmds.size(), 3u);
-  for (const auto& c : cmds) EXPECT_EQ(c.timeout_s.value_or(-1), 0.0) << c.command;
+  for (const auto& c : cmds)
+    EXPECT_EQ(c.timeout_s.value_or(-1), 0.0) << c.command;
 
   // JSON-text fields carry the number on: 0, not garbage; other numbers stay exact.
   r = decode(R"({"message_type":"result_message","data":{"type":"text","text":"t"},)"
@@ -69,29 +73,28 @@ TEST(FuzzRegressions, TinyNumbersDecodeAsZeroInsteadOfCrashing) {
 // An exponent near -2^31 plus a long fraction overflows RapidJSON's int (CVE-2024-38517): such
 // a frame is refused as malformed JSON, naming where the number starts.
 TEST(FuzzRegressions, AbsurdNegativeExponentIsMalformedJson) {
-  const std::string frame =
-      R"({"message_type":"cancel_message","x":0.0000000001e-2147483639})";
+  const std::string frame = R"({"message_type":"cancel_message","x":0.0000000001e-2147483639})";
   const decode_result r = decode(frame);
   EXPECT_FALSE(r.msg);
   EXPECT_EQ(r.ec, make_error_code(errc::malformed_json));
-  EXPECT_EQ(r.error, "malformed JSON at offset " + std::to_string(frame.find("0.0")) +
-                         ": Invalid value.");
+  EXPECT_EQ(r.error,
+            "malformed JSON at offset " + std::to_string(frame.find("0.0")) + ": Invalid value.");
 }
 
 // fuzz_protocol_decode, crash-bd579bda: after refusing a number, the frame was parsed again
 // (spoiled at the refused number) with full precision, so a tiny number before it still hit
 // the out-of-bounds read (UBSan: "passing zero to clz()" for its "0.0E+99").
 TEST(FuzzRegressions, NumbersBeforeARefusedOneAreParsedSafely) {
-  const std::string frame = R"({"message_type":"cancel_message","a":0.)" + zeros(400) +
-                            R"(1,"b":0.0E+99,"c":1000e306})";
+  const std::string frame =
+      R"({"message_type":"cancel_message","a":0.)" + zeros(400) + R"(1,"b":0.0E+99,"c":1000e306})";
   const decode_result r = decode(frame);
   EXPECT_FALSE(r.msg);
   EXPECT_EQ(r.error, "malformed JSON at offset " + std::to_string(frame.find("1000e306")) +
                          ": Invalid value.");
   // The reproducer itself (NUL bytes included).
-  static const char reproducer[] =
-      "0.0E+99\x01\x00\x00\x00\x00\x00\x00\x00" "1,1[-1-9223372039{,2,{\"\\\\9223372039{_se\"}"
-      "0E+99-1e3001,2}\"w\"aecg|";
+  static const char reproducer[] = "0.0E+99\x01\x00\x00\x00\x00\x00\x00\x00"
+                                   "1,1[-1-9223372039{,2,{\"\\\\9223372039{_se\"}"
+                                   "0E+99-1e3001,2}\"w\"aecg|";
   EXPECT_EQ(decode(std::string_view(reproducer, sizeof reproducer - 1)).ec,
             make_error_code(errc::malformed_json));
 }
@@ -104,7 +107,7 @@ TEST(FuzzRegressions, NumberCheckVerdicts) {
       {"{\"a\":-0e1}", v::normal_precision},
       {"0." + zeros(30), v::normal_precision},
       {"0." + zeros(400) + "1", v::normal_precision},
-      {"1e-324", v::normal_precision},  // full precision: NaN
+      {"1e-324", v::normal_precision}, // full precision: NaN
       {"[1, 0.25e-323]", v::normal_precision},
       {"4.9e-324", v::normal_precision},
       {"1e-322", v::full_precision},
@@ -114,13 +117,13 @@ TEST(FuzzRegressions, NumberCheckVerdicts) {
       {"10e40", v::full_precision},
       {"0", v::full_precision},
       {"-0.0", v::full_precision},
-      {"0." + zeros(400) + "1e400", v::full_precision},  // 0.1
-      {"\"0e40\"", v::full_precision},                       // a string
-      {R"({"a\"0e1":1})", v::full_precision},                // an escaped quote inside a key
+      {"0." + zeros(400) + "1e400", v::full_precision}, // 0.1
+      {"\"0e40\"", v::full_precision},                  // a string
+      {R"({"a\"0e1":1})", v::full_precision},           // an escaped quote inside a key
       {"true", v::full_precision},
       {"", v::full_precision},
       {"[1e-2147483000]", v::normal_precision},
-      {"1.7976931348623157e308", v::full_precision},  // DBL_MAX
+      {"1.7976931348623157e308", v::full_precision}, // DBL_MAX
       {"17976931348623157e292", v::full_precision},
       {"1.7976931348623158e308", v::refuse},
       {"1797693134862315700001e287", v::refuse},
@@ -141,7 +144,7 @@ TEST(FuzzRegressions, DecodedNumbersMatchStrtod) {
   std::mt19937_64 rng(20240607);
   int exact = 0, tiny = 0, refused = 0;
   for (int t = 0; t < 20000; ++t) {
-    const int magnitude = static_cast<int>(rng() % 800) - 400;  // decimal exponent of digit 1
+    const int magnitude = static_cast<int>(rng() % 800) - 400; // decimal exponent of digit 1
     std::string digits(1, static_cast<char>('1' + rng() % 9));
     for (std::size_t k = rng() % (rng() % 4 ? 20 : 120); k > 0; --k)
       digits += static_cast<char>('0' + rng() % 10);
@@ -159,7 +162,8 @@ TEST(FuzzRegressions, DecodedNumbersMatchStrtod) {
       ++refused;
       continue;
     }
-    const double got = std::get<command_execution_message>(*r.msg).commands[0].timeout_s.value_or(-1);
+    const double got =
+        std::get<command_execution_message>(*r.msg).commands[0].timeout_s.value_or(-1);
     if (magnitude <= -323) {
       EXPECT_TRUE(got >= 0 && got < 1e-300) << number << " -> " << got;
       ++tiny;
@@ -175,8 +179,9 @@ TEST(FuzzRegressions, DecodedNumbersMatchStrtod) {
 // Full precision is kept for every other number: the codec's round trip stays exact.
 TEST(FuzzRegressions, FullPrecisionKeptForOtherNumbers) {
   // The normal-precision parser reads this one 1 ulp off.
-  const decode_result r = decode(R"({"message_type":"command_execution_message",)"
-                                 R"("commands":[{"command":"a","timeout_s":2.2250738585072011e-308}]})");
+  const decode_result r =
+      decode(R"({"message_type":"command_execution_message",)"
+             R"("commands":[{"command":"a","timeout_s":2.2250738585072011e-308}]})");
   ASSERT_TRUE(r.msg) << r.error;
   EXPECT_EQ(std::get<command_execution_message>(*r.msg).commands[0].timeout_s.value_or(0),
             2.2250738585072011e-308);
@@ -190,8 +195,8 @@ TEST(FuzzRegressions, FullPrecisionKeptForOtherNumbers) {
 TEST(FuzzRegressions, LeadingBomOrLoneEfIsRefusedByBothDecoders) {
   const std::string frame = R"({"message_type":"heartbeat_message","phase":"p","elapsed_ms":1})";
   ASSERT_TRUE(decode(frame).msg);
-  for (const std::string& prefix : {std::string("\xEF\xBB\xBF"), std::string("\xEF"),
-                                    std::string("\xEF\xBB")}) {
+  for (const std::string& prefix :
+       {std::string("\xEF\xBB\xBF"), std::string("\xEF"), std::string("\xEF\xBB")}) {
     for (const decode_result& r : {decode(prefix + frame), decode_text_frame(prefix + frame)}) {
       EXPECT_FALSE(r.msg);
       EXPECT_EQ(r.ec, make_error_code(errc::malformed_json)) << r.error;
@@ -217,21 +222,23 @@ TEST(FuzzRegressions, Uint64MaxDigitsFollowedByFiveOrMoreReadCorrectly) {
         "1.84467440737095516159e300", "18446744073709551615.5e-10"}) {
     EXPECT_EQ(check_json_numbers(number).verdict, json_number_verdict::normal_precision) << number;
     const decode_result r = decode(R"({"message_type":"command_execution_message","commands":[)"
-                                   R"({"command":"a","timeout_s":)" + number + "}]}");
+                                   R"({"command":"a","timeout_s":)" +
+                                   number + "}]}");
     if (number[0] == '-') {
-      EXPECT_FALSE(r.msg) << number;  // refused as negative, no longer a garbage value
+      EXPECT_FALSE(r.msg) << number; // refused as negative, no longer a garbage value
       EXPECT_NE(r.error.find("must be >= 0"), std::string::npos) << r.error;
       continue;
     }
     ASSERT_TRUE(r.msg) << number << ": " << r.error;
-    const double got = std::get<command_execution_message>(*r.msg).commands[0].timeout_s.value_or(-1);
+    const double got =
+        std::get<command_execution_message>(*r.msg).commands[0].timeout_s.value_or(-1);
     EXPECT_DOUBLE_EQ(got, std::strtod(number.c_str(), nullptr)) << number;
   }
   // Neighbours the bug does not touch keep full precision.
-  for (const char* number : {"18446744073709551615", "184467440737095516154", "0.18446744073709551614",
-                             "1844674407370955161"})
+  for (const char* number : {"18446744073709551615", "184467440737095516154",
+                             "0.18446744073709551614", "1844674407370955161"})
     EXPECT_EQ(check_json_numbers(number).verdict, json_number_verdict::full_precision) << number;
 }
 
-}  // namespace
-}  // namespace agentrt::protocol
+} // namespace
+} // namespace agentrt::protocol

@@ -14,7 +14,7 @@ namespace {
 TEST(json_depth, counts_open_arrays_and_objects) {
   EXPECT_FALSE(json_nesting_exceeds("{}", 1));
   EXPECT_TRUE(json_nesting_exceeds("{[]}", 1));
-  EXPECT_FALSE(json_nesting_exceeds("[[]][[]]", 2));  // siblings do not add up
+  EXPECT_FALSE(json_nesting_exceeds("[[]][[]]", 2)); // siblings do not add up
   EXPECT_TRUE(json_nesting_exceeds(std::string(257, '['), 256));
   EXPECT_FALSE(json_nesting_exceeds(std::string(256, '[') + std::string(256, ']'), 256));
 }
@@ -23,7 +23,7 @@ TEST(json_depth, brackets_inside_strings_are_not_nesting) {
   EXPECT_FALSE(json_nesting_exceeds(R"({"a":"[[[[{{{{"})", 1));
   // An escaped quote does not end the string.
   EXPECT_FALSE(json_nesting_exceeds(R"({"a":"\"[[[["})", 1));
-  EXPECT_TRUE(json_nesting_exceeds(R"({"a":"\\",[]})", 1));  // "\\" ends, then [ nests
+  EXPECT_TRUE(json_nesting_exceeds(R"({"a":"\\",[]})", 1)); // "\\" ends, then [ nests
 }
 
 TEST(json_depth, decode_refuses_a_million_brackets_without_crashing) {
@@ -41,5 +41,5 @@ TEST(json_depth, ordinary_nesting_still_decodes) {
   EXPECT_TRUE(r.msg) << r.error;
 }
 
-}  // namespace
-}  // namespace agentrt::protocol
+} // namespace
+} // namespace agentrt::protocol

@@ -67,8 +67,8 @@ void expect_all_decode(const std::vector<captured>& frames, std::map<std::string
   }
 }
 
-template <class T> std::vector<T> of_type(const std::vector<captured>& frames,
-                                          const std::string& scenario) {
+template <class T>
+std::vector<T> of_type(const std::vector<captured>& frames, const std::string& scenario) {
   std::vector<T> out;
   for (const auto& c : frames) {
     if (c.scenario != scenario)

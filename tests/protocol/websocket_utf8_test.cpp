@@ -25,7 +25,8 @@ struct verdict {
 verdict by_byte(const std::string& s) {
   u8::validator v;
   for (const char c : s)
-    if (!v.consume(static_cast<std::uint8_t>(c))) return {false, false};
+    if (!v.consume(static_cast<std::uint8_t>(c)))
+      return {false, false};
   return {true, v.complete()};
 }
 
@@ -36,7 +37,8 @@ verdict by_pieces(std::string s, const std::vector<std::size_t>& sizes) {
   for (std::size_t k = 0; pos < s.size() || k == 0; ++k) {
     const std::size_t n = k < sizes.size() ? std::min(sizes[k], s.size() - pos) : s.size() - pos;
     const auto begin = s.begin() + static_cast<std::ptrdiff_t>(pos);
-    if (!v.decode(begin, begin + static_cast<std::ptrdiff_t>(n))) return {false, false};
+    if (!v.decode(begin, begin + static_cast<std::ptrdiff_t>(n)))
+      return {false, false};
     pos += n;
   }
   return {true, v.complete()};
@@ -51,15 +53,15 @@ TEST(WebsocketUtf8, KnownTexts) {
   const std::vector<row> rows = {
       {"", {true, true}},
       {long_ascii, {true, true}},
-      {long_ascii + "\xC3\xA9" + long_ascii, {true, true}},          // é
-      {long_ascii + "\xE2\x82\xAC", {true, true}},                   // €
-      {long_ascii + "\xF0\x9F\x98\x80" + "x", {true, true}},         // U+1F600
-      {long_ascii + "\xE2\x82", {true, false}},                      // cut inside a code point
-      {long_ascii + "\xC3" + "a" + long_ascii, {false, false}},      // ASCII inside a code point
-      {long_ascii + "\xC0\xAF", {false, false}},                     // overlong '/'
-      {long_ascii + "\xED\xA0\x80", {false, false}},                 // surrogate
-      {long_ascii + "\xF4\x90\x80\x80", {false, false}},             // above U+10FFFF
-      {long_ascii + "\x80" + long_ascii, {false, false}},            // lone continuation
+      {long_ascii + "\xC3\xA9" + long_ascii, {true, true}},     // é
+      {long_ascii + "\xE2\x82\xAC", {true, true}},              // €
+      {long_ascii + "\xF0\x9F\x98\x80" + "x", {true, true}},    // U+1F600
+      {long_ascii + "\xE2\x82", {true, false}},                 // cut inside a code point
+      {long_ascii + "\xC3" + "a" + long_ascii, {false, false}}, // ASCII inside a code point
+      {long_ascii + "\xC0\xAF", {false, false}},                // overlong '/'
+      {long_ascii + "\xED\xA0\x80", {false, false}},            // surrogate
+      {long_ascii + "\xF4\x90\x80\x80", {false, false}},        // above U+10FFFF
+      {long_ascii + "\x80" + long_ascii, {false, false}},       // lone continuation
       {std::string(31, 'a') + "\xFF" + std::string(40, 'a'), {false, false}},
   };
   for (const auto& r : rows) {
@@ -76,9 +78,19 @@ TEST(WebsocketUtf8, KnownTexts) {
 // a run shows both verdicts were exercised.
 TEST(WebsocketUtf8, AgreesWithTheByteDfaOnRandomTexts) {
   std::mt19937 rng(20261201);
-  const std::vector<std::string> pieces = {
-      "a", "0123456789abcdefghijklmnopqrstuvwxyz", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80",
-      "\xC3", "\x82", "\xE2\x82", "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xC0\xAF", "\xFF", "\n"};
+  const std::vector<std::string> pieces = {"a",
+                                           "0123456789abcdefghijklmnopqrstuvwxyz",
+                                           "\xC3\xA9",
+                                           "\xE2\x82\xAC",
+                                           "\xF0\x9F\x98\x80",
+                                           "\xC3",
+                                           "\x82",
+                                           "\xE2\x82",
+                                           "\xED\xA0\x80",
+                                           "\xF4\x90\x80\x80",
+                                           "\xC0\xAF",
+                                           "\xFF",
+                                           "\n"};
   int valid = 0, invalid = 0, incomplete = 0;
   for (int round = 0; round < 20000; ++round) {
     std::string text;
@@ -87,7 +99,8 @@ TEST(WebsocketUtf8, AgreesWithTheByteDfaOnRandomTexts) {
       // Mostly ASCII runs, so that the fast path is taken and left in every position.
       const std::size_t k = rng() % 10 < 7 ? rng() % 2 : rng() % pieces.size();
       const std::size_t repeat = k < 2 ? 1 + rng() % 40 : 1;
-      for (std::size_t r = 0; r < repeat; ++r) text += pieces[k];
+      for (std::size_t r = 0; r < repeat; ++r)
+        text += pieces[k];
     }
     std::vector<std::size_t> sizes;
     for (std::size_t total = 0; total < text.size();) {
@@ -96,9 +109,12 @@ TEST(WebsocketUtf8, AgreesWithTheByteDfaOnRandomTexts) {
     }
     const verdict expected = by_byte(text);
     ASSERT_EQ(by_pieces(text, sizes), expected) << "round " << round;
-    if (!expected.ok) ++invalid;
-    else if (!expected.complete) ++incomplete;
-    else ++valid;
+    if (!expected.ok)
+      ++invalid;
+    else if (!expected.complete)
+      ++incomplete;
+    else
+      ++valid;
   }
   std::printf("[ figures  ] %d valid, %d invalid, %d cut inside a code point\n", valid, invalid,
               incomplete);
@@ -107,4 +123,4 @@ TEST(WebsocketUtf8, AgreesWithTheByteDfaOnRandomTexts) {
   EXPECT_GT(incomplete, 100);
 }
 
-}  // namespace
+} // namespace

@@ -275,7 +275,7 @@ TEST_F(ChildProcess, PwdNamesTheChildsCwdNotTheRuntimes) {
   outcome r = run(o);
   EXPECT_NE(r.out.find("\nPWD=" + base + "/work\n"), std::string::npos) << r.out;
 
-  o.env = {{"PWD", "/chosen"}};  // an explicit PWD is the caller's choice
+  o.env = {{"PWD", "/chosen"}}; // an explicit PWD is the caller's choice
   r = run(o);
   EXPECT_NE(r.out.find("\nPWD=/chosen\n"), std::string::npos) << r.out;
 
@@ -353,8 +353,7 @@ TEST_F(ChildProcess, ChildIgnoringStdinBlocksNeitherTheRuntimeNorItsCompletion) 
   char tmpl[] = "/tmp/agentrt-child-process-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   const std::string go = std::string(tmpl) + "/go";
-  proc::spawn_options o =
-      shell("while [ ! -e '" + go + "' ]; do sleep 0.01; done; echo done");
+  proc::spawn_options o = shell("while [ ! -e '" + go + "' ]; do sleep 0.01; done; echo done");
   o.stdin_data = std::string(10 * 1024 * 1024, 'x');
   outcome r;
   const auto child = start(o, r);

@@ -23,7 +23,7 @@ using namespace std::chrono_literals;
 namespace p = agentrt::protocol;
 
 class CommandExecution : public ::testing::Test {
- protected:
+protected:
   void SetUp() override {
     rt_ = std::make_unique<runtime_process>(std::vector<std::string>{"--kill-grace", "2"});
     auto r = ws_test_client::connect(rt_->url());
@@ -39,7 +39,8 @@ class CommandExecution : public ::testing::Test {
     c_->send(req);
     last_ = c_->receive_until_terminal();
     *result = last_.empty() ? nullptr : as<p::command_execution_result_message>(last_.back());
-    if (!*result) ADD_FAILURE() << (last_.empty() ? "no terminal" : p::encode(last_.back()));
+    if (!*result)
+      ADD_FAILURE() << (last_.empty() ? "no terminal" : p::encode(last_.back()));
     return last_;
   }
 
@@ -47,7 +48,8 @@ class CommandExecution : public ::testing::Test {
   static bool gone(const std::string& needle, std::chrono::milliseconds within) {
     const auto deadline = std::chrono::steady_clock::now() + within;
     while (std::chrono::steady_clock::now() < deadline) {
-      if (find_processes(needle).empty()) return true;
+      if (find_processes(needle).empty())
+        return true;
       std::this_thread::sleep_for(20ms);
     }
     return find_processes(needle).empty();
@@ -107,20 +109,23 @@ TEST_F(CommandExecution, CwdIsCreatedAndEnvIsMergedOverTheRuntimes) {
   ASSERT_TRUE(res);
   const std::string out = joined_output(msgs, "stdout");
   EXPECT_EQ(out.substr(0, out.find('\n')), dir);
-  EXPECT_NE(out.find("hello world|/"), std::string::npos) << out;  // PATH inherited
+  EXPECT_NE(out.find("hello world|/"), std::string::npos) << out; // PATH inherited
 }
 
 TEST_F(CommandExecution, OutputChunksArriveInOrder) {
   const p::command_execution_result_message* res = nullptr;
-  auto msgs = run(exec_request({"i=0; while [ $i -lt 5000 ]; do echo line$i; i=$((i+1)); done"}), &res);
+  auto msgs =
+      run(exec_request({"i=0; while [ $i -lt 5000 ]; do echo line$i; i=$((i+1)); done"}), &res);
   ASSERT_TRUE(res);
   std::string expected;
-  for (int i = 0; i < 5000; ++i) expected += "line" + std::to_string(i) + "\n";
+  for (int i = 0; i < 5000; ++i)
+    expected += "line" + std::to_string(i) + "\n";
   EXPECT_EQ(joined_output(msgs, "stdout"), expected);
 }
 
 TEST_F(CommandExecution, SecretSplitAcrossReadsIsRedacted) {
-  auto req = exec_request({"printf 'tok-ABC'; sleep 0.3; printf 'DEF-end\\n'; echo tok-ABCDEF-end >&2"});
+  auto req =
+      exec_request({"printf 'tok-ABC'; sleep 0.3; printf 'DEF-end\\n'; echo tok-ABCDEF-end >&2"});
   req.secrets_to_redact = {"ABCDEF"};
   const p::command_execution_result_message* res = nullptr;
   auto msgs = run(req, &res);
@@ -192,7 +197,7 @@ TEST_F(CommandExecution, CancelEscalatesToSigkillForProcessesIgnoringSigterm) {
   auto msgs = c_->receive_until_terminal(15s);
   ASSERT_FALSE(msgs.empty());
   ASSERT_NE(as<p::error_message>(msgs.back()), nullptr);
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 8s);  // grace is 2 s in this fixture
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 8s); // grace is 2 s in this fixture
   EXPECT_TRUE(find_processes("sleep 100.5").empty());
 }
 
@@ -225,7 +230,7 @@ TEST_F(CommandExecution, BackgroundProcessDoesNotHoldTheCommandAndDoesNotOutlive
 
 TEST_F(CommandExecution, NoZombiesAndNoFdLeaksAcrossRequests) {
   const p::command_execution_result_message* res = nullptr;
-  run(exec_request({"true"}), &res);  // warm up
+  run(exec_request({"true"}), &res); // warm up
   const int fds_before = count_fds(rt_->pid());
   for (int i = 0; i < 30; ++i) {
     run(exec_request({"echo x; (sleep 0.01 &) ; true"}), &res);
@@ -261,7 +266,7 @@ TEST_F(CommandExecution, StdoutInResultIsCappedToTheTail) {
 
 // seq 1 N, generated on our side to check the stream without holding it in memory.
 class seq_checker {
- public:
+public:
   bool feed(const std::string& chunk) {
     for (char ch : chunk) {
       if (pos_ == line_.size()) {
@@ -269,7 +274,8 @@ class seq_checker {
         line_ = std::to_string(n_) + "\n";
         pos_ = 0;
       }
-      if (ch != line_[pos_++]) return false;
+      if (ch != line_[pos_++])
+        return false;
       ++bytes_;
     }
     return true;
@@ -277,7 +283,7 @@ class seq_checker {
   bool complete(long long last) const { return n_ == last && pos_ == line_.size(); }
   std::size_t bytes() const { return bytes_; }
 
- private:
+private:
   long long n_ = 0;
   std::string line_;
   std::size_t pos_ = 0;
@@ -299,7 +305,8 @@ TEST_F(CommandExecution, Stream256MiBArrivesByteExact) {
     if (auto* o = as<p::command_output_message>(*m)) {
       ASSERT_EQ(o->stream, "stdout");
       ASSERT_TRUE(check.feed(o->text)) << "mismatch after " << check.bytes() << " bytes";
-      if (++frames % 256 == 0) peak_rss = std::max(peak_rss, rss_kib(rt_->pid()));
+      if (++frames % 256 == 0)
+        peak_rss = std::max(peak_rss, rss_kib(rt_->pid()));
       continue;
     }
     if (!as<p::heartbeat_message>(*m)) {
@@ -315,8 +322,9 @@ TEST_F(CommandExecution, Stream256MiBArrivesByteExact) {
   EXPECT_GT(check.bytes(), 256u * 1024 * 1024);
   EXPECT_TRUE(res->results[0].stdout_truncated);
   EXPECT_EQ(res->results[0].stdout_text->size(), 1024u * 1024);
-  std::printf("[ figures  ] 256 MiB stream: %zu bytes in %zu frames, %.1f MB/s, runtime peak RSS %ld KiB\n",
-              check.bytes(), frames, check.bytes() / secs / 1e6, peak_rss);
+  std::printf(
+      "[ figures  ] 256 MiB stream: %zu bytes in %zu frames, %.1f MB/s, runtime peak RSS %ld KiB\n",
+      check.bytes(), frames, check.bytes() / secs / 1e6, peak_rss);
 }
 
 TEST_F(CommandExecution, SlowClientStallsTheChildInsteadOfGrowingMemory) {
@@ -327,13 +335,14 @@ TEST_F(CommandExecution, SlowClientStallsTheChildInsteadOfGrowingMemory) {
   const long rss_paused = rss_kib(rt_->pid());
   std::this_thread::sleep_for(1s);
   const long rss_later = rss_kib(rt_->pid());
-  std::printf("[ figures  ] backpressure: runtime RSS %ld KiB before, %ld KiB after 2 s, %ld KiB after 3 s\n",
+  std::printf("[ figures  ] backpressure: runtime RSS %ld KiB before, %ld KiB after 2 s, %ld KiB "
+              "after 3 s\n",
               rss_before, rss_paused, rss_later);
 #ifndef AGENTRT_SANITIZED
   // 4 GB were on offer; the runtime may hold its high-water mark plus socket buffers, no more.
   EXPECT_LT(rss_later - rss_before, 48 * 1024);
 #endif
-  EXPECT_LE(rss_later, rss_paused + 8 * 1024);  // flat while stalled
+  EXPECT_LE(rss_later, rss_paused + 8 * 1024); // flat while stalled
   c_->send(p::cancel_message{});
   c_->resume_reading();
   auto msgs = c_->receive_until_terminal(60s);
@@ -344,5 +353,5 @@ TEST_F(CommandExecution, SlowClientStallsTheChildInsteadOfGrowingMemory) {
   EXPECT_TRUE(gone("head -c 4000000000", 5s));
 }
 
-}  // namespace
-}  // namespace agentrt::test
+} // namespace
+} // namespace agentrt::test

@@ -45,7 +45,8 @@ void make_archive(const std::string& path, const std::string& kind,
               "for n, c in entries: z.writestr(n, c)\n"
               "z.close()\n";
   } else {
-    script += "t = tarfile.open(sys.argv[1], 'w:" + kind + "')\n"
+    script += "t = tarfile.open(sys.argv[1], 'w:" + kind +
+              "')\n"
               "for n, c in entries:\n"
               "  if '@symlink:' in n:\n"
               "    n, target = n.split('@symlink:')\n"
@@ -63,7 +64,7 @@ void make_archive(const std::string& path, const std::string& kind,
 }
 
 class Downloads : public ::testing::Test {
- protected:
+protected:
   void SetUp() override {
     root_ = make_temp_dir("agentrt-dl-");
     rt_ = std::make_unique<runtime_process>(std::vector<std::string>{
@@ -91,7 +92,8 @@ class Downloads : public ::testing::Test {
                                       std::chrono::milliseconds timeout = 30s) {
     auto r = ws_test_client::connect(rt.url());
     EXPECT_TRUE(r.client) << r.error;
-    if (!r.client) return {};
+    if (!r.client)
+      return {};
     r.client->send(request(url, dir, commands));
     return r.client->receive_until_terminal(timeout);
   }
@@ -114,7 +116,8 @@ TEST_F(Downloads, FileIsFetchedBeforeTheCommandsRun) {
   const std::string dir = root_ + "/work/sub";
   c_->send(request(http_.url("/files/data.txt"), dir, {"cat " + dir + "/data.txt"}));
   auto msgs = c_->receive_until_terminal();
-  ASSERT_NE(as<p::command_execution_result_message>(msgs.back()), nullptr) << p::encode(msgs.back());
+  ASSERT_NE(as<p::command_execution_result_message>(msgs.back()), nullptr)
+      << p::encode(msgs.back());
   EXPECT_EQ(joined_output(msgs, "stdout"), "payload-123\n");
 }
 
@@ -137,11 +140,13 @@ TEST_F(Downloads, HttpErrorFailsTheRequestNamingUrlAndStatusAndRunsNoCommand) {
 }
 
 TEST_F(Downloads, ServerErrorThenSuccessIsRetried) {
-  http_.route("/flaky/f.txt", {http_response::with_status(500), http_response::with_status(200, "ok")});
+  http_.route("/flaky/f.txt",
+              {http_response::with_status(500), http_response::with_status(200, "ok")});
   const std::string dir = root_ + "/w";
   c_->send(request(http_.url("/flaky/f.txt"), dir, {"cat " + dir + "/f.txt"}));
   auto msgs = c_->receive_until_terminal();
-  ASSERT_NE(as<p::command_execution_result_message>(msgs.back()), nullptr) << p::encode(msgs.back());
+  ASSERT_NE(as<p::command_execution_result_message>(msgs.back()), nullptr)
+      << p::encode(msgs.back());
   EXPECT_EQ(joined_output(msgs, "stdout"), "ok");
   EXPECT_EQ(http_.request_count("/flaky/f.txt"), 2u);
 }
@@ -160,7 +165,8 @@ TEST_F(Downloads, ZipAndTarGzAreExtractedAndTheArchiveRemoved) {
   req.commands[0].cwd = dir;
   c_->send(req);
   auto msgs = c_->receive_until_terminal();
-  ASSERT_NE(as<p::command_execution_result_message>(msgs.back()), nullptr) << p::encode(msgs.back());
+  ASSERT_NE(as<p::command_execution_result_message>(msgs.back()), nullptr)
+      << p::encode(msgs.back());
   EXPECT_EQ(joined_output(msgs, "stdout"), "alphabetagamma");
   EXPECT_FALSE(exists(dir + "/src.zip"));
   EXPECT_FALSE(exists(dir + "/more.tar.gz"));
@@ -231,13 +237,17 @@ TEST_F(Downloads, LargeTarIsDownloadedAndExtractedByteExact) {
   // 256 MiB of incompressible data in 4 files, so the figure measures transfer and extraction,
   // not a compressor.
   const std::string src = root_ + "/src";
-  ASSERT_EQ(std::system(("mkdir -p " + src + "/big && for i in 1 2 3 4; do head -c 67108864 "
-                         "/dev/urandom > " + src + "/big/part$i; done && cd " + src +
-                         " && tar cf ../big.tar big && md5sum big/* > ../sums").c_str()), 0);
+  ASSERT_EQ(std::system(("mkdir -p " + src +
+                         "/big && for i in 1 2 3 4; do head -c 67108864 "
+                         "/dev/urandom > " +
+                         src + "/big/part$i; done && cd " + src +
+                         " && tar cf ../big.tar big && md5sum big/* > ../sums")
+                            .c_str()),
+            0);
   http_.route("/big.tar", http_response::file(root_ + "/big.tar"));
   const std::string dir = root_ + "/work";
-  auto req = request(http_.url("/big.tar"), dir,
-                     {"echo extracted; md5sum -c --quiet " + root_ + "/sums"});
+  auto req =
+      request(http_.url("/big.tar"), dir, {"echo extracted; md5sum -c --quiet " + root_ + "/sums"});
   req.commands[0].cwd = dir;
   const auto t0 = std::chrono::steady_clock::now();
   c_->send(req);
@@ -370,13 +380,15 @@ TEST_F(Downloads, UserinfoNeverAppearsInErrorsMetadataOrTheLog) {
   EXPECT_NE(e->error.find("http://***@127.0.0.1:"), std::string::npos) << e->error;
   EXPECT_NE(e->metadata.json.find("\"url\":\"http://***@127.0.0.1:"), std::string::npos)
       << e->metadata.json;
-  for (const auto& m : missing) EXPECT_EQ(p::encode(m).find("hunter2"), std::string::npos);
-  for (const auto& m : ok) EXPECT_EQ(p::encode(m).find("hunter2"), std::string::npos);
+  for (const auto& m : missing)
+    EXPECT_EQ(p::encode(m).find("hunter2"), std::string::npos);
+  for (const auto& m : ok)
+    EXPECT_EQ(p::encode(m).find("hunter2"), std::string::npos);
   const std::string log = rt_->log();
   EXPECT_NE(log.find("downloaded http://***@127.0.0.1:"), std::string::npos) << log;
   EXPECT_EQ(log.find("hunter2"), std::string::npos) << log;
   EXPECT_EQ(log.find("carol"), std::string::npos) << log;
 }
 
-}  // namespace
-}  // namespace agentrt::test
+} // namespace
+} // namespace agentrt::test

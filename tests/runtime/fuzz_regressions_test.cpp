@@ -26,7 +26,8 @@ using namespace std::chrono_literals;
 // "1e+300 is outside the range of representable values of type 'long'"). It is dropped now.
 TEST(FuzzRegressions, ChatStreamIgnoresTokenCountsOutsideInt64) {
   hs::chat_stream s;
-  s.write("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1e300,\"completion_tokens\":-1e30}}\n\n");
+  s.write(
+      "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1e300,\"completion_tokens\":-1e30}}\n\n");
   EXPECT_EQ(s.prompt_tokens, -1);
   EXPECT_EQ(s.completion_tokens, -1);
   s.write("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3.0}}\n\n");
@@ -42,21 +43,27 @@ TEST(FuzzRegressions, OpencodeTokenCountsAndCostStayInRange) {
   hs::opencode_parser parser(hs::event_sink{}, nullptr, "anthropic/m", "");
   const auto step = [](const std::string& tokens, const std::string& cost) {
     return R"({"type":"step_finish","sessionID":"ses_1","part":{"type":"step-finish","reason":"stop",)"
-           R"("tokens":)" + tokens + R"(,"cost":)" + cost + "}}";
+           R"("tokens":)" +
+           tokens + R"(,"cost":)" + cost + "}}";
   };
-  ASSERT_TRUE(parser.on_line(R"({"type":"text","sessionID":"ses_1","part":{"type":"text","text":"hi"}})"));
+  ASSERT_TRUE(
+      parser.on_line(R"({"type":"text","sessionID":"ses_1","part":{"type":"text","text":"hi"}})"));
   ASSERT_TRUE(parser.on_line(step(R"({"input":1e300,"output":-5,"reasoning":9223372036854775807,)"
-                                  R"("total":1.5,"cache":{"read":9e18,"write":-1e300}})", "1e308")));
+                                  R"("total":1.5,"cache":{"read":9e18,"write":-1e300}})",
+                                  "1e308")));
   ASSERT_TRUE(parser.on_line(step(R"({"input":7,"output":2,"reasoning":9223372036854775807,)"
-                                  R"("total":2,"cache":{"read":9e18,"write":0}})", "1e308")));
+                                  R"("total":2,"cache":{"read":9e18,"write":0}})",
+                                  "1e308")));
   const hs::harness_outcome out = parser.finish(hs::process_end{});
   ASSERT_TRUE(out.ok) << out.error;
   rapidjson::Document meta;
   ASSERT_FALSE(meta.Parse(out.metadata_json.c_str()).HasParseError()) << out.metadata_json;
-  EXPECT_NE(out.metadata_json.find(R"("total_cost_usd":null)"), std::string::npos) << out.metadata_json;
+  EXPECT_NE(out.metadata_json.find(R"("total_cost_usd":null)"), std::string::npos)
+      << out.metadata_json;
   for (const char* expected : {R"("input":7,"output":2,"reasoning":9223372036854775807,)",
                                R"("cache":{"read":9223372036854775807,"write":0},"total":3})"})
-    EXPECT_NE(out.metadata_json.find(expected), std::string::npos) << expected << " in " << out.metadata_json;
+    EXPECT_NE(out.metadata_json.find(expected), std::string::npos)
+        << expected << " in " << out.metadata_json;
 }
 
 // fuzz_harness_parsers / fuzz_protocol_decode: RapidJSON's full-precision parser read "0e40" as
@@ -82,7 +89,8 @@ TEST(FuzzRegressions, RuntimeSurvivesFramesWithHostileNumbers) {
   auto r = ws_test_client::connect(rt.url());
   ASSERT_TRUE(r.client) << r.error;
   r.client->send_text(R"({"message_type":"command_execution_message","commands":[)"
-                      R"({"command":"echo alive","timeout_s":0.)" + std::string(400, '0') + "1}]}");
+                      R"({"command":"echo alive","timeout_s":0.)" +
+                      std::string(400, '0') + "1}]}");
   auto msgs = r.client->receive_until_terminal(30s);
   ASSERT_FALSE(msgs.empty()) << rt.log();
   const auto* res = as<p::command_execution_result_message>(msgs.back());
@@ -120,5 +128,5 @@ TEST(FuzzRegressions, HugeTimeoutMeansNoTimeout) {
   }
 }
 
-}  // namespace
-}  // namespace agentrt::test
+} // namespace
+} // namespace agentrt::test

@@ -12,13 +12,15 @@
 namespace {
 
 namespace hs = agentrt::runtime::harness;
-using namespace agentrt::test;  // harness_test_fixture.hpp
+using namespace agentrt::test; // harness_test_fixture.hpp
 
-std::filesystem::path data_dir() { return AGENTRT_TEST_DATA_DIR; }
+std::filesystem::path data_dir() {
+  return AGENTRT_TEST_DATA_DIR;
+}
 
 // Feeds a recorded stream to the parser and asks for the outcome.
-hs::harness_outcome replay(const std::string& file, harness_record& rec, const char* schema = nullptr,
-                           int exit_code = 0) {
+hs::harness_outcome replay(const std::string& file, harness_record& rec,
+                           const char* schema = nullptr, int exit_code = 0) {
   hs::claude_parser parser(hs::event_sink(recording_callbacks(rec), true), parse_schema(schema));
   return feed(parser, recorded_lines(data_dir() / "claude" / file), exited(exit_code));
 }
@@ -28,24 +30,33 @@ TEST(HarnessClaudeParser, ToolCallStream) {
   auto out = replay("tool_call.jsonl", rec);
   ASSERT_TRUE(out.ok) << out.error;
   EXPECT_EQ(out.data.text, "There are two files: a.txt and b.txt.");
-  EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{
-                                {"Let me look at the directory."}, {"There are two files: a.txt and b.txt."}}));
-  EXPECT_EQ(event_kinds(rec), (std::vector<std::string>{"session", "reasoning", "tool_use", "tool_result", "usage"}));
-  EXPECT_EQ(rec.events[0].second,
-            R"({"session_id":"7f3c2a9e-1b2d-4c5e-8f90-123456789abc","harness":"claude","model":"claude-sonnet-4-5"})");
-  EXPECT_EQ(rec.events[2].second,
-            R"({"id":"toolu_01ABC","name":"Bash","input":{"command":"ls","description":"List files"}})");
-  EXPECT_EQ(rec.events[3].second, R"({"id":"toolu_01ABC","output":"a.txt\nb.txt","is_error":false})");
-  EXPECT_EQ(out.metadata_json.rfind(
-                R"({"harness":"claude","session_id":"7f3c2a9e-1b2d-4c5e-8f90-123456789abc","duration_ms":2345,)"
-                R"("duration_api_ms":2100,"num_turns":2,"total_cost_usd":0.00123,"usage":{"input_tokens":52,)", 0),
-            0u) << out.metadata_json;
+  EXPECT_EQ(rec.assistants,
+            (std::vector<std::vector<std::string>>{{"Let me look at the directory."},
+                                                   {"There are two files: a.txt and b.txt."}}));
+  EXPECT_EQ(event_kinds(rec),
+            (std::vector<std::string>{"session", "reasoning", "tool_use", "tool_result", "usage"}));
+  EXPECT_EQ(
+      rec.events[0].second,
+      R"({"session_id":"7f3c2a9e-1b2d-4c5e-8f90-123456789abc","harness":"claude","model":"claude-sonnet-4-5"})");
+  EXPECT_EQ(
+      rec.events[2].second,
+      R"({"id":"toolu_01ABC","name":"Bash","input":{"command":"ls","description":"List files"}})");
+  EXPECT_EQ(rec.events[3].second,
+            R"({"id":"toolu_01ABC","output":"a.txt\nb.txt","is_error":false})");
+  EXPECT_EQ(
+      out.metadata_json.rfind(
+          R"({"harness":"claude","session_id":"7f3c2a9e-1b2d-4c5e-8f90-123456789abc","duration_ms":2345,)"
+          R"("duration_api_ms":2100,"num_turns":2,"total_cost_usd":0.00123,"usage":{"input_tokens":52,)",
+          0),
+      0u)
+      << out.metadata_json;
 }
 
 TEST(HarnessClaudeParser, StructuredOutput) {
   harness_record rec;
-  auto out = replay("structured.jsonl", rec,
-                    R"({"type":"json_schema","schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}})");
+  auto out = replay(
+      "structured.jsonl", rec,
+      R"({"type":"json_schema","schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}})");
   ASSERT_TRUE(out.ok) << out.error;
   EXPECT_EQ(out.data.type, agentrt::protocol::result_data::kind::structured_output);
   EXPECT_EQ(out.data.structured_output.json, R"({"city":"Paris","population":2100000})");
@@ -53,8 +64,9 @@ TEST(HarnessClaudeParser, StructuredOutput) {
 
 TEST(HarnessClaudeParser, StructuredOutputMismatch) {
   harness_record rec;
-  auto out = replay("structured.jsonl", rec,
-                    R"({"type":"json_schema","schema":{"type":"object","properties":{"population":{"type":"string"}}}})");
+  auto out = replay(
+      "structured.jsonl", rec,
+      R"({"type":"json_schema","schema":{"type":"object","properties":{"population":{"type":"string"}}}})");
   EXPECT_FALSE(out.ok);
   EXPECT_NE(out.error.find("/population fails \"type\""), std::string::npos) << out.error;
 }
@@ -96,19 +108,22 @@ TEST(HarnessClaude, Argv) {
   inv.model = "claude-sonnet-4-5";
   inv.resume_session_id = "sess-1";
   std::string error;
-  auto schema = hs::output_schema::parse(R"({"type":"json_schema","schema":{"type":"object"}})", error);
-  EXPECT_EQ(hs::claude_argv("claude", cfg, inv, schema.get()),
-            (std::vector<std::string>{"claude", "-p", "fix it", "--output-format", "stream-json", "--verbose",
-                                      "--permission-mode", "bypassPermissions", "--model",
-                                      "claude-sonnet-4-5", "--system-prompt", "sys", "--json-schema",
-                                      R"({"type":"object"})", "--resume", "sess-1", "--max-turns", "7"}));
+  auto schema =
+      hs::output_schema::parse(R"({"type":"json_schema","schema":{"type":"object"}})", error);
+  EXPECT_EQ(
+      hs::claude_argv("claude", cfg, inv, schema.get()),
+      (std::vector<std::string>{"claude", "-p", "fix it", "--output-format", "stream-json",
+                                "--verbose", "--permission-mode", "bypassPermissions", "--model",
+                                "claude-sonnet-4-5", "--system-prompt", "sys", "--json-schema",
+                                R"({"type":"object"})", "--resume", "sess-1", "--max-turns", "7"}));
 }
 
 TEST(HarnessClaude, RunsAFakeClaudeScript) {
   // A stand-in executable that replays a recorded stream proves the process side end to end.
   agentrt::test::harness_env env;
   const auto recorded = (data_dir() / "claude" / "tool_call.jsonl").string();
-  const auto fake = env.write_script("claude", "#!/bin/sh\necho \"IS_SANDBOX=$IS_SANDBOX\" >&2\ncat '" + recorded + "'\n");
+  const auto fake = env.write_script(
+      "claude", "#!/bin/sh\necho \"IS_SANDBOX=$IS_SANDBOX\" >&2\ncat '" + recorded + "'\n");
   hs::harness_config cfg;
   cfg.workdir = env.dir.string();
   hs::claude_harness h(cfg, fake);
@@ -161,8 +176,10 @@ TEST(HarnessFactory, NothingFoundFailsInvocationsListingWhatWasLookedFor) {
   std::string message;
   auto h = hs::make_harness(hs::harness_config{}, message);
   ::setenv("PATH", old_path.c_str(), 1);
-  if (base) ::setenv("OPENAI_BASE_URL", old_base.c_str(), 1);
-  if (key) ::setenv("OPENAI_API_KEY", old_key.c_str(), 1);
+  if (base)
+    ::setenv("OPENAI_BASE_URL", old_base.c_str(), 1);
+  if (key)
+    ::setenv("OPENAI_API_KEY", old_key.c_str(), 1);
   ASSERT_TRUE(h);
   EXPECT_EQ(h->name(), "none");
   agentrt::test::harness_env env;
@@ -172,7 +189,8 @@ TEST(HarnessFactory, NothingFoundFailsInvocationsListingWhatWasLookedFor) {
   // Every CLI adapter's program is named, then the OpenAI variables.
   EXPECT_NE(rec.outcome->error.find("looked for claude"), std::string::npos) << rec.outcome->error;
   EXPECT_NE(rec.outcome->error.find(" on PATH and for OPENAI_BASE_URL or OPENAI_API_KEY"),
-            std::string::npos) << rec.outcome->error;
+            std::string::npos)
+      << rec.outcome->error;
 }
 
-}  // namespace
+} // namespace

@@ -14,18 +14,21 @@
 namespace {
 
 namespace hs = agentrt::runtime::harness;
-using namespace agentrt::test;  // harness_test_fixture.hpp
+using namespace agentrt::test; // harness_test_fixture.hpp
 using namespace std::chrono_literals;
 
-std::filesystem::path data_dir() { return std::filesystem::path(AGENTRT_TEST_DATA_DIR) / "codex"; }
+std::filesystem::path data_dir() {
+  return std::filesystem::path(AGENTRT_TEST_DATA_DIR) / "codex";
+}
 
 const char* const city_schema =
     R"({"type":"json_schema","schema":{"type":"object","properties":{"city":{"type":"string"},)"
     R"("population":{"type":"integer"}},"required":["city","population"]}})";
 
 // Feeds a recorded stream to the parser and asks for the outcome.
-hs::harness_outcome replay(const std::string& file, harness_record& rec, const char* schema = nullptr,
-                           int exit_code = 0, std::string model = {}) {
+hs::harness_outcome replay(const std::string& file, harness_record& rec,
+                           const char* schema = nullptr, int exit_code = 0,
+                           std::string model = {}) {
   hs::codex_parser parser(hs::event_sink(recording_callbacks(rec), true), parse_schema(schema),
                           std::move(model));
   return feed(parser, recorded_lines(data_dir() / file), exited(exit_code));
@@ -37,13 +40,16 @@ TEST(HarnessCodexParser, TextStream) {
   ASSERT_TRUE(out.ok) << out.error;
   EXPECT_EQ(out.data.type, agentrt::protocol::result_data::kind::text);
   EXPECT_EQ(out.data.text, "Hello from the fake model.");
-  EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{{"Hello from the fake model."}}));
+  EXPECT_EQ(rec.assistants,
+            (std::vector<std::vector<std::string>>{{"Hello from the fake model."}}));
   EXPECT_EQ(event_kinds(rec), (std::vector<std::string>{"session", "usage"}));
-  EXPECT_EQ(rec.events[0].second,
-            R"({"session_id":"01a23076-e429-7e43-8b75-f8b3bbf92ce8","harness":"codex","model":"gpt-5.5"})");
-  EXPECT_EQ(out.metadata_json,
-            R"({"harness":"codex","session_id":"01a23076-e429-7e43-8b75-f8b3bbf92ce8","usage":{"input_tokens":12,)"
-            R"("cached_input_tokens":0,"cache_write_input_tokens":0,"output_tokens":7,"reasoning_output_tokens":0}})");
+  EXPECT_EQ(
+      rec.events[0].second,
+      R"({"session_id":"01a23076-e429-7e43-8b75-f8b3bbf92ce8","harness":"codex","model":"gpt-5.5"})");
+  EXPECT_EQ(
+      out.metadata_json,
+      R"({"harness":"codex","session_id":"01a23076-e429-7e43-8b75-f8b3bbf92ce8","usage":{"input_tokens":12,)"
+      R"("cached_input_tokens":0,"cache_write_input_tokens":0,"output_tokens":7,"reasoning_output_tokens":0}})");
 }
 
 TEST(HarnessCodexParser, ToolCallStream) {
@@ -51,16 +57,22 @@ TEST(HarnessCodexParser, ToolCallStream) {
   auto out = replay("tool_call.jsonl", rec);
   ASSERT_TRUE(out.ok) << out.error;
   EXPECT_EQ(out.data.text, "There are two files: a.txt and b.txt.");
-  EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{
-                                {"Let me look at the directory."}, {"There are two files: a.txt and b.txt."}}));
+  EXPECT_EQ(rec.assistants,
+            (std::vector<std::vector<std::string>>{{"Let me look at the directory."},
+                                                   {"There are two files: a.txt and b.txt."}}));
   // item.started and item.completed of the command give one tool_use and one tool_result.
-  EXPECT_EQ(event_kinds(rec), (std::vector<std::string>{"session", "reasoning", "tool_use", "tool_result", "usage"}));
-  EXPECT_EQ(rec.events[0].second, R"({"session_id":"01a23076-e772-7ea1-95be-62f7e51eab69","harness":"codex"})");
+  EXPECT_EQ(event_kinds(rec),
+            (std::vector<std::string>{"session", "reasoning", "tool_use", "tool_result", "usage"}));
+  EXPECT_EQ(rec.events[0].second,
+            R"({"session_id":"01a23076-e772-7ea1-95be-62f7e51eab69","harness":"codex"})");
   EXPECT_EQ(rec.events[1].second, R"({"text":"I should list the files."})");
-  EXPECT_EQ(rec.events[2].second,
-            R"({"id":"item_2","name":"command_execution","input":{"command":"/bin/bash -lc \"printf 'a.txt\\\\nb.txt\\\\n'\""}})");
-  EXPECT_EQ(rec.events[3].second, R"({"id":"item_2","output":"a.txt\nb.txt\n","is_error":false,"exit_code":0})");
-  EXPECT_NE(out.metadata_json.find(R"("usage":{"input_tokens":24,)"), std::string::npos) << out.metadata_json;
+  EXPECT_EQ(
+      rec.events[2].second,
+      R"({"id":"item_2","name":"command_execution","input":{"command":"/bin/bash -lc \"printf 'a.txt\\\\nb.txt\\\\n'\""}})");
+  EXPECT_EQ(rec.events[3].second,
+            R"({"id":"item_2","output":"a.txt\nb.txt\n","is_error":false,"exit_code":0})");
+  EXPECT_NE(out.metadata_json.find(R"("usage":{"input_tokens":24,)"), std::string::npos)
+      << out.metadata_json;
 }
 
 TEST(HarnessCodexParser, FileChangeMcpFailedCommandAndWebSearch) {
@@ -69,17 +81,23 @@ TEST(HarnessCodexParser, FileChangeMcpFailedCommandAndWebSearch) {
   ASSERT_TRUE(out.ok) << out.error;
   EXPECT_EQ(out.data.text, "Done.");
   std::vector<std::string> expected = {"session"};
-  for (int i = 0; i < 4; ++i) expected.insert(expected.end(), {"tool_use", "tool_result"});
+  for (int i = 0; i < 4; ++i)
+    expected.insert(expected.end(), {"tool_use", "tool_result"});
   expected.push_back("usage");
   ASSERT_EQ(event_kinds(rec), expected);
-  EXPECT_EQ(rec.events[1].second,
-            R"({"id":"item_0","name":"file_change","input":{"changes":[{"path":"/tmp/cx/rec/work/hello.txt","kind":"add"}]}})");
-  EXPECT_EQ(rec.events[2].second, R"({"id":"item_0","output":"add /tmp/cx/rec/work/hello.txt","is_error":false})");
-  EXPECT_EQ(rec.events[3].second, R"({"id":"item_1","name":"mcp__echo__shout","input":{"text":"hello"}})");
+  EXPECT_EQ(
+      rec.events[1].second,
+      R"({"id":"item_0","name":"file_change","input":{"changes":[{"path":"/tmp/cx/rec/work/hello.txt","kind":"add"}]}})");
+  EXPECT_EQ(rec.events[2].second,
+            R"({"id":"item_0","output":"add /tmp/cx/rec/work/hello.txt","is_error":false})");
+  EXPECT_EQ(rec.events[3].second,
+            R"({"id":"item_1","name":"mcp__echo__shout","input":{"text":"hello"}})");
   EXPECT_EQ(rec.events[4].second, R"({"id":"item_1","output":"HELLO","is_error":false})");
-  EXPECT_EQ(rec.events[6].second, R"({"id":"item_2","output":"oops\n","is_error":true,"exit_code":3})");
+  EXPECT_EQ(rec.events[6].second,
+            R"({"id":"item_2","output":"oops\n","is_error":true,"exit_code":3})");
   // A web_search item carries its id twice; the first one (codex's item id) counts.
-  EXPECT_EQ(rec.events[7].second, R"({"id":"item_3","name":"web_search","input":{"query":"weather in paris"}})");
+  EXPECT_EQ(rec.events[7].second,
+            R"({"id":"item_3","name":"web_search","input":{"query":"weather in paris"}})");
   EXPECT_EQ(rec.events[8].second, R"({"id":"item_3","output":"","is_error":false})");
 }
 
@@ -90,7 +108,9 @@ TEST(HarnessCodexParser, ErrorItemsAreWarnings) {
   ASSERT_TRUE(out.ok) << out.error;
   EXPECT_EQ(out.data.text, "Hello despite the warning.");
   ASSERT_EQ(rec.logs.size(), 2u);
-  EXPECT_EQ(rec.logs[0].rfind("codex: warning: Codex is ignoring 1 unrecognized configuration setting.", 0), 0u)
+  EXPECT_EQ(rec.logs[0].rfind(
+                "codex: warning: Codex is ignoring 1 unrecognized configuration setting.", 0),
+            0u)
       << rec.logs[0];
 }
 
@@ -103,7 +123,8 @@ TEST(HarnessCodexParser, ReconnectErrorEventIsNotFatal) {
   EXPECT_EQ(out.data.text, "Recovered.");
   EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{{"partial"}, {"Recovered."}}));
   ASSERT_EQ(rec.logs.size(), 1u);
-  EXPECT_EQ(rec.logs[0].rfind("codex: Reconnecting... 1/5 (stream disconnected", 0), 0u) << rec.logs[0];
+  EXPECT_EQ(rec.logs[0].rfind("codex: Reconnecting... 1/5 (stream disconnected", 0), 0u)
+      << rec.logs[0];
 }
 
 TEST(HarnessCodexParser, StructuredOutput) {
@@ -112,13 +133,15 @@ TEST(HarnessCodexParser, StructuredOutput) {
   ASSERT_TRUE(out.ok) << out.error;
   EXPECT_EQ(out.data.type, agentrt::protocol::result_data::kind::structured_output);
   EXPECT_EQ(out.data.structured_output.json, R"({"city":"Paris","population":2100000})");
-  EXPECT_NE(out.metadata_json.find(R"("session_id":"01a23076-eb6d-7c71-bc90-41c2ac6f6d0f")"), std::string::npos);
+  EXPECT_NE(out.metadata_json.find(R"("session_id":"01a23076-eb6d-7c71-bc90-41c2ac6f6d0f")"),
+            std::string::npos);
 }
 
 TEST(HarnessCodexParser, StructuredOutputMismatch) {
   harness_record rec;
-  auto out = replay("structured.jsonl", rec,
-                    R"({"type":"json_schema","schema":{"type":"object","properties":{"population":{"type":"string"}}}})");
+  auto out = replay(
+      "structured.jsonl", rec,
+      R"({"type":"json_schema","schema":{"type":"object","properties":{"population":{"type":"string"}}}})");
   EXPECT_FALSE(out.ok);
   EXPECT_NE(out.error.find("/population fails \"type\""), std::string::npos) << out.error;
 }
@@ -135,12 +158,14 @@ TEST(HarnessCodexParser, TurnFailedIsAnErrorWithTheProvidersMessage) {
   auto out = replay("api_error.jsonl", rec, nullptr, 1);
   EXPECT_FALSE(out.ok);
   EXPECT_EQ(out.error, "codex failed: The requested model 'gpt-5.5' does not exist.");
-  EXPECT_NE(out.error_metadata_json.find(R"("session_id":"01a23076-eee4-7952-a7b9-f887b5d2a188")"), std::string::npos);
+  EXPECT_NE(out.error_metadata_json.find(R"("session_id":"01a23076-eee4-7952-a7b9-f887b5d2a188")"),
+            std::string::npos);
   EXPECT_NE(out.error_metadata_json.find(R"("exit_code":1)"), std::string::npos);
   // The provider's whole error document stays available.
-  EXPECT_NE(out.error_metadata_json.find(R"("codex_error":"{\"error\":{\"message\":)"), std::string::npos)
+  EXPECT_NE(out.error_metadata_json.find(R"("codex_error":"{\"error\":{\"message\":)"),
+            std::string::npos)
       << out.error_metadata_json;
-  ASSERT_EQ(rec.logs.size(), 1u);  // the error event before turn.failed
+  ASSERT_EQ(rec.logs.size(), 1u); // the error event before turn.failed
 }
 
 TEST(HarnessCodexParser, ResumedStreamKeepsTheThreadId) {
@@ -150,7 +175,8 @@ TEST(HarnessCodexParser, ResumedStreamKeepsTheThreadId) {
   EXPECT_EQ(out.data.text, "second");
   // The same thread as text.jsonl, which it resumed; usage counts the whole thread.
   EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{{"second"}}));
-  EXPECT_NE(out.metadata_json.find(R"("session_id":"01a23076-e429-7e43-8b75-f8b3bbf92ce8")"), std::string::npos);
+  EXPECT_NE(out.metadata_json.find(R"("session_id":"01a23076-e429-7e43-8b75-f8b3bbf92ce8")"),
+            std::string::npos);
   EXPECT_NE(out.metadata_json.find(R"("input_tokens":24)"), std::string::npos);
 }
 
@@ -158,7 +184,8 @@ TEST(HarnessCodexParser, EventsOnlyWhenAsked) {
   harness_record rec;
   hs::harness_callbacks cb = recording_callbacks(rec);
   hs::codex_parser parser(hs::event_sink(cb, false), nullptr);
-  for (const auto& line : recorded_lines(data_dir() / "other_items.jsonl")) parser.on_line(line);
+  for (const auto& line : recorded_lines(data_dir() / "other_items.jsonl"))
+    parser.on_line(line);
   EXPECT_TRUE(parser.finish(hs::process_end{}).ok);
   EXPECT_TRUE(rec.events.empty());
   EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{{"Done."}}));
@@ -174,15 +201,17 @@ TEST(HarnessCodexParser, NonZeroExitWithoutTurnFailedUsesExitAndStderr) {
   end.stderr_tail = "Error: thread/resume: thread/resume failed: no rollout found for thread id x";
   auto out = parser.finish(end);
   EXPECT_FALSE(out.ok);
-  EXPECT_EQ(out.error, "codex exited with status 1: Error: thread/resume: thread/resume failed: no rollout found for thread id x");
-  EXPECT_NE(out.error_metadata_json.find(R"("stderr_tail":"Error: thread/resume)"), std::string::npos);
+  EXPECT_EQ(out.error, "codex exited with status 1: Error: thread/resume: thread/resume failed: no "
+                       "rollout found for thread id x");
+  EXPECT_NE(out.error_metadata_json.find(R"("stderr_tail":"Error: thread/resume)"),
+            std::string::npos);
 }
 
 TEST(HarnessCodexParser, CleanExitWithoutTurnCompletedIsAnError) {
   hs::codex_parser parser(hs::event_sink{}, nullptr);
   std::ifstream in(data_dir() / "text.jsonl");
   std::string line;
-  std::getline(in, line);  // thread.started only
+  std::getline(in, line); // thread.started only
   EXPECT_TRUE(parser.on_line(line));
   auto out = parser.finish(hs::process_end{});
   EXPECT_FALSE(out.ok);
@@ -199,9 +228,10 @@ TEST(HarnessCodex, TomlString) {
 TEST(HarnessCodex, ArgvWithoutProvider) {
   hs::invocation inv;
   inv.user_prompt = "-fix it";
-  EXPECT_EQ(hs::codex_argv("codex", inv, hs::codex_provider{}, ""),
-            (std::vector<std::string>{"codex", "exec", "--json", "--skip-git-repo-check",
-                                      "--dangerously-bypass-approvals-and-sandbox", "--", "-fix it"}));
+  EXPECT_EQ(
+      hs::codex_argv("codex", inv, hs::codex_provider{}, ""),
+      (std::vector<std::string>{"codex", "exec", "--json", "--skip-git-repo-check",
+                                "--dangerously-bypass-approvals-and-sandbox", "--", "-fix it"}));
 }
 
 TEST(HarnessCodex, ArgvWithEverything) {
@@ -211,15 +241,33 @@ TEST(HarnessCodex, ArgvWithEverything) {
   inv.model = "gpt-5.5";
   hs::codex_provider provider{"http://127.0.0.1:9/v1", true};
   EXPECT_EQ(hs::codex_argv("/x/codex", inv, provider, "/tmp/d/output-schema.json"),
-            (std::vector<std::string>{
-                "/x/codex", "exec", "--json", "--skip-git-repo-check",
-                "--dangerously-bypass-approvals-and-sandbox", "-m", "gpt-5.5", "-c",
-                R"(developer_instructions="Be \"brief\".")", "-c", R"(model_provider="agentrt")", "-c",
-                R"(model_providers.agentrt.name="agentrt")", "-c",
-                R"(model_providers.agentrt.base_url="http://127.0.0.1:9/v1")", "-c",
-                R"(model_providers.agentrt.wire_api="responses")", "-c",
-                R"(model_providers.agentrt.env_key="OPENAI_API_KEY")", "--disable", "plugins", "-c",
-                "analytics.enabled=false", "--output-schema", "/tmp/d/output-schema.json", "--", "fix it"}));
+            (std::vector<std::string>{"/x/codex",
+                                      "exec",
+                                      "--json",
+                                      "--skip-git-repo-check",
+                                      "--dangerously-bypass-approvals-and-sandbox",
+                                      "-m",
+                                      "gpt-5.5",
+                                      "-c",
+                                      R"(developer_instructions="Be \"brief\".")",
+                                      "-c",
+                                      R"(model_provider="agentrt")",
+                                      "-c",
+                                      R"(model_providers.agentrt.name="agentrt")",
+                                      "-c",
+                                      R"(model_providers.agentrt.base_url="http://127.0.0.1:9/v1")",
+                                      "-c",
+                                      R"(model_providers.agentrt.wire_api="responses")",
+                                      "-c",
+                                      R"(model_providers.agentrt.env_key="OPENAI_API_KEY")",
+                                      "--disable",
+                                      "plugins",
+                                      "-c",
+                                      "analytics.enabled=false",
+                                      "--output-schema",
+                                      "/tmp/d/output-schema.json",
+                                      "--",
+                                      "fix it"}));
 }
 
 TEST(HarnessCodex, ArgvResume) {
@@ -234,7 +282,8 @@ TEST(HarnessCodex, ArgvResume) {
   EXPECT_EQ(std::vector<std::string>(argv.end() - 3, argv.end()),
             (std::vector<std::string>{"--", "01a23076-e429-7e43-8b75-f8b3bbf92ce8", "again"}));
   // Without OPENAI_API_KEY the provider sends no key (local servers need none).
-  for (const auto& a : argv) EXPECT_EQ(a.find("env_key"), std::string::npos) << a;
+  for (const auto& a : argv)
+    EXPECT_EQ(a.find("env_key"), std::string::npos) << a;
 }
 
 TEST(HarnessCodex, ProviderFromAgentEnvOverTheEnvironment) {
@@ -254,18 +303,24 @@ TEST(HarnessCodex, ProviderFromAgentEnvOverTheEnvironment) {
   p = hs::codex_provider_of(inv);
   EXPECT_EQ(p.base_url, "");
   EXPECT_FALSE(p.api_key_from_env);
-  if (old) ::setenv("AGENTRT_CODEX_BASE_URL", saved.c_str(), 1); else ::unsetenv("AGENTRT_CODEX_BASE_URL");
+  if (old)
+    ::setenv("AGENTRT_CODEX_BASE_URL", saved.c_str(), 1);
+  else
+    ::unsetenv("AGENTRT_CODEX_BASE_URL");
 }
 
 TEST(HarnessCodex, EnvHandsOpenaiApiKeyToCodexOnlyWithoutCredentials) {
-  agentrt::test::harness_env env;  // for its temporary directory
+  agentrt::test::harness_env env; // for its temporary directory
   const auto codex_home = env.dir / "codex-home";
   std::filesystem::create_directories(codex_home);
   hs::invocation inv;
-  inv.agent_env = {{"CODEX_HOME", codex_home.string()}, {"OPENAI_API_KEY", "sk-1"},
-                   {"CODEX_API_KEY", ""}, {"RUST_LIB_BACKTRACE", ""}};
+  inv.agent_env = {{"CODEX_HOME", codex_home.string()},
+                   {"OPENAI_API_KEY", "sk-1"},
+                   {"CODEX_API_KEY", ""},
+                   {"RUST_LIB_BACKTRACE", ""}};
   using env_map = std::map<std::string, std::string>;
-  EXPECT_EQ(hs::codex_env(inv, {}), (env_map{{"CODEX_API_KEY", "sk-1"}, {"RUST_LIB_BACKTRACE", "0"}}));
+  EXPECT_EQ(hs::codex_env(inv, {}),
+            (env_map{{"CODEX_API_KEY", "sk-1"}, {"RUST_LIB_BACKTRACE", "0"}}));
   // A stored login stays in charge.
   std::ofstream(codex_home / "auth.json") << "{}";
   EXPECT_EQ(hs::codex_env(inv, {}), (env_map{{"RUST_LIB_BACKTRACE", "0"}}));
@@ -275,14 +330,15 @@ TEST(HarnessCodex, EnvHandsOpenaiApiKeyToCodexOnlyWithoutCredentials) {
   EXPECT_EQ(hs::codex_env(inv, {}), (env_map{{"RUST_LIB_BACKTRACE", "0"}}));
   // A configured endpoint reads OPENAI_API_KEY itself (env_key).
   inv.agent_env["CODEX_API_KEY"] = "";
-  EXPECT_EQ(hs::codex_env(inv, hs::codex_provider{"http://h/v1", true}), (env_map{{"RUST_LIB_BACKTRACE", "0"}}));
+  EXPECT_EQ(hs::codex_env(inv, hs::codex_provider{"http://h/v1", true}),
+            (env_map{{"RUST_LIB_BACKTRACE", "0"}}));
   inv.agent_env["RUST_LIB_BACKTRACE"] = "1";
   inv.agent_env["OPENAI_API_KEY"] = "";
   EXPECT_EQ(hs::codex_env(inv, {}), env_map{});
 }
 
 class HarnessCodexScript : public ::testing::Test {
- protected:
+protected:
   hs::codex_harness harness(const std::string& program, std::chrono::milliseconds timeout = 0ms) {
     hs::harness_config cfg;
     cfg.workdir = env_.dir.string();
@@ -298,22 +354,24 @@ TEST_F(HarnessCodexScript, RunsAFakeCodexWithASchemaFile) {
   // replays a recorded stream: proves the process side end to end.
   const auto recorded = (data_dir() / "structured.jsonl").string();
   const auto fake = env_.write_script(
-      "codex",
-      "#!/bin/sh\n"
-      "for a; do last=$a; done\n"
-      "while [ $# -gt 0 ]; do [ \"$1\" = --output-schema ] && schema=$2; shift; done\n"
-      "echo \"schema=$schema\" >&2; echo \"content=$(cat \"$schema\")\" >&2\n"
-      "echo \"RUST_LIB_BACKTRACE=$RUST_LIB_BACKTRACE prompt=$last cwd=$(pwd)\" >&2\n"
-      "cat '" + recorded + "'\n");
+      "codex", "#!/bin/sh\n"
+               "for a; do last=$a; done\n"
+               "while [ $# -gt 0 ]; do [ \"$1\" = --output-schema ] && schema=$2; shift; done\n"
+               "echo \"schema=$schema\" >&2; echo \"content=$(cat \"$schema\")\" >&2\n"
+               "echo \"RUST_LIB_BACKTRACE=$RUST_LIB_BACKTRACE prompt=$last cwd=$(pwd)\" >&2\n"
+               "cat '" +
+                   recorded + "'\n");
   auto h = harness(fake);
   hs::invocation inv;
   inv.user_prompt = "which city?";
   inv.output_schema_json = city_schema;
   auto rec = env_.run(h, inv);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok) << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
+      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.structured_output.json, R"({"city":"Paris","population":2100000})");
   const auto logs = rec.logs_text();
-  EXPECT_NE(logs.find(R"(content={"type":"object","properties":{"city")"), std::string::npos) << logs;
+  EXPECT_NE(logs.find(R"(content={"type":"object","properties":{"city")"), std::string::npos)
+      << logs;
   EXPECT_NE(logs.find("prompt=which city? cwd=" + env_.dir.string()), std::string::npos) << logs;
   if (!std::getenv("RUST_LIB_BACKTRACE")) {
     EXPECT_NE(logs.find("RUST_LIB_BACKTRACE=0"), std::string::npos) << logs;
@@ -323,15 +381,16 @@ TEST_F(HarnessCodexScript, RunsAFakeCodexWithASchemaFile) {
   ASSERT_NE(at, std::string::npos);
   const auto path = logs.substr(at + 7, logs.find('\n', at) - at - 7);
   EXPECT_EQ(std::filesystem::path(path).filename(), "output-schema.json");
-  EXPECT_EQ(std::filesystem::path(path).parent_path().filename().string().rfind("agentrt-codex-", 0), 0u);
+  EXPECT_EQ(
+      std::filesystem::path(path).parent_path().filename().string().rfind("agentrt-codex-", 0), 0u);
   EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(path).parent_path())) << path;
 }
 
 TEST_F(HarnessCodexScript, CancelRemovesTheSchemaDirectory) {
-  const auto fake = env_.write_script(
-      "codex",
-      "#!/bin/sh\nwhile [ $# -gt 0 ]; do [ \"$1\" = --output-schema ] && echo \"schema=$2\" >&2; shift; done\n"
-      "exec sleep 300\n");
+  const auto fake =
+      env_.write_script("codex", "#!/bin/sh\nwhile [ $# -gt 0 ]; do [ \"$1\" = --output-schema ] "
+                                 "&& echo \"schema=$2\" >&2; shift; done\n"
+                                 "exec sleep 300\n");
   auto h = harness(fake);
   hs::invocation inv;
   inv.user_prompt = "x";
@@ -348,7 +407,8 @@ TEST_F(HarnessCodexScript, CancelRemovesTheSchemaDirectory) {
 }
 
 TEST_F(HarnessCodexScript, GarbageOutputIsAnError) {
-  const auto fake = env_.write_script("codex", "#!/bin/sh\necho 'this is not json'\necho '<html>'\necho 'oops' >&2\n");
+  const auto fake = env_.write_script(
+      "codex", "#!/bin/sh\necho 'this is not json'\necho '<html>'\necho 'oops' >&2\n");
   auto h = harness(fake);
   hs::invocation inv;
   inv.user_prompt = "x";
@@ -367,12 +427,15 @@ TEST_F(HarnessCodexScript, MissingCliIsAnError) {
   auto rec = env_.run(h, inv);
   ASSERT_TRUE(rec.outcome);
   EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error.rfind("failed to start codex (" + (env_.dir / "no-such-codex").string() + "): ", 0), 0u)
+  EXPECT_EQ(rec.outcome->error.rfind(
+                "failed to start codex (" + (env_.dir / "no-such-codex").string() + "): ", 0),
+            0u)
       << rec.outcome->error;
 }
 
 TEST_F(HarnessCodexScript, HangPastTheTimeoutIsAnError) {
-  const auto fake = env_.write_script("codex", "#!/bin/sh\necho 'still thinking' >&2\nexec sleep 300\n");
+  const auto fake =
+      env_.write_script("codex", "#!/bin/sh\necho 'still thinking' >&2\nexec sleep 300\n");
   auto h = harness(fake, 300ms);
   hs::invocation inv;
   inv.user_prompt = "x";
@@ -392,4 +455,4 @@ TEST(HarnessFactory, CodexByName) {
   EXPECT_EQ(message.rfind("harness: codex (", 0), 0u) << message;
 }
 
-}  // namespace
+} // namespace

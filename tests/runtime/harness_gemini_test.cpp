@@ -16,9 +16,11 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace hs = agentrt::runtime::harness;
-using namespace agentrt::test;  // harness_test_fixture.hpp
+using namespace agentrt::test; // harness_test_fixture.hpp
 
-fs::path data_dir() { return fs::path(AGENTRT_TEST_DATA_DIR) / "gemini"; }
+fs::path data_dir() {
+  return fs::path(AGENTRT_TEST_DATA_DIR) / "gemini";
+}
 
 const char* const city_schema =
     R"({"type":"json_schema","schema":{"type":"object","properties":{"city":{"type":"string"},)"
@@ -32,8 +34,8 @@ std::string read_text(const fs::path& p) {
 }
 
 // Feeds a recorded stream to the parser and asks for the outcome.
-hs::harness_outcome replay(const std::string& file, harness_record& rec, const char* schema = nullptr,
-                           int exit_code = 0) {
+hs::harness_outcome replay(const std::string& file, harness_record& rec,
+                           const char* schema = nullptr, int exit_code = 0) {
   hs::gemini_parser parser(hs::event_sink(recording_callbacks(rec), true), parse_schema(schema));
   return feed(parser, recorded_lines(data_dir() / file), exited(exit_code));
 }
@@ -45,16 +47,20 @@ TEST(HarnessGeminiParser, TextStream) {
   EXPECT_EQ(out.data.type, agentrt::protocol::result_data::kind::text);
   EXPECT_EQ(out.data.text, "Hello from the fake model.");
   // Two deltas, one assistant message.
-  EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{{"Hello from the fake model."}}));
+  EXPECT_EQ(rec.assistants,
+            (std::vector<std::vector<std::string>>{{"Hello from the fake model."}}));
   EXPECT_EQ(event_kinds(rec), (std::vector<std::string>{"session", "usage"}));
-  EXPECT_EQ(rec.events[0].second,
-            R"({"session_id":"8514d4fa-e0bb-42b5-8027-44ad64056759","harness":"gemini","model":"gemini-2.5-flash"})");
-  EXPECT_EQ(out.metadata_json,
-            R"({"harness":"gemini","session_id":"8514d4fa-e0bb-42b5-8027-44ad64056759","model":"gemini-2.5-flash",)"
-            R"("duration_ms":1432,"tool_calls":0,"usage":{"total_tokens":112,"input_tokens":100,"output_tokens":12,)"
-            R"("cached":0,"input":100,"models":{"gemini-2.5-flash":{"total_tokens":112,"input_tokens":100,)"
-            R"("output_tokens":12,"cached":0,"input":100}}}})");
-  EXPECT_EQ(rec.events[1].second.rfind(R"({"total_tokens":112,"input_tokens":100,)", 0), 0u) << rec.events[1].second;
+  EXPECT_EQ(
+      rec.events[0].second,
+      R"({"session_id":"8514d4fa-e0bb-42b5-8027-44ad64056759","harness":"gemini","model":"gemini-2.5-flash"})");
+  EXPECT_EQ(
+      out.metadata_json,
+      R"({"harness":"gemini","session_id":"8514d4fa-e0bb-42b5-8027-44ad64056759","model":"gemini-2.5-flash",)"
+      R"("duration_ms":1432,"tool_calls":0,"usage":{"total_tokens":112,"input_tokens":100,"output_tokens":12,)"
+      R"("cached":0,"input":100,"models":{"gemini-2.5-flash":{"total_tokens":112,"input_tokens":100,)"
+      R"("output_tokens":12,"cached":0,"input":100}}}})");
+  EXPECT_EQ(rec.events[1].second.rfind(R"({"total_tokens":112,"input_tokens":100,)", 0), 0u)
+      << rec.events[1].second;
 }
 
 TEST(HarnessGeminiParser, ToolCallStream) {
@@ -63,14 +69,17 @@ TEST(HarnessGeminiParser, ToolCallStream) {
   ASSERT_TRUE(out.ok) << out.error;
   // The answer is the last model turn, as in the CLI's own --output-format json.
   EXPECT_EQ(out.data.text, "Wrote the file.");
-  EXPECT_EQ(rec.assistants,
-            (std::vector<std::vector<std::string>>{{"I will write the file."}, {"Wrote the file."}}));
-  EXPECT_EQ(event_kinds(rec), (std::vector<std::string>{"session", "tool_use", "tool_result", "usage"}));
-  EXPECT_EQ(rec.events[1].second,
-            R"({"id":"run_shell_command__run_shell_command_1796109451874_0","name":"run_shell_command",)"
-            R"("input":{"command":"echo made-by-gemini > proof.txt && echo ok","description":"write proof"}})");
-  EXPECT_EQ(rec.events[2].second,
-            R"({"id":"run_shell_command__run_shell_command_1796109451874_0","output":"ok","is_error":false})");
+  EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{{"I will write the file."},
+                                                                   {"Wrote the file."}}));
+  EXPECT_EQ(event_kinds(rec),
+            (std::vector<std::string>{"session", "tool_use", "tool_result", "usage"}));
+  EXPECT_EQ(
+      rec.events[1].second,
+      R"({"id":"run_shell_command__run_shell_command_1796109451874_0","name":"run_shell_command",)"
+      R"("input":{"command":"echo made-by-gemini > proof.txt && echo ok","description":"write proof"}})");
+  EXPECT_EQ(
+      rec.events[2].second,
+      R"({"id":"run_shell_command__run_shell_command_1796109451874_0","output":"ok","is_error":false})");
   EXPECT_NE(out.metadata_json.find(R"("tool_calls":1)"), std::string::npos) << out.metadata_json;
 }
 
@@ -79,10 +88,13 @@ TEST(HarnessGeminiParser, FailedToolIsAnErrorResult) {
   auto out = replay("tool_error.jsonl", rec);
   ASSERT_TRUE(out.ok) << out.error;
   EXPECT_EQ(out.data.text, "The file does not exist.");
-  ASSERT_EQ(event_kinds(rec), (std::vector<std::string>{"session", "tool_use", "tool_result", "usage"}));
-  EXPECT_EQ(rec.events[2].second.rfind(
-                R"({"id":"read_file__read_file_1796109487544_0","output":"Path not in workspace: )", 0),
-            0u) << rec.events[2].second;
+  ASSERT_EQ(event_kinds(rec),
+            (std::vector<std::string>{"session", "tool_use", "tool_result", "usage"}));
+  EXPECT_EQ(
+      rec.events[2].second.rfind(
+          R"({"id":"read_file__read_file_1796109487544_0","output":"Path not in workspace: )", 0),
+      0u)
+      << rec.events[2].second;
   EXPECT_NE(rec.events[2].second.find(R"("is_error":true)"), std::string::npos);
 }
 
@@ -103,8 +115,9 @@ TEST(HarnessGeminiParser, StructuredOutputInAFenceAfterAToolCall) {
 
 TEST(HarnessGeminiParser, StructuredOutputMismatchQuotesTheValidationError) {
   harness_record rec;
-  auto out = replay("structured.jsonl", rec,
-                    R"({"type":"json_schema","schema":{"type":"object","properties":{"population":{"type":"string"}}}})");
+  auto out = replay(
+      "structured.jsonl", rec,
+      R"({"type":"json_schema","schema":{"type":"object","properties":{"population":{"type":"string"}}}})");
   EXPECT_FALSE(out.ok);
   EXPECT_NE(out.error.find("/population fails \"type\""), std::string::npos) << out.error;
   EXPECT_NE(out.error_metadata_json.find(R"("answer":"{\"city\":\"Paris\")"), std::string::npos)
@@ -125,7 +138,8 @@ TEST(HarnessGeminiParser, ApiErrorIsAnErrorWithTheCliMessage) {
   EXPECT_FALSE(out.ok);
   EXPECT_EQ(out.error.rfind("gemini failed: [API Error: ", 0), 0u) << out.error;
   EXPECT_NE(out.error.find("API key not valid. Please pass a valid API key."), std::string::npos);
-  EXPECT_NE(out.error_metadata_json.find(R"("error_type":"unknown","exit_code":144)"), std::string::npos)
+  EXPECT_NE(out.error_metadata_json.find(R"("error_type":"unknown","exit_code":144)"),
+            std::string::npos)
       << out.error_metadata_json;
   EXPECT_NE(out.error_metadata_json.find(R"("session_id":"758c75ec-)"), std::string::npos);
 }
@@ -134,21 +148,24 @@ TEST(HarnessGeminiParser, ErrorEventThenErrorResultUsesTheEventMessage) {
   harness_record rec;
   auto out = replay("empty_response.jsonl", rec);
   EXPECT_FALSE(out.ok);
-  EXPECT_EQ(out.error.rfind("gemini failed: The model returned an empty response", 0), 0u) << out.error;
+  EXPECT_EQ(out.error.rfind("gemini failed: The model returned an empty response", 0), 0u)
+      << out.error;
   ASSERT_EQ(rec.logs.size(), 1u);
   EXPECT_EQ(rec.logs[0].rfind("gemini error: The model returned", 0), 0u) << rec.logs[0];
 }
 
 TEST(HarnessGeminiParser, NoResultLineUsesExitAndStderr) {
   hs::gemini_parser parser(hs::event_sink{}, nullptr);
-  EXPECT_FALSE(parser.on_line("Error resuming session: No previous sessions found for this project."));
+  EXPECT_FALSE(
+      parser.on_line("Error resuming session: No previous sessions found for this project."));
   EXPECT_FALSE(parser.on_line(R"(["not","an","event"])"));
   hs::process_end end;
   end.status.exit_code = 42;
   end.stderr_tail = "Error resuming session: No previous sessions found for this project.";
   auto out = parser.finish(end);
   EXPECT_FALSE(out.ok);
-  EXPECT_EQ(out.error, "gemini exited with status 42: Error resuming session: No previous sessions found for this project.");
+  EXPECT_EQ(out.error, "gemini exited with status 42: Error resuming session: No previous sessions "
+                       "found for this project.");
   EXPECT_NE(out.error_metadata_json.find(R"("exit_code":42)"), std::string::npos);
 }
 
@@ -166,36 +183,41 @@ TEST(HarnessGemini, Argv) {
   inv.model = "gemini-2.5-pro";
   inv.resume_session_id = "0b3c";
   std::string error;
-  auto schema = hs::output_schema::parse(R"({"type":"json_schema","schema":{"type":"object"}})", error);
-  EXPECT_EQ(hs::gemini_argv("gemini", inv, schema.get()),
-            (std::vector<std::string>{
-                "gemini",
-                "--prompt=-fix it\n\nWhen you are done, reply with only one JSON object that conforms to "
-                "this JSON schema (no code fences, no other text):\n{\"type\":\"object\"}",
-                "--output-format", "stream-json", "--skip-trust", "--yolo", "--model=gemini-2.5-pro",
-                "--resume=0b3c"}));
+  auto schema =
+      hs::output_schema::parse(R"({"type":"json_schema","schema":{"type":"object"}})", error);
+  EXPECT_EQ(
+      hs::gemini_argv("gemini", inv, schema.get()),
+      (std::vector<std::string>{
+          "gemini",
+          "--prompt=-fix it\n\nWhen you are done, reply with only one JSON object that conforms to "
+          "this JSON schema (no code fences, no other text):\n{\"type\":\"object\"}",
+          "--output-format", "stream-json", "--skip-trust", "--yolo", "--model=gemini-2.5-pro",
+          "--resume=0b3c"}));
   inv = {};
   inv.user_prompt = "hi";
   EXPECT_EQ(hs::gemini_argv("/bin/gemini", inv, nullptr),
-            (std::vector<std::string>{"/bin/gemini", "--prompt=hi", "--output-format", "stream-json",
-                                      "--skip-trust", "--yolo"}));
+            (std::vector<std::string>{"/bin/gemini", "--prompt=hi", "--output-format",
+                                      "stream-json", "--skip-trust", "--yolo"}));
 }
 
 hs::env_lookup env_of(std::map<std::string, std::string> vars) {
   return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
-    if (auto it = vars.find(name); it != vars.end()) return it->second;
+    if (auto it = vars.find(name); it != vars.end())
+      return it->second;
     return std::nullopt;
   };
 }
 
 TEST(HarnessGemini, SettingsOverlayOnlyWhenTheBaseUrlNeedsAnAuthType) {
-  const std::map<std::string, std::string> gateway = {{"GEMINI_API_KEY", "k"},
-                                                      {"GOOGLE_GEMINI_BASE_URL", "http://127.0.0.1:1"}};
+  const std::map<std::string, std::string> gateway = {
+      {"GEMINI_API_KEY", "k"}, {"GOOGLE_GEMINI_BASE_URL", "http://127.0.0.1:1"}};
   // Without a base URL the CLI finds gemini-api-key in the environment by itself.
   EXPECT_FALSE(hs::gemini_settings_overlay(nullptr, env_of({{"GEMINI_API_KEY", "k"}})));
-  EXPECT_FALSE(hs::gemini_settings_overlay(nullptr, env_of({{"GOOGLE_GEMINI_BASE_URL", "http://x"}})));
-  EXPECT_EQ(hs::gemini_settings_overlay(nullptr, env_of(gateway)),
-            std::optional<std::string>(R"({"security":{"auth":{"selectedType":"gemini-api-key"}}})"));
+  EXPECT_FALSE(
+      hs::gemini_settings_overlay(nullptr, env_of({{"GOOGLE_GEMINI_BASE_URL", "http://x"}})));
+  EXPECT_EQ(
+      hs::gemini_settings_overlay(nullptr, env_of(gateway)),
+      std::optional<std::string>(R"({"security":{"auth":{"selectedType":"gemini-api-key"}}})"));
   auto vertex = gateway;
   vertex["GOOGLE_GENAI_USE_VERTEXAI"] = "true";
   EXPECT_FALSE(hs::gemini_settings_overlay(nullptr, env_of(vertex)));
@@ -204,14 +226,16 @@ TEST(HarnessGemini, SettingsOverlayOnlyWhenTheBaseUrlNeedsAnAuthType) {
   const std::string user = "// mine\n{\"privacy\":{\"usageStatisticsEnabled\":false},\n"
                            " \"security\":{\"folderTrust\":{\"enabled\":false},},}";
   EXPECT_EQ(hs::gemini_settings_overlay(&user, env_of(gateway)),
-            std::optional<std::string>(R"({"privacy":{"usageStatisticsEnabled":false},"security":)"
-                                       R"({"folderTrust":{"enabled":false},"auth":{"selectedType":"gemini-api-key"}}})"));
+            std::optional<std::string>(
+                R"({"privacy":{"usageStatisticsEnabled":false},"security":)"
+                R"({"folderTrust":{"enabled":false},"auth":{"selectedType":"gemini-api-key"}}})"));
   // A choice of the user's own wins; an empty one counts as none.
   const std::string oauth = R"({"security":{"auth":{"selectedType":"oauth-personal"}}})";
   EXPECT_FALSE(hs::gemini_settings_overlay(&oauth, env_of(gateway)));
   const std::string empty_choice = R"({"security":{"auth":{"selectedType":""}}})";
-  EXPECT_EQ(hs::gemini_settings_overlay(&empty_choice, env_of(gateway)),
-            std::optional<std::string>(R"({"security":{"auth":{"selectedType":"gemini-api-key"}}})"));
+  EXPECT_EQ(
+      hs::gemini_settings_overlay(&empty_choice, env_of(gateway)),
+      std::optional<std::string>(R"({"security":{"auth":{"selectedType":"gemini-api-key"}}})"));
   // A file the CLI will refuse anyway is left for it to report.
   const std::string broken = "{not json";
   EXPECT_FALSE(hs::gemini_settings_overlay(&broken, env_of(gateway)));
@@ -245,8 +269,9 @@ TEST(HarnessGemini, RunDirMirrorsTheUsersHomeAndIsRemoved) {
     EXPECT_EQ(st.st_mode & 0777, 0600u);
 
     const fs::path overlay = dir->env().at("GEMINI_CLI_HOME");
-    EXPECT_EQ(read_text(overlay / ".gemini" / "settings.json"),
-              R"({"privacy":{"usageStatisticsEnabled":false},"security":{"auth":{"selectedType":"gemini-api-key"}}})");
+    EXPECT_EQ(
+        read_text(overlay / ".gemini" / "settings.json"),
+        R"({"privacy":{"usageStatisticsEnabled":false},"security":{"auth":{"selectedType":"gemini-api-key"}}})");
     EXPECT_FALSE(fs::is_symlink(overlay / ".gemini" / "settings.json"));
     EXPECT_TRUE(fs::is_symlink(overlay / ".env"));
     EXPECT_EQ(read_text(overlay / ".env"), "FOO=1");
@@ -282,7 +307,8 @@ TEST(HarnessGemini, RunDirOnlyWhenNeeded) {
 std::string logged(const harness_record& rec, const std::string& key) {
   for (const auto& l : rec.logs) {
     const auto at = l.find(key + "=");
-    if (at != std::string::npos) return l.substr(at + key.size() + 1);
+    if (at != std::string::npos)
+      return l.substr(at + key.size() + 1);
   }
   return "";
 }
@@ -309,7 +335,8 @@ TEST(HarnessGemini, RunsAFakeGeminiScript) {
                 "echo \"sysmd=$(cat \"$GEMINI_SYSTEM_MD\")\" >&2\n"
                 "echo \"home=$GEMINI_CLI_HOME\" >&2\n"
                 "echo \"settings=$(cat \"$GEMINI_CLI_HOME/.gemini/settings.json\")\" >&2\n"
-                "cat '" + recorded + "'\n");
+                "cat '" +
+                    recorded + "'\n");
   hs::harness_config cfg;
   cfg.workdir = env.dir.string();
   hs::gemini_harness h(cfg, fake);
@@ -321,14 +348,17 @@ TEST(HarnessGemini, RunsAFakeGeminiScript) {
   EXPECT_EQ(logged(rec, "settings"), R"({"security":{"auth":{"selectedType":"gemini-api-key"}}})");
   const fs::path overlay = logged(rec, "home");
   ASSERT_FALSE(overlay.empty()) << rec.logs_text();
-  EXPECT_NE(rec.logs_text().find("gemini: settings overlay " + overlay.string()), std::string::npos);
-  EXPECT_TRUE(env.run_until([&] { return !fs::exists(overlay.parent_path()); }, std::chrono::seconds(5)))
+  EXPECT_NE(rec.logs_text().find("gemini: settings overlay " + overlay.string()),
+            std::string::npos);
+  EXPECT_TRUE(
+      env.run_until([&] { return !fs::exists(overlay.parent_path()); }, std::chrono::seconds(5)))
       << overlay.parent_path() << " left behind";
 }
 
 TEST(HarnessGemini, CancelRemovesTheRunDir) {
   agentrt::test::harness_env env;
-  const auto fake = env.write_script("gemini", "#!/bin/sh\necho \"home=$GEMINI_CLI_HOME\" >&2\nsleep 30\n");
+  const auto fake =
+      env.write_script("gemini", "#!/bin/sh\necho \"home=$GEMINI_CLI_HOME\" >&2\nsleep 30\n");
   hs::gemini_harness h(hs::harness_config{}, fake);
   bool scope_empty = false;
   auto rec = env.run_and_cancel(
@@ -338,7 +368,8 @@ TEST(HarnessGemini, CancelRemovesTheRunDir) {
   EXPECT_EQ(rec.done_calls, 0);
   const fs::path overlay = logged(rec, "home");
   ASSERT_FALSE(overlay.empty()) << rec.logs_text();
-  EXPECT_TRUE(env.run_until([&] { return !fs::exists(overlay.parent_path()); }, std::chrono::seconds(5)))
+  EXPECT_TRUE(
+      env.run_until([&] { return !fs::exists(overlay.parent_path()); }, std::chrono::seconds(5)))
       << overlay.parent_path() << " left behind";
 }
 
@@ -388,4 +419,4 @@ TEST(HarnessGemini, HarnessSettingsMergeIntoTheSettingsFile) {
   EXPECT_NE(error.find("cannot apply harness_settings"), std::string::npos) << error;
 }
 
-}  // namespace
+} // namespace

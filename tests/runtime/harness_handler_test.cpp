@@ -92,7 +92,8 @@ printf '%s\n' '{"type":"result","data":{"type":"structured_output","structured_o
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
   ASSERT_TRUE(rec.outcome->ok) << rec.outcome->error;
   EXPECT_EQ(rec.outcome->data.type, agentrt::protocol::result_data::kind::structured_output);
-  EXPECT_EQ(rec.outcome->data.structured_output.json, R"({"name":"x","tags":["a",{"b":[1,2.5,null]}]})");
+  EXPECT_EQ(rec.outcome->data.structured_output.json,
+            R"({"name":"x","tags":["a",{"b":[1,2.5,null]}]})");
 }
 
 TEST(HarnessHandler, StructuredOutputMismatchQuotesValidationError) {
@@ -106,7 +107,8 @@ printf '%s\n' '{"type":"result","data":{"type":"structured_output","structured_o
   auto rec = env.run(h, inv);
   ASSERT_TRUE(rec.outcome);
   EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_NE(rec.outcome->error.find("does not match the schema: /name fails \"type\""), std::string::npos)
+  EXPECT_NE(rec.outcome->error.find("does not match the schema: /name fails \"type\""),
+            std::string::npos)
       << rec.outcome->error;
 }
 
@@ -126,7 +128,8 @@ printf '%s\n' '{"type":"result","data":{"type":"text","text":"done"}}'
   ASSERT_TRUE(rec.outcome && rec.outcome->ok) << rec.logs_text();
   ASSERT_EQ(rec.assistants.size(), 5u);
   for (int i = 0; i < 5; ++i) {
-    EXPECT_EQ(rec.assistants[i], (std::vector<std::string>{"msg " + std::to_string(i + 1), "second block"}));
+    EXPECT_EQ(rec.assistants[i],
+              (std::vector<std::string>{"msg " + std::to_string(i + 1), "second block"}));
   }
   ASSERT_EQ(rec.events.size(), 1u);
   EXPECT_EQ(rec.events[0].first, "tool_use");
@@ -180,7 +183,8 @@ exit 7
   auto rec = env.run(h, basic_invocation());
   ASSERT_TRUE(rec.outcome);
   EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error.rfind("handler exited with status 7: ", 0), 0u) << rec.outcome->error;
+  EXPECT_EQ(rec.outcome->error.rfind("handler exited with status 7: ", 0), 0u)
+      << rec.outcome->error;
   EXPECT_NE(rec.outcome->error.find("fatal: could not reach the model"), std::string::npos);
   EXPECT_EQ(rec.outcome->error.find("noise 1\n"), std::string::npos) << "only the tail is kept";
   EXPECT_NE(rec.outcome->error_metadata_json.find(R"("exit_code":7)"), std::string::npos);
@@ -249,11 +253,13 @@ TEST(HarnessHandler, OverlongLineIsAnErrorNotAnOom) {
   cfg.workdir = env.dir.string();
   cfg.kill_grace = 200ms;
   // A never-ending line; the run must end with an error once the cap is passed.
-  auto h = hs::handler_harness(cfg, env.write_script("handler", "#!/bin/sh\nexec tr -d '\\n' < /dev/zero\n"));
+  auto h = hs::handler_harness(
+      cfg, env.write_script("handler", "#!/bin/sh\nexec tr -d '\\n' < /dev/zero\n"));
   auto rec = env.run(h, basic_invocation());
   ASSERT_TRUE(rec.outcome);
   EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_NE(rec.outcome->error.find("printed an output line longer than 16777216 bytes"), std::string::npos)
+  EXPECT_NE(rec.outcome->error.find("printed an output line longer than 16777216 bytes"),
+            std::string::npos)
       << rec.outcome->error;
 }
 
@@ -262,7 +268,8 @@ TEST(HarnessHandler, HangPastTimeoutIsAnError) {
   auto h = make_handler(env, R"SH(#!/bin/sh
 echo "starting up" >&2
 sleep 300
-)SH", 300ms);
+)SH",
+                        300ms);
   const auto t0 = std::chrono::steady_clock::now();
   auto rec = env.run(h, basic_invocation());
   ASSERT_TRUE(rec.outcome);
@@ -294,7 +301,8 @@ TEST(HarnessHandler, MissingExecutableIsAnError) {
   auto rec = env.run(h, basic_invocation());
   ASSERT_TRUE(rec.outcome);
   EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_NE(rec.outcome->error.find("failed to start handler"), std::string::npos) << rec.outcome->error;
+  EXPECT_NE(rec.outcome->error.find("failed to start handler"), std::string::npos)
+      << rec.outcome->error;
 }
 
 TEST(HarnessHandler, BadSchemaFailsBeforeStarting) {
@@ -309,4 +317,4 @@ TEST(HarnessHandler, BadSchemaFailsBeforeStarting) {
   EXPECT_FALSE(std::filesystem::exists(env.dir / "started"));
 }
 
-}  // namespace
+} // namespace

@@ -15,12 +15,16 @@
 namespace {
 
 namespace hs = agentrt::runtime::harness;
-using namespace agentrt::test;  // harness_test_fixture.hpp
+using namespace agentrt::test; // harness_test_fixture.hpp
 using namespace std::chrono_literals;
 
-std::filesystem::path data_dir() { return std::filesystem::path(AGENTRT_TEST_DATA_DIR) / "opencode"; }
+std::filesystem::path data_dir() {
+  return std::filesystem::path(AGENTRT_TEST_DATA_DIR) / "opencode";
+}
 
-std::vector<std::string> recorded(const std::string& file) { return recorded_lines(data_dir() / file); }
+std::vector<std::string> recorded(const std::string& file) {
+  return recorded_lines(data_dir() / file);
+}
 
 const char* const city_schema =
     R"({"type":"json_schema","schema":{"type":"object","properties":{"city":{"type":"string"},"population":{"type":"integer"}},"required":["city","population"]}})";
@@ -52,15 +56,20 @@ TEST(HarnessOpencodeParser, TextStream) {
   ASSERT_TRUE(out.ok) << out.error;
   EXPECT_EQ(out.data.type, agentrt::protocol::result_data::kind::text);
   EXPECT_EQ(out.data.text, "Hello from the fake model.");
-  EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{{"Hello from the fake model."}}));
+  EXPECT_EQ(rec.assistants,
+            (std::vector<std::vector<std::string>>{{"Hello from the fake model."}}));
   EXPECT_EQ(event_kinds(rec), (std::vector<std::string>{"session", "usage"}));
-  EXPECT_EQ(rec.events[0].second,
-            R"({"session_id":"ses_dcf78c464ffe1zUbjKlxaarSAO","harness":"opencode","model":"anthropic/claude-sonnet-4-5"})");
-  const std::string usage = R"({"input":10,"output":12,"reasoning":0,"cache":{"read":0,"write":0},"total":22})";
+  EXPECT_EQ(
+      rec.events[0].second,
+      R"({"session_id":"ses_dcf78c464ffe1zUbjKlxaarSAO","harness":"opencode","model":"anthropic/claude-sonnet-4-5"})");
+  const std::string usage =
+      R"({"input":10,"output":12,"reasoning":0,"cache":{"read":0,"write":0},"total":22})";
   EXPECT_EQ(rec.events[1].second, usage);
-  EXPECT_EQ(out.metadata_json,
-            R"({"harness":"opencode","session_id":"ses_dcf78c464ffe1zUbjKlxaarSAO","model":"anthropic/claude-sonnet-4-5",)"
-            R"("num_turns":1,"total_cost_usd":0.00021,"usage":)" + usage + "}");
+  EXPECT_EQ(
+      out.metadata_json,
+      R"({"harness":"opencode","session_id":"ses_dcf78c464ffe1zUbjKlxaarSAO","model":"anthropic/claude-sonnet-4-5",)"
+      R"("num_turns":1,"total_cost_usd":0.00021,"usage":)" +
+          usage + "}");
 }
 
 TEST(HarnessOpencodeParser, ToolCallStream) {
@@ -70,20 +79,27 @@ TEST(HarnessOpencodeParser, ToolCallStream) {
   // Texts of earlier steps are assistant messages; the answer is the last step's text.
   EXPECT_EQ(out.data.text, "Wrote the file.");
   EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{{"Wrote the file."}}));
-  EXPECT_EQ(event_kinds(rec), (std::vector<std::string>{"session", "reasoning", "tool_use", "tool_result", "tool_use",
-                                                     "tool_result", "tool_use", "tool_result", "usage"}));
+  EXPECT_EQ(event_kinds(rec),
+            (std::vector<std::string>{"session", "reasoning", "tool_use", "tool_result", "tool_use",
+                                      "tool_result", "tool_use", "tool_result", "usage"}));
   EXPECT_EQ(rec.events[1].second, R"({"text":"I should write the proof file."})");
-  EXPECT_EQ(rec.events[2].second,
-            R"({"id":"toolu_1","name":"bash","input":{"command":"echo made-by-opencode > proof.txt && echo ok","description":"write proof"}})");
-  EXPECT_EQ(rec.events[3].second, R"({"id":"toolu_1","output":"ok\n","is_error":false,"exit_code":0})");
+  EXPECT_EQ(
+      rec.events[2].second,
+      R"({"id":"toolu_1","name":"bash","input":{"command":"echo made-by-opencode > proof.txt && echo ok","description":"write proof"}})");
+  EXPECT_EQ(rec.events[3].second,
+            R"({"id":"toolu_1","output":"ok\n","is_error":false,"exit_code":0})");
   // A command that exits non-zero is a completed tool call with an error result.
-  EXPECT_EQ(rec.events[5].second,
-            R"({"id":"toolu_2","output":"cat: missing.txt: No such file or directory\n","is_error":true,"exit_code":1})");
+  EXPECT_EQ(
+      rec.events[5].second,
+      R"({"id":"toolu_2","output":"cat: missing.txt: No such file or directory\n","is_error":true,"exit_code":1})");
   // A tool that failed (status "error") carries OpenCode's error text as its output.
-  EXPECT_EQ(rec.events[7].second.rfind(R"({"id":"toolu_3","output":"File not found: /tmp/)", 0), 0u) << rec.events[7].second;
+  EXPECT_EQ(rec.events[7].second.rfind(R"({"id":"toolu_3","output":"File not found: /tmp/)", 0), 0u)
+      << rec.events[7].second;
   EXPECT_NE(rec.events[7].second.find(R"(/work/missing.txt","is_error":true})"), std::string::npos);
-  EXPECT_EQ(rec.events[8].second, R"({"input":40,"output":48,"reasoning":0,"cache":{"read":0,"write":0},"total":88})");
-  EXPECT_NE(out.metadata_json.find(R"("num_turns":4,"total_cost_usd":0.00084)"), std::string::npos) << out.metadata_json;
+  EXPECT_EQ(rec.events[8].second,
+            R"({"input":40,"output":48,"reasoning":0,"cache":{"read":0,"write":0},"total":88})");
+  EXPECT_NE(out.metadata_json.find(R"("num_turns":4,"total_cost_usd":0.00084)"), std::string::npos)
+      << out.metadata_json;
 }
 
 TEST(HarnessOpencodeParser, EventsOnlyWhenAsked) {
@@ -95,7 +111,8 @@ TEST(HarnessOpencodeParser, EventsOnlyWhenAsked) {
   EXPECT_TRUE(rec.events.empty());
   EXPECT_EQ(rec.assistants.size(), 1u);
   // The metadata does not depend on the capability.
-  EXPECT_NE(out.metadata_json.find(R"("session_id":"ses_dcf784208ffe88UbhojuIE8Vlr")"), std::string::npos);
+  EXPECT_NE(out.metadata_json.find(R"("session_id":"ses_dcf784208ffe88UbhojuIE8Vlr")"),
+            std::string::npos);
 }
 
 TEST(HarnessOpencodeParser, StructuredOutput) {
@@ -106,7 +123,8 @@ TEST(HarnessOpencodeParser, StructuredOutput) {
   ASSERT_TRUE(out.ok) << out.error;
   EXPECT_EQ(out.data.type, agentrt::protocol::result_data::kind::structured_output);
   EXPECT_EQ(out.data.structured_output.json, R"({"city":"Paris","population":2100000})");
-  EXPECT_NE(out.metadata_json.find(R"("session_id":"ses_dcf77d0fcffeCT29SdFBq7t7NT")"), std::string::npos);
+  EXPECT_NE(out.metadata_json.find(R"("session_id":"ses_dcf77d0fcffeCT29SdFBq7t7NT")"),
+            std::string::npos);
 }
 
 TEST(HarnessOpencodeParser, StructuredOutputMismatchQuotesTheValidationError) {
@@ -116,8 +134,10 @@ TEST(HarnessOpencodeParser, StructuredOutputMismatchQuotesTheValidationError) {
   auto out = replay(recorded("structured_mismatch.jsonl"), rec, o);
   EXPECT_FALSE(out.ok);
   EXPECT_NE(out.error.find("/population fails \"type\""), std::string::npos) << out.error;
-  EXPECT_NE(out.error_metadata_json.find(R"("answer":"{\"city\":\"Paris\",\"population\":\"many\"}")"),
-            std::string::npos) << out.error_metadata_json;
+  EXPECT_NE(
+      out.error_metadata_json.find(R"("answer":"{\"city\":\"Paris\",\"population\":\"many\"}")"),
+      std::string::npos)
+      << out.error_metadata_json;
 }
 
 TEST(HarnessOpencodeParser, StructuredOutputRequestedButAnswerIsProse) {
@@ -136,9 +156,10 @@ TEST(HarnessOpencodeParser, ApiErrorIsAnErrorWithStatus) {
   auto out = replay(recorded("api_error.jsonl"), rec, o);
   EXPECT_FALSE(out.ok);
   EXPECT_EQ(out.error, "opencode failed (APIError): invalid x-api-key");
-  EXPECT_EQ(out.error_metadata_json,
-            R"({"harness":"opencode","session_id":"ses_dcf77394cffe0JEsYuIWLFYMQ3","model":"anthropic/claude-sonnet-4-5",)"
-            R"("num_turns":0,"error_name":"APIError","api_error_status":401,"exit_code":1})");
+  EXPECT_EQ(
+      out.error_metadata_json,
+      R"({"harness":"opencode","session_id":"ses_dcf77394cffe0JEsYuIWLFYMQ3","model":"anthropic/claude-sonnet-4-5",)"
+      R"("num_turns":0,"error_name":"APIError","api_error_status":401,"exit_code":1})");
   EXPECT_EQ(event_kinds(rec), (std::vector<std::string>{"session"}));
 }
 
@@ -182,8 +203,11 @@ TEST(HarnessOpencodeParser, ResumedSessionIsChecked) {
   o.resumed_session = "ses_other";
   out = replay(recorded("text.jsonl"), rec, o);
   EXPECT_FALSE(out.ok);
-  EXPECT_EQ(out.error, "opencode ran session ses_dcf78c464ffe1zUbjKlxaarSAO instead of the requested ses_other");
-  EXPECT_NE(out.error_metadata_json.find(R"("requested_session_id":"ses_other")"), std::string::npos);
+  EXPECT_EQ(
+      out.error,
+      "opencode ran session ses_dcf78c464ffe1zUbjKlxaarSAO instead of the requested ses_other");
+  EXPECT_NE(out.error_metadata_json.find(R"("requested_session_id":"ses_other")"),
+            std::string::npos);
 }
 
 TEST(HarnessOpencodeParser, GarbageAndAnsiColouredStderr) {
@@ -210,7 +234,8 @@ TEST(HarnessOpencode, CommandMergesTheAgentIntoTheUserConfig) {
   inv.system_prompt = "sys";
   inv.model = "gpt-5";
   std::string error;
-  auto schema = hs::output_schema::parse(R"({"type":"json_schema","schema":{"type":"object"}})", error);
+  auto schema =
+      hs::output_schema::parse(R"({"type":"json_schema","schema":{"type":"object"}})", error);
   // JSONC as OpenCode accepts it; the user's own settings for our agent and others stay.
   const std::string user = R"({
     // the user's provider
@@ -220,15 +245,18 @@ TEST(HarnessOpencode, CommandMergesTheAgentIntoTheUserConfig) {
   })";
   auto cmd = hs::opencode_command_for("opencode", cfg, inv, schema.get(), user);
   ASSERT_TRUE(cmd.error.empty()) << cmd.error;
-  EXPECT_EQ(cmd.config_content,
-            R"({"provider":{"openai":{"options":{"baseURL":"http://127.0.0.1:1/v1"}}},"model":"openai/gpt-4.1",)"
-            R"("agent":{"agentrt":{"temperature":0.2,"prompt":"sys","mode":"primary","steps":7},"review":{"mode":"subagent"}}})");
+  EXPECT_EQ(
+      cmd.config_content,
+      R"({"provider":{"openai":{"options":{"baseURL":"http://127.0.0.1:1/v1"}}},"model":"openai/gpt-4.1",)"
+      R"("agent":{"agentrt":{"temperature":0.2,"prompt":"sys","mode":"primary","steps":7},"review":{"mode":"subagent"}}})");
   EXPECT_EQ(cmd.model, "openai/gpt-5");
-  EXPECT_EQ(cmd.argv, (std::vector<std::string>{"opencode", "run", "--format", "json", "--pure", "--auto",
-                                                "--print-logs", "--log-level=ERROR", "--agent=agentrt",
-                                                "--model=openai/gpt-5", "--title=fix \"it\"  now"}));
+  EXPECT_EQ(cmd.argv,
+            (std::vector<std::string>{"opencode", "run", "--format", "json", "--pure", "--auto",
+                                      "--print-logs", "--log-level=ERROR", "--agent=agentrt",
+                                      "--model=openai/gpt-5", "--title=fix \"it\"  now"}));
   EXPECT_EQ(cmd.prompt,
-            "fix \"it\"  now\nand more\n\nAnswer with a single JSON object and nothing else (no prose, no code "
+            "fix \"it\"  now\nand more\n\nAnswer with a single JSON object and nothing else (no "
+            "prose, no code "
             "fence). It must validate against this JSON schema:\n{\"type\":\"object\"}");
 }
 
@@ -245,9 +273,10 @@ TEST(HarnessOpencode, CommandWithoutUserConfigResumeAndEvents) {
   EXPECT_EQ(cmd.config_content, R"({"agent":{"agentrt":{"mode":"primary"}}})");
   EXPECT_EQ(cmd.model, "");
   // A resumed session keeps its title; values are attached with '=' so "-ses_1" stays a value.
-  EXPECT_EQ(cmd.argv, (std::vector<std::string>{"/bin/opencode", "run", "--format", "json", "--pure", "--auto",
-                                                "--print-logs", "--log-level=ERROR", "--agent=agentrt",
-                                                "--session=-ses_1", "--thinking"}));
+  EXPECT_EQ(cmd.argv,
+            (std::vector<std::string>{"/bin/opencode", "run", "--format", "json", "--pure",
+                                      "--auto", "--print-logs", "--log-level=ERROR",
+                                      "--agent=agentrt", "--session=-ses_1", "--thinking"}));
   EXPECT_EQ(cmd.prompt, "-v");
 }
 
@@ -260,7 +289,8 @@ TEST(HarnessOpencode, ModelProviderChoice) {
     EXPECT_TRUE(cmd.error.empty()) << cmd.error;
     return cmd.model;
   };
-  EXPECT_EQ(model_for("openrouter/anthropic/claude-3.5", R"({"model":"openai/gpt-5"})"), "openrouter/anthropic/claude-3.5");
+  EXPECT_EQ(model_for("openrouter/anthropic/claude-3.5", R"({"model":"openai/gpt-5"})"),
+            "openrouter/anthropic/claude-3.5");
   EXPECT_EQ(model_for("claude-sonnet-4-5", ""), "anthropic/claude-sonnet-4-5");
   EXPECT_EQ(model_for("llama3", R"({"provider":{"ollama":{}}})"), "ollama/llama3");
   EXPECT_EQ(model_for("m", R"({"provider":{"ollama":{},"lmstudio":{}}})"), "anthropic/m");
@@ -286,7 +316,8 @@ TEST(HarnessOpencode, UnusableUserConfigFailsTheInvocation) {
   hs::harness_config cfg;
   hs::invocation inv;
   auto cmd = hs::opencode_command_for("opencode", cfg, inv, nullptr, "{\"provider\": ");
-  EXPECT_EQ(cmd.error.rfind("opencode: OPENCODE_CONFIG_CONTENT is not a JSON object (", 0), 0u) << cmd.error;
+  EXPECT_EQ(cmd.error.rfind("opencode: OPENCODE_CONFIG_CONTENT is not a JSON object (", 0), 0u)
+      << cmd.error;
   cmd = hs::opencode_command_for("opencode", cfg, inv, nullptr, "[]");
   EXPECT_EQ(cmd.error, "opencode: OPENCODE_CONFIG_CONTENT is not a JSON object");
   cmd = hs::opencode_command_for("opencode", cfg, inv, nullptr, R"({"agent":"x"})");
@@ -299,7 +330,8 @@ TEST(HarnessOpencode, UnusableUserConfigFailsTheInvocation) {
   auto rec = env.run(h, inv);
   ASSERT_TRUE(rec.outcome);
   EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error.rfind("opencode: OPENCODE_CONFIG_CONTENT is not a JSON object", 0), 0u);
+  EXPECT_EQ(rec.outcome->error.rfind("opencode: OPENCODE_CONFIG_CONTENT is not a JSON object", 0),
+            0u);
 }
 
 TEST(HarnessOpencode, RunsAFakeOpencodeScript) {
@@ -309,13 +341,15 @@ TEST(HarnessOpencode, RunsAFakeOpencodeScript) {
   const auto recorded = (data_dir() / "tool_call.jsonl").string();
   const auto seen = env.dir / "seen";
   const auto fake = env.write_script(
-      "opencode", "#!/bin/sh\ncat > '" + seen.string() + ".stdin'\nprintf '%s' \"$OPENCODE_CONFIG_CONTENT\" > '" +
-                      seen.string() + ".config'\necho \"autoupdate=$OPENCODE_DISABLE_AUTOUPDATE\" >&2\n"
-                      // The environment as exec'd: sh itself would correct a wrong PWD.
-                      "tr '\\0' '\\n' < /proc/$$/environ | grep '^PWD=' >&2\n"
-                      // What Bun leaves in $TMPDIR must go with the run.
-                      "echo \"tmpdir=$TMPDIR\" >&2\necho leftover > \"$TMPDIR/.native-lib.so\"\ncat '" +
-                      recorded + "'\n");
+      "opencode",
+      "#!/bin/sh\ncat > '" + seen.string() +
+          ".stdin'\nprintf '%s' \"$OPENCODE_CONFIG_CONTENT\" > '" + seen.string() +
+          ".config'\necho \"autoupdate=$OPENCODE_DISABLE_AUTOUPDATE\" >&2\n"
+          // The environment as exec'd: sh itself would correct a wrong PWD.
+          "tr '\\0' '\\n' < /proc/$$/environ | grep '^PWD=' >&2\n"
+          // What Bun leaves in $TMPDIR must go with the run.
+          "echo \"tmpdir=$TMPDIR\" >&2\necho leftover > \"$TMPDIR/.native-lib.so\"\ncat '" +
+          recorded + "'\n");
   hs::harness_config cfg;
   cfg.workdir = env.dir.string();
   cfg.max_turns = 3;
@@ -323,7 +357,8 @@ TEST(HarnessOpencode, RunsAFakeOpencodeScript) {
   hs::invocation inv;
   inv.user_prompt = "list  \"files\"\n";
   inv.system_prompt = "be brief";
-  inv.agent_env["OPENCODE_CONFIG_CONTENT"] = R"({"provider":{"anthropic":{"options":{"apiKey":"k"}}}})";
+  inv.agent_env["OPENCODE_CONFIG_CONTENT"] =
+      R"({"provider":{"anthropic":{"options":{"apiKey":"k"}}}})";
   auto rec = env.run(h, inv);
   ASSERT_TRUE(rec.outcome && rec.outcome->ok) << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.text, "Wrote the file.");
@@ -334,11 +369,13 @@ TEST(HarnessOpencode, RunsAFakeOpencodeScript) {
     return s.str();
   };
   EXPECT_EQ(slurp(seen.string() + ".stdin"), "list  \"files\"\n");
-  EXPECT_EQ(slurp(seen.string() + ".config"),
-            R"({"provider":{"anthropic":{"options":{"apiKey":"k"}}},"agent":{"agentrt":{"mode":"primary","prompt":"be brief","steps":3}}})");
+  EXPECT_EQ(
+      slurp(seen.string() + ".config"),
+      R"({"provider":{"anthropic":{"options":{"apiKey":"k"}}},"agent":{"agentrt":{"mode":"primary","prompt":"be brief","steps":3}}})");
   EXPECT_NE(rec.logs_text().find("opencode: autoupdate=1"), std::string::npos) << rec.logs_text();
   // OpenCode runs its tools in $PWD, so it must name the run's directory.
-  EXPECT_NE(rec.logs_text().find("opencode: PWD=" + env.dir.string() + "\n"), std::string::npos) << rec.logs_text();
+  EXPECT_NE(rec.logs_text().find("opencode: PWD=" + env.dir.string() + "\n"), std::string::npos)
+      << rec.logs_text();
   const auto logs = rec.logs_text();
   const auto at = logs.find("opencode: tmpdir=");
   ASSERT_NE(at, std::string::npos) << logs;
@@ -351,7 +388,8 @@ TEST(HarnessOpencode, UserConfigFromTheRuntimeEnvironment) {
   agentrt::test::harness_env env;
   const auto seen = env.dir / "config";
   const auto fake = env.write_script(
-      "opencode", "#!/bin/sh\nprintf '%s' \"$OPENCODE_CONFIG_CONTENT\" > '" + seen.string() + "'\necho \"autoupdate=$OPENCODE_DISABLE_AUTOUPDATE\" >&2\nexit 3\n");
+      "opencode", "#!/bin/sh\nprintf '%s' \"$OPENCODE_CONFIG_CONTENT\" > '" + seen.string() +
+                      "'\necho \"autoupdate=$OPENCODE_DISABLE_AUTOUPDATE\" >&2\nexit 3\n");
   const char* old = std::getenv("OPENCODE_CONFIG_CONTENT");
   const std::string saved = old ? old : "";
   ::setenv("OPENCODE_CONFIG_CONTENT", R"({"model":"ollama/qwen3"})", 1);
@@ -361,9 +399,12 @@ TEST(HarnessOpencode, UserConfigFromTheRuntimeEnvironment) {
   hs::invocation inv;
   inv.user_prompt = "hi";
   inv.model = "llama3";
-  inv.agent_env["OPENCODE_DISABLE_AUTOUPDATE"] = "0";  // the user's choice wins
+  inv.agent_env["OPENCODE_DISABLE_AUTOUPDATE"] = "0"; // the user's choice wins
   auto rec = env.run(h, inv);
-  if (old) ::setenv("OPENCODE_CONFIG_CONTENT", saved.c_str(), 1); else ::unsetenv("OPENCODE_CONFIG_CONTENT");
+  if (old)
+    ::setenv("OPENCODE_CONFIG_CONTENT", saved.c_str(), 1);
+  else
+    ::unsetenv("OPENCODE_CONFIG_CONTENT");
   ASSERT_TRUE(rec.outcome);
   EXPECT_FALSE(rec.outcome->ok);
   EXPECT_EQ(rec.outcome->error, "opencode exited with status 3: autoupdate=0");
@@ -399,7 +440,8 @@ TEST(HarnessOpencode, MissingCliAndTimeout) {
     EXPECT_EQ(rec.outcome->error.rfind("failed to start opencode (", 0), 0u) << rec.outcome->error;
   }
   {
-    const auto fake = env.write_script("opencode", "#!/bin/sh\necho 'stuck at step 1' >&2\nexec sleep 30\n");
+    const auto fake =
+        env.write_script("opencode", "#!/bin/sh\necho 'stuck at step 1' >&2\nexec sleep 30\n");
     cfg.timeout = 300ms;
     cfg.kill_grace = 200ms;
     hs::opencode_harness h(cfg, fake);
@@ -410,4 +452,4 @@ TEST(HarnessOpencode, MissingCliAndTimeout) {
   }
 }
 
-}  // namespace
+} // namespace

@@ -33,7 +33,9 @@ TEST(HarnessSchema, MismatchQuotesPointerAndKeyword) {
   auto s = hs::output_schema::parse(person_format, error);
   ASSERT_TRUE(s);
   EXPECT_FALSE(s->validate(R"({"name":"Ada","age":"old"})", error));
-  EXPECT_EQ(error, R"(structured output does not match the schema: /age fails "type" (schema #/properties/age))");
+  EXPECT_EQ(
+      error,
+      R"(structured output does not match the schema: /age fails "type" (schema #/properties/age))");
   EXPECT_FALSE(s->validate(R"({"name":"Ada"})", error));
   EXPECT_NE(error.find("\"required\""), std::string::npos) << error;
   EXPECT_FALSE(s->validate(R"({"name":"Ada","age":1,"extra":true})", error));
@@ -60,7 +62,8 @@ TEST(HarnessSchema, RejectsBadFormats) {
   EXPECT_NE(error.find("unsupported type \"json_object\""), std::string::npos);
   EXPECT_FALSE(hs::output_schema::parse(R"({"type":"json_schema","schema":true})", error));
   EXPECT_NE(error.find("must be an object"), std::string::npos);
-  EXPECT_TRUE(hs::output_schema::parse(R"({"schema":{"type":"object"}})", error)) << "type optional";
+  EXPECT_TRUE(hs::output_schema::parse(R"({"schema":{"type":"object"}})", error))
+      << "type optional";
 }
 
 // Regression (runtimeuse conformance): the published Python client's e2e suite sends a bare
@@ -77,13 +80,16 @@ TEST(HarnessSchema, AcceptsBareJsonSchemaLikeRuntimeuse) {
   ASSERT_TRUE(p) << error;
   EXPECT_FALSE(p->validate(R"({"n":"x"})", error));
   EXPECT_NE(error.find("/n fails \"type\""), std::string::npos) << error;
-  EXPECT_FALSE(hs::output_schema::parse(R"({"type":"json_schema"})", error)) << "envelope without schema";
+  EXPECT_FALSE(hs::output_schema::parse(R"({"type":"json_schema"})", error))
+      << "envelope without schema";
 }
 
 TEST(HarnessSchema, ExtractsJsonFromAnswers) {
   EXPECT_EQ(hs::extract_json_object(" {\"a\":1}\n"), "{\"a\":1}");
-  EXPECT_EQ(hs::extract_json_object("Here you go:\n```json\n{\"a\":[1,2]}\n```\nDone."), "{\"a\":[1,2]}");
-  EXPECT_EQ(hs::extract_json_object("The answer is {\"a\":{\"b\":2}} as asked."), "{\"a\":{\"b\":2}}");
+  EXPECT_EQ(hs::extract_json_object("Here you go:\n```json\n{\"a\":[1,2]}\n```\nDone."),
+            "{\"a\":[1,2]}");
+  EXPECT_EQ(hs::extract_json_object("The answer is {\"a\":{\"b\":2}} as asked."),
+            "{\"a\":{\"b\":2}}");
   EXPECT_FALSE(hs::extract_json_object("no json here"));
   EXPECT_FALSE(hs::extract_json_object("[1,2]"));
 }
@@ -111,4 +117,4 @@ TEST(HarnessLineSplitter, OverlongLineFailsWithoutGrowing) {
   EXPECT_EQ(lines, (std::vector<std::string>{"12345678"}));
 }
 
-}  // namespace
+} // namespace

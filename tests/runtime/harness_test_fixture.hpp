@@ -34,7 +34,7 @@ namespace agentrt::test {
 
 struct harness_record {
   std::vector<std::vector<std::string>> assistants;
-  std::vector<std::pair<std::string, std::string>> events;  // (event, data_json)
+  std::vector<std::pair<std::string, std::string>> events; // (event, data_json)
   std::vector<std::string> logs;
   std::optional<runtime::harness::harness_outcome> outcome;
   int done_calls = 0;
@@ -58,14 +58,14 @@ runtime::harness::harness_outcome feed(runtime::harness::event_parser& parser,
 runtime::harness::process_end exited(int exit_code);
 
 class harness_env {
- public:
+public:
   harness_env();
   ~harness_env();
 
   asio::io_context io;
   runtime::process::process_reaper reaper{io};
   std::shared_ptr<runtime::process::process_scope> scope;
-  std::filesystem::path dir;  // a fresh temporary directory, removed at the end
+  std::filesystem::path dir; // a fresh temporary directory, removed at the end
 
   // Runs inv to its end (or until limit), returning what was reported.
   harness_record run(runtime::harness::harness& h, const runtime::harness::invocation& inv,
@@ -84,19 +84,19 @@ class harness_env {
   std::string write_script(const std::string& name, const std::string& text);
 };
 
-
-
 namespace hs = runtime::harness;
 
 inline std::string harness_record::logs_text() const {
   std::string out;
-  for (const auto& l : logs) out += l + "\n";
+  for (const auto& l : logs)
+    out += l + "\n";
   return out;
 }
 
 inline harness_env::harness_env() : scope(std::make_shared<runtime::process::process_scope>(io)) {
   std::string templ = (std::filesystem::temp_directory_path() / "agentrt-harness-XXXXXX").string();
-  if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  if (::mkdtemp(templ.data()) == nullptr)
+    throw std::runtime_error("mkdtemp failed");
   dir = templ;
 }
 
@@ -110,15 +110,20 @@ inline harness_env::~harness_env() {
 
 inline hs::harness_callbacks recording_callbacks(harness_record& rec) {
   hs::harness_callbacks cb;
-  cb.on_assistant = [&rec](std::vector<std::string> blocks) { rec.assistants.push_back(std::move(blocks)); };
-  cb.on_agent_event = [&rec](std::string e, std::string d) { rec.events.emplace_back(std::move(e), std::move(d)); };
+  cb.on_assistant = [&rec](std::vector<std::string> blocks) {
+    rec.assistants.push_back(std::move(blocks));
+  };
+  cb.on_agent_event = [&rec](std::string e, std::string d) {
+    rec.events.emplace_back(std::move(e), std::move(d));
+  };
   cb.on_log = [&rec](std::string line) { rec.logs.push_back(std::move(line)); };
   return cb;
 }
 
 inline std::vector<std::string> event_kinds(const harness_record& rec) {
   std::vector<std::string> kinds;
-  for (const auto& e : rec.events) kinds.push_back(e.first);
+  for (const auto& e : rec.events)
+    kinds.push_back(e.first);
   return kinds;
 }
 
@@ -126,12 +131,14 @@ inline std::vector<std::string> recorded_lines(const std::filesystem::path& file
   std::ifstream in(file);
   EXPECT_TRUE(in) << file;
   std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  for (std::string line; std::getline(in, line);)
+    lines.push_back(line);
   return lines;
 }
 
 inline std::shared_ptr<const hs::output_schema> parse_schema(const char* output_format) {
-  if (output_format == nullptr) return nullptr;
+  if (output_format == nullptr)
+    return nullptr;
   std::string error;
   std::shared_ptr<const hs::output_schema> schema = hs::output_schema::parse(output_format, error);
   EXPECT_TRUE(schema) << error;
@@ -140,7 +147,8 @@ inline std::shared_ptr<const hs::output_schema> parse_schema(const char* output_
 
 inline hs::harness_outcome feed(hs::event_parser& parser, const std::vector<std::string>& lines,
                                 const hs::process_end& end) {
-  for (const auto& line : lines) EXPECT_TRUE(parser.on_line(line)) << line;
+  for (const auto& line : lines)
+    EXPECT_TRUE(parser.on_line(line)) << line;
   return parser.finish(end);
 }
 
@@ -150,12 +158,13 @@ inline hs::process_end exited(int exit_code) {
   return end;
 }
 
-
-inline bool harness_env::run_until(const std::function<bool()>& pred, std::chrono::milliseconds limit) {
+inline bool harness_env::run_until(const std::function<bool()>& pred,
+                                   std::chrono::milliseconds limit) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   io.restart();
   while (!pred()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
     // run_for returns early once idle; a short poll keeps the loop responsive either way.
     io.run_for(std::chrono::milliseconds(20));
     io.restart();
@@ -164,12 +173,13 @@ inline bool harness_env::run_until(const std::function<bool()>& pred, std::chron
 }
 
 inline harness_record harness_env::run(hs::harness& h, const hs::invocation& inv,
-                                std::chrono::milliseconds limit) {
+                                       std::chrono::milliseconds limit) {
   harness_record rec;
-  auto run = h.start(io, reaper, *scope, inv, recording_callbacks(rec), [&rec](hs::harness_outcome o) {
-    ++rec.done_calls;
-    rec.outcome = std::move(o);
-  });
+  auto run =
+      h.start(io, reaper, *scope, inv, recording_callbacks(rec), [&rec](hs::harness_outcome o) {
+        ++rec.done_calls;
+        rec.outcome = std::move(o);
+      });
   if (!run_until([&rec] { return rec.done_calls > 0; }, limit)) {
     run->cancel();
     rec.logs.push_back("test: run did not finish within the limit");
@@ -179,14 +189,16 @@ inline harness_record harness_env::run(hs::harness& h, const hs::invocation& inv
   return rec;
 }
 
-inline harness_record harness_env::run_and_cancel(hs::harness& h, const hs::invocation& inv,
-                                           const std::function<bool(const harness_record&)>& stop,
-                                           bool& scope_empty, std::chrono::milliseconds limit) {
+inline harness_record
+harness_env::run_and_cancel(hs::harness& h, const hs::invocation& inv,
+                            const std::function<bool(const harness_record&)>& stop,
+                            bool& scope_empty, std::chrono::milliseconds limit) {
   harness_record rec;
-  auto run = h.start(io, reaper, *scope, inv, recording_callbacks(rec), [&rec](hs::harness_outcome o) {
-    ++rec.done_calls;
-    rec.outcome = std::move(o);
-  });
+  auto run =
+      h.start(io, reaper, *scope, inv, recording_callbacks(rec), [&rec](hs::harness_outcome o) {
+        ++rec.done_calls;
+        rec.outcome = std::move(o);
+      });
   run_until([&] { return stop(rec) || rec.done_calls > 0; }, limit);
   run->cancel();
   // As the session does on cancel_message: the run kills its own process group, the scope
@@ -209,4 +221,4 @@ inline std::string harness_env::write_script(const std::string& name, const std:
   return path.string();
 }
 
-}  // namespace agentrt::test
+} // namespace agentrt::test

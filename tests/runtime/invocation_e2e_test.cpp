@@ -56,7 +56,7 @@ elif prompt == "slow":
 )PY";
 
 class Invocation : public ::testing::Test {
- protected:
+protected:
   void SetUp() override {
     root_ = make_temp_dir("agentrt-inv-");
     handler_ = root_ + "/handler.py";
@@ -111,9 +111,11 @@ TEST_F(Invocation, AssistantMessagesArriveInOrderBeforeTheResult) {
   auto msgs = c_->receive_until_terminal();
   std::vector<std::string> blocks;
   for (const auto& m : msgs) {
-    if (auto* a = as<p::assistant_message>(m)) blocks.insert(blocks.end(), a->text_blocks.begin(), a->text_blocks.end());
+    if (auto* a = as<p::assistant_message>(m))
+      blocks.insert(blocks.end(), a->text_blocks.begin(), a->text_blocks.end());
   }
-  EXPECT_EQ(blocks, (std::vector<std::string>{"block 0", "block 1", "block 2", "block 3", "block 4"}));
+  EXPECT_EQ(blocks,
+            (std::vector<std::string>{"block 0", "block 1", "block 2", "block 3", "block 4"}));
   ASSERT_NE(as<p::result_message>(msgs.back()), nullptr);
 }
 
@@ -123,7 +125,7 @@ TEST_F(Invocation, HarnessErrorSurfacesAsErrorMessageWithItsText) {
   auto* e = as<p::error_message>(msgs.back());
   ASSERT_NE(e, nullptr) << p::encode(msgs.back());
   EXPECT_NE(e->error.find("model exploded"), std::string::npos) << e->error;
-  EXPECT_EQ(count_of<p::error_message>(msgs), 1u);  // exactly one terminal
+  EXPECT_EQ(count_of<p::error_message>(msgs), 1u); // exactly one terminal
 }
 
 TEST_F(Invocation, PipelineOrderWithPrePostCommandsCwdAndDownloads) {
@@ -151,7 +153,8 @@ TEST_F(Invocation, PipelineOrderWithPrePostCommandsCwdAndDownloads) {
   // Output of pre and post commands streamed with the right command, in pipeline order.
   std::vector<std::string> order;
   for (const auto& x : msgs) {
-    if (auto* o = as<p::command_output_message>(x)) order.push_back(o->command + "|" + o->text);
+    if (auto* o = as<p::command_output_message>(x))
+      order.push_back(o->command + "|" + o->text);
   }
   ASSERT_GE(order.size(), 2u);
   EXPECT_EQ(order.front().substr(0, pre.command.size() + 1), pre.command + "|");
@@ -188,7 +191,8 @@ TEST_F(Invocation, SecretsAreRedactedFromAssistantResultAndErrors) {
   auto msgs = c_->receive_until_terminal();
   ASSERT_NE(as<p::result_message>(msgs.back()), nullptr) << p::encode(msgs.back());
   EXPECT_EQ(as<p::result_message>(msgs.back())->data.text, "key=[REDACTED]");
-  for (const auto& x : msgs) EXPECT_EQ(p::encode(x).find("sk-very-secret"), std::string::npos);
+  for (const auto& x : msgs)
+    EXPECT_EQ(p::encode(x).find("sk-very-secret"), std::string::npos);
   EXPECT_EQ(rt_->log().find("sk-very-secret"), std::string::npos);
 }
 
@@ -201,9 +205,10 @@ TEST_F(Invocation, ArtifactWrittenByTheHarnessIsAnnounced) {
   std::vector<p::message> msgs = c_->receive_until_terminal();
   bool announced = false;
   for (const auto& x : msgs) {
-    if (auto* up = as<p::artifact_upload_request_message>(x)) announced |= up->filepath == dir + "/agent-report.txt";
+    if (auto* up = as<p::artifact_upload_request_message>(x))
+      announced |= up->filepath == dir + "/agent-report.txt";
   }
-  if (!announced) {  // the announcement belongs to the session and may follow the terminal
+  if (!announced) { // the announcement belongs to the session and may follow the terminal
     auto extra = c_->receive(2s);
     ASSERT_TRUE(extra);
     auto* up = as<p::artifact_upload_request_message>(*extra);
@@ -239,5 +244,5 @@ TEST_F(Invocation, CommandOnlyExecutionNeverStartsTheHarness) {
   EXPECT_EQ(rt_->log().find("invocation_message"), std::string::npos);
 }
 
-}  // namespace
-}  // namespace agentrt::test
+} // namespace
+} // namespace agentrt::test

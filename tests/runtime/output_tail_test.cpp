@@ -14,7 +14,8 @@ std::string pattern(std::size_t n, unsigned seed) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> byte(0, 255);
   std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(byte(rng));
+  for (auto& c : s)
+    c = static_cast<char>(byte(rng));
   return s;
 }
 
@@ -71,9 +72,9 @@ TEST(output_tail, a_chunk_longer_than_cap_replaces_everything) {
   EXPECT_EQ(tail.take(), "6789");
   output_tail again(4);
   again.append("abc");
-  again.append("1");  // full, oldest at 0
-  again.append("23");  // wrapped
-  again.append("WXYZ");  // exactly cap while wrapped
+  again.append("1");    // full, oldest at 0
+  again.append("23");   // wrapped
+  again.append("WXYZ"); // exactly cap while wrapped
   EXPECT_EQ(again.take(), "WXYZ");
 }
 
@@ -88,9 +89,10 @@ TEST(output_tail, memory_stays_within_cap) {
   const std::size_t cap = 1 << 20;
   output_tail tail(cap);
   const std::string chunk(65536 + 17, 'z');
-  for (int i = 0; i < 100; ++i) tail.append(chunk);
-  EXPECT_EQ(tail.take().capacity(), cap);  // grown to the cap exactly, never doubled past it
+  for (int i = 0; i < 100; ++i)
+    tail.append(chunk);
+  EXPECT_EQ(tail.take().capacity(), cap); // grown to the cap exactly, never doubled past it
 }
 
-}  // namespace
-}  // namespace agentrt::runtime::execution
+} // namespace
+} // namespace agentrt::runtime::execution

@@ -19,8 +19,8 @@ namespace {
 using namespace std::chrono_literals;
 namespace p = agentrt::protocol;
 
-std::unique_ptr<ws_test_client> connect_or_fail(const runtime_process& rt,
-                                                const std::map<std::string, std::string>& headers = {}) {
+std::unique_ptr<ws_test_client>
+connect_or_fail(const runtime_process& rt, const std::map<std::string, std::string>& headers = {}) {
   auto r = ws_test_client::connect(rt.url(), headers);
   EXPECT_TRUE(r.client) << r.error;
   return std::move(r.client);
@@ -66,14 +66,17 @@ TEST(Session, BadFramesGetAnErrorAndTheSessionKeepsWorking) {
   c->send_text(R"({"message_type":"make_coffee"})");
   EXPECT_NE(expect_error(*c).find("unknown message_type \"make_coffee\""), std::string::npos);
 
-  c->send_text(R"({"message_type":"command_execution_message","commands":[{"command":"true"},{"command":"true","cwd":5}]})");
-  EXPECT_NE(expect_error(*c).find("commands[1].cwd: expected string, got number"), std::string::npos);
+  c->send_text(
+      R"({"message_type":"command_execution_message","commands":[{"command":"true"},{"command":"true","cwd":5}]})");
+  EXPECT_NE(expect_error(*c).find("commands[1].cwd: expected string, got number"),
+            std::string::npos);
 
   c->send_text(R"({"message_type":"command_execution_message"})");
   EXPECT_NE(expect_error(*c).find("commands"), std::string::npos);
 
   // A runtime->client message sent by a client is refused, not obeyed.
-  c->send_text(R"({"message_type":"result_message","data":{"type":"text","text":"x"},"metadata":{}})");
+  c->send_text(
+      R"({"message_type":"result_message","data":{"type":"text","text":"x"},"metadata":{}})");
   EXPECT_NE(expect_error(*c).find("unexpected message_type"), std::string::npos);
 
   expect_session_usable(*c);
@@ -84,9 +87,10 @@ TEST(Session, PythonClientStyleFrameWithNullsIsAccepted) {
   runtime_process rt;
   auto c = connect_or_fail(rt);
   ASSERT_TRUE(c);
-  c->send_text(R"({"message_type":"command_execution_message","source_id":null,"secrets_to_redact":[],)"
-               R"("commands":[{"cwd":null,"command":"echo py","env":null}],"artifacts_dir":null,)"
-               R"("pre_execution_downloadables":null})");
+  c->send_text(
+      R"({"message_type":"command_execution_message","source_id":null,"secrets_to_redact":[],)"
+      R"("commands":[{"cwd":null,"command":"echo py","env":null}],"artifacts_dir":null,)"
+      R"("pre_execution_downloadables":null})");
   auto msgs = c->receive_until_terminal();
   ASSERT_FALSE(msgs.empty());
   auto* res = as<p::command_execution_result_message>(msgs.back());
@@ -159,7 +163,8 @@ TEST(Session, HeartbeatsWhileInFlight) {
     }
   }
   ASSERT_GE(elapsed.size(), 3u);
-  for (std::size_t i = 1; i < elapsed.size(); ++i) EXPECT_GT(elapsed[i], elapsed[i - 1]);
+  for (std::size_t i = 1; i < elapsed.size(); ++i)
+    EXPECT_GT(elapsed[i], elapsed[i - 1]);
   ASSERT_NE(as<p::command_execution_result_message>(msgs.back()), nullptr);
   // None after the terminal.
   EXPECT_FALSE(c->receive(400ms).has_value());
@@ -319,7 +324,8 @@ TEST(Session, HelpAndVersionAndBadFlags) {
     FILE* f = popen(cmd.c_str(), "r");
     std::string out;
     char buf[512];
-    while (std::size_t n = fread(buf, 1, sizeof buf, f)) out.append(buf, n);
+    while (std::size_t n = fread(buf, 1, sizeof buf, f))
+      out.append(buf, n);
     const int st = pclose(f);
     return std::make_pair(WEXITSTATUS(st), out);
   };
@@ -340,5 +346,5 @@ TEST(Session, HelpAndVersionAndBadFlags) {
   EXPECT_NE(unk.find("--frobnicate"), std::string::npos) << unk;
 }
 
-}  // namespace
-}  // namespace agentrt::test
+} // namespace
+} // namespace agentrt::test

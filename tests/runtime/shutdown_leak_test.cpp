@@ -58,8 +58,7 @@ protected:
   // Waits until the runtime logged that the client left (so the SIGTERM below really comes
   // after the close, while its clean-up is under way).
   void expect_noticed(const std::string& what) {
-    EXPECT_TRUE(wait_until(
-        [&] { return rt().log().find(what) != std::string::npos; }, 10s))
+    EXPECT_TRUE(wait_until([&] { return rt().log().find(what) != std::string::npos; }, 10s))
         << rt().log();
   }
 

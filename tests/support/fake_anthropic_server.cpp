@@ -21,7 +21,7 @@ std::string event(const char* name, const std::string& data) {
   return std::string("event: ") + name + "\ndata: " + data + "\n\n";
 }
 
-}  // namespace
+} // namespace
 
 fake_anthropic_turn fake_anthropic_turn::say(std::string text) {
   fake_anthropic_turn t;
@@ -29,7 +29,8 @@ fake_anthropic_turn fake_anthropic_turn::say(std::string text) {
   return t;
 }
 
-fake_anthropic_turn fake_anthropic_turn::tool(std::string id, std::string name, std::string input_json) {
+fake_anthropic_turn fake_anthropic_turn::tool(std::string id, std::string name,
+                                              std::string input_json) {
   fake_anthropic_turn t;
   t.tool_id = std::move(id);
   t.tool_name = std::move(name);
@@ -59,14 +60,16 @@ std::string anthropic_sse_body(const fake_anthropic_turn& turn) {
   int index = 0;
   if (!turn.thinking.empty()) {
     const auto i = std::to_string(index++);
-    out += event("content_block_start", R"({"type":"content_block_start","index":)" + i +
-                                            R"(,"content_block":{"type":"thinking","thinking":""}})");
+    out +=
+        event("content_block_start", R"({"type":"content_block_start","index":)" + i +
+                                         R"(,"content_block":{"type":"thinking","thinking":""}})");
     out += event("content_block_delta", R"({"type":"content_block_delta","index":)" + i +
                                             R"(,"delta":{"type":"thinking_delta","thinking":)" +
                                             quoted(turn.thinking) + "}}");
     // Clients that replay thinking blocks need a signature; any string does for a fake.
-    out += event("content_block_delta", R"({"type":"content_block_delta","index":)" + i +
-                                            R"(,"delta":{"type":"signature_delta","signature":"fake-signature"}})");
+    out += event("content_block_delta",
+                 R"({"type":"content_block_delta","index":)" + i +
+                     R"(,"delta":{"type":"signature_delta","signature":"fake-signature"}})");
     out += event("content_block_stop", R"({"type":"content_block_stop","index":)" + i + "}");
   }
   if (!turn.text.empty()) {
@@ -82,27 +85,30 @@ std::string anthropic_sse_body(const fake_anthropic_turn& turn) {
   }
   if (!turn.tool_name.empty()) {
     const auto i = std::to_string(index++);
-    out += event("content_block_start",
-                 R"({"type":"content_block_start","index":)" + i +
-                     R"(,"content_block":{"type":"tool_use","id":)" + quoted(turn.tool_id) +
-                     R"(,"name":)" + quoted(turn.tool_name) + R"(,"input":{}}})");
+    out += event("content_block_start", R"({"type":"content_block_start","index":)" + i +
+                                            R"(,"content_block":{"type":"tool_use","id":)" +
+                                            quoted(turn.tool_id) + R"(,"name":)" +
+                                            quoted(turn.tool_name) + R"(,"input":{}}})");
     const auto half = turn.tool_input_json.size() / 2;
-    for (const auto& part : {turn.tool_input_json.substr(0, half), turn.tool_input_json.substr(half)}) {
-      out += event("content_block_delta", R"({"type":"content_block_delta","index":)" + i +
-                                              R"(,"delta":{"type":"input_json_delta","partial_json":)" +
-                                              quoted(part) + "}}");
+    for (const auto& part :
+         {turn.tool_input_json.substr(0, half), turn.tool_input_json.substr(half)}) {
+      out +=
+          event("content_block_delta",
+                R"({"type":"content_block_delta","index":)" + i +
+                    R"(,"delta":{"type":"input_json_delta","partial_json":)" + quoted(part) + "}}");
     }
     out += event("content_block_stop", R"({"type":"content_block_stop","index":)" + i + "}");
   }
-  out += event("message_delta",
-               std::string(R"({"type":"message_delta","delta":{"stop_reason":")") +
-                   (turn.tool_name.empty() ? "end_turn" : "tool_use") +
-                   R"(","stop_sequence":null},"usage":{"output_tokens":12}})");
+  out += event("message_delta", std::string(R"({"type":"message_delta","delta":{"stop_reason":")") +
+                                    (turn.tool_name.empty() ? "end_turn" : "tool_use") +
+                                    R"(","stop_sequence":null},"usage":{"output_tokens":12}})");
   out += event("message_stop", R"({"type":"message_stop"})");
   return out;
 }
 
-std::string fake_anthropic_server::base_url() const { return server_.url(""); }
+std::string fake_anthropic_server::base_url() const {
+  return server_.url("");
+}
 
 void fake_anthropic_server::script(const std::vector<fake_anthropic_turn>& turns) {
   std::vector<http_response> responses;
@@ -123,13 +129,16 @@ void fake_anthropic_server::script(const std::vector<fake_anthropic_turn>& turns
   server_.route(path, std::move(responses));
 }
 
-std::size_t fake_anthropic_server::request_count() const { return server_.request_count(path); }
+std::size_t fake_anthropic_server::request_count() const {
+  return server_.request_count(path);
+}
 
 std::vector<std::string> fake_anthropic_server::request_bodies() const {
   std::vector<std::string> out;
   for (const auto& p : server_.puts())
-    if (p.path == path) out.push_back(p.body_head);
+    if (p.path == path)
+      out.push_back(p.body_head);
   return out;
 }
 
-}  // namespace agentrt::test
+} // namespace agentrt::test

@@ -12,13 +12,13 @@
 namespace agentrt::test {
 
 struct fake_anthropic_turn {
-  std::string thinking;        // a thinking block (before the others) when non-empty
-  std::string text;            // a text block when non-empty
-  std::string tool_name;       // a tool_use block when non-empty
+  std::string thinking;  // a thinking block (before the others) when non-empty
+  std::string text;      // a text block when non-empty
+  std::string tool_name; // a tool_use block when non-empty
   std::string tool_id;
   std::string tool_input_json; // the tool's input object as JSON text
   int status = 200;
-  std::string error_type;      // for status != 200
+  std::string error_type; // for status != 200
   std::string error_message;
   bool hang = false;
 
@@ -32,14 +32,14 @@ struct fake_anthropic_turn {
 std::string anthropic_sse_body(const fake_anthropic_turn& turn);
 
 class fake_anthropic_server {
- public:
-  std::string base_url() const;  // "http://127.0.0.1:PORT"
+public:
+  std::string base_url() const; // "http://127.0.0.1:PORT"
   void script(const std::vector<fake_anthropic_turn>& turns);
   std::size_t request_count() const;
-  std::vector<std::string> request_bodies() const;  // first 64 KiB of each
+  std::vector<std::string> request_bodies() const; // first 64 KiB of each
 
- private:
+private:
   http_test_server server_;
 };
 
-}  // namespace agentrt::test
+} // namespace agentrt::test

@@ -17,8 +17,7 @@ void write_string(json_writer& w, const std::string& s) {
 
 // One SSE chunk: a candidate whose content holds the given parts (written by parts()), the
 // last one also finishReason and usageMetadata.
-template <class Parts>
-std::string chunk(Parts parts, bool last) {
+template <class Parts> std::string chunk(Parts parts, bool last) {
   rapidjson::StringBuffer buf;
   json_writer w(buf);
   w.StartObject();
@@ -72,7 +71,7 @@ std::string error_document(const fake_gemini_turn& turn) {
   return buf.GetString();
 }
 
-}  // namespace
+} // namespace
 
 fake_gemini_turn fake_gemini_turn::say(std::string text) {
   fake_gemini_turn t;
@@ -110,46 +109,52 @@ std::string gemini_sse_body(const fake_gemini_turn& turn) {
   const bool has_call = !turn.function_name.empty();
   std::string out;
   if (half > 0) {
-    out += chunk([&](json_writer& w) {
-      w.StartObject();
-      w.Key("text");
-      write_string(w, text.substr(0, half));
-      w.EndObject();
-    }, false);
+    out += chunk(
+        [&](json_writer& w) {
+          w.StartObject();
+          w.Key("text");
+          write_string(w, text.substr(0, half));
+          w.EndObject();
+        },
+        false);
   }
-  out += chunk([&](json_writer& w) {
-    if (text.size() > half) {
-      w.StartObject();
-      w.Key("text");
-      write_string(w, text.substr(half));
-      w.EndObject();
-    }
-    if (has_call) {
-      rapidjson::Document args;
-      args.Parse(turn.args_json.c_str());
-      w.StartObject();
-      w.Key("functionCall");
-      w.StartObject();
-      w.Key("name");
-      write_string(w, turn.function_name);
-      w.Key("args");
-      if (args.HasParseError() || !args.IsObject()) {
-        w.StartObject();
-        w.EndObject();
-      } else {
-        args.Accept(w);
-      }
-      w.EndObject();
-      w.EndObject();
-    }
-  }, true);
+  out += chunk(
+      [&](json_writer& w) {
+        if (text.size() > half) {
+          w.StartObject();
+          w.Key("text");
+          write_string(w, text.substr(half));
+          w.EndObject();
+        }
+        if (has_call) {
+          rapidjson::Document args;
+          args.Parse(turn.args_json.c_str());
+          w.StartObject();
+          w.Key("functionCall");
+          w.StartObject();
+          w.Key("name");
+          write_string(w, turn.function_name);
+          w.Key("args");
+          if (args.HasParseError() || !args.IsObject()) {
+            w.StartObject();
+            w.EndObject();
+          } else {
+            args.Accept(w);
+          }
+          w.EndObject();
+          w.EndObject();
+        }
+      },
+      true);
   return out;
 }
 
 fake_gemini_server::fake_gemini_server(std::string model)
     : path_("/v1beta/models/" + model + ":streamGenerateContent") {}
 
-std::string fake_gemini_server::base_url() const { return server_.url(""); }
+std::string fake_gemini_server::base_url() const {
+  return server_.url("");
+}
 
 void fake_gemini_server::script(const std::vector<fake_gemini_turn>& turns) {
   std::vector<http_response> responses;
@@ -169,20 +174,24 @@ void fake_gemini_server::script(const std::vector<fake_gemini_turn>& turns) {
   server_.route(path_, std::move(responses));
 }
 
-std::size_t fake_gemini_server::request_count() const { return server_.request_count(path_); }
+std::size_t fake_gemini_server::request_count() const {
+  return server_.request_count(path_);
+}
 
 std::vector<std::string> fake_gemini_server::request_bodies() const {
   std::vector<std::string> out;
   for (const auto& p : server_.puts())
-    if (p.path == path_) out.push_back(p.body_head);
+    if (p.path == path_)
+      out.push_back(p.body_head);
   return out;
 }
 
 std::vector<std::map<std::string, std::string>> fake_gemini_server::request_headers() const {
   std::vector<std::map<std::string, std::string>> out;
   for (const auto& p : server_.puts())
-    if (p.path == path_) out.push_back(p.headers);
+    if (p.path == path_)
+      out.push_back(p.headers);
   return out;
 }
 
-}  // namespace agentrt::test
+} // namespace agentrt::test

@@ -23,7 +23,7 @@ std::string sse_event(const char* type, const std::string& data) {
   return std::string("event: ") + type + "\ndata: " + data + "\n\n";
 }
 
-}  // namespace
+} // namespace
 
 std::string responses_message_item(const std::string& text) {
   return R"({"type":"message","role":"assistant","status":"completed","content":[{"type":"output_text","text":)" +
@@ -33,10 +33,11 @@ std::string responses_message_item(const std::string& text) {
 std::string responses_function_call_item(const std::string& call_id, const std::string& name,
                                          const std::string& arguments_json,
                                          const std::string& name_space) {
-  std::string item = R"({"type":"function_call","status":"completed","call_id":)" + json_string(call_id) +
-                     R"(,"name":)" + json_string(name);
+  std::string item = R"({"type":"function_call","status":"completed","call_id":)" +
+                     json_string(call_id) + R"(,"name":)" + json_string(name);
   // MCP tools are offered to the model in namespaces ("mcp__SERVER"); a call names both.
-  if (!name_space.empty()) item += R"(,"namespace":)" + json_string(name_space);
+  if (!name_space.empty())
+    item += R"(,"namespace":)" + json_string(name_space);
   return item + R"(,"arguments":)" + json_string(arguments_json) + "}";
 }
 
@@ -83,28 +84,30 @@ fake_responses_turn& fake_responses_turn::with_message(std::string text) {
 
 std::string responses_sse_body(const fake_responses_turn& turn, const std::string& response_id) {
   const std::string id = json_string(response_id);
-  std::string out = sse_event(
-      "response.created", R"({"type":"response.created","response":{"id":)" + id +
-                              R"(,"object":"response","status":"in_progress","output":[]}})");
+  std::string out = sse_event("response.created",
+                              R"({"type":"response.created","response":{"id":)" + id +
+                                  R"(,"object":"response","status":"in_progress","output":[]}})");
   for (std::size_t i = 0; i < turn.items.size(); ++i) {
     // Items get ids as a real server's do; codex sends them back in the next request's input.
     std::string item = turn.items[i];
     item.insert(1, "\"id\":\"item_" + response_id + "_" + std::to_string(i) + "\",");
     out += sse_event("response.output_item.done",
-                     R"({"type":"response.output_item.done","output_index":)" +
-                         std::to_string(i) + R"(,"item":)" + item + "}");
+                     R"({"type":"response.output_item.done","output_index":)" + std::to_string(i) +
+                         R"(,"item":)" + item + "}");
   }
-  if (turn.incomplete) return out;
-  out += sse_event(
-      "response.completed",
-      R"({"type":"response.completed","response":{"id":)" + id +
-          R"(,"object":"response","status":"completed","usage":{"input_tokens":12,)"
-          R"("input_tokens_details":{"cached_tokens":0},"output_tokens":7,)"
-          R"("output_tokens_details":{"reasoning_tokens":0},"total_tokens":19}}})");
+  if (turn.incomplete)
+    return out;
+  out += sse_event("response.completed",
+                   R"({"type":"response.completed","response":{"id":)" + id +
+                       R"(,"object":"response","status":"completed","usage":{"input_tokens":12,)"
+                       R"("input_tokens_details":{"cached_tokens":0},"output_tokens":7,)"
+                       R"("output_tokens_details":{"reasoning_tokens":0},"total_tokens":19}}})");
   return out;
 }
 
-std::string fake_responses_server::base_url() const { return server_.url("/v1"); }
+std::string fake_responses_server::base_url() const {
+  return server_.url("/v1");
+}
 
 void fake_responses_server::script(const std::vector<fake_responses_turn>& turns) {
   std::vector<http_response> answers;
@@ -128,8 +131,9 @@ std::size_t fake_responses_server::request_count() const {
 std::vector<std::string> fake_responses_server::request_bodies() const {
   std::vector<std::string> bodies;
   for (const auto& put : server_.puts())
-    if (put.path == responses_path) bodies.push_back(put.body_head);
+    if (put.path == responses_path)
+      bodies.push_back(put.body_head);
   return bodies;
 }
 
-}  // namespace agentrt::test
+} // namespace agentrt::test

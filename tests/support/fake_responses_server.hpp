@@ -43,7 +43,7 @@ std::string responses_custom_tool_call_item(const std::string& call_id, const st
 std::string responses_sse_body(const fake_responses_turn& turn, const std::string& response_id);
 
 class fake_responses_server {
- public:
+public:
   // "http://127.0.0.1:PORT/v1": what a codex model provider's base_url is set to.
   std::string base_url() const;
   // Request n gets turns[min(n, size-1)].
@@ -53,8 +53,8 @@ class fake_responses_server {
   std::vector<std::string> request_bodies() const;
   std::vector<http_request_record> requests() const { return server_.requests(); }
 
- private:
+private:
   http_test_server server_;
 };
 
-}  // namespace agentrt::test
+} // namespace agentrt::test

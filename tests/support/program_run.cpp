@@ -15,8 +15,12 @@ int program_run::wait() {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
 }
 
-std::string program_run::out() const { return read_whole_file(out_path); }
-std::string program_run::err() const { return read_whole_file(err_path); }
+std::string program_run::out() const {
+  return read_whole_file(out_path);
+}
+std::string program_run::err() const {
+  return read_whole_file(err_path);
+}
 
 program_run start_program(const std::vector<std::string>& argv_in) {
   static const std::string dir = make_temp_dir("agentrt-program-");
@@ -32,7 +36,8 @@ program_run start_program(const std::vector<std::string>& argv_in) {
     ::dup2(out, 1);
     ::dup2(err, 2);
     std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
+    for (auto& a : args)
+      argv.push_back(a.data());
     argv.push_back(nullptr);
     ::execv(argv[0], argv.data());
     ::_exit(127);
@@ -46,4 +51,4 @@ program_result run_program(const std::vector<std::string>& argv) {
   return {code, r.out(), r.err()};
 }
 
-}  // namespace agentrt::test
+} // namespace agentrt::test

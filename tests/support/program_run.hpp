@@ -27,4 +27,4 @@ struct program_result {
 
 program_result run_program(const std::vector<std::string>& argv);
 
-}  // namespace agentrt::test
+} // namespace agentrt::test

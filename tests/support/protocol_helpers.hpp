@@ -28,15 +28,14 @@ inline protocol::invocation_message invocation_request(const std::string& user_p
   return m;
 }
 
-template <class T>
-const T* as(const protocol::message& m) {
+template <class T> const T* as(const protocol::message& m) {
   return std::get_if<T>(&m);
 }
 
-template <class T>
-std::size_t count_of(const std::vector<protocol::message>& msgs) {
+template <class T> std::size_t count_of(const std::vector<protocol::message>& msgs) {
   std::size_t n = 0;
-  for (const auto& m : msgs) n += std::holds_alternative<T>(m) ? 1 : 0;
+  for (const auto& m : msgs)
+    n += std::holds_alternative<T>(m) ? 1 : 0;
   return n;
 }
 
@@ -45,7 +44,8 @@ inline std::string joined_output(const std::vector<protocol::message>& msgs,
                                  const std::string& stream) {
   std::string out;
   for (const auto& m : msgs) {
-    if (auto* o = as<protocol::command_output_message>(m); o && o->stream == stream) out += o->text;
+    if (auto* o = as<protocol::command_output_message>(m); o && o->stream == stream)
+      out += o->text;
   }
   return out;
 }
@@ -53,4 +53,4 @@ inline std::string joined_output(const std::vector<protocol::message>& msgs,
 // Zombie children of pid (state Z, parent pid).
 std::vector<int> zombie_children(int pid);
 
-}  // namespace agentrt::test
+} // namespace agentrt::test

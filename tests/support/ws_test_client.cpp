@@ -12,7 +12,7 @@
 #include <utility>
 #include <variant>
 
-#include "agentrt/protocol/websocket_utf8.hpp"  // before websocketpp: see there
+#include "agentrt/protocol/websocket_utf8.hpp" // before websocketpp: see there
 #include <websocketpp/client.hpp>
 #include <websocketpp/config/asio_no_tls_client.hpp>
 

@@ -77,7 +77,6 @@ public:
 
 constexpr std::size_t read_block_size = 64 * 1024;
 
-
 struct archive_read_deleter {
   void operator()(::archive* a) const noexcept { archive_read_free(a); }
 };

@@ -242,8 +242,8 @@ struct artifact_watcher::impl {
     r.pinned = std::move(ignore_content);
     load_rules(root_path, r);
     watch_parent(root_path, nullptr);
-    const auto mode = announce_existing && first_registration ? scan_mode::announce_all
-                                                              : scan_mode::watch_only;
+    const auto mode =
+        announce_existing && first_registration ? scan_mode::announce_all : scan_mode::watch_only;
     const std::error_code first = watch_tree(root_path, mode, nullptr, nullptr);
     deliver();
     return first;

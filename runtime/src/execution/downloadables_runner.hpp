@@ -26,27 +26,27 @@
 namespace agentrt::runtime::execution {
 
 struct downloadables_failure {
-  std::string error;          // for error_message.error (the session redacts it)
-  std::string metadata_json;  // what failed: url, file, entry, status, curl/libarchive text
+  std::string error;         // for error_message.error (the session redacts it)
+  std::string metadata_json; // what failed: url, file, entry, status, curl/libarchive text
 };
 
 class downloadables_runner : public std::enable_shared_from_this<downloadables_runner> {
- public:
+public:
   // Called once on the io_context: nullopt when everything was fetched.
   using done_handler = std::function<void(std::optional<downloadables_failure>)>;
   // Progress lines for the request's log ("downloaded URL (N bytes)", "extracted ...").
   using log_handler = std::function<void(const std::string&)>;
 
-  static std::shared_ptr<downloadables_runner> start(
-      asio::io_context& io, transfer::transfer_engine& engine, transfer::thread_pool& pool,
-      std::vector<protocol::downloadable> downloadables, transfer::transfer_options options,
-      archive::extract_limits limits, log_handler on_log, done_handler on_done);
+  static std::shared_ptr<downloadables_runner>
+  start(asio::io_context& io, transfer::transfer_engine& engine, transfer::thread_pool& pool,
+        std::vector<protocol::downloadable> downloadables, transfer::transfer_options options,
+        archive::extract_limits limits, log_handler on_log, done_handler on_done);
 
   // Stops the transfer or extraction in progress promptly; the partial file is removed and
   // on_done is not called.
   void cancel();
 
- private:
+private:
   downloadables_runner(asio::io_context& io, transfer::transfer_engine& engine,
                        transfer::thread_pool& pool);
   void next();
@@ -69,4 +69,4 @@ class downloadables_runner : public std::enable_shared_from_this<downloadables_r
   std::string current_file_;
 };
 
-}  // namespace agentrt::runtime::execution
+} // namespace agentrt::runtime::execution

@@ -8,7 +8,8 @@ namespace agentrt::runtime::execution {
 
 void output_tail::append(std::string_view text) {
   total_ += text.size();
-  if (cap_ == 0 || text.empty()) return;
+  if (cap_ == 0 || text.empty())
+    return;
   if (text.size() >= cap_) {
     text.remove_prefix(text.size() - cap_);
     ring_.clear();
@@ -16,7 +17,8 @@ void output_tail::append(std::string_view text) {
   }
   if (ring_.size() < cap_) {
     const std::size_t n = std::min(cap_ - ring_.size(), text.size());
-    if (ring_.size() + n > ring_.capacity()) grow(ring_.size() + n);
+    if (ring_.size() + n > ring_.capacity())
+      grow(ring_.size() + n);
     ring_.append(text.data(), n);
     text.remove_prefix(n);
   }
@@ -45,4 +47,4 @@ std::string output_tail::take() {
   return out;
 }
 
-}  // namespace agentrt::runtime::execution
+} // namespace agentrt::runtime::execution

@@ -10,7 +10,7 @@
 namespace agentrt::runtime::execution {
 
 class output_tail {
- public:
+public:
   explicit output_tail(std::size_t cap) : cap_(cap) {}
 
   void append(std::string_view text);
@@ -20,13 +20,13 @@ class output_tail {
   // The last min(total(), cap()) bytes in order; the tail is empty afterwards.
   std::string take();
 
- private:
+private:
   void grow(std::size_t at_least);
 
   std::size_t cap_;
   std::string ring_;       // grows up to cap_ bytes, then wraps
-  std::size_t oldest_ = 0;  // where the oldest byte is once ring_ is full
+  std::size_t oldest_ = 0; // where the oldest byte is once ring_ is full
   std::size_t total_ = 0;
 };
 
-}  // namespace agentrt::runtime::execution
+} // namespace agentrt::runtime::execution

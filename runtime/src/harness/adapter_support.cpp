@@ -104,7 +104,8 @@ harness_config effective_config(const harness_config& config, const invocation& 
 
 std::shared_ptr<const output_schema> requested_schema(const invocation& inv, std::string& error) {
   error.clear();
-  if (!inv.output_schema_json) return nullptr;
+  if (!inv.output_schema_json)
+    return nullptr;
   return output_schema::parse(*inv.output_schema_json, error);
 }
 
@@ -113,7 +114,8 @@ std::string workdir_of(const harness_config& config, const invocation& inv) {
 }
 
 std::optional<std::string> env_of(const invocation& inv, const std::string& name) {
-  if (auto it = inv.agent_env.find(name); it != inv.agent_env.end()) return it->second;
+  if (auto it = inv.agent_env.find(name); it != inv.agent_env.end())
+    return it->second;
   const char* v = std::getenv(name.c_str());
   return v ? std::optional<std::string>(v) : std::nullopt;
 }
@@ -125,7 +127,7 @@ std::string env_value(const invocation& inv, const std::string& name) {
 namespace {
 
 harness_outcome schema_mismatch(const std::string& harness_name, std::string error,
-                         std::string_view answer) {
+                                std::string_view answer) {
   harness_outcome out;
   out.ok = false;
   constexpr std::size_t shown = 2000;
@@ -137,7 +139,7 @@ harness_outcome schema_mismatch(const std::string& harness_name, std::string err
   return out;
 }
 
-}  // namespace
+} // namespace
 
 harness_outcome final_answer(const std::string& harness_name, std::string_view text,
                              const output_schema* schema, std::string metadata_json) {
@@ -151,8 +153,10 @@ harness_outcome final_answer(const std::string& harness_name, std::string_view t
   }
   const auto object = extract_json_object(text);
   if (!object)
-    return schema_mismatch(harness_name, "structured output requested but " + harness_name +
-                                      "'s answer contains no JSON object", text);
+    return schema_mismatch(harness_name,
+                           "structured output requested but " + harness_name +
+                               "'s answer contains no JSON object",
+                           text);
   rapidjson::Document doc;
   json::parse(*object, doc);
   return structured_answer(harness_name, doc, *schema, std::move(metadata_json));
@@ -164,7 +168,8 @@ harness_outcome structured_answer(const std::string& harness_name, const rapidjs
   const std::string text = json::dump(value);
   if (!value.IsObject())
     return schema_mismatch(harness_name, "structured output is not a JSON object", text);
-  if (!schema.validate(value, error)) return schema_mismatch(harness_name, std::move(error), text);
+  if (!schema.validate(value, error))
+    return schema_mismatch(harness_name, std::move(error), text);
   harness_outcome out;
   out.ok = true;
   out.data.type = protocol::result_data::kind::structured_output;
@@ -173,4 +178,4 @@ harness_outcome structured_answer(const std::string& harness_name, const rapidjs
   return out;
 }
 
-}  // namespace agentrt::runtime::harness
+} // namespace agentrt::runtime::harness

@@ -53,4 +53,4 @@ harness_outcome final_answer(const std::string& harness_name, std::string_view t
 harness_outcome structured_answer(const std::string& harness_name, const rapidjson::Value& value,
                                   const output_schema& schema, std::string metadata_json);
 
-}  // namespace agentrt::runtime::harness
+} // namespace agentrt::runtime::harness

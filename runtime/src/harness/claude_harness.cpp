@@ -16,40 +16,47 @@ const char* const harness_name = "claude";
 
 // Tool results carry either a string or a list of content blocks; the text is what matters.
 std::string tool_result_text(const rapidjson::Value& content) {
-  if (!content.IsArray()) return json::text_of(content);
+  if (!content.IsArray())
+    return json::text_of(content);
   std::string out;
   for (const auto& block : content.GetArray()) {
     if (json::string_or_empty(block, "type") == "text") {
-      if (!out.empty()) out += '\n';
+      if (!out.empty())
+        out += '\n';
       out += json::string_or_empty(block, "text");
     }
   }
   return out;
 }
 
-}  // namespace
+} // namespace
 
 claude_parser::claude_parser(event_sink sink, std::shared_ptr<const output_schema> schema)
     : sink_(std::move(sink)), schema_(std::move(schema)) {}
 
 bool claude_parser::on_line(std::string_view line) {
   rapidjson::Document doc;
-  if (!json::parse(line, doc) || !doc.IsObject()) return false;
+  if (!json::parse(line, doc) || !doc.IsObject())
+    return false;
   const auto type = json::string_member(doc, "type");
-  if (!type) return false;
+  if (!type)
+    return false;
   if (auto sid = json::string_member(doc, "session_id"); sid && !sid->empty()) {
     if (session_id_.empty() && sink_.wants_events()) {
       json::object_writer w;
       w.add("session_id", *sid).add("harness", harness_name);
-      if (auto model = json::string_member(doc, "model")) w.add("model", *model);
+      if (auto model = json::string_member(doc, "model"))
+        w.add("model", *model);
       sink_.event("session", w.str());
     }
     session_id_ = *sid;
   }
   if (*type == "assistant") {
-    if (const auto* m = json::member(doc, "message")) on_assistant(*m);
+    if (const auto* m = json::member(doc, "message"))
+      on_assistant(*m);
   } else if (*type == "user") {
-    if (const auto* m = json::member(doc, "message")) on_user(*m);
+    if (const auto* m = json::member(doc, "message"))
+      on_user(*m);
   } else if (*type == "result") {
     result_.Swap(doc);
     have_result_ = true;
@@ -60,20 +67,26 @@ bool claude_parser::on_line(std::string_view line) {
 
 void claude_parser::on_assistant(const rapidjson::Value& message) {
   const auto* content = json::member(message, "content");
-  if (!content || !content->IsArray()) return;
+  if (!content || !content->IsArray())
+    return;
   std::vector<std::string> texts;
   for (const auto& block : content->GetArray()) {
     const auto kind = json::string_or_empty(block, "type");
     if (kind == "text") {
       auto text = json::string_or_empty(block, "text");
-      if (!text.empty()) texts.push_back(std::move(text));
+      if (!text.empty())
+        texts.push_back(std::move(text));
     } else if (kind == "tool_use" && sink_.wants_events()) {
       json::object_writer w;
-      w.add("id", json::string_or_empty(block, "id")).add("name", json::string_or_empty(block, "name"));
-      if (const auto* input = json::member(block, "input")) w.add_value("input", *input);
+      w.add("id", json::string_or_empty(block, "id"))
+          .add("name", json::string_or_empty(block, "name"));
+      if (const auto* input = json::member(block, "input"))
+        w.add_value("input", *input);
       sink_.event("tool_use", w.str());
     } else if (kind == "thinking" && sink_.wants_events()) {
-      sink_.event("reasoning", json::object_writer().add("text", json::string_or_empty(block, "thinking")).str());
+      sink_.event(
+          "reasoning",
+          json::object_writer().add("text", json::string_or_empty(block, "thinking")).str());
     }
   }
   sink_.assistant(std::move(texts));
@@ -81,9 +94,11 @@ void claude_parser::on_assistant(const rapidjson::Value& message) {
 
 void claude_parser::on_user(const rapidjson::Value& message) {
   const auto* content = json::member(message, "content");
-  if (!content || !content->IsArray() || !sink_.wants_events()) return;
+  if (!content || !content->IsArray() || !sink_.wants_events())
+    return;
   for (const auto& block : content->GetArray()) {
-    if (json::string_or_empty(block, "type") != "tool_result") continue;
+    if (json::string_or_empty(block, "type") != "tool_result")
+      continue;
     const auto* c = json::member(block, "content");
     sink_.event("tool_result", json::object_writer()
                                    .add("id", json::string_or_empty(block, "tool_use_id"))
@@ -104,11 +119,13 @@ harness_outcome claude_parser::finish(const process_end& end) {
   json::object_writer meta;
   meta.add("harness", harness_name).add("session_id", session_id_);
   for (const char* key : {"duration_ms", "duration_api_ms", "num_turns", "total_cost_usd"}) {
-    if (const auto* v = json::member(r, key); v && v->IsNumber()) meta.add_value(key, *v);
+    if (const auto* v = json::member(r, key); v && v->IsNumber())
+      meta.add_value(key, *v);
   }
   if (const auto* usage = json::member(r, "usage"); usage && usage->IsObject()) {
     meta.add_value("usage", *usage);
-    if (sink_.wants_events()) sink_.event("usage", json::dump(*usage));
+    if (sink_.wants_events())
+      sink_.event("usage", json::dump(*usage));
   }
   const auto subtype = json::string_or_empty(r, "subtype");
   const bool is_error = json::bool_member(r, "is_error") || subtype != "success";
@@ -116,10 +133,12 @@ harness_outcome claude_parser::finish(const process_end& end) {
     harness_outcome out;
     out.ok = false;
     std::string detail = json::string_or_empty(r, "result");
-    if (const auto* errors = json::member(r, "errors"); errors && errors->IsArray() && !errors->Empty())
+    if (const auto* errors = json::member(r, "errors");
+        errors && errors->IsArray() && !errors->Empty())
       detail += (detail.empty() ? "" : "; ") + json::text_of((*errors)[0]);
     out.error = "claude failed (" + (subtype.empty() ? std::string("error") : subtype) + ")";
-    if (!detail.empty()) out.error += ": " + detail;
+    if (!detail.empty())
+      out.error += ": " + detail;
     meta.add("subtype", subtype).add("exit_code", end.status.exit_code);
     if (const auto* status = json::member(r, "api_error_status"); status && !status->IsNull())
       meta.add_value("api_error_status", *status);
@@ -146,11 +165,16 @@ std::vector<std::string> claude_argv(const std::string& program, const harness_c
   for (const auto& tool : h.disallowed_tools.value_or(std::vector<std::string>{}))
     argv.insert(argv.end(), {"--disallowedTools", tool});
   argv.insert(argv.end(), {"--permission-mode", h.permission_mode.value_or("bypassPermissions")});
-  if (!inv.model.empty()) argv.insert(argv.end(), {"--model", inv.model});
-  if (!inv.system_prompt.empty()) argv.insert(argv.end(), {"--system-prompt", inv.system_prompt});
-  if (schema) argv.insert(argv.end(), {"--json-schema", schema->schema_json()});
-  if (inv.resume_session_id) argv.insert(argv.end(), {"--resume", *inv.resume_session_id});
-  if (config.max_turns > 0) argv.insert(argv.end(), {"--max-turns", std::to_string(config.max_turns)});
+  if (!inv.model.empty())
+    argv.insert(argv.end(), {"--model", inv.model});
+  if (!inv.system_prompt.empty())
+    argv.insert(argv.end(), {"--system-prompt", inv.system_prompt});
+  if (schema)
+    argv.insert(argv.end(), {"--json-schema", schema->schema_json()});
+  if (inv.resume_session_id)
+    argv.insert(argv.end(), {"--resume", *inv.resume_session_id});
+  if (config.max_turns > 0)
+    argv.insert(argv.end(), {"--max-turns", std::to_string(config.max_turns)});
   if (h.max_budget_usd)
     argv.insert(argv.end(), {"--max-budget-usd", json::dump(rapidjson::Value(*h.max_budget_usd))});
   if (!mcp_config_path.empty())
@@ -164,9 +188,9 @@ claude_harness::claude_harness(harness_config config, std::string program)
     : process_harness(std::move(config)), program_(std::move(program)) {}
 
 process_harness::prepared claude_harness::prepare(const invocation& inv,
-                                                 std::shared_ptr<const output_schema> schema,
-                                                 const event_sink& sink,
-                                                 process_run_options& opts) {
+                                                  std::shared_ptr<const output_schema> schema,
+                                                  const event_sink& sink,
+                                                  process_run_options& opts) {
   std::shared_ptr<run_dir> dir;
   std::string mcp_path;
   if (inv.settings.mcp_servers) {
@@ -186,8 +210,9 @@ process_harness::prepared claude_harness::prepare(const invocation& inv,
       claude_argv(program_, effective_config(config(), inv), inv, schema.get(), mcp_path);
   opts.keep_alive = std::move(dir);
   // Bypass mode refuses to run as root unless told it is inside a sandbox, which it is.
-  if (::geteuid() == 0) opts.spawn.env.emplace("IS_SANDBOX", "1");
+  if (::geteuid() == 0)
+    opts.spawn.env.emplace("IS_SANDBOX", "1");
   return {std::make_unique<claude_parser>(sink, std::move(schema)), {}};
 }
 
-}  // namespace agentrt::runtime::harness
+} // namespace agentrt::runtime::harness

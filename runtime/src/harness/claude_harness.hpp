@@ -16,19 +16,19 @@
 namespace agentrt::runtime::harness {
 
 class claude_parser : public event_parser {
- public:
+public:
   claude_parser(event_sink sink, std::shared_ptr<const output_schema> schema);
   bool on_line(std::string_view line) override;
   harness_outcome finish(const process_end& end) override;
 
- private:
+private:
   void on_assistant(const rapidjson::Value& message);
   void on_user(const rapidjson::Value& message);
 
   event_sink sink_;
   std::shared_ptr<const output_schema> schema_;
   std::string session_id_;
-  rapidjson::Document result_;  // the result line, when it came
+  rapidjson::Document result_; // the result line, when it came
   bool have_result_ = false;
 };
 
@@ -39,22 +39,22 @@ std::vector<std::string> claude_argv(const std::string& program, const harness_c
                                      const std::string& mcp_config_path = {});
 
 class claude_harness : public process_harness {
- public:
+public:
   // program: the claude executable (a path, or a name looked up in PATH).
   claude_harness(harness_config config, std::string program);
   std::string name() const override { return "claude"; }
 
- protected:
+protected:
   std::vector<setting> supported_settings() const override {
-    return {setting::max_turns,      setting::timeout_s,      setting::permission_mode,
-            setting::allowed_tools,  setting::disallowed_tools, setting::max_budget_usd,
-            setting::mcp_servers,    setting::extra_args};
+    return {setting::max_turns,     setting::timeout_s,        setting::permission_mode,
+            setting::allowed_tools, setting::disallowed_tools, setting::max_budget_usd,
+            setting::mcp_servers,   setting::extra_args};
   }
   prepared prepare(const invocation& inv, std::shared_ptr<const output_schema> schema,
                    const event_sink& sink, process_run_options& opts) override;
 
- private:
+private:
   std::string program_;
 };
 
-}  // namespace agentrt::runtime::harness
+} // namespace agentrt::runtime::harness

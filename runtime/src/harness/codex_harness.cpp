@@ -24,11 +24,14 @@ std::string mcp_result_text(const rapidjson::Value& item) {
     return json::string_or_empty(*error, "message");
   const auto* result = json::member(item, "result");
   const auto* content = result ? json::member(*result, "content") : nullptr;
-  if (!content || !content->IsArray()) return "";
+  if (!content || !content->IsArray())
+    return "";
   std::string out;
   for (const auto& block : content->GetArray()) {
-    if (json::string_or_empty(block, "type") != "text") continue;
-    if (!out.empty()) out += '\n';
+    if (json::string_or_empty(block, "type") != "text")
+      continue;
+    if (!out.empty())
+      out += '\n';
     out += json::string_or_empty(block, "text");
   }
   return out.empty() && !content->Empty() ? json::dump(*content) : out;
@@ -38,9 +41,11 @@ std::string mcp_result_text(const rapidjson::Value& item) {
 std::string file_changes_text(const rapidjson::Value& item) {
   const auto* changes = json::member(item, "changes");
   std::string out;
-  if (!changes || !changes->IsArray()) return out;
+  if (!changes || !changes->IsArray())
+    return out;
   for (const auto& c : changes->GetArray()) {
-    if (!out.empty()) out += '\n';
+    if (!out.empty())
+      out += '\n';
     out += json::string_or_empty(c, "kind") + " " + json::string_or_empty(c, "path");
   }
   return out;
@@ -50,13 +55,15 @@ std::string file_changes_text(const rapidjson::Value& item) {
 // some statuses, reduced to its message; any other text as it is.
 std::string api_error_text(const std::string& text) {
   rapidjson::Document doc;
-  if (!json::parse(text, doc) || !doc.IsObject()) return text;
+  if (!json::parse(text, doc) || !doc.IsObject())
+    return text;
   const auto* error = json::member(doc, "error");
-  const auto message = error && error->IsObject() ? json::string_member(*error, "message") : std::nullopt;
+  const auto message =
+      error && error->IsObject() ? json::string_member(*error, "message") : std::nullopt;
   return message && !message->empty() ? *message : text;
 }
 
-}  // namespace
+} // namespace
 
 codex_parser::codex_parser(event_sink sink, std::shared_ptr<const output_schema> schema,
                            std::string model)
@@ -64,14 +71,17 @@ codex_parser::codex_parser(event_sink sink, std::shared_ptr<const output_schema>
 
 bool codex_parser::on_line(std::string_view line) {
   rapidjson::Document doc;
-  if (!json::parse(line, doc) || !doc.IsObject()) return false;
+  if (!json::parse(line, doc) || !doc.IsObject())
+    return false;
   const auto type = json::string_member(doc, "type");
-  if (!type) return false;
+  if (!type)
+    return false;
   if (*type == "thread.started") {
     thread_id_ = json::string_or_empty(doc, "thread_id");
     json::object_writer w;
     w.add("session_id", thread_id_).add("harness", harness_name);
-    if (!model_.empty()) w.add("model", model_);
+    if (!model_.empty())
+      w.add("model", model_);
     sink_.event("session", w.str());
   } else if (type->rfind("item.", 0) == 0) {
     if (const auto* item = json::member(doc, "item"); item && item->IsObject())
@@ -100,19 +110,19 @@ bool codex_parser::on_line(std::string_view line) {
 
 void codex_parser::tool_use(const std::string& id, const std::string& name,
                             const std::string& input_json) {
-  if (!announced_tools_.insert(id).second) return;
-  sink_.event("tool_use", json::object_writer()
-                              .add("id", id)
-                              .add("name", name)
-                              .add_raw("input", input_json)
-                              .str());
+  if (!announced_tools_.insert(id).second)
+    return;
+  sink_.event(
+      "tool_use",
+      json::object_writer().add("id", id).add("name", name).add_raw("input", input_json).str());
 }
 
 void codex_parser::tool_result(const std::string& id, const std::string& output, bool is_error,
                                const rapidjson::Value* exit_code) {
   json::object_writer w;
   w.add("id", id).add("output", output).add("is_error", is_error);
-  if (exit_code && exit_code->IsInt()) w.add("exit_code", exit_code->GetInt());
+  if (exit_code && exit_code->IsInt())
+    w.add("exit_code", exit_code->GetInt());
   sink_.event("tool_result", w.str());
 }
 
@@ -121,9 +131,11 @@ void codex_parser::on_item(const rapidjson::Value& item, bool completed) {
   const auto id = json::string_or_empty(item, "id");
   const auto status = json::string_or_empty(item, "status");
   if (kind == "agent_message") {
-    if (!completed) return;
+    if (!completed)
+      return;
     last_message_ = json::string_or_empty(item, "text");
-    if (!last_message_.empty()) sink_.assistant({last_message_});
+    if (!last_message_.empty())
+      sink_.assistant({last_message_});
   } else if (kind == "error") {
     // An error item is a warning (e.g. ignored config settings); the turn goes on.
     sink_.log(std::string(harness_name) + ": warning: " + json::string_or_empty(item, "message"));
@@ -131,30 +143,40 @@ void codex_parser::on_item(const rapidjson::Value& item, bool completed) {
     return;
   } else if (kind == "reasoning") {
     if (completed)
-      sink_.event("reasoning", json::object_writer().add("text", json::string_or_empty(item, "text")).str());
+      sink_.event("reasoning",
+                  json::object_writer().add("text", json::string_or_empty(item, "text")).str());
   } else if (kind == "command_execution") {
-    tool_use(id, kind, json::object_writer().add("command", json::string_or_empty(item, "command")).str());
-    if (!completed) return;
+    tool_use(id, kind,
+             json::object_writer().add("command", json::string_or_empty(item, "command")).str());
+    if (!completed)
+      return;
     const auto* exit_code = json::member(item, "exit_code");
-    const bool failed = status != "completed" || (exit_code && exit_code->IsInt() && exit_code->GetInt() != 0);
+    const bool failed =
+        status != "completed" || (exit_code && exit_code->IsInt() && exit_code->GetInt() != 0);
     tool_result(id, json::string_or_empty(item, "aggregated_output"), failed, exit_code);
   } else if (kind == "file_change") {
     const auto* changes = json::member(item, "changes");
-    tool_use(id, kind, json::object_writer().add_raw("changes", changes ? json::dump(*changes) : "[]").str());
-    if (completed) tool_result(id, file_changes_text(item), status == "failed");
+    tool_use(id, kind,
+             json::object_writer().add_raw("changes", changes ? json::dump(*changes) : "[]").str());
+    if (completed)
+      tool_result(id, file_changes_text(item), status == "failed");
   } else if (kind == "mcp_tool_call") {
     // Named the way codex offers MCP tools to the model: mcp__SERVER__TOOL.
     const auto* args = json::member(item, "arguments");
     tool_use(id,
-             "mcp__" + json::string_or_empty(item, "server") + "__" + json::string_or_empty(item, "tool"),
+             "mcp__" + json::string_or_empty(item, "server") + "__" +
+                 json::string_or_empty(item, "tool"),
              args && !args->IsNull() ? json::dump(*args) : "{}");
-    if (!completed) return;
+    if (!completed)
+      return;
     const auto* error = json::member(item, "error");
     tool_result(id, mcp_result_text(item), status == "failed" || (error && error->IsObject()));
   } else if (kind == "web_search") {
-    tool_use(id, kind, json::object_writer().add("query", json::string_or_empty(item, "query")).str());
+    tool_use(id, kind,
+             json::object_writer().add("query", json::string_or_empty(item, "query")).str());
     // The search runs at the model provider; codex reports no results, only that it happened.
-    if (completed) tool_result(id, "", false);
+    if (completed)
+      tool_result(id, "", false);
   }
   // todo_list and collaboration items are understood and not forwarded.
 }
@@ -165,23 +187,30 @@ harness_outcome codex_parser::finish(const process_end& end) {
     harness_outcome out;
     out.ok = false;
     const std::string& why = !failure_.empty() ? failure_ : last_error_;
-    out.error = std::string(harness_name) + " failed: " + (why.empty() ? "the turn failed" : api_error_text(why));
+    out.error = std::string(harness_name) +
+                " failed: " + (why.empty() ? "the turn failed" : api_error_text(why));
     json::object_writer meta;
-    meta.add("harness", harness_name).add("session_id", thread_id_).add("exit_code", end.status.exit_code);
-    if (!why.empty()) meta.add("codex_error", why);
-    if (!end.stderr_tail.empty()) meta.add("stderr_tail", end.stderr_tail);
+    meta.add("harness", harness_name)
+        .add("session_id", thread_id_)
+        .add("exit_code", end.status.exit_code);
+    if (!why.empty())
+      meta.add("codex_error", why);
+    if (!end.stderr_tail.empty())
+      meta.add("stderr_tail", end.stderr_tail);
     out.error_metadata_json = meta.str();
     return out;
   }
   if (!clean_exit)
     return process_failure(harness_name, end,
-                           last_error_.empty() ? std::string()
-                                               : std::string(harness_name) + " failed: " + last_error_);
+                           last_error_.empty()
+                               ? std::string()
+                               : std::string(harness_name) + " failed: " + last_error_);
   if (!turn_completed_)
     return process_failure(harness_name, end, "codex exited without completing the turn");
   json::object_writer meta;
   meta.add("harness", harness_name).add("session_id", thread_id_);
-  if (!usage_json_.empty()) meta.add_raw("usage", usage_json_);
+  if (!usage_json_.empty())
+    meta.add_raw("usage", usage_json_);
   return final_answer(harness_name, last_message_, schema_.get(), meta.str());
 }
 
@@ -192,15 +221,18 @@ codex_provider codex_provider_of(const invocation& inv) {
   return p;
 }
 
-std::map<std::string, std::string> codex_env(const invocation& inv, const codex_provider& provider) {
+std::map<std::string, std::string> codex_env(const invocation& inv,
+                                             const codex_provider& provider) {
   std::map<std::string, std::string> extra;
   // With RUST_BACKTRACE=1 in the environment codex follows an error with a long backtrace of
   // "<unknown>" frames, which would push the error itself out of the stderr tail.
-  if (env_value(inv, "RUST_LIB_BACKTRACE").empty()) extra.emplace("RUST_LIB_BACKTRACE", "0");
+  if (env_value(inv, "RUST_LIB_BACKTRACE").empty())
+    extra.emplace("RUST_LIB_BACKTRACE", "0");
   const std::string key = env_value(inv, "OPENAI_API_KEY");
   if (provider.base_url.empty() && !key.empty() && env_value(inv, "CODEX_API_KEY").empty()) {
     std::string home = env_value(inv, "CODEX_HOME");
-    if (home.empty() && !env_value(inv, "HOME").empty()) home = env_value(inv, "HOME") + "/.codex";
+    if (home.empty() && !env_value(inv, "HOME").empty())
+      home = env_value(inv, "HOME") + "/.codex";
     std::error_code ec;
     // A stored login (ChatGPT or API key) is the user's choice and stays in charge.
     if (home.empty() || !std::filesystem::exists(std::filesystem::path(home) / "auth.json", ec))
@@ -213,19 +245,29 @@ std::string toml_string(const std::string& text) {
   std::string out = "\"";
   for (const char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
-          out += buf;
-        } else {
-          out += c;  // UTF-8 passes through: TOML strings are UTF-8
-        }
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    default:
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
+        out += buf;
+      } else {
+        out += c; // UTF-8 passes through: TOML strings are UTF-8
+      }
     }
   }
   return out + "\"";
@@ -297,34 +339,39 @@ std::vector<std::string> codex_argv(const std::string& program, const invocation
                                     const std::vector<std::string>& settings) {
   std::vector<std::string> argv = {program, "exec"};
   // `resume` takes no -C: the working directory is the process's cwd in both forms.
-  if (inv.resume_session_id) argv.push_back("resume");
+  if (inv.resume_session_id)
+    argv.push_back("resume");
   argv.insert(argv.end(), {"--json", "--skip-git-repo-check"});
   if (settings.empty())
     argv.push_back("--dangerously-bypass-approvals-and-sandbox");
   else
     argv.insert(argv.end(), settings.begin(), settings.end());
-  if (!inv.model.empty()) argv.insert(argv.end(), {"-m", inv.model});
+  if (!inv.model.empty())
+    argv.insert(argv.end(), {"-m", inv.model});
   // Codex has no system-prompt flag; developer_instructions becomes a developer message
   // after codex's own instructions.
   if (!inv.system_prompt.empty())
     argv.insert(argv.end(), {"-c", "developer_instructions=" + toml_string(inv.system_prompt)});
   if (!provider.base_url.empty()) {
     const std::string p = std::string("model_providers.") + provider_id + ".";
-    argv.insert(argv.end(), {"-c", std::string("model_provider=") + toml_string(provider_id),
-                             "-c", p + "name=" + toml_string(provider_id),
-                             "-c", p + "base_url=" + toml_string(provider.base_url),
-                             "-c", p + "wire_api=\"responses\""});
+    argv.insert(argv.end(), {"-c", std::string("model_provider=") + toml_string(provider_id), "-c",
+                             p + "name=" + toml_string(provider_id), "-c",
+                             p + "base_url=" + toml_string(provider.base_url), "-c",
+                             p + "wire_api=\"responses\""});
     // The key stays in the environment; codex reads the variable named here.
-    if (provider.api_key_from_env) argv.insert(argv.end(), {"-c", p + "env_key=\"OPENAI_API_KEY\""});
+    if (provider.api_key_from_env)
+      argv.insert(argv.end(), {"-c", p + "env_key=\"OPENAI_API_KEY\""});
     // A private endpoint means no other traffic: without these codex looks up other hosts.
     argv.insert(argv.end(), {"--disable", "plugins", "-c", "analytics.enabled=false"});
   }
-  if (!schema_path.empty()) argv.insert(argv.end(), {"--output-schema", schema_path});
+  if (!schema_path.empty())
+    argv.insert(argv.end(), {"--output-schema", schema_path});
   if (inv.settings.extra_args)
     argv.insert(argv.end(), inv.settings.extra_args->begin(), inv.settings.extra_args->end());
   // "--" keeps a prompt that starts with '-' (or a session id) from being read as an option.
   argv.push_back("--");
-  if (inv.resume_session_id) argv.push_back(*inv.resume_session_id);
+  if (inv.resume_session_id)
+    argv.push_back(*inv.resume_session_id);
   argv.push_back(inv.user_prompt);
   return argv;
 }
@@ -349,13 +396,15 @@ process_harness::prepared codex_harness::prepare(const invocation& inv,
       schema_path = (dir->path() / "output-schema.json").string();
       write_private_file(schema_path, schema->schema_json(), error);
     }
-    if (!error.empty()) return {nullptr, "codex: cannot write the output schema file: " + error};
+    if (!error.empty())
+      return {nullptr, "codex: cannot write the output schema file: " + error};
   }
   const auto provider = codex_provider_of(inv);
   opts.spawn.argv = codex_argv(program_, inv, provider, schema_path, settings.argv);
-  for (auto& [name, value] : codex_env(inv, provider)) opts.spawn.env[name] = std::move(value);
+  for (auto& [name, value] : codex_env(inv, provider))
+    opts.spawn.env[name] = std::move(value);
   opts.keep_alive = std::move(dir);
   return {std::make_unique<codex_parser>(sink, std::move(schema), inv.model), {}};
 }
 
-}  // namespace agentrt::runtime::harness
+} // namespace agentrt::runtime::harness

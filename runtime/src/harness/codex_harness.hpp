@@ -8,8 +8,8 @@
 
 #include <map>
 #include <memory>
-#include <set>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,14 +21,14 @@
 namespace agentrt::runtime::harness {
 
 class codex_parser : public event_parser {
- public:
+public:
   // model: the requested model, reported in the session event (codex does not print it).
   codex_parser(event_sink sink, std::shared_ptr<const output_schema> schema,
                std::string model = {});
   bool on_line(std::string_view line) override;
   harness_outcome finish(const process_end& end) override;
 
- private:
+private:
   void on_item(const rapidjson::Value& item, bool completed);
   // Sent once per item id, whether codex reported the item as started or only as completed.
   void tool_use(const std::string& id, const std::string& name, const std::string& input_json);
@@ -40,18 +40,18 @@ class codex_parser : public event_parser {
   std::string model_;
   std::string thread_id_;
   std::string last_message_;
-  std::set<std::string> announced_tools_;  // item ids whose tool_use was sent
-  std::string usage_json_;                 // turn.completed's usage, when it came
+  std::set<std::string> announced_tools_; // item ids whose tool_use was sent
+  std::string usage_json_;                // turn.completed's usage, when it came
   bool turn_completed_ = false;
   bool turn_failed_ = false;
-  std::string failure_;     // turn.failed's message
-  std::string last_error_;  // the last top-level error event (often just a reconnect notice)
+  std::string failure_;    // turn.failed's message
+  std::string last_error_; // the last top-level error event (often just a reconnect notice)
 };
 
 // A Responses API endpoint configured by the environment rather than by codex's own config.
 struct codex_provider {
-  std::string base_url;           // AGENTRT_CODEX_BASE_URL, e.g. http://host:8000/v1; "" = none
-  bool api_key_from_env = false;  // OPENAI_API_KEY is set: codex sends it as the bearer token
+  std::string base_url;          // AGENTRT_CODEX_BASE_URL, e.g. http://host:8000/v1; "" = none
+  bool api_key_from_env = false; // OPENAI_API_KEY is set: codex sends it as the bearer token
 };
 
 // AGENTRT_CODEX_BASE_URL and OPENAI_API_KEY from the invocation's agent_env, else from the
@@ -83,17 +83,16 @@ codex_settings_args codex_settings(const invocation& inv);
 // The argv for an invocation (program first). schema_path: the file holding the output schema
 // ("" = none); settings: codex_settings(inv).argv.
 std::vector<std::string> codex_argv(const std::string& program, const invocation& inv,
-                                    const codex_provider& provider,
-                                    const std::string& schema_path,
+                                    const codex_provider& provider, const std::string& schema_path,
                                     const std::vector<std::string>& settings = {});
 
 class codex_harness : public process_harness {
- public:
+public:
   // program: the codex executable (a path, or a name looked up in PATH).
   codex_harness(harness_config config, std::string program);
   std::string name() const override { return "codex"; }
 
- protected:
+protected:
   std::vector<setting> supported_settings() const override {
     return {setting::timeout_s, setting::permission_mode, setting::mcp_servers,
             setting::extra_args};
@@ -101,8 +100,8 @@ class codex_harness : public process_harness {
   prepared prepare(const invocation& inv, std::shared_ptr<const output_schema> schema,
                    const event_sink& sink, process_run_options& opts) override;
 
- private:
+private:
   std::string program_;
 };
 
-}  // namespace agentrt::runtime::harness
+} // namespace agentrt::runtime::harness

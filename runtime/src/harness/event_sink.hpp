@@ -12,7 +12,7 @@
 namespace agentrt::runtime::harness {
 
 class event_sink {
- public:
+public:
   event_sink() = default;
   event_sink(harness_callbacks callbacks, bool agent_events)
       : callbacks_(std::move(callbacks)), agent_events_(agent_events) {}
@@ -23,18 +23,20 @@ class event_sink {
   }
   // event is one of "tool_use", "tool_result", "reasoning", "usage", "session".
   void event(const char* name, std::string data_json) const {
-    if (agent_events_ && callbacks_.on_agent_event) callbacks_.on_agent_event(name, std::move(data_json));
+    if (agent_events_ && callbacks_.on_agent_event)
+      callbacks_.on_agent_event(name, std::move(data_json));
   }
   bool wants_events() const noexcept { return agent_events_ && callbacks_.on_agent_event; }
   void log(std::string line) const {
-    if (callbacks_.on_log) callbacks_.on_log(std::move(line));
+    if (callbacks_.on_log)
+      callbacks_.on_log(std::move(line));
   }
   // After the run ended nothing may reach the session any more.
   void clear() { callbacks_ = {}; }
 
- private:
+private:
   harness_callbacks callbacks_;
   bool agent_events_ = false;
 };
 
-}  // namespace agentrt::runtime::harness
+} // namespace agentrt::runtime::harness

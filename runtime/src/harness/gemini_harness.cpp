@@ -29,29 +29,33 @@ bool is_token_count_key(std::string_view key) {
   return key != "duration_ms" && key != "tool_calls";
 }
 
-}  // namespace
+} // namespace
 
 gemini_parser::gemini_parser(event_sink sink, std::shared_ptr<const output_schema> schema)
     : sink_(std::move(sink)), schema_(std::move(schema)) {}
 
 void gemini_parser::end_turn() {
-  if (turn_text_.empty()) return;
+  if (turn_text_.empty())
+    return;
   last_turn_text_ = turn_text_;
   sink_.assistant({std::exchange(turn_text_, {})});
 }
 
 bool gemini_parser::on_line(std::string_view line) {
   rapidjson::Document doc;
-  if (!json::parse(line, doc) || !doc.IsObject()) return false;
+  if (!json::parse(line, doc) || !doc.IsObject())
+    return false;
   const auto type = json::string_member(doc, "type");
-  if (!type) return false;
+  if (!type)
+    return false;
   if (*type == "init") {
     session_id_ = json::string_or_empty(doc, "session_id");
     model_ = json::string_or_empty(doc, "model");
     if (sink_.wants_events() && !session_id_.empty()) {
       json::object_writer w;
       w.add("session_id", session_id_).add("harness", harness_name);
-      if (!model_.empty()) w.add("model", model_);
+      if (!model_.empty())
+        w.add("model", model_);
       sink_.event("session", w.str());
     }
   } else if (*type == "message") {
@@ -65,7 +69,8 @@ bool gemini_parser::on_line(std::string_view line) {
       json::object_writer w;
       w.add("id", json::string_or_empty(doc, "tool_id"))
           .add("name", json::string_or_empty(doc, "tool_name"));
-      if (const auto* p = json::member(doc, "parameters")) w.add_value("input", *p);
+      if (const auto* p = json::member(doc, "parameters"))
+        w.add_value("input", *p);
       sink_.event("tool_use", w.str());
     }
   } else if (*type == "tool_result") {
@@ -87,7 +92,8 @@ bool gemini_parser::on_line(std::string_view line) {
     // followed by a result line whose status is "error", often without a message of its own.
     const auto message = json::string_or_empty(doc, "message");
     const auto severity = json::string_or_empty(doc, "severity");
-    if (severity == "error") last_error_ = message;
+    if (severity == "error")
+      last_error_ = message;
     sink_.log(std::string(harness_name) + " " + severity + ": " + message);
   } else if (*type == "result") {
     end_turn();
@@ -108,34 +114,41 @@ harness_outcome gemini_parser::finish(const process_end& end) {
   const auto& r = result_;
   json::object_writer meta;
   meta.add("harness", harness_name).add("session_id", session_id_);
-  if (!model_.empty()) meta.add("model", model_);
+  if (!model_.empty())
+    meta.add("model", model_);
   if (const auto* stats = json::member(r, "stats"); stats && stats->IsObject()) {
     for (const char* key : {"duration_ms", "tool_calls"}) {
-      if (const auto* v = json::member(*stats, key); v && v->IsNumber()) meta.add_value(key, *v);
+      if (const auto* v = json::member(*stats, key); v && v->IsNumber())
+        meta.add_value(key, *v);
     }
     rapidjson::Document usage(rapidjson::kObjectType);
     for (const auto& m : stats->GetObject()) {
-      if (!is_token_count_key(m.name.GetString())) continue;
+      if (!is_token_count_key(m.name.GetString()))
+        continue;
       usage.AddMember(rapidjson::Value(m.name, usage.GetAllocator()),
                       rapidjson::Value(m.value, usage.GetAllocator()), usage.GetAllocator());
     }
     meta.add_value("usage", usage);
-    if (sink_.wants_events()) sink_.event("usage", json::dump(usage));
+    if (sink_.wants_events())
+      sink_.event("usage", json::dump(usage));
   }
   if (json::string_or_empty(r, "status") != "success") {
     harness_outcome out;
     out.ok = false;
     std::string message = last_error_, type;
     if (const auto* e = json::member(r, "error"); e && e->IsObject()) {
-      if (auto m = json::string_or_empty(*e, "message"); !m.empty()) message = std::move(m);
+      if (auto m = json::string_or_empty(*e, "message"); !m.empty())
+        message = std::move(m);
       type = json::string_or_empty(*e, "type");
     }
     out.error = message.empty()
                     ? "gemini failed (status " + json::string_or_empty(r, "status") + ")"
                     : "gemini failed: " + message;
-    if (!type.empty()) meta.add("error_type", type);
+    if (!type.empty())
+      meta.add("error_type", type);
     meta.add("exit_code", end.status.exit_code);
-    if (!end.stderr_tail.empty()) meta.add("stderr_tail", end.stderr_tail);
+    if (!end.stderr_tail.empty())
+      meta.add("stderr_tail", end.stderr_tail);
     out.error_metadata_json = meta.str();
     return out;
   }
@@ -158,8 +171,10 @@ std::vector<std::string> gemini_argv(const std::string& program, const invocatio
   argv.push_back(h.permission_mode ? "--approval-mode=" + *h.permission_mode : "--yolo");
   for (const auto& tool : h.allowed_tools.value_or(std::vector<std::string>{}))
     argv.push_back("--allowed-tools=" + tool);
-  if (!inv.model.empty()) argv.push_back("--model=" + inv.model);
-  if (inv.resume_session_id) argv.push_back("--resume=" + *inv.resume_session_id);
+  if (!inv.model.empty())
+    argv.push_back("--model=" + inv.model);
+  if (inv.resume_session_id)
+    argv.push_back("--resume=" + *inv.resume_session_id);
   if (h.extra_args)
     argv.insert(argv.end(), h.extra_args->begin(), h.extra_args->end());
   return argv;
@@ -180,10 +195,12 @@ std::optional<std::string> gemini_settings_overlay(const std::string* user_setti
     // The CLI reads settings.json with comments; a file it cannot read stays its business.
     doc.Parse<rapidjson::kParseCommentsFlag | rapidjson::kParseTrailingCommasFlag |
               rapidjson::kParseFullPrecisionFlag>(user_settings->c_str(), user_settings->size());
-    if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
+    if (doc.HasParseError() || !doc.IsObject())
+      return std::nullopt;
   }
   auto& a = doc.GetAllocator();
-  if (json::member(doc, "selectedAuthType")) return std::nullopt;  // the CLI's v1 layout
+  if (json::member(doc, "selectedAuthType"))
+    return std::nullopt; // the CLI's v1 layout
   auto child = [&a](rapidjson::Value& parent, const char* key) -> rapidjson::Value* {
     if (!parent.HasMember(key))
       parent.AddMember(rapidjson::StringRef(key), rapidjson::Value(rapidjson::kObjectType), a);
@@ -192,7 +209,8 @@ std::optional<std::string> gemini_settings_overlay(const std::string* user_setti
   };
   auto* security = child(doc, "security");
   auto* auth = security ? child(*security, "auth") : nullptr;
-  if (!auth) return std::nullopt;
+  if (!auth)
+    return std::nullopt;
   // An empty or null choice counts as none, as it does for the CLI.
   if (const auto* chosen = json::member(*auth, "selectedType");
       chosen && !chosen->IsNull() && !(chosen->IsString() && chosen->GetStringLength() == 0))
@@ -273,19 +291,22 @@ void link_entries(const fs::path& from, const fs::path& to,
        !ec && it != end; it.increment(ec)) {
     const auto name = it->path().filename().string();
     bool skipped = false;
-    for (const char* s : skip) skipped |= name == s;
+    for (const char* s : skip)
+      skipped |= name == s;
     std::error_code link_ec;
-    if (!skipped) fs::create_symlink(it->path(), to / name, link_ec);
+    if (!skipped)
+      fs::create_symlink(it->path(), to / name, link_ec);
   }
 }
 
 // The Gemini CLI's notion of home: GEMINI_CLI_HOME, else HOME ("" when neither is set).
 std::string gemini_home(const env_lookup& env) {
-  if (auto h = env("GEMINI_CLI_HOME"); h && !h->empty()) return *h;
+  if (auto h = env("GEMINI_CLI_HOME"); h && !h->empty())
+    return *h;
   return env("HOME").value_or("");
 }
 
-}  // namespace
+} // namespace
 
 std::unique_ptr<gemini_run_dir> gemini_run_dir::create(const fs::path& parent,
                                                        const std::string& system_prompt,
@@ -308,18 +329,22 @@ std::unique_ptr<gemini_run_dir> gemini_run_dir::create(const fs::path& parent,
     settings = std::move(merged);
   if (!error.empty())
     return nullptr;
-  if (system_prompt.empty() && !settings) return nullptr;
+  if (system_prompt.empty() && !settings)
+    return nullptr;
 
   auto private_dir = run_dir::create("agentrt-gemini", error, parent);
-  if (!private_dir) return nullptr;
+  if (!private_dir)
+    return nullptr;
   std::unique_ptr<gemini_run_dir> dir(new gemini_run_dir(std::move(private_dir)));
   if (!system_prompt.empty()) {
     // Only the runtime's user can read it: a system prompt can be confidential.
     const auto file = dir->path() / "system.md";
-    if (!write_private_file(file, system_prompt, error)) return nullptr;
+    if (!write_private_file(file, system_prompt, error))
+      return nullptr;
     dir->env_["GEMINI_SYSTEM_MD"] = file.string();
   }
-  if (settings && !dir->write_home_overlay(*settings, env, error)) return nullptr;
+  if (settings && !dir->write_home_overlay(*settings, env, error))
+    return nullptr;
   return dir;
 }
 
@@ -338,30 +363,33 @@ bool gemini_run_dir::write_home_overlay(const std::string& settings, const env_l
     // Sessions and per-project history must outlive this run (resume reads them), so their
     // directories exist in the user's store before they are linked; the CLI would create
     // exactly these on its first run.
-    for (const char* d : {"tmp", "history"}) fs::create_directories(real_gemini / d, ec);
+    for (const char* d : {"tmp", "history"})
+      fs::create_directories(real_gemini / d, ec);
     link_entries(home, overlay, {".gemini"});
     link_entries(real_gemini, overlay_gemini, {"settings.json"});
   }
-  if (!write_private_file(overlay_gemini / "settings.json", settings, error)) return false;
+  if (!write_private_file(overlay_gemini / "settings.json", settings, error))
+    return false;
   env_["GEMINI_CLI_HOME"] = overlay.string();
   return true;
 }
-
 
 gemini_harness::gemini_harness(harness_config config, std::string program)
     : process_harness(std::move(config)), program_(std::move(program)) {}
 
 process_harness::prepared gemini_harness::prepare(const invocation& inv,
-                                                 std::shared_ptr<const output_schema> schema,
-                                                 const event_sink& sink,
-                                                 process_run_options& opts) {
+                                                  std::shared_ptr<const output_schema> schema,
+                                                  const event_sink& sink,
+                                                  process_run_options& opts) {
   const env_lookup env = [&inv](const std::string& name) { return env_of(inv, name); };
   std::string error;
   auto dir = gemini_run_dir::create({}, inv.system_prompt, env, error, inv.settings);
-  if (!error.empty()) return {nullptr, "gemini: " + error};
+  if (!error.empty())
+    return {nullptr, "gemini: " + error};
   opts.spawn.argv = gemini_argv(program_, inv, schema.get());
   if (dir) {
-    for (const auto& [k, v] : dir->env()) opts.spawn.env[k] = v;
+    for (const auto& [k, v] : dir->env())
+      opts.spawn.env[k] = v;
     if (auto it = dir->env().find("GEMINI_CLI_HOME"); it != dir->env().end())
       sink.log("gemini: settings overlay " + it->second + " (merged settings.json)");
   }
@@ -369,4 +397,4 @@ process_harness::prepared gemini_harness::prepare(const invocation& inv,
   return {std::make_unique<gemini_parser>(sink, std::move(schema)), {}};
 }
 
-}  // namespace agentrt::runtime::harness
+} // namespace agentrt::runtime::harness

@@ -26,22 +26,22 @@
 namespace agentrt::runtime::harness {
 
 class gemini_parser : public event_parser {
- public:
+public:
   gemini_parser(event_sink sink, std::shared_ptr<const output_schema> schema);
   bool on_line(std::string_view line) override;
   harness_outcome finish(const process_end& end) override;
 
- private:
+private:
   void end_turn();
 
   event_sink sink_;
   std::shared_ptr<const output_schema> schema_;
   std::string session_id_;
   std::string model_;
-  std::string turn_text_;        // assistant deltas of the model turn in progress
-  std::string last_turn_text_;   // the text of the last model turn that had any
-  std::string last_error_;       // the last error event of severity "error"
-  rapidjson::Document result_;   // the result line, when it came
+  std::string turn_text_;      // assistant deltas of the model turn in progress
+  std::string last_turn_text_; // the text of the last model turn that had any
+  std::string last_error_;     // the last error event of severity "error"
+  rapidjson::Document result_; // the result line, when it came
   bool have_result_ = false;
 };
 
@@ -75,7 +75,7 @@ std::optional<std::string> gemini_with_harness_settings(const std::string* setti
 // and sessions are written through home/.gemini/tmp into the user's own store, which resume
 // needs) except for home/.gemini/settings.json, a merged copy. Removed by the destructor.
 class gemini_run_dir {
- public:
+public:
   // In parent ("" = the temp directory). nullptr with an empty error when the run needs no
   // files; nullptr with error on failure.
   static std::unique_ptr<gemini_run_dir> create(const std::filesystem::path& parent,
@@ -86,33 +86,33 @@ class gemini_run_dir {
   // GEMINI_SYSTEM_MD and/or GEMINI_CLI_HOME, to set in the CLI's environment.
   const std::map<std::string, std::string>& env() const noexcept { return env_; }
 
- private:
+private:
   explicit gemini_run_dir(std::unique_ptr<run_dir> dir) : dir_(std::move(dir)) {}
   bool write_home_overlay(const std::string& settings, const env_lookup& env, std::string& error);
 
-  std::unique_ptr<run_dir> dir_;  // removal unlinks the overlay's symlinks, never their targets
+  std::unique_ptr<run_dir> dir_; // removal unlinks the overlay's symlinks, never their targets
   std::map<std::string, std::string> env_;
 };
 
 class gemini_harness : public process_harness {
- public:
+public:
   // program: the gemini executable (a path, or a name looked up in PATH).
   gemini_harness(harness_config config, std::string program);
   std::string name() const override { return "gemini"; }
 
- protected:
+protected:
   // permission_mode is --approval-mode, allowed_tools --allowed-tools; max_turns,
   // disallowed_tools and mcp_servers go into the run's settings overlay.
   std::vector<setting> supported_settings() const override {
-    return {setting::max_turns,        setting::timeout_s,   setting::permission_mode,
-            setting::allowed_tools,    setting::disallowed_tools, setting::mcp_servers,
+    return {setting::max_turns,     setting::timeout_s,        setting::permission_mode,
+            setting::allowed_tools, setting::disallowed_tools, setting::mcp_servers,
             setting::extra_args};
   }
   prepared prepare(const invocation& inv, std::shared_ptr<const output_schema> schema,
                    const event_sink& sink, process_run_options& opts) override;
 
- private:
+private:
   std::string program_;
 };
 
-}  // namespace agentrt::runtime::harness
+} // namespace agentrt::runtime::harness

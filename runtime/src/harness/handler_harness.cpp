@@ -16,23 +16,27 @@ bool known_event(std::string_view e) {
          e == "session";
 }
 
-}  // namespace
+} // namespace
 
 handler_parser::handler_parser(event_sink sink, std::shared_ptr<const output_schema> schema)
     : sink_(std::move(sink)), schema_(std::move(schema)) {}
 
 bool handler_parser::on_line(std::string_view line) {
   rapidjson::Document doc;
-  if (!json::parse(line, doc) || !doc.IsObject()) return false;
+  if (!json::parse(line, doc) || !doc.IsObject())
+    return false;
   const auto type = json::string_member(doc, "type");
-  if (!type) return false;
+  if (!type)
+    return false;
 
   if (*type == "assistant") {
     const auto* blocks = json::member(doc, "text_blocks");
-    if (!blocks || !blocks->IsArray()) return false;
+    if (!blocks || !blocks->IsArray())
+      return false;
     std::vector<std::string> texts;
     for (const auto& b : blocks->GetArray()) {
-      if (b.IsString()) texts.emplace_back(b.GetString(), b.GetStringLength());
+      if (b.IsString())
+        texts.emplace_back(b.GetString(), b.GetStringLength());
     }
     sink_.assistant(std::move(texts));
     return true;
@@ -49,11 +53,13 @@ bool handler_parser::on_line(std::string_view line) {
     const auto* data = json::member(doc, "data");
     const auto* meta = json::member(doc, "metadata");
     const std::string metadata = meta && meta->IsObject() ? json::dump(*meta) : "{}";
-    if (!data || !data->IsObject()) return false;
+    if (!data || !data->IsObject())
+      return false;
     const auto kind = json::string_or_empty(*data, "type");
     if (kind == "structured_output") {
       const auto* so = json::member(*data, "structured_output");
-      if (!so || !so->IsObject()) return false;
+      if (!so || !so->IsObject())
+        return false;
       if (schema_) {
         result_ = structured_answer(handler_name, *so, *schema_, metadata);
       } else {
@@ -64,7 +70,8 @@ bool handler_parser::on_line(std::string_view line) {
       }
     } else if (kind == "text") {
       const auto text = json::string_member(*data, "text");
-      if (!text) return false;
+      if (!text)
+        return false;
       result_ = final_answer(handler_name, *text, schema_.get(), metadata);
     } else {
       return false;
@@ -75,7 +82,8 @@ bool handler_parser::on_line(std::string_view line) {
   if (*type == "agent_event") {
     const auto event = json::string_or_empty(doc, "event");
     const auto* data = json::member(doc, "data");
-    if (!known_event(event) || !data || !data->IsObject()) return false;
+    if (!known_event(event) || !data || !data->IsObject())
+      return false;
     sink_.event(event.c_str(), json::dump(*data));
     return true;
   }
@@ -84,7 +92,8 @@ bool handler_parser::on_line(std::string_view line) {
 
 harness_outcome handler_parser::finish(const process_end& end) {
   const bool clean_exit = end.status.exit_code == 0 && end.status.term_signal == 0;
-  if (clean_exit && have_result_) return std::move(result_);
+  if (clean_exit && have_result_)
+    return std::move(result_);
   if (have_error_) {
     harness_outcome out;
     out.ok = false;
@@ -92,14 +101,17 @@ harness_outcome handler_parser::finish(const process_end& end) {
     out.error_metadata_json = last_error_metadata_;
     return out;
   }
-  if (clean_exit) return process_failure(handler_name, end, "handler exited without a result line");
+  if (clean_exit)
+    return process_failure(handler_name, end, "handler exited without a result line");
   return process_failure(handler_name, end, {});
 }
 
 std::string handler_stdin_line(const invocation& inv) {
   rapidjson::Document doc(rapidjson::kObjectType);
   auto& a = doc.GetAllocator();
-  auto str = [&a](const std::string& s) { return rapidjson::Value(s.c_str(), static_cast<rapidjson::SizeType>(s.size()), a); };
+  auto str = [&a](const std::string& s) {
+    return rapidjson::Value(s.c_str(), static_cast<rapidjson::SizeType>(s.size()), a);
+  };
   doc.AddMember("system_prompt", str(inv.system_prompt), a);
   doc.AddMember("user_prompt", str(inv.user_prompt), a);
   doc.AddMember("model", str(inv.model), a);
@@ -112,14 +124,17 @@ std::string handler_stdin_line(const invocation& inv) {
     doc.AddMember("output_format", rapidjson::Value(), a);
   }
   rapidjson::Value env(rapidjson::kObjectType);
-  for (const auto& [k, v] : inv.agent_env) env.AddMember(str(k), str(v), a);
+  for (const auto& [k, v] : inv.agent_env)
+    env.AddMember(str(k), str(v), a);
   doc.AddMember("env", env, a);
   rapidjson::Value secrets(rapidjson::kArrayType);
-  for (const auto& s : inv.secrets) secrets.PushBack(str(s), a);
+  for (const auto& s : inv.secrets)
+    secrets.PushBack(str(s), a);
   doc.AddMember("secrets", secrets, a);
   doc.AddMember("source_id", str(inv.source_id), a);
   // Extension: only present when the client asked to resume.
-  if (inv.resume_session_id) doc.AddMember("resume_session_id", str(*inv.resume_session_id), a);
+  if (inv.resume_session_id)
+    doc.AddMember("resume_session_id", str(*inv.resume_session_id), a);
   // Extension: the invocation's harness_settings, only when it sent some. The handler is the
   // agent, so applying them is its job (the runtime enforces timeout_s as well).
   const auto& h = inv.settings;
@@ -157,12 +172,12 @@ handler_harness::handler_harness(harness_config config, std::string path)
     : process_harness(std::move(config)), path_(std::move(path)) {}
 
 process_harness::prepared handler_harness::prepare(const invocation& inv,
-                                                 std::shared_ptr<const output_schema> schema,
-                                                 const event_sink& sink,
-                                                 process_run_options& opts) {
+                                                   std::shared_ptr<const output_schema> schema,
+                                                   const event_sink& sink,
+                                                   process_run_options& opts) {
   opts.spawn.argv = {path_};
   opts.spawn.stdin_data = handler_stdin_line(inv);
   return {std::make_unique<handler_parser>(sink, std::move(schema)), {}};
 }
 
-}  // namespace agentrt::runtime::harness
+} // namespace agentrt::runtime::harness

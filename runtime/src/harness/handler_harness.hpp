@@ -15,13 +15,13 @@ namespace agentrt::runtime::harness {
 
 // The handler's stdout protocol, separate from the process for unit tests.
 class handler_parser : public event_parser {
- public:
+public:
   // schema: the requested structured output, or nullptr.
   handler_parser(event_sink sink, std::shared_ptr<const output_schema> schema);
   bool on_line(std::string_view line) override;
   harness_outcome finish(const process_end& end) override;
 
- private:
+private:
   event_sink sink_;
   std::shared_ptr<const output_schema> schema_;
   bool have_result_ = false;
@@ -35,22 +35,22 @@ class handler_parser : public event_parser {
 std::string handler_stdin_line(const invocation& inv);
 
 class handler_harness : public process_harness {
- public:
+public:
   handler_harness(harness_config config, std::string path);
   std::string name() const override { return "handler"; }
 
- protected:
+protected:
   // Every setting reaches the handler on stdin (handler_stdin_line); it is the agent.
   std::vector<setting> supported_settings() const override {
-    return {setting::max_turns,      setting::timeout_s,        setting::permission_mode,
-            setting::allowed_tools,  setting::disallowed_tools, setting::max_budget_usd,
-            setting::token_budget,   setting::mcp_servers,      setting::extra_args};
+    return {setting::max_turns,     setting::timeout_s,        setting::permission_mode,
+            setting::allowed_tools, setting::disallowed_tools, setting::max_budget_usd,
+            setting::token_budget,  setting::mcp_servers,      setting::extra_args};
   }
   prepared prepare(const invocation& inv, std::shared_ptr<const output_schema> schema,
                    const event_sink& sink, process_run_options& opts) override;
 
- private:
+private:
   std::string path_;
 };
 
-}  // namespace agentrt::runtime::harness
+} // namespace agentrt::runtime::harness

@@ -97,7 +97,7 @@ public:
 };
 
 // The agents an invocation may name in its "agent" field.
-inline constexpr const char* agent_names[] = {"claude", "codex",  "gemini",
+inline constexpr const char* agent_names[] = {"claude",   "codex",  "gemini",
                                               "opencode", "openai", "handler"};
 
 // The harness that config asks for, or the first one found: a CLI on PATH (claude, codex,

@@ -22,32 +22,35 @@ namespace {
 
 // The harness of a runtime that found none: every invocation fails, saying what was looked for.
 class unavailable_harness : public harness {
- public:
+public:
   explicit unavailable_harness(std::string why) : why_(std::move(why)) {}
   std::string name() const override { return "none"; }
   std::shared_ptr<harness_run> start(asio::io_context& io, process::process_reaper&,
-                                     process::process_scope&, const invocation&,
-                                     harness_callbacks, done_handler on_done) override {
+                                     process::process_scope&, const invocation&, harness_callbacks,
+                                     done_handler on_done) override {
     return immediate_run::fail(
         io, immediate_run::failure(why_, json::object_writer().add("harness", "none").str()),
         std::move(on_done));
   }
 
- private:
+private:
   std::string why_;
 };
 
 // The path of an executable program in the runtime's PATH, or "".
 std::string find_on_path(const std::string& program) {
-  if (program.find('/') != std::string::npos) return ::access(program.c_str(), X_OK) == 0 ? program : "";
+  if (program.find('/') != std::string::npos)
+    return ::access(program.c_str(), X_OK) == 0 ? program : "";
   const char* path = std::getenv("PATH");
   std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
   std::size_t start = 0;
   while (start <= dirs.size()) {
     auto end = dirs.find(':', start);
-    if (end == std::string::npos) end = dirs.size();
+    if (end == std::string::npos)
+      end = dirs.size();
     std::string dir = dirs.substr(start, end - start);
-    if (dir.empty()) dir = ".";
+    if (dir.empty())
+      dir = ".";
     const std::string candidate = dir + "/" + program;
     struct stat st {};
     if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
@@ -78,7 +81,8 @@ const cli_agent cli_agents[] = {
 
 std::string available_agents() {
   std::string out;
-  for (const auto& a : cli_agents) out += std::string(a.name) + ", ";
+  for (const auto& a : cli_agents)
+    out += std::string(a.name) + ", ";
   return out + "openai";
 }
 
@@ -193,7 +197,7 @@ private:
 
 std::unique_ptr<harness> make_default_harness(const harness_config& config, std::string& message);
 
-}  // namespace
+} // namespace
 
 std::unique_ptr<harness> make_harness(const harness_config& config, std::string& message) {
   auto h = make_default_harness(config, message);
@@ -214,7 +218,8 @@ std::unique_ptr<harness> make_default_harness(const harness_config& config, std:
     return std::make_unique<handler_harness>(config, config.handler_path);
   }
   for (const auto& a : cli_agents) {
-    if (config.agent != a.name) continue;
+    if (config.agent != a.name)
+      continue;
     const std::string found = find_on_path(a.program);
     message = std::string("harness: ") + a.name + " (" +
               (found.empty() ? std::string("not found on PATH yet") : found) + ")";
@@ -254,4 +259,4 @@ std::unique_ptr<harness> make_default_harness(const harness_config& config, std:
 
 } // namespace
 
-}  // namespace agentrt::runtime::harness
+} // namespace agentrt::runtime::harness

@@ -14,12 +14,13 @@
 namespace agentrt::runtime::harness {
 
 class immediate_run : public harness_run {
- public:
+public:
   static std::shared_ptr<immediate_run> fail(asio::io_context& io, harness_outcome outcome,
                                              harness::done_handler on_done) {
     auto self = std::make_shared<immediate_run>();
     asio::post(io, [self, outcome = std::move(outcome), on_done = std::move(on_done)]() mutable {
-      if (!self->cancelled_ && on_done) on_done(std::move(outcome));
+      if (!self->cancelled_ && on_done)
+        on_done(std::move(outcome));
     });
     return self;
   }
@@ -32,8 +33,8 @@ class immediate_run : public harness_run {
   }
   void cancel() override { cancelled_ = true; }
 
- private:
+private:
   bool cancelled_ = false;
 };
 
-}  // namespace agentrt::runtime::harness
+} // namespace agentrt::runtime::harness

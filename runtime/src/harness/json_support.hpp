@@ -36,13 +36,19 @@ std::string text_of(const rapidjson::Value& v);
 
 // A JSON object writer for event data and metadata: add() fields, then str().
 class object_writer {
- public:
+public:
   object_writer() : writer_(buffer_) { writer_.StartObject(); }
   object_writer& add(const char* key, std::string_view value);
-  object_writer& add(const char* key, const char* value) { return add(key, std::string_view(value)); }
-  object_writer& add(const char* key, const std::string& value) { return add(key, std::string_view(value)); }
+  object_writer& add(const char* key, const char* value) {
+    return add(key, std::string_view(value));
+  }
+  object_writer& add(const char* key, const std::string& value) {
+    return add(key, std::string_view(value));
+  }
   object_writer& add(const char* key, std::int64_t value);
-  object_writer& add(const char* key, int value) { return add(key, static_cast<std::int64_t>(value)); }
+  object_writer& add(const char* key, int value) {
+    return add(key, static_cast<std::int64_t>(value));
+  }
   object_writer& add(const char* key, double value);
   object_writer& add(const char* key, bool value);
   // value is serialized JSON, copied in as is (it must be valid).
@@ -50,10 +56,10 @@ class object_writer {
   object_writer& add_value(const char* key, const rapidjson::Value& value);
   std::string str();
 
- private:
+private:
   rapidjson::StringBuffer buffer_;
   rapidjson::Writer<rapidjson::StringBuffer> writer_;
   bool done_ = false;
 };
 
-}  // namespace agentrt::runtime::harness::json
+} // namespace agentrt::runtime::harness::json

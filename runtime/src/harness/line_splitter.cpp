@@ -6,15 +6,17 @@ namespace agentrt::runtime::harness {
 namespace {
 
 std::string_view chomp(std::string_view line) {
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (!line.empty() && line.back() == '\r')
+    line.remove_suffix(1);
   return line;
 }
 
-}  // namespace
+} // namespace
 
 bool line_splitter::write(std::string_view chunk,
                           const std::function<void(std::string_view)>& on_line) {
-  if (overflowed_) return false;
+  if (overflowed_)
+    return false;
   while (!chunk.empty()) {
     const auto nl = chunk.find('\n');
     if (nl == std::string_view::npos) {
@@ -47,10 +49,11 @@ bool line_splitter::write(std::string_view chunk,
 }
 
 void line_splitter::flush(const std::function<void(std::string_view)>& on_line) {
-  if (overflowed_ || partial_.empty()) return;
+  if (overflowed_ || partial_.empty())
+    return;
   std::string last;
   last.swap(partial_);
   on_line(chomp(last));
 }
 
-}  // namespace agentrt::runtime::harness
+} // namespace agentrt::runtime::harness

@@ -12,7 +12,7 @@ namespace agentrt::runtime::harness {
 inline constexpr std::size_t default_max_line_bytes = 16 * 1024 * 1024;
 
 class line_splitter {
- public:
+public:
   explicit line_splitter(std::size_t max_line_bytes = default_max_line_bytes)
       : max_(max_line_bytes) {}
 
@@ -24,10 +24,10 @@ class line_splitter {
 
   bool overflowed() const noexcept { return overflowed_; }
 
- private:
+private:
   std::size_t max_;
   std::string partial_;
   bool overflowed_ = false;
 };
 
-}  // namespace agentrt::runtime::harness
+} // namespace agentrt::runtime::harness

@@ -32,7 +32,8 @@ std::string without_ansi(const std::string& text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '\x1b' && i + 1 < text.size() && text[i + 1] == '[') {
       i += 2;
-      while (i < text.size() && !(text[i] >= 0x40 && text[i] <= 0x7e)) ++i;
+      while (i < text.size() && !(text[i] >= 0x40 && text[i] <= 0x7e))
+        ++i;
       continue;
     }
     out += text[i];
@@ -48,7 +49,8 @@ std::string title_of(const std::string& prompt) {
   line = first == std::string::npos ? std::string() : line.substr(first);
   if (line.size() > title_max_bytes) {
     std::size_t cut = title_max_bytes;
-    while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xc0) == 0x80) --cut;
+    while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xc0) == 0x80)
+      --cut;
     line = line.substr(0, cut) + "...";
   }
   return line.empty() ? std::string("agentrt") : line;
@@ -62,10 +64,12 @@ std::string provider_of(const std::string& model) {
 // "provider/model" for -m. A bare model name is completed with the provider the user's config
 // already points at, so that `model: "claude-sonnet-4-5"` works for whoever configured one.
 std::string qualified_model(const std::string& model, const rapidjson::Value& config) {
-  if (model.empty() || model.find('/') != std::string::npos) return model;
+  if (model.empty() || model.find('/') != std::string::npos)
+    return model;
   std::string provider = provider_of(json::string_or_empty(config, "model"));
   if (provider.empty()) {
-    if (const auto* p = json::member(config, "provider"); p && p->IsObject() && p->MemberCount() == 1)
+    if (const auto* p = json::member(config, "provider");
+        p && p->IsObject() && p->MemberCount() == 1)
       provider = p->MemberBegin()->name.GetString();
   }
   return (provider.empty() ? std::string("anthropic") : provider) + "/" + model;
@@ -77,26 +81,27 @@ std::string structured_output_instruction(const output_schema& schema) {
          schema.schema_json();
 }
 
-
-}  // namespace
+} // namespace
 
 opencode_parser::opencode_parser(event_sink sink, std::shared_ptr<const output_schema> schema,
                                  std::string model, std::string resumed_session)
-    : sink_(std::move(sink)),
-      schema_(std::move(schema)),
-      model_(std::move(model)),
+    : sink_(std::move(sink)), schema_(std::move(schema)), model_(std::move(model)),
       resumed_session_(std::move(resumed_session)) {}
 
 bool opencode_parser::on_line(std::string_view line) {
   rapidjson::Document doc;
-  if (!json::parse(line, doc) || !doc.IsObject()) return false;
+  if (!json::parse(line, doc) || !doc.IsObject())
+    return false;
   const auto type = json::string_member(doc, "type");
-  if (!type) return false;
-  if (auto sid = json::string_member(doc, "sessionID"); sid && !sid->empty() && session_id_.empty()) {
+  if (!type)
+    return false;
+  if (auto sid = json::string_member(doc, "sessionID");
+      sid && !sid->empty() && session_id_.empty()) {
     session_id_ = *sid;
     json::object_writer w;
     w.add("session_id", session_id_).add("harness", harness_name);
-    if (!model_.empty()) w.add("model", model_);
+    if (!model_.empty())
+      w.add("model", model_);
     sink_.event("session", w.str());
   }
   static const rapidjson::Value no_part(rapidjson::kObjectType);
@@ -112,7 +117,8 @@ bool opencode_parser::on_line(std::string_view line) {
     }
   } else if (*type == "reasoning") {
     if (sink_.wants_events())
-      sink_.event("reasoning", json::object_writer().add("text", json::string_or_empty(part, "text")).str());
+      sink_.event("reasoning",
+                  json::object_writer().add("text", json::string_or_empty(part, "text")).str());
   } else if (*type == "tool_use") {
     on_tool(part);
   } else if (*type == "step_finish") {
@@ -123,34 +129,41 @@ bool opencode_parser::on_line(std::string_view line) {
     std::string message;
     if (const auto* data = error ? json::member(*error, "data") : nullptr) {
       message = json::string_or_empty(*data, "message");
-      if (errors_.empty()) error_status_ = json::number_member(*data, "statusCode");
+      if (errors_.empty())
+        error_status_ = json::number_member(*data, "statusCode");
     }
-    if (errors_.empty()) error_name_ = name;
-    errors_.push_back(message.empty() ? (name.empty() ? std::string("unknown error") : name) : message);
+    if (errors_.empty())
+      error_name_ = name;
+    errors_.push_back(message.empty() ? (name.empty() ? std::string("unknown error") : name)
+                                      : message);
   }
   // Event types of later OpenCode versions are understood as "nothing to forward".
   return true;
 }
 
 void opencode_parser::on_tool(const rapidjson::Value& part) {
-  if (!sink_.wants_events()) return;
+  if (!sink_.wants_events())
+    return;
   const auto id = json::string_or_empty(part, "callID");
   static const rapidjson::Value no_state(rapidjson::kObjectType);
   const auto* s = json::member(part, "state");
   const rapidjson::Value& state = s && s->IsObject() ? *s : no_state;
   json::object_writer use;
   use.add("id", id).add("name", json::string_or_empty(part, "tool"));
-  if (const auto* input = json::member(state, "input")) use.add_value("input", *input);
+  if (const auto* input = json::member(state, "input"))
+    use.add_value("input", *input);
   sink_.event("tool_use", use.str());
   // `opencode run` prints a tool part once, when it has completed or failed, so one line is
   // both the call and its result.
   const auto status = json::string_or_empty(state, "status");
-  if (status != "completed" && status != "error") return;
+  if (status != "completed" && status != "error")
+    return;
   json::object_writer result;
   result.add("id", id);
   std::optional<std::int64_t> exit_code;
   if (const auto* meta = json::member(state, "metadata")) {
-    if (const auto* e = json::member(*meta, "exit"); e && e->IsInt64()) exit_code = e->GetInt64();
+    if (const auto* e = json::member(*meta, "exit"); e && e->IsInt64())
+      exit_code = e->GetInt64();
   }
   if (status == "error") {
     result.add("output", json::string_or_empty(state, "error")).add("is_error", true);
@@ -159,7 +172,8 @@ void opencode_parser::on_tool(const rapidjson::Value& part) {
     result.add("output", output ? json::text_of(*output) : std::string())
         .add("is_error", exit_code.value_or(0) != 0);
   }
-  if (exit_code) result.add("exit_code", *exit_code);
+  if (exit_code)
+    result.add("exit_code", *exit_code);
   sink_.event("tool_result", result.str());
 }
 
@@ -168,7 +182,8 @@ void opencode_parser::on_step_finish(const rapidjson::Value& part) {
   last_reason_ = json::string_or_empty(part, "reason");
   if (!step_texts_.empty()) {
     final_text_.clear();
-    for (const auto& t : step_texts_) final_text_ += (final_text_.empty() ? "" : "\n") + t;
+    for (const auto& t : step_texts_)
+      final_text_ += (final_text_.empty() ? "" : "\n") + t;
     step_texts_.clear();
   }
   if (auto cost = json::number_member(part, "cost")) {
@@ -189,9 +204,11 @@ void opencode_parser::on_step_finish(const rapidjson::Value& part) {
 
 void opencode_parser::add_metadata(json::object_writer& w) const {
   w.add("harness", harness_name).add("session_id", session_id_);
-  if (!model_.empty()) w.add("model", model_);
+  if (!model_.empty())
+    w.add("model", model_);
   w.add("num_turns", steps_);
-  if (have_cost_) w.add("total_cost_usd", cost_);
+  if (have_cost_)
+    w.add("total_cost_usd", cost_);
 }
 
 harness_outcome opencode_parser::finish(const process_end& raw_end) {
@@ -204,23 +221,25 @@ harness_outcome opencode_parser::finish(const process_end& raw_end) {
                 .add("input", input_)
                 .add("output", output_)
                 .add("reasoning", reasoning_)
-                .add_raw("cache", json::object_writer()
-                                      .add("read", cache_read_)
-                                      .add("write", cache_write_)
-                                      .str())
+                .add_raw(
+                    "cache",
+                    json::object_writer().add("read", cache_read_).add("write", cache_write_).str())
                 .add("total", total_)
                 .str();
-    if (sink_.wants_events()) sink_.event("usage", usage);
+    if (sink_.wants_events())
+      sink_.event("usage", usage);
   }
   json::object_writer meta;
   add_metadata(meta);
-  if (!usage.empty()) meta.add_raw("usage", usage);
+  if (!usage.empty())
+    meta.add_raw("usage", usage);
 
   if (!resumed_session_.empty() && !session_id_.empty() && session_id_ != resumed_session_) {
     // The history the caller meant to continue is not what the model saw.
     harness_outcome out;
     out.ok = false;
-    out.error = "opencode ran session " + session_id_ + " instead of the requested " + resumed_session_;
+    out.error =
+        "opencode ran session " + session_id_ + " instead of the requested " + resumed_session_;
     meta.add("requested_session_id", resumed_session_).add("exit_code", end.status.exit_code);
     out.error_metadata_json = meta.str();
     return out;
@@ -230,11 +249,15 @@ harness_outcome opencode_parser::finish(const process_end& raw_end) {
     out.ok = false;
     out.error = std::string(harness_name) + " failed (" +
                 (error_name_.empty() ? std::string("error") : error_name_) + "): ";
-    for (std::size_t i = 0; i < errors_.size(); ++i) out.error += (i ? "; " : "") + errors_[i];
-    if (!error_name_.empty()) meta.add("error_name", error_name_);
-    if (error_status_) meta.add("api_error_status", static_cast<std::int64_t>(*error_status_));
+    for (std::size_t i = 0; i < errors_.size(); ++i)
+      out.error += (i ? "; " : "") + errors_[i];
+    if (!error_name_.empty())
+      meta.add("error_name", error_name_);
+    if (error_status_)
+      meta.add("api_error_status", static_cast<std::int64_t>(*error_status_));
     meta.add("exit_code", end.status.exit_code);
-    if (!end.stderr_tail.empty()) meta.add("stderr_tail", end.stderr_tail);
+    if (!end.stderr_tail.empty())
+      meta.add("stderr_tail", end.stderr_tail);
     out.error_metadata_json = meta.str();
     return out;
   }
@@ -319,13 +342,15 @@ opencode_command opencode_command_for(const std::string& program, const harness_
             rapidjson::kParseFullPrecisionFlag>(blank ? "{}" : user_config.c_str());
   if (doc.HasParseError() || !doc.IsObject()) {
     cmd.error = std::string("opencode: ") + config_env_var + " is not a JSON object" +
-                (doc.HasParseError() ? std::string(" (") + rapidjson::GetParseError_En(doc.GetParseError()) +
-                                           " at offset " + std::to_string(doc.GetErrorOffset()) + ")"
-                                     : std::string());
+                (doc.HasParseError()
+                     ? std::string(" (") + rapidjson::GetParseError_En(doc.GetParseError()) +
+                           " at offset " + std::to_string(doc.GetErrorOffset()) + ")"
+                     : std::string());
     return cmd;
   }
   auto& a = doc.GetAllocator();
-  if (!doc.HasMember("agent")) doc.AddMember("agent", rapidjson::Value(rapidjson::kObjectType), a);
+  if (!doc.HasMember("agent"))
+    doc.AddMember("agent", rapidjson::Value(rapidjson::kObjectType), a);
   auto& agents = doc["agent"];
   if (!agents.IsObject()) {
     cmd.error = std::string("opencode: \"agent\" in ") + config_env_var + " is not an object";
@@ -333,9 +358,11 @@ opencode_command opencode_command_for(const std::string& program, const harness_
   }
   // Merged into what the user may already say about this agent (permissions, temperature...).
   if (!agents.HasMember(opencode_agent_name))
-    agents.AddMember(rapidjson::StringRef(opencode_agent_name), rapidjson::Value(rapidjson::kObjectType), a);
+    agents.AddMember(rapidjson::StringRef(opencode_agent_name),
+                     rapidjson::Value(rapidjson::kObjectType), a);
   auto& agent = agents[opencode_agent_name];
-  if (!agent.IsObject()) agent.SetObject();
+  if (!agent.IsObject())
+    agent.SetObject();
   auto set = [&a](rapidjson::Value& obj, const char* key, rapidjson::Value value) {
     if (auto it = obj.FindMember(key); it != obj.MemberEnd())
       it->value = value;
@@ -344,9 +371,11 @@ opencode_command opencode_command_for(const std::string& program, const harness_
   };
   set(agent, "mode", rapidjson::Value(rapidjson::StringRef("primary")));
   if (!inv.system_prompt.empty())
-    set(agent, "prompt", rapidjson::Value(inv.system_prompt.c_str(),
-                                          static_cast<rapidjson::SizeType>(inv.system_prompt.size()), a));
-  if (config.max_turns > 0) set(agent, "steps", rapidjson::Value(config.max_turns));
+    set(agent, "prompt",
+        rapidjson::Value(inv.system_prompt.c_str(),
+                         static_cast<rapidjson::SizeType>(inv.system_prompt.size()), a));
+  if (config.max_turns > 0)
+    set(agent, "steps", rapidjson::Value(config.max_turns));
   const auto& h = inv.settings;
   if (h.disallowed_tools) {
     // An agent's "tools" map switches tools off by name (globs allowed, e.g. "mymcp_*").
@@ -371,19 +400,29 @@ opencode_command opencode_command_for(const std::string& program, const harness_
 
   // Error logs on stderr: OpenCode retries 5xx and 429 answers without limit and prints no
   // event meanwhile, so the stderr tail is what says why a run hit the harness timeout.
-  cmd.argv = {program, "run", "--format", "json", "--pure", "--auto", "--print-logs",
-              "--log-level=ERROR", std::string("--agent=") + opencode_agent_name};
-  if (!cmd.model.empty()) cmd.argv.push_back("--model=" + cmd.model);
+  cmd.argv = {program,
+              "run",
+              "--format",
+              "json",
+              "--pure",
+              "--auto",
+              "--print-logs",
+              "--log-level=ERROR",
+              std::string("--agent=") + opencode_agent_name};
+  if (!cmd.model.empty())
+    cmd.argv.push_back("--model=" + cmd.model);
   // The "=" forms keep a value that starts with '-' from being read as a flag.
   if (inv.resume_session_id)
     cmd.argv.push_back("--session=" + *inv.resume_session_id);
   else
     cmd.argv.push_back("--title=" + title_of(inv.user_prompt));
-  if (inv.agent_events) cmd.argv.push_back("--thinking");  // reasoning parts are printed only then
+  if (inv.agent_events)
+    cmd.argv.push_back("--thinking"); // reasoning parts are printed only then
   if (h.extra_args)
     cmd.argv.insert(cmd.argv.end(), h.extra_args->begin(), h.extra_args->end());
   cmd.prompt = inv.user_prompt;
-  if (schema) cmd.prompt += structured_output_instruction(*schema);
+  if (schema)
+    cmd.prompt += structured_output_instruction(*schema);
   return cmd;
 }
 
@@ -391,18 +430,20 @@ opencode_harness::opencode_harness(harness_config config, std::string program)
     : process_harness(std::move(config)), program_(std::move(program)) {}
 
 process_harness::prepared opencode_harness::prepare(const invocation& inv,
-                                                 std::shared_ptr<const output_schema> schema,
-                                                 const event_sink& sink,
-                                                 process_run_options& opts) {
+                                                    std::shared_ptr<const output_schema> schema,
+                                                    const event_sink& sink,
+                                                    process_run_options& opts) {
   auto cmd = opencode_command_for(program_, effective_config(config(), inv), inv, schema.get(),
                                   env_value(inv, config_env_var));
-  if (!cmd.error.empty()) return {nullptr, std::move(cmd.error)};
+  if (!cmd.error.empty())
+    return {nullptr, std::move(cmd.error)};
   opts.spawn.argv = std::move(cmd.argv);
   opts.spawn.stdin_data = std::move(cmd.prompt);
   opts.spawn.env[config_env_var] = std::move(cmd.config_content);
   // OpenCode takes its working directory from $PWD; child_process sets PWD to the run's cwd.
   // A run must not replace the CLI under itself; the user can still say otherwise.
-  if (!env_of(inv, "OPENCODE_DISABLE_AUTOUPDATE")) opts.spawn.env.emplace("OPENCODE_DISABLE_AUTOUPDATE", "1");
+  if (!env_of(inv, "OPENCODE_DISABLE_AUTOUPDATE"))
+    opts.spawn.env.emplace("OPENCODE_DISABLE_AUTOUPDATE", "1");
   // opencode (a Bun executable) unpacks a 5.5 MB native library into $TMPDIR at every run and
   // never removes it, so a long-lived sandbox's /tmp would fill up run by run. The run gets a
   // TMPDIR of its own, removed after it; its tools inherit it. An explicit TMPDIR in agent_env
@@ -410,7 +451,8 @@ process_harness::prepared opencode_harness::prepare(const invocation& inv,
   if (inv.agent_env.count("TMPDIR") == 0) {
     std::string error;
     auto tmp = run_dir::create("agentrt-opencode", error);
-    if (!tmp) return {nullptr, "opencode: " + error};
+    if (!tmp)
+      return {nullptr, "opencode: " + error};
     opts.spawn.env["TMPDIR"] = tmp->path().string();
     opts.keep_alive = std::shared_ptr<run_dir>(std::move(tmp));
   }
@@ -419,4 +461,4 @@ process_harness::prepared opencode_harness::prepare(const invocation& inv,
           {}};
 }
 
-}  // namespace agentrt::runtime::harness
+} // namespace agentrt::runtime::harness

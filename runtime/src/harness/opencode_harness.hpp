@@ -26,7 +26,7 @@ class object_writer;
 inline constexpr const char* opencode_agent_name = "agentrt";
 
 class opencode_parser : public event_parser {
- public:
+public:
   // model: the provider/model the run was started with ("" = OpenCode's default), reported in
   // the session event and the metadata because OpenCode's events do not name it.
   // resumed_session: the session the run was asked to continue ("" = a new one); a stream in
@@ -36,7 +36,7 @@ class opencode_parser : public event_parser {
   bool on_line(std::string_view line) override;
   harness_outcome finish(const process_end& end) override;
 
- private:
+private:
   void on_tool(const rapidjson::Value& part);
   void on_step_finish(const rapidjson::Value& part);
   void add_metadata(json::object_writer& w) const;
@@ -46,29 +46,29 @@ class opencode_parser : public event_parser {
   std::string model_;
   std::string resumed_session_;
   std::string session_id_;
-  std::vector<std::string> step_texts_;  // texts of the step in progress
-  std::string final_text_;               // texts of the last step that had any
-  std::string last_reason_;              // of the last step_finish
+  std::vector<std::string> step_texts_; // texts of the step in progress
+  std::string final_text_;              // texts of the last step that had any
+  std::string last_reason_;             // of the last step_finish
   int steps_ = 0;
   double cost_ = 0;
   bool have_cost_ = false;
   std::int64_t input_ = 0, output_ = 0, reasoning_ = 0, cache_read_ = 0, cache_write_ = 0,
                total_ = 0;
-  std::vector<std::string> errors_;      // "Name: message" of each error event
-  std::string error_name_;               // of the first error event
-  std::optional<double> error_status_;   // its HTTP status, when it was an API error
+  std::vector<std::string> errors_;    // "Name: message" of each error event
+  std::string error_name_;             // of the first error event
+  std::optional<double> error_status_; // its HTTP status, when it was an API error
 };
 
 // How one invocation is started: argv, the prompt for stdin, and the config to put into
 // OPENCODE_CONFIG_CONTENT.
 struct opencode_command {
-  std::vector<std::string> argv;  // program first
+  std::vector<std::string> argv; // program first
   // The prompt goes to stdin: `opencode run` wraps every argv word containing a space in
   // quotes before joining them, so a prompt given as an argument would reach the model altered.
   std::string prompt;
-  std::string config_content;     // the user's config with the agent merged in
-  std::string model;              // given with -m; "" = OpenCode's default
-  std::string error;              // non-empty: the invocation cannot be run (bad user config)
+  std::string config_content; // the user's config with the agent merged in
+  std::string model;          // given with -m; "" = OpenCode's default
+  std::string error;          // non-empty: the invocation cannot be run (bad user config)
 };
 
 // user_config: the user's OPENCODE_CONFIG_CONTENT (JSON, comments and trailing commas allowed),
@@ -79,23 +79,23 @@ opencode_command opencode_command_for(const std::string& program, const harness_
                                       const std::string& user_config);
 
 class opencode_harness : public process_harness {
- public:
+public:
   // program: the opencode executable (a path, or a name looked up in PATH).
   opencode_harness(harness_config config, std::string program);
   std::string name() const override { return "opencode"; }
 
- protected:
+protected:
   // max_turns is the agent's "steps", disallowed_tools its "tools" map, mcp_servers the
   // config's "mcp"; OpenCode has no permission mode beside --auto and no allow-list.
   std::vector<setting> supported_settings() const override {
-    return {setting::max_turns, setting::timeout_s, setting::disallowed_tools,
-            setting::mcp_servers, setting::extra_args};
+    return {setting::max_turns, setting::timeout_s, setting::disallowed_tools, setting::mcp_servers,
+            setting::extra_args};
   }
   prepared prepare(const invocation& inv, std::shared_ptr<const output_schema> schema,
                    const event_sink& sink, process_run_options& opts) override;
 
- private:
+private:
   std::string program_;
 };
 
-}  // namespace agentrt::runtime::harness
+} // namespace agentrt::runtime::harness

@@ -7,12 +7,10 @@
 
 namespace agentrt::runtime::harness {
 
-std::shared_ptr<harness_run> process_harness::start(asio::io_context& io,
-                                                    process::process_reaper& reaper,
-                                                    process::process_scope& scope,
-                                                    const invocation& inv,
-                                                    harness_callbacks callbacks,
-                                                    done_handler on_done) {
+std::shared_ptr<harness_run>
+process_harness::start(asio::io_context& io, process::process_reaper& reaper,
+                       process::process_scope& scope, const invocation& inv,
+                       harness_callbacks callbacks, done_handler on_done) {
   const std::string harness_name = name();
   std::string error;
   auto schema = requested_schema(inv, error);
@@ -40,4 +38,4 @@ std::shared_ptr<harness_run> process_harness::start(asio::io_context& io,
                             std::move(on_done));
 }
 
-}  // namespace agentrt::runtime::harness
+} // namespace agentrt::runtime::harness

@@ -16,17 +16,17 @@
 namespace agentrt::runtime::harness {
 
 class process_harness : public harness {
- public:
+public:
   std::shared_ptr<harness_run> start(asio::io_context& io, process::process_reaper& reaper,
                                      process::process_scope& scope, const invocation& inv,
                                      harness_callbacks callbacks, done_handler on_done) final;
 
- protected:
+protected:
   explicit process_harness(harness_config config) : config_(std::move(config)) {}
 
   struct prepared {
-    std::unique_ptr<event_parser> parser;  // set on success
-    std::string error;                     // else why the run cannot start
+    std::unique_ptr<event_parser> parser; // set on success
+    std::string error;                    // else why the run cannot start
   };
   // Fills in opts (argv, environment, stdin, keep_alive; cwd, timeout and the invocation's
   // agent_env are already there) and makes the run's parser. sink may be used for log lines.
@@ -39,8 +39,8 @@ class process_harness : public harness {
 
   const harness_config& config() const noexcept { return config_; }
 
- private:
+private:
   harness_config config_;
 };
 
-}  // namespace agentrt::runtime::harness
+} // namespace agentrt::runtime::harness

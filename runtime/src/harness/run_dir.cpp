@@ -20,7 +20,8 @@ std::unique_ptr<run_dir> run_dir::create(const std::string& prefix, std::string&
   if (base.empty()) {
     std::error_code ec;
     base = fs::temp_directory_path(ec);
-    if (ec) base = "/tmp";
+    if (ec)
+      base = "/tmp";
   }
   std::string templ = (base / (prefix + "-XXXXXX")).string();
   if (::mkdtemp(templ.data()) == nullptr) {
@@ -44,7 +45,8 @@ bool write_private_file(const fs::path& path, const std::string& text, std::stri
   std::size_t done = 0;
   while (done < text.size()) {
     const ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EINTR)
+      continue;
     if (n <= 0) {
       error = "cannot write " + path.string() + ": " + std::strerror(errno);
       return false;
@@ -54,4 +56,4 @@ bool write_private_file(const fs::path& path, const std::string& text, std::stri
   return true;
 }
 
-}  // namespace agentrt::runtime::harness
+} // namespace agentrt::runtime::harness

@@ -11,7 +11,7 @@
 namespace agentrt::runtime::harness {
 
 class run_dir {
- public:
+public:
   // parent: where to create it ("" = the temp directory, $TMPDIR or /tmp); prefix names it,
   // e.g. "agentrt-codex" → agentrt-codex-XXXXXX. nullptr and error on failure.
   static std::unique_ptr<run_dir> create(const std::string& prefix, std::string& error,
@@ -22,7 +22,7 @@ class run_dir {
 
   const std::filesystem::path& path() const noexcept { return path_; }
 
- private:
+private:
   explicit run_dir(std::filesystem::path path) : path_(std::move(path)) {}
   std::filesystem::path path_;
 };
@@ -31,4 +31,4 @@ class run_dir {
 bool write_private_file(const std::filesystem::path& path, const std::string& text,
                         std::string& error);
 
-}  // namespace agentrt::runtime::harness
+} // namespace agentrt::runtime::harness

@@ -24,18 +24,18 @@ namespace agentrt::runtime::process {
 enum class output_stream { stdout_stream, stderr_stream };
 
 struct spawn_options {
-  std::vector<std::string> argv;                  // e.g. {"/bin/sh", "-c", "echo hi"}
-  std::string cwd;                                // empty = runtime's cwd; created if missing
-  std::map<std::string, std::string> env;         // merged over the runtime's environment
-  std::optional<std::string> stdin_data;          // fed then closed; absent = /dev/null
-  std::size_t read_buffer_bytes = 64 * 1024;      // per pipe
+  std::vector<std::string> argv;             // e.g. {"/bin/sh", "-c", "echo hi"}
+  std::string cwd;                           // empty = runtime's cwd; created if missing
+  std::map<std::string, std::string> env;    // merged over the runtime's environment
+  std::optional<std::string> stdin_data;     // fed then closed; absent = /dev/null
+  std::size_t read_buffer_bytes = 64 * 1024; // per pipe
   // After the main process exits, pipes still held open by a background process are read
   // until they stay silent this long, then closed so the command can finish.
   std::chrono::milliseconds drain_idle{200};
 };
 
 class child_process : public std::enable_shared_from_this<child_process> {
- public:
+public:
   // Receives output chunks in order per stream; the view is valid only during the call.
   using output_handler = std::function<void(output_stream, std::string_view)>;
   // Called once, after the process has exited and its output has been delivered.
@@ -45,9 +45,9 @@ class child_process : public std::enable_shared_from_this<child_process> {
   // binary) returns a null pointer and the error; no handler is ever called then.
   // An argv[0] without '/' is looked up in the runtime's PATH (posix_spawnp), not in
   // options.env. reaper and scope must outlive the child_process.
-  static std::pair<std::shared_ptr<child_process>, std::error_code> spawn(
-      asio::io_context& io, process_reaper& reaper, process_scope& scope,
-      const spawn_options& options, output_handler on_output, exit_handler on_exit);
+  static std::pair<std::shared_ptr<child_process>, std::error_code>
+  spawn(asio::io_context& io, process_reaper& reaper, process_scope& scope,
+        const spawn_options& options, output_handler on_output, exit_handler on_exit);
 
   // A process that has not exited yet is killed (SIGKILL to its group); no handler is called
   // afterwards. Background processes left by an exited one are process_scope's business.
@@ -66,10 +66,10 @@ class child_process : public std::enable_shared_from_this<child_process> {
   // handler still runs once the process is reaped.
   void terminate(std::chrono::milliseconds grace);
 
- private:
+private:
   child_process() = default;
   struct impl;
   std::unique_ptr<impl> impl_;
 };
 
-}  // namespace agentrt::runtime::process
+} // namespace agentrt::runtime::process

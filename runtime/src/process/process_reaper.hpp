@@ -29,7 +29,7 @@ struct exit_status {
 };
 
 class process_reaper {
- public:
+public:
   using exit_handler = std::function<void(exit_status)>;
 
   // Makes the runtime a child subreaper (prctl PR_SET_CHILD_SUBREAPER) and starts listening
@@ -62,7 +62,7 @@ class process_reaper {
   // "cgroup" or "subreaper" (also without a containment: the reaper is a subreaper anyway).
   const char* containment_name() const noexcept;
 
- private:
+private:
   void arm();
   void on_signal(const std::error_code& ec, int signo);
 
@@ -75,10 +75,10 @@ class process_reaper {
   std::unique_ptr<containment> containment_;
   asio::signal_set sigchld_;
   std::unordered_map<pid_t, exit_handler> watched_;
-  std::unordered_map<pid_t, early_exit> early_exits_;  // reaped before watch(); bounded
+  std::unordered_map<pid_t, early_exit> early_exits_; // reaped before watch(); bounded
   // Expires with the reaper so that a SIGCHLD completion already queued on io does not touch
   // a destroyed reaper.
   std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
 
-}  // namespace agentrt::runtime::process
+} // namespace agentrt::runtime::process

@@ -31,4 +31,4 @@ std::string json_object::str() const {
   return std::string(buf.GetString(), buf.GetSize());
 }
 
-}  // namespace agentrt::runtime::util
+} // namespace agentrt::runtime::util

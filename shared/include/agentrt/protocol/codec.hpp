@@ -13,10 +13,10 @@
 namespace agentrt::protocol {
 
 struct decode_result {
-  std::optional<message> msg;  // set on success
-  std::error_code ec;          // protocol::errc on failure
-  std::string error;           // human-readable, names the offending field
-  std::string message_type;    // the frame's message_type when it could be read, else empty
+  std::optional<message> msg; // set on success
+  std::error_code ec;         // protocol::errc on failure
+  std::string error;          // human-readable, names the offending field
+  std::string message_type;   // the frame's message_type when it could be read, else empty
   // The frame's "seq" (durable sessions, docs/durable-sessions.md): read on runtime -> client
   // messages only, and then checked (an integer >= 1); unset on every other frame.
   std::optional<std::uint64_t> seq;
@@ -42,4 +42,4 @@ std::string encode(const message& m);
 // seq is ignored).
 std::string encode(const message& m, std::optional<std::uint64_t> seq);
 
-}  // namespace agentrt::protocol
+} // namespace agentrt::protocol

@@ -15,4 +15,4 @@ inline constexpr std::size_t max_json_depth = 256;
 // not count). Linear and allocation-free; it does not validate the JSON otherwise.
 bool json_nesting_exceeds(std::string_view text, std::size_t max_depth = max_json_depth) noexcept;
 
-}  // namespace agentrt::protocol
+} // namespace agentrt::protocol

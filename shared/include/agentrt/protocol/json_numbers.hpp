@@ -26,18 +26,18 @@
 namespace agentrt::protocol {
 
 enum class json_number_verdict {
-  full_precision,    // every number is safe for kParseFullPrecisionFlag
-  normal_precision,  // some number is not: parse without kParseFullPrecisionFlag
-  refuse,            // some number cannot be parsed safely at all: treat as malformed JSON
+  full_precision,   // every number is safe for kParseFullPrecisionFlag
+  normal_precision, // some number is not: parse without kParseFullPrecisionFlag
+  refuse,           // some number cannot be parsed safely at all: treat as malformed JSON
 };
 
 struct json_number_check {
   json_number_verdict verdict = json_number_verdict::full_precision;
-  std::size_t offset = 0;  // where the refused number starts
+  std::size_t offset = 0; // where the refused number starts
 };
 
 // Looks at every number outside strings in json_text; invalid JSON is fine (RapidJSON then
 // reports it). One linear pass.
 json_number_check check_json_numbers(std::string_view json_text) noexcept;
 
-}  // namespace agentrt::protocol
+} // namespace agentrt::protocol

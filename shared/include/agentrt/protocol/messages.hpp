@@ -75,7 +75,7 @@ struct invocation_message {
   // runtime's --agent / --handler / auto-detected harness
   std::optional<std::string> agent;
   std::optional<harness_settings> settings; // extension, wire name "harness_settings"
-  bool used_artifacts_dir = false; // decoded only: the deprecated artifacts_dir was sent
+  bool used_artifacts_dir = false;          // decoded only: the deprecated artifacts_dir was sent
 };
 
 struct command_execution_message {

@@ -34,25 +34,29 @@ inline std::size_t ascii_run(const unsigned char* p, std::size_t n) noexcept {
   for (; i + 32 <= n; i += 32) {
     const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
     const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 16));
-    if (_mm_movemask_epi8(_mm_or_si128(a, b)) != 0) break;
+    if (_mm_movemask_epi8(_mm_or_si128(a, b)) != 0)
+      break;
   }
   for (; i + 16 <= n; i += 16) {
     const int high = _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)));
-    if (high != 0) return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(high)));
+    if (high != 0)
+      return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(high)));
   }
 #endif
-  while (i < n && p[i] < 0x80) ++i;
+  while (i < n && p[i] < 0x80)
+    ++i;
   return i;
 }
 
-}  // namespace agentrt::protocol::detail
+} // namespace agentrt::protocol::detail
 
 namespace websocketpp::utf8_validator {
 
 template <>
 inline bool validator::decode<std::string::iterator>(std::string::iterator begin,
                                                      std::string::iterator end) {
-  if (begin == end) return true;
+  if (begin == end)
+    return true;
   const auto* p = reinterpret_cast<const unsigned char*>(&*begin);
   const unsigned char* const stop = p + (end - begin);
   while (p != stop) {
@@ -60,11 +64,13 @@ inline bool validator::decode<std::string::iterator>(std::string::iterator begin
     // skipped (the DFA refuses it there).
     if (m_state == utf8_accept) {
       p += agentrt::protocol::detail::ascii_run(p, static_cast<std::size_t>(stop - p));
-      if (p == stop) break;
+      if (p == stop)
+        break;
     }
-    if (utf8_validator::decode(&m_state, &m_codepoint, *p++) == utf8_reject) return false;
+    if (utf8_validator::decode(&m_state, &m_codepoint, *p++) == utf8_reject)
+      return false;
   }
   return true;
 }
 
-}  // namespace websocketpp::utf8_validator
+} // namespace websocketpp::utf8_validator
