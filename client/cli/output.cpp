@@ -42,13 +42,7 @@ void emit(const protocol::message& m) {
 }
 
 std::string json_string(const std::string& s) {
-  // The codec escapes for us: encode an error_message and cut its "error" value out.
-  protocol::error_message e;
-  e.error = s;
-  std::string enc = protocol::encode(e);
-  auto start = enc.find("\"error\":") + 8;
-  auto end = enc.find(",\"metadata\"", start);
-  return enc.substr(start, end - start);
+  return protocol::json_quote(s);
 }
 
 void print(std::FILE* stream, const std::string& text) {

@@ -1083,4 +1083,10 @@ decode_result decode_text_frame(const std::string& frame) {
   return decode_parsed(parsed, doc);
 }
 
+std::string json_quote(std::string_view s) {
+  std::string out;
+  detail::append_json_string(out, s);
+  return out;
+}
+
 } // namespace agentrt::protocol

@@ -381,6 +381,16 @@ TEST(codec_round_trip, message_type_name_matches_the_wire_name_of_every_alternat
   }
 }
 
+TEST(codec_encode, json_quote_escapes_as_encode_does_and_repairs_utf8) {
+  EXPECT_EQ(json_quote("plain"), "\"plain\"");
+  EXPECT_EQ(json_quote("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\u0001\"");
+  EXPECT_EQ(json_quote("bad \xff byte"), "\"bad \xEF\xBF\xBD byte\"");
+  // The same text inside an encoded message.
+  error_message e;
+  e.error = "x\ty";
+  EXPECT_NE(encode(e).find(json_quote("x\ty")), std::string::npos);
+}
+
 // ---- encode specifics -------------------------------------------------------------------------
 
 TEST(codec_encode, unset_optionals_are_omitted_never_null) {

@@ -33,6 +33,10 @@ decode_result decode(std::string_view frame);
 // JSON and excessive nesting included, is refused exactly as decode() refuses it.
 decode_result decode_text_frame(const std::string& frame);
 
+// s as a JSON string literal, quotes included, escaped as encode() escapes every string (invalid
+// UTF-8 becomes U+FFFD), for callers that write JSON of their own around protocol text.
+std::string json_quote(std::string_view s);
+
 // Serializes a message as one JSON object with "message_type" first. Optional fields that are
 // not set are omitted (never written as null).
 std::string encode(const message& m);
