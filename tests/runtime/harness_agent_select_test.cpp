@@ -104,6 +104,15 @@ TEST_F(HarnessAgentSelect, TwoInvocationsOnOneRuntimeRunOnDifferentAgents) {
   ASSERT_NE(r3, nullptr) << p::encode(third);
   EXPECT_EQ(r3->data.text, "from the handler");
   EXPECT_EQ(openai.request_count(), 1u);
+
+  // /metrics counts each run under the agent that ran it.
+  const std::string page = http_get(rt_->port(), "/metrics").second;
+  EXPECT_NE(page.find("agentrt_harness_runs_total{agent=\"handler\",outcome=\"success\"} 2\n"),
+            std::string::npos)
+      << page;
+  EXPECT_NE(page.find("agentrt_harness_runs_total{agent=\"openai\",outcome=\"success\"} 1\n"),
+            std::string::npos)
+      << page;
 }
 
 TEST_F(HarnessAgentSelect, AnUnknownAgentFailsListingTheAvailableOnes) {
