@@ -84,8 +84,15 @@ void command_runner::resume_output() {
 }
 
 void command_runner::terminate() {
+  terminated_ = true;
   if (child_)
     child_->terminate(limits_.kill_grace);
+}
+
+command_runner::~command_runner() {
+  // Destroyed before its exit was seen: its request ended and the process scope kills it.
+  if (child_ && !exit_counted_)
+    metrics::count_command_exit(metrics::exit_class::killed);
 }
 
 void command_runner::on_timeout(const std::error_code& ec) {
@@ -142,7 +149,9 @@ void command_runner::on_exit(process::exit_status status) {
   }
 
   // Here rather than in the request: a cancelled request no longer listens for its command's end.
-  metrics::count_command_exit(timed_out_              ? metrics::exit_class::timeout
+  exit_counted_ = true;
+  metrics::count_command_exit(terminated_             ? metrics::exit_class::killed
+                              : timed_out_            ? metrics::exit_class::timeout
                               : status.term_signal    ? metrics::exit_class::signal
                               : status.exit_code == 0 ? metrics::exit_class::success
                                                       : metrics::exit_class::failure);

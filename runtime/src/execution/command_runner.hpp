@@ -54,6 +54,10 @@ public:
   // Kills the command's process group (SIGTERM, SIGKILL after the grace period).
   void terminate();
 
+  ~command_runner();
+  command_runner(const command_runner&) = delete;
+  command_runner& operator=(const command_runner&) = delete;
+
 private:
   struct stream_pipeline {
     explicit stream_pipeline(const protocol::redactor& r) : redact(r) {}
@@ -83,6 +87,8 @@ private:
   stream_pipeline stderr_;
   output_tail stdout_tail_;
   bool timed_out_ = false;
+  bool terminated_ = false;   // terminate(): the request is cancelled or abandoned
+  bool exit_counted_ = false; // in /metrics' agentrt_command_exits_total
   bool discard_ = false;
 };
 

@@ -12,7 +12,7 @@ namespace {
 
 constexpr std::string_view request_kinds[] = {"command", "invocation"};
 constexpr std::string_view request_outcomes[] = {"completed", "failed", "cancelled", "abandoned"};
-constexpr std::string_view exit_classes[] = {"success", "failure", "signal", "timeout"};
+constexpr std::string_view exit_classes[] = {"success", "failure", "signal", "timeout", "killed"};
 constexpr std::string_view transfer_kinds[] = {"download", "upload"};
 constexpr std::string_view outcomes[] = {"success", "failure"};
 constexpr std::string_view streams[] = {"stdout", "stderr"};
@@ -49,8 +49,8 @@ void add_counters(exposition& out, const runtime_metrics& m) {
   out.family("agentrt_commands_started_total", "counter", "Commands started.")
       .sample(m.commands_started.get());
   out.family("agentrt_command_exits_total", "counter",
-             "Commands ended, by how: exit 0, another exit status, a signal, or past their "
-             "timeout.");
+             "Commands ended, by how: exit 0, another exit status, a signal, past their "
+             "timeout, or killed with their cancelled or abandoned request.");
   for (std::size_t c = 0; c < n<exit_class>(); ++c)
     out.sample({{"class", exit_classes[c]}}, m.command_exits[c].get());
   out.family("agentrt_output_bytes_total", "counter",

@@ -15,8 +15,10 @@ enum class request_kind : std::size_t { command, invocation, count_ };
 // completed: its result was sent; failed: an error_message; cancelled: cancel_message;
 // abandoned: its connection went away (or the runtime shut down) before the end.
 enum class request_outcome : std::size_t { completed, failed, cancelled, abandoned, count_ };
-// How a command ended: exit 0, another exit status, killed by a signal, or past its timeout.
-enum class exit_class : std::size_t { success, failure, signal, timeout, count_ };
+// How a command ended: exit 0, another exit status, killed by a signal it did not get from the
+// runtime, past its timeout, or killed by the runtime because its request was cancelled or
+// abandoned (whatever status it then had).
+enum class exit_class : std::size_t { success, failure, signal, timeout, killed, count_ };
 enum class transfer_kind : std::size_t { download, upload, count_ };
 enum class transfer_outcome : std::size_t { success, failure, count_ };
 enum class harness_outcome : std::size_t { success, failure, count_ };

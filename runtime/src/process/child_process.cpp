@@ -21,6 +21,7 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "metrics/runtime_metrics.hpp"
 #include "process/child_exec.hpp"
 #include "process/rttime_tag.hpp"
 #include "util/unique_fd.hpp"
@@ -417,6 +418,7 @@ void child_process::terminate(std::chrono::milliseconds grace) {
     return;
   ::kill(-d.pid, SIGTERM);
   ::kill(-d.pid, SIGCONT); // a stopped process would keep SIGTERM pending
+  metrics::count_kill_signals(metrics::kill_signal::sigterm, 1);
   if (d.exited)
     return;
   d.kill_timer.expires_after(grace);
@@ -427,6 +429,7 @@ void child_process::terminate(std::chrono::milliseconds grace) {
     if (!self || self->impl_->exited || self->impl_->completed)
       return;
     ::kill(-self->impl_->pid, SIGKILL);
+    metrics::count_kill_signals(metrics::kill_signal::sigkill, 1);
   });
 }
 
