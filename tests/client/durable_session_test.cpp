@@ -325,6 +325,27 @@ TEST(client_durable, a_request_begun_while_reconnecting_waits_for_the_resume) {
   EXPECT_EQ(count_type(peer.received(), "command_execution_message"), 1u);
 }
 
+// Runs one command request against a durable peer playing steps (which must end it); returns
+// the seqs of the acks the client sent, in order.
+std::vector<std::uint64_t> acks_sent(std::vector<scripted_peer::step> steps) {
+  scripted_peer peer({durable(std::move(steps))});
+  durable_client c(peer.url());
+  auto [s, e] = session::connect(c.options);
+  if (!s) {
+    ADD_FAILURE() << e.message;
+    return {};
+  }
+  auto [res, error] = s->execute_commands(one_command(), {});
+  EXPECT_FALSE(error) << error.message;
+  EXPECT_TRUE(peer.wait_done(5s)) << peer.failure();
+  std::vector<std::uint64_t> acks;
+  for (const auto& f : peer.received())
+    if (auto d = protocol::decode(f);
+        d.msg && std::holds_alternative<protocol::ack_message>(*d.msg))
+      acks.push_back(std::get<protocol::ack_message>(*d.msg).seq);
+  return acks;
+}
+
 TEST(client_durable, acknowledges_every_256_messages_and_after_a_second) {
   std::vector<scripted_peer::step> steps{scripted_peer::send(info(false, 0, 0)),
                                          scripted_peer::expect("command_execution_message")};
@@ -333,18 +354,7 @@ TEST(client_durable, acknowledges_every_256_messages_and_after_a_second) {
   steps.push_back(scripted_peer::expect("ack_message"));
   steps.push_back(exec_result(0, 301));
   steps.push_back(scripted_peer::expect("ack_message"));
-  scripted_peer peer({durable(std::move(steps))});
-  durable_client c(peer.url());
-  auto [s, e] = session::connect(c.options);
-  ASSERT_TRUE(s) << e.message;
-  auto [res, error] = s->execute_commands(one_command(), {});
-  ASSERT_FALSE(error) << error.message;
-  ASSERT_TRUE(peer.wait_done(5s)) << peer.failure();
-  std::vector<std::uint64_t> acks;
-  for (const auto& f : peer.received())
-    if (auto d = protocol::decode(f);
-        d.msg && std::holds_alternative<protocol::ack_message>(*d.msg))
-      acks.push_back(std::get<protocol::ack_message>(*d.msg).seq);
+  const std::vector<std::uint64_t> acks = acks_sent(std::move(steps));
   EXPECT_EQ(acks, (std::vector<std::uint64_t>{256, 301}));
 }
 
@@ -358,18 +368,7 @@ TEST(client_durable, acknowledges_every_2_mib_of_messages) {
     steps.push_back(out(big, seq));
   steps.push_back(scripted_peer::expect("ack_message"));
   steps.push_back(exec_result(0, 21));
-  scripted_peer peer({durable(std::move(steps))});
-  durable_client c(peer.url());
-  auto [s, e] = session::connect(c.options);
-  ASSERT_TRUE(s) << e.message;
-  auto [res, error] = s->execute_commands(one_command(), {});
-  ASSERT_FALSE(error) << error.message;
-  ASSERT_TRUE(peer.wait_done(5s)) << peer.failure();
-  std::vector<std::uint64_t> acks;
-  for (const auto& f : peer.received())
-    if (auto d = protocol::decode(f);
-        d.msg && std::holds_alternative<protocol::ack_message>(*d.msg))
-      acks.push_back(std::get<protocol::ack_message>(*d.msg).seq);
+  const std::vector<std::uint64_t> acks = acks_sent(std::move(steps));
   ASSERT_FALSE(acks.empty());
   EXPECT_EQ(acks.front(), 7u);
 }
