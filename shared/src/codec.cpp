@@ -20,6 +20,7 @@
 #include "agentrt/protocol/input_quote.hpp"
 #include "agentrt/protocol/json_depth.hpp"
 #include "agentrt/protocol/redactor.hpp"
+#include "base64.hpp"
 #include "json_util.hpp"
 #include "message_names.hpp"
 #include "utf8.hpp"
@@ -54,6 +55,12 @@ struct size_hint {
     return with_escapes(m.data.text.size() + m.data.structured_output.json.size() +
                         m.metadata.json.size()) +
            128;
+  }
+  std::size_t operator()(const process_output_message& m) const {
+    return m.stream == "pty" ? m.data.size() / 3 * 4 + 128 : with_escapes(m.data.size()) + 128;
+  }
+  std::size_t operator()(const process_stdin_message& m) const {
+    return m.data.size() / 3 * 4 + 128;
   }
   template <class T> std::size_t operator()(const T&) const { return 512; }
 };
@@ -218,7 +225,130 @@ public:
   }
   void operator()(const detach_message&) {}
 
+  void operator()(const process_start_message& m) {
+    maybe("ref", m.ref);
+    field("command", m.command);
+    maybe("cwd", m.cwd);
+    maybe("env", m.env);
+    if (m.pty) {
+      key("pty");
+      writer_.StartObject();
+      size_fields(*m.pty);
+      writer_.EndObject();
+    }
+    if (m.stdin_open) {
+      key("stdin");
+      writer_.Bool(true);
+    }
+    if (m.ready) {
+      key("ready");
+      writer_.StartObject();
+      if (m.ready->tcp_port) {
+        key("tcp_port");
+        writer_.Int(*m.ready->tcp_port);
+      }
+      maybe("probe", m.ready->probe);
+      seconds("timeout_s", m.ready->timeout_s);
+      seconds("interval_s", m.ready->interval_s);
+      writer_.EndObject();
+    }
+    optional_strings("secrets_to_redact", m.secrets_to_redact);
+    if (m.timeout_s && std::isfinite(*m.timeout_s))
+      seconds("timeout_s", *m.timeout_s);
+  }
+  void operator()(const process_stdin_message& m) {
+    field("process_id", m.process_id);
+    if (!m.data.empty() || !m.eof)
+      bytes("data_b64", m.data);
+    if (m.eof) {
+      key("eof");
+      writer_.Bool(true);
+    }
+  }
+  void operator()(const process_signal_message& m) {
+    maybe("ref", m.ref);
+    field("process_id", m.process_id);
+    field("signal", m.signal);
+  }
+  void operator()(const process_resize_message& m) {
+    maybe("ref", m.ref);
+    field("process_id", m.process_id);
+    size_fields(m.size);
+  }
+  void operator()(const process_list_message& m) { maybe("ref", m.ref); }
+  void operator()(const process_wait_message& m) {
+    maybe("ref", m.ref);
+    field("process_id", m.process_id);
+  }
+  void operator()(const process_started_message& m) {
+    maybe("ref", m.ref);
+    field("process_id", m.process_id);
+    key("pid");
+    writer_.Int64(m.pid);
+    key("pty");
+    writer_.Bool(m.pty);
+    key("stdin_window");
+    writer_.Uint64(m.stdin_window);
+  }
+  void operator()(const process_output_message& m) {
+    field("process_id", m.process_id);
+    field("stream", m.stream);
+    if (m.stream == "pty")
+      bytes("data_b64", m.data);
+    else
+      field("text", m.data);
+  }
+  void operator()(const process_stdin_ack_message& m) {
+    field("process_id", m.process_id);
+    key("written");
+    writer_.Uint64(m.written);
+    key("closed");
+    writer_.Bool(m.closed);
+  }
+  void operator()(const process_ready_message& m) {
+    field("process_id", m.process_id);
+    key("ready");
+    writer_.Bool(m.ready);
+    maybe("error", m.error);
+    key("elapsed_ms");
+    writer_.Int64(m.elapsed_ms);
+  }
+  void operator()(const process_exit_message& m) {
+    maybe("ref", m.ref);
+    field("process_id", m.process_id);
+    key("exit_code");
+    writer_.Int(m.exit_code);
+    maybe("signal", m.signal);
+    key("timed_out");
+    writer_.Bool(m.timed_out);
+  }
+  void operator()(const process_list_result_message& m) {
+    maybe("ref", m.ref);
+    key("processes");
+    array(m.processes);
+  }
+  void operator()(const process_error_message& m) {
+    maybe("ref", m.ref);
+    maybe("process_id", m.process_id);
+    field("code", m.code);
+    field("error", m.error);
+  }
+
 private:
+  void size_fields(const terminal_size& t) {
+    key("cols");
+    writer_.Int(t.cols);
+    key("rows");
+    writer_.Int(t.rows);
+  }
+  // Bytes that need not be text travel as base64 in a string.
+  void bytes(std::string_view k, std::string_view data) {
+    key(k);
+    writer_.RawValue("", 0, rapidjson::kStringType);
+    out_.push_back('"');
+    detail::append_base64(out_, data);
+    out_.push_back('"');
+  }
   void settings_object(const harness_settings& h) {
     writer_.StartObject();
     if (h.max_turns) {
@@ -400,6 +530,23 @@ private:
     writer_.Uint64(l.messages);
     key("bytes");
     writer_.Uint64(l.bytes);
+    writer_.EndObject();
+  }
+  void item_object(const process_info& p) {
+    writer_.StartObject();
+    field("process_id", p.process_id);
+    field("command", p.command);
+    key("pid");
+    writer_.Int64(p.pid);
+    key("pty");
+    writer_.Bool(p.pty);
+    field("state", p.state);
+    maybe("ready", p.ready);
+    if (p.exit_code) {
+      key("exit_code");
+      writer_.Int(*p.exit_code);
+    }
+    maybe("signal", p.signal);
     writer_.EndObject();
   }
   void item_object(const command_result& r) {
@@ -950,6 +1097,206 @@ public:
 
   bool parse(const value&, detach_message&) { return true; }
 
+  // ---- session processes ----------------------------------------------------------------------
+
+  bool int_in(const value& o, std::string_view prefix, std::string_view name, int lo, int hi,
+              int& out, bool required) {
+    const value* v = find(o, name);
+    if (v == nullptr)
+      return required ? missing(path(prefix, name)) : true;
+    if (!int_value(*v, path(prefix, name), out))
+      return false;
+    if (out < lo || out > hi) {
+      return invalid(path(prefix, name),
+                     "must be " + std::to_string(lo) + ".." + std::to_string(hi), *v);
+    }
+    return true;
+  }
+
+  bool size_fields(const value& o, std::string_view prefix, terminal_size& t) {
+    return int_in(o, prefix, "cols", 1, 1000, t.cols, true) &&
+           int_in(o, prefix, "rows", 1, 1000, t.rows, true);
+  }
+
+  bool readiness(const value& o, std::optional<process_readiness>& out) {
+    const value* r = find(o, "ready");
+    if (r == nullptr)
+      return true;
+    const std::string p = "ready";
+    if (!r->IsObject())
+      return wrong_type(p, "object", *r);
+    auto& ready = out.emplace();
+    if (find(*r, "tcp_port") != nullptr) {
+      if (!int_in(*r, p, "tcp_port", 1, 65535, ready.tcp_port.emplace(), true))
+        return false;
+    }
+    if (!optional_string(*r, p, "probe", ready.probe))
+      return false;
+    if (!ready.tcp_port && !ready.probe)
+      return fail(errc::missing_field, "ready: needs tcp_port or probe");
+    std::optional<double> timeout, interval;
+    if (!positive_number(*r, p, "timeout_s", timeout) ||
+        !positive_number(*r, p, "interval_s", interval))
+      return false;
+    ready.timeout_s = timeout.value_or(ready.timeout_s);
+    ready.interval_s = interval.value_or(ready.interval_s);
+    return true;
+  }
+
+  bool parse(const value& o, process_start_message& m) {
+    if (!optional_string(o, "", "ref", m.ref) || !required_string(o, "", "command", m.command) ||
+        !optional_string(o, "", "cwd", m.cwd) || !optional_map(o, "", "env", m.env))
+      return false;
+    if (const value* t = find(o, "pty")) {
+      if (!t->IsObject())
+        return wrong_type("pty", "object", *t);
+      if (!size_fields(*t, "pty", m.pty.emplace()))
+        return false;
+    }
+    std::optional<bool> open;
+    if (!optional_bool(o, "", "stdin", open) || !readiness(o, m.ready) ||
+        !secrets_to_redact(o, m.secrets_to_redact) ||
+        !positive_number(o, "", "timeout_s", m.timeout_s))
+      return false;
+    m.stdin_open = open.value_or(false);
+    return true;
+  }
+
+  // "text" or "data_b64" (not both); absent is no bytes.
+  bool stdin_bytes(const value& o, std::string& out) {
+    const value* text = find(o, "text");
+    const value* b64 = find(o, "data_b64");
+    if (text != nullptr && b64 != nullptr)
+      return fail(errc::invalid_value, "text, data_b64: send one of them, not both");
+    if (text != nullptr)
+      return string_value(*text, "", "text", out);
+    return base64_field(o, "data_b64", out, false);
+  }
+
+  bool base64_field(const value& o, std::string_view name, std::string& out, bool required) {
+    const value* v = find(o, name);
+    if (v == nullptr)
+      return required ? missing(std::string(name)) : true;
+    if (!v->IsString())
+      return wrong_type(std::string(name), "string", *v);
+    if (!detail::decode_base64({v->GetString(), v->GetStringLength()}, out))
+      return invalid(std::string(name), "expected padded base64 (RFC 4648)", *v);
+    return true;
+  }
+
+  bool parse(const value& o, process_stdin_message& m) {
+    std::optional<bool> eof;
+    if (!required_string(o, "", "process_id", m.process_id) || !stdin_bytes(o, m.data) ||
+        !optional_bool(o, "", "eof", eof))
+      return false;
+    m.eof = eof.value_or(false);
+    return true;
+  }
+
+  bool parse(const value& o, process_signal_message& m) {
+    return optional_string(o, "", "ref", m.ref) &&
+           required_string(o, "", "process_id", m.process_id) &&
+           required_string(o, "", "signal", m.signal);
+  }
+
+  bool parse(const value& o, process_resize_message& m) {
+    return optional_string(o, "", "ref", m.ref) &&
+           required_string(o, "", "process_id", m.process_id) && size_fields(o, "", m.size);
+  }
+
+  bool parse(const value& o, process_list_message& m) {
+    return optional_string(o, "", "ref", m.ref);
+  }
+
+  bool parse(const value& o, process_wait_message& m) {
+    return optional_string(o, "", "ref", m.ref) &&
+           required_string(o, "", "process_id", m.process_id);
+  }
+
+  bool int64_field(const value& o, std::string_view prefix, std::string_view name,
+                   std::int64_t& out) {
+    const value* v = find(o, name);
+    if (v == nullptr)
+      return missing(path(prefix, name));
+    if (!v->IsInt64())
+      return wrong_type(path(prefix, name), "integer", *v);
+    out = v->GetInt64();
+    return true;
+  }
+
+  bool required_bool(const value& o, std::string_view prefix, std::string_view name, bool& out) {
+    std::optional<bool> b;
+    if (!optional_bool(o, prefix, name, b))
+      return false;
+    if (!b)
+      return missing(path(prefix, name));
+    out = *b;
+    return true;
+  }
+
+  bool parse(const value& o, process_started_message& m) {
+    return optional_string(o, "", "ref", m.ref) &&
+           required_string(o, "", "process_id", m.process_id) && int64_field(o, "", "pid", m.pid) &&
+           required_bool(o, "", "pty", m.pty) &&
+           required_uint64(o, "", "stdin_window", m.stdin_window);
+  }
+
+  bool parse(const value& o, process_output_message& m) {
+    if (!required_string(o, "", "process_id", m.process_id) ||
+        !required_string(o, "", "stream", m.stream))
+      return false;
+    if (m.stream == "pty")
+      return base64_field(o, "data_b64", m.data, true);
+    if (m.stream != "stdout" && m.stream != "stderr")
+      return invalid("stream", R"(expected "stdout", "stderr" or "pty")", *find(o, "stream"));
+    return required_string(o, "", "text", m.data);
+  }
+
+  bool parse(const value& o, process_stdin_ack_message& m) {
+    return required_string(o, "", "process_id", m.process_id) &&
+           required_uint64(o, "", "written", m.written) && required_bool(o, "", "closed", m.closed);
+  }
+
+  bool parse(const value& o, process_ready_message& m) {
+    return required_string(o, "", "process_id", m.process_id) &&
+           required_bool(o, "", "ready", m.ready) && optional_string(o, "", "error", m.error) &&
+           int64_field(o, "", "elapsed_ms", m.elapsed_ms);
+  }
+
+  bool parse(const value& o, process_exit_message& m) {
+    std::optional<bool> timed_out;
+    if (!optional_string(o, "", "ref", m.ref) ||
+        !required_string(o, "", "process_id", m.process_id) ||
+        !int_in(o, "", "exit_code", -1000000, 1000000, m.exit_code, true) ||
+        !optional_string(o, "", "signal", m.signal) ||
+        !optional_bool(o, "", "timed_out", timed_out))
+      return false;
+    m.timed_out = timed_out.value_or(false);
+    return true;
+  }
+
+  bool parse_item(const value& o, const std::string& p, process_info& i) {
+    if (!required_string(o, p, "process_id", i.process_id) ||
+        !required_string(o, p, "command", i.command) || !int64_field(o, p, "pid", i.pid) ||
+        !required_bool(o, p, "pty", i.pty) || !required_string(o, p, "state", i.state) ||
+        !optional_bool(o, p, "ready", i.ready) || !optional_string(o, p, "signal", i.signal))
+      return false;
+    if (find(o, "exit_code") != nullptr)
+      return int_in(o, p, "exit_code", -1000000, 1000000, i.exit_code.emplace(), true);
+    return true;
+  }
+
+  bool parse(const value& o, process_list_result_message& m) {
+    return optional_string(o, "", "ref", m.ref) &&
+           object_array(o, "", "processes", m.processes, true);
+  }
+
+  bool parse(const value& o, process_error_message& m) {
+    return optional_string(o, "", "ref", m.ref) &&
+           optional_string(o, "", "process_id", m.process_id) &&
+           required_string(o, "", "code", m.code) && required_string(o, "", "error", m.error);
+  }
+
   // The "seq" of a numbered runtime -> client message: an integer >= 1.
   bool seq(const value& o, std::optional<std::uint64_t>& out) {
     const value* v = find(o, "seq");
@@ -1002,10 +1349,13 @@ constexpr auto decoders = make_decoders(std::make_index_sequence<std::variant_si
 // numbers its messages on a durable session); a client's frames keep "seq" an unknown field.
 constexpr bool sent_by_runtime(std::size_t index) {
   constexpr std::size_t client_to_runtime[] = {
-      variant_index<invocation_message>(),  variant_index<command_execution_message>(),
-      variant_index<cancel_message>(),      variant_index<artifact_upload_response_message>(),
-      variant_index<end_session_message>(), variant_index<ack_message>(),
-      variant_index<detach_message>(),      variant_index<artifact_upload_declined_message>()};
+      variant_index<invocation_message>(),     variant_index<command_execution_message>(),
+      variant_index<cancel_message>(),         variant_index<artifact_upload_response_message>(),
+      variant_index<end_session_message>(),    variant_index<ack_message>(),
+      variant_index<detach_message>(),         variant_index<artifact_upload_declined_message>(),
+      variant_index<process_start_message>(),  variant_index<process_stdin_message>(),
+      variant_index<process_signal_message>(), variant_index<process_resize_message>(),
+      variant_index<process_list_message>(),   variant_index<process_wait_message>()};
   for (std::size_t i : client_to_runtime)
     if (i == index)
       return false;

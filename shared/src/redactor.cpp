@@ -250,6 +250,31 @@ struct visitor {
   void operator()(detach_confirm_message&) const {}
   void operator()(ack_message&) const {}
   void operator()(detach_message&) const {}
+  // Session processes: output is produced through stream_redactor at the source, like command
+  // output; ids, counts and signal names are the runtime's own.
+  void operator()(process_start_message& m) const {
+    redact_string(m.command, r);
+    redact_string(m.cwd, r);
+    redact_map(m.env, r);
+    redact_strings(m.secrets_to_redact, r);
+    if (m.ready)
+      redact_string(m.ready->probe, r);
+  }
+  void operator()(process_stdin_message&) const {}
+  void operator()(process_signal_message&) const {}
+  void operator()(process_resize_message&) const {}
+  void operator()(process_list_message&) const {}
+  void operator()(process_wait_message&) const {}
+  void operator()(process_started_message&) const {}
+  void operator()(process_output_message&) const {}
+  void operator()(process_stdin_ack_message&) const {}
+  void operator()(process_ready_message& m) const { redact_string(m.error, r); }
+  void operator()(process_exit_message&) const {}
+  void operator()(process_list_result_message& m) const {
+    for (auto& p : m.processes)
+      redact_string(p.command, r);
+  }
+  void operator()(process_error_message& m) const { redact_string(m.error, r); }
 };
 
 } // namespace

@@ -346,7 +346,20 @@ TEST(codec_round_trip, message_type_name_matches_the_wire_name_of_every_alternat
                          detach_confirm_message{},
                          ack_message{},
                          detach_message{},
-                         artifact_upload_declined_message{}};
+                         artifact_upload_declined_message{},
+                         process_start_message{},
+                         process_stdin_message{},
+                         process_signal_message{},
+                         process_resize_message{},
+                         process_list_message{},
+                         process_wait_message{},
+                         process_started_message{},
+                         process_output_message{"p1", "stdout", ""},
+                         process_stdin_ack_message{},
+                         process_ready_message{},
+                         process_exit_message{},
+                         process_list_result_message{},
+                         process_error_message{}};
   const char* names[] = {"invocation_message",
                          "command_execution_message",
                          "cancel_message",
@@ -367,7 +380,20 @@ TEST(codec_round_trip, message_type_name_matches_the_wire_name_of_every_alternat
                          "detach_confirm_message",
                          "ack_message",
                          "detach_message",
-                         "artifact_upload_declined_message"};
+                         "artifact_upload_declined_message",
+                         "process_start_message",
+                         "process_stdin_message",
+                         "process_signal_message",
+                         "process_resize_message",
+                         "process_list_message",
+                         "process_wait_message",
+                         "process_started_message",
+                         "process_output_message",
+                         "process_stdin_ack_message",
+                         "process_ready_message",
+                         "process_exit_message",
+                         "process_list_result_message",
+                         "process_error_message"};
   static_assert(std::size(all) == std::variant_size_v<message>);
   for (std::size_t i = 0; i < std::size(all); ++i) {
     EXPECT_STREQ(message_type_name(all[i]), names[i]);

@@ -225,6 +225,140 @@ struct artifact_upload_declined_message {
   std::optional<std::string> reason; // why, for the runtime's log
 };
 
+// ---- session processes (extension "processes", docs/processes.md) ------------------------------
+// Only on connections whose upgrade asked for "processes" in Agentrt-Extensions and got it back;
+// a runtimeuse peer never sends or sees any of them.
+
+struct terminal_size {
+  int cols = 80; // 1..1000
+  int rows = 24; // 1..1000
+};
+
+// Report a process ready only once a TCP port on 127.0.0.1 accepts and/or a probe command
+// exits 0 (both when both are given), checked every interval_s until timeout_s.
+struct process_readiness {
+  std::optional<int> tcp_port;      // 1..65535
+  std::optional<std::string> probe; // /bin/sh -c, in the process's cwd and env
+  double timeout_s = 30;            // > 0
+  double interval_s = 0.2;          // > 0
+};
+
+// Client -> runtime: start a command in the background. Answered at once by
+// process_started_message (or process_error_message), both carrying ref.
+struct process_start_message {
+  std::optional<std::string> ref; // the client's correlation text, echoed
+  std::string command;            // /bin/sh -c
+  std::optional<std::string> cwd;
+  std::optional<string_map> env;
+  std::optional<terminal_size> pty; // run on a pseudo-terminal of this size
+  bool stdin_open = false;          // wire name "stdin": keep stdin open for process_stdin_message
+  std::optional<process_readiness> ready;
+  std::vector<std::string> secrets_to_redact;
+  std::optional<double> timeout_s; // kill the process's tree after this
+};
+
+// Client -> runtime: bytes for the process's stdin (its terminal with a pty), in order. On the
+// wire either "text" (UTF-8) or "data_b64"; encode writes data_b64. eof closes stdin after data
+// (with a pty: the terminal's end-of-file character).
+struct process_stdin_message {
+  std::string process_id;
+  std::string data; // raw bytes
+  bool eof = false;
+};
+
+// Client -> runtime: a signal by name ("SIGINT", "SIGTERM", "SIGKILL", "SIGHUP", "SIGQUIT",
+// "SIGUSR1", "SIGUSR2", "SIGSTOP", "SIGCONT", "SIGWINCH"; the "SIG" prefix is optional).
+struct process_signal_message {
+  std::optional<std::string> ref;
+  std::string process_id;
+  std::string signal;
+};
+
+struct process_resize_message {
+  std::optional<std::string> ref;
+  std::string process_id;
+  terminal_size size; // wire: top-level "cols" and "rows"
+};
+
+struct process_list_message {
+  std::optional<std::string> ref;
+};
+
+// Client -> runtime: collect the exit status. Answered by process_exit_message once the process
+// has exited and all of its output was sent; the process is then forgotten.
+struct process_wait_message {
+  std::optional<std::string> ref;
+  std::string process_id;
+};
+
+// Runtime -> client.
+struct process_started_message {
+  std::optional<std::string> ref;
+  std::string process_id;
+  std::int64_t pid = 0;
+  bool pty = false;
+  // How many stdin bytes may be sent and not yet acknowledged (process_stdin_ack_message);
+  // 0 when stdin is not open.
+  std::uint64_t stdin_window = 0;
+};
+
+// Output of a session process: stream "stdout"/"stderr" carry text (UTF-8, redacted, as
+// command_output_message), stream "pty" carries the terminal's raw bytes (redacted) as
+// data_b64. data holds either.
+struct process_output_message {
+  std::string process_id;
+  std::string stream;
+  std::string data;
+};
+
+// Runtime -> client: written bytes of stdin in total so far; closed once stdin is closed (eof,
+// or the process stopped reading it: later stdin is refused).
+struct process_stdin_ack_message {
+  std::string process_id;
+  std::uint64_t written = 0;
+  bool closed = false;
+};
+
+struct process_ready_message {
+  std::string process_id;
+  bool ready = false;
+  std::optional<std::string> error; // why not, when ready is false
+  std::int64_t elapsed_ms = 0;
+};
+
+struct process_exit_message {
+  std::optional<std::string> ref; // the process_wait_message's
+  std::string process_id;
+  int exit_code = 0;                 // as in command results: 128 + N after signal N
+  std::optional<std::string> signal; // "SIGKILL" etc. when a signal ended it
+  bool timed_out = false;
+};
+
+struct process_info {
+  std::string process_id;
+  std::string command; // redacted
+  std::int64_t pid = 0;
+  bool pty = false;
+  std::string state;         // "starting" (readiness pending), "running", "exited"
+  std::optional<bool> ready; // when readiness was asked for and decided
+  std::optional<int> exit_code;
+  std::optional<std::string> signal;
+};
+
+struct process_list_result_message {
+  std::optional<std::string> ref;
+  std::vector<process_info> processes;
+};
+
+// Runtime -> client: a process message could not be carried out. code is one of the
+// documented codes (docs/processes.md), e.g. "unknown_process".
+struct process_error_message {
+  std::optional<std::string> ref;
+  std::optional<std::string> process_id;
+  std::string code;
+  std::string error;
+};
+
 // New alternatives go at the end: the index is the wire name's position (message_names).
 using message =
     std::variant<invocation_message, command_execution_message, cancel_message,
@@ -233,7 +367,11 @@ using message =
                  command_output_message, heartbeat_message, artifact_upload_request_message,
                  end_session_confirm_message, agent_event_message, artifact_upload_result_message,
                  session_info_message, gap_message, detach_confirm_message, ack_message,
-                 detach_message, artifact_upload_declined_message>;
+                 detach_message, artifact_upload_declined_message, process_start_message,
+                 process_stdin_message, process_signal_message, process_resize_message,
+                 process_list_message, process_wait_message, process_started_message,
+                 process_output_message, process_stdin_ack_message, process_ready_message,
+                 process_exit_message, process_list_result_message, process_error_message>;
 
 // The wire name of a message's type, e.g. "invocation_message".
 const char* message_type_name(const message& m) noexcept;
