@@ -529,7 +529,7 @@ std::error_code child_process::signal(int sig) {
   if (d.completed)
     return {ESRCH, std::system_category()};
   pid_t group = d.pid;
-  if (d.pty_mode && d.out.stream.is_open()) {
+  if (d.pty_mode && !d.out.done()) {
     // Ctrl-C's target: the job in the foreground (a shell's child), not the shell itself.
     const pid_t foreground = ::tcgetpgrp(d.out.stream.native_handle());
     if (foreground > 0)
@@ -544,7 +544,7 @@ std::error_code child_process::resize(unsigned short cols, unsigned short rows) 
   impl& d = *impl_;
   if (!d.pty_mode)
     return {ENOTTY, std::system_category()};
-  if (d.completed || !d.out.stream.is_open())
+  if (d.completed || d.out.done()) // nobody has the terminal open any more
     return {ESRCH, std::system_category()};
   return set_terminal_size(d.out.stream.native_handle(), terminal_size{cols, rows});
 }

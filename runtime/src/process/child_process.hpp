@@ -51,7 +51,9 @@ struct spawn_options {
   // new pseudo-terminal of this size. Output arrives as output_stream::pty, input is always
   // streamed (write_stdin(); stdin_data is typed first), TERM=xterm-256color unless env sets
   // TERM. The terminal starts in the kernel's default mode (canonical, echo, \n -> \r\n) with
-  // IUTF8 set.
+  // IUTF8 set. The master stays open until completion (closing it earlier would hang up a
+  // child that closed its descriptors but has not exited yet); then whatever still holds the
+  // terminal (a background process past drain_idle) is hung up (SIGHUP).
   std::optional<terminal_size> pty;
   stdin_progress_handler on_stdin_progress; // optional; see stdin_progress_handler
 };
@@ -92,7 +94,8 @@ public:
   // writes what the child takes now, without blocking; the rest follows as the child reads.
   // The pending buffer is not bounded here: the caller keeps its own window (stdin_pending(),
   // on_stdin_progress). False, and nothing kept, when stdin is not streamed, close_stdin() was
-  // called, the child closed its stdin, or the process completed.
+  // called, the child closed its stdin, or the process completed. True does not promise
+  // delivery: a child that closes its stdin first drops the rest (reported as closed).
   bool write_stdin(std::string_view chunk);
   // EOF once the pending bytes are written. With a pipe: the pipe closes. In PTY mode the
   // terminal stays open (closing the master would hang the child up): the terminal's EOF
