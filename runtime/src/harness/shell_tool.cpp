@@ -44,7 +44,8 @@ shell_command::start(asio::io_context& io, process::process_reaper& reaper,
   if (ec)
     return {nullptr, ec};
   self->child_ = std::move(child);
-  return {std::move(self), {}};
+  // std::error_code() rather than {}: with {} the pair is built by its copying constructor.
+  return {std::move(self), std::error_code()};
 }
 
 void shell_command::terminate(std::chrono::milliseconds grace) {
