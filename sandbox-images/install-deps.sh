@@ -29,8 +29,9 @@ build_pkgs=(g++ cmake make pkg-config
             libwebsocketpp-dev libasio-dev rapidjson-dev
             libcurl4-openssl-dev libarchive-dev libssl-dev libcli11-dev)
 # clang + its runtime: the libFuzzer targets (tests/fuzz); g++ builds everything else.
+# clang-format and clang-tidy (with run-clang-tidy): the docs.format and docs.tidy checks.
 test_pkgs=(libgtest-dev libgmock-dev procps python3 python3-prometheus-client ccache clang clang-format
-           libclang-rt-14-dev)
+           clang-tidy libclang-rt-14-dev)
 # One -dev package per library in the NEEDED closure of libcurl4/libarchive13 that Debian ships
 # as a .a. libkrb5-dev (GSSAPI) and libp11-kit-dev ship no archive: those stay shared.
 portable_pkgs=(libnghttp2-dev libidn2-dev librtmp-dev libssh2-1-dev libpsl-dev libldap-dev

@@ -96,7 +96,7 @@ std::pair<std::string, std::error_code> normalise(const std::string& dir) {
   std::string normal = path.lexically_normal().string();
   while (normal.size() > 1 && normal.back() == '/')
     normal.pop_back();
-  return {std::move(normal), {}};
+  return {std::move(normal), std::error_code()}; // {} would select the copying constructor
 }
 
 // ignore_rules::ignored() also checks every parent directory: gitignore cannot re-include
@@ -160,7 +160,7 @@ std::pair<std::string, std::error_code> read_ignore_file(const std::string& path
       return {{}, std::make_error_code(std::errc::file_too_large)};
     }
   }
-  return {std::move(content), {}};
+  return {std::move(content), std::error_code()}; // {} would copy content
 }
 
 } // namespace

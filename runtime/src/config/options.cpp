@@ -51,8 +51,8 @@ std::chrono::milliseconds parse_seconds(std::string_view flag, const std::string
 // Registers an option whose value is handed, as text, to set (which throws
 // std::invalid_argument naming the flag when the value is unusable).
 void value_option(CLI::App& app, const std::string& name, const std::string& type,
-                  const std::string& help, std::function<void(const std::string&)> set) {
-  app.add_option_function<std::string>(name, std::move(set), help)->type_name(type);
+                  const std::string& help, const std::function<void(const std::string&)>& set) {
+  app.add_option_function<std::string>(name, set, help)->type_name(type);
 }
 
 void add_server_options(CLI::App& app, options& o) {

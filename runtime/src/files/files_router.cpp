@@ -102,7 +102,8 @@ void files_router::check(const std::shared_ptr<pending>& p) {
     });
     return;
   }
-  auto self = p; // keeps p alive past the erase
+  // A copy, not a reference: it keeps p alive past the erase.
+  auto self = p; // NOLINT(performance-unnecessary-copy-initialization)
   pending_.erase(p.get());
   self->silence.cancel();
   if (v == verdict::websocket) {

@@ -27,8 +27,10 @@ struct harness_config {
   std::string workdir;      // where the agent works; empty = the runtime's cwd
   std::chrono::milliseconds timeout{0}; // whole harness run; 0 = no limit
   std::chrono::milliseconds kill_grace{5000};
-  int max_turns = 50;         // model turns of the openai loop (and claude's --max-turns)
-  int openai_max_retries = 2; // retries of a chat request after a connection error, 429 or 5xx
+  int max_turns = 50; // model turns of the openai loop (and claude's --max-turns)
+  // Retries of an openai loop chat request after a connection error, 429 or 5xx (openai_run).
+  // No flag sets it: the default is the product's; tests lower it to keep failure cases short.
+  int openai_max_retries = 2;
   std::int64_t openai_token_budget = 0; // prompt + completion tokens per invocation; 0 = none
 };
 

@@ -51,7 +51,7 @@ std::string find_on_path(const std::string& program) {
     std::string dir = dirs.substr(start, end - start);
     if (dir.empty())
       dir = ".";
-    const std::string candidate = dir + "/" + program;
+    std::string candidate = dir + "/" + program; // not const: returned by moving
     struct stat st {};
     if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
         ::access(candidate.c_str(), X_OK) == 0)

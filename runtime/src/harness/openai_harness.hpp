@@ -7,44 +7,15 @@
 // structured output. Conversations are kept in memory so resume_session_id can continue one.
 #pragma once
 
-#include <cstdint>
-#include <deque>
-#include <map>
 #include <memory>
 #include <string>
-#include <string_view>
-#include <vector>
 
+#include "harness/chat_stream.hpp" // chat_stream, the SSE accumulator the tests drive directly
 #include "harness/harness.hpp"
+#include "harness/openai_session_store.hpp"
 #include "transfer/transfer_engine.hpp"
 
 namespace agentrt::runtime::harness {
-
-struct chat_tool_call {
-  std::string id;
-  std::string name;
-  std::string arguments; // JSON text as streamed
-};
-
-// One streamed chat completion, accumulated from its SSE body. Pure, for unit tests.
-class chat_stream {
-public:
-  void write(std::string_view bytes);
-  bool done() const noexcept { return done_; } // "data: [DONE]" seen
-
-  std::string content;
-  std::string reasoning; // reasoning_content / reasoning deltas, when the server sends them
-  std::vector<chat_tool_call> tool_calls;
-  std::string finish_reason;
-  std::int64_t prompt_tokens = -1;
-  std::int64_t completion_tokens = -1;
-  std::string error; // an {"error":{...}} event inside the stream
-
-private:
-  void on_data(std::string_view data);
-  std::string partial_;
-  bool done_ = false;
-};
 
 class openai_harness : public harness {
 public:
@@ -55,18 +26,10 @@ public:
                                      process::process_scope& scope, const invocation& inv,
                                      harness_callbacks callbacks, done_handler on_done) override;
 
-  // Stored conversations (messages array JSON) by session id, oldest evicted first.
-  struct session_store {
-    std::map<std::string, std::string> messages;
-    std::deque<std::string> order;
-    void put(const std::string& id, std::string messages_json);
-    const std::string* find(const std::string& id) const;
-  };
-
 private:
   harness_config config_;
   transfer::transfer_engine engine_;
-  std::shared_ptr<session_store> sessions_;
+  std::shared_ptr<openai_session_store> sessions_;
 };
 
 } // namespace agentrt::runtime::harness

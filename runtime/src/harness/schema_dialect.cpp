@@ -133,7 +133,7 @@ public:
       } else if (name == "if") {
         if (!conditional(in, extra, at))
           return false;
-      } else if (name == "then" || name == "else") {
+      } else if (name == "then" || name == "else") { // NOLINT(bugprone-branch-clone)
         // Only meaningful beside "if" (handled there); alone they have no effect.
       } else if ((name == "exclusiveMinimum" || name == "exclusiveMaximum") &&
                  m->value.IsNumber()) {
