@@ -9,12 +9,14 @@ namespace {
 
 constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-constexpr std::array<std::int8_t, 256> make_reverse() {
-  std::array<std::int8_t, 256> r{};
+constexpr unsigned char invalid = 0xFF;
+
+constexpr std::array<unsigned char, 256> make_reverse() {
+  std::array<unsigned char, 256> r{};
   for (auto& v : r)
-    v = -1;
-  for (int i = 0; i < 64; ++i)
-    r[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
+    v = invalid;
+  for (unsigned char i = 0; i < 64; ++i)
+    r[static_cast<unsigned char>(alphabet[i])] = i;
   return r;
 }
 constexpr auto reverse = make_reverse();
@@ -61,10 +63,10 @@ bool decode_base64(std::string_view text, std::string& out) {
         v <<= 6;
         continue;
       }
-      const int d = reverse[c];
-      if (d < 0)
+      const unsigned char d = reverse[c];
+      if (d == invalid)
         return false;
-      v = v << 6 | static_cast<std::uint32_t>(d);
+      v = v << 6 | d;
     }
     // Canonical only: the bits a padded group leaves over must be zero.
     if ((pad == 1 && (v & 0xFF) != 0) || (pad == 2 && (v & 0xFFFF) != 0))

@@ -434,7 +434,7 @@ child_process::spawn(asio::io_context& io, process_reaper& reaper, process_scope
       d.queue_stdin(*options.stdin_data);
     d.feed_stdin();
   }
-  return {std::move(self), {}};
+  return {std::move(self), std::error_code()};
 }
 
 child_process::~child_process() {

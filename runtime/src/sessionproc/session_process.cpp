@@ -81,7 +81,7 @@ session_process::start(asio::io_context& io, process::process_reaper& reaper, st
                                    s->on_ready(ready, error);
                                });
   }
-  return {std::move(self), {}};
+  return {std::move(self), std::error_code()};
 }
 
 std::uint64_t session_process::stdin_window() const noexcept {
