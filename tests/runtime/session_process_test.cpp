@@ -183,6 +183,11 @@ TEST(SessionProcess, SeveralRunBesideARequest) {
     std::this_thread::sleep_for(20ms);
   EXPECT_EQ(find_processes("sleep 100.311").size(), 1u);
   EXPECT_EQ(find_processes("sleep 100.312").size(), 1u);
+  // /metrics counts them (this runtime started nothing else).
+  const auto [status, page] = http_get(rt.port(), "/metrics");
+  EXPECT_EQ(status, 200);
+  EXPECT_NE(page.find("\nagentrt_session_processes_started_total 2\n"), std::string::npos) << page;
+  EXPECT_NE(page.find("\nagentrt_session_processes_running 2\n"), std::string::npos) << page;
 }
 
 TEST(SessionProcess, StdinArrivesInOrderAndIsAcknowledged) {

@@ -53,6 +53,9 @@ void add_counters(exposition& out, const runtime_metrics& m) {
              "timeout, or killed with their cancelled or abandoned request.");
   for (std::size_t c = 0; c < n<exit_class>(); ++c)
     out.sample({{"class", exit_classes[c]}}, m.command_exits[c].get());
+  out.family("agentrt_session_processes_started_total", "counter",
+             "Session processes started (docs/processes.md).")
+      .sample(m.session_processes_started.get());
   out.family("agentrt_output_bytes_total", "counter",
              "Bytes of command output streamed to clients, by stream.");
   for (std::size_t s = 0; s < n<output_stream>(); ++s)
@@ -101,6 +104,14 @@ void add_gauges(exposition& out, const server_gauges& now) {
       .sample(now.requests_in_flight);
   out.family("agentrt_transfers_in_flight", "gauge", "Download and upload attempts running.")
       .sample(now.transfers_in_flight);
+  {
+    const runtime_metrics& m = get();
+    const std::uint64_t started = m.session_processes_started.get();
+    const std::uint64_t ended = m.session_processes_ended.get();
+    out.family("agentrt_session_processes_running", "gauge",
+               "Session processes started whose exit has not been seen yet.")
+        .sample(started > ended ? started - ended : 0);
+  }
 
   const process_gauges p = read_process_gauges();
   out.family("process_cpu_seconds_total", "counter", "User and system CPU time of the runtime.")

@@ -49,6 +49,10 @@ struct runtime_metrics {
   counter durable_sessions_expired;
   std::array<std::array<counter, n<request_outcome>()>, n<request_kind>()> requests;
   counter commands_started;
+  // Session processes (docs/processes.md): started, and ended (exit seen, or killed with their
+  // session before it was); the difference is the running gauge.
+  counter session_processes_started;
+  counter session_processes_ended;
   std::array<counter, n<exit_class>()> command_exits;
   std::array<counter, n<output_stream>()> output_bytes;
   std::array<std::array<counter, n<transfer_outcome>()>, n<transfer_kind>()> transfers;

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "metrics/runtime_metrics.hpp"
 #include "sessionproc/process_errc.hpp"
 #include "sessionproc/signal_names.hpp"
 
@@ -23,6 +24,8 @@ session_process::session_process(asio::io_context& io, process::process_reaper& 
       timeout_timer_(io) {}
 
 session_process::~session_process() {
+  if (child_ && !status_)
+    metrics::get().session_processes_ended.add();
   readiness_.reset();
   // Only reached with something alive when the session is destroyed without having
   // terminated its processes (the runtime exiting past its deadline).
@@ -68,6 +71,7 @@ session_process::start(asio::io_context& io, process::process_reaper& reaper, st
     return {nullptr, ec};
   self->child_ = std::move(child);
   self->pid_ = self->child_->pid();
+  metrics::get().session_processes_started.add();
   if (m.timeout_s)
     self->arm_timeout(*m.timeout_s);
   if (m.ready) {
@@ -275,6 +279,7 @@ void session_process::on_exit(process::exit_status status) {
     }
   }
   status_ = status;
+  metrics::get().session_processes_ended.add();
   if (readiness_ && !ready_) {
     readiness_->cancel();
     on_ready(false,
