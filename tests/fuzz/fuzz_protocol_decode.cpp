@@ -39,7 +39,15 @@ bool sent_by_client(const p::message& m) {
          std::holds_alternative<p::cancel_message>(m) ||
          std::holds_alternative<p::artifact_upload_response_message>(m) ||
          std::holds_alternative<p::end_session_message>(m) ||
-         std::holds_alternative<p::ack_message>(m) || std::holds_alternative<p::detach_message>(m);
+         std::holds_alternative<p::ack_message>(m) ||
+         std::holds_alternative<p::detach_message>(m) ||
+         std::holds_alternative<p::artifact_upload_declined_message>(m) ||
+         std::holds_alternative<p::process_start_message>(m) ||
+         std::holds_alternative<p::process_stdin_message>(m) ||
+         std::holds_alternative<p::process_signal_message>(m) ||
+         std::holds_alternative<p::process_resize_message>(m) ||
+         std::holds_alternative<p::process_list_message>(m) ||
+         std::holds_alternative<p::process_wait_message>(m);
 }
 
 // The frame itself as the stream to redact, cut into pieces whose sizes come from its bytes.

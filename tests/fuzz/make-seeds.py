@@ -117,6 +117,44 @@ FRAMES = {
     '"resumed":true,"resume_window_s":-1,"detached_window_s":"x","last_seq":1.5,"requests_received":0,'
     '"request_in_flight":null}',
     "detach_with_fields": '{"message_type":"detach_message","session_id":"s-1f2e","seq":1}',
+    # Extensions: a declined upload, per-invocation harness settings.
+    "upload_declined": '{"message_type":"artifact_upload_declined_message","filename":"a.txt",'
+    '"filepath":"/tmp/out/a.txt","reason":"no bucket"}',
+    "harness_settings": '{"message_type":"invocation_message","system_prompt":"","user_prompt":"u","model":"m",'
+    '"secrets_to_redact":[],"agent":"claude","harness_settings":{"max_turns":2,"timeout_s":0.5,'
+    '"permission_mode":"plan","allowed_tools":["Bash(ls:*)"],"disallowed_tools":[],"max_budget_usd":1e-6,'
+    '"token_budget":9223372036854775807,"mcp_servers":{"fs":{"command":"npx","args":["-y","x"]}},'
+    '"extra_args":["--verbose"]}}',
+    "harness_settings_bad": '{"message_type":"invocation_message","system_prompt":"","user_prompt":"u",'
+    '"model":"m","harness_settings":{"max_turns":0,"token_budget":1.5,"mcp_servers":[]}}',
+    # Session processes (docs/processes.md).
+    "process_start": '{"message_type":"process_start_message","ref":"r1","command":"python3 -m http.server 8000",'
+    '"cwd":"/w","env":{"A":"1"},"pty":{"cols":120,"rows":40},"stdin":true,"ready":{"tcp_port":8000,'
+    '"probe":"true","timeout_s":30,"interval_s":0.2},"secrets_to_redact":["s"],"timeout_s":3600}',
+    "process_start_bad": '{"message_type":"process_start_message","command":"x","pty":{"cols":0,"rows":1001},'
+    '"ready":{"tcp_port":65536}}',
+    "process_stdin": '{"message_type":"process_stdin_message","process_id":"p1","data_b64":"AAEC/w==","eof":true}',
+    "process_stdin_text": '{"message_type":"process_stdin_message","process_id":"p1","text":"1+2\\n"}',
+    "process_stdin_bad": '{"message_type":"process_stdin_message","process_id":"p1","data_b64":"YQ=","text":"a"}',
+    "process_signal": '{"message_type":"process_signal_message","ref":"k","process_id":"p2","signal":"SIGINT"}',
+    "process_resize": '{"message_type":"process_resize_message","process_id":"p2","cols":1000,"rows":1}',
+    "process_list": '{"message_type":"process_list_message","ref":"l"}',
+    "process_wait": '{"message_type":"process_wait_message","ref":"w","process_id":"p9"}',
+    "process_started": '{"message_type":"process_started_message","ref":"r1","process_id":"p1","pid":4242,'
+    '"pty":true,"stdin_window":1048576,"seq":3}',
+    "process_output_pty": '{"message_type":"process_output_message","process_id":"p1","stream":"pty",'
+    '"data_b64":"G1sxbT4+PiA=","seq":4}',
+    "process_output_text": '{"message_type":"process_output_message","process_id":"p1","stream":"stdout","text":"x"}',
+    "process_stdin_ack": '{"message_type":"process_stdin_ack_message","process_id":"p1","written":262144,"closed":false}',
+    "process_ready": '{"message_type":"process_ready_message","process_id":"p1","ready":false,'
+    '"error":"not ready after 30 s","elapsed_ms":30001}',
+    "process_exit": '{"message_type":"process_exit_message","ref":"w","process_id":"p1","exit_code":143,'
+    '"signal":"SIGTERM","timed_out":false}',
+    "process_list_result": '{"message_type":"process_list_result_message","processes":[{"process_id":"p1",'
+    '"command":"sleep 9","pid":10,"pty":false,"state":"running","ready":true},{"process_id":"p2","command":"false",'
+    '"pid":11,"pty":true,"state":"exited","exit_code":1,"signal":"SIGKILL"}]}',
+    "process_error": '{"message_type":"process_error_message","ref":"s","process_id":"p7","code":"unknown_process",'
+    '"error":"no process p7 in this session"}',
     # Refused frames: each error path of the decoder.
     "bad_json": '{"message_type":"cancel_message",',
     "not_object": '[1,2,3]',
