@@ -502,6 +502,39 @@ TEST(SessionProcess, ADroppedConnectionKillsTheWholeTree) {
   EXPECT_TRUE(wait_until_gone("sleep 100.318", 15s));
 }
 
+// What a session's processes held (pipes, terminals, cgroups) is given back once the session is
+// gone: the runtime's descriptors return to where they were.
+TEST(SessionProcess, NothingOutlivesADroppedSession) {
+  runtime_process rt;
+  {
+    auto warm = connect_processes(rt); // the first session's one-time allocations
+    ASSERT_TRUE(warm);
+    start(*warm, command("true"));
+    warm->close();
+  }
+  std::this_thread::sleep_for(300ms);
+  const int baseline = count_fds(rt.pid());
+  for (int round = 0; round < 3; ++round) {
+    auto c = connect_processes(rt);
+    ASSERT_TRUE(c);
+    auto tty = command("exec sleep 100.322");
+    tty.pty = p::terminal_size{80, 24};
+    start(*c, tty);
+    auto piped = command("sleep 100.323 & exec sleep 100.324");
+    piped.stdin_open = true;
+    start(*c, piped);
+    start(*c, command("exit 0"));
+    c->drop();
+  }
+  EXPECT_TRUE(wait_until_gone("sleep 100.32", 15s));
+  int fds = count_fds(rt.pid());
+  for (int i = 0; i < 100 && fds > baseline; ++i) {
+    std::this_thread::sleep_for(50ms);
+    fds = count_fds(rt.pid());
+  }
+  EXPECT_LE(fds, baseline);
+}
+
 TEST(SessionProcess, ATimeoutKillsTheProcess) {
   runtime_process rt;
   auto c = connect_processes(rt);

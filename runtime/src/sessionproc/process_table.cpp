@@ -184,6 +184,10 @@ std::size_t process_table::running() const {
 bool process_table::idle() const {
   if (terminating_ > 0)
     return false;
+  // Once terminate_all() is done every scope is empty (a child whose exit has not been
+  // processed yet only holds descriptors, and goes with the table).
+  if (ending_)
+    return true;
   const auto gone = [](const std::shared_ptr<session_process>& p) { return p->gone(); };
   return std::all_of(processes_.begin(), processes_.end(),
                      [&](const auto& e) { return gone(e.second); }) &&
