@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds agentrt, runtime_tests and client_tests with ThreadSanitizer (build dir build-tsan,
+# Builds agentrt, unit_tests, runtime_tests and client_tests with ThreadSanitizer (build dir build-tsan,
 # -DAGENTRT_SANITIZE=thread) and runs the tests that exercise the runtime's threads: sessions,
 # command execution, child processes, the reaper and process scopes, and the client's session
 # and concurrency tests. The agentrt processes those tests start are instrumented too; every
@@ -38,7 +38,7 @@ echo "=== tsan: build (Debug, ThreadSanitizer)"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DAGENTRT_SANITIZE=thread \
       -DCMAKE_CXX_FLAGS_DEBUG="${AGENTRT_DEBUG_INFO_FLAGS:--g}" \
       -DAGENTRT_BUILD_SAMPLES=OFF "${launcher[@]}" >/dev/null
-cmake --build "$build" -j"$jobs" --target agentrt runtime_tests client_tests
+cmake --build "$build" -j"$jobs" --target agentrt unit_tests runtime_tests client_tests
 built=$(date +%s)
 
 logs="$(mktemp -d "${TMPDIR:-/tmp}/agentrt-tsan.XXXXXX")"

@@ -3,7 +3,7 @@
 // rule, and leave nothing outside the destination), limits incl. a zip bomb, corrupt and
 // mislabelled input, cancellation, and the name/content format detection.
 #include "archive/archive_extractor.hpp"
-#include "archive_fixtures.hpp"
+#include "runtime/archive_fixtures.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
