@@ -251,7 +251,14 @@ private:
 
   // ---- session processes ------------------------------------------------------------------------
   std::atomic<bool> runtime_has_processes_{false};
-  std::map<std::string, process_op> process_ops_;
+  // Refs are "c" + a counter: shorter first, then alphabetical, is the order they were made in,
+  // which is the order questions kept for a resume must go out in (a signal before its barrier).
+  struct ref_order {
+    bool operator()(const std::string& a, const std::string& b) const {
+      return a.size() != b.size() ? a.size() < b.size() : a < b;
+    }
+  };
+  std::map<std::string, process_op, ref_order> process_ops_;
   std::map<std::string, std::shared_ptr<process_state>> processes_;
   std::uint64_t next_process_ref_ = 1;
 };

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -73,6 +74,12 @@ protocol::message list_result(const std::string& ref) {
   protocol::process_list_result_message m;
   m.ref = ref;
   return m;
+}
+
+process_options command_for_test() {
+  process_options o;
+  o.command = "server";
+  return o;
 }
 
 // The frames the peer received of one message type, decoded.
@@ -318,6 +325,66 @@ TEST(client_process_scripted, a_durable_session_resumes_its_processes) {
   ASSERT_TRUE(peer.wait_done()) << peer.failure();
   std::lock_guard lock(m);
   EXPECT_EQ(out, "ab");
+}
+
+TEST(client_process_scripted, questions_asked_while_reconnecting_go_out_in_order_on_the_resume) {
+  using namespace test::durable_script;
+  const std::string both = "durable-sessions, processes";
+  constexpr int signals = 6; // refs c2..c13: past c9, where text order and creation order differ
+  std::vector<scripted_peer::step> resumed = {scripted_peer::pause(300ms),
+                                              scripted_peer::send(info(true, 1, 0))};
+  for (int i = 0; i < signals; ++i) {
+    resumed.push_back(scripted_peer::expect("process_signal_message"));
+    resumed.push_back(scripted_peer::expect("process_list_message"));
+  }
+  for (int i = 0; i < signals; ++i)
+    resumed.push_back(scripted_peer::send(list_result("c" + std::to_string(3 + 2 * i)), 2 + i));
+  scripted_peer peer(std::vector<scripted_peer::connection>{
+      with_processes({scripted_peer::send(info(false, 0, 0)),
+                      scripted_peer::expect("process_start_message"),
+                      scripted_peer::send(started("c1", "p1", 0), 1), scripted_peer::pause(100ms),
+                      scripted_peer::drop()},
+                     both),
+      with_processes(resumed, both),
+  });
+  std::promise<void> lost;
+  connect_options co{peer.url()};
+  co.reconnect.initial_backoff = 10ms;
+  co.on_connection_event = [&](const connection_event& e) {
+    if (e.type == connection_event::kind::lost)
+      lost.set_value();
+  };
+  auto [s, e] = session::connect(co);
+  ASSERT_TRUE(s) << e.message;
+  auto [p, error] = s->start_process(command_for_test());
+  ASSERT_FALSE(error) << error.message;
+  ASSERT_EQ(lost.get_future().wait_for(5s), std::future_status::ready);
+  std::vector<std::future<client_error>> confirmed;
+  for (int i = 0; i < signals; ++i) {
+    auto done = std::make_shared<std::promise<client_error>>();
+    confirmed.push_back(done->get_future());
+    p.async_signal("SIGUSR1", [done](client_error e) { done->set_value(std::move(e)); });
+  }
+  for (auto& f : confirmed) {
+    ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
+    EXPECT_FALSE(f.get());
+  }
+  ASSERT_TRUE(peer.wait_done()) << peer.failure();
+  // Each signal before its barrier, in the order they were asked.
+  std::vector<std::string> refs;
+  for (const auto& frame : peer.received(1)) {
+    auto d = protocol::decode(frame);
+    if (!d.msg)
+      continue;
+    if (auto* m = std::get_if<protocol::process_signal_message>(&*d.msg))
+      refs.push_back(m->ref.value_or("?"));
+    if (auto* m = std::get_if<protocol::process_list_message>(&*d.msg))
+      refs.push_back(m->ref.value_or("?"));
+  }
+  std::vector<std::string> expected;
+  for (int i = 0; i < 2 * signals; ++i)
+    expected.push_back("c" + std::to_string(2 + i));
+  EXPECT_EQ(refs, expected);
 }
 
 } // namespace
