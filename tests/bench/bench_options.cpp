@@ -48,7 +48,7 @@ const std::vector<std::string>& benchmark_ids() {
   static const std::vector<std::string> ids = {
       "startup",  "roundtrip",    "output",       "sessions",         "redaction",
       "announce", "upload",       "download_zip", "download_tar_zst", "durable_output",
-      "resume",   "detached_rss", "files"};
+      "resume",   "detached_rss", "files",        "pty_echo",         "idle_processes"};
   return ids;
 }
 
@@ -68,7 +68,7 @@ Prints a table and JSON; exits 0 when every benchmark ran and its correctness ch
   --pid PID              the --url runtime's pid, for memory and CPU figures (same machine)
   --only ID[,ID...]      run only these: startup roundtrip output sessions redaction announce
                          upload download_zip download_tar_zst durable_output resume
-                         detached_rss files
+                         detached_rss files pty_echo idle_processes
   --http-host ADDR       address the runtime uses to reach the bench's HTTP server (default
                          127.0.0.1; the server binds it)
   --work-dir DIR         scratch directory on the runtime's side (default /tmp/agentrt-bench-PID)

@@ -113,6 +113,8 @@ int main(int argc, char** argv) {
       {"resume", bench::measure_resume},
       {"detached_rss", bench::measure_detached_rss},
       {"files", bench::measure_files},
+      {"pty_echo", bench::measure_pty_echo},
+      {"idle_processes", bench::measure_idle_processes},
   };
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<bench::measurement> results;

@@ -31,5 +31,9 @@ measurement measure_durable_output(bench_env& env);
 measurement measure_resume(bench_env& env);
 // Runtime RSS and spill file while a command prints detach_rate to nobody for detach_seconds.
 measurement measure_detached_rss(bench_env& env);
+// Keystroke -> echo through a session process's pseudo-terminal.
+measurement measure_pty_echo(bench_env& env);
+// Runtime RSS and CPU with 100 idle session processes.
+measurement measure_idle_processes(bench_env& env);
 
 } // namespace agentrt::bench

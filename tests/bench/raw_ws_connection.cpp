@@ -45,7 +45,8 @@ void raw_ws_connection::drop() {
 
 std::string raw_ws_connection::connect(const std::string& url,
                                        const std::optional<std::string>& token,
-                                       std::chrono::milliseconds timeout) {
+                                       std::chrono::milliseconds timeout,
+                                       const std::vector<std::string>& extra_headers) {
   const std::string scheme = "ws://";
   if (url.rfind(scheme, 0) != 0)
     return "only ws:// URLs";
@@ -83,6 +84,8 @@ std::string raw_ws_connection::connect(const std::string& url,
                     "Sec-WebSocket-Key: YWdlbnRydC1iZW5jaC1rZXk=\r\nSec-WebSocket-Version: 13\r\n";
   if (token)
     req += "Authorization: Bearer " + *token + "\r\n";
+  for (const auto& header : extra_headers)
+    req += header + "\r\n";
   req += "\r\n";
   if (!send_all(fd_, req.data(), req.size()))
     return "cannot send the upgrade request";

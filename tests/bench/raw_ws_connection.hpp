@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace agentrt::bench {
 
@@ -18,9 +19,11 @@ public:
   raw_ws_connection(const raw_ws_connection&) = delete;
   raw_ws_connection& operator=(const raw_ws_connection&) = delete;
 
-  // Connects and upgrades; the problem in words on failure ("" on success).
+  // Connects and upgrades; the problem in words on failure ("" on success). extra_headers are
+  // whole "Name: value" lines added to the upgrade request.
   std::string connect(const std::string& url, const std::optional<std::string>& token,
-                      std::chrono::milliseconds timeout);
+                      std::chrono::milliseconds timeout,
+                      const std::vector<std::string>& extra_headers = {});
   // The upgrade response's status line and headers (after a successful connect).
   const std::string& response_head() const noexcept { return head_; }
   bool send_text(const std::string& payload);

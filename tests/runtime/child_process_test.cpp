@@ -1,5 +1,7 @@
 // child_process against real processes: output, exit statuses, spawn options, stdin feeding,
-// descriptor hygiene, backpressure and completion with pipes held by background processes.
+// descriptor hygiene, backpressure and completion with pipes held by background processes;
+// streamed stdin with progress, PTY mode (controlling terminal, size, resize, a REPL, EOF) and
+// signals.
 #include "process/child_process.hpp"
 
 #include <dirent.h>
@@ -9,8 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -34,6 +38,7 @@ using clock_type = std::chrono::steady_clock;
 struct outcome {
   std::string out;
   std::string err;
+  std::string pty;
   std::vector<proc::exit_status> exits;
   bool done() const { return !exits.empty(); }
 };
@@ -169,7 +174,17 @@ protected:
     return proc::child_process::spawn(
         io_, reaper_, scope_, o,
         [&r](proc::output_stream s, std::string_view chunk) {
-          (s == proc::output_stream::stdout_stream ? r.out : r.err).append(chunk);
+          switch (s) {
+          case proc::output_stream::stdout_stream:
+            r.out.append(chunk);
+            break;
+          case proc::output_stream::stderr_stream:
+            r.err.append(chunk);
+            break;
+          case proc::output_stream::pty:
+            r.pty.append(chunk);
+            break;
+          }
         },
         [&r](proc::exit_status st) { r.exits.push_back(st); });
   }
@@ -595,6 +610,395 @@ TEST_F(ChildProcess, DestroyingARunningChildKillsItsGroupAndClosesEverything) {
       2s));
   run_for(50ms);
   EXPECT_TRUE(r.exits.empty());
+}
+
+// ---- Streamed stdin -------------------------------------------------------------------------
+
+// POSIX cksum: CRC-32 (polynomial 0x04C11DB7, most significant bit first) over the bytes and
+// then the length, complemented. Order-sensitive, so a reordered chunk shows.
+class posix_cksum {
+public:
+  posix_cksum() {
+    for (std::uint32_t i = 0; i < 256; ++i) {
+      std::uint32_t c = i << 24;
+      for (int bit = 0; bit < 8; ++bit)
+        c = (c & 0x80000000u) != 0 ? (c << 1) ^ 0x04C11DB7u : c << 1;
+      table_[i] = c;
+    }
+  }
+  void add(std::string_view data) {
+    for (const char ch : data)
+      step(static_cast<unsigned char>(ch));
+    length_ += data.size();
+  }
+  // What `cksum` prints for everything added: "CRC LENGTH".
+  std::string result() const {
+    posix_cksum copy = *this;
+    for (std::uint64_t n = length_; n != 0; n >>= 8)
+      copy.step(static_cast<unsigned char>(n & 0xff));
+    return std::to_string(~copy.crc_) + " " + std::to_string(length_);
+  }
+
+private:
+  void step(unsigned char byte) { crc_ = (crc_ << 8) ^ table_[((crc_ >> 24) ^ byte) & 0xff]; }
+  std::uint32_t table_[256];
+  std::uint32_t crc_ = 0;
+  std::uint64_t length_ = 0;
+};
+
+// Deterministic bytes that are not all alike (xorshift), produced chunk by chunk.
+class byte_source {
+public:
+  std::string next(std::size_t n) {
+    std::string out(n, '\0');
+    for (auto& c : out) {
+      state_ ^= state_ << 13;
+      state_ ^= state_ >> 7;
+      state_ ^= state_ << 17;
+      c = static_cast<char>(state_ >> 56);
+    }
+    return out;
+  }
+
+private:
+  std::uint64_t state_ = 0x9E3779B97F4A7C15ull;
+};
+
+struct stdin_report {
+  std::vector<std::pair<std::uint64_t, bool>> calls;
+  int closed_calls() const {
+    int n = 0;
+    for (const auto& c : calls)
+      n += c.second ? 1 : 0;
+    return n;
+  }
+};
+
+proc::stdin_progress_handler record_progress(stdin_report& report) {
+  return
+      [&report](std::uint64_t written, bool closed) { report.calls.emplace_back(written, closed); };
+}
+
+TEST_F(ChildProcess, StreamedStdinOf100MiBArrivesInOrderWithinTheCallersWindow) {
+  constexpr std::size_t total = 100u * 1024 * 1024;
+  constexpr std::size_t chunk = 64 * 1024;
+  constexpr std::size_t window = 1024 * 1024;
+  proc::spawn_options o;
+  o.argv = {"cksum"};
+  o.stdin_stream = true;
+  stdin_report progress;
+  o.on_stdin_progress = record_progress(progress);
+  outcome r;
+  const auto child = start(o, r);
+  ASSERT_NE(child, nullptr);
+
+  byte_source source;
+  posix_cksum expected;
+  std::size_t handed = 0;
+  std::size_t max_pending = 0;
+  bool closed = false;
+  const auto t0 = clock_type::now();
+  ASSERT_TRUE(run_until(
+      [&] {
+        // The session's window: hand over more only while little is pending.
+        while (handed < total && child->stdin_pending() < window) {
+          const std::string data = source.next(std::min(chunk, total - handed));
+          expected.add(data);
+          EXPECT_TRUE(child->write_stdin(data));
+          handed += data.size();
+          max_pending = std::max(max_pending, child->stdin_pending());
+        }
+        if (handed == total && !closed) {
+          child->close_stdin();
+          closed = true;
+          EXPECT_FALSE(child->write_stdin("late")); // refused after close_stdin
+        }
+        return r.done();
+      },
+      300s));
+  const double seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
+  std::printf("[ figures  ] 100 MiB streamed to stdin in %.2f s (%.0f MiB/s)\n", seconds,
+              100.0 / seconds);
+
+  EXPECT_EQ(r.out, expected.result() + "\n");
+  EXPECT_EQ(r.exits.at(0).exit_code, 0);
+  EXPECT_EQ(child->stdin_written(), total);
+  EXPECT_EQ(child->stdin_pending(), 0u);
+  EXPECT_LE(max_pending, window + chunk);
+  // Progress: non-decreasing totals, coalesced (far fewer calls than chunks), closed once, last.
+  ASSERT_FALSE(progress.calls.empty());
+  for (std::size_t i = 1; i < progress.calls.size(); ++i)
+    EXPECT_LE(progress.calls[i - 1].first, progress.calls[i].first);
+  EXPECT_EQ(progress.calls.back(), std::make_pair(std::uint64_t{total}, true));
+  EXPECT_EQ(progress.closed_calls(), 1);
+  EXPECT_GT(progress.calls.size(), 1u);
+}
+
+TEST_F(ChildProcess, StreamedStdinStaysOpenUntilCloseStdin) {
+  proc::spawn_options o;
+  o.argv = {"/bin/cat"};
+  o.stdin_stream = true;
+  o.stdin_data = "first\n"; // written first, and not followed by EOF
+  stdin_report progress;
+  o.on_stdin_progress = record_progress(progress);
+  outcome r;
+  const auto child = start(o, r);
+  ASSERT_TRUE(child->write_stdin("second\n"));
+  ASSERT_TRUE(run_until([&] { return r.out == "first\nsecond\n"; }));
+  run_for(100ms);
+  EXPECT_FALSE(r.done()); // cat still waits for more
+  ASSERT_FALSE(progress.calls.empty());
+  EXPECT_EQ(progress.calls.back(), std::make_pair(std::uint64_t{13}, false));
+
+  child->close_stdin();
+  child->close_stdin(); // idempotent
+  ASSERT_TRUE(run_until([&] { return r.done(); }));
+  EXPECT_EQ(r.exits[0].exit_code, 0);
+  EXPECT_EQ(progress.calls.back(), std::make_pair(std::uint64_t{13}, true));
+  EXPECT_EQ(progress.closed_calls(), 1);
+  EXPECT_FALSE(child->write_stdin("after"));
+}
+
+TEST_F(ChildProcess, ChildExitingWithoutReadingStdinReportsItClosed) {
+  // Default SIGPIPE here: a write to the abandoned pipe that raised it would kill the test.
+  std::signal(SIGPIPE, SIG_DFL);
+  proc::spawn_options o = shell("head -c 1000 >/dev/null; echo read-some");
+  o.stdin_stream = true;
+  stdin_report progress;
+  o.on_stdin_progress = record_progress(progress);
+  outcome r;
+  const auto child = start(o, r);
+  constexpr std::size_t offered = 8u * 1024 * 1024; // far more than a pipe holds
+  ASSERT_TRUE(child->write_stdin(std::string(offered, 'x')));
+  ASSERT_TRUE(run_until([&] { return progress.closed_calls() == 1; }, 10s))
+      << "closed stdin never reported";
+  ASSERT_TRUE(run_until([&] { return r.done(); }, 10s));
+  EXPECT_EQ(r.out, "read-some\n");
+  EXPECT_EQ(r.exits[0].exit_code, 0);
+  // What the child did not take was dropped, and the count says how much it did take.
+  EXPECT_LT(child->stdin_written(), offered);
+  EXPECT_GE(child->stdin_written(), 1000u);
+  EXPECT_EQ(child->stdin_pending(), 0u);
+  EXPECT_EQ(progress.calls.back(), std::make_pair(child->stdin_written(), true));
+  EXPECT_EQ(progress.closed_calls(), 1);
+  EXPECT_FALSE(child->write_stdin("more"));
+}
+
+TEST_F(ChildProcess, StdinProgressClosesAtCompletionWhenNothingWasPending) {
+  proc::spawn_options o = shell("exit 4");
+  o.stdin_stream = true;
+  stdin_report progress;
+  std::size_t exits_when_closed = 99;
+  outcome r;
+  o.on_stdin_progress = [&](std::uint64_t written, bool closed) {
+    progress.calls.emplace_back(written, closed);
+    if (closed)
+      exits_when_closed = r.exits.size();
+  };
+  const auto child = start(o, r);
+  ASSERT_TRUE(run_until([&] { return r.done(); }));
+  EXPECT_EQ(r.exits[0].exit_code, 4);
+  EXPECT_EQ(progress.calls, (std::vector<std::pair<std::uint64_t, bool>>{{0, true}}));
+  EXPECT_EQ(exits_when_closed, 0u); // reported before the exit handler ran
+  EXPECT_FALSE(child->write_stdin("late"));
+}
+
+TEST_F(ChildProcess, WriteStdinIsRefusedWithoutAStreamedStdin) {
+  proc::spawn_options o;
+  o.argv = {"/bin/cat"};
+  o.stdin_data = "only this\n";
+  outcome r;
+  const auto child = start(o, r);
+  EXPECT_FALSE(child->write_stdin("more"));
+  ASSERT_TRUE(run_until([&] { return r.done(); }));
+  EXPECT_EQ(r.out, "only this\n");
+  EXPECT_EQ(child->stdin_written(), 10u);
+}
+
+// ---- Signals ----------------------------------------------------------------------------------
+
+TEST_F(ChildProcess, SignalReachesTheProcessGroupAndIsRefusedAfterCompletion) {
+  // The trap handler runs in the shell; the background sleep dies of the signal itself.
+  proc::spawn_options o =
+      shell("trap 'echo got-usr1; exit 7' USR1; sleep 100.321 & echo ready; wait; wait");
+  outcome r;
+  const auto child = start(o, r);
+  ASSERT_TRUE(run_until([&] {
+    return r.out == "ready\n" && find_by_argv({"sleep", "100.321"}).size() == 1;
+  }));
+  EXPECT_FALSE(child->signal(SIGUSR1));
+  ASSERT_TRUE(run_until([&] { return r.done(); }));
+  EXPECT_EQ(r.out, "ready\ngot-usr1\n");
+  EXPECT_EQ(r.exits[0].exit_code, 7);
+  EXPECT_TRUE(run_until(
+      [] {
+        return find_by_argv({"sleep", "100.321"}).empty();
+      },
+      2s))
+      << "the signal missed the rest of the group";
+  const std::error_code late = child->signal(SIGUSR1);
+  EXPECT_EQ(late, std::error_code(ESRCH, std::system_category())) << late.message();
+  EXPECT_EQ(child->resize(80, 24), std::error_code(ENOTTY, std::system_category()));
+}
+
+// ---- PTY mode ---------------------------------------------------------------------------------
+
+proc::spawn_options on_terminal(std::vector<std::string> argv, unsigned short cols = 80,
+                                unsigned short rows = 24) {
+  proc::spawn_options o;
+  o.argv = std::move(argv);
+  o.pty = proc::terminal_size{cols, rows};
+  o.drain_idle = 100ms;
+  return o;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST_F(ChildProcess, PtyChildLeadsASessionWhoseTerminalIsItsStdioAndHasTheSize) {
+  const proc::spawn_options o = on_terminal(
+      {"/bin/sh", "-c",
+       "tty; stty size; test -t 0 && test -t 1 && test -t 2 && echo all-terminal; "
+       "echo \"term=$TERM\"; echo err-too >&2; "
+       "[ \"$(cut -d' ' -f5,6 /proc/$$/stat)\" = \"$$ $$\" ] && echo group-and-session-leader"},
+      132, 43);
+  outcome r;
+  const auto child = start(o, r);
+  EXPECT_TRUE(child->is_pty());
+  ASSERT_TRUE(run_until([&] { return r.done(); }));
+  EXPECT_EQ(r.exits[0].exit_code, 0) << r.pty;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "");
+  // One stream, stdout and stderr together, with the terminal's \r\n.
+  EXPECT_TRUE(contains(r.pty, "/dev/pts/")) << r.pty;
+  EXPECT_TRUE(contains(r.pty, "\r\n43 132\r\n")) << r.pty;
+  EXPECT_TRUE(contains(r.pty, "all-terminal\r\n")) << r.pty;
+  EXPECT_TRUE(contains(r.pty, "term=xterm-256color\r\n")) << r.pty;
+  EXPECT_TRUE(contains(r.pty, "err-too\r\n")) << r.pty;
+  EXPECT_TRUE(contains(r.pty, "group-and-session-leader\r\n")) << r.pty;
+}
+
+TEST_F(ChildProcess, PtyKeepsACallersTerm) {
+  proc::spawn_options o = on_terminal({"/bin/sh", "-c", "echo \"term=$TERM\""});
+  o.env = {{"TERM", "vt100"}};
+  const outcome r = run(o);
+  EXPECT_TRUE(contains(r.pty, "term=vt100\r\n")) << r.pty;
+}
+
+TEST_F(ChildProcess, PtyResizeReachesTheForegroundGroupAsSigwinch) {
+  const proc::spawn_options o = on_terminal(
+      {"/bin/sh", "-c", "trap 'stty size; exit 0' WINCH; echo ready; while :; do sleep 0.02; done"},
+      80, 24);
+  outcome r;
+  const auto child = start(o, r);
+  ASSERT_TRUE(run_until([&] { return contains(r.pty, "ready\r\n"); })) << r.pty;
+  EXPECT_FALSE(child->resize(120, 40));
+  ASSERT_TRUE(run_until([&] { return r.done(); })) << r.pty;
+  EXPECT_TRUE(contains(r.pty, "ready\r\n40 120\r\n")) << r.pty;
+  EXPECT_EQ(r.exits[0].exit_code, 0);
+  EXPECT_EQ(child->resize(100, 30), std::error_code(ESRCH, std::system_category()));
+}
+
+TEST_F(ChildProcess, PtyDrivesAPythonRepl) {
+  proc::spawn_options o = on_terminal({"python3", "-i", "-q"});
+  stdin_report progress;
+  o.on_stdin_progress = record_progress(progress);
+  outcome r;
+  const auto child = start(o, r);
+  ASSERT_NE(child, nullptr);
+  ASSERT_TRUE(run_until([&] { return contains(r.pty, ">>> "); }, 10s)) << r.pty;
+  const auto t0 = clock_type::now();
+  ASSERT_TRUE(child->write_stdin("1+2\n"));
+  // The terminal echoes the line, then python prints the value and a new prompt.
+  ASSERT_TRUE(run_until([&] { return contains(r.pty, "1+2\r\n3\r\n>>> "); }, 10s)) << r.pty;
+  std::printf("[ figures  ] python3 REPL: line typed -> value read in %.2f ms\n",
+              std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
+  // Ctrl-D at the prompt ends the REPL.
+  child->close_stdin();
+  ASSERT_TRUE(run_until([&] { return r.done(); }, 10s)) << r.pty;
+  EXPECT_EQ(r.exits[0].exit_code, 0);
+  EXPECT_EQ(child->stdin_written(), 5u); // "1+2\n" and one ^D
+  EXPECT_EQ(progress.calls.back(), std::make_pair(std::uint64_t{5}, true));
+}
+
+TEST_F(ChildProcess, PtyCloseStdinTypesEndOfFileEvenAfterAPartialLine) {
+  const proc::spawn_options o = on_terminal({"/bin/cat"});
+  outcome r;
+  const auto child = start(o, r);
+  ASSERT_TRUE(child->write_stdin("whole\n"));
+  // The echo, then cat's copy.
+  ASSERT_TRUE(run_until([&] { return contains(r.pty, "whole\r\nwhole\r\n"); })) << r.pty;
+  ASSERT_TRUE(child->write_stdin("part"));
+  child->close_stdin(); // ^D hands "part" to cat, the second ^D is the EOF
+  EXPECT_FALSE(child->write_stdin("refused"));
+  ASSERT_TRUE(run_until([&] { return r.done(); })) << r.pty;
+  // 129 (SIGHUP) when the master was closed between cat closing its descriptors and exiting.
+  EXPECT_EQ(r.exits[0].exit_code, 0);
+  EXPECT_TRUE(contains(r.pty, "partpart")) << r.pty; // echo, then cat's copy
+  EXPECT_EQ(child->stdin_written(), 12u);
+}
+
+TEST_F(ChildProcess, PtySignalGoesToTheForegroundJobLikeCtrlC) {
+  // An interactive shell with job control runs `sleep` in its own group in the foreground. A
+  // SIGINT to the shell's group would leave the sleep running; the terminal's foreground
+  // group is the sleep's, and the shell carries on.
+  const proc::spawn_options o = on_terminal({"/bin/sh", "-i"});
+  outcome r;
+  const auto child = start(o, r);
+  ASSERT_TRUE(run_until([&] { return contains(r.pty, "# ") || contains(r.pty, "$ "); }, 5s))
+      << r.pty;
+  ASSERT_TRUE(child->write_stdin("sleep 100.654\n"));
+  ASSERT_TRUE(run_until([] { return find_by_argv({"sleep", "100.654"}).size() == 1; }));
+  const pid_t sleeper = find_by_argv({"sleep", "100.654"}).front();
+  ASSERT_NE(::getpgid(sleeper), child->pid()) << "the shell did not use job control";
+  EXPECT_FALSE(child->signal(SIGINT));
+  ASSERT_TRUE(run_until([] { return find_by_argv({"sleep", "100.654"}).empty(); }, 3s));
+  ASSERT_TRUE(child->write_stdin("echo alive-$((40+2))\n"));
+  ASSERT_TRUE(run_until([&] { return contains(r.pty, "alive-42\r\n"); }, 5s)) << r.pty;
+  EXPECT_FALSE(r.done());
+  ASSERT_TRUE(child->write_stdin("exit 5\n"));
+  ASSERT_TRUE(run_until([&] { return r.done(); }, 5s)) << r.pty;
+  EXPECT_EQ(r.exits[0].exit_code, 5);
+}
+
+TEST_F(ChildProcess, PtySignalWithoutJobControlReachesTheShell) {
+  const proc::spawn_options o =
+      on_terminal({"/bin/sh", "-c",
+                   "trap 'echo got-int; exit 3' INT; echo ready; while :; do sleep 0.02; done"});
+  outcome r;
+  const auto child = start(o, r);
+  ASSERT_TRUE(run_until([&] { return contains(r.pty, "ready\r\n"); })) << r.pty;
+  EXPECT_FALSE(child->signal(SIGINT));
+  ASSERT_TRUE(run_until([&] { return r.done(); })) << r.pty;
+  EXPECT_TRUE(contains(r.pty, "got-int\r\n")) << r.pty;
+  EXPECT_EQ(r.exits[0].exit_code, 3);
+}
+
+TEST_F(ChildProcess, PtyHeldOpenByABackgroundProcessDoesNotDelayCompletion) {
+  // The background sleep ignores (inherited from the shell) the hang-up its session leader's
+  // exit sends and keeps the terminal open: the master never reports EIO, so completion comes
+  // from drain_idle.
+  const proc::spawn_options o =
+      on_terminal({"/bin/sh", "-c", "trap '' HUP; sleep 30.987 & echo main-done"});
+  outcome r;
+  const auto t0 = clock_type::now();
+  const auto child = start(o, r);
+  ASSERT_TRUE(run_until([&] { return r.done(); }, 3s)) << r.pty;
+  EXPECT_LT(clock_type::now() - t0, 2s);
+  EXPECT_TRUE(contains(r.pty, "main-done\r\n")) << r.pty;
+  EXPECT_EQ(r.exits[0].exit_code, 0);
+  EXPECT_EQ(find_by_argv({"sleep", "30.987"}).size(), 1u); // still there, TearDown kills it
+}
+
+TEST_F(ChildProcess, PtyLargeOutputArrivesComplete) {
+  // Everything written before the exit is read before completion, EIO then ends the stream.
+  const outcome r = run(on_terminal({"seq", "1", "200000"}));
+  std::string got = r.pty;
+  got.erase(std::remove(got.begin(), got.end(), '\r'), got.end());
+  seq_text expected;
+  EXPECT_TRUE(expected.match(got));
+  EXPECT_EQ(got.size(), 1288895u); // bytes of `seq 1 200000`
 }
 
 } // namespace

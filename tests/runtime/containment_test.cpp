@@ -1,6 +1,7 @@
 // The containment mechanisms in-process, with real processes: a scope's children born in its
 // cgroup with everything posix_spawn would have given them (the hand-made fork/exec path of
-// child_exec), a setsid + env -i escapee found and killed through the cgroup, and the
+// child_exec, PTY mode included), a setsid + env -i escapee found and killed through the
+// cgroup, and the
 // subreaper mechanism's attribution of orphans by RLIMIT_RTTIME mark and by start time.
 // Where this machine cannot create cgroups, the cgroup tests say so and are skipped (the fault
 // tests in tests/fault/containment_fault_test.cpp cover both mechanisms end to end).
@@ -119,7 +120,7 @@ protected:
     return proc::child_process::spawn(
         io_, reaper_, scope, o,
         [&r](proc::output_stream s, std::string_view chunk) {
-          if (s == proc::output_stream::stdout_stream)
+          if (s != proc::output_stream::stderr_stream) // stdout, or a terminal's output
             r.out.append(chunk);
         },
         [&r](proc::exit_status st) { r.exits.push_back(st); });
@@ -218,6 +219,33 @@ TEST_F(CgroupContainment, ChildrenAreBornInTheScopesCgroupWithPosixSpawnsSetUp) 
   // The marker variable still comes along.
   r = run(scope, {"/bin/sh", "-c", "echo $AGENTRT_SCOPE"});
   EXPECT_EQ(r.out, scope.id() + "\n");
+}
+
+TEST_F(CgroupContainment, PtyChildIsBornInTheCgroupAsASessionLeaderOnItsTerminal) {
+  if (!contain(proc::containment_mode::cgroup))
+    GTEST_SKIP() << "this machine cannot create cgroups";
+  proc::process_scope scope(io_, reaper_);
+  ASSERT_NE(scope.spawn_target(), nullptr);
+  proc::spawn_options o;
+  o.argv = {"/bin/sh", "-c",
+            "tty; stty size; test -t 0 && test -t 1 && test -t 2 && echo all-terminal; "
+            "[ \"$(cut -d' ' -f5,6 /proc/$$/stat)\" = \"$$ $$\" ] && echo session-leader; "
+            "grep -c '/req-' /proc/self/cgroup; trap 'echo got-int; exit 0' INT; "
+            "IFS= read -r line; echo \"got:$line\"; while :; do sleep 0.02; done"};
+  o.pty = proc::terminal_size{91, 17};
+  o.drain_idle = 50ms;
+  outcome r;
+  auto [child, ec] = try_start(scope, o, r);
+  ASSERT_FALSE(ec) << ec.message();
+  ASSERT_TRUE(child->write_stdin("typed\n"));
+  ASSERT_TRUE(run_until([&] { return r.out.find("got:typed\r\n") != std::string::npos; })) << r.out;
+  EXPECT_FALSE(child->signal(SIGINT)); // to the terminal's foreground group
+  ASSERT_TRUE(run_until([&] { return r.done(); })) << r.out;
+  EXPECT_EQ(r.exits[0].exit_code, 0) << r.out;
+  for (const char* want : {"/dev/pts/", "\r\n17 91\r\n", "all-terminal\r\n", "session-leader\r\n",
+                           "\r\n1\r\n", "got-int\r\n"})
+    EXPECT_NE(r.out.find(want), std::string::npos) << want << " missing from " << r.out;
+  terminate(scope);
 }
 
 TEST_F(CgroupContainment, SpawnErrorsAreReportedLikePosixSpawnsAndLeakNothing) {

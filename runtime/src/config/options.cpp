@@ -90,6 +90,13 @@ void add_server_options(CLI::App& app, options& o) {
                  if (o.max_message_bytes < 1024)
                    throw std::invalid_argument("--max-message-bytes: must be at least 1024");
                });
+  value_option(app, "--max-session-processes", "N",
+               "session processes one session may hold, running plus exited and not collected "
+               "(docs/processes.md; default 64)",
+               [&o](const std::string& v) {
+                 o.max_session_processes =
+                     static_cast<std::size_t>(parse_unsigned("--max-session-processes", v, 100000));
+               });
   value_option(app, "--max-pending-frame-bytes", "N",
                "memory for partly received frames across all connections; a frame that would "
                "take it past N is refused and its connection closed with 1013 (try again "

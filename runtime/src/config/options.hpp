@@ -17,6 +17,8 @@ struct options {
   std::uint16_t port = 8080;
   std::optional<std::string> token; // --token, or env AGENTRT_TOKEN
   std::size_t max_message_bytes = 16 * 1024 * 1024;
+  // Session processes per session, running plus exited and not collected (docs/processes.md).
+  std::size_t max_session_processes = 64;
   std::chrono::milliseconds heartbeat_interval{15000};
   log::level log_level = log::level::info;
   log::format log_format = log::format::text;

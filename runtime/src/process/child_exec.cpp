@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -58,6 +59,41 @@ void close_fds(unsigned first, unsigned last, unsigned fallback_limit) {
     sys(SYS_close, fd);
 }
 
+// Own session whose controlling terminal is tty, and tty as 0, 1 and 2. A new session has no
+// controlling terminal; the first terminal its leader opens without O_NOCTTY becomes it, and
+// TIOCSCTTY says so explicitly (a no-op when it already is). False with errno set.
+bool become_terminal_session(const char* tty_path) {
+  if (sys(SYS_setsid) < 0)
+    return false;
+  const long tty = sys(SYS_openat, AT_FDCWD, reinterpret_cast<long>(tty_path), O_RDWR);
+  if (tty < 0 || sys(SYS_ioctl, tty, TIOCSCTTY, 0) != 0)
+    return false;
+  const int fd = static_cast<int>(tty);
+  if (!dup_to(fd, 0) || !dup_to(fd, 1) || !dup_to(fd, 2))
+    return false;
+  if (fd > 2)
+    sys(SYS_close, fd);
+  return true;
+}
+
+// The plan's stdin (or /dev/null), stdout and stderr as 0, 1 and 2. False with errno set.
+bool pipe_stdio(const exec_plan& plan) {
+  if (plan.stdin_fd >= 0) {
+    if (!dup_to(plan.stdin_fd, 0))
+      return false;
+  } else {
+    const long null_fd = sys(SYS_openat, AT_FDCWD, reinterpret_cast<long>("/dev/null"), O_RDONLY);
+    if (null_fd < 0)
+      return false;
+    if (null_fd != 0) {
+      if (!dup_to(static_cast<int>(null_fd), 0))
+        return false;
+      sys(SYS_close, null_fd);
+    }
+  }
+  return dup_to(plan.stdout_fd, 1) && dup_to(plan.stderr_fd, 2);
+}
+
 // Runs in the forked child: raw system calls only, no allocation.
 [[noreturn]] void exec_in_child(const exec_plan& plan, int report_fd, int join_error,
                                 unsigned fd_limit) {
@@ -75,23 +111,12 @@ void close_fds(unsigned first, unsigned last, unsigned fallback_limit) {
   const std::uint64_t none = 0;
   sys(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&none), 0, sizeof(none));
 
-  if (sys(SYS_setpgid, 0, 0) != 0)
+  if (!plan.tty_path.empty()) {
+    if (!become_terminal_session(plan.tty_path.c_str()))
+      fail_in_child(report_fd, errno);
+  } else if (sys(SYS_setpgid, 0, 0) != 0 || !pipe_stdio(plan)) {
     fail_in_child(report_fd, errno);
-  if (plan.stdin_fd >= 0) {
-    if (!dup_to(plan.stdin_fd, 0))
-      fail_in_child(report_fd, errno);
-  } else {
-    const long null_fd = sys(SYS_openat, AT_FDCWD, reinterpret_cast<long>("/dev/null"), O_RDONLY);
-    if (null_fd < 0)
-      fail_in_child(report_fd, errno);
-    if (null_fd != 0) {
-      if (!dup_to(static_cast<int>(null_fd), 0))
-        fail_in_child(report_fd, errno);
-      sys(SYS_close, null_fd);
-    }
   }
-  if (!dup_to(plan.stdout_fd, 1) || !dup_to(plan.stderr_fd, 2))
-    fail_in_child(report_fd, errno);
   if (!plan.cwd.empty() && sys(SYS_chdir, reinterpret_cast<long>(plan.cwd.c_str())) != 0)
     fail_in_child(report_fd, errno);
   // Everything but stdio and the report pipe (close-on-exec, so it closes at exec).

@@ -1,5 +1,6 @@
 // Starting a program in a child forked straight into a cgroup, with what child_process asks of
-// posix_spawn: stdio, working directory, own process group, default signal state, no inherited
+// posix_spawn: stdio (or a controlling terminal), working directory, own process group (or
+// session), default signal state, no inherited
 // descriptors besides 0-2, PATH lookup, and exec errors reported to the parent. By hand because
 // glibc's posix_spawn cannot place a child in a cgroup before it runs (POSIX_SPAWN_SETCGROUP
 // arrived in glibc 2.41; Debian 12 has 2.36).
@@ -23,6 +24,10 @@ struct exec_plan {
   int stdout_fd = -1;
   int stderr_fd = -1;
   std::string cwd; // empty: the runtime's
+  // Not empty: a PTY slave. The child becomes a session leader (setsid instead of its own
+  // process group), the terminal becomes its controlling terminal and its 0, 1 and 2; the
+  // three fds above are ignored then.
+  std::string tty_path;
 };
 
 // What execve() should try for file, like posix_spawnp: file itself when it contains '/',

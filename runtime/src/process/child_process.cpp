@@ -7,6 +7,7 @@
 #include <spawn.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +24,7 @@
 
 #include "metrics/runtime_metrics.hpp"
 #include "process/child_exec.hpp"
+#include "process/pty.hpp"
 #include "process/rttime_tag.hpp"
 #include "util/unique_fd.hpp"
 
@@ -187,25 +189,38 @@ struct child_process::impl {
     std::unique_ptr<char[]> buffer;
     std::size_t buffer_bytes;
     bool reading = false;
+    bool at_eof = false; // a terminal's master, kept open after EIO until the child exits
+    bool done() const { return at_eof || !stream.is_open(); }
   };
 
   impl(asio::io_context& io, process_reaper& reaper, const spawn_options& options,
        output_handler on_output, exit_handler on_exit)
-      : reaper(reaper),
-        out(io, output_stream::stdout_stream, std::max<std::size_t>(options.read_buffer_bytes, 1)),
+      : reaper(reaper), out(io, options.pty ? output_stream::pty : output_stream::stdout_stream,
+                            std::max<std::size_t>(options.read_buffer_bytes, 1)),
         err(io, output_stream::stderr_stream, std::max<std::size_t>(options.read_buffer_bytes, 1)),
         in(io), drain_timer(io), kill_timer(io), drain_idle(options.drain_idle),
-        on_output(std::move(on_output)), on_exit(std::move(on_exit)) {}
+        pty_mode(options.pty.has_value()), stdin_streamed(options.stdin_stream || pty_mode),
+        on_output(std::move(on_output)), on_exit(std::move(on_exit)),
+        on_stdin_progress(options.on_stdin_progress) {}
 
   void start_read(output_pipe& p);
   void on_read(output_pipe& p, const std::error_code& ec, std::size_t n);
   void feed_stdin();
+  void wait_stdin_writable();
+  asio::posix::stream_descriptor& stdin_target() { return pty_mode ? out.stream : in; }
+  bool stdin_accepting() const {
+    return stdin_streamed && !stdin_close_requested && !stdin_shut && !completed;
+  }
+  void queue_stdin(std::string_view chunk);
+  void type_end_of_file();
+  void shut_stdin();
+  void notify_stdin_progress();
+  void report_stdin_progress();
   void on_exited(exit_status s);
   void arm_drain_timer();
   void on_drain_idle(const std::error_code& ec, std::uint64_t generation);
   static int unread_bytes(output_pipe& p);
   void close_pipe(output_pipe& p);
-  void close_stdin();
   void complete();
 
   std::weak_ptr<child_process> owner;
@@ -213,8 +228,8 @@ struct child_process::impl {
   pid_t pid = -1;
   output_pipe out;
   output_pipe err;
-  asio::posix::stream_descriptor in;
-  std::string stdin_data;
+  asio::posix::stream_descriptor in; // the stdin pipe; in PTY mode out.stream takes input too
+  std::string stdin_data;            // pending bytes from stdin_offset on
   std::size_t stdin_offset = 0;
   asio::steady_timer drain_timer;
   asio::steady_timer kill_timer;
@@ -225,9 +240,21 @@ struct child_process::impl {
   bool paused = false;
   bool exited = false;
   bool completed = false;
+  const bool pty_mode;
+  const bool stdin_streamed;  // write_stdin() allowed until close_stdin()
+  bool has_stdin = false;     // a pipe or the terminal, so there is progress to report
+  bool stdin_waiting = false; // an async_wait for writability is in flight
+  bool stdin_close_requested = false;
+  bool stdin_shut = false; // no more bytes go to the child
+  char last_typed = '\n';  // PTY mode: decides whether VEOF goes once or twice
+  std::uint64_t stdin_written_total = 0;
+  std::uint64_t stdin_reported = 0;
+  bool stdin_closed_reported = false;
+  bool stdin_progress_posted = false;
   exit_status status;
   output_handler on_output;
   exit_handler on_exit;
+  stdin_progress_handler on_stdin_progress;
 };
 
 std::pair<std::shared_ptr<child_process>, std::error_code>
@@ -244,17 +271,26 @@ child_process::spawn(asio::io_context& io, process_reaper& reaper, process_scope
       return fail(ec);
   }
 
+  // PTY mode: the terminal is the child's 0, 1 and 2, and there are no pipes.
+  const bool pty_mode = options.pty.has_value();
+  const bool stdin_pipe_wanted = !pty_mode && (options.stdin_data || options.stdin_stream);
+  pty_pair terminal;
   pipe_pair stdin_pipe;
   pipe_pair stdout_pipe;
   pipe_pair stderr_pipe;
-  if (options.stdin_data) {
-    if (auto ec = make_pipe(stdin_pipe, false))
+  if (pty_mode) {
+    if (auto ec = open_pty(*options.pty, terminal))
+      return fail(ec);
+  } else {
+    if (stdin_pipe_wanted) {
+      if (auto ec = make_pipe(stdin_pipe, false))
+        return fail(ec);
+    }
+    if (auto ec = make_pipe(stdout_pipe, true))
+      return fail(ec);
+    if (auto ec = make_pipe(stderr_pipe, true))
       return fail(ec);
   }
-  if (auto ec = make_pipe(stdout_pipe, true))
-    return fail(ec);
-  if (auto ec = make_pipe(stderr_pipe, true))
-    return fail(ec);
 
   spawn_file_actions fa;
   spawn_attributes sa;
@@ -266,13 +302,22 @@ child_process::spawn(asio::io_context& io, process_reaper& reaper, process_scope
     if (rc == 0)
       rc = result;
   };
-  if (options.stdin_data) {
-    step(::posix_spawn_file_actions_adddup2(&fa.actions, stdin_pipe.read_end.get(), 0));
+  if (pty_mode) {
+    // glibc runs POSIX_SPAWN_SETSID before the file actions, so this open (without O_NOCTTY)
+    // makes the terminal the new session's controlling terminal.
+    step(
+        ::posix_spawn_file_actions_addopen(&fa.actions, 0, terminal.slave_path.c_str(), O_RDWR, 0));
+    step(::posix_spawn_file_actions_adddup2(&fa.actions, 0, 1));
+    step(::posix_spawn_file_actions_adddup2(&fa.actions, 0, 2));
   } else {
-    step(::posix_spawn_file_actions_addopen(&fa.actions, 0, "/dev/null", O_RDONLY, 0));
+    if (stdin_pipe_wanted) {
+      step(::posix_spawn_file_actions_adddup2(&fa.actions, stdin_pipe.read_end.get(), 0));
+    } else {
+      step(::posix_spawn_file_actions_addopen(&fa.actions, 0, "/dev/null", O_RDONLY, 0));
+    }
+    step(::posix_spawn_file_actions_adddup2(&fa.actions, stdout_pipe.write_end.get(), 1));
+    step(::posix_spawn_file_actions_adddup2(&fa.actions, stderr_pipe.write_end.get(), 2));
   }
-  step(::posix_spawn_file_actions_adddup2(&fa.actions, stdout_pipe.write_end.get(), 1));
-  step(::posix_spawn_file_actions_adddup2(&fa.actions, stderr_pipe.write_end.get(), 2));
   if (!options.cwd.empty()) {
     step(::posix_spawn_file_actions_addchdir_np(&fa.actions, options.cwd.c_str()));
   }
@@ -280,18 +325,21 @@ child_process::spawn(asio::io_context& io, process_reaper& reaper, process_scope
   // another thread between socket() and fcntl) would leak into every command.
   step(::posix_spawn_file_actions_addclosefrom_np(&fa.actions, 3));
 
-  // Own process group so terminate() reaches the whole pipeline; empty mask and default
-  // dispositions because the runtime ignores SIGPIPE and handles SIGCHLD/SIGTERM/SIGINT/SIGHUP,
-  // and ignored signals survive exec.
+  // Own process group so terminate() reaches the whole pipeline (in PTY mode own session, whose
+  // id is also its group's: setsid fails in a group leader, so not both); empty mask and
+  // default dispositions because the runtime ignores SIGPIPE and handles
+  // SIGCHLD/SIGTERM/SIGINT/SIGHUP, and ignored signals survive exec.
   sigset_t empty_mask;
   sigemptyset(&empty_mask);
   sigset_t all_signals;
   sigfillset(&all_signals);
   sigdelset(&all_signals, SIGKILL);
   sigdelset(&all_signals, SIGSTOP);
-  step(::posix_spawnattr_setflags(&sa.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                                POSIX_SPAWN_SETSIGDEF));
-  step(::posix_spawnattr_setpgroup(&sa.attr, 0));
+  const short group_flag = pty_mode ? POSIX_SPAWN_SETSID : POSIX_SPAWN_SETPGROUP;
+  step(::posix_spawnattr_setflags(&sa.attr,
+                                  group_flag | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF));
+  if (!pty_mode)
+    step(::posix_spawnattr_setpgroup(&sa.attr, 0));
   step(::posix_spawnattr_setsigmask(&sa.attr, &empty_mask));
   step(::posix_spawnattr_setsigdefault(&sa.attr, &all_signals));
   if (rc != 0)
@@ -308,7 +356,15 @@ child_process::spawn(asio::io_context& io, process_reaper& reaper, process_scope
     while (pwd.size() > 1 && pwd.back() == '/') // "a/b/.." normalizes to "a/"
       pwd.pop_back();
   }
-  std::vector<std::string> env_strings = build_environment(options.env, scope.id(), pwd);
+  std::vector<std::string> env_strings;
+  if (pty_mode && options.env.count("TERM") == 0) {
+    // What the terminal's consumer (xterm.js, a person's terminal) most likely understands.
+    std::map<std::string, std::string> with_term = options.env;
+    with_term.emplace("TERM", "xterm-256color");
+    env_strings = build_environment(with_term, scope.id(), pwd);
+  } else {
+    env_strings = build_environment(options.env, scope.id(), pwd);
+  }
   std::vector<char*> envp = c_strings(env_strings);
 
   pid_t pid = -1;
@@ -319,10 +375,11 @@ child_process::spawn(asio::io_context& io, process_reaper& reaper, process_scope
     plan.paths = exec_candidates(options.argv.front());
     plan.argv = argv.data();
     plan.envp = envp.data();
-    plan.stdin_fd = options.stdin_data ? stdin_pipe.read_end.get() : -1;
+    plan.stdin_fd = stdin_pipe_wanted ? stdin_pipe.read_end.get() : -1;
     plan.stdout_fd = stdout_pipe.write_end.get();
     plan.stderr_fd = stderr_pipe.write_end.get();
     plan.cwd = options.cwd;
+    plan.tty_path = terminal.slave_path;
     if (auto ec = spawn_in_cgroup(plan, *target, pid))
       return fail(ec);
   } else {
@@ -353,21 +410,28 @@ child_process::spawn(asio::io_context& io, process_reaper& reaper, process_scope
   scope.add_group(pid);
 
   // The child's ends close here, when the pipe_pairs go out of scope, so that EOF on our ends
-  // means every writer is gone.
+  // means every writer is gone. In PTY mode the runtime never opened the slave: once the
+  // child and whatever inherited it close it, reading the master fails with EIO (EOF).
   std::error_code ec;
-  d.out.stream.assign(stdout_pipe.read_end.release(), ec);
-  if (!ec)
-    d.err.stream.assign(stderr_pipe.read_end.release(), ec);
-  if (!ec && options.stdin_data)
-    d.in.assign(stdin_pipe.write_end.release(), ec);
+  if (pty_mode) {
+    d.out.stream.assign(terminal.master.release(), ec);
+  } else {
+    d.out.stream.assign(stdout_pipe.read_end.release(), ec);
+    if (!ec)
+      d.err.stream.assign(stderr_pipe.read_end.release(), ec);
+    if (!ec && stdin_pipe_wanted)
+      d.in.assign(stdin_pipe.write_end.release(), ec);
+  }
   // On failure the destructor kills the process group and unwatches the pid.
   if (ec)
     return fail(ec);
 
   d.start_read(d.out);
   d.start_read(d.err);
-  if (options.stdin_data) {
-    d.stdin_data = *options.stdin_data;
+  d.has_stdin = pty_mode || stdin_pipe_wanted;
+  if (d.has_stdin) {
+    if (options.stdin_data)
+      d.queue_stdin(*options.stdin_data);
     d.feed_stdin();
   }
   return {std::move(self), {}};
@@ -433,8 +497,64 @@ void child_process::terminate(std::chrono::milliseconds grace) {
   });
 }
 
+bool child_process::write_stdin(std::string_view chunk) {
+  impl& d = *impl_;
+  if (!d.stdin_accepting())
+    return false;
+  d.queue_stdin(chunk);
+  d.feed_stdin();
+  return true;
+}
+
+void child_process::close_stdin() {
+  impl& d = *impl_;
+  if (!d.stdin_accepting())
+    return;
+  d.stdin_close_requested = true;
+  if (d.pty_mode)
+    d.type_end_of_file();
+  d.feed_stdin();
+}
+
+std::uint64_t child_process::stdin_written() const noexcept {
+  return impl_->stdin_written_total;
+}
+
+std::size_t child_process::stdin_pending() const noexcept {
+  return impl_->stdin_data.size() - impl_->stdin_offset;
+}
+
+std::error_code child_process::signal(int sig) {
+  impl& d = *impl_;
+  if (d.completed)
+    return {ESRCH, std::system_category()};
+  pid_t group = d.pid;
+  if (d.pty_mode && !d.out.done()) {
+    // Ctrl-C's target: the job in the foreground (a shell's child), not the shell itself.
+    const pid_t foreground = ::tcgetpgrp(d.out.stream.native_handle());
+    if (foreground > 0)
+      group = foreground;
+  }
+  if (::kill(-group, sig) != 0)
+    return last_error();
+  return {};
+}
+
+std::error_code child_process::resize(unsigned short cols, unsigned short rows) {
+  impl& d = *impl_;
+  if (!d.pty_mode)
+    return {ENOTTY, std::system_category()};
+  if (d.completed || d.out.done()) // nobody has the terminal open any more
+    return {ESRCH, std::system_category()};
+  return set_terminal_size(d.out.stream.native_handle(), terminal_size{cols, rows});
+}
+
+bool child_process::is_pty() const noexcept {
+  return impl_->pty_mode;
+}
+
 void child_process::impl::start_read(output_pipe& p) {
-  if (paused || p.reading || completed || !p.stream.is_open())
+  if (paused || p.reading || completed || p.done())
     return;
   p.reading = true;
   p.stream.async_read_some(
@@ -444,7 +564,7 @@ void child_process::impl::start_read(output_pipe& p) {
         if (!self)
           return;
         impl& d = *self->impl_;
-        d.on_read(which == output_stream::stdout_stream ? d.out : d.err, ec, n);
+        d.on_read(which == output_stream::stderr_stream ? d.err : d.out, ec, n);
       });
 }
 
@@ -453,9 +573,20 @@ void child_process::impl::on_read(output_pipe& p, const std::error_code& ec, std
   if (completed || ec == asio::error::operation_aborted)
     return;
   if (ec) {
-    // EOF: every writer (the child and whatever inherited the pipe) has closed it.
-    close_pipe(p);
-    if (exited && !out.stream.is_open() && !err.stream.is_open())
+    // EOF: every writer (the child and whatever inherited the pipe) has closed it. A terminal
+    // says EIO instead once nobody has its slave open; then nobody reads input either.
+    if (pty_mode) {
+      // Not closed before the child is reaped: closing the master hangs the terminal up, and
+      // the SIGHUP would kill a child that closed its descriptors but has not exited yet.
+      p.at_eof = true;
+      if (!stdin_shut) {
+        shut_stdin();
+        notify_stdin_progress();
+      }
+    } else {
+      close_pipe(p);
+    }
+    if (exited && out.done() && err.done())
       complete();
     return;
   }
@@ -466,36 +597,126 @@ void child_process::impl::on_read(output_pipe& p, const std::error_code& ec, std
   start_read(p);
 }
 
+// Writes pending bytes until the child stops taking them (then waits for it to be writable
+// again), stdin is done (then closes it), or the child closed its end.
 void child_process::impl::feed_stdin() {
+  asio::posix::stream_descriptor& target = stdin_target();
+  if (stdin_waiting || stdin_shut || !target.is_open())
+    return;
+  const std::uint64_t before = stdin_written_total;
   while (stdin_offset < stdin_data.size()) {
-    const ssize_t n = write_without_sigpipe(in.native_handle(), stdin_data.data() + stdin_offset,
-                                            stdin_data.size() - stdin_offset);
+    const ssize_t n = write_without_sigpipe(
+        target.native_handle(), stdin_data.data() + stdin_offset, stdin_data.size() - stdin_offset);
     if (n >= 0) {
       stdin_offset += static_cast<std::size_t>(n);
+      stdin_written_total += static_cast<std::uint64_t>(n);
       continue;
     }
     if (errno == EINTR)
       continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      in.async_wait(asio::posix::stream_descriptor::wait_write,
-                    [owner = owner](const std::error_code& ec) {
-                      if (ec)
-                        return;
-                      if (const auto self = owner.lock())
-                        self->impl_->feed_stdin();
-                    });
+      wait_stdin_writable();
+      if (stdin_written_total != before)
+        notify_stdin_progress();
       return;
     }
-    break; // EPIPE: nobody will read the rest; that is the child's choice, not an error
+    // EPIPE (EIO from a hung-up terminal): nobody will read the rest; that is the child's
+    // choice, not an error.
+    shut_stdin();
+    notify_stdin_progress();
+    return;
   }
-  close_stdin();
+  // All written: let go of the buffer (a caller's window can have made it large).
+  stdin_offset = 0;
+  stdin_data.clear();
+  if (stdin_data.capacity() > 1024 * 1024)
+    std::string().swap(stdin_data);
+  if (!stdin_streamed || stdin_close_requested)
+    shut_stdin();
+  if (stdin_shut || stdin_written_total != before)
+    notify_stdin_progress();
+}
+
+void child_process::impl::wait_stdin_writable() {
+  stdin_waiting = true;
+  stdin_target().async_wait(asio::posix::stream_descriptor::wait_write,
+                            [owner = owner](const std::error_code& ec) {
+                              const auto self = owner.lock();
+                              if (!self)
+                                return;
+                              self->impl_->stdin_waiting = false;
+                              if (!ec)
+                                self->impl_->feed_stdin();
+                            });
+}
+
+void child_process::impl::queue_stdin(std::string_view chunk) {
+  if (chunk.empty())
+    return;
+  if (stdin_offset > 0) { // keep the pending bytes at the front; the caller bounds them
+    stdin_data.erase(0, stdin_offset);
+    stdin_offset = 0;
+  }
+  stdin_data.append(chunk);
+  last_typed = chunk.back();
+}
+
+// The terminal's EOF character, as a person types Ctrl-D: in canonical mode a VEOF after a
+// partial line only hands that line over, so a second one is needed for the EOF.
+void child_process::impl::type_end_of_file() {
+  termios mode{};
+  char eof = '\x04';
+  bool canonical = true;
+  if (::tcgetattr(out.stream.native_handle(), &mode) == 0) {
+    if (mode.c_cc[VEOF] != _POSIX_VDISABLE)
+      eof = static_cast<char>(mode.c_cc[VEOF]);
+    canonical = (mode.c_lflag & ICANON) != 0;
+  }
+  const bool at_line_start = last_typed == '\n' || last_typed == '\r' || last_typed == eof;
+  queue_stdin(std::string(canonical && !at_line_start ? 2 : 1, eof));
+}
+
+// No more bytes go to the child: the pipe closes (in PTY mode the terminal stays open for
+// output) and whatever was pending is dropped.
+void child_process::impl::shut_stdin() {
+  stdin_shut = true;
+  if (!pty_mode) {
+    std::error_code ignored;
+    in.close(ignored);
+  }
+  stdin_offset = 0;
+  std::string().swap(stdin_data);
+}
+
+// Reports from the io_context, never from inside the caller's write_stdin(): one post at a
+// time, reporting whatever the total is when it runs.
+void child_process::impl::notify_stdin_progress() {
+  if (!on_stdin_progress || stdin_progress_posted || stdin_closed_reported)
+    return;
+  stdin_progress_posted = true;
+  asio::post(drain_timer.get_executor(), [owner = owner] {
+    if (const auto self = owner.lock()) {
+      self->impl_->stdin_progress_posted = false;
+      self->impl_->report_stdin_progress();
+    }
+  });
+}
+
+void child_process::impl::report_stdin_progress() {
+  if (!on_stdin_progress || stdin_closed_reported)
+    return;
+  if (!stdin_shut && stdin_written_total == stdin_reported)
+    return;
+  stdin_reported = stdin_written_total;
+  stdin_closed_reported = stdin_shut;
+  on_stdin_progress(stdin_written_total, stdin_shut);
 }
 
 void child_process::impl::on_exited(exit_status s) {
   exited = true;
   status = s;
   kill_timer.cancel();
-  if (!out.stream.is_open() && !err.stream.is_open())
+  if (out.done() && err.done())
     return complete();
   // Something else still holds the pipes (a `sleep 100 &`): drain until they go quiet.
   if (!paused)
@@ -532,7 +753,7 @@ void child_process::impl::on_drain_idle(const std::error_code& ec, std::uint64_t
 
 int child_process::impl::unread_bytes(output_pipe& p) {
   int n = 0;
-  if (!p.stream.is_open() || ::ioctl(p.stream.native_handle(), FIONREAD, &n) != 0)
+  if (p.done() || ::ioctl(p.stream.native_handle(), FIONREAD, &n) != 0)
     return 0;
   return n;
 }
@@ -542,22 +763,22 @@ void child_process::impl::close_pipe(output_pipe& p) {
   p.stream.close(ignored);
 }
 
-void child_process::impl::close_stdin() {
-  std::error_code ignored;
-  in.close(ignored);
-  std::string().swap(stdin_data);
-}
-
 void child_process::impl::complete() {
   completed = true;
   close_pipe(out);
   close_pipe(err);
-  close_stdin();
+  shut_stdin();
   drain_timer.cancel();
   kill_timer.cancel();
   // Handlers often hold their owner, which holds us: drop them to break the cycle.
   output_handler drop_output = std::move(on_output);
   on_output = nullptr;
+  stdin_progress_handler progress = std::move(on_stdin_progress);
+  on_stdin_progress = nullptr;
+  if (progress && has_stdin && !stdin_closed_reported) {
+    stdin_closed_reported = true;
+    progress(stdin_written_total, true);
+  }
   exit_handler report = std::move(on_exit);
   on_exit = nullptr;
   if (report)

@@ -14,6 +14,7 @@
 #include "log/logger.hpp"
 #include "metrics/metrics_page.hpp"
 #include "metrics/runtime_metrics.hpp"
+#include "server/extensions.hpp"
 #include "util/json_object.hpp"
 #include "util/percent_decode.hpp"
 #include "util/secure_token.hpp"
@@ -76,19 +77,10 @@ std::string answered_extensions(const ws_server::connection_type& con) {
   if (parse_opt_in(con))
     answer = "durable-sessions";
   const std::string asked = con.get_request_header("Agentrt-Extensions");
-  for (const std::string_view supported : {"upload-decline"}) {
-    std::size_t at = asked.find(supported);
-    // Whole items of the comma-separated list only.
-    while (at != std::string::npos) {
-      const std::size_t end = at + supported.size();
-      const bool starts = at == 0 || asked[at - 1] == ',' || asked[at - 1] == ' ';
-      const bool ends = end == asked.size() || asked[end] == ',' || asked[end] == ' ';
-      if (starts && ends) {
-        answer += answer.empty() ? "" : ", ";
-        answer += supported;
-        break;
-      }
-      at = asked.find(supported, end);
+  for (const std::string_view supported : {"upload-decline", "processes"}) {
+    if (lists_extension(asked, supported)) {
+      answer += answer.empty() ? "" : ", ";
+      answer += supported;
     }
   }
   return answer;

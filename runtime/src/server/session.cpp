@@ -11,6 +11,7 @@
 #include "log/logger.hpp"
 #include "metrics/runtime_metrics.hpp"
 #include "server/command_request.hpp"
+#include "server/extensions.hpp"
 #include "server/invocation_request.hpp"
 #include "server/session_registry.hpp"
 #include "util/json_object.hpp"
@@ -54,6 +55,11 @@ journal_entry_info entry_info(const protocol::message& m) {
     info.droppable = true;
     info.command = e->event;
     info.bytes = e->data.json.size();
+  } else if (auto* p = std::get_if<protocol::process_output_message>(&m)) {
+    info.droppable = true;
+    info.command = p->process_id;
+    info.stream = p->stream;
+    info.bytes = p->data.size();
   }
   return info;
 }
@@ -78,6 +84,8 @@ session::~session() {
   // what the request still runs must not outlive the runtime.
   if (request_)
     request_->kill_now();
+  if (processes_)
+    processes_->kill_now();
 }
 
 void session::make_durable(session_credentials credentials) {
@@ -97,6 +105,7 @@ void session::watch_connection() {
 
 void session::on_open() {
   ++state_.open_sessions;
+  processes_enabled_ = lists_extension(conn_->request_header("Agentrt-Extensions"), "processes");
   metrics::get().sessions_started.add();
   log::info({}, "session " + std::to_string(id_) + " opened from " + conn_->peer() +
                     (durable_ ? " (durable, id " + durable_->credentials.session_id + ")" : ""));
@@ -153,6 +162,19 @@ void session::handle_frame(ws_server::message_ptr msg) {
                       std::is_same_v<t, protocol::artifact_upload_response_message> ||
                       std::is_same_v<t, protocol::artifact_upload_declined_message>) {
           handle(std::move(m));
+        } else if constexpr (std::is_same_v<t, protocol::process_start_message> ||
+                             std::is_same_v<t, protocol::process_stdin_message> ||
+                             std::is_same_v<t, protocol::process_signal_message> ||
+                             std::is_same_v<t, protocol::process_resize_message> ||
+                             std::is_same_v<t, protocol::process_list_message> ||
+                             std::is_same_v<t, protocol::process_wait_message>) {
+          if (processes_enabled_) {
+            handle_process_message(std::move(m));
+          } else {
+            refuse_unexpected(protocol::message(m),
+                              "the connection did not ask for the \"processes\" extension "
+                              "(see docs/processes.md)");
+          }
         } else if constexpr (std::is_same_v<t, protocol::ack_message> ||
                              std::is_same_v<t, protocol::detach_message>) {
           if (durable_) {
@@ -289,6 +311,47 @@ void session::handle(protocol::detach_message&&) {
   close_when_flushed(websocketpp::close::status::normal, "detached");
 }
 
+template <class M> void session::handle_process_message(M&& m) {
+  if constexpr (std::is_same_v<std::decay_t<M>, protocol::process_start_message>) {
+    if (end_pending_ || closed_) {
+      protocol::process_error_message e;
+      e.ref = std::move(m.ref);
+      e.code = "session_ending";
+      e.error = "the session is ending";
+      send(std::move(e));
+      return;
+    }
+    log::info({}, "session " + std::to_string(id_) + ": process_start_message" +
+                      (m.pty ? " (pty)" : "") + (m.ready ? " (readiness)" : ""));
+  }
+  processes().handle(std::forward<M>(m));
+}
+
+sessionproc::process_table& session::processes() {
+  if (!processes_) {
+    sessionproc::table_limits limits;
+    limits.max_processes = state_.options.max_session_processes;
+    limits.process.kill_grace = state_.options.kill_grace;
+    limits.process.drain_idle = state_.options.drain_idle;
+    processes_ = std::make_shared<sessionproc::process_table>(
+        state_.io, state_.reaper, limits, [weak = weak_from_this()](protocol::message m) {
+          if (auto self = weak.lock())
+            self->send(std::move(m));
+        });
+    if (throttled_)
+      processes_->pause_output();
+  }
+  return *processes_;
+}
+
+void session::end_processes(std::chrono::milliseconds grace, std::function<void()> on_done) {
+  if (!processes_) {
+    on_done();
+    return;
+  }
+  processes_->terminate_all(grace, std::move(on_done));
+}
+
 bool session::add_artifact_dirs(const std::vector<std::string>& dirs,
                                 const std::optional<std::string>& ignore_content,
                                 bool announce_existing, bool upload_results, std::string& error) {
@@ -347,13 +410,21 @@ void session::end_session() {
     log::info({}, "session " + std::to_string(self->id_) + " ended by the client");
     self->close_when_flushed(websocketpp::close::status::normal, "session ended");
   };
-  if (!artifacts_) {
-    confirm();
-    return;
-  }
-  // Files closed just before the end message still get announced, and the client keeps
-  // answering until the confirm, so both waits happen before it.
-  artifacts_->drain(state_.options.artifact_settle, state_.options.drain_timeout, confirm);
+  // The session's processes are gone before the confirm: a client that saw it can count on
+  // nothing of the session running any more.
+  end_processes(state_.options.kill_grace, [weak = weak_from_this(), confirm] {
+    auto self = weak.lock();
+    if (!self || self->closed_)
+      return;
+    if (!self->artifacts_) {
+      confirm();
+      return;
+    }
+    // Files closed just before the end message still get announced, and the client keeps
+    // answering until the confirm, so both waits happen before it.
+    self->artifacts_->drain(self->state_.options.artifact_settle,
+                            self->state_.options.drain_timeout, confirm);
+  });
 }
 
 void session::on_close(std::function<void()> on_released) {
@@ -383,6 +454,8 @@ void session::detach() {
     throttled_ = false;
     if (request_)
       request_->resume_output();
+    if (processes_)
+      processes_->resume_output();
   }
   const auto window =
       d.detach_requested ? state_.options.detached_window : state_.options.resume_window;
@@ -450,6 +523,14 @@ void session::close_session() {
     abandon_request(state_.shutting_down ? std::min(state_.options.kill_grace, shutdown_grace)
                                          : state_.options.kill_grace);
   }
+  if (processes_) {
+    end_processes(state_.shutting_down ? std::min(state_.options.kill_grace, shutdown_grace)
+                                       : state_.options.kill_grace,
+                  [weak = weak_from_this()] {
+                    if (auto self = weak.lock())
+                      self->release_if_done();
+                  });
+  }
   release_if_done();
 }
 
@@ -460,7 +541,8 @@ void session::abandon_request(std::chrono::milliseconds grace) {
 }
 
 void session::release_if_done() {
-  if (!closed_ || !on_released_ || request_ || (artifacts_ && !artifacts_->idle()))
+  if (!closed_ || !on_released_ || request_ || (artifacts_ && !artifacts_->idle()) ||
+      (processes_ && !processes_->idle()))
     return;
   auto released = std::move(on_released_);
   on_released_ = nullptr;
@@ -476,6 +558,11 @@ void session::shutdown() {
     // Still killing what the request left: with the shutdown's shorter grace from now on.
     if (request_)
       abandon_request(std::min(state_.options.kill_grace, shutdown_grace));
+    if (processes_ && !processes_->idle())
+      end_processes(std::min(state_.options.kill_grace, shutdown_grace), [weak = weak_from_this()] {
+        if (auto self = weak.lock())
+          self->release_if_done();
+      });
     return;
   }
   // The close goes first: a client must not have to read megabytes of output (or wait for the
@@ -484,7 +571,7 @@ void session::shutdown() {
   // signalling a request's processes scans /proc, and with many requests that keeps the
   // io_context thread busy for seconds, during which the close frames would not be written.
   close_now(websocketpp::close::status::going_away, "runtime shutting down");
-  if (!request_)
+  if (!request_ && !processes_)
     return;
   kill_after_close_ = true;
   kill_timer_.expires_after(shutdown_kill_delay);
@@ -503,6 +590,11 @@ void session::kill_for_shutdown() {
   // Also a request being cancelled: with the shutdown's shorter grace from now on.
   if (request_)
     abandon_request(std::min(state_.options.kill_grace, shutdown_grace));
+  if (processes_)
+    end_processes(std::min(state_.options.kill_grace, shutdown_grace), [weak = weak_from_this()] {
+      if (auto self = weak.lock())
+        self->release_if_done();
+    });
 }
 
 void session::close_now(websocketpp::close::status::value code, const std::string& reason) {
@@ -546,6 +638,8 @@ void session::throttle() {
   throttled_ = true;
   if (request_)
     request_->pause_output();
+  if (processes_)
+    processes_->pause_output();
 }
 
 void session::on_write_done() {
@@ -580,6 +674,8 @@ void session::unthrottle() {
   throttled_ = false;
   if (request_)
     request_->resume_output(); // a no-op once its output is no longer wanted
+  if (processes_)
+    processes_->resume_output();
   if (conn_)
     conn_->resume_reads();
   release_deferred_announcements(false);
@@ -620,8 +716,9 @@ void session::release_deferred_announcements(bool all) {
 }
 
 bool session::busy() const {
+  // A running session process keeps its session: a service the client started is in use.
   return request_ || end_pending_ || draining_ || !deferred_order_.empty() ||
-         (artifacts_ && !artifacts_->idle());
+         (artifacts_ && !artifacts_->idle()) || (processes_ && processes_->running() > 0);
 }
 
 void session::arm_idle_timer(std::chrono::steady_clock::duration after) {
@@ -746,6 +843,8 @@ void session::resume(connection_ptr con, std::uint64_t last_seq) {
     log::info({}, "session " + std::to_string(id_) + " resumed from " + con->get_remote_endpoint());
   }
   conn_ = std::make_unique<connection>(std::move(con));
+  processes_enabled_ = processes_enabled_ ||
+                       lists_extension(conn_->request_header("Agentrt-Extensions"), "processes");
   closing_ = false;
   close_after_flush_.reset();
   d.close_after_seq.reset();

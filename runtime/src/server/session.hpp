@@ -39,6 +39,7 @@
 #include "server/request.hpp"
 #include "server/server_state.hpp"
 #include "server/ws_config.hpp"
+#include "sessionproc/process_table.hpp"
 
 namespace agentrt::runtime::server {
 
@@ -90,6 +91,11 @@ private:
   void handle(protocol::artifact_upload_declined_message&& m);
   void handle(protocol::ack_message&& m);
   void handle(protocol::detach_message&& m);
+  // Session processes (docs/processes.md), only on a session whose connection opted in.
+  template <class M> void handle_process_message(M&& m);
+  sessionproc::process_table& processes();
+  // Then on_done; at once when the session has no processes.
+  void end_processes(std::chrono::milliseconds grace, std::function<void()> on_done);
 
   bool refuse_if_busy(const char* message_type);
   void refuse_unexpected(const protocol::message& m, const char* why);
@@ -150,6 +156,9 @@ private:
   // session), so they are redacted with the secrets of the latest request.
   std::shared_ptr<const protocol::redactor> last_redactor_;
   std::shared_ptr<artifacts::artifact_manager> artifacts_;
+  // Session processes: created with the first process_start_message.
+  std::shared_ptr<sessionproc::process_table> processes_;
+  bool processes_enabled_ = false; // a connection of the session asked for "processes"
   bool upload_results_ = false;
   std::uint64_t next_request_id_ = 1;
   bool throttled_ = false;
