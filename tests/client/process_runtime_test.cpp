@@ -61,6 +61,15 @@ process_options command(std::string text) {
   return o;
 }
 
+// text with stdin open and its stdout into out.
+std::pair<process_handle, client_error> start_piped(session& s, std::string text, collected& out) {
+  auto o = command(std::move(text));
+  o.stdin_open = true;
+  process_callbacks cb;
+  cb.on_stdout = out.sink();
+  return s.start_process(o, cb);
+}
+
 std::string hex(const unsigned char* data, std::size_t n) {
   static const char* digits = "0123456789abcdef";
   std::string out;
@@ -106,11 +115,7 @@ TEST(client_process, a_hundred_megabytes_through_stdin_arrive_in_order) {
   runtime_process rt;
   auto s = connect_to(rt.url());
   collected out;
-  auto o = command("sha256sum");
-  o.stdin_open = true;
-  process_callbacks cb;
-  cb.on_stdout = out.sink();
-  auto [p, error] = s->start_process(o, cb);
+  auto [p, error] = start_piped(*s, "sha256sum", out);
   ASSERT_FALSE(error) << error.message;
 
   constexpr std::size_t total = 100u << 20, chunk = 256u << 10;
@@ -329,11 +334,7 @@ TEST(client_process, output_and_stdin_flow_while_a_request_runs) {
   runtime_process rt;
   auto s = connect_to(rt.url());
   collected out;
-  auto o = command("while read line; do echo \"echo:$line\"; done");
-  o.stdin_open = true;
-  process_callbacks cb;
-  cb.on_stdout = out.sink();
-  auto [p, error] = s->start_process(o, cb);
+  auto [p, error] = start_piped(*s, "while read line; do echo \"echo:$line\"; done", out);
   ASSERT_FALSE(error) << error.message;
   // The request waits for a file the process's input makes appear: it can only finish when
   // stdin written from another thread goes through while execute_commands() waits.
@@ -367,11 +368,7 @@ TEST(client_process, a_handle_keeps_working_across_a_reconnect) {
   ASSERT_TRUE(s) << connect_error.message;
   ASSERT_TRUE(s->durable());
   collected out;
-  auto o = command("while read line; do echo \"got:$line\"; done");
-  o.stdin_open = true;
-  process_callbacks cb;
-  cb.on_stdout = out.sink();
-  auto [p, error] = s->start_process(o, cb);
+  auto [p, error] = start_piped(*s, "while read line; do echo \"got:$line\"; done", out);
   ASSERT_FALSE(error) << error.message;
   EXPECT_FALSE(p.write_stdin("before\n"));
   ASSERT_TRUE(out.wait_for("got:before\n"));
