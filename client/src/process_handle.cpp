@@ -137,6 +137,8 @@ client_error process_handle::resize(int cols, int rows) const {
 }
 
 void process_handle::async_wait_ready(ready_handler handler) const {
+  if (!handler)
+    handler = [](process_ready, client_error) {};
   auto core = state_ ? state_->core.lock() : nullptr;
   if (!core)
     return handler({}, closed_error());
@@ -152,6 +154,8 @@ std::pair<process_ready, client_error> process_handle::wait_ready() const {
 }
 
 void process_handle::async_wait(exit_handler handler) const {
+  if (!handler)
+    handler = [](process_exit, client_error) {}; // collects it all the same
   auto core = state_ ? state_->core.lock() : nullptr;
   if (!core)
     return handler({}, closed_error());
