@@ -141,8 +141,8 @@ private:
           } else {
             // Passed on to the process (its terminal's foreground group); a second
             // termination signal kills it.
-            p_.async_signal(++terminations > 1 && sig != SIGINT ? "SIGKILL" : signal_name(sig),
-                            nullptr);
+            const bool again = sig != SIGINT && ++terminations > 1;
+            p_.async_signal(again ? "SIGKILL" : signal_name(sig), nullptr);
           }
         }
       }

@@ -5,6 +5,7 @@
 
 #include <poll.h>
 #include <pty.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -131,6 +132,19 @@ TEST(client_cli_process, exec_tty_reports_a_signal_as_128_plus_n) {
   runtime_process rt;
   auto r = run_cli_fed("''", {"exec", "--tty", rt.url(), "--", "kill", "-TERM", "$$"});
   EXPECT_EQ(r.code, 128 + 15) << r.err << r.out;
+}
+
+TEST(client_cli_process, exec_tty_passes_a_signal_on_to_the_process) {
+  runtime_process rt;
+  auto run = start_program({"/bin/sh", "-c",
+                            "exec '" + std::string(AGENTRT_CLIENT_BINARY) + "' exec --tty " +
+                                rt.url() + " -- sleep 30.25 </dev/null"});
+  for (int i = 0; i < 200 && find_processes("sleep 30.25").empty(); ++i)
+    std::this_thread::sleep_for(25ms);
+  ASSERT_EQ(find_processes("sleep 30.25").size(), 1u);
+  ASSERT_EQ(kill(run.pid, SIGTERM), 0);
+  EXPECT_EQ(run.wait(), 128 + 15) << run.err();
+  EXPECT_TRUE(find_processes("sleep 30.25").empty());
 }
 
 TEST(client_cli_process, spawn_ps_kill_wait_round_trip) {
