@@ -42,6 +42,8 @@ ac::execute_options request_fields(const cli_options& o) {
 } // namespace
 
 int run_exec(const cli_options& o) {
+  if (o.tty)
+    return run_exec_tty(o);
   const auto commands = commands_of(o);
   if (o.detach)
     return run_detached(o, [&](ac::async_session& s) {

@@ -15,5 +15,9 @@ int main(int argc, char** argv) {
     return agentrt::cli::run_exec(o);
   if (o.mode == "query")
     return agentrt::cli::run_query(o);
+  if (o.mode == "spawn")
+    return agentrt::cli::run_spawn(o);
+  if (o.mode == "ps" || o.mode == "kill" || o.mode == "wait")
+    return agentrt::cli::run_process_command(o);
   return agentrt::cli::run_attach(o);
 }

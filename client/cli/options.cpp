@@ -5,6 +5,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -24,6 +25,9 @@ constexpr const char* overview =
   agentrt-client exec URL [options] -- COMMAND...
   agentrt-client query URL [options] --prompt TEXT
   agentrt-client attach [HANDLE] [options]
+  agentrt-client exec --tty URL [options] -- COMMAND...   (interactive, like ssh -t)
+  agentrt-client spawn URL [options] -- COMMAND...        (a background process)
+  agentrt-client ps|kill|wait [HANDLE] [ID] [options]     (the processes spawn left)
   agentrt-client put|get|ls|rm|mkdir [URL] PATH... (the files API)
 
 `agentrt-client SUBCOMMAND --help` lists the subcommand's options.)";
@@ -36,6 +40,18 @@ constexpr const char* query_text =
 
 constexpr const char* attach_text =
     R"(Attaches to a request left running by exec/query --detach (HANDLE: the output of --detach, or the AGENTRT_URL, AGENTRT_SESSION, AGENTRT_RESUME_TOKEN variables), streams the rest of its output, answers its artifact uploads, and exits as exec/query would have.)";
+
+constexpr const char* spawn_text =
+    R"(Starts COMMAND (the arguments joined by spaces, run with /bin/sh -c) as a background process of a new durable session, waits until it is ready when --ready-port/--ready-probe ask for it (not ready: the process is killed and the exit code is 1), prints the session's handle with the process id (AGENTRT_PROCESS) and detaches: the process keeps running for the runtime's detached window. ps, kill and wait take the handle.)";
+
+constexpr const char* ps_text =
+    R"(Lists the processes of the session HANDLE names (the output of spawn, or the AGENTRT_* variables): id, state, exit code, pid and command.)";
+
+constexpr const char* kill_text =
+    R"(Sends a signal (default SIGTERM) to process ID of the session HANDLE names (ID defaults to AGENTRT_PROCESS).)";
+
+constexpr const char* wait_text =
+    R"(Waits for process ID of the session HANDLE names to exit, collects it, and exits with its exit code (128+N after signal N).)";
 
 // Everything given on the command line as raw text, checked and converted after parsing.
 struct raw_options {
@@ -252,6 +268,23 @@ std::optional<std::string> read_text(const std::string& path, std::string& error
   return ss.str();
 }
 
+// exec --tty and spawn: the words after -- as one command line, as ssh joins them.
+std::string join_words(const std::vector<std::string>& words) {
+  std::string line;
+  for (const auto& w : words)
+    line += (line.empty() ? "" : " ") + w;
+  return line;
+}
+
+// What exec --tty, spawn, ps, kill and wait share: how to reach the runtime, and --json.
+void add_connection(CLI::App* app, cli_options& o) {
+  app->add_option("--token", o.token, "bearer token (default: the AGENTRT_TOKEN variable)")
+      ->type_name("T");
+  app->add_option("--ca-file", o.ca_file, "trust this CA bundle for wss://")->type_name("PEM");
+  app->add_flag("--insecure", o.insecure, "do not verify the wss:// certificate");
+  app->add_flag("--json", o.json, "print results and client errors as JSON lines");
+}
+
 int usage(const std::string& why, const std::string& mode) {
   print(stderr, "agentrt-client: " + why + "\nRun 'agentrt-client" +
                     (mode.empty() ? "" : " " + mode) + " --help' for the options.\n");
@@ -298,6 +331,13 @@ std::optional<int> finish(cli_options& o, raw_options& r, bool saw_double_dash) 
     }
     if (o.commands.empty())
       return fail("exec needs commands after -- (or --script FILE)");
+    if (o.tty) {
+      if (o.detach || !r.stdin_file.empty() || !o.artifacts.empty() || !r.downloads.empty() ||
+          o.wait_ready_s || !r.script.empty())
+        return fail("--tty runs one interactive process: no --detach, --stdin, --script, "
+                    "--artifacts, --download or --wait-ready");
+      o.commands = {join_words(o.commands)};
+    }
     if (!r.stdin_file.empty()) {
       if (r.stdin_file == "-" && r.script == "-")
         return fail("--stdin - and --script - both want this program's stdin");
@@ -331,6 +371,33 @@ std::optional<int> finish(cli_options& o, raw_options& r, bool saw_double_dash) 
         return fail("--mcp-config: " + error);
       o.harness.mcp_servers = protocol::json_text{std::move(*servers)};
     }
+  }
+  if (o.mode == "spawn") {
+    if (!saw_double_dash || o.commands.empty())
+      return fail("spawn needs the command after --");
+    o.commands = {join_words(o.commands)};
+    if ((o.ready_timeout_s) && !o.ready_port && !o.ready_probe)
+      return fail("--ready-timeout needs --ready-port or --ready-probe");
+  }
+  if (o.mode == "ps" || o.mode == "kill" || o.mode == "wait") {
+    // [HANDLE] [ID]: the handle is JSON (or spawn's whole output), an id is not.
+    auto& args = o.commands;
+    if (!args.empty() && args.front().find('{') != std::string::npos) {
+      o.handle_text = args.front();
+      args.erase(args.begin());
+    }
+    if (o.mode != "ps") {
+      if (args.size() > 1)
+        return fail("unexpected argument '" + args[1] + "'");
+      if (!args.empty())
+        o.process_id = args.front();
+      else if (const char* id = std::getenv("AGENTRT_PROCESS"); id && *id)
+        o.process_id = id;
+      // else: the handle's process_id (spawn's output), or a usage error then
+    } else if (!args.empty()) {
+      return fail("unexpected argument '" + args.front() + "'");
+    }
+    args.clear();
   }
   if (o.detach && !o.durable)
     return fail("--detach needs a durable session (drop --no-durable)");
@@ -384,6 +451,10 @@ std::optional<int> parse_options(int argc, char** argv, cli_options& o) {
                    "none, or auto (github when GITHUB_ACTIONS=true, gitlab when GITLAB_CI=true)")
       ->check(CLI::IsMember({"auto", "github", "gitlab", "none"}))
       ->type_name("FORMAT");
+  exec->add_flag("-t,--tty", o.tty,
+                 "interactive, like ssh -t: run the command (the words after --, joined by "
+                 "spaces) on a terminal sized like this one, this terminal in raw mode, keys "
+                 "and window size forwarded; exit with its exit code");
   add_common(exec, o);
 
   auto* query = app.add_subcommand("query", query_text);
@@ -413,12 +484,59 @@ std::optional<int> parse_options(int argc, char** argv, cli_options& o) {
                      "the output of --detach (default: the AGENTRT_* variables)");
   add_common(attach, o);
 
-  for (auto* sub : {exec, query, attach})
+  auto* spawn = app.add_subcommand("spawn", spawn_text);
+  spawn->add_option("url", o.url, "ws://HOST:PORT/ or wss://HOST:PORT/")->required();
+  spawn->add_option("command", o.commands, "the command, after --");
+  spawn->add_option("--cwd", o.cwd, "working directory of the process")->type_name("DIR");
+  spawn->add_option("--env", r.env, "environment variable for the process (repeatable)")
+      ->check(key_value("K=V"))
+      ->type_name("K=V");
+  spawn->add_option("--secret", o.secrets, "redact VALUE from the process's output (repeatable)")
+      ->type_name("VALUE");
+  spawn
+      ->add_option("--ready-port", o.ready_port,
+                   "ready once 127.0.0.1:N accepts a TCP connection on the runtime's host")
+      ->check(CLI::Range(1, 65535))
+      ->type_name("N");
+  spawn
+      ->add_option("--ready-probe", o.ready_probe,
+                   "ready once CMD (/bin/sh -c, in the process's cwd and env) exits 0")
+      ->type_name("CMD");
+  seconds_option(spawn, "--ready-timeout", o.ready_timeout_s,
+                 "give up on readiness after S seconds (default 30): kill the process, exit 1");
+  seconds_option(spawn, "--command-timeout", o.command_timeout_s,
+                 "the runtime kills the process's tree after S seconds");
+  seconds_option(spawn, "--wait-ready", o.wait_ready_s,
+                 "keep trying to connect for up to S seconds (a sandbox still booting)");
+  add_connection(spawn, o);
+
+  auto* ps = app.add_subcommand("ps", ps_text);
+  auto* kill = app.add_subcommand("kill", kill_text);
+  auto* wait = app.add_subcommand("wait", wait_text);
+  for (auto* sub : {ps, kill, wait}) {
+    sub->add_option("args", o.commands,
+                    sub == ps ? "[HANDLE]: spawn's output (default: the AGENTRT_* variables)"
+                              : "[HANDLE] ID: spawn's output (default: the AGENTRT_* "
+                                "variables) and the process id (default: AGENTRT_PROCESS)");
+    add_connection(sub, o);
+  }
+  kill->add_option("-s,--signal", o.signal_name,
+                   "SIGTERM (default), SIGKILL, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, "
+                   "SIGCONT, SIGSTOP, SIGTSTP, SIGWINCH (SIG may be left out)")
+      ->type_name("SIGNAL");
+  seconds_option(wait, "--timeout", o.timeout_s,
+                 "give up after S seconds (exit 124; the process keeps running)");
+
+  for (auto* sub : {exec, query, attach, spawn, ps, kill, wait})
     sub->footer(exit_code_help);
 
-  if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "exec" &&
-      std::string(argv[1]) != "query" && std::string(argv[1]) != "attach")
-    return usage("unknown subcommand '" + std::string(argv[1]) + "' (exec, query or attach)", "");
+  static const std::vector<std::string> names = {"exec", "query", "attach", "spawn",
+                                                 "ps",   "kill",  "wait"};
+  if (argc > 1 && argv[1][0] != '-' &&
+      std::find(names.begin(), names.end(), std::string(argv[1])) == names.end())
+    return usage("unknown subcommand '" + std::string(argv[1]) +
+                     "' (exec, query, attach, spawn, ps, kill, wait)",
+                 "");
   bool saw_double_dash = false;
   for (int i = 1; i < argc; ++i)
     if (std::string(argv[i]) == "--") {

@@ -42,6 +42,13 @@ struct cli_options {
   protocol::harness_settings harness;
   // exec and query: --no-announce-existing sends announce_existing_artifacts=false.
   std::optional<bool> announce_existing_artifacts;
+  // Session processes: exec --tty, spawn (its readiness), ps, kill and wait ([HANDLE] ID).
+  bool tty = false;
+  std::optional<int> ready_port;
+  std::optional<std::string> ready_probe;
+  std::optional<double> ready_timeout_s;
+  std::string process_id;
+  std::string signal_name = "SIGTERM";
 };
 
 // Fills o from argv. nullopt: go on and run; otherwise exit with the code (0 after --help or

@@ -11,11 +11,14 @@ namespace agentrt::cli {
 
 const char* const exit_code_help = R"(Exit codes:
   0     success
-  1-255 exec: the failing command's exit code (128+N when killed by signal N)
+  1-255 exec: the failing command's exit code (128+N when killed by signal N); exec --tty,
+        wait: the process's exit code; spawn: 1 when the process did not become ready
   64    usage error (also: a URL that is not ws:// or wss://)
   66    resume refused: the session expired (its request was killed)
-  69    connection failure (or reconnecting failed; or --detach without durable sessions)
-  70    runtime error (error_message from the runtime)
+  69    connection failure (or reconnecting failed; or --detach/spawn without durable sessions,
+        or exec --tty/spawn/ps/kill/wait against a runtime without session processes)
+  70    runtime error (error_message from the runtime; or a refused process message, e.g. an
+        unknown process id)
   74    an artifact was announced but not delivered (one line per file says why)
   75    another client attached to the session
   76    protocol violation by the runtime
@@ -57,7 +60,7 @@ int exit_code_for(const client::client_error& e) {
   using client::errc;
   if (e.code == errc::connection_failed)
     return exit_connection;
-  if (e.code == errc::runtime_error)
+  if (e.code == errc::runtime_error || e.code == errc::process_error)
     return exit_runtime_error;
   if (e.code == errc::protocol_violation)
     return exit_protocol;

@@ -1,5 +1,6 @@
-// The subcommands, one file each: exec_command.cpp, query_command.cpp, attach_command.cpp, and
-// detach.cpp for exec/query --detach. Each returns the process's exit status.
+// The subcommands, one file each: exec_command.cpp, query_command.cpp, attach_command.cpp,
+// detach.cpp for exec/query --detach, exec_tty.cpp for exec --tty, spawn_command.cpp and
+// process_commands.cpp (ps, kill, wait). Each returns the process's exit status.
 #pragma once
 
 #include <functional>
@@ -14,6 +15,9 @@ namespace agentrt::cli {
 int run_exec(const cli_options& o);
 int run_query(const cli_options& o);
 int run_attach(const cli_options& o);
+int run_exec_tty(const cli_options& o);
+int run_spawn(const cli_options& o);
+int run_process_command(const cli_options& o); // ps, kill, wait
 
 // exec/query --detach: `start` sends the request on the new session; then detach at once and
 // print the handle.

@@ -109,6 +109,41 @@ std::future<std::pair<session_handle, client_error>> async_session::detach() {
   return std::move(f);
 }
 
+void async_session::start_process(process_options options, process_callbacks callbacks,
+                                  process_handler handler) {
+  core_->start_process(std::move(options), std::move(callbacks), std::move(handler));
+}
+
+std::future<std::pair<process_handle, client_error>>
+async_session::start_process(process_options options, process_callbacks callbacks) {
+  auto [p, f] = promise_pair<std::pair<process_handle, client_error>>();
+  start_process(std::move(options), std::move(callbacks),
+                [p = p](process_handle h, client_error e) {
+                  p->set_value({std::move(h), std::move(e)});
+                });
+  return std::move(f);
+}
+
+void async_session::list_processes(list_handler handler) {
+  core_->list_processes(std::move(handler));
+}
+
+std::future<std::pair<std::vector<process_info>, client_error>> async_session::list_processes() {
+  auto [p, f] = promise_pair<std::pair<std::vector<process_info>, client_error>>();
+  list_processes([p = p](std::vector<process_info> l, client_error e) {
+    p->set_value({std::move(l), std::move(e)});
+  });
+  return std::move(f);
+}
+
+process_handle async_session::process(std::string process_id, process_callbacks callbacks) {
+  return core_->adopt_process(std::move(process_id), std::move(callbacks));
+}
+
+bool async_session::supports_processes() const noexcept {
+  return core_->processes_supported();
+}
+
 bool async_session::durable() const noexcept {
   return core_->durable();
 }

@@ -2,6 +2,7 @@
 // arbitrary bytes (a malformed frame, a server's error body) come out escaped and valid.
 #include "error_metadata.hpp"
 
+#include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -44,6 +45,17 @@ error_metadata& error_metadata::add_json(std::string_view key, std::string_view 
 
 std::string error_metadata::str() const {
   return "{" + members_ + "}";
+}
+
+std::string metadata_code(const std::string& metadata_json) {
+  rapidjson::Document doc;
+  doc.Parse(metadata_json.c_str(), metadata_json.size());
+  if (doc.HasParseError() || !doc.IsObject())
+    return {};
+  auto it = doc.FindMember("code");
+  if (it == doc.MemberEnd() || !it->value.IsString())
+    return {};
+  return {it->value.GetString(), it->value.GetStringLength()};
 }
 
 } // namespace agentrt::client::detail

@@ -19,4 +19,7 @@ private:
   std::string members_; // the serialized members, comma-separated, without braces
 };
 
+// The string "code" of a metadata object (the runtime's or the client's), "" when there is none.
+std::string metadata_code(const std::string& metadata_json);
+
 } // namespace agentrt::client::detail

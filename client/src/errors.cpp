@@ -41,6 +41,10 @@ public:
       return "the session was detached";
     case errc::not_durable:
       return "the session is not durable";
+    case errc::process_error:
+      return "the runtime refused the process message";
+    case errc::not_supported:
+      return "the runtime does not support this extension";
     }
     return "unknown agentrt.client error";
   }
@@ -80,6 +84,10 @@ const char* errc_name(errc e) noexcept {
     return "detached";
   case errc::not_durable:
     return "not_durable";
+  case errc::process_error:
+    return "process_error";
+  case errc::not_supported:
+    return "not_supported";
   }
   return "";
 }

@@ -78,6 +78,25 @@ session::execute_commands(const std::vector<protocol::command>& commands,
   return impl_->async->execute_commands(commands, options).get();
 }
 
+// Not under request_mutex: processes run beside requests (stdin written from another thread
+// while execute_commands() waits must not wait for it).
+std::pair<process_handle, client_error> session::start_process(const process_options& options,
+                                                               const process_callbacks& callbacks) {
+  return impl_->async->start_process(options, callbacks).get();
+}
+
+std::pair<std::vector<process_info>, client_error> session::list_processes() {
+  return impl_->async->list_processes().get();
+}
+
+process_handle session::process(const std::string& process_id, const process_callbacks& callbacks) {
+  return impl_->async->process(process_id, callbacks);
+}
+
+bool session::supports_processes() const noexcept {
+  return impl_->async->supports_processes();
+}
+
 void session::abort() {
   impl_->async->abort();
 }

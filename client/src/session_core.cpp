@@ -107,6 +107,8 @@ void session_core::connect(const connect_options& options, std::function<void(cl
 void session_core::on_open() {
   runtime_takes_declines_ =
       transport_->response_header("Agentrt-Extensions").find("upload-decline") != std::string::npos;
+  runtime_has_processes_ =
+      transport_->response_header("Agentrt-Extensions").find("processes") != std::string::npos;
   if (resuming_ || (state_ == state::connecting && options_.durable)) {
     // The extension's answer decides; the connect completes with session_info_message.
     const std::string extensions = transport_->response_header("Agentrt-Extensions");
@@ -207,6 +209,9 @@ void session_core::on_close(int code, const std::string& reason) {
   finish_detach({}, make_error(errc::closed,
                                "the connection closed before detach_confirm_message" + suffix,
                                m.str()));
+  fail_processes(make_error(errc::closed,
+                            (ended_ ? "the session has ended" : "the connection closed") + suffix,
+                            m.str()));
 }
 
 void session_core::release() {
@@ -247,6 +252,7 @@ void session_core::fail_all(const client_error& error) {
     finish(error);
   finish_end(error);
   finish_detach({}, error);
+  fail_processes(error);
 }
 
 // ---- requests -------------------------------------------------------------------------------
@@ -580,6 +586,19 @@ void session_core::dispatch(protocol::message& msg, const std::string& frame) {
         } else if constexpr (std::is_same_v<type, protocol::gap_message>) {
           if (request_ && request_->options.on_gap)
             request_->options.on_gap(m);
+          for (const auto& loss : m.lost)
+            if (loss.message_type == "process_output_message")
+              if (auto it = processes_.find(loss.command);
+                  it != processes_.end() && it->second->callbacks.on_gap)
+                it->second->callbacks.on_gap(m);
+        } else if constexpr (std::is_same_v<type, protocol::process_started_message> ||
+                             std::is_same_v<type, protocol::process_output_message> ||
+                             std::is_same_v<type, protocol::process_stdin_ack_message> ||
+                             std::is_same_v<type, protocol::process_ready_message> ||
+                             std::is_same_v<type, protocol::process_exit_message> ||
+                             std::is_same_v<type, protocol::process_list_result_message> ||
+                             std::is_same_v<type, protocol::process_error_message>) {
+          on_process_message(msg);
         } else if constexpr (std::is_same_v<type, protocol::artifact_upload_request_message>) {
           on_upload_request(m);
         } else if constexpr (std::is_same_v<type, protocol::artifact_upload_result_message>) {

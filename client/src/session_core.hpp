@@ -22,6 +22,7 @@
 #include "agentrt/client/async_session.hpp"
 #include "agentrt/protocol/codec.hpp"
 #include "agentrt/protocol/messages.hpp"
+#include "process_state.hpp"
 #include "transport.hpp"
 #include "upload_answers.hpp"
 
@@ -49,6 +50,21 @@ public:
   void end(async_session::end_handler handler);
   void detach(async_session::detach_handler handler);
   void release(); // the user's handle is gone: close the connection
+
+  // ---- processes.cpp: session processes (docs/processes.md) ---------------------------------
+  void start_process(process_options options, process_callbacks callbacks,
+                     async_session::process_handler handler);
+  void list_processes(async_session::list_handler handler);
+  process_handle adopt_process(std::string process_id, process_callbacks callbacks);
+  // Whether the runtime answered the "processes" extension on the current connection.
+  bool processes_supported() const noexcept { return runtime_has_processes_.load(); }
+  // From process_handle; each posts to the I/O thread.
+  void process_stdin(std::shared_ptr<process_state> p, std::string bytes, bool eof,
+                     process_handle::done_handler done);
+  void process_control(std::shared_ptr<process_state> p, protocol::message m,
+                       process_handle::done_handler done); // signal or resize
+  void process_wait_ready(std::shared_ptr<process_state> p, process_handle::ready_handler h);
+  void process_wait(std::shared_ptr<process_state> p, process_handle::exit_handler h);
 
   // Set before connect/attach completes, constant afterwards.
   bool durable() const noexcept { return durable_flag_.load(); }
@@ -109,6 +125,34 @@ private:
   void start_settle();
   void on_settle_timer();
   void end_settle();
+
+  // ---- processes.cpp ----------------------------------------------------------------------------
+  // A question to the runtime awaiting its answer, by the ref the runtime echoes.
+  struct process_op {
+    enum class kind { start, list, wait, confirm, barrier } type = kind::list;
+    std::string wire;
+    bool sent = false;      // on the current connection
+    bool uncertain = false; // sent on a connection that dropped before the answer
+    process_callbacks callbacks{};
+    bool ready_asked = false; // start
+    async_session::process_handler on_started{};
+    async_session::list_handler on_list{};
+    process_handle::exit_handler on_exit{};
+    process_handle::done_handler on_done{};
+    std::string confirms; // barrier: the confirm op it settles; after a resume: "" (resend)
+  };
+  static void fail_op(process_op& op, const client_error& error); // its handler, if any
+  std::optional<client_error> process_refusal() const;
+  std::string new_process_ref();
+  // Sends (or keeps for the resume) a question whose answer carries ref.
+  void submit(std::string ref, process_op op);
+  void on_process_message(protocol::message& msg);
+  void on_process_error(protocol::process_error_message& m);
+  void on_barrier(const std::string& confirms, std::vector<process_info> processes);
+  void pump_stdin(process_state& p);
+  void fail_stdin(process_state& p, const client_error& error);
+  void fail_processes(const client_error& error); // the session is over
+  void resume_processes();                        // a durable session resumed
 
   // ---- session_durable.cpp: the durable-sessions extension ----------------------------------
   transport_handlers handlers_for(std::uint64_t generation);
@@ -204,6 +248,19 @@ private:
   std::minstd_rand jitter_{std::random_device{}()};
   async_session::detach_handler detach_done_;
   std::optional<asio::steady_timer> detach_timer_;
+
+  // ---- session processes ------------------------------------------------------------------------
+  std::atomic<bool> runtime_has_processes_{false};
+  // Refs are "c" + a counter: shorter first, then alphabetical, is the order they were made in,
+  // which is the order questions kept for a resume must go out in (a signal before its barrier).
+  struct ref_order {
+    bool operator()(const std::string& a, const std::string& b) const {
+      return a.size() != b.size() ? a.size() < b.size() : a < b;
+    }
+  };
+  std::map<std::string, process_op, ref_order> process_ops_;
+  std::map<std::string, std::shared_ptr<process_state>> processes_;
+  std::uint64_t next_process_ref_ = 1;
 };
 
 } // namespace agentrt::client::detail

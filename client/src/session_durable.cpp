@@ -34,18 +34,6 @@ std::chrono::milliseconds since(clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - t);
 }
 
-// The "code" of an error_message's metadata, "" when there is none.
-std::string metadata_code(const std::string& metadata_json) {
-  rapidjson::Document doc;
-  doc.Parse(metadata_json.c_str(), metadata_json.size());
-  if (doc.HasParseError() || !doc.IsObject())
-    return {};
-  auto it = doc.FindMember("code");
-  if (it == doc.MemberEnd() || !it->value.IsString())
-    return {};
-  return {it->value.GetString(), it->value.GetStringLength()};
-}
-
 } // namespace
 
 // ---- connections ------------------------------------------------------------------------------
@@ -91,7 +79,7 @@ bool session_core::open_connection(std::string& error) {
   topts.ca_file = options_.ca_file;
   topts.verify_tls = options_.verify_tls;
   // Ignored by a runtimeuse runtime; an agentrt runtime answers with the ones it supports.
-  topts.headers["Agentrt-Extensions"] = "upload-decline";
+  topts.headers["Agentrt-Extensions"] = "upload-decline, processes";
   if (options_.durable) {
     if (resuming_) {
       topts.headers["Agentrt-Session"] = session_id_;
@@ -175,6 +163,10 @@ void session_core::on_resumed(const protocol::session_info_message& info) {
   }
   resuming_ = false;
   answers_.new_connection();
+  // A last_seq beyond what the runtime sent counts as its last message (an attach that skips
+  // the replay): later messages are numbered from there.
+  if (last_seq_ > info.last_seq)
+    last_seq_ = acked_seq_ = info.last_seq;
   const bool attaching = state_ == state::connecting;
   if (attaching) {
     durable_ = true;
@@ -208,6 +200,7 @@ void session_core::on_resumed(const protocol::session_info_message& info) {
     request_->last_frame = clock::now();
   for (auto& answer : answers_.take_queued())
     send(answer);
+  resume_processes();
   if (last_seq_ > acked_seq_)
     send_ack();
   if (state_ == state::ending)

@@ -13,6 +13,7 @@
 #include "agentrt/client/errors.hpp"
 #include "agentrt/client/io_loop.hpp"
 #include "agentrt/client/options.hpp"
+#include "agentrt/client/processes.hpp"
 #include "agentrt/client/results.hpp"
 
 namespace agentrt::client {
@@ -29,6 +30,8 @@ public:
   using end_handler = std::function<void(client_error)>;
   using detach_handler = std::function<void(session_handle, client_error)>;
   using attach_handler = std::function<void(attach_result, client_error)>;
+  using process_handler = std::function<void(process_handle, client_error)>;
+  using list_handler = std::function<void(std::vector<process_info>, client_error)>;
 
   // The handler receives a session or an error, never both. The loop must outlive the session.
   static void connect(io_loop& loop, const connect_options& options, connect_handler handler);
@@ -80,6 +83,24 @@ public:
   // make the session durable.
   void detach(detach_handler handler);
   std::future<std::pair<session_handle, client_error>> detach();
+
+  // Session processes (processes.hpp, docs/processes.md): run beside requests, whether one is
+  // in flight or not, until they exit or the session ends. Starting one completes once the
+  // runtime assigned its id; callbacks run from then on. errc::not_supported (and nothing is
+  // sent) when the runtime did not answer the "processes" extension (e.g. runtimeuse);
+  // errc::process_error with the runtime's code (process_error_code) when it refused.
+  void start_process(process_options options, process_callbacks callbacks, process_handler handler);
+  std::future<std::pair<process_handle, client_error>>
+  start_process(process_options options, process_callbacks callbacks = {});
+  // The session's processes: running, and exited but not yet collected with wait().
+  void list_processes(list_handler handler);
+  std::future<std::pair<std::vector<process_info>, client_error>> list_processes();
+  // A handle for a process of this session that was started elsewhere (e.g. before a detach,
+  // by another program); its output from now on goes to callbacks. Unknown ids are reported by
+  // the handle's calls (process_error "unknown_process").
+  process_handle process(std::string process_id, process_callbacks callbacks = {});
+  // Whether the runtime answered the "processes" extension.
+  bool supports_processes() const noexcept;
 
   // Whether the runtime made this session durable (fixed once connect or attach completed).
   bool durable() const noexcept;

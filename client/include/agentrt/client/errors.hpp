@@ -26,6 +26,9 @@ enum class errc {
   superseded,      // another connection resumed this session (close code 4001)
   detached,        // detach() left the request running; attach to collect its result
   not_durable,     // the runtime did not make the session durable (e.g. runtimeuse)
+  // Session processes (docs/processes.md):
+  process_error, // the runtime refused a process message; metadata "code" says why
+  not_supported, // the runtime did not answer the extension asked for (nothing was sent)
 };
 
 // The enumerator's name ("session_expired", "connection_failed", ...): stable, for logs and

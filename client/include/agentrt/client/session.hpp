@@ -10,6 +10,7 @@
 #include "agentrt/client/errors.hpp"
 #include "agentrt/client/io_loop.hpp"
 #include "agentrt/client/options.hpp"
+#include "agentrt/client/processes.hpp"
 #include "agentrt/client/results.hpp"
 
 namespace agentrt::client {
@@ -39,6 +40,14 @@ public:
   std::pair<execute_result, client_error>
   execute_commands(const std::vector<protocol::command>& commands,
                    const execute_options& options = {});
+
+  // Session processes (see async_session::start_process): not serialized with requests, so
+  // they may be called from another thread while query() or execute_commands() waits.
+  std::pair<process_handle, client_error> start_process(const process_options& options,
+                                                        const process_callbacks& callbacks = {});
+  std::pair<std::vector<process_info>, client_error> list_processes();
+  process_handle process(const std::string& process_id, const process_callbacks& callbacks = {});
+  bool supports_processes() const noexcept;
 
   // Thread-safe; see async_session::abort.
   void abort();
