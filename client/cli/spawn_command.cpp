@@ -28,7 +28,10 @@ template <typename T> std::optional<T> wait_interruptible(std::future<T>& f, run
 int run_spawn(const cli_options& o) {
   run_control control(std::nullopt); // before the loop: its thread inherits the signal mask
   ac::io_loop loop;
-  auto [s, connect_error] = connect_session(loop, o, control);
+  // Not a structured binding: C++17 does not let a lambda capture one (clang refuses it).
+  auto connected = connect_session(loop, o, control);
+  auto& s = connected.first;
+  const auto& connect_error = connected.second;
   if (!s) {
     report(connect_error, o.json);
     return from_client_error(connect_error).exit_code;
