@@ -4,8 +4,6 @@
 #include <optional>
 #include <thread>
 
-// After a standard header: Asio decides how to allocate (aligned_alloc or operator
-// new) from libstdc++ macros, and every translation unit must decide alike.
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 

@@ -4,7 +4,7 @@
 
 #include <future>
 
-#include "error_metadata.hpp"
+#include "metadata_code.hpp"
 #include "session_core.hpp"
 
 namespace agentrt::client {

@@ -9,7 +9,7 @@
 #include <variant>
 
 #include "agentrt/protocol/codec.hpp"
-#include "error_metadata.hpp"
+#include "agentrt/protocol/json_builder.hpp"
 #include "session_core.hpp"
 
 namespace agentrt::client::detail {
@@ -21,7 +21,7 @@ namespace {
 constexpr std::size_t stdin_chunk_bytes = 64 * 1024;
 
 client_error process_refused(const protocol::process_error_message& m) {
-  error_metadata meta;
+  protocol::json_builder meta;
   meta.add("code", m.code);
   if (m.process_id)
     meta.add("process_id", *m.process_id);

@@ -12,7 +12,7 @@
 
 #include "agentrt/protocol/codec.hpp"
 #include "agentrt/protocol/errc.hpp"
-#include "error_metadata.hpp"
+#include "agentrt/protocol/json_builder.hpp"
 
 namespace agentrt::client::detail {
 
@@ -29,7 +29,7 @@ constexpr auto settle_quiet = std::chrono::milliseconds(100);
 constexpr auto settle_max = std::chrono::milliseconds(1000);
 
 std::string timeout_metadata(const char* kind, std::chrono::milliseconds d) {
-  error_metadata m;
+  protocol::json_builder m;
   m.add("timeout", kind);
   m.add("timeout_ms", static_cast<long long>(d.count()));
   return m.str();
@@ -94,7 +94,7 @@ void session_core::connect(const connect_options& options, std::function<void(cl
     self->connect_timer_->async_wait([self, timeout = options.connect_timeout](std::error_code ec) {
       if (ec || self->state_ != state::connecting)
         return;
-      error_metadata m;
+      protocol::json_builder m;
       m.add("url", self->url_);
       m.add("timeout_ms", static_cast<long long>(timeout.count()));
       self->fail_all(make_error(
@@ -133,7 +133,7 @@ void session_core::on_open() {
 }
 
 void session_core::on_fail(const std::string& error, int http_status) {
-  error_metadata m;
+  protocol::json_builder m;
   m.add("url", url_);
   if (http_status != 0)
     m.add("http_status", http_status);
@@ -159,7 +159,7 @@ void session_core::finish_connect(client_error error) {
 }
 
 void session_core::on_close(int code, const std::string& reason) {
-  error_metadata m;
+  protocol::json_builder m;
   m.add("url", url_);
   m.add("close_code", code);
   m.add("close_reason", reason);
@@ -526,7 +526,7 @@ void session_core::send(const protocol::message& m) {
 }
 
 void session_core::violation(const std::string& what, const std::string& frame) {
-  error_metadata m;
+  protocol::json_builder m;
   m.add("url", url_);
   m.add("error", what);
   m.add("frame", std::string_view(frame).substr(0, frame_excerpt_bytes));
@@ -758,7 +758,7 @@ void session_core::on_upload_timeout(std::uint64_t id,
   if (pending_uploads_.erase(id) == 0)
     return;
   decline_upload(m, "the client's upload callback did not answer within " + ms(callback_timeout_));
-  error_metadata meta;
+  protocol::json_builder meta;
   meta.add("timeout", "callback");
   meta.add("timeout_ms", static_cast<long long>(callback_timeout_.count()));
   meta.add("callback", "on_artifact_upload_request");

@@ -14,8 +14,6 @@
 #include <string>
 #include <vector>
 
-// After a standard header: Asio decides how to allocate (aligned_alloc or operator
-// new) from libstdc++ macros, and every translation unit must decide alike.
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 

@@ -11,7 +11,8 @@
 #include <rapidjson/document.h>
 
 #include "agentrt/protocol/codec.hpp"
-#include "error_metadata.hpp"
+#include "agentrt/protocol/json_builder.hpp"
+#include "metadata_code.hpp"
 #include "session_core.hpp"
 
 namespace agentrt::client::detail {
@@ -118,7 +119,7 @@ bool session_core::on_first_frame(protocol::decode_result& decoded, const std::s
         on_resume_refused(*e);
         return false;
       }
-    error_metadata m;
+    protocol::json_builder m;
     m.add("url", url_);
     m.add("frame", std::string_view(frame).substr(0, 512));
     attempt_refused(make_error(errc::protocol_violation,
@@ -153,7 +154,7 @@ void session_core::on_session_info(const protocol::session_info_message& info) {
 
 void session_core::on_resumed(const protocol::session_info_message& info) {
   if (!info.resumed || info.session_id != session_id_) {
-    error_metadata m;
+    protocol::json_builder m;
     m.add("url", url_);
     m.add("session_id", session_id_);
     m.add("got_session_id", info.session_id);
@@ -356,7 +357,7 @@ void session_core::start_attempt() {
 void session_core::attempt_failed(std::string error) {
   if (state_ == state::connecting) {
     // attach(): the first connection is not retried, like connect().
-    error_metadata m;
+    protocol::json_builder m;
     m.add("url", url_);
     m.add("error", error);
     return fail_all(
@@ -376,7 +377,7 @@ void session_core::attempt_refused(client_error error) {
 }
 
 void session_core::give_up() {
-  error_metadata m;
+  protocol::json_builder m;
   m.add("url", url_);
   m.add("session_id", session_id_);
   m.add("reconnect_attempts", attempts_);

@@ -1,10 +1,10 @@
-// artifact_sink: the CLI's PUT receiver behind the client's upload callbacks.
+// artifact_sink: put_server behind the client's upload callbacks.
 #include "artifact_sink.hpp"
 
 #include <algorithm>
 #include <filesystem>
 
-#include "put_receiver.hpp"
+#include "put_server.hpp"
 
 namespace agentrt::samples {
 namespace {
@@ -23,9 +23,7 @@ std::optional<std::string> local_name(const std::string& announced) {
 artifact_sink::artifact_sink(std::string local_dir, std::string& error,
                              const std::string& bind_host)
     : dir_(std::move(local_dir)) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir_, ec);
-  receiver_ = std::make_unique<cli::put_receiver>(dir_, bind_host, bind_host, error);
+  receiver_ = std::make_unique<put_server>(dir_, bind_host, error);
 }
 
 artifact_sink::~artifact_sink() = default;

@@ -1,5 +1,5 @@
-// Receives a sandbox's artifacts into a local directory: serves one-shot HTTP PUT URLs (the CLI's
-// put_receiver) and answers the runtime's upload requests with them. For runtimes that can reach
+// Receives a sandbox's artifacts into a local directory: serves one-shot HTTP PUT URLs
+// (put_server.hpp) and answers the runtime's upload requests with them. For runtimes that can reach
 // this machine (local Docker, loopback); a cloud sandbox would get presigned object-store URLs.
 #pragma once
 
@@ -10,11 +10,9 @@
 
 #include "agentrt/client/options.hpp"
 
-namespace agentrt::cli {
-class put_receiver;
-}
-
 namespace agentrt::samples {
+
+class put_server;
 
 class artifact_sink {
 public:
@@ -36,7 +34,7 @@ public:
 
 private:
   std::string dir_;
-  std::unique_ptr<cli::put_receiver> receiver_;
+  std::unique_ptr<put_server> receiver_;
   mutable std::mutex mutex_;
   std::vector<std::string> failed_;
 };

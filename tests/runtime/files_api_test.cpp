@@ -25,6 +25,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <rapidjson/document.h>
 
 #include "archive_fixtures.hpp"
 #include "support/files_http.hpp"
@@ -123,6 +124,26 @@ TEST_F(FilesApiTest, WriteCreatesParentsAtomicallyWithModeAndReadsBack) {
   const auto head = call("HEAD", "/files", "path=" + p("a/b/c.txt"));
   EXPECT_EQ(head.status, 200);
   EXPECT_EQ(head.header("content-length"), "4");
+}
+
+// A file name need not be UTF-8, but the JSON answers naming it must be (a JSON text is
+// Unicode): the invalid byte comes back as U+FFFD. Before the one JSON builder, the files
+// API's answers carried the raw byte and did not parse as UTF-8.
+TEST_F(FilesApiTest, AnswersNamingANonUtf8FileAreValidJson) {
+  const std::string name = "bad\xFFname.txt";
+  const auto put = call("PUT", "/files", "path=" + p(name), "abc");
+  ASSERT_EQ(put.status, 201) << put.body;
+  ASSERT_TRUE(fs::exists(fs::path(dir_) / name));
+  const auto stat = call("GET", "/files/stat", "path=" + p(name));
+  ASSERT_EQ(stat.status, 200) << stat.body;
+  const auto list = call("GET", "/files/list", "path=" + url_encode(dir_));
+  ASSERT_EQ(list.status, 200) << list.body;
+  for (const auto* body : {&put.body, &stat.body, &list.body}) {
+    rapidjson::Document doc;
+    doc.Parse<rapidjson::kParseValidateEncodingFlag>(body->data(), body->size());
+    EXPECT_FALSE(doc.HasParseError()) << "not UTF-8 JSON: " << *body;
+    EXPECT_NE(body->find("bad\xEF\xBF\xBDname.txt"), std::string::npos) << *body;
+  }
 }
 
 TEST_F(FilesApiTest, ChunkedUploadIsWrittenWhole) {

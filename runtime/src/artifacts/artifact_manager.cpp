@@ -14,6 +14,7 @@
 #include <asio/post.hpp>
 
 #include "metrics/runtime_metrics.hpp"
+#include "util/weak_bind.hpp"
 
 namespace agentrt::runtime::artifacts {
 
@@ -50,14 +51,11 @@ bool artifact_manager::add_directories(const std::vector<std::string>& dirs,
   if (!watcher_) {
     std::weak_ptr<artifact_manager> weak = shared_from_this();
     watcher_ = std::make_unique<artifacts::artifact_watcher>(
-        io_,
-        [weak](std::string path) {
-          if (auto self = weak.lock())
-            self->on_file(std::move(path));
-        },
+        io_, util::weak_bind(weak, &artifact_manager::on_file),
         [weak](std::string_view what, const std::string& path, std::error_code ec) {
           if (auto self = weak.lock()) {
-            self->log_(true, "artifacts: " + std::string(what) + " " + path + ": " + ec.message());
+            self->log_(log::level::warn,
+                       "artifacts: " + std::string(what) + " " + path + ": " + ec.message());
           }
         });
   }
@@ -101,7 +99,7 @@ void artifact_manager::on_file(std::string path) {
   protocol::artifact_upload_request_message m;
   m.filename = slash == std::string::npos ? path : path.substr(slash + 1);
   m.filepath = std::move(path);
-  log_(false, "announcing artifact " + m.filepath);
+  log_(log::level::info, "announcing artifact " + m.filepath);
   send_(std::move(m));
 }
 
@@ -121,8 +119,8 @@ bool artifact_manager::take_announcement(const std::string& path) {
 void artifact_manager::on_upload_declined(const protocol::artifact_upload_declined_message& m) {
   if (!take_announcement(m.filepath))
     return;
-  log_(true, "the client declined the upload of " + m.filepath +
-                 (m.reason && !m.reason->empty() ? ": " + *m.reason : std::string()));
+  log_(log::level::warn, "the client declined the upload of " + m.filepath +
+                             (m.reason && !m.reason->empty() ? ": " + *m.reason : std::string()));
   check_drained();
 }
 
@@ -147,7 +145,7 @@ void artifact_manager::on_upload_response(const protocol::artifact_upload_respon
 
 void artifact_manager::refuse(const std::string& path, const std::string& why,
                               std::string result_error) {
-  log_(true, "refused upload of \"" + path + "\": " + why);
+  log_(log::level::warn, "refused upload of \"" + path + "\": " + why);
   if (upload_results_) {
     protocol::artifact_upload_result_message r;
     r.filepath = path;
@@ -164,10 +162,10 @@ void artifact_manager::on_uploaded(const std::string& path, transfer::upload_res
                                  : metrics::transfer_outcome::failure,
                           r.ok() ? r.bytes : 0);
   if (r.ok()) {
-    log_(false, "uploaded " + path + " (" + std::to_string(r.bytes) + " bytes, HTTP " +
-                    std::to_string(r.http_status) + ")");
+    log_(log::level::info, "uploaded " + path + " (" + std::to_string(r.bytes) + " bytes, HTTP " +
+                               std::to_string(r.http_status) + ")");
   } else {
-    log_(true, "upload failed: " + r.error);
+    log_(log::level::warn, "upload failed: " + r.error);
   }
   if (upload_results_ && !detached_) {
     protocol::artifact_upload_result_message m;
@@ -190,10 +188,7 @@ void artifact_manager::drain(std::chrono::milliseconds settle, std::chrono::mill
     if (!self || !self->drain_done_)
       return;
     self->drain_timer_.expires_after(timeout);
-    self->drain_timer_.async_wait([weak](const std::error_code& ec) {
-      if (auto self = weak.lock())
-        self->on_drain_timeout(ec);
-    });
+    self->drain_timer_.async_wait(util::weak_bind(weak, &artifact_manager::on_drain_timeout));
     self->check_drained();
   };
   if (watcher_) {
@@ -206,8 +201,9 @@ void artifact_manager::drain(std::chrono::milliseconds settle, std::chrono::mill
 void artifact_manager::on_drain_timeout(const std::error_code& ec) {
   if (ec || !drain_done_)
     return;
-  log_(true, "end of session: gave up waiting for " + std::to_string(awaiting_) +
-                 " upload answer(s) and " + std::to_string(uploads_in_flight_) + " upload(s)");
+  log_(log::level::warn, "end of session: gave up waiting for " + std::to_string(awaiting_) +
+                             " upload answer(s) and " + std::to_string(uploads_in_flight_) +
+                             " upload(s)");
   finish_drain();
 }
 
@@ -242,23 +238,21 @@ void artifact_manager::detach(std::chrono::milliseconds timeout, std::function<v
     return;
   }
   drain_timer_.expires_after(timeout);
-  drain_timer_.async_wait([weak = weak_from_this()](const std::error_code& ec) {
-    if (auto self = weak.lock())
-      self->on_detach_timeout(ec);
-  });
+  drain_timer_.async_wait(util::weak_bind(weak_from_this(), &artifact_manager::on_detach_timeout));
 }
 
 void artifact_manager::on_detach_timeout(const std::error_code& ec) {
   if (ec || uploads_in_flight_ == 0)
     return;
-  log_(true, "connection closed: cancelling " + std::to_string(uploads_in_flight_) +
-                 " upload(s) still running");
+  log_(log::level::warn, "connection closed: cancelling " + std::to_string(uploads_in_flight_) +
+                             " upload(s) still running");
   cancel_.cancel();
 }
 
 void artifact_manager::cancel_uploads() {
   if (uploads_in_flight_ != 0) {
-    log_(true, "shutting down: cancelling " + std::to_string(uploads_in_flight_) + " upload(s)");
+    log_(log::level::warn,
+         "shutting down: cancelling " + std::to_string(uploads_in_flight_) + " upload(s)");
   }
   cancel_.cancel();
 }

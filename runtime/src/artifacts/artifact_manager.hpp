@@ -20,6 +20,7 @@
 
 #include "agentrt/protocol/messages.hpp"
 #include "artifacts/artifact_watcher.hpp"
+#include "log/logger.hpp"
 #include "transfer/cancel_token.hpp"
 #include "transfer/transfer_engine.hpp"
 #include "transfer/transfer_options.hpp"
@@ -30,7 +31,7 @@ namespace agentrt::runtime::artifacts {
 class artifact_manager : public std::enable_shared_from_this<artifact_manager> {
 public:
   using send_handler = std::function<void(protocol::message)>;
-  using log_handler = std::function<void(bool warning, const std::string& text)>;
+  using log_handler = std::function<void(log::level level, const std::string& text)>;
 
   artifact_manager(asio::io_context& io, transfer::transfer_engine& engine,
                    transfer::transfer_options upload_options, send_handler send, log_handler log);

@@ -6,8 +6,8 @@
 
 #include <cstring>
 
+#include "agentrt/protocol/json_builder.hpp"
 #include "metrics/runtime_metrics.hpp"
-#include "util/json_object.hpp"
 #include "util/url_text.hpp"
 
 namespace agentrt::runtime::execution {
@@ -61,7 +61,7 @@ void downloadables_runner::on_downloaded(transfer::download_result r) {
                                  : metrics::transfer_outcome::failure,
                           r.ok() ? r.bytes : 0);
   if (!r.ok()) {
-    util::json_object meta;
+    protocol::json_builder meta;
     meta.add("code", "download_failed")
         .add("url", util::redact_url_userinfo(d.download_url))
         .add("working_dir", d.working_dir);
@@ -115,7 +115,7 @@ void downloadables_runner::on_extracted(archive::extract_result r, bool attempte
     return;
   const auto& d = items_[next_];
   if (attempted && !r) {
-    util::json_object meta;
+    protocol::json_builder meta;
     const std::string url = util::redact_url_userinfo(d.download_url);
     meta.add("code", "extract_failed")
         .add("url", url)

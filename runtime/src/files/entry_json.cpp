@@ -1,11 +1,11 @@
 // The JSON object of one entry.
 #include "files/entry_json.hpp"
 
+#include "agentrt/protocol/json_builder.hpp"
+
 #include <unistd.h>
 
 #include <cstdio>
-
-#include "util/json_object.hpp"
 
 namespace agentrt::runtime::files {
 
@@ -23,7 +23,7 @@ std::string entry_json(const std::string& path, const struct stat& st, int dir_f
                        const std::string& name) {
   char mode[8];
   std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-  util::json_object o;
+  protocol::json_builder o;
   o.add("path", path)
       .add("type", entry_type(st.st_mode))
       .add("size", static_cast<std::int64_t>(st.st_size))

@@ -10,9 +10,9 @@
 #include <cerrno>
 #include <memory>
 
+#include "agentrt/protocol/json_builder.hpp"
 #include "files/entry_json.hpp"
 #include "files/handlers.hpp"
-#include "util/json_object.hpp"
 
 namespace agentrt::runtime::files {
 namespace {
@@ -154,7 +154,7 @@ void handle_list(request_context& ctx) {
     return;
   }
   // {"path":"/x"} reopened so that the entries array streams after it.
-  std::string head = util::json_object().add("path", shown).str();
+  std::string head = protocol::json_builder().add("path", shown).str();
   head.pop_back();
   chunked_out out(ctx.sock);
   if (!out.add(head + ",\"entries\":["))
@@ -197,7 +197,7 @@ void handle_mkdir(request_context& ctx) {
     }
   }
   ctx.sock.send_json(created ? 201 : 200,
-                     util::json_object().add("path", shown).add("created", created).str());
+                     protocol::json_builder().add("path", shown).add("created", created).str());
 }
 
 void handle_move(request_context& ctx) {
@@ -228,7 +228,8 @@ void handle_move(request_context& ctx) {
         from_errno(e, e == EEXIST || e == ENOTEMPTY || e == EISDIR ? to_shown : from_shown));
     return;
   }
-  ctx.sock.send_json(200, util::json_object().add("from", from_shown).add("to", to_shown).str());
+  ctx.sock.send_json(200,
+                     protocol::json_builder().add("from", from_shown).add("to", to_shown).str());
 }
 
 void handle_remove(request_context& ctx) {
@@ -266,7 +267,7 @@ void handle_remove(request_context& ctx) {
     ctx.sock.send_error(from_errno(e, shown));
     return;
   }
-  ctx.sock.send_json(200, util::json_object().add("path", shown).add("removed", true).str());
+  ctx.sock.send_json(200, protocol::json_builder().add("path", shown).add("removed", true).str());
 }
 
 } // namespace agentrt::runtime::files

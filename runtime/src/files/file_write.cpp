@@ -11,9 +11,9 @@
 #include <cstdint>
 #include <random>
 
+#include "agentrt/protocol/json_builder.hpp"
 #include "files/body_spool.hpp"
 #include "files/handlers.hpp"
-#include "util/json_object.hpp"
 
 namespace agentrt::runtime::files {
 namespace {
@@ -123,9 +123,11 @@ void handle_write(request_context& ctx) {
     return;
   }
   temp.armed = false;
-  ctx.sock.send_json(
-      existed ? 200 : 201,
-      util::json_object().add("path", shown).add("size", total).add("created", !existed).str());
+  ctx.sock.send_json(existed ? 200 : 201, protocol::json_builder()
+                                              .add("path", shown)
+                                              .add("size", total)
+                                              .add("created", !existed)
+                                              .str());
 }
 
 } // namespace agentrt::runtime::files

@@ -1,15 +1,19 @@
 // errno to HTTP status mapping and the JSON error body.
 #include "files/files_error.hpp"
 
+#include "agentrt/protocol/json_builder.hpp"
+
 #include <cerrno>
 #include <cstring>
-
-#include "util/json_object.hpp"
 
 namespace agentrt::runtime::files {
 
 std::string files_error::json() const {
-  return util::json_object().add("error", code).add("message", message).add("status", status).str();
+  return protocol::json_builder()
+      .add("error", code)
+      .add("message", message)
+      .add("status", status)
+      .str();
 }
 
 files_error make_error(int status, std::string code, std::string message) {

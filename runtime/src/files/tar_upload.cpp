@@ -9,10 +9,10 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "agentrt/protocol/json_builder.hpp"
 #include "archive/archive_extractor.hpp"
 #include "files/body_spool.hpp"
 #include "files/handlers.hpp"
-#include "util/json_object.hpp"
 
 namespace agentrt::runtime::files {
 namespace {
@@ -104,7 +104,7 @@ void handle_tar_upload(request_context& ctx) {
     ctx.sock.send_error(extraction_error(r, shown));
     return;
   }
-  ctx.sock.send_json(200, util::json_object()
+  ctx.sock.send_json(200, protocol::json_builder()
                               .add("path", shown)
                               .add("entries", r.entries)
                               .add("bytes", r.bytes)

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "agentrt/protocol/json_builder.hpp"
 #include "harness/json_support.hpp"
 
 namespace agentrt::runtime::harness {
@@ -132,7 +133,7 @@ harness_outcome schema_mismatch(const std::string& harness_name, std::string err
   out.ok = false;
   constexpr std::size_t shown = 2000;
   out.error = std::move(error);
-  out.error_metadata_json = json::object_writer()
+  out.error_metadata_json = protocol::json_builder()
                                 .add("harness", harness_name)
                                 .add("answer", answer.substr(0, shown))
                                 .str();

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include "agentrt/protocol/json_builder.hpp"
 #include "harness/adapter_support.hpp"
 #include "harness/immediate_run.hpp"
 #include "harness/json_support.hpp"
@@ -43,7 +44,7 @@ bool claude_parser::on_line(std::string_view line) {
     return false;
   if (auto sid = json::string_member(doc, "session_id"); sid && !sid->empty()) {
     if (session_id_.empty() && sink_.wants_events()) {
-      json::object_writer w;
+      protocol::json_builder w;
       w.add("session_id", *sid).add("harness", harness_name);
       if (auto model = json::string_member(doc, "model"))
         w.add("model", *model);
@@ -77,16 +78,16 @@ void claude_parser::on_assistant(const rapidjson::Value& message) {
       if (!text.empty())
         texts.push_back(std::move(text));
     } else if (kind == "tool_use" && sink_.wants_events()) {
-      json::object_writer w;
+      protocol::json_builder w;
       w.add("id", json::string_or_empty(block, "id"))
           .add("name", json::string_or_empty(block, "name"));
       if (const auto* input = json::member(block, "input"))
-        w.add_value("input", *input);
+        w.add_raw("input", json::dump(*input));
       sink_.event("tool_use", w.str());
     } else if (kind == "thinking" && sink_.wants_events()) {
       sink_.event(
           "reasoning",
-          json::object_writer().add("text", json::string_or_empty(block, "thinking")).str());
+          protocol::json_builder().add("text", json::string_or_empty(block, "thinking")).str());
     }
   }
   sink_.assistant(std::move(texts));
@@ -100,7 +101,7 @@ void claude_parser::on_user(const rapidjson::Value& message) {
     if (json::string_or_empty(block, "type") != "tool_result")
       continue;
     const auto* c = json::member(block, "content");
-    sink_.event("tool_result", json::object_writer()
+    sink_.event("tool_result", protocol::json_builder()
                                    .add("id", json::string_or_empty(block, "tool_use_id"))
                                    .add("output", c ? tool_result_text(*c) : std::string())
                                    .add("is_error", json::bool_member(block, "is_error"))
@@ -116,14 +117,14 @@ harness_outcome claude_parser::finish(const process_end& end) {
                                : std::string());
   }
   const auto& r = result_;
-  json::object_writer meta;
+  protocol::json_builder meta;
   meta.add("harness", harness_name).add("session_id", session_id_);
   for (const char* key : {"duration_ms", "duration_api_ms", "num_turns", "total_cost_usd"}) {
     if (const auto* v = json::member(r, key); v && v->IsNumber())
-      meta.add_value(key, *v);
+      meta.add_raw(key, json::dump(*v));
   }
   if (const auto* usage = json::member(r, "usage"); usage && usage->IsObject()) {
-    meta.add_value("usage", *usage);
+    meta.add_raw("usage", json::dump(*usage));
     if (sink_.wants_events())
       sink_.event("usage", json::dump(*usage));
   }
@@ -141,7 +142,7 @@ harness_outcome claude_parser::finish(const process_end& end) {
       out.error += ": " + detail;
     meta.add("subtype", subtype).add("exit_code", end.status.exit_code);
     if (const auto* status = json::member(r, "api_error_status"); status && !status->IsNull())
-      meta.add_value("api_error_status", *status);
+      meta.add_raw("api_error_status", json::dump(*status));
     out.error_metadata_json = meta.str();
     return out;
   }

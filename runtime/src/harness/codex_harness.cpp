@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "agentrt/protocol/json_builder.hpp"
 #include "harness/adapter_support.hpp"
 #include "harness/immediate_run.hpp"
 #include "harness/json_support.hpp"
@@ -78,7 +79,7 @@ bool codex_parser::on_line(std::string_view line) {
     return false;
   if (*type == "thread.started") {
     thread_id_ = json::string_or_empty(doc, "thread_id");
-    json::object_writer w;
+    protocol::json_builder w;
     w.add("session_id", thread_id_).add("harness", harness_name);
     if (!model_.empty())
       w.add("model", model_);
@@ -114,12 +115,12 @@ void codex_parser::tool_use(const std::string& id, const std::string& name,
     return;
   sink_.event(
       "tool_use",
-      json::object_writer().add("id", id).add("name", name).add_raw("input", input_json).str());
+      protocol::json_builder().add("id", id).add("name", name).add_raw("input", input_json).str());
 }
 
 void codex_parser::tool_result(const std::string& id, const std::string& output, bool is_error,
                                const rapidjson::Value* exit_code) {
-  json::object_writer w;
+  protocol::json_builder w;
   w.add("id", id).add("output", output).add("is_error", is_error);
   if (exit_code && exit_code->IsInt())
     w.add("exit_code", exit_code->GetInt());
@@ -144,10 +145,10 @@ void codex_parser::on_item(const rapidjson::Value& item, bool completed) {
   } else if (kind == "reasoning") {
     if (completed)
       sink_.event("reasoning",
-                  json::object_writer().add("text", json::string_or_empty(item, "text")).str());
+                  protocol::json_builder().add("text", json::string_or_empty(item, "text")).str());
   } else if (kind == "command_execution") {
     tool_use(id, kind,
-             json::object_writer().add("command", json::string_or_empty(item, "command")).str());
+             protocol::json_builder().add("command", json::string_or_empty(item, "command")).str());
     if (!completed)
       return;
     const auto* exit_code = json::member(item, "exit_code");
@@ -156,8 +157,9 @@ void codex_parser::on_item(const rapidjson::Value& item, bool completed) {
     tool_result(id, json::string_or_empty(item, "aggregated_output"), failed, exit_code);
   } else if (kind == "file_change") {
     const auto* changes = json::member(item, "changes");
-    tool_use(id, kind,
-             json::object_writer().add_raw("changes", changes ? json::dump(*changes) : "[]").str());
+    tool_use(
+        id, kind,
+        protocol::json_builder().add_raw("changes", changes ? json::dump(*changes) : "[]").str());
     if (completed)
       tool_result(id, file_changes_text(item), status == "failed");
   } else if (kind == "mcp_tool_call") {
@@ -173,7 +175,7 @@ void codex_parser::on_item(const rapidjson::Value& item, bool completed) {
     tool_result(id, mcp_result_text(item), status == "failed" || (error && error->IsObject()));
   } else if (kind == "web_search") {
     tool_use(id, kind,
-             json::object_writer().add("query", json::string_or_empty(item, "query")).str());
+             protocol::json_builder().add("query", json::string_or_empty(item, "query")).str());
     // The search runs at the model provider; codex reports no results, only that it happened.
     if (completed)
       tool_result(id, "", false);
@@ -189,7 +191,7 @@ harness_outcome codex_parser::finish(const process_end& end) {
     const std::string& why = !failure_.empty() ? failure_ : last_error_;
     out.error = std::string(harness_name) +
                 " failed: " + (why.empty() ? "the turn failed" : api_error_text(why));
-    json::object_writer meta;
+    protocol::json_builder meta;
     meta.add("harness", harness_name)
         .add("session_id", thread_id_)
         .add("exit_code", end.status.exit_code);
@@ -207,7 +209,7 @@ harness_outcome codex_parser::finish(const process_end& end) {
                                : std::string(harness_name) + " failed: " + last_error_);
   if (!turn_completed_)
     return process_failure(harness_name, end, "codex exited without completing the turn");
-  json::object_writer meta;
+  protocol::json_builder meta;
   meta.add("harness", harness_name).add("session_id", thread_id_);
   if (!usage_json_.empty())
     meta.add_raw("usage", usage_json_);

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "agentrt/protocol/json_builder.hpp"
 #include "harness/adapter_support.hpp"
 #include "harness/immediate_run.hpp"
 #include "harness/json_support.hpp"
@@ -52,7 +53,7 @@ bool gemini_parser::on_line(std::string_view line) {
     session_id_ = json::string_or_empty(doc, "session_id");
     model_ = json::string_or_empty(doc, "model");
     if (sink_.wants_events() && !session_id_.empty()) {
-      json::object_writer w;
+      protocol::json_builder w;
       w.add("session_id", session_id_).add("harness", harness_name);
       if (!model_.empty())
         w.add("model", model_);
@@ -66,11 +67,11 @@ bool gemini_parser::on_line(std::string_view line) {
   } else if (*type == "tool_use") {
     end_turn();
     if (sink_.wants_events()) {
-      json::object_writer w;
+      protocol::json_builder w;
       w.add("id", json::string_or_empty(doc, "tool_id"))
           .add("name", json::string_or_empty(doc, "tool_name"));
       if (const auto* p = json::member(doc, "parameters"))
-        w.add_value("input", *p);
+        w.add_raw("input", json::dump(*p));
       sink_.event("tool_use", w.str());
     }
   } else if (*type == "tool_result") {
@@ -81,7 +82,7 @@ bool gemini_parser::on_line(std::string_view line) {
         if (const auto* e = json::member(doc, "error"))
           output = json::string_or_empty(*e, "message");
       }
-      sink_.event("tool_result", json::object_writer()
+      sink_.event("tool_result", protocol::json_builder()
                                      .add("id", json::string_or_empty(doc, "tool_id"))
                                      .add("output", output)
                                      .add("is_error", is_error)
@@ -112,14 +113,14 @@ harness_outcome gemini_parser::finish(const process_end& end) {
                                : std::string());
   }
   const auto& r = result_;
-  json::object_writer meta;
+  protocol::json_builder meta;
   meta.add("harness", harness_name).add("session_id", session_id_);
   if (!model_.empty())
     meta.add("model", model_);
   if (const auto* stats = json::member(r, "stats"); stats && stats->IsObject()) {
     for (const char* key : {"duration_ms", "tool_calls"}) {
       if (const auto* v = json::member(*stats, key); v && v->IsNumber())
-        meta.add_value(key, *v);
+        meta.add_raw(key, json::dump(*v));
     }
     rapidjson::Document usage(rapidjson::kObjectType);
     for (const auto& m : stats->GetObject()) {
@@ -128,7 +129,7 @@ harness_outcome gemini_parser::finish(const process_end& end) {
       usage.AddMember(rapidjson::Value(m.name, usage.GetAllocator()),
                       rapidjson::Value(m.value, usage.GetAllocator()), usage.GetAllocator());
     }
-    meta.add_value("usage", usage);
+    meta.add_raw("usage", json::dump(usage));
     if (sink_.wants_events())
       sink_.event("usage", json::dump(usage));
   }

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "agentrt/protocol/json_builder.hpp"
 #include "harness/adapter_support.hpp"
 #include "harness/claude_harness.hpp"
 #include "harness/codex_harness.hpp"
@@ -29,7 +30,7 @@ public:
                                      process::process_scope&, const invocation&, harness_callbacks,
                                      done_handler on_done) override {
     return immediate_run::fail(
-        io, immediate_run::failure(why_, json::object_writer().add("harness", "none").str()),
+        io, immediate_run::failure(why_, protocol::json_builder().add("harness", "none").str()),
         std::move(on_done));
   }
 
@@ -120,7 +121,7 @@ public:
       return immediate_run::fail(
           io,
           immediate_run::failure(why + " (available on this runtime: " + available(inv) + ")",
-                                 json::object_writer()
+                                 protocol::json_builder()
                                      .add("harness", default_->name())
                                      .add("agent", inv.agent)
                                      .add("available", available(inv))

@@ -1,8 +1,10 @@
 // RapidJSON helpers for the harness adapters.
 #include "harness/json_support.hpp"
 
-#include <cmath>
 #include <limits>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include "agentrt/protocol/json_depth.hpp"
 #include "agentrt/protocol/json_numbers.hpp"
@@ -95,55 +97,6 @@ std::string text_of(const rapidjson::Value& v) {
   if (v.IsNull())
     return std::string();
   return dump(v);
-}
-
-object_writer& object_writer::add(const char* key, std::string_view value) {
-  writer_.Key(key);
-  writer_.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-  return *this;
-}
-
-object_writer& object_writer::add(const char* key, std::int64_t value) {
-  writer_.Key(key);
-  writer_.Int64(value);
-  return *this;
-}
-
-object_writer& object_writer::add(const char* key, double value) {
-  writer_.Key(key);
-  // RapidJSON's Writer writes nothing for NaN or an infinity (a cost summed past DBL_MAX),
-  // which would leave a key without a value: invalid JSON.
-  if (std::isfinite(value))
-    writer_.Double(value);
-  else
-    writer_.Null();
-  return *this;
-}
-
-object_writer& object_writer::add(const char* key, bool value) {
-  writer_.Key(key);
-  writer_.Bool(value);
-  return *this;
-}
-
-object_writer& object_writer::add_raw(const char* key, std::string_view json) {
-  writer_.Key(key);
-  writer_.RawValue(json.data(), json.size(), rapidjson::kObjectType);
-  return *this;
-}
-
-object_writer& object_writer::add_value(const char* key, const rapidjson::Value& value) {
-  writer_.Key(key);
-  value.Accept(writer_);
-  return *this;
-}
-
-std::string object_writer::str() {
-  if (!done_) {
-    writer_.EndObject();
-    done_ = true;
-  }
-  return std::string(buffer_.GetString(), buffer_.GetSize());
 }
 
 } // namespace agentrt::runtime::harness::json

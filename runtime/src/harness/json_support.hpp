@@ -8,8 +8,6 @@
 #include <string_view>
 
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 namespace agentrt::runtime::harness::json {
 
@@ -33,33 +31,5 @@ void add_tokens(std::int64_t& total, std::int64_t n) noexcept;
 bool bool_member(const rapidjson::Value& obj, const char* key, bool fallback = false);
 // Text of a value that may be a string (as is) or anything else (its JSON).
 std::string text_of(const rapidjson::Value& v);
-
-// A JSON object writer for event data and metadata: add() fields, then str().
-class object_writer {
-public:
-  object_writer() : writer_(buffer_) { writer_.StartObject(); }
-  object_writer& add(const char* key, std::string_view value);
-  object_writer& add(const char* key, const char* value) {
-    return add(key, std::string_view(value));
-  }
-  object_writer& add(const char* key, const std::string& value) {
-    return add(key, std::string_view(value));
-  }
-  object_writer& add(const char* key, std::int64_t value);
-  object_writer& add(const char* key, int value) {
-    return add(key, static_cast<std::int64_t>(value));
-  }
-  object_writer& add(const char* key, double value);
-  object_writer& add(const char* key, bool value);
-  // value is serialized JSON, copied in as is (it must be valid).
-  object_writer& add_raw(const char* key, std::string_view json);
-  object_writer& add_value(const char* key, const rapidjson::Value& value);
-  std::string str();
-
-private:
-  rapidjson::StringBuffer buffer_;
-  rapidjson::Writer<rapidjson::StringBuffer> writer_;
-  bool done_ = false;
-};
 
 } // namespace agentrt::runtime::harness::json

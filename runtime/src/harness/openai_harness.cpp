@@ -2,6 +2,7 @@
 // harness's own transfer engine, sharing the stored conversations between runs.
 #include "harness/openai_harness.hpp"
 
+#include "agentrt/protocol/json_builder.hpp"
 #include "harness/adapter_support.hpp"
 #include "harness/immediate_run.hpp"
 #include "harness/json_support.hpp"
@@ -30,7 +31,7 @@ openai_harness::start(asio::io_context& io, process::process_reaper& reaper,
     return immediate_run::fail(
         io,
         immediate_run::failure(std::move(error),
-                               json::object_writer().add("harness", openai_harness_name).str()),
+                               protocol::json_builder().add("harness", openai_harness_name).str()),
         std::move(on_done));
   }
   auto run = std::make_shared<openai_run>(

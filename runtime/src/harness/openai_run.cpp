@@ -7,9 +7,11 @@
 
 #include <asio/post.hpp>
 
+#include "agentrt/protocol/json_builder.hpp"
 #include "harness/adapter_support.hpp"
 #include "harness/edit_tool.hpp"
 #include "util/url_text.hpp"
+#include "util/weak_bind.hpp"
 
 namespace agentrt::runtime::harness {
 
@@ -48,7 +50,7 @@ void openai_run::begin(const invocation& inv, std::shared_ptr<const output_schem
   env_ = inv.agent_env;
   if (!open_conversation(inv))
     return;
-  sink_.event("session", json::object_writer()
+  sink_.event("session", protocol::json_builder()
                              .add("session_id", session_id_)
                              .add("harness", openai_harness_name)
                              .str());
@@ -248,9 +250,9 @@ void openai_run::report_turn(const chat_stream& s) {
     json::add_tokens(output_tokens_, s.completion_tokens);
   if (sink_.wants_events()) {
     if (!s.reasoning.empty())
-      sink_.event("reasoning", json::object_writer().add("text", s.reasoning).str());
+      sink_.event("reasoning", protocol::json_builder().add("text", s.reasoning).str());
     if (s.prompt_tokens >= 0 || s.completion_tokens >= 0)
-      sink_.event("usage", json::object_writer()
+      sink_.event("usage", protocol::json_builder()
                                .add("input_tokens", std::max<std::int64_t>(0, s.prompt_tokens))
                                .add("output_tokens", std::max<std::int64_t>(0, s.completion_tokens))
                                .str());
@@ -345,10 +347,10 @@ void openai_run::report_tool_use(const chat_tool_call& tc, const rapidjson::Docu
                                  bool args_ok) {
   if (!sink_.wants_events())
     return;
-  json::object_writer w;
+  protocol::json_builder w;
   w.add("id", tc.id).add("name", tc.name);
   if (args_ok)
-    w.add_value("input", args);
+    w.add_raw("input", json::dump(args));
   else
     w.add("input", tc.arguments);
   sink_.event("tool_use", w.str());
@@ -359,10 +361,7 @@ void openai_run::run_shell(const std::string& command) {
   // io_context stopped before the command was reaped.
   std::weak_ptr<openai_run> weak = shared_from_this();
   auto [shell, ec] = shell_command::start(io_, reaper_, scope_, command, workdir_, env_,
-                                          [weak](std::string output, int exit_code) {
-                                            if (auto self = weak.lock())
-                                              self->on_shell_exit(std::move(output), exit_code);
-                                          });
+                                          util::weak_bind(weak, &openai_run::on_shell_exit));
   if (ec)
     return tool_done("failed to start the command: " + ec.message(), -1, true);
   shell_ = std::move(shell);
@@ -378,7 +377,7 @@ void openai_run::on_shell_exit(std::string output, int exit_code) {
 void openai_run::tool_done(std::string output, int exit_code, bool is_error) {
   const auto& tc = pending_calls_[next_call_];
   if (sink_.wants_events()) {
-    json::object_writer w;
+    protocol::json_builder w;
     w.add("id", tc.id).add("output", output).add("is_error", is_error);
     if (exit_code >= 0)
       w.add("exit_code", exit_code);
@@ -400,13 +399,13 @@ void openai_run::tool_done(std::string output, int exit_code, bool is_error) {
 std::string openai_run::metadata() const {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started_);
-  return json::object_writer()
+  return protocol::json_builder()
       .add("harness", openai_harness_name)
       .add("model", model_)
       .add("session_id", session_id_)
       .add("num_turns", turns_)
       .add("duration_ms", static_cast<std::int64_t>(ms.count()))
-      .add_raw("usage", json::object_writer()
+      .add_raw("usage", protocol::json_builder()
                             .add("input_tokens", input_tokens_)
                             .add("output_tokens", output_tokens_)
                             .str())
@@ -422,7 +421,7 @@ void openai_run::fail(std::string error, const chat_response& r) {
   harness_outcome out;
   out.ok = false;
   out.error = std::move(error);
-  json::object_writer w;
+  protocol::json_builder w;
   w.add("harness", openai_harness_name)
       .add("url", util::redact_url_userinfo(url_))
       .add("session_id", session_id_)

@@ -7,6 +7,7 @@
 
 #include <rapidjson/error/en.h>
 
+#include "agentrt/protocol/json_builder.hpp"
 #include "harness/adapter_support.hpp"
 #include "harness/immediate_run.hpp"
 #include "harness/json_support.hpp"
@@ -98,7 +99,7 @@ bool opencode_parser::on_line(std::string_view line) {
   if (auto sid = json::string_member(doc, "sessionID");
       sid && !sid->empty() && session_id_.empty()) {
     session_id_ = *sid;
-    json::object_writer w;
+    protocol::json_builder w;
     w.add("session_id", session_id_).add("harness", harness_name);
     if (!model_.empty())
       w.add("model", model_);
@@ -118,7 +119,7 @@ bool opencode_parser::on_line(std::string_view line) {
   } else if (*type == "reasoning") {
     if (sink_.wants_events())
       sink_.event("reasoning",
-                  json::object_writer().add("text", json::string_or_empty(part, "text")).str());
+                  protocol::json_builder().add("text", json::string_or_empty(part, "text")).str());
   } else if (*type == "tool_use") {
     on_tool(part);
   } else if (*type == "step_finish") {
@@ -148,17 +149,17 @@ void opencode_parser::on_tool(const rapidjson::Value& part) {
   static const rapidjson::Value no_state(rapidjson::kObjectType);
   const auto* s = json::member(part, "state");
   const rapidjson::Value& state = s && s->IsObject() ? *s : no_state;
-  json::object_writer use;
+  protocol::json_builder use;
   use.add("id", id).add("name", json::string_or_empty(part, "tool"));
   if (const auto* input = json::member(state, "input"))
-    use.add_value("input", *input);
+    use.add_raw("input", json::dump(*input));
   sink_.event("tool_use", use.str());
   // `opencode run` prints a tool part once, when it has completed or failed, so one line is
   // both the call and its result.
   const auto status = json::string_or_empty(state, "status");
   if (status != "completed" && status != "error")
     return;
-  json::object_writer result;
+  protocol::json_builder result;
   result.add("id", id);
   std::optional<std::int64_t> exit_code;
   if (const auto* meta = json::member(state, "metadata")) {
@@ -202,7 +203,7 @@ void opencode_parser::on_step_finish(const rapidjson::Value& part) {
   }
 }
 
-void opencode_parser::add_metadata(json::object_writer& w) const {
+void opencode_parser::add_metadata(protocol::json_builder& w) const {
   w.add("harness", harness_name).add("session_id", session_id_);
   if (!model_.empty())
     w.add("model", model_);
@@ -217,19 +218,20 @@ harness_outcome opencode_parser::finish(const process_end& raw_end) {
   // The usage in OpenCode's own words (its step_finish "tokens"), summed over the steps.
   std::string usage;
   if (steps_ > 0) {
-    usage = json::object_writer()
-                .add("input", input_)
-                .add("output", output_)
-                .add("reasoning", reasoning_)
-                .add_raw(
-                    "cache",
-                    json::object_writer().add("read", cache_read_).add("write", cache_write_).str())
-                .add("total", total_)
-                .str();
+    usage =
+        protocol::json_builder()
+            .add("input", input_)
+            .add("output", output_)
+            .add("reasoning", reasoning_)
+            .add_raw(
+                "cache",
+                protocol::json_builder().add("read", cache_read_).add("write", cache_write_).str())
+            .add("total", total_)
+            .str();
     if (sink_.wants_events())
       sink_.event("usage", usage);
   }
-  json::object_writer meta;
+  protocol::json_builder meta;
   add_metadata(meta);
   if (!usage.empty())
     meta.add_raw("usage", usage);

@@ -16,11 +16,11 @@
 #include "harness/process_run.hpp"
 #include "harness/schema_validator.hpp"
 
-namespace agentrt::runtime::harness {
-
-namespace json {
-class object_writer;
+namespace agentrt::protocol {
+class json_builder;
 }
+
+namespace agentrt::runtime::harness {
 
 // The agent the adapter defines in the config and selects with --agent.
 inline constexpr const char* opencode_agent_name = "agentrt";
@@ -39,7 +39,7 @@ public:
 private:
   void on_tool(const rapidjson::Value& part);
   void on_step_finish(const rapidjson::Value& part);
-  void add_metadata(json::object_writer& w) const;
+  void add_metadata(protocol::json_builder& w) const;
 
   event_sink sink_;
   std::shared_ptr<const output_schema> schema_;

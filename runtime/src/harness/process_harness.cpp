@@ -1,6 +1,7 @@
 // The start() shared by the child-process adapters.
 #include "harness/process_harness.hpp"
 
+#include "agentrt/protocol/json_builder.hpp"
 #include "harness/adapter_support.hpp"
 #include "harness/immediate_run.hpp"
 #include "harness/json_support.hpp"
@@ -20,7 +21,7 @@ process_harness::start(asio::io_context& io, process::process_reaper& reaper,
     return immediate_run::fail(
         io,
         immediate_run::failure(std::move(error),
-                               json::object_writer().add("harness", harness_name).str()),
+                               protocol::json_builder().add("harness", harness_name).str()),
         std::move(on_done));
   }
   event_sink sink(std::move(callbacks), inv.agent_events);
@@ -31,7 +32,7 @@ process_harness::start(asio::io_context& io, process::process_reaper& reaper,
     return immediate_run::fail(
         io,
         immediate_run::failure(std::move(p.error),
-                               json::object_writer().add("harness", harness_name).str()),
+                               protocol::json_builder().add("harness", harness_name).str()),
         std::move(on_done));
   }
   return process_run::start(io, reaper, scope, std::move(opts), std::move(p.parser), sink,

@@ -1,6 +1,7 @@
 // The child-process half of every CLI and handler adapter.
 #include "harness/process_run.hpp"
 
+#include "agentrt/protocol/json_builder.hpp"
 #include "harness/adapter_support.hpp"
 
 #include <csignal>
@@ -10,6 +11,7 @@
 #include <asio/post.hpp>
 
 #include "harness/json_support.hpp"
+#include "util/weak_bind.hpp"
 
 namespace agentrt::runtime::harness {
 
@@ -55,7 +57,7 @@ harness_outcome process_failure(const std::string& harness_name, const process_e
   out.error = std::move(what);
   if (!end.stderr_tail.empty())
     out.error += ": " + end.stderr_tail;
-  json::object_writer meta;
+  protocol::json_builder meta;
   meta.add("harness", harness_name).add("exit_code", end.status.exit_code);
   if (end.status.term_signal != 0)
     meta.add("signal", end.status.term_signal);
@@ -85,23 +87,16 @@ std::shared_ptr<process_run> process_run::start(asio::io_context& io,
   // the request's scope is terminated. Strong captures kept a run and its child alive in a
   // cycle whenever the io_context stopped before the process was reaped.
   std::weak_ptr<process_run> weak = self;
-  auto [child, ec] = process::child_process::spawn(
-      io, reaper, scope, self->options_.spawn,
-      [weak](process::output_stream s, std::string_view chunk) {
-        if (auto run = weak.lock())
-          run->on_output(s, chunk);
-      },
-      [weak](process::exit_status st) {
-        if (auto run = weak.lock())
-          run->on_exit(st);
-      });
+  auto [child, ec] = process::child_process::spawn(io, reaper, scope, self->options_.spawn,
+                                                   util::weak_bind(weak, &process_run::on_output),
+                                                   util::weak_bind(weak, &process_run::on_exit));
   if (ec) {
     harness_outcome out;
     const std::string& program =
         self->options_.spawn.argv.empty() ? std::string() : self->options_.spawn.argv.front();
     out.error =
         "failed to start " + self->options_.harness_name + " (" + program + "): " + ec.message();
-    out.error_metadata_json = json::object_writer()
+    out.error_metadata_json = protocol::json_builder()
                                   .add("harness", self->options_.harness_name)
                                   .add("program", program)
                                   .add("reason", ec.message())
@@ -112,10 +107,7 @@ std::shared_ptr<process_run> process_run::start(asio::io_context& io,
   self->child_ = std::move(child);
   if (self->options_.timeout.count() > 0) {
     self->timer_.expires_after(self->options_.timeout);
-    self->timer_.async_wait([weak](const std::error_code& e) {
-      if (auto s = weak.lock())
-        s->on_timeout(e);
-    });
+    self->timer_.async_wait(util::weak_bind(weak, &process_run::on_timeout));
   }
   return self;
 }

@@ -1,4 +1,5 @@
 #include "harness/shell_tool.hpp"
+#include "util/weak_bind.hpp"
 
 namespace agentrt::runtime::harness {
 
@@ -37,10 +38,7 @@ shell_command::start(asio::io_context& io, process::process_reaper& reaper,
         if (auto s = weak.lock())
           s->on_output(chunk);
       },
-      [weak](process::exit_status st) {
-        if (auto s = weak.lock())
-          s->on_exit(st);
-      });
+      util::weak_bind(weak, &shell_command::on_exit));
   if (ec)
     return {nullptr, ec};
   self->child_ = std::move(child);

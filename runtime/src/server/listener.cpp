@@ -11,11 +11,11 @@
 
 #include "agentrt/protocol/codec.hpp"
 #include "agentrt/protocol/input_quote.hpp"
+#include "agentrt/protocol/json_builder.hpp"
 #include "log/logger.hpp"
 #include "metrics/metrics_page.hpp"
 #include "metrics/runtime_metrics.hpp"
 #include "server/extensions.hpp"
-#include "util/json_object.hpp"
 #include "util/percent_decode.hpp"
 #include "util/secure_token.hpp"
 
@@ -374,7 +374,7 @@ void listener::serve_metrics(ws_server::connection_type& con) {
 std::string listener::health_json() const {
   const double uptime =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - state_.started).count();
-  return util::json_object()
+  return protocol::json_builder()
       .add("status", state_.shutting_down ? "shutting_down" : "ok")
       .add("version", AGENTRT_VERSION)
       .add("uptime_s", uptime)
@@ -443,7 +443,7 @@ void listener::on_open(websocketpp::connection_hdl hdl) {
 void listener::refuse_resume(const connection_ptr& con, const std::string& text,
                              const std::string& code, websocketpp::close::status::value close) {
   const std::string frame = protocol::encode(protocol::error_message{
-      text, protocol::json_text{util::json_object().add("code", code).str()}});
+      text, protocol::json_text{protocol::json_builder().add("code", code).str()}});
   std::error_code ec = con->send(frame, websocketpp::frame::opcode::text);
   if (!ec)
     con->close(close, text.substr(0, 120), ec);

@@ -8,8 +8,9 @@
 #include <utility>
 
 #include "agentrt/protocol/input_quote.hpp"
+#include "agentrt/protocol/json_builder.hpp"
 #include "log/logger.hpp"
-#include "util/json_object.hpp"
+#include "util/weak_bind.hpp"
 
 namespace agentrt::runtime::server {
 namespace {
@@ -56,7 +57,7 @@ void request::start() {
                                announce_existing_artifacts_, has_capability("upload_results"),
                                error)) {
     finish(protocol::error_message{
-        error, {util::json_object().add("code", "artifacts_dir_failed").str()}});
+        error, {protocol::json_builder().add("code", "artifacts_dir_failed").str()}});
     return;
   }
   if (downloadables_.empty()) {
@@ -129,7 +130,7 @@ void request::run_next_command() {
       ec, error_text);
   if (!runner_) {
     log_warn("command " + std::to_string(commands_.next) + ": " + error_text);
-    util::json_object meta;
+    protocol::json_builder meta;
     meta.add("code", "spawn_failed")
         .add("command", protocol::quote_prefix(cmd.command))
         .add("reason", ec.message());
@@ -162,7 +163,7 @@ void request::on_command_done(execution::command_outcome&& outcome) {
   log_info(summary);
   if (code != 0 && !commands_.phase.empty()) {
     // An invocation's pre/post command failed: the request fails, naming which and how.
-    util::json_object meta;
+    protocol::json_builder meta;
     meta.add("code", "command_failed")
         .add("phase", commands_.phase)
         .add("index", index)
@@ -218,7 +219,7 @@ void request::cancel() {
   scope_->terminate(server_.options.kill_grace, [weak = weak_from_this()] {
     if (auto self = weak.lock()) {
       self->end(protocol::error_message{"Request cancelled",
-                                        {util::json_object().add("code", "cancelled").str()}});
+                                        {protocol::json_builder().add("code", "cancelled").str()}});
     }
   });
 }
@@ -296,10 +297,7 @@ void request::resume_output() {
 
 void request::arm_heartbeat() {
   heartbeat_timer_.expires_after(server_.options.heartbeat_interval);
-  heartbeat_timer_.async_wait([weak = weak_from_this()](const std::error_code& ec) {
-    if (auto self = weak.lock())
-      self->on_heartbeat(ec);
-  });
+  heartbeat_timer_.async_wait(util::weak_bind(weak_from_this(), &request::on_heartbeat));
 }
 
 void request::on_heartbeat(const std::error_code& ec) {

@@ -8,13 +8,14 @@
 #include "agentrt/protocol/codec.hpp"
 #include "agentrt/protocol/errc.hpp"
 #include "agentrt/protocol/input_quote.hpp"
+#include "agentrt/protocol/json_builder.hpp"
 #include "log/logger.hpp"
 #include "metrics/runtime_metrics.hpp"
 #include "server/command_request.hpp"
 #include "server/extensions.hpp"
 #include "server/invocation_request.hpp"
 #include "server/session_registry.hpp"
-#include "util/json_object.hpp"
+#include "util/weak_bind.hpp"
 
 namespace agentrt::runtime::server {
 namespace {
@@ -94,10 +95,7 @@ void session::make_durable(session_credentials credentials) {
 }
 
 void session::watch_connection() {
-  conn_->set_write_done_handler([weak = weak_from_this()] {
-    if (auto self = weak.lock())
-      self->on_write_done();
-  });
+  conn_->set_write_done_handler(util::weak_bind(weak_from_this(), &session::on_write_done));
   last_activity_ = std::chrono::steady_clock::now();
   if (state_.options.session_idle_timeout.count() > 0)
     arm_idle_timer(state_.options.session_idle_timeout);
@@ -139,13 +137,13 @@ void session::on_message(ws_server::message_ptr msg) {
 void session::handle_frame(ws_server::message_ptr msg) {
   if (msg->get_opcode() != websocketpp::frame::opcode::text) {
     send_error("binary frames are not supported: send one JSON object per text frame",
-               util::json_object().add("code", "unsupported_frame").str());
+               protocol::json_builder().add("code", "unsupported_frame").str());
     return;
   }
   protocol::decode_result decoded = protocol::decode_text_frame(msg->get_payload());
   if (!decoded.msg) {
     log_warn("bad frame: " + decoded.error);
-    util::json_object meta;
+    protocol::json_builder meta;
     meta.add("code", decoded.ec ? decoded.ec.message() : std::string("invalid"));
     if (!decoded.message_type.empty())
       meta.add("message_type", protocol::quote_prefix(decoded.message_type));
@@ -193,8 +191,9 @@ void session::handle_frame(ws_server::message_ptr msg) {
 void session::refuse_unexpected(const protocol::message& m, const char* why) {
   const std::string type = protocol::message_type_name(m);
   log_warn("unexpected " + type + " from the client");
-  send_error("unexpected message_type \"" + type + "\": " + why,
-             util::json_object().add("code", "unexpected_message").add("message_type", type).str());
+  send_error(
+      "unexpected message_type \"" + type + "\": " + why,
+      protocol::json_builder().add("code", "unexpected_message").add("message_type", type).str());
 }
 
 bool session::refuse_if_busy(const char* message_type) {
@@ -202,7 +201,8 @@ bool session::refuse_if_busy(const char* message_type) {
     return false;
   const char* why = end_pending_ ? "the session is ending" : "another request is in flight";
   log_warn(std::string("refused ") + message_type + ": " + why);
-  send_error(why, util::json_object().add("code", "busy").add("message_type", message_type).str());
+  send_error(why,
+             protocol::json_builder().add("code", "busy").add("message_type", message_type).str());
   return true;
 }
 
@@ -334,10 +334,7 @@ sessionproc::process_table& session::processes() {
     limits.process.kill_grace = state_.options.kill_grace;
     limits.process.drain_idle = state_.options.drain_idle;
     processes_ = std::make_shared<sessionproc::process_table>(
-        state_.io, state_.reaper, limits, [weak = weak_from_this()](protocol::message m) {
-          if (auto self = weak.lock())
-            self->send(std::move(m));
-        });
+        state_.io, state_.reaper, limits, util::weak_bind(weak_from_this(), &session::send));
     if (throttled_)
       processes_->pause_output();
   }
@@ -360,17 +357,10 @@ bool session::add_artifact_dirs(const std::vector<std::string>& dirs,
   if (dirs.empty())
     return true;
   if (!artifacts_) {
-    std::weak_ptr<session> weak = shared_from_this();
     artifacts_ = std::make_shared<artifacts::artifact_manager>(
         state_.io, state_.transfers, state_.transfer_options(),
-        [weak](protocol::message m) {
-          if (auto self = weak.lock())
-            self->send_artifact_message(std::move(m));
-        },
-        [weak](bool warning, const std::string& text) {
-          if (auto self = weak.lock())
-            warning ? self->log_warn(text) : self->log_info(text);
-        });
+        util::weak_bind(weak_from_this(), &session::send_artifact_message),
+        util::weak_bind(weak_from_this(), &session::log_at));
   }
   artifacts_->set_upload_results(upload_results_);
   return artifacts_->add_directories(dirs, ignore_content, announce_existing, error);
@@ -463,10 +453,7 @@ void session::detach() {
                     (request_ ? " with a request in flight" : "") + "; waiting " +
                     std::to_string(window.count() / 1000) + " s for a resume");
   d.window_timer.expires_after(window);
-  d.window_timer.async_wait([weak = weak_from_this()](const std::error_code& ec) {
-    if (auto self = weak.lock())
-      self->on_window_expired(ec);
-  });
+  d.window_timer.async_wait(util::weak_bind(weak_from_this(), &session::on_window_expired));
 }
 
 void session::on_window_expired(const std::error_code& ec) {
@@ -506,17 +493,17 @@ void session::close_session() {
   if (artifacts_) {
     // Detached uploads outlive the connection; their outcome must still reach the log.
     artifacts_->set_log_handler(
-        [redactor = last_redactor_, id = id_](bool warning, const std::string& text) {
-          const std::string line =
-              "session " + std::to_string(id) + ": " + (redactor ? redactor->redact(text) : text);
-          warning ? log::warn({}, line) : log::info({}, line);
+        [redactor = last_redactor_, id = id_](log::level level, const std::string& text) {
+          if (!log::enabled(level))
+            return;
+          log::write(level, {},
+                     "session " + std::to_string(id) + ": " +
+                         (redactor ? redactor->redact(text) : text));
         });
     if (state_.shutting_down || (durable_ && !ended_))
       artifacts_->cancel_uploads();
-    artifacts_->detach(state_.options.drain_timeout, [weak = weak_from_this()] {
-      if (auto self = weak.lock())
-        self->release_if_done();
-    });
+    artifacts_->detach(state_.options.drain_timeout,
+                       util::weak_bind(weak_from_this(), &session::release_if_done));
   }
   if (request_ && request_->current_state() != request::state::cancelling) {
     request_->log_info("client went away with a request in flight: killing its processes");
@@ -526,10 +513,7 @@ void session::close_session() {
   if (processes_) {
     end_processes(state_.shutting_down ? std::min(state_.options.kill_grace, shutdown_grace)
                                        : state_.options.kill_grace,
-                  [weak = weak_from_this()] {
-                    if (auto self = weak.lock())
-                      self->release_if_done();
-                  });
+                  util::weak_bind(weak_from_this(), &session::release_if_done));
   }
   release_if_done();
 }
@@ -559,10 +543,8 @@ void session::shutdown() {
     if (request_)
       abandon_request(std::min(state_.options.kill_grace, shutdown_grace));
     if (processes_ && !processes_->idle())
-      end_processes(std::min(state_.options.kill_grace, shutdown_grace), [weak = weak_from_this()] {
-        if (auto self = weak.lock())
-          self->release_if_done();
-      });
+      end_processes(std::min(state_.options.kill_grace, shutdown_grace),
+                    util::weak_bind(weak_from_this(), &session::release_if_done));
     return;
   }
   // The close goes first: a client must not have to read megabytes of output (or wait for the
@@ -591,10 +573,8 @@ void session::kill_for_shutdown() {
   if (request_)
     abandon_request(std::min(state_.options.kill_grace, shutdown_grace));
   if (processes_)
-    end_processes(std::min(state_.options.kill_grace, shutdown_grace), [weak = weak_from_this()] {
-      if (auto self = weak.lock())
-        self->release_if_done();
-    });
+    end_processes(std::min(state_.options.kill_grace, shutdown_grace),
+                  util::weak_bind(weak_from_this(), &session::release_if_done));
 }
 
 void session::close_now(websocketpp::close::status::value code, const std::string& reason) {
@@ -723,10 +703,7 @@ bool session::busy() const {
 
 void session::arm_idle_timer(std::chrono::steady_clock::duration after) {
   idle_timer_.expires_after(after);
-  idle_timer_.async_wait([weak = weak_from_this()](const std::error_code& ec) {
-    if (auto self = weak.lock())
-      self->on_idle_timer(ec);
-  });
+  idle_timer_.async_wait(util::weak_bind(weak_from_this(), &session::on_idle_timer));
 }
 
 void session::on_idle_timer(const std::error_code& ec) {
@@ -888,6 +865,13 @@ void session::log_info(const std::string& text) const {
   } else if (log::enabled(log::level::info)) {
     log::info({}, text);
   }
+}
+
+void session::log_at(log::level level, const std::string& text) const {
+  if (level >= log::level::warn)
+    log_warn(text);
+  else
+    log_info(text);
 }
 
 void session::log_warn(const std::string& text) const {

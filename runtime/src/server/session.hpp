@@ -34,6 +34,7 @@
 #include "agentrt/protocol/messages.hpp"
 #include "agentrt/protocol/redactor.hpp"
 #include "artifacts/artifact_manager.hpp"
+#include "log/logger.hpp"
 #include "server/connection.hpp"
 #include "server/journal.hpp"
 #include "server/request.hpp"
@@ -147,6 +148,8 @@ private:
   void send_error(std::string text, std::string metadata_json);
   void log_info(const std::string& text) const;
   void log_warn(const std::string& text) const;
+  // log_warn for warn and above, log_info below (the artifact manager's log handler).
+  void log_at(log::level level, const std::string& text) const;
 
   server_state& state_;
   std::unique_ptr<connection> conn_; // null while a durable session is detached
