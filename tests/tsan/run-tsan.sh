@@ -28,7 +28,7 @@ exclude+='|CommandExecution\.Stream256MiBArrivesByteExact)$'
 # Run on its own: 1,000 sessions against one instrumented runtime saturate both cores; next to
 # other tests, on a loaded machine, a few dozen sessions were closed before their request was
 # read (no ThreadSanitizer report; see the fault/load tests).
-alone='^client_concurrency\.'
+alone='^client_concurrency\.|^ChildProcess\.StreamedStdinOf100MiB'
 
 # shellcheck source=tests/ccache-launcher.sh
 source tests/ccache-launcher.sh

@@ -731,7 +731,8 @@ TEST_F(ChildProcess, StreamedStdinOf100MiBArrivesInOrderWithinTheCallersWindow) 
     EXPECT_LE(progress.calls[i - 1].first, progress.calls[i].first);
   EXPECT_EQ(progress.calls.back(), std::make_pair(std::uint64_t{total}, true));
   EXPECT_EQ(progress.closed_calls(), 1);
-  EXPECT_GT(progress.calls.size(), 1u);
+  // How many reports the writes were coalesced into depends on scheduling (one, under
+  // ThreadSanitizer's slowness, when the loop never yielded between chunks): not asserted.
 }
 
 TEST_F(ChildProcess, StreamedStdinStaysOpenUntilCloseStdin) {
