@@ -1329,13 +1329,6 @@ template <std::size_t I> bool decode_as(reader& r, const value& obj, decode_resu
   return true;
 }
 
-template <class T, std::size_t I = 0> constexpr std::size_t variant_index() {
-  if constexpr (std::is_same_v<std::variant_alternative_t<I, message>, T>)
-    return I;
-  else
-    return variant_index<T, I + 1>();
-}
-
 using decode_fn = bool (*)(reader&, const value&, decode_result&);
 
 template <std::size_t... I>
@@ -1347,19 +1340,16 @@ constexpr auto decoders = make_decoders(std::make_index_sequence<std::variant_si
 
 // Whether the variant alternative at index is a runtime -> client message (the direction that
 // numbers its messages on a durable session); a client's frames keep "seq" an unknown field.
+template <std::size_t... I>
+constexpr std::array<bool, sizeof...(I)> make_runtime_sent(std::index_sequence<I...>) {
+  return {!sent_by_client_v<std::variant_alternative_t<I, message>>...};
+}
+
+constexpr auto runtime_sent =
+    make_runtime_sent(std::make_index_sequence<std::variant_size_v<message>>{});
+
 constexpr bool sent_by_runtime(std::size_t index) {
-  constexpr std::size_t client_to_runtime[] = {
-      variant_index<invocation_message>(),     variant_index<command_execution_message>(),
-      variant_index<cancel_message>(),         variant_index<artifact_upload_response_message>(),
-      variant_index<end_session_message>(),    variant_index<ack_message>(),
-      variant_index<detach_message>(),         variant_index<artifact_upload_declined_message>(),
-      variant_index<process_start_message>(),  variant_index<process_stdin_message>(),
-      variant_index<process_signal_message>(), variant_index<process_resize_message>(),
-      variant_index<process_list_message>(),   variant_index<process_wait_message>()};
-  for (std::size_t i : client_to_runtime)
-    if (i == index)
-      return false;
-  return true;
+  return runtime_sent[index];
 }
 
 // The fields of a parsed frame, or the parse's verdict on it.

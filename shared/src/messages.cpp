@@ -54,6 +54,10 @@ const char* message_type_name_at(std::size_t index) noexcept {
 
 } // namespace detail
 
+bool sent_by_client(const message& m) noexcept {
+  return std::visit([](const auto& v) { return sent_by_client_v<std::decay_t<decltype(v)>>; }, m);
+}
+
 const char* message_type_name(const message& m) noexcept {
   // valueless_by_exception() gives variant_npos, which maps to "".
   return detail::message_type_name_at(m.index());

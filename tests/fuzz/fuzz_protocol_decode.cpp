@@ -33,23 +33,6 @@ const std::vector<std::string>* secrets_of(const p::message& m) {
   return nullptr;
 }
 
-bool sent_by_client(const p::message& m) {
-  return std::holds_alternative<p::invocation_message>(m) ||
-         std::holds_alternative<p::command_execution_message>(m) ||
-         std::holds_alternative<p::cancel_message>(m) ||
-         std::holds_alternative<p::artifact_upload_response_message>(m) ||
-         std::holds_alternative<p::end_session_message>(m) ||
-         std::holds_alternative<p::ack_message>(m) ||
-         std::holds_alternative<p::detach_message>(m) ||
-         std::holds_alternative<p::artifact_upload_declined_message>(m) ||
-         std::holds_alternative<p::process_start_message>(m) ||
-         std::holds_alternative<p::process_stdin_message>(m) ||
-         std::holds_alternative<p::process_signal_message>(m) ||
-         std::holds_alternative<p::process_resize_message>(m) ||
-         std::holds_alternative<p::process_list_message>(m) ||
-         std::holds_alternative<p::process_wait_message>(m);
-}
-
 // The frame itself as the stream to redact, cut into pieces whose sizes come from its bytes.
 void check_stream_redaction(std::string_view frame, const std::vector<std::string>& secrets) {
   const p::redactor r(secrets);
@@ -162,7 +145,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     fail("a numbered frame does not decode", numbered + "\n" + third.error);
   if (p::encode(*third.msg) != encoded)
     fail("seq changed the message", numbered);
-  if (sent_by_client(*first.msg) ? third.seq.has_value() : third.seq != seq)
+  if (p::sent_by_client(*first.msg) ? third.seq.has_value() : third.seq != seq)
     fail("seq did not survive encode(m, seq)", numbered);
 
   if (const auto* secrets = secrets_of(*first.msg); secrets && !secrets->empty()) {

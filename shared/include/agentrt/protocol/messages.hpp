@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -372,6 +373,20 @@ using message =
                  process_list_message, process_wait_message, process_started_message,
                  process_output_message, process_stdin_ack_message, process_ready_message,
                  process_exit_message, process_list_result_message, process_error_message>;
+
+// Whether T is sent by a client (client -> runtime); everything else is sent by a runtime. The
+// one list of directions: the codec reads "seq" only on a runtime's messages by it.
+template <class T>
+inline constexpr bool sent_by_client_v =
+    std::is_same_v<T, invocation_message> || std::is_same_v<T, command_execution_message> ||
+    std::is_same_v<T, cancel_message> || std::is_same_v<T, artifact_upload_response_message> ||
+    std::is_same_v<T, end_session_message> || std::is_same_v<T, ack_message> ||
+    std::is_same_v<T, detach_message> || std::is_same_v<T, artifact_upload_declined_message> ||
+    std::is_same_v<T, process_start_message> || std::is_same_v<T, process_stdin_message> ||
+    std::is_same_v<T, process_signal_message> || std::is_same_v<T, process_resize_message> ||
+    std::is_same_v<T, process_list_message> || std::is_same_v<T, process_wait_message>;
+
+bool sent_by_client(const message& m) noexcept;
 
 // The wire name of a message's type, e.g. "invocation_message".
 const char* message_type_name(const message& m) noexcept;
