@@ -106,18 +106,9 @@ void command_runner::on_output(process::output_stream stream, std::string_view c
   if (discard_)
     return;
   stream_pipeline& p = stream == process::output_stream::stdout_stream ? stdout_ : stderr_;
-  // Without secrets the redactor would only copy the chunk: sanitize it straight from the
-  // pipe's buffer instead.
-  std::string_view redacted = chunk;
-  if (!redactor_->empty()) {
-    p.redacted.clear();
-    p.redact.write(chunk, p.redacted);
-    redacted = p.redacted;
-  }
-  // p.text leaves with every message; sized up front so that the copy into it never regrows.
+  // p.text leaves with every message.
   p.text.clear();
-  p.text.reserve(redacted.size() + 4);
-  p.utf8.write(redacted, p.text);
+  p.filter.write(chunk, p.text);
   emit(stream, p.text);
 }
 
@@ -140,11 +131,8 @@ void command_runner::on_exit(process::exit_status status) {
   for (auto* p : {&stdout_, &stderr_}) {
     const auto stream = p == &stdout_ ? process::output_stream::stdout_stream
                                       : process::output_stream::stderr_stream;
-    p->redacted.clear();
-    p->redact.flush(p->redacted);
     p->text.clear();
-    p->utf8.write(p->redacted, p->text);
-    p->utf8.flush(p->text);
+    p->filter.flush(p->text);
     emit(stream, p->text);
   }
 

@@ -16,6 +16,7 @@
 #include "agentrt/protocol/messages.hpp"
 #include "agentrt/protocol/redactor.hpp"
 #include "execution/output_tail.hpp"
+#include "execution/text_stream.hpp"
 #include "process/child_process.hpp"
 
 namespace agentrt::runtime::execution {
@@ -60,11 +61,9 @@ public:
 
 private:
   struct stream_pipeline {
-    explicit stream_pipeline(const protocol::redactor& r) : redact(r) {}
-    protocol::stream_redactor redact;
-    protocol::utf8_sanitizer utf8;
-    std::string redacted; // scratch buffers reused for every chunk
-    std::string text;
+    explicit stream_pipeline(const protocol::redactor& r) : filter(r) {}
+    text_stream filter;
+    std::string text; // the next message's text
   };
 
   command_runner(asio::io_context& io, const protocol::command& cmd,

@@ -237,10 +237,9 @@ void session_process::on_output(process::output_stream stream, std::string_view 
     emit("pty", std::move(out));
     return;
   }
-  text_pipeline& p = stream == process::output_stream::stdout_stream ? stdout_ : stderr_;
-  std::string redacted;
-  p.redact.write(chunk, redacted);
-  p.utf8.write(redacted, out);
+  execution::text_stream& text =
+      stream == process::output_stream::stdout_stream ? stdout_ : stderr_;
+  text.write(chunk, out);
   emit(stream == process::output_stream::stdout_stream ? "stdout" : "stderr", std::move(out));
 }
 
@@ -270,11 +269,8 @@ void session_process::on_exit(process::exit_status status) {
     terminal_.flush(tail);
     emit("pty", std::move(tail));
     for (auto* p : {&stdout_, &stderr_}) {
-      std::string redacted;
       std::string text;
-      p->redact.flush(redacted);
-      p->utf8.write(redacted, text);
-      p->utf8.flush(text);
+      p->flush(text);
       emit(p == &stdout_ ? "stdout" : "stderr", std::move(text));
     }
   }

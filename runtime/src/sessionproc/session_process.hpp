@@ -20,6 +20,7 @@
 
 #include "agentrt/protocol/messages.hpp"
 #include "agentrt/protocol/redactor.hpp"
+#include "execution/text_stream.hpp"
 #include "process/child_process.hpp"
 #include "process/process_reaper.hpp"
 #include "process/process_scope.hpp"
@@ -76,12 +77,6 @@ public:
   bool gone() const;
 
 private:
-  struct text_pipeline {
-    explicit text_pipeline(const protocol::redactor& r) : redact(r) {}
-    protocol::stream_redactor redact;
-    protocol::utf8_sanitizer utf8;
-  };
-
   session_process(asio::io_context& io, process::process_reaper& reaper, std::string id,
                   const protocol::process_start_message& m, const process_settings& settings,
                   send_handler send, exit_handler on_exit);
@@ -104,8 +99,8 @@ private:
   exit_handler on_exit_;
   std::shared_ptr<process::process_scope> scope_;
   std::shared_ptr<process::child_process> child_;
-  text_pipeline stdout_;
-  text_pipeline stderr_;
+  execution::text_stream stdout_;
+  execution::text_stream stderr_;
   protocol::stream_redactor terminal_;
   std::shared_ptr<readiness_check> readiness_;
   std::optional<bool> ready_;
