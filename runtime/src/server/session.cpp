@@ -268,6 +268,8 @@ void session::handle(protocol::end_session_message&&) {
   if (end_pending_)
     return;
   end_pending_ = true;
+  if (processes_enabled_)
+    processes().stop_accepting();
   if (!request_)
     end_session(); // otherwise once the request in flight has its terminal
 }
@@ -313,14 +315,6 @@ void session::handle(protocol::detach_message&&) {
 
 template <class M> void session::handle_process_message(M&& m) {
   if constexpr (std::is_same_v<std::decay_t<M>, protocol::process_start_message>) {
-    if (end_pending_ || closed_) {
-      protocol::process_error_message e;
-      e.ref = std::move(m.ref);
-      e.code = "session_ending";
-      e.error = "the session is ending";
-      send(std::move(e));
-      return;
-    }
     log::info({}, "session " + std::to_string(id_) + ": process_start_message" +
                       (m.pty ? " (pty)" : "") + (m.ready ? " (readiness)" : ""));
   }

@@ -46,7 +46,7 @@ session_process* process_table::find(const std::string& id, const std::optional<
 }
 
 void process_table::handle(protocol::process_start_message&& m) {
-  if (ending_)
+  if (!accepting_)
     return refuse(m.ref, {}, process_errc::session_ending);
   retired_.erase(
       std::remove_if(retired_.begin(), retired_.end(), [](const auto& p) { return p->gone(); }),
@@ -195,6 +195,7 @@ bool process_table::idle() const {
 }
 
 void process_table::terminate_all(std::chrono::milliseconds grace, std::function<void()> on_done) {
+  accepting_ = false;
   ending_ = true;
   waits_.clear();
   on_terminated_ = std::move(on_done);
@@ -227,6 +228,7 @@ void process_table::check_terminated() {
 }
 
 void process_table::kill_now() {
+  accepting_ = false;
   ending_ = true;
   for (auto& [id, p] : processes_)
     p->kill_now();

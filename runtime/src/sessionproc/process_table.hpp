@@ -45,6 +45,10 @@ public:
   void handle(protocol::process_list_message&& m);
   void handle(protocol::process_wait_message&& m);
 
+  // end_session_message arrived: later starts are refused (session_ending); what runs goes on
+  // until terminate_all().
+  void stop_accepting() noexcept { accepting_ = false; }
+
   // The session's send bound.
   void pause_output();
   void resume_output();
@@ -75,6 +79,7 @@ private:
   send_handler send_;
   std::uint64_t next_id_ = 1;
   bool paused_ = false;
+  bool accepting_ = true;
   bool ending_ = false;
   std::map<std::string, std::shared_ptr<session_process>> processes_;
   // Pending process_wait_message refs per process.
