@@ -85,18 +85,17 @@ int main(int argc, char** argv) {
 
   rt::process::process_reaper reaper(io);
   // Before the first thread and the first child: the cgroup set-up may move the runtime.
-  std::string containment_detail;
-  auto containment =
+  auto contained =
       rt::process::containment::create(rt::process::parse_containment_mode(opts.containment)
-                                           .value_or(rt::process::containment_mode::automatic),
-                                       containment_detail);
-  if (!containment) {
+                                           .value_or(rt::process::containment_mode::automatic));
+  if (!contained.ok()) {
     std::fprintf(stderr, "agentrt: --containment %s: %s\n", opts.containment.c_str(),
-                 containment_detail.c_str());
+                 contained.error().message().c_str());
     return 2;
   }
+  std::unique_ptr<rt::process::containment> containment = std::move(contained).value();
   rt::log::info({}, std::string("process containment: ") + containment->name() + ": " +
-                        containment_detail);
+                        containment->detail());
   reaper.set_containment(std::move(containment));
   rt::server::listener listener(io, opts, reaper, *agent_harness);
   if (const std::error_code ec = listener.start()) {

@@ -94,13 +94,12 @@ class ContainedProcesses : public ::testing::Test {
 protected:
   // False (and the reason printed) when the mode cannot be had here.
   bool contain(proc::containment_mode mode) {
-    std::string detail;
-    auto c = proc::containment::create(mode, detail);
-    if (!c) {
-      std::printf("[ figures  ] containment unavailable here: %s\n", detail.c_str());
+    auto c = proc::containment::create(mode);
+    if (!c.ok()) {
+      std::printf("[ figures  ] containment unavailable here: %s\n", c.error().message().c_str());
       return false;
     }
-    reaper_.set_containment(std::move(c));
+    reaper_.set_containment(std::move(c).value());
     return true;
   }
 
@@ -350,10 +349,10 @@ TEST_F(CgroupContainment, WithoutClone3TheForkedChildJoinsBeforeItExecs) {
   plan.envp = envp;
   plan.stdout_fd = out;
   plan.stderr_fd = out;
-  pid_t pid = -1;
-  const std::error_code ec = proc::spawn_in_cgroup(plan, fallback, pid);
+  const auto spawned = proc::spawn_in_cgroup(plan, fallback);
   ::close(out);
-  ASSERT_FALSE(ec) << ec.message();
+  ASSERT_TRUE(spawned.ok()) << spawned.error().message();
+  const pid_t pid = spawned.value();
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -363,7 +362,7 @@ TEST_F(CgroupContainment, WithoutClone3TheForkedChildJoinsBeforeItExecs) {
 
   // And a failure to join is a spawn error, not a process running outside.
   const proc::cgroup_target broken{-1, out}; // closed by now: EBADF in the child
-  EXPECT_TRUE(proc::spawn_in_cgroup(plan, broken, pid));
+  EXPECT_FALSE(proc::spawn_in_cgroup(plan, broken).ok());
   std::filesystem::remove_all(tmpl);
 }
 

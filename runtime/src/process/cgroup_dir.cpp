@@ -112,29 +112,22 @@ cgroup_dir::cgroup_dir(std::string path, unique_fd dir, unique_fd procs)
 
 cgroup_dir::~cgroup_dir() = default;
 
-std::unique_ptr<cgroup_dir> cgroup_dir::create(const std::string& path, std::error_code& ec) {
-  if (::mkdir(path.c_str(), 0755) != 0) {
-    ec = last_error();
-    return nullptr;
-  }
-  auto made = open_existing(path, ec);
-  if (!made)
+protocol::result<std::unique_ptr<cgroup_dir>> cgroup_dir::create(const std::string& path) {
+  if (::mkdir(path.c_str(), 0755) != 0)
+    return last_error();
+  auto made = open_existing(path);
+  if (!made.ok())
     ::rmdir(path.c_str());
   return made;
 }
 
-std::unique_ptr<cgroup_dir> cgroup_dir::open_existing(const std::string& path,
-                                                      std::error_code& ec) {
+protocol::result<std::unique_ptr<cgroup_dir>> cgroup_dir::open_existing(const std::string& path) {
   unique_fd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir) {
-    ec = last_error();
-    return nullptr;
-  }
+  if (!dir)
+    return last_error();
   unique_fd procs(::openat(dir.get(), "cgroup.procs", O_WRONLY | O_CLOEXEC));
-  if (!procs) {
-    ec = last_error();
-    return nullptr;
-  }
+  if (!procs)
+    return last_error();
   return std::unique_ptr<cgroup_dir>(new cgroup_dir(path, std::move(dir), std::move(procs)));
 }
 

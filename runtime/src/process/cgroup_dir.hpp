@@ -12,6 +12,7 @@
 #include <system_error>
 #include <vector>
 
+#include "agentrt/protocol/result.hpp"
 #include "process/cgroup_fork.hpp"
 #include "util/unique_fd.hpp"
 
@@ -19,10 +20,10 @@ namespace agentrt::runtime::process {
 
 class cgroup_dir {
 public:
-  // mkdir path (an existing directory is an error) and open it; null and ec on failure.
-  static std::unique_ptr<cgroup_dir> create(const std::string& path, std::error_code& ec);
-  // Opens an existing directory (a leftover to clean up); null and ec on failure.
-  static std::unique_ptr<cgroup_dir> open_existing(const std::string& path, std::error_code& ec);
+  // mkdir path (an existing directory is an error) and open it.
+  static protocol::result<std::unique_ptr<cgroup_dir>> create(const std::string& path);
+  // Opens an existing directory (a leftover to clean up).
+  static protocol::result<std::unique_ptr<cgroup_dir>> open_existing(const std::string& path);
   cgroup_dir(const cgroup_dir&) = delete;
   cgroup_dir& operator=(const cgroup_dir&) = delete;
   // Closes the descriptors; the directory stays (remove() is the owner's decision).

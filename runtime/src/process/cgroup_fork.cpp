@@ -46,7 +46,7 @@ bool means_clone3_unavailable(int err) {
 }
 
 // The fork proper; fork_into_cgroup() wraps it in "every signal blocked".
-pid_t fork_blocked(const cgroup_target& target, int& join_error, std::error_code& ec) {
+protocol::result<forked_child> fork_blocked(const cgroup_target& target) {
   if (target.dir_fd >= 0 && clone3_usable.load(std::memory_order_relaxed)) {
     clone_args_v2 args{};
     args.flags = clone_into_cgroup;
@@ -56,49 +56,42 @@ pid_t fork_blocked(const cgroup_target& target, int& join_error, std::error_code
     // cached tid), none of which the child needs before it execs.
     const long pid = ::syscall(clone3_syscall, &args, sizeof(args));
     if (pid >= 0)
-      return static_cast<pid_t>(pid);
+      return forked_child{static_cast<pid_t>(pid), 0};
     const int err = errno;
-    if (!means_clone3_unavailable(err) || target.procs_fd < 0) {
-      ec = {err, std::system_category()};
-      return -1;
-    }
+    if (!means_clone3_unavailable(err) || target.procs_fd < 0)
+      return std::error_code(err, std::system_category());
     clone3_usable.store(false, std::memory_order_relaxed);
   }
-  if (target.procs_fd < 0) {
-    ec = {EBADF, std::system_category()};
-    return -1;
-  }
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    ec = {errno, std::system_category()};
-    return -1;
-  }
-  if (pid == 0) {
+  if (target.procs_fd < 0)
+    return std::error_code(EBADF, std::system_category());
+  forked_child forked{::fork(), 0};
+  if (forked.pid < 0)
+    return std::error_code(errno, std::system_category());
+  if (forked.pid == 0) {
     // "0" means the writing process itself. A raw write: see child_exec.cpp.
     long n;
     do {
       n = ::syscall(SYS_write, target.procs_fd, "0", 1);
     } while (n < 0 && errno == EINTR);
     if (n != 1)
-      join_error = n < 0 ? errno : EIO;
+      forked.join_error = n < 0 ? errno : EIO;
   }
-  return pid;
+  return forked;
 }
 
 } // namespace
 
-pid_t fork_into_cgroup(const cgroup_target& target, int& join_error, std::error_code& ec) {
-  join_error = 0;
+protocol::result<forked_child> fork_into_cgroup(const cgroup_target& target) {
   // No handler of the parent (Asio's, which writes to its wake-up pipe) may run in the child
   // before it has put the defaults back.
   sigset_t all;
   sigfillset(&all);
   sigset_t saved;
   ::pthread_sigmask(SIG_SETMASK, &all, &saved);
-  const pid_t pid = fork_blocked(target, join_error, ec);
-  if (pid != 0)
+  auto forked = fork_blocked(target);
+  if (!forked.ok() || forked.value().pid != 0)
     ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
-  return pid;
+  return forked;
 }
 
 } // namespace agentrt::runtime::process

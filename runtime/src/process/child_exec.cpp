@@ -165,20 +165,20 @@ std::vector<std::string> exec_candidates(const std::string& file) {
   return out;
 }
 
-std::error_code spawn_in_cgroup(const exec_plan& plan, const cgroup_target& target, pid_t& pid) {
+protocol::result<pid_t> spawn_in_cgroup(const exec_plan& plan, const cgroup_target& target) {
   if (plan.paths.empty())
-    return {ENOENT, std::system_category()};
+    return std::error_code(ENOENT, std::system_category());
   // The report pipe's ends are lifted above stdio: the child dup2()s onto 0..2.
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0)
-    return {errno, std::system_category()};
+    return std::error_code(errno, std::system_category());
   util::unique_fd read_end(fds[0]);
   util::unique_fd write_end(fds[1]);
   for (util::unique_fd* fd : {&read_end, &write_end}) {
     if (fd->get() <= 2) {
       const int moved = ::fcntl(fd->get(), F_DUPFD_CLOEXEC, 3);
       if (moved < 0)
-        return {errno, std::system_category()};
+        return std::error_code(errno, std::system_category());
       fd->reset(moved);
     }
   }
@@ -188,13 +188,12 @@ std::error_code spawn_in_cgroup(const exec_plan& plan, const cgroup_target& targ
                                 ? static_cast<unsigned>(nofile.rlim_cur)
                                 : 1u << 20;
 
-  int join_error = 0;
-  std::error_code ec;
-  const pid_t child = fork_into_cgroup(target, join_error, ec);
+  const auto forked = fork_into_cgroup(target);
+  if (!forked.ok())
+    return forked.error().code;
+  const pid_t child = forked.value().pid;
   if (child == 0)
-    exec_in_child(plan, write_end.get(), join_error, fd_limit);
-  if (child < 0)
-    return ec;
+    exec_in_child(plan, write_end.get(), forked.value().join_error, fd_limit);
   write_end.reset();
 
   // EOF: the exec happened (the pipe is close-on-exec). Otherwise the child's errno.
@@ -209,16 +208,14 @@ std::error_code spawn_in_cgroup(const exec_plan& plan, const cgroup_target& targ
       break;
     got += static_cast<std::size_t>(n);
   }
-  if (got == 0) {
-    pid = child;
-    return {};
-  }
+  if (got == 0)
+    return child;
   // Reaped here, on the io thread, before the reaper's SIGCHLD handler can run.
   int status = 0;
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
-  return {got == sizeof(child_errno) && child_errno != 0 ? child_errno : EIO,
-          std::system_category()};
+  return std::error_code(got == sizeof(child_errno) && child_errno != 0 ? child_errno : EIO,
+                         std::system_category());
 }
 
 } // namespace agentrt::runtime::process

@@ -34,9 +34,9 @@ struct exec_plan {
 // otherwise file in each directory of the runtime's PATH (default "/bin:/usr/bin").
 std::vector<std::string> exec_candidates(const std::string& file);
 
-// Forks into target's cgroup and execs plan there. Returns once the child has exec'd (pid set)
-// or failed: then the error is that of joining the cgroup, chdir or execve (EACCES when some
-// candidate was not executable and none worked, like execvp), and the child is reaped.
-std::error_code spawn_in_cgroup(const exec_plan& plan, const cgroup_target& target, pid_t& pid);
+// Forks into target's cgroup and execs plan there. Returns the child's pid once it has exec'd,
+// or the error of joining the cgroup, chdir or execve (EACCES when some candidate was not
+// executable and none worked, like execvp); the failed child is reaped.
+protocol::result<pid_t> spawn_in_cgroup(const exec_plan& plan, const cgroup_target& target);
 
 } // namespace agentrt::runtime::process

@@ -154,6 +154,152 @@ struct spawn_file_actions {
   bool ok = false;
 };
 
+// The child's standard descriptors: its terminal (PTY mode: 0, 1 and 2, no pipes) or pipes.
+struct child_stdio {
+  bool pty_mode = false;
+  bool stdin_pipe_wanted = false; // else the child's stdin is /dev/null
+  pty_pair terminal;
+  pipe_pair stdin_pipe;
+  pipe_pair stdout_pipe;
+  pipe_pair stderr_pipe;
+};
+
+protocol::result<child_stdio> open_stdio(const spawn_options& options) {
+  child_stdio stdio;
+  stdio.pty_mode = options.pty.has_value();
+  stdio.stdin_pipe_wanted = !stdio.pty_mode && (options.stdin_data || options.stdin_stream);
+  if (stdio.pty_mode) {
+    auto terminal = open_pty(*options.pty);
+    if (!terminal.ok())
+      return std::move(terminal).error();
+    stdio.terminal = std::move(terminal).value();
+    return stdio;
+  }
+  if (stdio.stdin_pipe_wanted) {
+    if (auto ec = make_pipe(stdio.stdin_pipe, false))
+      return ec;
+  }
+  if (auto ec = make_pipe(stdio.stdout_pipe, true))
+    return ec;
+  if (auto ec = make_pipe(stdio.stderr_pipe, true))
+    return ec;
+  return stdio;
+}
+
+// What posix_spawn does between fork and exec: stdio, the working directory, no inherited
+// descriptors, an own process group (or session) and clean signal state.
+std::error_code describe_spawn(const spawn_options& options, const child_stdio& stdio,
+                               spawn_file_actions& fa, spawn_attributes& sa) {
+  if (!fa.ok || !sa.ok)
+    return {ENOMEM, std::system_category()};
+  int rc = 0;
+  const auto step = [&rc](int result) {
+    if (rc == 0)
+      rc = result;
+  };
+  if (stdio.pty_mode) {
+    // glibc runs POSIX_SPAWN_SETSID before the file actions, so this open (without O_NOCTTY)
+    // makes the terminal the new session's controlling terminal.
+    step(::posix_spawn_file_actions_addopen(&fa.actions, 0, stdio.terminal.slave_path.c_str(),
+                                            O_RDWR, 0));
+    step(::posix_spawn_file_actions_adddup2(&fa.actions, 0, 1));
+    step(::posix_spawn_file_actions_adddup2(&fa.actions, 0, 2));
+  } else {
+    if (stdio.stdin_pipe_wanted) {
+      step(::posix_spawn_file_actions_adddup2(&fa.actions, stdio.stdin_pipe.read_end.get(), 0));
+    } else {
+      step(::posix_spawn_file_actions_addopen(&fa.actions, 0, "/dev/null", O_RDONLY, 0));
+    }
+    step(::posix_spawn_file_actions_adddup2(&fa.actions, stdio.stdout_pipe.write_end.get(), 1));
+    step(::posix_spawn_file_actions_adddup2(&fa.actions, stdio.stderr_pipe.write_end.get(), 2));
+  }
+  if (!options.cwd.empty()) {
+    step(::posix_spawn_file_actions_addchdir_np(&fa.actions, options.cwd.c_str()));
+  }
+  // O_CLOEXEC everywhere is not enough: descriptors created by code we do not control (or by
+  // another thread between socket() and fcntl) would leak into every command.
+  step(::posix_spawn_file_actions_addclosefrom_np(&fa.actions, 3));
+
+  // Own process group so terminate() reaches the whole pipeline (in PTY mode own session, whose
+  // id is also its group's: setsid fails in a group leader, so not both); empty mask and
+  // default dispositions because the runtime ignores SIGPIPE and handles
+  // SIGCHLD/SIGTERM/SIGINT/SIGHUP, and ignored signals survive exec.
+  sigset_t empty_mask;
+  sigemptyset(&empty_mask);
+  sigset_t all_signals;
+  sigfillset(&all_signals);
+  sigdelset(&all_signals, SIGKILL);
+  sigdelset(&all_signals, SIGSTOP);
+  const short group_flag = stdio.pty_mode ? POSIX_SPAWN_SETSID : POSIX_SPAWN_SETPGROUP;
+  step(::posix_spawnattr_setflags(&sa.attr,
+                                  group_flag | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF));
+  if (!stdio.pty_mode)
+    step(::posix_spawnattr_setpgroup(&sa.attr, 0));
+  step(::posix_spawnattr_setsigmask(&sa.attr, &empty_mask));
+  step(::posix_spawnattr_setsigdefault(&sa.attr, &all_signals));
+  if (rc != 0)
+    return {rc, std::system_category()};
+  return {};
+}
+
+// The child's environment: the runtime's with options.env over it, PWD naming the child's
+// directory and, on a terminal, a TERM unless the caller set one.
+std::vector<std::string> child_environment(const spawn_options& options,
+                                           const std::string& scope_id, bool pty_mode) {
+  std::string pwd;
+  if (!options.cwd.empty()) {
+    std::error_code ec;
+    const auto dir = std::filesystem::absolute(options.cwd, ec);
+    if (!ec)
+      pwd = dir.lexically_normal().string();
+    while (pwd.size() > 1 && pwd.back() == '/') // "a/b/.." normalizes to "a/"
+      pwd.pop_back();
+  }
+  if (pty_mode && options.env.count("TERM") == 0) {
+    // What the terminal's consumer (xterm.js, a person's terminal) most likely understands.
+    std::map<std::string, std::string> with_term = options.env;
+    with_term.emplace("TERM", "xterm-256color");
+    return build_environment(with_term, scope_id, pwd);
+  }
+  return build_environment(options.env, scope_id, pwd);
+}
+
+// Starts the program: born in the scope's cgroup when it has one, else posix_spawn.
+protocol::result<pid_t> start_child(const spawn_options& options, const child_stdio& stdio,
+                                    process_scope& scope, std::vector<char*>& argv,
+                                    std::vector<char*>& envp) {
+  if (const cgroup_target* target = scope.spawn_target()) {
+    // The same set-up as describe_spawn's, by hand.
+    exec_plan plan;
+    plan.paths = exec_candidates(options.argv.front());
+    plan.argv = argv.data();
+    plan.envp = envp.data();
+    plan.stdin_fd = stdio.stdin_pipe_wanted ? stdio.stdin_pipe.read_end.get() : -1;
+    plan.stdout_fd = stdio.stdout_pipe.write_end.get();
+    plan.stderr_fd = stdio.stderr_pipe.write_end.get();
+    plan.cwd = options.cwd;
+    plan.tty_path = stdio.terminal.slave_path;
+    return spawn_in_cgroup(plan, *target);
+  }
+  spawn_file_actions fa;
+  spawn_attributes sa;
+  if (auto ec = describe_spawn(options, stdio, fa, sa))
+    return ec;
+  // Inherited by the child and everything it starts: the subreaper containment's way to
+  // recognise an orphan of this scope that dropped the marker variable.
+  const scoped_rttime_tag tag(scope.rttime_tag());
+  // glibc's posix_spawn waits for the exec (CLONE_VFORK) and returns exec's errno, so a
+  // missing binary is reported here rather than as exit status 127.
+  pid_t pid = -1;
+  const bool search_path = options.argv.front().find('/') == std::string::npos;
+  const int rc =
+      search_path ? ::posix_spawnp(&pid, argv[0], &fa.actions, &sa.attr, argv.data(), envp.data())
+                  : ::posix_spawn(&pid, argv[0], &fa.actions, &sa.attr, argv.data(), envp.data());
+  if (rc != 0)
+    return std::error_code(rc, std::system_category());
+  return pid;
+}
+
 // write(2) that cannot raise SIGPIPE, whatever the process-wide disposition is: pipes have no
 // MSG_NOSIGNAL, so block it for this thread and swallow the one this write generated.
 ssize_t write_without_sigpipe(int fd, const char* data, std::size_t size) {
@@ -270,130 +416,19 @@ child_process::spawn(asio::io_context& io, process_reaper& reaper, process_scope
     if (auto ec = make_directories(options.cwd))
       return fail(ec);
   }
-
-  // PTY mode: the terminal is the child's 0, 1 and 2, and there are no pipes.
-  const bool pty_mode = options.pty.has_value();
-  const bool stdin_pipe_wanted = !pty_mode && (options.stdin_data || options.stdin_stream);
-  pty_pair terminal;
-  pipe_pair stdin_pipe;
-  pipe_pair stdout_pipe;
-  pipe_pair stderr_pipe;
-  if (pty_mode) {
-    if (auto ec = open_pty(*options.pty, terminal))
-      return fail(ec);
-  } else {
-    if (stdin_pipe_wanted) {
-      if (auto ec = make_pipe(stdin_pipe, false))
-        return fail(ec);
-    }
-    if (auto ec = make_pipe(stdout_pipe, true))
-      return fail(ec);
-    if (auto ec = make_pipe(stderr_pipe, true))
-      return fail(ec);
-  }
-
-  spawn_file_actions fa;
-  spawn_attributes sa;
-  if (!fa.ok || !sa.ok)
-    return fail({ENOMEM, std::system_category()});
-
-  int rc = 0;
-  const auto step = [&rc](int result) {
-    if (rc == 0)
-      rc = result;
-  };
-  if (pty_mode) {
-    // glibc runs POSIX_SPAWN_SETSID before the file actions, so this open (without O_NOCTTY)
-    // makes the terminal the new session's controlling terminal.
-    step(
-        ::posix_spawn_file_actions_addopen(&fa.actions, 0, terminal.slave_path.c_str(), O_RDWR, 0));
-    step(::posix_spawn_file_actions_adddup2(&fa.actions, 0, 1));
-    step(::posix_spawn_file_actions_adddup2(&fa.actions, 0, 2));
-  } else {
-    if (stdin_pipe_wanted) {
-      step(::posix_spawn_file_actions_adddup2(&fa.actions, stdin_pipe.read_end.get(), 0));
-    } else {
-      step(::posix_spawn_file_actions_addopen(&fa.actions, 0, "/dev/null", O_RDONLY, 0));
-    }
-    step(::posix_spawn_file_actions_adddup2(&fa.actions, stdout_pipe.write_end.get(), 1));
-    step(::posix_spawn_file_actions_adddup2(&fa.actions, stderr_pipe.write_end.get(), 2));
-  }
-  if (!options.cwd.empty()) {
-    step(::posix_spawn_file_actions_addchdir_np(&fa.actions, options.cwd.c_str()));
-  }
-  // O_CLOEXEC everywhere is not enough: descriptors created by code we do not control (or by
-  // another thread between socket() and fcntl) would leak into every command.
-  step(::posix_spawn_file_actions_addclosefrom_np(&fa.actions, 3));
-
-  // Own process group so terminate() reaches the whole pipeline (in PTY mode own session, whose
-  // id is also its group's: setsid fails in a group leader, so not both); empty mask and
-  // default dispositions because the runtime ignores SIGPIPE and handles
-  // SIGCHLD/SIGTERM/SIGINT/SIGHUP, and ignored signals survive exec.
-  sigset_t empty_mask;
-  sigemptyset(&empty_mask);
-  sigset_t all_signals;
-  sigfillset(&all_signals);
-  sigdelset(&all_signals, SIGKILL);
-  sigdelset(&all_signals, SIGSTOP);
-  const short group_flag = pty_mode ? POSIX_SPAWN_SETSID : POSIX_SPAWN_SETPGROUP;
-  step(::posix_spawnattr_setflags(&sa.attr,
-                                  group_flag | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF));
-  if (!pty_mode)
-    step(::posix_spawnattr_setpgroup(&sa.attr, 0));
-  step(::posix_spawnattr_setsigmask(&sa.attr, &empty_mask));
-  step(::posix_spawnattr_setsigdefault(&sa.attr, &all_signals));
-  if (rc != 0)
-    return fail({rc, std::system_category()});
+  auto opened = open_stdio(options);
+  if (!opened.ok())
+    return fail(opened.error().code);
+  child_stdio& stdio = opened.value();
 
   std::vector<std::string> argv_strings(options.argv.begin(), options.argv.end());
   std::vector<char*> argv = c_strings(argv_strings);
-  std::string pwd;
-  if (!options.cwd.empty()) {
-    std::error_code ec;
-    const auto dir = std::filesystem::absolute(options.cwd, ec);
-    if (!ec)
-      pwd = dir.lexically_normal().string();
-    while (pwd.size() > 1 && pwd.back() == '/') // "a/b/.." normalizes to "a/"
-      pwd.pop_back();
-  }
-  std::vector<std::string> env_strings;
-  if (pty_mode && options.env.count("TERM") == 0) {
-    // What the terminal's consumer (xterm.js, a person's terminal) most likely understands.
-    std::map<std::string, std::string> with_term = options.env;
-    with_term.emplace("TERM", "xterm-256color");
-    env_strings = build_environment(with_term, scope.id(), pwd);
-  } else {
-    env_strings = build_environment(options.env, scope.id(), pwd);
-  }
+  std::vector<std::string> env_strings = child_environment(options, scope.id(), stdio.pty_mode);
   std::vector<char*> envp = c_strings(env_strings);
-
-  pid_t pid = -1;
-  const bool search_path = options.argv.front().find('/') == std::string::npos;
-  if (const cgroup_target* target = scope.spawn_target()) {
-    // Born in the scope's cgroup: the same set-up as the posix_spawn below, by hand.
-    exec_plan plan;
-    plan.paths = exec_candidates(options.argv.front());
-    plan.argv = argv.data();
-    plan.envp = envp.data();
-    plan.stdin_fd = stdin_pipe_wanted ? stdin_pipe.read_end.get() : -1;
-    plan.stdout_fd = stdout_pipe.write_end.get();
-    plan.stderr_fd = stderr_pipe.write_end.get();
-    plan.cwd = options.cwd;
-    plan.tty_path = terminal.slave_path;
-    if (auto ec = spawn_in_cgroup(plan, *target, pid))
-      return fail(ec);
-  } else {
-    // Inherited by the child and everything it starts: the subreaper containment's way to
-    // recognise an orphan of this scope that dropped the marker variable.
-    const scoped_rttime_tag tag(scope.rttime_tag());
-    // glibc's posix_spawn waits for the exec (CLONE_VFORK) and returns exec's errno, so a
-    // missing binary is reported here rather than as exit status 127.
-    rc = search_path
-             ? ::posix_spawnp(&pid, argv[0], &fa.actions, &sa.attr, argv.data(), envp.data())
-             : ::posix_spawn(&pid, argv[0], &fa.actions, &sa.attr, argv.data(), envp.data());
-    if (rc != 0)
-      return fail({rc, std::system_category()});
-  }
+  const auto started = start_child(options, stdio, scope, argv, envp);
+  if (!started.ok())
+    return fail(started.error().code);
+  const pid_t pid = started.value();
 
   std::shared_ptr<child_process> self(new child_process());
   self->impl_ =
@@ -409,18 +444,18 @@ child_process::spawn(asio::io_context& io, process_reaper& reaper, process_scope
   });
   scope.add_group(pid);
 
-  // The child's ends close here, when the pipe_pairs go out of scope, so that EOF on our ends
+  // The child's ends close here, when stdio goes out of scope, so that EOF on our ends
   // means every writer is gone. In PTY mode the runtime never opened the slave: once the
   // child and whatever inherited it close it, reading the master fails with EIO (EOF).
   std::error_code ec;
-  if (pty_mode) {
-    d.out.stream.assign(terminal.master.release(), ec);
+  if (stdio.pty_mode) {
+    d.out.stream.assign(stdio.terminal.master.release(), ec);
   } else {
-    d.out.stream.assign(stdout_pipe.read_end.release(), ec);
+    d.out.stream.assign(stdio.stdout_pipe.read_end.release(), ec);
     if (!ec)
-      d.err.stream.assign(stderr_pipe.read_end.release(), ec);
-    if (!ec && stdin_pipe_wanted)
-      d.in.assign(stdin_pipe.write_end.release(), ec);
+      d.err.stream.assign(stdio.stderr_pipe.read_end.release(), ec);
+    if (!ec && stdio.stdin_pipe_wanted)
+      d.in.assign(stdio.stdin_pipe.write_end.release(), ec);
   }
   // On failure the destructor kills the process group and unwatches the pid.
   if (ec)
@@ -428,7 +463,7 @@ child_process::spawn(asio::io_context& io, process_reaper& reaper, process_scope
 
   d.start_read(d.out);
   d.start_read(d.err);
-  d.has_stdin = pty_mode || stdin_pipe_wanted;
+  d.has_stdin = stdio.pty_mode || stdio.stdin_pipe_wanted;
   if (d.has_stdin) {
     if (options.stdin_data)
       d.queue_stdin(*options.stdin_data);

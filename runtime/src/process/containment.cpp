@@ -19,6 +19,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "agentrt/protocol/result.hpp"
 #include "log/logger.hpp"
 #include "process/cgroup_fork.hpp"
 #include "process/proc_table.hpp"
@@ -27,7 +28,16 @@
 namespace agentrt::runtime::process {
 namespace {
 
+using protocol::result;
 using util::unique_fd;
+
+std::error_code unavailable() {
+  return std::make_error_code(std::errc::not_supported);
+}
+
+std::error_code last_errno() {
+  return {errno, std::generic_category()};
+}
 
 std::string errno_text(int err) {
   return std::strerror(err);
@@ -57,8 +67,8 @@ std::string unescape_mount_path(const std::string& s) {
 
 // Where the runtime's own cgroup v2 directory is: the first cgroup2 mount in
 // /proc/self/mountinfo (often /sys/fs/cgroup, /sys/fs/cgroup/unified in a hybrid layout) joined
-// with the "0::" line of /proc/self/cgroup. "" and why when there is none.
-std::string own_cgroup_dir(std::string& why) {
+// with the "0::" line of /proc/self/cgroup.
+result<std::string> own_cgroup_dir() {
   std::ifstream mountinfo("/proc/self/mountinfo");
   std::string line;
   std::string mount_root;
@@ -80,10 +90,8 @@ std::string own_cgroup_dir(std::string& why) {
     mount_point = unescape_mount_path(mount_point);
     break;
   }
-  if (mount_point.empty()) {
-    why = "no cgroup2 file system is mounted";
-    return {};
-  }
+  if (mount_point.empty())
+    return {unavailable(), "no cgroup2 file system is mounted"};
   std::ifstream self_cgroup("/proc/self/cgroup");
   std::string own;
   while (std::getline(self_cgroup, line)) {
@@ -92,17 +100,14 @@ std::string own_cgroup_dir(std::string& why) {
       break;
     }
   }
-  if (own.empty()) {
-    why = "/proc/self/cgroup has no cgroup v2 entry";
-    return {};
-  }
+  if (own.empty())
+    return {unavailable(), "/proc/self/cgroup has no cgroup v2 entry"};
   // A mount of a subtree (a container without its own cgroup namespace) shows paths below
   // its root only.
   if (mount_root != "/") {
-    if (own.rfind(mount_root, 0) != 0) {
-      why = "the runtime's cgroup " + own + " is outside the cgroup2 mount at " + mount_point;
-      return {};
-    }
+    if (own.rfind(mount_root, 0) != 0)
+      return {unavailable(),
+              "the runtime's cgroup " + own + " is outside the cgroup2 mount at " + mount_point};
     own = own.substr(mount_root.size());
   }
   std::string dir = mount_point;
@@ -159,12 +164,12 @@ void remove_stale_siblings(const std::string& dir) {
   }
   ::closedir(d);
   for (const std::string& path : stale) {
-    std::error_code ec;
-    if (auto cg = cgroup_dir::open_existing(path, ec)) {
-      if (cg->has_invisible_members())
+    if (auto opened = cgroup_dir::open_existing(path); opened.ok()) {
+      cgroup_dir& cg = *opened.value();
+      if (cg.has_invisible_members())
         continue;
-      const bool had_processes = cg->populated();
-      if (kill_and_remove(*cg) && had_processes)
+      const bool had_processes = cg.populated();
+      if (kill_and_remove(cg) && had_processes)
         log::warn({}, "killed the processes of an earlier runtime left in " + path);
     }
   }
@@ -172,17 +177,17 @@ void remove_stale_siblings(const std::string& dir) {
 
 // Starts a process in cg and checks that the kernel put it there: the proof that spawning into
 // request cgroups will work (clone3 or its fallback, permissions, cgroup type).
-bool probe_spawn(cgroup_dir& cg, std::string& why) {
+result<void> probe_spawn(cgroup_dir& cg) {
   int hold[2];
-  if (::pipe2(hold, O_CLOEXEC) != 0) {
-    why = "pipe: " + errno_text(errno);
-    return false;
-  }
+  if (::pipe2(hold, O_CLOEXEC) != 0)
+    return {last_errno(), "pipe: " + errno_text(errno)};
   unique_fd hold_read(hold[0]);
   unique_fd hold_write(hold[1]);
-  int join_error = 0;
-  std::error_code ec;
-  const pid_t child = fork_into_cgroup(cg.target(), join_error, ec);
+  const auto forked = fork_into_cgroup(cg.target());
+  if (!forked.ok())
+    return {forked.error().code,
+            "starting a process in " + cg.path() + ": " + forked.error().code.message()};
+  const pid_t child = forked.value().pid;
   if (child == 0) {
     // Waits for the parent to look (EOF when it closes its end), then leaves; raw system
     // calls only (cgroup_fork.hpp).
@@ -190,12 +195,8 @@ bool probe_spawn(cgroup_dir& cg, std::string& why) {
     char c;
     while (::syscall(SYS_read, hold[0], &c, 1) < 0 && errno == EINTR) {
     }
-    ::syscall(SYS_exit_group, join_error == 0 ? 0 : 1);
+    ::syscall(SYS_exit_group, forked.value().join_error == 0 ? 0 : 1);
     __builtin_unreachable();
-  }
-  if (child < 0) {
-    why = "starting a process in " + cg.path() + ": " + ec.message();
-    return false;
   }
   const std::vector<pid_t> members = cg.members();
   const bool inside = std::find(members.begin(), members.end(), child) != members.end();
@@ -203,22 +204,24 @@ bool probe_spawn(cgroup_dir& cg, std::string& why) {
   int status = 0;
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
-  if (!inside) {
-    why = "a process started in " + cg.path() + " did not appear in it";
-    return false;
-  }
-  return true;
+  if (!inside)
+    return {unavailable(), "a process started in " + cg.path() + " did not appear in it"};
+  return {};
 }
 
 // The request cgroups' parent: <own cgroup>/agentrt-<pid>, with the runtime moved into the
 // leaf <own cgroup>/agentrt-runtime first when its own cgroup is not the root (see below).
-std::unique_ptr<cgroup_dir> set_up_cgroups(std::string& detail) {
-  std::string why;
-  const std::string own = own_cgroup_dir(why);
-  if (own.empty()) {
-    detail = why;
-    return nullptr;
-  }
+// The line for the startup log says where.
+struct cgroup_setup {
+  std::unique_ptr<cgroup_dir> parent;
+  std::string detail;
+};
+
+result<cgroup_setup> set_up_cgroups() {
+  auto found = own_cgroup_dir();
+  if (!found.ok())
+    return std::move(found).error();
+  const std::string own = std::move(found).value();
   // The root cgroup has no cgroup.type and is exempt from the "no internal processes" rule.
   // Any other cgroup may have controllers enabled for its children only while it holds no
   // process itself, so, as systemd asks of delegated services, the runtime moves itself into
@@ -242,32 +245,28 @@ std::unique_ptr<cgroup_dir> set_up_cgroups(std::string& detail) {
   remove_stale_siblings(own);
 
   const std::string parent_path = own + "/agentrt-" + std::to_string(::getpid());
-  std::error_code ec;
-  auto parent = cgroup_dir::create(parent_path, ec);
-  if (!parent) {
-    detail = "cannot create " + parent_path + ": " + ec.message();
-    return nullptr;
-  }
+  auto made = cgroup_dir::create(parent_path);
+  if (!made.ok())
+    return {made.error().code, "cannot create " + parent_path + ": " + made.error().message()};
+  std::unique_ptr<cgroup_dir> parent = std::move(made).value();
   if (!exists(parent_path + "/cgroup.kill") && !exists(parent_path + "/cgroup.freeze")) {
     parent->remove();
-    detail = "the kernel has neither cgroup.kill nor cgroup.freeze (Linux 5.2+ needed)";
-    return nullptr;
+    return {unavailable(),
+            "the kernel has neither cgroup.kill nor cgroup.freeze (Linux 5.2+ needed)"};
   }
-  auto probe = cgroup_dir::create(parent_path + "/probe", ec);
-  if (!probe) {
+  auto probe = cgroup_dir::create(parent_path + "/probe");
+  if (!probe.ok()) {
     parent->remove();
-    detail = "cannot create a cgroup in " + parent_path + ": " + ec.message();
-    return nullptr;
+    return {probe.error().code,
+            "cannot create a cgroup in " + parent_path + ": " + probe.error().message()};
   }
-  const bool ok = probe_spawn(*probe, why);
-  probe->remove();
-  if (!ok) {
+  auto probed = probe_spawn(*probe.value());
+  probe.value()->remove();
+  if (!probed.ok()) {
     parent->remove();
-    detail = why;
-    return nullptr;
+    return std::move(probed).error();
   }
-  detail = "a cgroup per request in " + parent_path + "; " + where;
-  return parent;
+  return cgroup_setup{std::move(parent), "a cgroup per request in " + parent_path + "; " + where};
 }
 
 } // namespace
@@ -282,27 +281,29 @@ std::optional<containment_mode> parse_containment_mode(std::string_view name) {
   return std::nullopt;
 }
 
-std::unique_ptr<containment> containment::create(containment_mode mode, std::string& detail) {
+result<std::unique_ptr<containment>> containment::create(containment_mode mode) {
   std::unique_ptr<containment> c(new containment());
   std::string why;
   if (mode != containment_mode::subreaper) {
-    c->parent_ = set_up_cgroups(why);
-    c->cgroups_ = c->parent_ != nullptr;
-    if (c->cgroups_) {
-      detail = why;
+    auto set_up = set_up_cgroups();
+    if (set_up.ok()) {
+      c->parent_ = std::move(set_up.value().parent);
+      c->cgroups_ = true;
+      c->detail_ = std::move(set_up.value().detail);
       return c;
     }
-    if (mode == containment_mode::cgroup) {
-      detail = "cgroup containment is not available: " + why;
-      return nullptr;
-    }
+    if (mode == containment_mode::cgroup)
+      return {set_up.error().code,
+              "cgroup containment is not available: " + set_up.error().message()};
+    why = set_up.error().message();
   }
   int subreaper = 0;
   ::prctl(PR_GET_CHILD_SUBREAPER, &subreaper, 0, 0, 0);
-  detail = std::string(subreaper != 0 || ::getpid() == 1 ? "" : "NOT a child subreaper; ") +
-           "orphans re-parented to the runtime are killed with the request that started them "
-           "(its RLIMIT_RTTIME mark, else the start time), at the latest when the runtime exits" +
-           (mode == containment_mode::automatic ? " (no cgroups: " + why + ")" : "");
+  c->detail_ =
+      std::string(subreaper != 0 || ::getpid() == 1 ? "" : "NOT a child subreaper; ") +
+      "orphans re-parented to the runtime are killed with the request that started them "
+      "(its RLIMIT_RTTIME mark, else the start time), at the latest when the runtime exits" +
+      (mode == containment_mode::automatic ? " (no cgroups: " + why + ")" : "");
   return c;
 }
 
@@ -315,12 +316,13 @@ std::unique_ptr<cgroup_dir> containment::make_request_cgroup() {
     return nullptr;
   retry_retired();
   const std::string path = parent_->path() + "/req-" + std::to_string(next_request_++);
-  std::error_code ec;
-  auto cg = cgroup_dir::create(path, ec);
-  if (!cg)
-    log::warn({}, "cannot create the request's cgroup " + path + " (" + ec.message() +
+  auto cg = cgroup_dir::create(path);
+  if (!cg.ok()) {
+    log::warn({}, "cannot create the request's cgroup " + path + " (" + cg.error().message() +
                       "): its orphans are tracked as under --containment subreaper");
-  return cg;
+    return nullptr;
+  }
+  return std::move(cg).value();
 }
 
 void containment::retire(std::unique_ptr<cgroup_dir> cg) {

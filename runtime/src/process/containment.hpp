@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "agentrt/protocol/result.hpp"
 #include "process/cgroup_dir.hpp"
 
 namespace agentrt::runtime::process {
@@ -38,10 +39,10 @@ std::optional<containment_mode> parse_containment_mode(std::string_view name);
 
 class containment {
 public:
-  // Picks the mechanism and says why in detail (for the startup log). automatic: cgroup when
-  // the runtime can make a cgroup and start a process in it (tried once, here), else
-  // subreaper. cgroup: null when it cannot. subreaper: always that.
-  static std::unique_ptr<containment> create(containment_mode mode, std::string& detail);
+  // Picks the mechanism (detail() says which and why). automatic: cgroup when the runtime can
+  // make a cgroup and start a process in it (tried once, here), else subreaper. cgroup: an
+  // error saying why when it cannot. subreaper: always that.
+  static protocol::result<std::unique_ptr<containment>> create(containment_mode mode);
   // sweep(), so that nothing outlives the runtime whichever way main() returns.
   ~containment();
   containment(const containment&) = delete;
@@ -50,6 +51,8 @@ public:
   bool uses_cgroups() const noexcept { return cgroups_; }
   // "cgroup" or "subreaper", as /health and the startup log say.
   const char* name() const noexcept { return uses_cgroups() ? "cgroup" : "subreaper"; }
+  // Why this mechanism, and where its cgroups are: for the startup log.
+  const std::string& detail() const noexcept { return detail_; }
   // The cgroup the request cgroups are made in ("" without cgroups).
   std::string cgroup_path() const { return parent_ ? parent_->path() : std::string(); }
 
@@ -81,6 +84,7 @@ private:
   void retry_retired();
 
   bool cgroups_ = false;
+  std::string detail_;
   std::unique_ptr<cgroup_dir> parent_; // <runtime's cgroup>/agentrt-<pid>; gone after sweep()
   std::uint64_t next_request_ = 1;     // names req-<n> below parent_
   std::vector<std::unique_ptr<cgroup_dir>> retired_;

@@ -26,7 +26,7 @@ std::error_code set_terminal_size(int master_fd, terminal_size size) {
   return {};
 }
 
-std::error_code open_pty(terminal_size size, pty_pair& out) {
+protocol::result<pty_pair> open_pty(terminal_size size) {
   util::unique_fd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
   if (!master)
     return last_error();
@@ -42,7 +42,7 @@ std::error_code open_pty(terminal_size size, pty_pair& out) {
     return last_error();
   char path[128];
   if (const int rc = ::ptsname_r(master.get(), path, sizeof(path)); rc != 0)
-    return {rc, std::system_category()};
+    return std::error_code(rc, std::system_category());
   // Termios requests on the master act on the slave's settings.
   termios mode{};
   if (::tcgetattr(master.get(), &mode) != 0)
@@ -55,9 +55,7 @@ std::error_code open_pty(terminal_size size, pty_pair& out) {
   const int flags = ::fcntl(master.get(), F_GETFL);
   if (flags < 0 || ::fcntl(master.get(), F_SETFL, flags | O_NONBLOCK) != 0)
     return last_error();
-  out.master = std::move(master);
-  out.slave_path = path;
-  return {};
+  return pty_pair{std::move(master), path};
 }
 
 } // namespace agentrt::runtime::process

@@ -5,6 +5,7 @@
 #include <string>
 #include <system_error>
 
+#include "agentrt/protocol/result.hpp"
 #include "util/unique_fd.hpp"
 
 namespace agentrt::runtime::process {
@@ -21,7 +22,7 @@ struct pty_pair {
 
 // posix_openpt, grantpt, unlockpt; the terminal gets size and IUTF8 (a line editor then
 // erases whole UTF-8 characters), otherwise the kernel's defaults (canonical, echo, ONLCR).
-std::error_code open_pty(terminal_size size, pty_pair& out);
+protocol::result<pty_pair> open_pty(terminal_size size);
 
 // TIOCSWINSZ through the master: the kernel signals SIGWINCH to the foreground group.
 std::error_code set_terminal_size(int master_fd, terminal_size size);
