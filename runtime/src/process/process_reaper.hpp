@@ -52,9 +52,6 @@ public:
   // of the runtime that is not watched is an orphan some request left.
   bool watching(pid_t pid) const { return watched_.count(pid) != 0; }
 
-  // Reaps now (also called on every SIGCHLD). Public for tests.
-  void reap_all();
-
   // The containment mechanism, set once by main at startup. Without one (unit tests) scopes
   // find their processes by group, marker and parentage only.
   void set_containment(std::unique_ptr<containment> c);
@@ -63,6 +60,8 @@ public:
   const char* containment_name() const noexcept;
 
 private:
+  // Reaps every exited child (on every SIGCHLD: signals coalesce).
+  void reap_all();
   void arm();
   void on_signal(const std::error_code& ec, int signo);
 
