@@ -3,6 +3,7 @@
 #include "secret_automaton.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace agentrt::protocol::detail {
 namespace {
@@ -15,92 +16,72 @@ std::size_t dense_budget(std::size_t secret_bytes) {
 
 } // namespace
 
-secret_automaton::secret_automaton(const std::vector<std::string>& secrets) {
-  std::size_t total_bytes = 0;
-  std::vector<std::string> reversed;
-  reversed.reserve(secrets.size());
-  for (const auto& s : secrets) {
-    reversed.emplace_back(s.rbegin(), s.rend());
-    total_bytes += s.size();
-  }
-  std::sort(reversed.begin(), reversed.end());
-
-  // 1. The trie in depth-first order straight from the sorted strings: each string adds the
-  //    nodes past its common prefix with the previous one, so siblings are created in
-  //    ascending label order.
-  std::vector<std::uint32_t> parent{0};
-  std::vector<unsigned char> label{0};
-  std::vector<std::uint32_t> terminal{0};
-  {
-    std::vector<std::uint32_t> path{0}; // path[d]: the node at depth d of the previous string
-    const std::string* previous = nullptr;
-    for (const auto& r : reversed) {
-      std::size_t common = 0;
-      if (previous) {
-        const std::size_t n = std::min(previous->size(), r.size());
-        while (common < n && (*previous)[common] == r[common])
-          ++common;
-      }
-      path.resize(common + 1);
-      for (std::size_t d = common; d < r.size(); ++d) {
-        path.push_back(static_cast<std::uint32_t>(parent.size()));
-        parent.push_back(path[d]);
-        label.push_back(static_cast<unsigned char>(r[d]));
-        terminal.push_back(0);
-      }
-      if (!r.empty())
-        terminal[path[r.size()]] = static_cast<std::uint32_t>(r.size());
-      previous = &r;
-    }
-  }
+// 1. The trie in depth-first order straight from the sorted reversed strings: each string adds
+//    the nodes past its common prefix with the previous one, so siblings are created in
+//    ascending label order.
+secret_automaton::depth_first_trie
+secret_automaton::build_trie(const std::vector<std::string>& reversed) {
+  depth_first_trie t;
+  std::vector<std::uint32_t> path{0}; // path[d]: the node at depth d of the previous string
+  const std::string* previous = nullptr;
   for (const auto& r : reversed) {
-    for (const char c : r)
-      class_of_[static_cast<unsigned char>(c)] = 1;
-  }
-  reversed = {};
-  for (auto& k : class_of_) {
-    if (k != 0)
-      k = static_cast<std::uint16_t>(classes_++);
-  }
-
-  // 2. Renumbered breadth first: the children of each node get consecutive ids.
-  const std::size_t nodes = parent.size();
-  std::vector<std::uint32_t> order; // order[new id] = depth-first id
-  {
-    std::vector<std::uint32_t> first(nodes + 1, 0);
-    for (std::size_t n = 1; n < nodes; ++n)
-      ++first[parent[n] + 1];
-    for (std::size_t n = 0; n < nodes; ++n)
-      first[n + 1] += first[n];
-    std::vector<std::uint32_t> children(nodes > 0 ? nodes - 1 : 0);
-    std::vector<std::uint32_t> fill(first.begin(), first.end() - 1);
-    for (std::size_t n = 1; n < nodes; ++n)
-      children[fill[parent[n]]++] = static_cast<std::uint32_t>(n);
-    parent = {};
-    order.reserve(nodes);
-    order.push_back(0);
-    first_child_.assign(nodes + 1, 0);
-    label_.assign(nodes, 0);
-    out_.assign(nodes, 0);
-    for (std::size_t i = 0; i < order.size(); ++i) {
-      const std::uint32_t old = order[i];
-      first_child_[i] = static_cast<std::uint32_t>(order.size());
-      for (std::uint32_t e = first[old]; e < first[old + 1]; ++e) {
-        label_[order.size()] = label[children[e]];
-        order.push_back(children[e]);
-      }
-      out_[i] = terminal[old];
+    std::size_t common = 0;
+    if (previous) {
+      const std::size_t n = std::min(previous->size(), r.size());
+      while (common < n && (*previous)[common] == r[common])
+        ++common;
     }
-    first_child_[nodes] = static_cast<std::uint32_t>(nodes);
+    path.resize(common + 1);
+    for (std::size_t d = common; d < r.size(); ++d) {
+      path.push_back(static_cast<std::uint32_t>(t.parent.size()));
+      t.parent.push_back(path[d]);
+      t.label.push_back(static_cast<unsigned char>(r[d]));
+      t.terminal.push_back(0);
+    }
+    if (!r.empty())
+      t.terminal[path[r.size()]] = static_cast<std::uint32_t>(r.size());
+    previous = &r;
   }
-  order = {};
-  label = {};
-  terminal = {};
+  return t;
+}
 
-  // 3. Failure links breadth first (a node's link is shallower, so it is final when needed),
-  //    with the dense rows of the first nodes: a row starts as its failure node's row, then
-  //    its own children overwrite their classes.
-  dense_count_ = std::clamp<std::size_t>(dense_budget(total_bytes) / (classes_ * 4), 1, nodes);
+// 2. Renumbered breadth first: the children of each node get consecutive ids.
+void secret_automaton::number_breadth_first(depth_first_trie t) {
+  const std::size_t nodes = t.parent.size();
+  std::vector<std::uint32_t> first(nodes + 1, 0);
+  for (std::size_t n = 1; n < nodes; ++n)
+    ++first[t.parent[n] + 1];
+  for (std::size_t n = 0; n < nodes; ++n)
+    first[n + 1] += first[n];
+  std::vector<std::uint32_t> children(nodes > 0 ? nodes - 1 : 0);
+  std::vector<std::uint32_t> fill(first.begin(), first.end() - 1);
+  for (std::size_t n = 1; n < nodes; ++n)
+    children[fill[t.parent[n]]++] = static_cast<std::uint32_t>(n);
+  t.parent = {};
+  std::vector<std::uint32_t> order; // order[new id] = depth-first id
+  order.reserve(nodes);
+  order.push_back(0);
+  first_child_.assign(nodes + 1, 0);
+  label_.assign(nodes, 0);
+  out_.assign(nodes, 0);
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const std::uint32_t old = order[i];
+    first_child_[i] = static_cast<std::uint32_t>(order.size());
+    for (std::uint32_t e = first[old]; e < first[old + 1]; ++e) {
+      label_[order.size()] = t.label[children[e]];
+      order.push_back(children[e]);
+    }
+    out_[i] = t.terminal[old];
+  }
+  first_child_[nodes] = static_cast<std::uint32_t>(nodes);
+}
+
+// 3. Failure links breadth first (a node's link is shallower, so it is final when needed),
+//    with the dense rows of the first nodes: a row starts as its failure node's row, then
+//    its own children overwrite their classes.
+void secret_automaton::link_failures(std::size_t secret_bytes) {
+  const std::size_t nodes = out_.size();
+  dense_count_ = std::clamp<std::size_t>(dense_budget(secret_bytes) / (classes_ * 4), 1, nodes);
   dense_.assign(dense_count_ * classes_, 0);
   fail_.assign(nodes, 0);
   for (std::size_t u = 0; u < nodes; ++u) {
@@ -119,6 +100,29 @@ secret_automaton::secret_automaton(const std::vector<std::string>& secrets) {
         out_[v] = out_[fail_[v]];
     }
   }
+}
+
+secret_automaton::secret_automaton(const std::vector<std::string>& secrets) {
+  std::size_t total_bytes = 0;
+  std::vector<std::string> reversed;
+  reversed.reserve(secrets.size());
+  for (const auto& s : secrets) {
+    reversed.emplace_back(s.rbegin(), s.rend());
+    total_bytes += s.size();
+  }
+  std::sort(reversed.begin(), reversed.end());
+  depth_first_trie trie = build_trie(reversed);
+  for (const auto& r : reversed) {
+    for (const char c : r)
+      class_of_[static_cast<unsigned char>(c)] = 1;
+  }
+  reversed = {};
+  for (auto& k : class_of_) {
+    if (k != 0)
+      k = static_cast<std::uint16_t>(classes_++);
+  }
+  number_breadth_first(std::move(trie));
+  link_failures(total_bytes);
 }
 
 std::size_t secret_automaton::memory_bytes() const noexcept {

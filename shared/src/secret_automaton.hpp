@@ -46,6 +46,16 @@ public:
   std::size_t memory_bytes() const noexcept;
 
 private:
+  // The trie of the reversed secrets before it is renumbered breadth first.
+  struct depth_first_trie {
+    std::vector<std::uint32_t> parent{0};
+    std::vector<unsigned char> label{0};
+    std::vector<std::uint32_t> terminal{0}; // the length of the secret ending there, or 0
+  };
+  static depth_first_trie build_trie(const std::vector<std::string>& reversed);
+  void number_breadth_first(depth_first_trie trie);
+  void link_failures(std::size_t secret_bytes);
+
   std::uint32_t step(std::uint32_t state, unsigned char c) const noexcept;
   // The child of node labelled c, or 0 (the root is nobody's child).
   std::uint32_t child(std::uint32_t node, unsigned char c) const noexcept;
