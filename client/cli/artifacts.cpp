@@ -43,11 +43,17 @@ std::string safe_relative(const std::string& rel) {
 
 } // namespace
 
-artifacts::artifacts(const cli_options& o, std::string& error) : o_(o) {
-  if (o.upload_to) {
-    receiver_ = std::make_unique<put_receiver>(
-        *o.upload_to, o.upload_bind, o.upload_host.empty() ? o.upload_bind : o.upload_host, error);
-  }
+artifacts::artifacts(const cli_options& o, std::unique_ptr<put_receiver> receiver)
+    : o_(o), receiver_(std::move(receiver)) {}
+
+protocol::result<artifacts> artifacts::open(const cli_options& o) {
+  if (!o.upload_to)
+    return artifacts(o, nullptr);
+  auto receiver = put_receiver::open(*o.upload_to, o.upload_bind,
+                                     o.upload_host.empty() ? o.upload_bind : o.upload_host);
+  if (!receiver.ok())
+    return std::move(receiver).error();
+  return artifacts(o, std::move(receiver).value());
 }
 
 std::string artifacts::local_path_for(const std::string& filepath,
@@ -122,9 +128,11 @@ void artifacts::on_request(const protocol::artifact_upload_request_message& m,
         *it = {m.filepath, local, artifact_outcome::state::answered, ""};
     }
     const std::string url = receiver_->url_for(
-        rel, [s = state_, filepath = m.filepath](bool ok, const std::string& error) {
-          s->set(filepath,
-                 ok ? artifact_outcome::state::delivered : artifact_outcome::state::failed, error);
+        rel, [s = state_, filepath = m.filepath](const protocol::result<void>& stored) {
+          if (stored.ok())
+            s->set(filepath, artifact_outcome::state::delivered, "");
+          else
+            s->set(filepath, artifact_outcome::state::failed, stored.error().message());
         });
     return reply(client::upload_target{url, "application/octet-stream"});
   }

@@ -26,8 +26,8 @@ struct artifact_outcome {
 
 class artifacts {
 public:
-  // Opens the receiver for --upload-to; error is set when it cannot.
-  artifacts(const cli_options& o, std::string& error);
+  // With --upload-to, opens the receiver; fails (put_receiver::open's error) when it cannot.
+  static protocol::result<artifacts> open(const cli_options& o);
 
   // Sets the upload callbacks on a request's options (nothing when the run has no way to
   // answer uploads).
@@ -48,6 +48,8 @@ public:
   int report_failures(bool json) const;
 
 private:
+  artifacts(const cli_options& o, std::unique_ptr<put_receiver> receiver);
+
   // Shared with the presign threads and the receiver's callbacks, which may outlive a run
   // that gave up on them.
   struct state {

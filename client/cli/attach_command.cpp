@@ -9,19 +9,16 @@ namespace agentrt::cli {
 namespace ac = agentrt::client;
 
 int run_attach(const cli_options& o) {
-  std::string error;
-  const auto handle = o.handle_text ? parse_handle(*o.handle_text, error) : handle_from_env(error);
-  if (!handle) {
-    print(stderr, "agentrt-client: " + error +
+  const auto handle = handle_from(o.handle_text);
+  if (!handle.ok()) {
+    print(stderr, "agentrt-client: " + handle.error().message() +
                       "\nRun 'agentrt-client attach --help' for the "
                       "options.\n");
     return exit_usage;
   }
   cli_run run(o, "attach");
-  if (!run.setup_error.empty()) {
-    print(stderr, "agentrt-client: " + run.setup_error + "\n");
-    return exit_usage;
-  }
+  if (auto status = run.check_setup())
+    return *status;
   auto& control = run.control;
   auto& summary = run.summary;
   ac::attach_options callbacks;
@@ -29,7 +26,7 @@ int run_attach(const cli_options& o) {
   set_agent_callbacks(callbacks.on_assistant_message, callbacks.on_agent_event, o, control);
   // The request's artifact directories were registered by whoever sent it: any upload
   // announcement is answered when there is a way to.
-  run.arts.attach(callbacks);
+  run.arts->attach(callbacks);
   if (o.timeout_s)
     callbacks.timeout = to_ms(*o.timeout_s);
   set_dead_after(callbacks, o);
@@ -37,7 +34,7 @@ int run_attach(const cli_options& o) {
   std::promise<std::pair<ac::attach_result, ac::client_error>> done;
   control.begin_request();
   ac::async_session::attach(
-      run.loop, connect_options_for(o), *handle, callbacks,
+      run.loop, connect_options_for(o), handle.value(), callbacks,
       [&](std::shared_ptr<ac::async_session> s, ac::client_error e) {
         attached.set_value({std::move(s), std::move(e)});
       },

@@ -16,10 +16,8 @@ int run_detached(const cli_options& o, const request_starter& start) {
   run_control control(std::nullopt); // before the loop: its thread inherits the signal mask
   ac::io_loop loop;
   auto [s, connect_error] = connect_session(loop, o, control);
-  if (!s) {
-    report(connect_error, o.json);
-    return from_client_error(connect_error).exit_code;
-  }
+  if (!s)
+    return report_failure(connect_error, o.json);
   if (!s->durable()) {
     report(cli_error{ac::errc_name(ac::errc::not_durable),
                      "--detach needs a runtime with durable sessions; " + o.url +
@@ -31,16 +29,12 @@ int run_detached(const cli_options& o, const request_starter& start) {
   std::future<ac::client_error> request = start(*s);
   auto [handle, detach_error] = s->detach().get();
   const ac::client_error request_error = request.get();
-  if (detach_error) {
-    report(detach_error, o.json);
-    return from_client_error(detach_error).exit_code;
-  }
+  if (detach_error)
+    return report_failure(detach_error, o.json);
   // The request may have been refused before it started (e.g. busy): then there is nothing to
   // attach to.
-  if (request_error && request_error.code != ac::errc::detached) {
-    report(request_error, o.json);
-    return from_client_error(request_error).exit_code;
-  }
+  if (request_error && request_error.code != ac::errc::detached)
+    return report_failure(request_error, o.json);
   handle.last_seq = 0; // nothing of the request was printed here
   if (o.json)
     print(stdout, handle_json(handle) + "\n");

@@ -39,6 +39,44 @@ ac::execute_options request_fields(const cli_options& o) {
   return options;
 }
 
+// The options of command i's request: the request's fields with the first (the runtime keeps
+// the artifact directories for the session, and the downloads are done once), the output and
+// time limits with every one; `deadline` is --timeout's, for the whole run.
+ac::execute_options options_for_command(std::size_t i, cli_run& run,
+                                        std::chrono::steady_clock::time_point deadline) {
+  const cli_options& o = run.o;
+  ac::execute_options options;
+  if (i == 0)
+    options = request_fields(o);
+  else
+    options.secrets_to_redact = o.secrets;
+  set_output_callbacks(options, o, run.control);
+  // The upload callbacks set with the directories stay in effect for the whole session.
+  if (i == 0)
+    run.arts->attach(options);
+  set_dead_after(options, o);
+  if (o.timeout_s)
+    options.timeout = std::max(std::chrono::milliseconds(1),
+                               std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   deadline - std::chrono::steady_clock::now()));
+  return options;
+}
+
+// Command i of count exited with `code` (not 0): a line on stderr (or a JSON line) and the CI
+// log's error.
+void report_failed_command(const cli_options& o, std::size_t i, std::size_t count,
+                           const std::string& command, int code, ci_log& ci) {
+  const std::string text = "command " + std::to_string(i + 1) + " of " + std::to_string(count) +
+                           " failed with exit code " + std::to_string(code) + ": " + command;
+  if (o.json)
+    json_line(R"({"message_type":"command_failed","index":)" + std::to_string(i) +
+              R"(,"command":)" + json_string(command) + R"(,"exit_code":)" + std::to_string(code) +
+              "}");
+  else
+    print(stderr, "agentrt-client: " + text + "\n");
+  ci.error(text);
+}
+
 } // namespace
 
 int run_exec(const cli_options& o) {
@@ -70,22 +108,7 @@ int run_exec(const cli_options& o) {
   bool handshake = true;
   for (std::size_t i = 0; i < commands.size(); ++i) {
     const auto& command = commands[i];
-    // The request's fields go with the first request: the runtime keeps the artifact
-    // directories for the session, and the downloads are done once.
-    ac::execute_options options;
-    if (i == 0)
-      options = request_fields(o);
-    else
-      options.secrets_to_redact = o.secrets;
-    set_output_callbacks(options, o, control);
-    // The upload callbacks set with the directories stay in effect for the whole session.
-    if (i == 0)
-      run.arts.attach(options);
-    set_dead_after(options, o);
-    if (o.timeout_s)
-      options.timeout =
-          std::max(std::chrono::milliseconds(1),
-                   std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()));
+    ac::execute_options options = options_for_command(i, run, deadline);
     ci.begin_command(command.command);
     summary.commands.push_back({command.command, std::nullopt, 0});
     const auto started = clock::now();
@@ -107,16 +130,7 @@ int run_exec(const cli_options& o) {
     summary.commands.back().exit_code = code;
     if (code != 0) {
       status = code > 0 && code < 256 ? code : 1;
-      const std::string text = "command " + std::to_string(i + 1) + " of " +
-                               std::to_string(commands.size()) + " failed with exit code " +
-                               std::to_string(code) + ": " + command.command;
-      if (o.json)
-        json_line(R"({"message_type":"command_failed","index":)" + std::to_string(i) +
-                  R"(,"command":)" + json_string(command.command) + R"(,"exit_code":)" +
-                  std::to_string(code) + "}");
-      else
-        print(stderr, "agentrt-client: " + text + "\n");
-      ci.error(text);
+      report_failed_command(o, i, commands.size(), command.command, code, ci);
       break;
     }
   }

@@ -192,10 +192,8 @@ int run_exec_tty(const cli_options& o) {
   const bool tty = isatty(STDIN_FILENO) == 1;
   ac::io_loop loop;
   auto [s, connect_error] = ac::async_session::connect(loop, connect_options_for(o)).get();
-  if (!s) {
-    report(connect_error, o.json);
-    return from_client_error(connect_error).exit_code;
-  }
+  if (!s)
+    return report_failure(connect_error, o.json);
   if (!s->supports_processes()) {
     report(cli_error{ac::errc_name(ac::errc::not_supported),
                      "exec --tty needs a runtime with session processes; " + o.url +
@@ -233,10 +231,8 @@ int run_exec_tty(const cli_options& o) {
   }
   raw.reset(); // before anything more is printed
   auto& [exit, wait_error] = outcome;
-  if (wait_error) {
-    report(wait_error, o.json);
-    return from_client_error(wait_error).exit_code;
-  }
+  if (wait_error)
+    return report_failure(wait_error, o.json);
   // The process has been collected: the end of the session has nothing left to kill.
   if (auto f = s->end(); f.wait_for(10s) == std::future_status::ready)
     (void)f.get();

@@ -6,6 +6,7 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -13,6 +14,8 @@
 #include <sstream>
 
 #include "agentrt/client/version.hpp"
+#include "agentrt/protocol/errc.hpp"
+#include "agentrt/protocol/result.hpp"
 #include "output.hpp"
 #include "session_handle_text.hpp"
 
@@ -232,40 +235,42 @@ void add_request(CLI::App* app, cli_options& o, raw_options& r) {
 }
 
 // An MCP server map as JSON text: the file's object, or the object under "mcpServers" when
-// the file is a Claude Code --mcp-config file.
-std::optional<std::string> mcp_servers_of(const std::string& text, std::string& error) {
+// the file is a Claude Code --mcp-config file. Fails with protocol::errc::not_an_object.
+protocol::result<std::string> mcp_servers_of(const std::string& text) {
   rapidjson::Document doc;
   doc.Parse(text.c_str(), text.size());
-  if (doc.HasParseError() || !doc.IsObject()) {
-    error = "not a JSON object";
-    return std::nullopt;
-  }
+  if (doc.HasParseError() || !doc.IsObject())
+    return {protocol::errc::not_an_object, "not a JSON object"};
   const rapidjson::Value* servers = &doc;
   if (auto it = doc.FindMember("mcpServers"); it != doc.MemberEnd() && doc.MemberCount() == 1)
     servers = &it->value;
-  if (!servers->IsObject()) {
-    error = "\"mcpServers\" is not a JSON object";
-    return std::nullopt;
-  }
+  if (!servers->IsObject())
+    return {protocol::errc::not_an_object, "\"mcpServers\" is not a JSON object"};
   rapidjson::StringBuffer out;
   rapidjson::Writer<rapidjson::StringBuffer> writer(out);
   servers->Accept(writer);
   return std::string(out.GetString(), out.GetSize());
 }
 
-std::optional<std::string> read_text(const std::string& path, std::string& error) {
+// The file's content ("-": this program's stdin); fails with open's errno.
+protocol::result<std::string> read_text(const std::string& path) {
   if (path == "-") {
     std::string all{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
     return all;
   }
+  errno = 0;
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = "cannot read " + path;
-    return std::nullopt;
-  }
+  if (!in)
+    return {std::error_code(errno != 0 ? errno : EIO, std::generic_category()),
+            "cannot read " + path};
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// A failed result<T> for a usage error: e's code, its text after `what: `.
+protocol::error prefixed(const std::string& what, const protocol::error& e) {
+  return {e.code, what + ": " + e.message()};
 }
 
 // exec --tty and spawn: the words after -- as one command line, as ssh joins them.
@@ -291,11 +296,13 @@ int usage(const std::string& why, const std::string& mode) {
   return exit_usage;
 }
 
-// Checks that need several options at once, and the files the options name.
-std::optional<int> finish(cli_options& o, raw_options& r, bool saw_double_dash) {
-  auto fail = [&](const std::string& why) { return usage(why, o.mode); };
-  if (!o.url.empty() && o.url.rfind("ws://", 0) != 0 && o.url.rfind("wss://", 0) != 0)
-    return fail("invalid URL '" + o.url + "': expected ws://HOST:PORT/ or wss://HOST:PORT/");
+// A usage error's result: protocol::errc::invalid_value with the text to show.
+protocol::error invalid(std::string why) {
+  return {protocol::errc::invalid_value, std::move(why)};
+}
+
+// --download, --env and --ci into their final form (CLI11 checked their syntax).
+void apply_raw(cli_options& o, const raw_options& r) {
   for (const auto& d : r.downloads) {
     const auto eq = d.rfind('=');
     protocol::downloadable dl;
@@ -313,119 +320,155 @@ std::optional<int> finish(cli_options& o, raw_options& r, bool saw_double_dash) 
   else if (r.ci == "gitlab" || (r.ci == "auto" && std::getenv("GITLAB_CI") &&
                                 std::string(std::getenv("GITLAB_CI")) == "true"))
     o.ci = ci_format::gitlab;
-  std::string error;
-  if (o.mode == "exec") {
-    if (!r.script.empty() && !o.commands.empty())
-      return fail("--script and commands after -- exclude each other");
-    if (!o.commands.empty() && !saw_double_dash)
-      return fail("unexpected argument '" + o.commands.front() + "' (commands go after --)");
-    if (!r.shell.empty() && r.script.empty())
-      return fail("--shell needs --script");
-    if (!r.script.empty()) {
-      auto text = read_text(r.script, error);
-      if (!text)
-        return fail("--script: " + error);
-      o.commands.push_back(r.shell.empty() ? *text
-                                           : r.shell + " -c " + shell_quote(*text) + " " +
-                                                 shell_quote(r.script));
-    }
-    if (o.commands.empty())
-      return fail("exec needs commands after -- (or --script FILE)");
-    if (o.tty) {
-      if (o.detach || !r.stdin_file.empty() || !o.artifacts.empty() || !r.downloads.empty() ||
-          o.wait_ready_s || !r.script.empty())
-        return fail("--tty runs one interactive process: no --detach, --stdin, --script, "
-                    "--artifacts, --download or --wait-ready");
-      o.commands = {join_words(o.commands)};
-    }
-    if (!r.stdin_file.empty()) {
-      if (r.stdin_file == "-" && r.script == "-")
-        return fail("--stdin - and --script - both want this program's stdin");
-      if (!(o.stdin_data = read_text(r.stdin_file, error)))
-        return fail("--stdin: " + error);
-    }
+}
+
+// exec: the commands (after --, or --script), --tty's limits, --stdin.
+protocol::result<void> finish_exec(cli_options& o, const raw_options& r, bool saw_double_dash) {
+  if (!r.script.empty() && !o.commands.empty())
+    return invalid("--script and commands after -- exclude each other");
+  if (!o.commands.empty() && !saw_double_dash)
+    return invalid("unexpected argument '" + o.commands.front() + "' (commands go after --)");
+  if (!r.shell.empty() && r.script.empty())
+    return invalid("--shell needs --script");
+  if (!r.script.empty()) {
+    auto text = read_text(r.script);
+    if (!text.ok())
+      return prefixed("--script", text.error());
+    o.commands.push_back(r.shell.empty() ? text.value()
+                                         : r.shell + " -c " + shell_quote(text.value()) + " " +
+                                               shell_quote(r.script));
   }
-  if (o.mode == "query") {
-    if (r.have_prompt == !r.prompt_file.empty())
-      return fail("query needs one of --prompt TEXT, --prompt - (stdin) or --prompt-file FILE");
-    if (!r.prompt_file.empty() || *o.prompt == "-") {
-      const std::string path = r.prompt_file.empty() ? "-" : r.prompt_file;
-      if (!(o.prompt = read_text(path, error)))
-        return fail("--prompt-file: " + error);
-    }
-    if (!r.schema_file.empty()) {
-      auto schema = read_text(r.schema_file, error);
-      if (!schema)
-        return fail("--schema: " + error);
-      // A bare JSON Schema is wrapped in the envelope the protocol expects.
-      if (schema->find("\"json_schema\"") == std::string::npos)
-        schema = R"({"type":"json_schema","schema":)" + *schema + "}";
-      o.schema = schema;
-    }
-    if (!r.mcp_config_file.empty()) {
-      auto text = read_text(r.mcp_config_file, error);
-      if (!text)
-        return fail("--mcp-config: " + error);
-      auto servers = mcp_servers_of(*text, error);
-      if (!servers)
-        return fail("--mcp-config: " + error);
-      o.harness.mcp_servers = protocol::json_text{std::move(*servers)};
-    }
-  }
-  if (o.mode == "spawn") {
-    if (!saw_double_dash || o.commands.empty())
-      return fail("spawn needs the command after --");
+  if (o.commands.empty())
+    return invalid("exec needs commands after -- (or --script FILE)");
+  if (o.tty) {
+    if (o.detach || !r.stdin_file.empty() || !o.artifacts.empty() || !r.downloads.empty() ||
+        o.wait_ready_s || !r.script.empty())
+      return invalid("--tty runs one interactive process: no --detach, --stdin, --script, "
+                     "--artifacts, --download or --wait-ready");
     o.commands = {join_words(o.commands)};
-    if ((o.ready_timeout_s) && !o.ready_port && !o.ready_probe)
-      return fail("--ready-timeout needs --ready-port or --ready-probe");
   }
-  if (o.mode == "ps" || o.mode == "kill" || o.mode == "wait") {
-    // [HANDLE] [ID]: the handle is JSON (or spawn's whole output), an id is not.
-    auto& args = o.commands;
-    if (!args.empty() && args.front().find('{') != std::string::npos) {
-      o.handle_text = args.front();
-      args.erase(args.begin());
-    }
-    if (o.mode != "ps") {
-      if (args.size() > 1)
-        return fail("unexpected argument '" + args[1] + "'");
-      if (!args.empty())
-        o.process_id = args.front();
-      else if (const char* id = std::getenv("AGENTRT_PROCESS"); id && *id)
-        o.process_id = id;
-      // else: the handle's process_id (spawn's output), or a usage error then
-    } else if (!args.empty()) {
-      return fail("unexpected argument '" + args.front() + "'");
-    }
-    args.clear();
+  if (!r.stdin_file.empty()) {
+    if (r.stdin_file == "-" && r.script == "-")
+      return invalid("--stdin - and --script - both want this program's stdin");
+    auto data = read_text(r.stdin_file);
+    if (!data.ok())
+      return prefixed("--stdin", data.error());
+    o.stdin_data = std::move(data).value();
   }
+  return {};
+}
+
+// query: the prompt (text, stdin or file), --schema, --mcp-config.
+protocol::result<void> finish_query(cli_options& o, const raw_options& r) {
+  if (r.have_prompt == !r.prompt_file.empty())
+    return invalid("query needs one of --prompt TEXT, --prompt - (stdin) or --prompt-file FILE");
+  if (!r.prompt_file.empty() || *o.prompt == "-") {
+    auto prompt = read_text(r.prompt_file.empty() ? "-" : r.prompt_file);
+    if (!prompt.ok())
+      return prefixed("--prompt-file", prompt.error());
+    o.prompt = std::move(prompt).value();
+  }
+  if (!r.schema_file.empty()) {
+    auto schema = read_text(r.schema_file);
+    if (!schema.ok())
+      return prefixed("--schema", schema.error());
+    // A bare JSON Schema is wrapped in the envelope the protocol expects.
+    if (schema->find("\"json_schema\"") == std::string::npos)
+      o.schema = R"({"type":"json_schema","schema":)" + schema.value() + "}";
+    else
+      o.schema = std::move(schema).value();
+  }
+  if (!r.mcp_config_file.empty()) {
+    auto text = read_text(r.mcp_config_file);
+    if (!text.ok())
+      return prefixed("--mcp-config", text.error());
+    auto servers = mcp_servers_of(text.value());
+    if (!servers.ok())
+      return prefixed("--mcp-config", servers.error());
+    o.harness.mcp_servers = protocol::json_text{std::move(servers).value()};
+  }
+  return {};
+}
+
+// spawn: the command after --, and readiness options that need each other.
+protocol::result<void> finish_spawn(cli_options& o, bool saw_double_dash) {
+  if (!saw_double_dash || o.commands.empty())
+    return invalid("spawn needs the command after --");
+  o.commands = {join_words(o.commands)};
+  if ((o.ready_timeout_s) && !o.ready_port && !o.ready_probe)
+    return invalid("--ready-timeout needs --ready-port or --ready-probe");
+  return {};
+}
+
+// ps, kill and wait: [HANDLE] [ID]; the handle is JSON (or spawn's whole output), an id is not.
+protocol::result<void> finish_process_args(cli_options& o) {
+  auto& args = o.commands;
+  if (!args.empty() && args.front().find('{') != std::string::npos) {
+    o.handle_text = args.front();
+    args.erase(args.begin());
+  }
+  if (o.mode != "ps") {
+    if (args.size() > 1)
+      return invalid("unexpected argument '" + args[1] + "'");
+    if (!args.empty())
+      o.process_id = args.front();
+    else if (const char* id = std::getenv("AGENTRT_PROCESS"); id && *id)
+      o.process_id = id;
+    // else: the handle's process_id (spawn's output), or a usage error then
+  } else if (!args.empty()) {
+    return invalid("unexpected argument '" + args.front() + "'");
+  }
+  args.clear();
+  return {};
+}
+
+// --detach and the ways to answer uploads, which need or exclude each other.
+protocol::result<void> check_detach_and_uploads(const cli_options& o) {
   if (o.detach && !o.durable)
-    return fail("--detach needs a durable session (drop --no-durable)");
+    return invalid("--detach needs a durable session (drop --no-durable)");
   // --detach answers no uploads itself: `attach` does, with its own --upload-to/--presign-cmd.
   if (!o.artifacts.empty() && !o.upload_to && !o.presign_cmd && !o.detach)
-    return fail("--artifacts needs --upload-to or --presign-cmd");
+    return invalid("--artifacts needs --upload-to or --presign-cmd");
   if ((o.upload_to || o.presign_cmd) && o.artifacts.empty() && o.mode != "attach")
-    return fail("--upload-to/--presign-cmd need --artifacts");
+    return invalid("--upload-to/--presign-cmd need --artifacts");
   if ((o.upload_to || o.presign_cmd) && o.detach)
-    return fail("--detach answers no uploads: give --upload-to/--presign-cmd to attach");
+    return invalid("--detach answers no uploads: give --upload-to/--presign-cmd to attach");
   if (o.upload_to && o.presign_cmd)
-    return fail("use either --upload-to or --presign-cmd");
+    return invalid("use either --upload-to or --presign-cmd");
+  return {};
+}
+
+// The subcommand's own checks (those that need several options at once, and the files the
+// options name).
+protocol::result<void> finish_mode(cli_options& o, const raw_options& r, bool saw_double_dash) {
+  if (o.mode == "exec")
+    return finish_exec(o, r, saw_double_dash);
+  if (o.mode == "query")
+    return finish_query(o, r);
+  if (o.mode == "spawn")
+    return finish_spawn(o, saw_double_dash);
+  if (o.mode == "ps" || o.mode == "kill" || o.mode == "wait")
+    return finish_process_args(o);
+  return {};
+}
+
+// Checks that need several options at once, and the files the options name.
+std::optional<int> finish(cli_options& o, const raw_options& r, bool saw_double_dash) {
+  if (!o.url.empty() && o.url.rfind("ws://", 0) != 0 && o.url.rfind("wss://", 0) != 0)
+    return usage("invalid URL '" + o.url + "': expected ws://HOST:PORT/ or wss://HOST:PORT/",
+                 o.mode);
+  apply_raw(o, r);
+  if (auto done = finish_mode(o, r, saw_double_dash); !done.ok())
+    return usage(done.error().message(), o.mode);
+  if (auto checked = check_detach_and_uploads(o); !checked.ok())
+    return usage(checked.error().message(), o.mode);
   if (!o.token)
     if (const char* t = std::getenv("AGENTRT_TOKEN"); t && *t)
       o.token = t;
   return std::nullopt;
 }
 
-} // namespace
-
-std::optional<int> parse_options(int argc, char** argv, cli_options& o) {
-  CLI::App app{overview, "agentrt-client"};
-  app.set_version_flag("--version", "agentrt-client " + client::version());
-  app.require_subcommand(1);
-  app.fallthrough(); // --version after the subcommand
-  app.footer(exit_code_help);
-  raw_options r;
-
+CLI::App* add_exec(CLI::App& app, cli_options& o, raw_options& r) {
   auto* exec = app.add_subcommand("exec", exec_text);
   add_request(exec, o, r);
   exec->add_option("command", o.commands,
@@ -456,7 +499,10 @@ std::optional<int> parse_options(int argc, char** argv, cli_options& o) {
                  "spaces) on a terminal sized like this one, this terminal in raw mode, keys "
                  "and window size forwarded; exit with its exit code");
   add_common(exec, o);
+  return exec;
+}
 
+CLI::App* add_query(CLI::App& app, cli_options& o, raw_options& r) {
   auto* query = app.add_subcommand("query", query_text);
   add_request(query, o, r);
   query
@@ -478,12 +524,18 @@ std::optional<int> parse_options(int argc, char** argv, cli_options& o) {
       ->type_name("FILE");
   add_agent_options(query, o, r);
   add_common(query, o);
+  return query;
+}
 
+CLI::App* add_attach(CLI::App& app, cli_options& o) {
   auto* attach = app.add_subcommand("attach", attach_text);
   attach->add_option("handle", o.handle_text,
                      "the output of --detach (default: the AGENTRT_* variables)");
   add_common(attach, o);
+  return attach;
+}
 
+CLI::App* add_spawn(CLI::App& app, cli_options& o, raw_options& r) {
   auto* spawn = app.add_subcommand("spawn", spawn_text);
   spawn->add_option("url", o.url, "ws://HOST:PORT/ or wss://HOST:PORT/")->required();
   spawn->add_option("command", o.commands, "the command, after --");
@@ -509,7 +561,11 @@ std::optional<int> parse_options(int argc, char** argv, cli_options& o) {
   seconds_option(spawn, "--wait-ready", o.wait_ready_s,
                  "keep trying to connect for up to S seconds (a sandbox still booting)");
   add_connection(spawn, o);
+  return spawn;
+}
 
+// ps, kill and wait.
+std::vector<CLI::App*> add_process_commands(CLI::App& app, cli_options& o) {
   auto* ps = app.add_subcommand("ps", ps_text);
   auto* kill = app.add_subcommand("kill", kill_text);
   auto* wait = app.add_subcommand("wait", wait_text);
@@ -526,10 +582,11 @@ std::optional<int> parse_options(int argc, char** argv, cli_options& o) {
       ->type_name("SIGNAL");
   seconds_option(wait, "--timeout", o.timeout_s,
                  "give up after S seconds (exit 124; the process keeps running)");
+  return {ps, kill, wait};
+}
 
-  for (auto* sub : {exec, query, attach, spawn, ps, kill, wait})
-    sub->footer(exit_code_help);
-
+// A first argument that names no subcommand (CLI11 would take it for a positional).
+std::optional<int> check_subcommand_name(int argc, char** argv) {
   static const std::vector<std::string> names = {"exec", "query", "attach", "spawn",
                                                  "ps",   "kill",  "wait"};
   if (argc > 1 && argv[1][0] != '-' &&
@@ -537,12 +594,36 @@ std::optional<int> parse_options(int argc, char** argv, cli_options& o) {
     return usage("unknown subcommand '" + std::string(argv[1]) +
                      "' (exec, query, attach, spawn, ps, kill, wait)",
                  "");
-  bool saw_double_dash = false;
+  return std::nullopt;
+}
+
+bool has_double_dash(int argc, char** argv) {
   for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) == "--") {
-      saw_double_dash = true;
-      break;
-    }
+    if (std::string(argv[i]) == "--")
+      return true;
+  return false;
+}
+
+} // namespace
+
+std::optional<int> parse_options(int argc, char** argv, cli_options& o) {
+  CLI::App app{overview, "agentrt-client"};
+  app.set_version_flag("--version", "agentrt-client " + client::version());
+  app.require_subcommand(1);
+  app.fallthrough(); // --version after the subcommand
+  app.footer(exit_code_help);
+  raw_options r;
+
+  std::vector<CLI::App*> subcommands = {add_exec(app, o, r), add_query(app, o, r),
+                                        add_attach(app, o), add_spawn(app, o, r)};
+  for (auto* sub : add_process_commands(app, o))
+    subcommands.push_back(sub);
+  for (auto* sub : subcommands)
+    sub->footer(exit_code_help);
+
+  if (auto status = check_subcommand_name(argc, argv))
+    return status;
+  const bool saw_double_dash = has_double_dash(argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -130,4 +130,9 @@ void report(const client::client_error& e, bool json) {
   report(from_client_error(e), json);
 }
 
+int report_failure(const client::client_error& e, bool json) {
+  report(e, json);
+  return from_client_error(e).exit_code;
+}
+
 } // namespace agentrt::cli

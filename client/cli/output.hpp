@@ -54,6 +54,8 @@ cli_error from_client_error(const client::client_error& e);
 // (a runtime error stays the runtime's own error_message).
 void report(const cli_error& e, bool json);
 void report(const client::client_error& e, bool json);
+// report(e, json), and the exit status e calls for.
+int report_failure(const client::client_error& e, bool json);
 
 // Writes text to stdout or stderr under the output mutex and flushes.
 void print(std::FILE* stream, const std::string& text);

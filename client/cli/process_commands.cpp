@@ -6,6 +6,7 @@
 #include <future>
 #include <sstream>
 
+#include "agentrt/protocol/errc.hpp"
 #include "session_handle_text.hpp"
 #include "session_run.hpp"
 #include "subcommands.hpp"
@@ -54,56 +55,121 @@ void print_table(const std::vector<ac::process_info>& processes) {
   print(stdout, out);
 }
 
-// Waits for f; nullopt when the user interrupted or `limit` passed.
+// Waits for f. Fails with client::errc::cancelled when the user interrupted, timed_out when
+// `limit` passed.
 template <typename T>
-std::optional<T> wait_bounded(std::future<T>& f, const run_control& c,
-                              std::optional<std::chrono::milliseconds> limit, bool& timed_out) {
+protocol::result<T> wait_bounded(std::future<T>& f, const run_control& c,
+                                 std::optional<std::chrono::milliseconds> limit) {
   const auto deadline = std::chrono::steady_clock::now() + limit.value_or(0ms);
   while (f.wait_for(50ms) != std::future_status::ready) {
     if (c.interrupted())
-      return std::nullopt;
-    if (limit && std::chrono::steady_clock::now() >= deadline) {
-      timed_out = true;
-      return std::nullopt;
-    }
+      return ac::errc::cancelled;
+    if (limit && std::chrono::steady_clock::now() >= deadline)
+      return ac::errc::timed_out;
   }
   return f.get();
+}
+
+// The session and the process the command acts on.
+struct process_target {
+  client::session_handle handle;
+  std::string id; // "" for ps
+};
+
+// From the handle (argument or environment) and the process ID (argument, AGENTRT_PROCESS, or
+// the handle's process_id); fails with the text to show before the usage hint.
+protocol::result<process_target> resolve_target(const cli_options& o) {
+  auto handle = handle_from(o.handle_text);
+  if (!handle.ok())
+    return std::move(handle).error();
+  std::string id = o.process_id;
+  if (id.empty() && o.handle_text)
+    id = process_id_of(*o.handle_text);
+  if (id.empty() && o.mode != "ps")
+    return {protocol::errc::missing_field,
+            o.mode + " needs a process ID (an argument, AGENTRT_PROCESS, or spawn's output as "
+                     "the handle)"};
+  return process_target{std::move(handle).value(), std::move(id)};
+}
+
+// Attaches without taking over the request in flight (nobody here collects it).
+std::pair<std::shared_ptr<ac::async_session>, ac::client_error>
+attach_quietly(ac::io_loop& loop, const cli_options& o, const client::session_handle& handle) {
+  auto attached = std::make_shared<
+      std::promise<std::pair<std::shared_ptr<ac::async_session>, ac::client_error>>>();
+  auto attached_future = attached->get_future();
+  ac::async_session::attach(
+      loop, connect_options_for(o), handle, {},
+      [attached](std::shared_ptr<ac::async_session> s, ac::client_error e) {
+        attached->set_value({std::move(s), std::move(e)});
+      },
+      [](ac::attach_result, ac::client_error) {}); // a request in flight is not ours to collect
+  return attached_future.get();
+}
+
+// What one of ps, kill and wait did: the exit status it chose, and the client error still to
+// report (which then decides the status).
+struct mode_outcome {
+  int status = 0;
+  ac::client_error failure;
+};
+
+mode_outcome run_ps(ac::async_session& s, const cli_options& o) {
+  auto [list, e] = s.list_processes().get();
+  if (!e && o.json) {
+    protocol::process_list_result_message m;
+    m.processes = std::move(list);
+    emit(m);
+  } else if (!e) {
+    print_table(list);
+  }
+  return {0, e};
+}
+
+mode_outcome run_wait(ac::async_session& s, const cli_options& o, const std::string& id,
+                      const run_control& control) {
+  auto f = std::async(std::launch::async, [p = s.process(id)]() mutable { return p.wait(); });
+  auto outcome =
+      wait_bounded(f, control, o.timeout_s ? std::optional(to_ms(*o.timeout_s)) : std::nullopt);
+  if (!outcome.ok()) {
+    // The process keeps running. The wait already sent stays pending at the runtime: its
+    // answer, when the process exits, collects it into the journal, where nobody reads it
+    // (README: a later wait then finds the id unknown).
+    const bool timed_out = outcome.error().code == ac::errc::timed_out;
+    print(stderr, std::string("agentrt-client: ") + (timed_out ? "timed out" : "interrupted") +
+                      " waiting for process " + id + "\n");
+    return {timed_out ? exit_timeout : exit_cancelled, {}};
+  }
+  if (outcome->second)
+    return {0, outcome->second};
+  const auto& exit = outcome->first;
+  if (o.json) {
+    protocol::process_exit_message m;
+    m.process_id = id;
+    m.exit_code = exit.exit_code;
+    m.signal = exit.signal;
+    m.timed_out = exit.timed_out;
+    emit(m);
+  }
+  return {exit.exit_code >= 0 && exit.exit_code < 256 ? exit.exit_code : 1, {}};
 }
 
 } // namespace
 
 int run_process_command(const cli_options& o) {
-  std::string error;
-  auto handle = o.handle_text ? parse_handle(*o.handle_text, error) : handle_from_env(error);
-  std::string id = o.process_id;
-  if (handle && id.empty() && o.handle_text)
-    id = process_id_of(*o.handle_text);
-  if (handle && id.empty() && o.mode != "ps")
-    error = o.mode + " needs a process ID (an argument, AGENTRT_PROCESS, or spawn's output as "
-                     "the handle)";
-  if (!handle || (id.empty() && o.mode != "ps")) {
-    print(stderr, "agentrt-client: " + error + "\nRun 'agentrt-client " + o.mode +
-                      " --help' for the options.\n");
+  auto target = resolve_target(o);
+  if (!target.ok()) {
+    print(stderr, "agentrt-client: " + target.error().message() + "\nRun 'agentrt-client " +
+                      o.mode + " --help' for the options.\n");
     return exit_usage;
   }
-  handle->last_seq = skip_replay;
+  target->handle.last_seq = skip_replay;
 
   run_control control(std::nullopt); // before the loop: its thread inherits the signal mask
   ac::io_loop loop;
-  auto attached = std::make_shared<
-      std::promise<std::pair<std::shared_ptr<ac::async_session>, ac::client_error>>>();
-  auto attached_future = attached->get_future();
-  ac::async_session::attach(
-      loop, connect_options_for(o), *handle, {},
-      [attached](std::shared_ptr<ac::async_session> s, ac::client_error e) {
-        attached->set_value({std::move(s), std::move(e)});
-      },
-      [](ac::attach_result, ac::client_error) {}); // a request in flight is not ours to collect
-  auto [s, attach_error] = attached_future.get();
-  if (!s) {
-    report(attach_error, o.json);
-    return from_client_error(attach_error).exit_code;
-  }
+  auto [s, attach_error] = attach_quietly(loop, o, target->handle);
+  if (!s)
+    return report_failure(attach_error, o.json);
   if (!s->supports_processes()) {
     report(cli_error{ac::errc_name(ac::errc::not_supported),
                      o.url + " does not offer session processes", "{}", exit_connection},
@@ -112,59 +178,21 @@ int run_process_command(const cli_options& o) {
     return exit_connection;
   }
 
-  int status = 0;
-  ac::client_error failure;
-  if (o.mode == "ps") {
-    auto [list, e] = s->list_processes().get();
-    failure = e;
-    if (!e && o.json) {
-      protocol::process_list_result_message m;
-      m.processes = std::move(list);
-      emit(m);
-    } else if (!e) {
-      print_table(list);
-    }
-  } else if (o.mode == "kill") {
-    failure = s->process(id).signal(o.signal_name);
-  } else {
-    auto f = std::async(std::launch::async, [p = s->process(id)]() mutable { return p.wait(); });
-    bool timed_out = false;
-    auto outcome = wait_bounded(
-        f, control, o.timeout_s ? std::optional(to_ms(*o.timeout_s)) : std::nullopt, timed_out);
-    if (!outcome) {
-      // The process keeps running. The wait already sent stays pending at the runtime: its
-      // answer, when the process exits, collects it into the journal, where nobody reads it
-      // (README: a later wait then finds the id unknown).
-      status = timed_out ? exit_timeout : exit_cancelled;
-      print(stderr, std::string("agentrt-client: ") + (timed_out ? "timed out" : "interrupted") +
-                        " waiting for process " + id + "\n");
-    } else if (outcome->second) {
-      failure = outcome->second;
-    } else {
-      const auto& exit = outcome->first;
-      if (o.json) {
-        protocol::process_exit_message m;
-        m.process_id = id;
-        m.exit_code = exit.exit_code;
-        m.signal = exit.signal;
-        m.timed_out = exit.timed_out;
-        emit(m);
-      }
-      status = exit.exit_code >= 0 && exit.exit_code < 256 ? exit.exit_code : 1;
-    }
-  }
-  if (failure) {
-    report(failure, o.json);
-    status = from_client_error(failure).exit_code;
-  }
+  mode_outcome done;
+  if (o.mode == "ps")
+    done = run_ps(*s, o);
+  else if (o.mode == "kill")
+    done.failure = s->process(target->id).signal(o.signal_name);
+  else
+    done = run_wait(*s, o, target->id, control);
+  if (done.failure)
+    done.status = report_failure(done.failure, o.json);
   if (auto f = s->detach(); f.wait_for(30s) == std::future_status::ready) {
     auto [h, e] = f.get();
-    if (e && !failure) {
-      report(e, o.json);
-      return from_client_error(e).exit_code;
-    }
+    if (e && !done.failure)
+      return report_failure(e, o.json);
   }
-  return status;
+  return done.status;
 }
 
 } // namespace agentrt::cli

@@ -3,6 +3,8 @@
 // the runtime always sends one.
 #include "put_receiver.hpp"
 
+#include "agentrt/protocol/errc.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -13,6 +15,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -120,52 +123,84 @@ struct put_receiver::impl {
       got += static_cast<unsigned long long>(n);
     }
     out.close();
-    bool ok = static_cast<bool>(out);
-    if (ok) {
-      std::filesystem::rename(part, final_path, ec);
-      ok = !ec;
-    } else {
-      std::filesystem::remove(part, ec);
-    }
-    respond(fd, ok ? "200 OK" : "500 Internal Server Error");
+    const std::error_code stored = store(out, part, final_path);
+    respond(fd, stored ? "500 Internal Server Error" : "200 OK");
     {
       std::lock_guard lock(mutex);
       pending.erase(path);
       cv.notify_all();
     }
-    if (t.done)
-      t.done(ok, ok ? "" : "cannot write " + final_path.string());
+    if (!t.done)
+      return;
+    if (stored)
+      t.done(protocol::error{stored, "cannot write " + final_path.string()});
+    else
+      t.done({});
+  }
+
+  // Renames the complete part file into place, or removes it when writing it failed.
+  static std::error_code store(const std::ofstream& out, const std::filesystem::path& part,
+                               const std::filesystem::path& final_path) {
+    std::error_code ec;
+    if (!out) {
+      std::filesystem::remove(part, ec);
+      return std::make_error_code(std::errc::io_error);
+    }
+    std::filesystem::rename(part, final_path, ec);
+    return ec;
   }
 };
 
-put_receiver::put_receiver(std::string dir, const std::string& bind_host,
-                           std::string advertise_host, std::string& error)
-    : impl_(std::make_unique<impl>()) {
-  impl_->dir = std::move(dir);
-  // Created up front: a missing directory would otherwise only show as failed PUTs, which the
-  // runtime logs but never reports to this client.
-  std::error_code ec;
-  std::filesystem::create_directories(impl_->dir, ec);
-  if (ec) {
-    error = "cannot create " + impl_->dir + ": " + ec.message();
-    return;
-  }
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+namespace {
+
+struct listener {
+  int fd = -1;
+  std::uint16_t port = 0;
+};
+
+// A listening IPv4 socket on an ephemeral port of bind_host, or the errno of the step that
+// failed (protocol::errc::invalid_value for an address inet_pton does not take).
+protocol::result<listener> listen_on(const std::string& bind_host) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = 0;
-  if (fd < 0 || ::inet_pton(AF_INET, bind_host.c_str(), &addr.sin_addr) != 1 ||
-      ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 16) != 0) {
-    error = "cannot listen on " + bind_host;
-    if (fd >= 0)
-      ::close(fd);
-    return;
+  const std::string text = "cannot listen on " + bind_host;
+  if (::inet_pton(AF_INET, bind_host.c_str(), &addr.sin_addr) != 1)
+    return {protocol::errc::invalid_value, text};
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return {std::error_code(errno, std::generic_category()), text};
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 16) != 0) {
+    const std::error_code ec(errno, std::generic_category());
+    ::close(fd);
+    return {ec, text};
   }
   socklen_t len = sizeof addr;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  impl_->listen_fd = fd;
-  impl_->base = "http://" + advertise_host + ":" + std::to_string(ntohs(addr.sin_port));
-  impl_->thread = std::thread([this] { impl_->serve(); });
+  return listener{fd, ntohs(addr.sin_port)};
+}
+
+} // namespace
+
+put_receiver::put_receiver() : impl_(std::make_unique<impl>()) {}
+
+protocol::result<std::unique_ptr<put_receiver>>
+put_receiver::open(std::string dir, const std::string& bind_host, std::string advertise_host) {
+  // Created up front: a missing directory would otherwise only show as failed PUTs, which the
+  // runtime logs but never reports to this client.
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    return {ec, "cannot create " + dir + ": " + ec.message()};
+  auto listening = listen_on(bind_host);
+  if (!listening.ok())
+    return std::move(listening).error();
+  std::unique_ptr<put_receiver> r(new put_receiver());
+  r->impl_->dir = std::move(dir);
+  r->impl_->listen_fd = listening->fd;
+  r->impl_->base = "http://" + advertise_host + ":" + std::to_string(listening->port);
+  r->impl_->thread = std::thread([impl = r->impl_.get()] { impl->serve(); });
+  return r;
 }
 
 put_receiver::~put_receiver() {

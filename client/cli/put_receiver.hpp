@@ -7,20 +7,24 @@
 #include <memory>
 #include <string>
 
+#include "agentrt/protocol/result.hpp"
+
 namespace agentrt::cli {
 
 class put_receiver {
 public:
-  // Listens on bind_host (an IPv4 address) on an ephemeral port; URLs use advertise_host.
-  // On failure, error is set and the receiver serves nothing.
-  put_receiver(std::string dir, const std::string& bind_host, std::string advertise_host,
-               std::string& error);
+  // Creates dir and listens on bind_host (an IPv4 address) on an ephemeral port; URLs use
+  // advertise_host. Fails with the errno of the step that did (protocol::errc::invalid_value
+  // for a bind_host that is no IPv4 address) and the text to show.
+  static protocol::result<std::unique_ptr<put_receiver>>
+  open(std::string dir, const std::string& bind_host, std::string advertise_host);
   ~put_receiver(); // stops serving and joins the thread
   put_receiver(const put_receiver&) = delete;
   put_receiver& operator=(const put_receiver&) = delete;
 
-  // Called on the receiver's thread once the PUT to a URL was stored (ok) or could not be.
-  using done_handler = std::function<void(bool ok, const std::string& error)>;
+  // Called on the receiver's thread once the PUT to a URL was stored (ok()) or could not be
+  // (the errno, and "cannot write PATH" as the text).
+  using done_handler = std::function<void(const protocol::result<void>& stored)>;
 
   // A fresh one-shot URL for an artifact; the body will be written to dir/filename, where
   // filename may hold '/'-separated subdirectories (created on demand; the caller keeps it
@@ -31,6 +35,8 @@ public:
   bool wait_idle(int timeout_ms);
 
 private:
+  put_receiver();
+
   struct impl;
   std::unique_ptr<impl> impl_;
 };

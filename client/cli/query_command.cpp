@@ -83,7 +83,7 @@ int run_query(const cli_options& o) {
   ac::query_options q = request_fields(o);
   set_output_callbacks(q, o, control);
   set_agent_callbacks(q.on_assistant_message, q.on_agent_event, o, control);
-  run.arts.attach(q);
+  run.arts->attach(q);
   if (o.timeout_s)
     q.timeout = to_ms(*o.timeout_s);
   set_dead_after(q, o);

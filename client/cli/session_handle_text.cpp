@@ -2,6 +2,8 @@
 // survives the round trip.
 #include "session_handle_text.hpp"
 
+#include "agentrt/protocol/errc.hpp"
+
 #include <cstdlib>
 #include <sstream>
 
@@ -67,7 +69,7 @@ std::string handle_shell(const client::session_handle& h) {
   return s;
 }
 
-std::optional<client::session_handle> parse_handle(const std::string& text, std::string& error) {
+protocol::result<client::session_handle> parse_handle(const std::string& text) {
   // The JSON line of --detach's output, or the text itself.
   std::string json = text;
   std::istringstream lines(text);
@@ -80,22 +82,18 @@ std::optional<client::session_handle> parse_handle(const std::string& text, std:
   }
   rapidjson::Document doc;
   doc.Parse(json.c_str(), json.size());
-  if (doc.HasParseError() || !doc.IsObject()) {
-    error = "the handle is not a JSON object (give the output of --detach, or set "
-            "AGENTRT_URL, AGENTRT_SESSION and AGENTRT_RESUME_TOKEN)";
-    return std::nullopt;
-  }
+  if (doc.HasParseError() || !doc.IsObject())
+    return {protocol::errc::not_an_object,
+            "the handle is not a JSON object (give the output of --detach, or set "
+            "AGENTRT_URL, AGENTRT_SESSION and AGENTRT_RESUME_TOKEN)"};
   client::session_handle h;
   if (!read_string(doc, "url", h.url) || !read_string(doc, "session_id", h.session_id) ||
-      !read_string(doc, "resume_token", h.resume_token)) {
-    error = "the handle needs the strings url, session_id and resume_token";
-    return std::nullopt;
-  }
+      !read_string(doc, "resume_token", h.resume_token))
+    return {protocol::errc::missing_field,
+            "the handle needs the strings url, session_id and resume_token"};
   if (auto it = doc.FindMember("last_seq"); it != doc.MemberEnd()) {
-    if (!it->value.IsUint64()) {
-      error = "the handle's last_seq must be a non-negative integer";
-      return std::nullopt;
-    }
+    if (!it->value.IsUint64())
+      return {protocol::errc::wrong_type, "the handle's last_seq must be a non-negative integer"};
     h.last_seq = it->value.GetUint64();
   }
   if (auto it = doc.FindMember("expires_in_s"); it != doc.MemberEnd() && it->value.IsNumber())
@@ -103,28 +101,29 @@ std::optional<client::session_handle> parse_handle(const std::string& text, std:
   return h;
 }
 
-std::optional<client::session_handle> handle_from_env(std::string& error) {
+protocol::result<client::session_handle> handle_from_env() {
   client::session_handle h;
   const char* url = std::getenv("AGENTRT_URL");
   const char* id = std::getenv("AGENTRT_SESSION");
   const char* token = std::getenv("AGENTRT_RESUME_TOKEN");
-  if (!url || !*url || !id || !*id || !token || !*token) {
-    error = "attach needs a handle: the output of --detach as its argument, or AGENTRT_URL, "
-            "AGENTRT_SESSION and AGENTRT_RESUME_TOKEN in the environment";
-    return std::nullopt;
-  }
+  if (!url || !*url || !id || !*id || !token || !*token)
+    return {protocol::errc::missing_field,
+            "attach needs a handle: the output of --detach as its argument, or AGENTRT_URL, "
+            "AGENTRT_SESSION and AGENTRT_RESUME_TOKEN in the environment"};
   h.url = url;
   h.session_id = id;
   h.resume_token = token;
   if (const char* seq = std::getenv("AGENTRT_LAST_SEQ"); seq && *seq) {
     auto n = parse_seq(seq);
-    if (!n) {
-      error = "AGENTRT_LAST_SEQ must be a non-negative integer";
-      return std::nullopt;
-    }
+    if (!n)
+      return {protocol::errc::invalid_value, "AGENTRT_LAST_SEQ must be a non-negative integer"};
     h.last_seq = *n;
   }
   return h;
+}
+
+protocol::result<client::session_handle> handle_from(const std::optional<std::string>& text) {
+  return text ? parse_handle(*text) : handle_from_env();
 }
 
 } // namespace agentrt::cli

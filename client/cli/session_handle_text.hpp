@@ -7,6 +7,7 @@
 #include <string>
 
 #include "agentrt/client/results.hpp"
+#include "agentrt/protocol/result.hpp"
 
 namespace agentrt::cli {
 
@@ -20,9 +21,13 @@ std::string handle_json(const client::session_handle& h);
 std::string handle_shell(const client::session_handle& h);
 
 // A handle from text: the JSON object, or the whole output of --detach (whose JSON line is a
-// shell comment). nullopt with error set when it is not one.
-std::optional<client::session_handle> parse_handle(const std::string& text, std::string& error);
+// shell comment). Fails with a protocol::errc (not_an_object, missing_field, wrong_type) and
+// the text to show when it is not one.
+protocol::result<client::session_handle> parse_handle(const std::string& text);
 // A handle from AGENTRT_URL, AGENTRT_SESSION, AGENTRT_RESUME_TOKEN (and AGENTRT_LAST_SEQ).
-std::optional<client::session_handle> handle_from_env(std::string& error);
+// Fails with protocol::errc::missing_field or invalid_value and the text to show.
+protocol::result<client::session_handle> handle_from_env();
+// The handle the command line gives (its text) or else the environment's.
+protocol::result<client::session_handle> handle_from(const std::optional<std::string>& text);
 
 } // namespace agentrt::cli

@@ -136,15 +136,20 @@ int finish_run(std::shared_ptr<ac::async_session>& session, bool handshake, arti
 }
 
 cli_run::cli_run(const cli_options& options, const std::string& mode)
-    : o(options), arts(options, setup_error), control(options.idle_timeout_s) {
+    : o(options), arts(artifacts::open(options)), control(options.idle_timeout_s) {
   summary.mode = mode;
 }
 
+std::optional<int> cli_run::check_setup() const {
+  if (arts.ok())
+    return std::nullopt;
+  print(stderr, "agentrt-client: " + arts.error().message() + "\n");
+  return exit_usage;
+}
+
 std::optional<int> cli_run::open() {
-  if (!setup_error.empty()) {
-    print(stderr, "agentrt-client: " + setup_error + "\n");
-    return exit_usage;
-  }
+  if (auto status = check_setup())
+    return status;
   auto [s, e] = connect_session(loop, o, control);
   if (!s) {
     const cli_error c = from_client_error(e);
@@ -168,7 +173,7 @@ int cli_run::fail(const client::client_error& e, const std::string& running) {
 }
 
 int cli_run::finish(bool handshake, int status) {
-  return finish_run(session, handshake, &arts, o, control, status, summary);
+  return finish_run(session, handshake, &arts.value(), o, control, status, summary);
 }
 
 } // namespace agentrt::cli

@@ -54,6 +54,8 @@ int finish_run(std::shared_ptr<client::async_session>& session, bool handshake, 
 struct cli_run {
   cli_run(const cli_options& options, const std::string& mode);
 
+  // When the artifacts could not be set up (--upload-to), reports it and returns exit_usage.
+  std::optional<int> check_setup() const;
   // Checks the artifacts' set-up and connects: nullopt when the session is open, else the exit
   // status (reported, --summary-json written).
   std::optional<int> open();
@@ -65,8 +67,7 @@ struct cli_run {
 
   const cli_options& o;
   run_summary summary;
-  std::string setup_error;
-  artifacts arts;
+  protocol::result<artifacts> arts; // open() and finish() only once it is ok()
   run_control control;
   client::io_loop loop;
   std::shared_ptr<client::async_session> session;

@@ -83,10 +83,10 @@ std::string mode_text(unsigned mode) {
 
 files_client::files_client(files_options options) : options_(std::move(options)) {}
 
-#define AGENTRT_FILES_URL(url)                                                                     \
-  detail::base_url url;                                                                            \
-  if (std::string why; !detail::parse_base_url(options_.url, url, why))                            \
-    return failure(errc::invalid_options, why);
+// The failure for an unusable files URL.
+static files_result url_failure(const protocol::result<detail::base_url>& url) {
+  return failure(errc::invalid_options, url.error().message());
+}
 
 // Sends a request without a body and reads the head; a non-2xx answer becomes the result.
 static files_result simple_call(http_exchange& x, const std::string& method,
@@ -107,8 +107,10 @@ static files_result simple_call(http_exchange& x, const std::string& method,
 files_result files_client::read(const std::string& remote,
                                 const std::function<bool(const char*, std::size_t)>& sink,
                                 std::uint64_t offset) {
-  AGENTRT_FILES_URL(url)
-  http_exchange x(options_, url);
+  const auto url = detail::parse_base_url(options_.url);
+  if (!url.ok())
+    return url_failure(url);
+  http_exchange x(options_, url.value());
   const std::string range =
       offset > 0 ? "Range: bytes=" + std::to_string(offset) + "-\r\n" : std::string();
   if (!x.start("GET", "/files?path=" + query_encode(remote), std::nullopt, false, range))
@@ -191,8 +193,10 @@ files_result files_client::write(const std::string& remote,
                                  const std::function<std::size_t(char*, std::size_t)>& source,
                                  std::optional<std::uint64_t> length,
                                  std::optional<unsigned> mode) {
-  AGENTRT_FILES_URL(url)
-  http_exchange x(options_, url);
+  const auto url = detail::parse_base_url(options_.url);
+  if (!url.ok())
+    return url_failure(url);
+  http_exchange x(options_, url.value());
   std::string target = "/files?path=" + query_encode(remote);
   if (mode)
     target += "&mode=" + mode_text(*mode);
@@ -259,8 +263,10 @@ files_result files_client::write_from_file(const std::string& local, const std::
 }
 
 files_result files_client::stat(const std::string& remote, file_info& out) {
-  AGENTRT_FILES_URL(url)
-  http_exchange x(options_, url);
+  const auto url = detail::parse_base_url(options_.url);
+  if (!url.ok())
+    return url_failure(url);
+  http_exchange x(options_, url.value());
   std::string body;
   files_result r = simple_call(x, "GET", "/files/stat?path=" + query_encode(remote), &body);
   if (!r)
@@ -274,8 +280,10 @@ files_result files_client::stat(const std::string& remote, file_info& out) {
 }
 
 files_result files_client::list(const std::string& remote, std::vector<file_info>& out, int depth) {
-  AGENTRT_FILES_URL(url)
-  http_exchange x(options_, url);
+  const auto url = detail::parse_base_url(options_.url);
+  if (!url.ok())
+    return url_failure(url);
+  http_exchange x(options_, url.value());
   std::string body;
   files_result r = simple_call(
       x, "GET", "/files/list?path=" + query_encode(remote) + "&depth=" + std::to_string(depth),
@@ -295,8 +303,10 @@ files_result files_client::list(const std::string& remote, std::vector<file_info
 }
 
 files_result files_client::mkdir(const std::string& remote, std::optional<unsigned> mode) {
-  AGENTRT_FILES_URL(url)
-  http_exchange x(options_, url);
+  const auto url = detail::parse_base_url(options_.url);
+  if (!url.ok())
+    return url_failure(url);
+  http_exchange x(options_, url.value());
   std::string target = "/files/mkdir?path=" + query_encode(remote);
   if (mode)
     target += "&mode=" + mode_text(*mode);
@@ -304,8 +314,10 @@ files_result files_client::mkdir(const std::string& remote, std::optional<unsign
 }
 
 files_result files_client::move(const std::string& from, const std::string& to, bool overwrite) {
-  AGENTRT_FILES_URL(url)
-  http_exchange x(options_, url);
+  const auto url = detail::parse_base_url(options_.url);
+  if (!url.ok())
+    return url_failure(url);
+  http_exchange x(options_, url.value());
   return simple_call(x, "POST",
                      "/files/move?from=" + query_encode(from) + "&to=" + query_encode(to) +
                          (overwrite ? "&overwrite=1" : ""),
@@ -313,8 +325,10 @@ files_result files_client::move(const std::string& from, const std::string& to, 
 }
 
 files_result files_client::remove(const std::string& remote, bool recursive) {
-  AGENTRT_FILES_URL(url)
-  http_exchange x(options_, url);
+  const auto url = detail::parse_base_url(options_.url);
+  if (!url.ok())
+    return url_failure(url);
+  http_exchange x(options_, url.value());
   return simple_call(x, "DELETE",
                      "/files?path=" + query_encode(remote) + (recursive ? "&recursive=1" : ""),
                      nullptr);
@@ -322,28 +336,28 @@ files_result files_client::remove(const std::string& remote, bool recursive) {
 
 files_result files_client::upload_directory(const std::string& local_dir,
                                             const std::string& remote_dir) {
-  AGENTRT_FILES_URL(url)
+  const auto url = detail::parse_base_url(options_.url);
+  if (!url.ok())
+    return url_failure(url);
   struct stat st {};
   if (::stat(local_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     return failure(errc::invalid_options, local_dir + " is not a directory");
-  http_exchange x(options_, url);
+  http_exchange x(options_, url.value());
   if (!x.start("PUT", "/files?path=" + query_encode(remote_dir) + "&format=tar", std::nullopt,
                true))
     return transport_error(x, "upload " + local_dir);
   std::uint64_t done = 0;
-  std::string why;
-  const bool sent = detail::write_tar(
-                        local_dir,
-                        [&](std::string_view data) {
-                          if (!x.send(data))
-                            return false;
-                          done += data.size();
-                          if (options_.progress)
-                            options_.progress(done, std::nullopt);
-                          return true;
-                        },
-                        why) &&
-                    x.finish_body();
+  const auto written = detail::write_tar(local_dir, [&](std::string_view data) {
+    if (!x.send(data))
+      return false;
+    done += data.size();
+    if (options_.progress)
+      options_.progress(done, std::nullopt);
+    return true;
+  });
+  const bool sent = written.ok() && x.finish_body();
+  // Only write_tar explains itself: a failed finish_body leaves why empty.
+  const std::string why = written.ok() ? std::string() : written.error().message();
   if (!x.read_head()) {
     if (!sent)
       return failure(errc::invalid_options, why);
@@ -360,8 +374,10 @@ files_result files_client::upload_directory(const std::string& local_dir,
 
 files_result files_client::download_directory(const std::string& remote_dir,
                                               const std::string& local_dir) {
-  AGENTRT_FILES_URL(url)
-  http_exchange x(options_, url);
+  const auto url = detail::parse_base_url(options_.url);
+  if (!url.ok())
+    return url_failure(url);
+  http_exchange x(options_, url.value());
   if (!x.start("GET", "/files?path=" + query_encode(remote_dir) + "&format=tar", std::nullopt,
                false))
     return transport_error(x, "download " + remote_dir);
@@ -379,14 +395,16 @@ files_result files_client::download_directory(const std::string& remote_dir,
     if (n < 0)
       return transport_error(x, "download " + remote_dir + " cut after " + std::to_string(done) +
                                     " bytes");
-    if (!extractor.feed(buf.data(), static_cast<std::size_t>(n)))
-      return failure(errc::protocol_violation, "download " + remote_dir + ": " + extractor.error());
+    if (auto fed = extractor.feed(buf.data(), static_cast<std::size_t>(n)); !fed.ok())
+      return failure(errc::protocol_violation,
+                     "download " + remote_dir + ": " + fed.error().message());
     done += static_cast<std::uint64_t>(n);
     if (options_.progress)
       options_.progress(done, std::nullopt);
   }
-  if (!extractor.finish())
-    return failure(errc::protocol_violation, "download " + remote_dir + ": " + extractor.error());
+  if (auto finished = extractor.finish(); !finished.ok())
+    return failure(errc::protocol_violation,
+                   "download " + remote_dir + ": " + finished.error().message());
   files_result r;
   r.status = x.status();
   return r;

@@ -1,6 +1,8 @@
 // Blocking HTTP/1.1 for the files API client.
 #include "files_http.hpp"
 
+#include "agentrt/protocol/errc.hpp"
+
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -31,7 +33,8 @@ struct http_exchange::tls_state {
   }
 };
 
-bool parse_base_url(const std::string& url, base_url& out, std::string& why) {
+protocol::result<base_url> parse_base_url(const std::string& url) {
+  base_url out;
   std::string rest;
   for (const auto& [scheme, tls] : {std::pair<std::string, bool>{"ws://", false},
                                     {"wss://", true},
@@ -43,17 +46,13 @@ bool parse_base_url(const std::string& url, base_url& out, std::string& why) {
       break;
     }
   }
-  if (rest.empty()) {
-    why = "not a ws://, wss://, http:// or https:// URL: " + url;
-    return false;
-  }
+  if (rest.empty())
+    return {protocol::errc::invalid_value, "not a ws://, wss://, http:// or https:// URL: " + url};
   const std::string authority = rest.substr(0, rest.find_first_of("/?#"));
   if (!authority.empty() && authority.front() == '[') {
     const auto close = authority.find(']');
-    if (close == std::string::npos) {
-      why = "bad IPv6 address in " + url;
-      return false;
-    }
+    if (close == std::string::npos)
+      return {protocol::errc::invalid_value, "bad IPv6 address in " + url};
     out.host = authority.substr(1, close - 1);
     out.port = close + 2 <= authority.size() ? authority.substr(close + 2) : "";
   } else {
@@ -63,11 +62,9 @@ bool parse_base_url(const std::string& url, base_url& out, std::string& why) {
   }
   if (out.port.empty())
     out.port = out.tls ? "443" : "80";
-  if (out.host.empty()) {
-    why = "no host in " + url;
-    return false;
-  }
-  return true;
+  if (out.host.empty())
+    return {protocol::errc::invalid_value, "no host in " + url};
+  return out;
 }
 
 std::string query_encode(std::string_view s) {

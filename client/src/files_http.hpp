@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "agentrt/client/files.hpp"
+#include "agentrt/protocol/result.hpp"
 
 namespace agentrt::client::detail {
 
@@ -22,8 +23,8 @@ struct base_url {
   std::string port;
 };
 
-// ws:// wss:// http:// https://; the path is ignored.
-bool parse_base_url(const std::string& url, base_url& out, std::string& why);
+// ws:// wss:// http:// https://; the path is ignored. Fails with protocol::errc::invalid_value.
+protocol::result<base_url> parse_base_url(const std::string& url);
 
 // Percent-encodes a query value.
 std::string query_encode(std::string_view s);

@@ -296,95 +296,117 @@ void session_core::on_process_message(protocol::message& msg) {
   std::visit(
       [&](auto& m) {
         using type = std::decay_t<decltype(m)>;
-        if constexpr (std::is_same_v<type, protocol::process_output_message>) {
-          auto it = processes_.find(m.process_id);
-          if (it == processes_.end())
-            return; // a process nobody here holds a handle for
-          const auto& cb = it->second->callbacks;
-          const auto& f = m.stream == "pty"      ? cb.on_pty
-                          : m.stream == "stderr" ? cb.on_stderr
-                                                 : cb.on_stdout;
-          if (f)
-            f(m.data);
-        } else if constexpr (std::is_same_v<type, protocol::process_started_message>) {
-          auto it = m.ref ? process_ops_.find(*m.ref) : process_ops_.end();
-          if (it == process_ops_.end() || it->second.type != process_op::kind::start)
-            return;
-          auto op = std::move(it->second);
-          process_ops_.erase(it);
-          auto p = std::make_shared<process_state>();
-          p->core = weak_from_this();
-          p->id = m.process_id;
-          p->pid = m.pid;
-          p->pty = m.pty;
-          p->window = m.stdin_window;
-          p->stdin_closed = m.stdin_window == 0;
-          p->callbacks = std::move(op.callbacks);
-          p->ready_asked = op.ready_asked;
-          processes_[p->id] = p;
-          op.on_started(process_handle(p), {});
-        } else if constexpr (std::is_same_v<type, protocol::process_stdin_ack_message>) {
-          auto it = processes_.find(m.process_id);
-          if (it == processes_.end())
-            return;
-          auto p = it->second;
-          p->written = std::max(p->written, m.written);
-          if (m.closed) {
-            auto waiters = std::move(p->close_waiters);
-            p->close_waiters.clear();
-            // Bytes not yet sent can no longer be written.
-            fail_stdin(*p, stdin_closed_error(*p));
-            for (auto& w : waiters)
-              if (w)
-                w({});
-            return;
-          }
-          pump_stdin(*p);
-        } else if constexpr (std::is_same_v<type, protocol::process_ready_message>) {
-          auto it = processes_.find(m.process_id);
-          if (it == processes_.end())
-            return;
-          auto p = it->second;
-          p->ready =
-              process_ready{m.ready, m.error.value_or(""), std::chrono::milliseconds(m.elapsed_ms)};
-          auto waiters = std::move(p->ready_waiters);
-          p->ready_waiters.clear();
-          for (auto& w : waiters)
-            w(*p->ready, {});
-        } else if constexpr (std::is_same_v<type, protocol::process_exit_message>) {
-          if (auto it = processes_.find(m.process_id); it != processes_.end()) {
-            // Collected: the id is unknown from now on.
-            auto p = it->second;
-            processes_.erase(it);
-            fail_stdin(*p, stdin_closed_error(*p));
-            if (!p->ready_waiters.empty()) {
-              auto waiters = std::move(p->ready_waiters);
-              p->ready_waiters.clear();
-              for (auto& w : waiters)
-                w({false, "the process exited before readiness was decided", {}}, {});
-            }
-          }
-          auto it = m.ref ? process_ops_.find(*m.ref) : process_ops_.end();
-          if (it == process_ops_.end() || it->second.type != process_op::kind::wait)
-            return;
-          auto op = std::move(it->second);
-          process_ops_.erase(it);
-          op.on_exit(process_exit{m.exit_code, m.signal, m.timed_out}, {});
-        } else if constexpr (std::is_same_v<type, protocol::process_list_result_message>) {
-          auto it = m.ref ? process_ops_.find(*m.ref) : process_ops_.end();
-          if (it == process_ops_.end())
-            return;
-          auto op = std::move(it->second);
-          process_ops_.erase(it);
-          if (op.type == process_op::kind::list)
-            op.on_list(std::move(m.processes), {});
-          else if (op.type == process_op::kind::barrier)
-            on_barrier(op.confirms, std::move(m.processes));
-        } else if constexpr (std::is_same_v<type, protocol::process_error_message>) {
+        if constexpr (std::is_same_v<type, protocol::process_output_message>)
+          on_process_output(m);
+        else if constexpr (std::is_same_v<type, protocol::process_started_message>)
+          on_process_started(m);
+        else if constexpr (std::is_same_v<type, protocol::process_stdin_ack_message>)
+          on_process_stdin_ack(m);
+        else if constexpr (std::is_same_v<type, protocol::process_ready_message>)
+          on_process_ready(m);
+        else if constexpr (std::is_same_v<type, protocol::process_exit_message>)
+          on_process_exit(m);
+        else if constexpr (std::is_same_v<type, protocol::process_list_result_message>)
+          on_process_list_result(m);
+        else if constexpr (std::is_same_v<type, protocol::process_error_message>)
           on_process_error(m);
-        }
       },
       msg);
+}
+
+void session_core::on_process_output(const protocol::process_output_message& m) {
+  auto it = processes_.find(m.process_id);
+  if (it == processes_.end())
+    return; // a process nobody here holds a handle for
+  const auto& cb = it->second->callbacks;
+  const auto& f = m.stream == "pty"      ? cb.on_pty
+                  : m.stream == "stderr" ? cb.on_stderr
+                                         : cb.on_stdout;
+  if (f)
+    f(m.data);
+}
+
+void session_core::on_process_started(const protocol::process_started_message& m) {
+  auto it = m.ref ? process_ops_.find(*m.ref) : process_ops_.end();
+  if (it == process_ops_.end() || it->second.type != process_op::kind::start)
+    return;
+  auto op = std::move(it->second);
+  process_ops_.erase(it);
+  auto p = std::make_shared<process_state>();
+  p->core = weak_from_this();
+  p->id = m.process_id;
+  p->pid = m.pid;
+  p->pty = m.pty;
+  p->window = m.stdin_window;
+  p->stdin_closed = m.stdin_window == 0;
+  p->callbacks = std::move(op.callbacks);
+  p->ready_asked = op.ready_asked;
+  processes_[p->id] = p;
+  op.on_started(process_handle(p), {});
+}
+
+void session_core::on_process_stdin_ack(const protocol::process_stdin_ack_message& m) {
+  auto it = processes_.find(m.process_id);
+  if (it == processes_.end())
+    return;
+  auto p = it->second;
+  p->written = std::max(p->written, m.written);
+  if (m.closed) {
+    auto waiters = std::move(p->close_waiters);
+    p->close_waiters.clear();
+    // Bytes not yet sent can no longer be written.
+    fail_stdin(*p, stdin_closed_error(*p));
+    for (auto& w : waiters)
+      if (w)
+        w({});
+    return;
+  }
+  pump_stdin(*p);
+}
+
+void session_core::on_process_ready(const protocol::process_ready_message& m) {
+  auto it = processes_.find(m.process_id);
+  if (it == processes_.end())
+    return;
+  auto p = it->second;
+  p->ready = process_ready{m.ready, m.error.value_or(""), std::chrono::milliseconds(m.elapsed_ms)};
+  auto waiters = std::move(p->ready_waiters);
+  p->ready_waiters.clear();
+  for (auto& w : waiters)
+    w(*p->ready, {});
+}
+
+void session_core::on_process_exit(const protocol::process_exit_message& m) {
+  if (auto it = processes_.find(m.process_id); it != processes_.end()) {
+    // Collected: the id is unknown from now on.
+    auto p = it->second;
+    processes_.erase(it);
+    fail_stdin(*p, stdin_closed_error(*p));
+    if (!p->ready_waiters.empty()) {
+      auto waiters = std::move(p->ready_waiters);
+      p->ready_waiters.clear();
+      for (auto& w : waiters)
+        w({false, "the process exited before readiness was decided", {}}, {});
+    }
+  }
+  auto it = m.ref ? process_ops_.find(*m.ref) : process_ops_.end();
+  if (it == process_ops_.end() || it->second.type != process_op::kind::wait)
+    return;
+  auto op = std::move(it->second);
+  process_ops_.erase(it);
+  op.on_exit(process_exit{m.exit_code, m.signal, m.timed_out}, {});
+}
+
+void session_core::on_process_list_result(protocol::process_list_result_message& m) {
+  auto it = m.ref ? process_ops_.find(*m.ref) : process_ops_.end();
+  if (it == process_ops_.end())
+    return;
+  auto op = std::move(it->second);
+  process_ops_.erase(it);
+  if (op.type == process_op::kind::list)
+    op.on_list(std::move(m.processes), {});
+  else if (op.type == process_op::kind::barrier)
+    on_barrier(op.confirms, std::move(m.processes));
 }
 
 void session_core::on_process_error(protocol::process_error_message& m) {

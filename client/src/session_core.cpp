@@ -84,10 +84,9 @@ void session_core::connect(const connect_options& options, std::function<void(cl
     self->url_ = url_for_messages(options.url);
     self->attach_url_ = options.url;
     self->connect_done_ = std::move(done);
-    std::string error;
-    if (!self->open_connection(error)) {
+    if (auto opened = self->open_connection(); !opened.ok()) {
       self->state_ = state::closed;
-      self->on_fail("invalid URL: " + error, 0);
+      self->on_fail("invalid URL: " + opened.error().message(), 0);
       return;
     }
     self->connect_timer_.emplace(self->io_, options.connect_timeout);

@@ -144,7 +144,13 @@ private:
   std::string new_process_ref();
   // Sends (or keeps for the resume) a question whose answer carries ref.
   void submit(std::string ref, process_op op);
-  void on_process_message(protocol::message& msg);
+  void on_process_message(protocol::message& msg); // one of the process messages below
+  void on_process_output(const protocol::process_output_message& m);
+  void on_process_started(const protocol::process_started_message& m);
+  void on_process_stdin_ack(const protocol::process_stdin_ack_message& m);
+  void on_process_ready(const protocol::process_ready_message& m);
+  void on_process_exit(const protocol::process_exit_message& m);
+  void on_process_list_result(protocol::process_list_result_message& m);
   void on_process_error(protocol::process_error_message& m);
   void on_barrier(const std::string& confirms, std::vector<process_info> processes);
   void pump_stdin(process_state& p);
@@ -154,7 +160,8 @@ private:
 
   // ---- session_durable.cpp: the durable-sessions extension ----------------------------------
   transport_handlers handlers_for(std::uint64_t generation);
-  bool open_connection(std::string& error); // a new transport for the current generation
+  // A new transport for the current generation; fails when the URL is unusable.
+  protocol::result<void> open_connection();
   // true: handle the frame as any other (not durable after all)
   bool on_first_frame(protocol::decode_result& decoded, const std::string& frame);
   bool accept_numbered(const protocol::decode_result& decoded); // false: a duplicate

@@ -71,7 +71,7 @@ transport_handlers session_core::handlers_for(std::uint64_t generation) {
   return h;
 }
 
-bool session_core::open_connection(std::string& error) {
+protocol::result<void> session_core::open_connection() {
   ++generation_;
   awaiting_info_ = false;
   transport_options topts;
@@ -90,8 +90,13 @@ bool session_core::open_connection(std::string& error) {
       topts.headers["Agentrt-Session"] = "new";
     }
   }
-  transport_ = open_transport(io_, options_.url, topts, handlers_for(generation_), error);
-  return transport_ != nullptr;
+  auto opened = open_transport(io_, options_.url, topts, handlers_for(generation_));
+  if (!opened.ok()) {
+    transport_ = nullptr;
+    return std::move(opened).error();
+  }
+  transport_ = std::move(opened).value();
+  return {};
 }
 
 std::string session_core::session_id() const {
@@ -336,9 +341,9 @@ void session_core::schedule_attempt() {
 void session_core::start_attempt() {
   ++attempts_;
   resuming_ = true;
-  std::string error;
-  if (!open_connection(error))
-    return attempt_refused(make_error(errc::connection_failed, "cannot reconnect: " + error));
+  if (auto opened = open_connection(); !opened.ok())
+    return attempt_refused(
+        make_error(errc::connection_failed, "cannot reconnect: " + opened.error().message()));
   // One attempt may take the connect timeout, but not past the deadline.
   const auto& policy = options_.reconnect;
   const auto left = policy.deadline - since(outage_start_);
@@ -499,9 +504,9 @@ void session_core::attach(const connect_options& options, const session_handle& 
     self->resume_token_ = handle.resume_token;
     self->last_seq_ = self->acked_seq_ = handle.last_seq;
     self->resuming_ = true;
-    std::string error;
-    if (!self->open_connection(error))
-      return self->fail_all(make_error(errc::connection_failed, "invalid URL: " + error));
+    if (auto opened = self->open_connection(); !opened.ok())
+      return self->fail_all(
+          make_error(errc::connection_failed, "invalid URL: " + opened.error().message()));
     self->connect_timer_.emplace(self->io_, options.connect_timeout);
     self->connect_timer_->async_wait([self, timeout = options.connect_timeout](std::error_code ec) {
       if (ec || self->state_ != state::connecting)

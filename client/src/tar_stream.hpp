@@ -10,15 +10,18 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "agentrt/client/files.hpp"
+#include "agentrt/protocol/result.hpp"
 
 namespace agentrt::client::detail {
 
 // Walks dir (symlinks stored as symlinks, never followed; other special files skipped) and
-// passes the tar's bytes to out. False with why when dir cannot be read or out failed.
-bool write_tar(const std::string& dir, const std::function<bool(std::string_view)>& out,
-               std::string& why);
+// passes the tar's bytes to out. Fails with the errno and the path when dir cannot be read, or
+// with errc::connection_failed when out failed.
+protocol::result<void> write_tar(const std::string& dir,
+                                 const std::function<bool(std::string_view)>& out);
 
 class tar_extractor {
 public:
@@ -28,16 +31,21 @@ public:
   tar_extractor(const tar_extractor&) = delete;
   tar_extractor& operator=(const tar_extractor&) = delete;
 
-  // False with error() set when the stream is refused or a write failed.
-  bool feed(const char* data, std::size_t n);
-  // True when the stream ended properly (its end blocks, or at least whole entries).
-  bool finish();
-  const std::string& error() const noexcept { return error_; }
+  // Fails when the stream is refused (protocol::errc::invalid_value: not a tar, an entry
+  // outside dest) or a write failed (the errno); the text names the entry. Once failed, every
+  // later call fails the same way.
+  protocol::result<void> feed(const char* data, std::size_t n);
+  // ok() when the stream ended properly (its end blocks, or at least whole entries).
+  protocol::result<void> finish();
 
 private:
-  bool on_header();
-  bool begin_entry();
-  bool fail(std::string why);
+  protocol::result<void> consume(const char* data, std::size_t n);
+  protocol::result<void> on_data(const char* data, std::size_t take);
+  protocol::result<void> on_header();
+  protocol::result<void> create_entry();
+  protocol::result<int> open_parents(const std::vector<std::string>& comps);
+  protocol::result<void> create_leaf(int dir, const std::string& leaf, std::size_t depth);
+  protocol::result<void> begin_entry();
 
   std::string dest_;
   int root_ = -1;
@@ -53,7 +61,7 @@ private:
   std::int64_t pax_size_ = -1;
   int out_fd_ = -1;
   bool ended_ = false;
-  std::string error_;
+  protocol::error error_; // the first failure; every later call returns it
 };
 
 } // namespace agentrt::client::detail

@@ -3,6 +3,8 @@
 #include "transport.hpp"
 #include "tls_context.hpp"
 
+#include "agentrt/protocol/errc.hpp"
+
 #include "agentrt/protocol/websocket_utf8.hpp" // before websocketpp: see there
 
 #include <asio/ssl.hpp>
@@ -43,16 +45,14 @@ public:
 
   explicit basic_transport(transport_handlers handlers) : handlers_(std::move(handlers)) {}
 
-  bool start(asio::io_context& io, const std::string& url, const transport_options& options,
-             std::string& error) {
+  protocol::result<void> start(asio::io_context& io, const std::string& url,
+                               const transport_options& options) {
     endpoint_.clear_access_channels(websocketpp::log::alevel::all);
     endpoint_.clear_error_channels(websocketpp::log::elevel::all);
     std::error_code ec;
     endpoint_.init_asio(&io, ec);
-    if (ec) {
-      error = "cannot initialize the WebSocket client: " + ec.message();
-      return false;
-    }
+    if (ec)
+      return {ec, "cannot initialize the WebSocket client: " + ec.message()};
     endpoint_.set_max_message_size(max_message_size);
     endpoint_.set_close_handshake_timeout(close_handshake_timeout_ms);
     if constexpr (std::is_same_v<Config, tls_config>)
@@ -81,14 +81,12 @@ public:
         });
 
     con_ = endpoint_.get_connection(url, ec);
-    if (ec) {
-      error = ec.message();
-      return false;
-    }
+    if (ec)
+      return ec;
     for (const auto& [name, value] : options.headers)
       con_->append_header(name, value);
     endpoint_.connect(con_);
-    return true;
+    return {};
   }
 
   void send(const std::string& frame) override {
@@ -191,25 +189,27 @@ private:
   bool finished_ = false;
 };
 
+template <typename Config>
+protocol::result<std::shared_ptr<transport>>
+start_transport(asio::io_context& io, const std::string& url, const transport_options& options,
+                transport_handlers handlers) {
+  auto t = std::make_shared<basic_transport<Config>>(std::move(handlers));
+  if (auto started = t->start(io, url, options); !started.ok())
+    return std::move(started).error();
+  return std::shared_ptr<transport>(std::move(t));
+}
+
 } // namespace
 
-std::shared_ptr<transport> open_transport(asio::io_context& io, const std::string& url,
-                                          const transport_options& options,
-                                          transport_handlers handlers, std::string& error) {
-  if (url.rfind("wss://", 0) == 0) {
-    auto t = std::make_shared<basic_transport<tls_config>>(std::move(handlers));
-    if (!t->start(io, url, options, error))
-      return nullptr;
-    return t;
-  }
-  if (url.rfind("ws://", 0) != 0) {
-    error = "the URL must start with ws:// or wss://";
-    return nullptr;
-  }
-  auto t = std::make_shared<basic_transport<plain_config>>(std::move(handlers));
-  if (!t->start(io, url, options, error))
-    return nullptr;
-  return t;
+protocol::result<std::shared_ptr<transport>> open_transport(asio::io_context& io,
+                                                            const std::string& url,
+                                                            const transport_options& options,
+                                                            transport_handlers handlers) {
+  if (url.rfind("wss://", 0) == 0)
+    return start_transport<tls_config>(io, url, options, std::move(handlers));
+  if (url.rfind("ws://", 0) != 0)
+    return {protocol::errc::invalid_value, "the URL must start with ws:// or wss://"};
+  return start_transport<plain_config>(io, url, options, std::move(handlers));
 }
 
 } // namespace agentrt::client::detail

@@ -3,6 +3,8 @@
 // Every member and every handler runs on the io_context's thread.
 #pragma once
 
+#include "agentrt/protocol/result.hpp"
+
 #include <chrono>
 #include <functional>
 #include <map>
@@ -43,10 +45,12 @@ public:
   virtual std::string response_header(const std::string& name) const = 0;
 };
 
-// Starts connecting. Returns null (and sets error) when the URL is unusable; otherwise the
+// Starts connecting. Fails (protocol::errc::invalid_value for a scheme other than ws:// or
+// wss://, websocketpp's or Asio's code otherwise) when the URL is unusable; otherwise the
 // handlers report the outcome. The transport keeps itself alive until on_fail/on_close ran.
-std::shared_ptr<transport> open_transport(asio::io_context& io, const std::string& url,
-                                          const transport_options& options,
-                                          transport_handlers handlers, std::string& error);
+protocol::result<std::shared_ptr<transport>> open_transport(asio::io_context& io,
+                                                            const std::string& url,
+                                                            const transport_options& options,
+                                                            transport_handlers handlers);
 
 } // namespace agentrt::client::detail
