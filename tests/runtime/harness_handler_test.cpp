@@ -51,7 +51,7 @@ printf '%s\n' '{"type":"result","data":{"type":"text","text":"hello there"},"met
   inv.output_schema_json.reset();
   auto rec = env.run(h, inv);
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
-  ASSERT_TRUE(rec.outcome->ok) << rec.outcome->error;
+  ASSERT_TRUE(rec.outcome->ok()) << rec.outcome->error.text;
   EXPECT_EQ(rec.done_calls, 1);
   EXPECT_EQ(rec.outcome->data.type, agentrt::protocol::result_data::kind::text);
   EXPECT_EQ(rec.outcome->data.text, "hello there");
@@ -71,7 +71,7 @@ printf '{"type":"result","data":{"type":"text","text":"%s %s"}}\n' "$FOO" "$(pwd
   inv.agent_env = {{"FOO", "from-agent-env"}};
   inv.workdir = (env.dir / "work").string();
   auto rec = env.run(h, inv);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok) << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok()) << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.text, "from-agent-env " + (env.dir / "work").string());
 }
 
@@ -90,7 +90,7 @@ printf '%s\n' '{"type":"result","data":{"type":"structured_output","structured_o
       R"({"type":"json_schema","schema":{"type":"object","properties":{"name":{"type":"string"}},"required":["name"]}})";
   auto rec = env.run(h, inv);
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
-  ASSERT_TRUE(rec.outcome->ok) << rec.outcome->error;
+  ASSERT_TRUE(rec.outcome->ok()) << rec.outcome->error.text;
   EXPECT_EQ(rec.outcome->data.type, agentrt::protocol::result_data::kind::structured_output);
   EXPECT_EQ(rec.outcome->data.structured_output.json,
             R"({"name":"x","tags":["a",{"b":[1,2.5,null]}]})");
@@ -106,10 +106,10 @@ printf '%s\n' '{"type":"result","data":{"type":"structured_output","structured_o
       R"({"type":"json_schema","schema":{"type":"object","properties":{"name":{"type":"string"}},"required":["name"]}})";
   auto rec = env.run(h, inv);
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_NE(rec.outcome->error.find("does not match the schema: /name fails \"type\""),
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_NE(rec.outcome->error.text.find("does not match the schema: /name fails \"type\""),
             std::string::npos)
-      << rec.outcome->error;
+      << rec.outcome->error.text;
 }
 
 TEST(HarnessHandler, AssistantMessagesInOrderAndEvents) {
@@ -125,7 +125,7 @@ printf '%s\n' '{"type":"result","data":{"type":"text","text":"done"}}'
   auto inv = basic_invocation();
   inv.agent_events = true;
   auto rec = env.run(h, inv);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok) << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok()) << rec.logs_text();
   ASSERT_EQ(rec.assistants.size(), 5u);
   for (int i = 0; i < 5; ++i) {
     EXPECT_EQ(rec.assistants[i],
@@ -143,7 +143,7 @@ printf '%s\n' '{"type":"agent_event","event":"usage","data":{"input_tokens":1}}'
 printf '%s\n' '{"type":"result","data":{"type":"text","text":"done"}}'
 )SH");
   auto rec = env.run(h, basic_invocation());
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok);
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok());
   EXPECT_TRUE(rec.events.empty());
 }
 
@@ -156,8 +156,8 @@ exit 1
 )SH");
   auto rec = env.run(h, basic_invocation());
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error, "model refused: quota exceeded");
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text, "model refused: quota exceeded");
   EXPECT_EQ(rec.outcome->error_metadata_json, R"({"code":429})");
   EXPECT_EQ(rec.assistants.size(), 1u);
 }
@@ -169,8 +169,8 @@ printf '%s\n' '{"type":"error","error":"gave up"}'
 )SH");
   auto rec = env.run(h, basic_invocation());
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error, "gave up");
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text, "gave up");
 }
 
 TEST(HarnessHandler, NonZeroExitWithoutResultReportsStatusAndStderrTail) {
@@ -182,11 +182,12 @@ exit 7
 )SH");
   auto rec = env.run(h, basic_invocation());
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error.rfind("handler exited with status 7: ", 0), 0u)
-      << rec.outcome->error;
-  EXPECT_NE(rec.outcome->error.find("fatal: could not reach the model"), std::string::npos);
-  EXPECT_EQ(rec.outcome->error.find("noise 1\n"), std::string::npos) << "only the tail is kept";
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text.rfind("handler exited with status 7: ", 0), 0u)
+      << rec.outcome->error.text;
+  EXPECT_NE(rec.outcome->error.text.find("fatal: could not reach the model"), std::string::npos);
+  EXPECT_EQ(rec.outcome->error.text.find("noise 1\n"), std::string::npos)
+      << "only the tail is kept";
   EXPECT_NE(rec.outcome->error_metadata_json.find(R"("exit_code":7)"), std::string::npos);
   EXPECT_NE(rec.logs_text().find("handler: noise 1"), std::string::npos) << "stderr is logged";
 }
@@ -199,8 +200,8 @@ exit 2
 )SH");
   auto rec = env.run(h, basic_invocation());
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error, "handler exited with status 2");
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text, "handler exited with status 2");
 }
 
 TEST(HarnessHandler, GarbageLinesIgnored) {
@@ -215,7 +216,7 @@ printf '%s' '{"type":"result","data":{"type":"text","text":"final without newlin
 )SH");
   auto rec = env.run(h, basic_invocation());
   ASSERT_TRUE(rec.outcome);
-  ASSERT_TRUE(rec.outcome->ok) << rec.outcome->error;
+  ASSERT_TRUE(rec.outcome->ok()) << rec.outcome->error.text;
   EXPECT_EQ(rec.outcome->data.text, "final without newline");
   EXPECT_EQ(rec.assistants.size(), 1u);
   EXPECT_NE(rec.logs_text().find("ignored output line: this is not json"), std::string::npos);
@@ -232,7 +233,7 @@ printf '%s\n' '{"type":"result","data":{"type":"text","text":"survived"}}'
 )SH");
   auto rec = env.run(h, basic_invocation());
   ASSERT_TRUE(rec.outcome);
-  ASSERT_TRUE(rec.outcome->ok) << rec.outcome->error;
+  ASSERT_TRUE(rec.outcome->ok()) << rec.outcome->error.text;
   EXPECT_EQ(rec.outcome->data.text, "survived");
   EXPECT_NE(rec.logs_text().find("ignored output line: [[[["), std::string::npos);
 }
@@ -242,8 +243,8 @@ TEST(HarnessHandler, OnlyGarbageIsAnError) {
   auto h = make_handler(env, "#!/bin/sh\necho garbage\n");
   auto rec = env.run(h, basic_invocation());
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error, "handler exited without a result line");
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text, "handler exited without a result line");
   EXPECT_NE(rec.outcome->error_metadata_json.find(R"("ignored_lines":1)"), std::string::npos);
 }
 
@@ -257,10 +258,10 @@ TEST(HarnessHandler, OverlongLineIsAnErrorNotAnOom) {
       cfg, env.write_script("handler", "#!/bin/sh\nexec tr -d '\\n' < /dev/zero\n"));
   auto rec = env.run(h, basic_invocation());
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_NE(rec.outcome->error.find("printed an output line longer than 16777216 bytes"),
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_NE(rec.outcome->error.text.find("printed an output line longer than 16777216 bytes"),
             std::string::npos)
-      << rec.outcome->error;
+      << rec.outcome->error.text;
 }
 
 TEST(HarnessHandler, HangPastTimeoutIsAnError) {
@@ -273,8 +274,8 @@ sleep 300
   const auto t0 = std::chrono::steady_clock::now();
   auto rec = env.run(h, basic_invocation());
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error, "handler timed out after 0.3 s: starting up");
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text, "handler timed out after 0.3 s: starting up");
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
 }
 
@@ -300,9 +301,9 @@ TEST(HarnessHandler, MissingExecutableIsAnError) {
   hs::handler_harness h(cfg, (env.dir / "does-not-exist").string());
   auto rec = env.run(h, basic_invocation());
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_NE(rec.outcome->error.find("failed to start handler"), std::string::npos)
-      << rec.outcome->error;
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_NE(rec.outcome->error.text.find("failed to start handler"), std::string::npos)
+      << rec.outcome->error.text;
 }
 
 TEST(HarnessHandler, BadSchemaFailsBeforeStarting) {
@@ -312,8 +313,8 @@ TEST(HarnessHandler, BadSchemaFailsBeforeStarting) {
   inv.output_schema_json = R"({"type":"json_schema"})";
   auto rec = env.run(h, inv);
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_NE(rec.outcome->error.find("\"schema\" must be an object"), std::string::npos);
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_NE(rec.outcome->error.text.find("\"schema\" must be an object"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(env.dir / "started"));
 }
 
