@@ -457,4 +457,21 @@ TEST(HarnessFactory, CodexByName) {
   EXPECT_EQ(choice->startup_line.rfind("harness: codex (", 0), 0u) << choice->startup_line;
 }
 
+TEST(HarnessCodex, UnsupportedSettingFailsWithItsOwnCode) {
+  harness_env env;
+  hs::harness_config cfg;
+  cfg.workdir = env.dir.string();
+  hs::codex_harness h(cfg, (env.dir / "no-such-codex").string());
+  hs::invocation inv;
+  inv.user_prompt = "say hi";
+  inv.settings.max_turns = 3;
+  auto rec = env.run(h, inv);
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_EQ(rec.outcome->error.code, hs::harness_errc::unsupported_setting);
+  EXPECT_EQ(rec.outcome->error.text.rfind(
+                "agent \"codex\" cannot honour harness_settings.max_turns (it supports: ", 0),
+            0u)
+      << rec.outcome->error.text;
+}
+
 } // namespace

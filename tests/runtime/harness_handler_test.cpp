@@ -1,5 +1,6 @@
 // The custom handler protocol against real handler scripts: results, structured output,
-// assistant order, error lines, failing and garbage-printing handlers, timeout and cancel.
+// assistant order, error lines, failing and garbage-printing handlers, timeout and cancel, and
+// the error code beside each failure's text.
 #include <fstream>
 #include <sstream>
 
@@ -316,6 +317,93 @@ TEST(HarnessHandler, BadSchemaFailsBeforeStarting) {
   EXPECT_FALSE(rec.outcome->ok());
   EXPECT_NE(rec.outcome->error.text.find("\"schema\" must be an object"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(env.dir / "started"));
+}
+
+// The code beside each failure's text: what a caller branches on.
+TEST(HarnessHandlerCodes, AnAnswerIsOkWithNoCode) {
+  harness_env env;
+  auto h = make_handler(env, R"SH(#!/bin/sh
+printf '%s\n' '{"type":"result","data":{"type":"text","text":"hi"}}'
+)SH");
+  auto rec = env.run(h, basic_invocation());
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_TRUE(rec.outcome->ok());
+  EXPECT_FALSE(rec.outcome->error);
+}
+
+TEST(HarnessHandlerCodes, HandlerErrorIsAgentFailedWithItsTextAsSent) {
+  harness_env env;
+  // An empty error text stays empty: the session sends what the handler said.
+  auto h = make_handler(env, R"SH(#!/bin/sh
+printf '%s\n' '{"type":"error","error":""}'
+)SH");
+  auto rec = env.run(h, basic_invocation());
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.code, hs::harness_errc::agent_failed);
+  EXPECT_EQ(rec.outcome->error.text, "");
+}
+
+TEST(HarnessHandlerCodes, ExitWithoutAnswerIsAgentExited) {
+  harness_env env;
+  auto h = make_handler(env, "#!/bin/sh\nexit 7\n");
+  auto rec = env.run(h, basic_invocation());
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_EQ(rec.outcome->error.code, hs::harness_errc::agent_exited);
+  EXPECT_EQ(rec.outcome->error.text, "handler exited with status 7");
+
+  auto clean = make_handler(env, "#!/bin/sh\nexit 0\n");
+  rec = env.run(clean, basic_invocation());
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_EQ(rec.outcome->error.code, hs::harness_errc::agent_exited);
+  EXPECT_EQ(rec.outcome->error.text, "handler exited without a result line");
+}
+
+TEST(HarnessHandlerCodes, SchemaMismatchIsOutputMismatch) {
+  harness_env env;
+  auto h = make_handler(env, R"SH(#!/bin/sh
+printf '%s\n' '{"type":"result","data":{"type":"text","text":"no json here"}}'
+)SH");
+  auto inv = basic_invocation();
+  inv.output_schema_json = R"({"type":"json_schema","schema":{"type":"object"}})";
+  auto rec = env.run(h, inv);
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_EQ(rec.outcome->error.code, hs::harness_errc::output_mismatch);
+  EXPECT_EQ(rec.outcome->error.text,
+            "structured output requested but handler's answer contains no JSON object");
+}
+
+TEST(HarnessHandlerCodes, UnusableSchemaIsInvalidValueBeforeAnythingRuns) {
+  harness_env env;
+  auto h = make_handler(env, "#!/bin/sh\ntouch ran\n");
+  auto inv = basic_invocation();
+  inv.output_schema_json = "nope";
+  auto rec = env.run(h, inv);
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_EQ(rec.outcome->error.code, agentrt::protocol::errc::invalid_value);
+  EXPECT_EQ(rec.outcome->error.text, "output_format_json_schema_str is not a JSON object");
+  EXPECT_FALSE(std::filesystem::exists(env.dir / "ran"));
+}
+
+TEST(HarnessHandlerCodes, TimeoutIsTimedOut) {
+  harness_env env;
+  auto h = make_handler(env, "#!/bin/sh\nsleep 300\n", 200ms);
+  auto rec = env.run(h, basic_invocation());
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_EQ(rec.outcome->error.code, agentrt::protocol::errc::timed_out);
+  EXPECT_EQ(rec.outcome->error.text, "handler timed out after 0.2 s");
+}
+
+TEST(HarnessHandlerCodes, MissingProgramIsSpawnFailed) {
+  harness_env env;
+  hs::harness_config cfg;
+  cfg.workdir = env.dir.string();
+  hs::handler_harness h(cfg, (env.dir / "no-such-handler").string());
+  auto rec = env.run(h, basic_invocation());
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_EQ(rec.outcome->error.code, agentrt::protocol::errc::spawn_failed);
+  EXPECT_EQ(rec.outcome->error.text.rfind("failed to start handler (", 0), 0u)
+      << rec.outcome->error.text;
 }
 
 } // namespace
