@@ -66,14 +66,13 @@ int main(int argc, char** argv) {
   hc.kill_grace = opts.kill_grace;
   hc.max_turns = opts.max_turns;
   hc.openai_token_budget = static_cast<std::int64_t>(opts.openai_token_budget);
-  std::string harness_message;
-  std::unique_ptr<rt::harness::harness> agent_harness =
-      rt::harness::make_harness(hc, harness_message);
-  if (!agent_harness) {
-    std::fprintf(stderr, "agentrt: %s\n", harness_message.c_str());
+  auto harness_choice = rt::harness::make_harness(hc);
+  if (!harness_choice.ok()) {
+    std::fprintf(stderr, "agentrt: %s\n", harness_choice.error().text.c_str());
     return 2;
   }
-  rt::log::info({}, harness_message);
+  std::unique_ptr<rt::harness::harness> agent_harness = std::move(harness_choice->chosen);
+  rt::log::info({}, harness_choice->startup_line);
   if (fd_limit.ec) {
     rt::log::warn({}, "cannot raise the descriptor limit (RLIMIT_NOFILE, soft " +
                           std::to_string(fd_limit.before) + "): " + fd_limit.ec.message());

@@ -53,14 +53,12 @@ bool is_json_object(std::string_view text) {
 
 const std::shared_ptr<const hs::output_schema>& test_schema() {
   static const std::shared_ptr<const hs::output_schema> schema = [] {
-    std::string error;
     auto s = hs::output_schema::parse(
         R"({"type":"json_schema","schema":{"type":"object","properties":{"city":{"type":"string"},)"
-        R"("population":{"type":"integer"}},"required":["city"]}})",
-        error);
-    if (!s)
-      fail("the test schema does not parse", error);
-    return std::shared_ptr<const hs::output_schema>(std::move(s));
+        R"("population":{"type":"integer"}},"required":["city"]}})");
+    if (!s.ok())
+      fail("the test schema does not parse", s.error().text);
+    return std::shared_ptr<const hs::output_schema>(std::move(s).value());
   }();
   return schema;
 }
@@ -99,7 +97,7 @@ std::vector<std::string> plain_lines(std::string_view input) {
 }
 
 void check_outcome(const hs::harness_outcome& out, const run_config& cfg) {
-  if (!out.ok) {
+  if (!out.ok()) {
     if (!is_json_object(out.error_metadata_json))
       fail("error metadata is not a JSON object", out.error_metadata_json);
     return;
@@ -113,9 +111,8 @@ void check_outcome(const hs::harness_outcome& out, const run_config& cfg) {
   if (cfg.with_schema) {
     if (out.data.type != agentrt::protocol::result_data::kind::structured_output)
       fail("a schema was requested but the result is text", out.data.text);
-    std::string error;
-    if (!test_schema()->validate(out.data.structured_output.json, error))
-      fail("a successful structured output does not validate", error);
+    if (auto valid = test_schema()->validate(out.data.structured_output.json); !valid.ok())
+      fail("a successful structured output does not validate", valid.error().text);
   }
 }
 
@@ -219,17 +216,17 @@ const parser_entry parsers[] = {
 // blow up (schema_dialect rewrites later drafts into draft-04).
 void run_schema(std::string_view input) {
   const auto nl = input.find('\n');
-  std::string error;
-  const auto schema = hs::output_schema::parse(input.substr(0, nl), error);
-  if (!schema) {
-    if (error.empty())
+  const auto parsed = hs::output_schema::parse(input.substr(0, nl));
+  if (!parsed.ok()) {
+    if (parsed.error().text.empty() || !parsed.error().code)
       fail("a refused schema without a reason", std::string(input.substr(0, 200)));
     return;
   }
+  const auto& schema = parsed.value();
   std::string_view rest = nl == std::string_view::npos ? std::string_view() : input.substr(nl + 1);
   for (int i = 0; i < 8 && !rest.empty(); ++i) {
     const auto end = rest.find('\n');
-    (void)schema->validate(rest.substr(0, end), error);
+    (void)schema->validate(rest.substr(0, end));
     rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
   }
 }

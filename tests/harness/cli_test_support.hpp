@@ -52,14 +52,14 @@ inline void expect_mcp_probe_started(harness_env& env, runtime::harness::harness
   const auto marker = env.dir / "mcp-started";
   inv.settings.mcp_servers = protocol::json_text{probe_mcp_servers(marker)};
   auto rec = env.run(h, inv, limit);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
-      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok())
+      << (rec.outcome ? rec.outcome->error.text : "") << rec.logs_text();
   EXPECT_TRUE(std::filesystem::exists(marker)) << rec.logs_text();
 }
 
 // The "session_id" string of the outcome's metadata (result or error), or "".
 inline std::string session_of(const runtime::harness::harness_outcome& o) {
-  const auto& m = o.ok ? o.metadata_json : o.error_metadata_json;
+  const auto& m = o.ok() ? o.metadata_json : o.error_metadata_json;
   const auto at = m.find("\"session_id\":\"");
   if (at == std::string::npos)
     return "";

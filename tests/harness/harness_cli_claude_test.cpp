@@ -66,7 +66,7 @@ TEST_F(HarnessCliClaude, TextAnswer) {
   auto h = harness();
   auto rec = env_.run(h, invocation("say hello"));
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
-  ASSERT_TRUE(rec.outcome->ok) << rec.outcome->error << "\n" << rec.logs_text();
+  ASSERT_TRUE(rec.outcome->ok()) << rec.outcome->error.text << "\n" << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.text, "Hello from the fake model.");
   EXPECT_FALSE(rec.assistants.empty());
   EXPECT_FALSE(session_of(*rec.outcome).empty()) << rec.outcome->metadata_json;
@@ -81,8 +81,8 @@ TEST_F(HarnessCliClaude, RealShellToolCall) {
        fake_anthropic_turn::say("Wrote the file.")});
   auto h = harness();
   auto rec = env_.run(h, invocation("write a file"));
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
-      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok())
+      << (rec.outcome ? rec.outcome->error.text : "") << rec.logs_text();
   EXPECT_TRUE(std::filesystem::exists(env_.dir / "work" / "proof.txt"));
   bool saw_use = false, saw_result = false;
   for (const auto& [e, d] : rec.events) {
@@ -103,8 +103,8 @@ TEST_F(HarnessCliClaude, StructuredOutput) {
   inv.output_schema_json =
       R"({"type":"json_schema","schema":{"type":"object","properties":{"city":{"type":"string"},"population":{"type":"integer"}},"required":["city","population"]}})";
   auto rec = env_.run(h, inv);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
-      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok())
+      << (rec.outcome ? rec.outcome->error.text : "") << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.type, agentrt::protocol::result_data::kind::structured_output);
   EXPECT_EQ(rec.outcome->data.structured_output.json, R"({"city":"Paris","population":2100000})");
 }
@@ -114,10 +114,10 @@ TEST_F(HarnessCliClaude, ApiError) {
   auto h = harness();
   auto rec = env_.run(h, invocation("hi"));
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
-  EXPECT_FALSE(rec.outcome->ok);
+  EXPECT_FALSE(rec.outcome->ok());
   // Claude Code words a 401 itself ("Invalid API key · ..."); the subtype and status are ours.
-  EXPECT_EQ(rec.outcome->error.rfind("claude failed (", 0), 0u) << rec.outcome->error;
-  EXPECT_NE(rec.outcome->error.find("API key"), std::string::npos) << rec.outcome->error;
+  EXPECT_EQ(rec.outcome->error.text.rfind("claude failed (", 0), 0u) << rec.outcome->error.text;
+  EXPECT_NE(rec.outcome->error.text.find("API key"), std::string::npos) << rec.outcome->error.text;
 }
 
 TEST_F(HarnessCliClaude, CancelMidRunLeavesNoProcess) {
@@ -141,15 +141,15 @@ TEST_F(HarnessCliClaude, Resume) {
   server_.script({fake_anthropic_turn::say("first"), fake_anthropic_turn::say("second")});
   auto h = harness();
   auto first = env_.run(h, invocation("one"));
-  ASSERT_TRUE(first.outcome && first.outcome->ok)
-      << (first.outcome ? first.outcome->error : "") << first.logs_text();
+  ASSERT_TRUE(first.outcome && first.outcome->ok())
+      << (first.outcome ? first.outcome->error.text : "") << first.logs_text();
   const auto session = session_of(*first.outcome);
   ASSERT_FALSE(session.empty());
   auto inv = invocation("two");
   inv.resume_session_id = session;
   auto second = env_.run(h, inv);
-  ASSERT_TRUE(second.outcome && second.outcome->ok)
-      << (second.outcome ? second.outcome->error : "") << second.logs_text();
+  ASSERT_TRUE(second.outcome && second.outcome->ok())
+      << (second.outcome ? second.outcome->error.text : "") << second.logs_text();
   EXPECT_EQ(second.outcome->data.text, "second");
   // The resumed conversation carries the first exchange.
   const auto bodies = server_.request_bodies();
@@ -177,8 +177,9 @@ TEST_F(HarnessCliClaude, MaxTurnsOfTheInvocationStopsAModelThatKeepsCallingTools
   inv.settings.max_turns = 2;
   auto rec = env_.run(h, inv);
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_NE(rec.outcome->error.find("error_max_turns"), std::string::npos) << rec.outcome->error;
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_NE(rec.outcome->error.text.find("error_max_turns"), std::string::npos)
+      << rec.outcome->error.text;
   EXPECT_LE(server_.request_count(), 3u);
   std::printf("[ figures  ] max_turns=2: %zu model requests\n", server_.request_count());
 }
@@ -192,8 +193,8 @@ TEST_F(HarnessCliClaude, DisallowedToolsAreNotRun) {
   auto inv = invocation("write a file");
   inv.settings.disallowed_tools = std::vector<std::string>{"Bash"};
   auto rec = env_.run(h, inv);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
-      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok())
+      << (rec.outcome ? rec.outcome->error.text : "") << rec.logs_text();
   EXPECT_FALSE(std::filesystem::exists(env_.dir / "work" / "denied.txt"));
   EXPECT_EQ(tool_result_error(rec, "toolu_d"), std::optional<bool>(true));
 }
@@ -211,8 +212,8 @@ void permission_case(HarnessCliClaudeBase& t, bool allow) {
   if (allow)
     inv.settings.allowed_tools = std::vector<std::string>{"Bash"};
   auto rec = t.env_.run(h, inv);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
-      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok())
+      << (rec.outcome ? rec.outcome->error.text : "") << rec.logs_text();
   EXPECT_EQ(std::filesystem::exists(t.env_.dir / "work" / "perm.txt"), allow);
   EXPECT_EQ(tool_result_error(rec, "toolu_p"), std::optional<bool>(!allow));
 }
@@ -237,8 +238,8 @@ TEST_F(HarnessCliClaude, ExtraArgsAndBudgetReachTheCli) {
   inv.settings.extra_args = std::vector<std::string>{"--append-system-prompt", "EXTRA-ARG-MARKER"};
   inv.settings.max_budget_usd = 5;
   auto rec = env_.run(h, inv);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
-      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok())
+      << (rec.outcome ? rec.outcome->error.text : "") << rec.logs_text();
   const auto bodies = server_.request_bodies();
   ASSERT_FALSE(bodies.empty());
   EXPECT_NE(bodies[0].find("EXTRA-ARG-MARKER"), std::string::npos);
@@ -252,8 +253,8 @@ TEST_F(HarnessCliClaude, ATinyBudgetStopsTheRun) {
   inv.settings.max_budget_usd = 0.000001;
   auto rec = env_.run(h, inv);
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_NE(rec.outcome->error.find("budget"), std::string::npos) << rec.outcome->error;
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_NE(rec.outcome->error.text.find("budget"), std::string::npos) << rec.outcome->error.text;
   std::printf("[ figures  ] max_budget_usd=0.000001: %zu model requests\n",
               server_.request_count());
 }
@@ -264,11 +265,11 @@ TEST_F(HarnessCliClaude, ASettingClaudeCannotHonourFailsBeforeItStarts) {
   inv.settings.token_budget = 1000;
   auto rec = env_.run(h, inv);
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(
-      rec.outcome->error.rfind("agent \"claude\" cannot honour harness_settings.token_budget", 0),
-      0u)
-      << rec.outcome->error;
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text.rfind(
+                "agent \"claude\" cannot honour harness_settings.token_budget", 0),
+            0u)
+      << rec.outcome->error.text;
   EXPECT_EQ(server_.request_count(), 0u);
 }
 

@@ -70,7 +70,7 @@ TEST_F(HarnessCliCodex, TextAnswer) {
   auto h = harness();
   auto rec = env_.run(h, invocation("say hello"));
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
-  ASSERT_TRUE(rec.outcome->ok) << rec.outcome->error << "\n" << rec.logs_text();
+  ASSERT_TRUE(rec.outcome->ok()) << rec.outcome->error.text << "\n" << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.text, "Hello from the fake model.");
   EXPECT_EQ(rec.assistants,
             (std::vector<std::vector<std::string>>{{"Hello from the fake model."}}));
@@ -92,8 +92,8 @@ TEST_F(HarnessCliCodex, RealShellToolCall) {
                   fake_responses_turn::say("Wrote the file.")});
   auto h = harness();
   auto rec = env_.run(h, invocation("write a file"));
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
-      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok())
+      << (rec.outcome ? rec.outcome->error.text : "") << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.text, "Wrote the file.");
   const auto proof = env_.dir / "work" / "proof.txt";
   ASSERT_TRUE(std::filesystem::exists(proof));
@@ -125,8 +125,8 @@ TEST_F(HarnessCliCodex, StructuredOutput) {
   auto inv = invocation("which city?");
   inv.output_schema_json = city_schema;
   auto rec = env_.run(h, inv);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
-      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok())
+      << (rec.outcome ? rec.outcome->error.text : "") << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.type, agentrt::protocol::result_data::kind::structured_output);
   EXPECT_EQ(rec.outcome->data.structured_output.json, R"({"city":"Paris","population":2100000})");
   // --output-schema put the schema into the request as a strict json_schema text format.
@@ -145,9 +145,9 @@ TEST_F(HarnessCliCodex, StructuredOutputMismatchIsAnError) {
   inv.output_schema_json = city_schema;
   auto rec = env_.run(h, inv);
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_NE(rec.outcome->error.find("/population fails \"type\""), std::string::npos)
-      << rec.outcome->error;
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_NE(rec.outcome->error.text.find("/population fails \"type\""), std::string::npos)
+      << rec.outcome->error.text;
 }
 
 TEST_F(HarnessCliCodex, UsersOwnCodexHomeWithOnlyOpenaiApiKey) {
@@ -167,8 +167,8 @@ TEST_F(HarnessCliCodex, UsersOwnCodexHomeWithOnlyOpenaiApiKey) {
       << server_.base_url() << "\"\nwire_api = \"responses\"\nrequires_openai_auth = true\n";
   auto h = harness();
   auto rec = env_.run(h, inv);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
-      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok())
+      << (rec.outcome ? rec.outcome->error.text : "") << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.text, "Hello, user.");
   const auto requests = server_.requests();
   ASSERT_EQ(requests.size(), 1u);
@@ -183,10 +183,10 @@ TEST_F(HarnessCliCodex, ApiError) {
   auto h = harness();
   auto rec = env_.run(h, invocation("hi"));
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error.rfind("codex failed: ", 0), 0u) << rec.outcome->error;
-  EXPECT_NE(rec.outcome->error.find("The requested model does not exist."), std::string::npos)
-      << rec.outcome->error;
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text.rfind("codex failed: ", 0), 0u) << rec.outcome->error.text;
+  EXPECT_NE(rec.outcome->error.text.find("The requested model does not exist."), std::string::npos)
+      << rec.outcome->error.text;
   EXPECT_NE(rec.outcome->error_metadata_json.find("\"exit_code\":1"), std::string::npos)
       << rec.outcome->error_metadata_json;
   EXPECT_FALSE(session_of(*rec.outcome).empty());
@@ -200,12 +200,13 @@ TEST_F(HarnessCliCodex, ResumeOfAnUnknownSessionFailsClearly) {
   inv.resume_session_id = "01a23067-0000-7bd2-91f0-41a3831d4eef";
   auto rec = env_.run(h, inv);
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error.rfind("codex exited with status 1: ", 0), 0u) << rec.outcome->error;
-  EXPECT_NE(rec.outcome->error.find(
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text.rfind("codex exited with status 1: ", 0), 0u)
+      << rec.outcome->error.text;
+  EXPECT_NE(rec.outcome->error.text.find(
                 "no rollout found for thread id 01a23067-0000-7bd2-91f0-41a3831d4eef"),
             std::string::npos)
-      << rec.outcome->error;
+      << rec.outcome->error.text;
   EXPECT_EQ(server_.request_count(), 0u);
 }
 
@@ -229,15 +230,15 @@ TEST_F(HarnessCliCodex, Resume) {
   server_.script({fake_responses_turn::say("first"), fake_responses_turn::say("second")});
   auto h = harness();
   auto first = env_.run(h, invocation("one"));
-  ASSERT_TRUE(first.outcome && first.outcome->ok)
-      << (first.outcome ? first.outcome->error : "") << first.logs_text();
+  ASSERT_TRUE(first.outcome && first.outcome->ok())
+      << (first.outcome ? first.outcome->error.text : "") << first.logs_text();
   const auto session = session_of(*first.outcome);
   ASSERT_FALSE(session.empty());
   auto inv = invocation("two");
   inv.resume_session_id = session;
   auto second = env_.run(h, inv);
-  ASSERT_TRUE(second.outcome && second.outcome->ok)
-      << (second.outcome ? second.outcome->error : "") << second.logs_text();
+  ASSERT_TRUE(second.outcome && second.outcome->ok())
+      << (second.outcome ? second.outcome->error.text : "") << second.logs_text();
   EXPECT_EQ(second.outcome->data.text, "second");
   EXPECT_EQ(session_of(*second.outcome), session);
   // The resumed conversation carries the first exchange, then the new prompt.
@@ -262,10 +263,11 @@ TEST_F(HarnessCliCodex, PermissionModeIsTheSandboxTheModelIsToldAbout) {
   auto inv = invocation("hi");
   inv.settings.permission_mode = "read-only";
   auto rec = env_.run(h, inv);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
-      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok())
+      << (rec.outcome ? rec.outcome->error.text : "") << rec.logs_text();
   auto plain = env_.run(h, invocation("hi"));
-  ASSERT_TRUE(plain.outcome && plain.outcome->ok) << (plain.outcome ? plain.outcome->error : "");
+  ASSERT_TRUE(plain.outcome && plain.outcome->ok())
+      << (plain.outcome ? plain.outcome->error.text : "");
   const auto bodies = server_.request_bodies();
   ASSERT_EQ(bodies.size(), 2u);
   EXPECT_NE(bodies[0].find("read-only"), std::string::npos);
@@ -279,9 +281,10 @@ TEST_F(HarnessCliCodex, AnUnknownSandboxModeFailsBeforeItStarts) {
   inv.settings.permission_mode = "plan";
   auto rec = env_.run(h, inv);
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error, "codex: harness_settings.permission_mode \"plan\" is not a codex "
-                                "sandbox mode (read-only, workspace-write, danger-full-access)");
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text,
+            "codex: harness_settings.permission_mode \"plan\" is not a codex "
+            "sandbox mode (read-only, workspace-write, danger-full-access)");
   EXPECT_EQ(server_.request_count(), 0u);
 }
 
@@ -293,8 +296,8 @@ TEST_F(HarnessCliCodex, ExtraArgsReachTheCli) {
   inv.settings.extra_args =
       std::vector<std::string>{"-c", "developer_instructions=\"EXTRA-ARG-MARKER\""};
   auto rec = env_.run(h, inv);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
-      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok())
+      << (rec.outcome ? rec.outcome->error.text : "") << rec.logs_text();
   const auto bodies = server_.request_bodies();
   ASSERT_EQ(bodies.size(), 1u);
   EXPECT_NE(bodies[0].find("EXTRA-ARG-MARKER"), std::string::npos);
@@ -313,8 +316,8 @@ TEST_F(HarnessCliCodex, SettingsCodexCannotHonourFailBeforeItStarts) {
       inv.settings.max_budget_usd = 1;
     auto rec = env_.run(h, inv);
     ASSERT_TRUE(rec.outcome);
-    EXPECT_FALSE(rec.outcome->ok);
-    EXPECT_EQ(rec.outcome->error,
+    EXPECT_FALSE(rec.outcome->ok());
+    EXPECT_EQ(rec.outcome->error.text,
               "agent \"codex\" cannot honour harness_settings." + w +
                   " (it supports: timeout_s, permission_mode, mcp_servers, extra_args)");
   }

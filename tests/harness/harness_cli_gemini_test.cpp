@@ -110,7 +110,7 @@ TEST_F(HarnessCliGemini, TextAnswer) {
                    .count()
             << " ms for one CLI run" << std::endl;
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
-  ASSERT_TRUE(rec.outcome->ok) << rec.outcome->error << "\n" << rec.logs_text();
+  ASSERT_TRUE(rec.outcome->ok()) << rec.outcome->error.text << "\n" << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.text, "Hello from the fake model.");
   EXPECT_EQ(rec.assistants,
             (std::vector<std::vector<std::string>>{{"Hello from the fake model."}}));
@@ -141,8 +141,8 @@ TEST_F(HarnessCliGemini, RealShellToolCall) {
        fake_gemini_turn::say("Wrote the file.")});
   auto h = harness();
   auto rec = env_.run(h, invocation("write a file"), 150s);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
-      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok())
+      << (rec.outcome ? rec.outcome->error.text : "") << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.text, "Wrote the file.");
   EXPECT_EQ(read_text(env_.dir / "work" / "proof.txt"), "made-by-gemini\n");
   std::string use_id, result;
@@ -168,8 +168,8 @@ TEST_F(HarnessCliGemini, StructuredOutput) {
   inv.output_schema_json = city_schema;
   auto h = harness();
   auto rec = env_.run(h, inv, 150s);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
-      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok())
+      << (rec.outcome ? rec.outcome->error.text : "") << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.type, agentrt::protocol::result_data::kind::structured_output);
   EXPECT_EQ(rec.outcome->data.structured_output.json, R"({"city":"Paris","population":2100000})");
   // The model was told the schema in the prompt.
@@ -185,9 +185,9 @@ TEST_F(HarnessCliGemini, StructuredOutputMismatch) {
   auto h = harness();
   auto rec = env_.run(h, inv, 150s);
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_NE(rec.outcome->error.find("/population fails \"type\""), std::string::npos)
-      << rec.outcome->error;
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_NE(rec.outcome->error.text.find("/population fails \"type\""), std::string::npos)
+      << rec.outcome->error.text;
 }
 
 TEST_F(HarnessCliGemini, ApiError) {
@@ -196,9 +196,10 @@ TEST_F(HarnessCliGemini, ApiError) {
   auto h = harness();
   auto rec = env_.run(h, invocation("hi"), 150s);
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error.rfind("gemini failed: ", 0), 0u) << rec.outcome->error;
-  EXPECT_NE(rec.outcome->error.find("API key not valid"), std::string::npos) << rec.outcome->error;
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text.rfind("gemini failed: ", 0), 0u) << rec.outcome->error.text;
+  EXPECT_NE(rec.outcome->error.text.find("API key not valid"), std::string::npos)
+      << rec.outcome->error.text;
   EXPECT_NE(rec.outcome->error_metadata_json.find(R"("exit_code":144)"), std::string::npos)
       << rec.outcome->error_metadata_json;
   EXPECT_EQ(server_.request_count(), 1u); // a 400 is not retried
@@ -227,15 +228,15 @@ TEST_F(HarnessCliGemini, Resume) {
   server_.script({fake_gemini_turn::say("first answer"), fake_gemini_turn::say("second answer")});
   auto h = harness();
   auto first = env_.run(h, invocation("one"), 150s);
-  ASSERT_TRUE(first.outcome && first.outcome->ok)
-      << (first.outcome ? first.outcome->error : "") << first.logs_text();
+  ASSERT_TRUE(first.outcome && first.outcome->ok())
+      << (first.outcome ? first.outcome->error.text : "") << first.logs_text();
   const auto session = session_of(*first.outcome);
   ASSERT_FALSE(session.empty());
   auto inv = invocation("two");
   inv.resume_session_id = session;
   auto second = env_.run(h, inv, 150s);
-  ASSERT_TRUE(second.outcome && second.outcome->ok)
-      << (second.outcome ? second.outcome->error : "") << second.logs_text();
+  ASSERT_TRUE(second.outcome && second.outcome->ok())
+      << (second.outcome ? second.outcome->error.text : "") << second.logs_text();
   EXPECT_EQ(second.outcome->data.text, "second answer");
   EXPECT_EQ(session_of(*second.outcome), session);
   // The resumed conversation carries the first exchange, and the session was stored in the
@@ -258,11 +259,11 @@ TEST_F(HarnessCliGemini, ResumeOfAnUnknownSessionIsAClearError) {
   auto h = harness();
   auto rec = env_.run(h, inv, 150s);
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error.rfind("gemini exited with status 42: ", 0), 0u)
-      << rec.outcome->error;
-  EXPECT_NE(rec.outcome->error.find("Error resuming session"), std::string::npos)
-      << rec.outcome->error;
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text.rfind("gemini exited with status 42: ", 0), 0u)
+      << rec.outcome->error.text;
+  EXPECT_NE(rec.outcome->error.text.find("Error resuming session"), std::string::npos)
+      << rec.outcome->error.text;
   EXPECT_EQ(server_.request_count(), 0u);
 }
 
@@ -290,8 +291,8 @@ TEST_F(HarnessCliGemini, ExtraArgsReachTheCli) {
   const std::string id = "5b0c3f0e-8e2a-4c1e-9d3f-2a6b7c8d9e0f";
   inv.settings.extra_args = std::vector<std::string>{"--session-id=" + id};
   auto rec = env_.run(h, inv, 150s);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
-      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok())
+      << (rec.outcome ? rec.outcome->error.text : "") << rec.logs_text();
   EXPECT_EQ(session_of(*rec.outcome), id) << rec.outcome->metadata_json;
 }
 
@@ -301,8 +302,8 @@ TEST_F(HarnessCliGemini, SettingsGeminiCannotHonourFailBeforeItStarts) {
   inv.settings.max_budget_usd = 1;
   auto rec = env_.run(h, inv);
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error,
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text,
             "agent \"gemini\" cannot honour harness_settings.max_budget_usd (it "
             "supports: max_turns, timeout_s, permission_mode, allowed_tools, "
             "disallowed_tools, mcp_servers, extra_args)");
@@ -319,8 +320,8 @@ TEST_F(HarnessCliGemini, McpServersAreStarted) {
   inv.settings.mcp_servers = agentrt::protocol::json_text{
       R"({"probe":{"command":"/bin/sh","args":["-c","touch )" + marker.string() + R"("]}})"};
   auto rec = env_.run(h, inv, 150s);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
-      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok())
+      << (rec.outcome ? rec.outcome->error.text : "") << rec.logs_text();
   EXPECT_TRUE(fs::exists(marker)) << rec.logs_text();
   expect_run_dir_removed(rec);
 }
@@ -331,10 +332,11 @@ TEST_F(HarnessCliGemini, DisallowedToolsAreNotOfferedToTheModel) {
   auto inv = invocation("hi");
   inv.settings.disallowed_tools = std::vector<std::string>{"run_shell_command"};
   auto rec = env_.run(h, inv, 150s);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
-      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok())
+      << (rec.outcome ? rec.outcome->error.text : "") << rec.logs_text();
   auto plain = env_.run(h, invocation("hi"), 150s);
-  ASSERT_TRUE(plain.outcome && plain.outcome->ok) << (plain.outcome ? plain.outcome->error : "");
+  ASSERT_TRUE(plain.outcome && plain.outcome->ok())
+      << (plain.outcome ? plain.outcome->error.text : "");
   const auto bodies = server_.request_bodies();
   ASSERT_GE(bodies.size(), 2u);
   EXPECT_EQ(bodies.front().find("\"run_shell_command\""), std::string::npos);
@@ -349,11 +351,12 @@ TEST_F(HarnessCliGemini, MaxTurnsStopsAModelThatKeepsCallingTools) {
   inv.settings.max_turns = 2;
   auto rec = env_.run(h, inv, 150s);
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_NE(rec.outcome->error.find("max session turns"), std::string::npos) << rec.outcome->error;
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_NE(rec.outcome->error.text.find("max session turns"), std::string::npos)
+      << rec.outcome->error.text;
   EXPECT_LE(server_.request_count(), 3u);
   std::printf("[ figures  ] gemini max_turns=2: %zu model requests, outcome %s: %s\n",
-              server_.request_count(), rec.outcome->ok ? "ok" : "error",
-              rec.outcome->error.c_str());
+              server_.request_count(), rec.outcome->ok() ? "ok" : "error",
+              rec.outcome->error.text.c_str());
 }
 } // namespace

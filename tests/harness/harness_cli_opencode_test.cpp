@@ -106,7 +106,7 @@ TEST_F(HarnessCliOpencode, TextAnswer) {
   const auto seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
-  ASSERT_TRUE(rec.outcome->ok) << rec.outcome->error << "\n" << rec.logs_text();
+  ASSERT_TRUE(rec.outcome->ok()) << rec.outcome->error.text << "\n" << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.text, "Hello from the fake model.");
   EXPECT_EQ(rec.assistants,
             (std::vector<std::vector<std::string>>{{"Hello from the fake model."}}));
@@ -148,8 +148,8 @@ TEST_F(HarnessCliOpencode, RealShellToolCall) {
        fake_anthropic_turn::say("Wrote the file.")});
   auto h = harness();
   auto rec = env_.run(h, invocation("write a file"), run_limit);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
-      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok())
+      << (rec.outcome ? rec.outcome->error.text : "") << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.text, "Wrote the file.");
   std::ifstream proof(work / "proof.txt");
   std::string content;
@@ -178,8 +178,8 @@ TEST_F(HarnessCliOpencode, StructuredOutput) {
   auto inv = invocation("which city?");
   inv.output_schema_json = city_schema;
   auto rec = env_.run(h, inv, run_limit);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
-      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok())
+      << (rec.outcome ? rec.outcome->error.text : "") << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.type, agentrt::protocol::result_data::kind::structured_output);
   EXPECT_EQ(rec.outcome->data.structured_output.json, R"({"city":"Paris","population":2100000})");
   // The schema reached the model inside the prompt (JSON-escaped in the request body).
@@ -197,9 +197,9 @@ TEST_F(HarnessCliOpencode, StructuredOutputMismatchIsAnError) {
   inv.output_schema_json = city_schema;
   auto rec = env_.run(h, inv, run_limit);
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_NE(rec.outcome->error.find("/population fails \"type\""), std::string::npos)
-      << rec.outcome->error;
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_NE(rec.outcome->error.text.find("/population fails \"type\""), std::string::npos)
+      << rec.outcome->error.text;
 }
 
 TEST_F(HarnessCliOpencode, ApiError) {
@@ -207,8 +207,8 @@ TEST_F(HarnessCliOpencode, ApiError) {
   auto h = harness();
   auto rec = env_.run(h, invocation("hi"), run_limit);
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error, "opencode failed (APIError): invalid x-api-key");
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text, "opencode failed (APIError): invalid x-api-key");
   EXPECT_NE(rec.outcome->error_metadata_json.find(R"("api_error_status":401)"), std::string::npos)
       << rec.outcome->error_metadata_json;
   EXPECT_NE(rec.outcome->error_metadata_json.find(R"("exit_code":1)"), std::string::npos);
@@ -236,15 +236,15 @@ TEST_F(HarnessCliOpencode, Resume) {
   server_.script({fake_anthropic_turn::say("first"), fake_anthropic_turn::say("second")});
   auto h = harness();
   auto first = env_.run(h, invocation("one"), run_limit);
-  ASSERT_TRUE(first.outcome && first.outcome->ok)
-      << (first.outcome ? first.outcome->error : "") << first.logs_text();
+  ASSERT_TRUE(first.outcome && first.outcome->ok())
+      << (first.outcome ? first.outcome->error.text : "") << first.logs_text();
   const auto session = session_of(*first.outcome);
   ASSERT_FALSE(session.empty());
   auto inv = invocation("two");
   inv.resume_session_id = session;
   auto second = env_.run(h, inv, run_limit);
-  ASSERT_TRUE(second.outcome && second.outcome->ok)
-      << (second.outcome ? second.outcome->error : "") << second.logs_text();
+  ASSERT_TRUE(second.outcome && second.outcome->ok())
+      << (second.outcome ? second.outcome->error.text : "") << second.logs_text();
   EXPECT_EQ(second.outcome->data.text, "second");
   // The events of the resumed run name the same session.
   EXPECT_EQ(session_of(*second.outcome), session);
@@ -262,8 +262,8 @@ TEST_F(HarnessCliOpencode, ResumeUnknownSessionFails) {
   inv.resume_session_id = "ses_doesnotexist";
   auto rec = env_.run(h, inv, run_limit);
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error, "opencode exited with status 1: Error: Session not found");
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text, "opencode exited with status 1: Error: Session not found");
   EXPECT_EQ(server_.request_count(), 0u);
 }
 
@@ -281,10 +281,11 @@ TEST_F(HarnessCliOpencode, DisallowedToolsAreNotOfferedToTheModel) {
   auto inv = invocation("hi");
   inv.settings.disallowed_tools = std::vector<std::string>{"bash"};
   auto rec = env_.run(h, inv, run_limit);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
-      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok())
+      << (rec.outcome ? rec.outcome->error.text : "") << rec.logs_text();
   auto plain = env_.run(h, invocation("hi"), run_limit);
-  ASSERT_TRUE(plain.outcome && plain.outcome->ok) << (plain.outcome ? plain.outcome->error : "");
+  ASSERT_TRUE(plain.outcome && plain.outcome->ok())
+      << (plain.outcome ? plain.outcome->error.text : "");
   const auto bodies = server_.request_bodies();
   ASSERT_EQ(bodies.size(), 2u);
   EXPECT_EQ(bodies[0].find(R"("name":"bash")"), std::string::npos);
@@ -297,8 +298,8 @@ TEST_F(HarnessCliOpencode, APermissionModeFailsNamingTheSetting) {
   inv.settings.permission_mode = "plan";
   auto rec = env_.run(h, inv, run_limit);
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error,
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text,
             "agent \"opencode\" cannot honour harness_settings.permission_mode "
             "(it supports: max_turns, timeout_s, disallowed_tools, mcp_servers, "
             "extra_args)");

@@ -55,7 +55,7 @@ TEST(FuzzRegressions, OpencodeTokenCountsAndCostStayInRange) {
                                   R"("total":2,"cache":{"read":9e18,"write":0}})",
                                   "1e308")));
   const hs::harness_outcome out = parser.finish(hs::process_end{});
-  ASSERT_TRUE(out.ok) << out.error;
+  ASSERT_TRUE(out.ok()) << out.error.text;
   rapidjson::Document meta;
   ASSERT_FALSE(meta.Parse(out.metadata_json.c_str()).HasParseError()) << out.metadata_json;
   EXPECT_NE(out.metadata_json.find(R"("total_cost_usd":null)"), std::string::npos)
@@ -75,7 +75,7 @@ TEST(FuzzRegressions, ClaudeResultWithZeroExponentCostReportsZero) {
       R"("duration_ms":0E+50,"total_cost_usd":0e40})"));
   hs::process_end end;
   const hs::harness_outcome out = parser.finish(end);
-  ASSERT_TRUE(out.ok) << out.error;
+  ASSERT_TRUE(out.ok()) << out.error.text;
   EXPECT_EQ(out.metadata_json,
             R"({"harness":"claude","session_id":"s","duration_ms":0.0,"total_cost_usd":0.0})");
 }

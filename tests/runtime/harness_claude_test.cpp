@@ -28,7 +28,7 @@ hs::harness_outcome replay(const std::string& file, harness_record& rec,
 TEST(HarnessClaudeParser, ToolCallStream) {
   harness_record rec;
   auto out = replay("tool_call.jsonl", rec);
-  ASSERT_TRUE(out.ok) << out.error;
+  ASSERT_TRUE(out.ok()) << out.error.text;
   EXPECT_EQ(out.data.text, "There are two files: a.txt and b.txt.");
   EXPECT_EQ(rec.assistants,
             (std::vector<std::vector<std::string>>{{"Let me look at the directory."},
@@ -57,7 +57,7 @@ TEST(HarnessClaudeParser, StructuredOutput) {
   auto out = replay(
       "structured.jsonl", rec,
       R"({"type":"json_schema","schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}})");
-  ASSERT_TRUE(out.ok) << out.error;
+  ASSERT_TRUE(out.ok()) << out.error.text;
   EXPECT_EQ(out.data.type, agentrt::protocol::result_data::kind::structured_output);
   EXPECT_EQ(out.data.structured_output.json, R"({"city":"Paris","population":2100000})");
 }
@@ -67,15 +67,16 @@ TEST(HarnessClaudeParser, StructuredOutputMismatch) {
   auto out = replay(
       "structured.jsonl", rec,
       R"({"type":"json_schema","schema":{"type":"object","properties":{"population":{"type":"string"}}}})");
-  EXPECT_FALSE(out.ok);
-  EXPECT_NE(out.error.find("/population fails \"type\""), std::string::npos) << out.error;
+  EXPECT_FALSE(out.ok());
+  EXPECT_NE(out.error.text.find("/population fails \"type\""), std::string::npos) << out.error.text;
 }
 
 TEST(HarnessClaudeParser, ApiErrorIsAnErrorWithStatus) {
   harness_record rec;
   auto out = replay("api_error.jsonl", rec, nullptr, 1);
-  EXPECT_FALSE(out.ok);
-  EXPECT_EQ(out.error.rfind("claude failed (success): API Error: 401", 0), 0u) << out.error;
+  EXPECT_FALSE(out.ok());
+  EXPECT_EQ(out.error.text.rfind("claude failed (success): API Error: 401", 0), 0u)
+      << out.error.text;
   EXPECT_NE(out.error_metadata_json.find(R"("api_error_status":401)"), std::string::npos);
   EXPECT_NE(out.error_metadata_json.find(R"("session_id":"99999999-)"), std::string::npos);
 }
@@ -83,8 +84,8 @@ TEST(HarnessClaudeParser, ApiErrorIsAnErrorWithStatus) {
 TEST(HarnessClaudeParser, NonSuccessSubtypeIsAnError) {
   harness_record rec;
   auto out = replay("max_turns.jsonl", rec);
-  EXPECT_FALSE(out.ok);
-  EXPECT_EQ(out.error, "claude failed (error_max_turns)");
+  EXPECT_FALSE(out.ok());
+  EXPECT_EQ(out.error.text, "claude failed (error_max_turns)");
   EXPECT_NE(out.error_metadata_json.find(R"("subtype":"error_max_turns")"), std::string::npos);
 }
 
@@ -95,8 +96,8 @@ TEST(HarnessClaudeParser, NoResultLineUsesExitAndStderr) {
   end.status.exit_code = 1;
   end.stderr_tail = "Invalid API key";
   auto out = parser.finish(end);
-  EXPECT_FALSE(out.ok);
-  EXPECT_EQ(out.error, "claude exited with status 1: Invalid API key");
+  EXPECT_FALSE(out.ok());
+  EXPECT_EQ(out.error.text, "claude exited with status 1: Invalid API key");
 }
 
 TEST(HarnessClaude, Argv) {
@@ -107,9 +108,7 @@ TEST(HarnessClaude, Argv) {
   inv.system_prompt = "sys";
   inv.model = "claude-sonnet-4-5";
   inv.resume_session_id = "sess-1";
-  std::string error;
-  auto schema =
-      hs::output_schema::parse(R"({"type":"json_schema","schema":{"type":"object"}})", error);
+  auto schema = parse_schema(R"({"type":"json_schema","schema":{"type":"object"}})");
   EXPECT_EQ(
       hs::claude_argv("claude", cfg, inv, schema.get()),
       (std::vector<std::string>{"claude", "-p", "fix it", "--output-format", "stream-json",
@@ -130,7 +129,7 @@ TEST(HarnessClaude, RunsAFakeClaudeScript) {
   hs::invocation inv;
   inv.user_prompt = "list";
   auto rec = env.run(h, inv);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok) << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok()) << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.text, "There are two files: a.txt and b.txt.");
   EXPECT_EQ(rec.assistants.size(), 2u);
   if (::geteuid() == 0) {
@@ -139,29 +138,35 @@ TEST(HarnessClaude, RunsAFakeClaudeScript) {
 }
 
 TEST(HarnessFactory, SelectionAndErrors) {
-  std::string message;
   hs::harness_config cfg;
   cfg.agent = "claude";
   cfg.handler_path = "/bin/true";
-  EXPECT_FALSE(hs::make_harness(cfg, message));
-  EXPECT_EQ(message, "--agent and --handler are mutually exclusive");
+  auto choice = hs::make_harness(cfg);
+  ASSERT_FALSE(choice.ok());
+  EXPECT_EQ(choice.error().text, "--agent and --handler are mutually exclusive");
+  EXPECT_EQ(choice.error().code, agentrt::protocol::errc::invalid_value);
 
   cfg = {};
   cfg.agent = "nonesuch";
-  EXPECT_FALSE(hs::make_harness(cfg, message));
-  EXPECT_NE(message.find("unknown agent \"nonesuch\""), std::string::npos);
+  choice = hs::make_harness(cfg);
+  ASSERT_FALSE(choice.ok());
+  EXPECT_NE(choice.error().text.find("unknown agent \"nonesuch\""), std::string::npos);
+  EXPECT_EQ(choice.error().code, agentrt::protocol::errc::invalid_value);
 
   cfg = {};
   cfg.handler_path = "/bin/true";
-  auto h = hs::make_harness(cfg, message);
-  ASSERT_TRUE(h);
-  EXPECT_EQ(h->name(), "handler");
+  choice = hs::make_harness(cfg);
+  ASSERT_TRUE(choice.ok());
+  ASSERT_TRUE(choice->chosen);
+  EXPECT_EQ(choice->chosen->name(), "handler");
+  EXPECT_EQ(choice->startup_line, "harness: custom handler /bin/true");
 
   cfg = {};
   cfg.agent = "openai";
-  h = hs::make_harness(cfg, message);
-  ASSERT_TRUE(h);
-  EXPECT_EQ(h->name(), "openai");
+  choice = hs::make_harness(cfg);
+  ASSERT_TRUE(choice.ok());
+  ASSERT_TRUE(choice->chosen);
+  EXPECT_EQ(choice->chosen->name(), "openai");
 }
 
 TEST(HarnessFactory, NothingFoundFailsInvocationsListingWhatWasLookedFor) {
@@ -173,24 +178,30 @@ TEST(HarnessFactory, NothingFoundFailsInvocationsListingWhatWasLookedFor) {
   ::setenv("PATH", "/nonexistent", 1);
   ::unsetenv("OPENAI_BASE_URL");
   ::unsetenv("OPENAI_API_KEY");
-  std::string message;
-  auto h = hs::make_harness(hs::harness_config{}, message);
+  auto choice = hs::make_harness(hs::harness_config{});
   ::setenv("PATH", old_path.c_str(), 1);
   if (base)
     ::setenv("OPENAI_BASE_URL", old_base.c_str(), 1);
   if (key)
     ::setenv("OPENAI_API_KEY", old_key.c_str(), 1);
-  ASSERT_TRUE(h);
-  EXPECT_EQ(h->name(), "none");
+  ASSERT_TRUE(choice.ok());
+  ASSERT_TRUE(choice->chosen);
+  EXPECT_EQ(choice->chosen->name(), "none");
+  // The startup log says the same as every invocation.
+  EXPECT_EQ(choice->startup_line.rfind("no agent harness available: looked for claude", 0), 0u)
+      << choice->startup_line;
   agentrt::test::harness_env env;
-  auto rec = env.run(*h, hs::invocation{});
+  auto rec = env.run(*choice->chosen, hs::invocation{});
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.code, hs::harness_errc::agent_unavailable);
+  EXPECT_EQ(rec.outcome->error.text, choice->startup_line);
   // Every CLI adapter's program is named, then the OpenAI variables.
-  EXPECT_NE(rec.outcome->error.find("looked for claude"), std::string::npos) << rec.outcome->error;
-  EXPECT_NE(rec.outcome->error.find(" on PATH and for OPENAI_BASE_URL or OPENAI_API_KEY"),
+  EXPECT_NE(rec.outcome->error.text.find("looked for claude"), std::string::npos)
+      << rec.outcome->error.text;
+  EXPECT_NE(rec.outcome->error.text.find(" on PATH and for OPENAI_BASE_URL or OPENAI_API_KEY"),
             std::string::npos)
-      << rec.outcome->error;
+      << rec.outcome->error.text;
 }
 
 } // namespace

@@ -37,7 +37,7 @@ hs::harness_outcome replay(const std::string& file, harness_record& rec,
 TEST(HarnessCodexParser, TextStream) {
   harness_record rec;
   auto out = replay("text.jsonl", rec, nullptr, 0, "gpt-5.5");
-  ASSERT_TRUE(out.ok) << out.error;
+  ASSERT_TRUE(out.ok()) << out.error.text;
   EXPECT_EQ(out.data.type, agentrt::protocol::result_data::kind::text);
   EXPECT_EQ(out.data.text, "Hello from the fake model.");
   EXPECT_EQ(rec.assistants,
@@ -55,7 +55,7 @@ TEST(HarnessCodexParser, TextStream) {
 TEST(HarnessCodexParser, ToolCallStream) {
   harness_record rec;
   auto out = replay("tool_call.jsonl", rec);
-  ASSERT_TRUE(out.ok) << out.error;
+  ASSERT_TRUE(out.ok()) << out.error.text;
   EXPECT_EQ(out.data.text, "There are two files: a.txt and b.txt.");
   EXPECT_EQ(rec.assistants,
             (std::vector<std::vector<std::string>>{{"Let me look at the directory."},
@@ -78,7 +78,7 @@ TEST(HarnessCodexParser, ToolCallStream) {
 TEST(HarnessCodexParser, FileChangeMcpFailedCommandAndWebSearch) {
   harness_record rec;
   auto out = replay("other_items.jsonl", rec);
-  ASSERT_TRUE(out.ok) << out.error;
+  ASSERT_TRUE(out.ok()) << out.error.text;
   EXPECT_EQ(out.data.text, "Done.");
   std::vector<std::string> expected = {"session"};
   for (int i = 0; i < 4; ++i)
@@ -105,7 +105,7 @@ TEST(HarnessCodexParser, ErrorItemsAreWarnings) {
   // Recorded with an unknown `-c request_max_retries=0`: codex warns in error items, then works.
   harness_record rec;
   auto out = replay("warning.jsonl", rec);
-  ASSERT_TRUE(out.ok) << out.error;
+  ASSERT_TRUE(out.ok()) << out.error.text;
   EXPECT_EQ(out.data.text, "Hello despite the warning.");
   ASSERT_EQ(rec.logs.size(), 2u);
   EXPECT_EQ(rec.logs[0].rfind(
@@ -119,7 +119,7 @@ TEST(HarnessCodexParser, ReconnectErrorEventIsNotFatal) {
   // in a top-level error event, asks again and completes the turn.
   harness_record rec;
   auto out = replay("reconnect.jsonl", rec);
-  ASSERT_TRUE(out.ok) << out.error;
+  ASSERT_TRUE(out.ok()) << out.error.text;
   EXPECT_EQ(out.data.text, "Recovered.");
   EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{{"partial"}, {"Recovered."}}));
   ASSERT_EQ(rec.logs.size(), 1u);
@@ -130,7 +130,7 @@ TEST(HarnessCodexParser, ReconnectErrorEventIsNotFatal) {
 TEST(HarnessCodexParser, StructuredOutput) {
   harness_record rec;
   auto out = replay("structured.jsonl", rec, city_schema);
-  ASSERT_TRUE(out.ok) << out.error;
+  ASSERT_TRUE(out.ok()) << out.error.text;
   EXPECT_EQ(out.data.type, agentrt::protocol::result_data::kind::structured_output);
   EXPECT_EQ(out.data.structured_output.json, R"({"city":"Paris","population":2100000})");
   EXPECT_NE(out.metadata_json.find(R"("session_id":"01a23076-eb6d-7c71-bc90-41c2ac6f6d0f")"),
@@ -142,22 +142,23 @@ TEST(HarnessCodexParser, StructuredOutputMismatch) {
   auto out = replay(
       "structured.jsonl", rec,
       R"({"type":"json_schema","schema":{"type":"object","properties":{"population":{"type":"string"}}}})");
-  EXPECT_FALSE(out.ok);
-  EXPECT_NE(out.error.find("/population fails \"type\""), std::string::npos) << out.error;
+  EXPECT_FALSE(out.ok());
+  EXPECT_NE(out.error.text.find("/population fails \"type\""), std::string::npos) << out.error.text;
 }
 
 TEST(HarnessCodexParser, StructuredOutputWithoutJsonIsAnError) {
   harness_record rec;
   auto out = replay("text.jsonl", rec, city_schema);
-  EXPECT_FALSE(out.ok);
-  EXPECT_EQ(out.error, "structured output requested but codex's answer contains no JSON object");
+  EXPECT_FALSE(out.ok());
+  EXPECT_EQ(out.error.text,
+            "structured output requested but codex's answer contains no JSON object");
 }
 
 TEST(HarnessCodexParser, TurnFailedIsAnErrorWithTheProvidersMessage) {
   harness_record rec;
   auto out = replay("api_error.jsonl", rec, nullptr, 1);
-  EXPECT_FALSE(out.ok);
-  EXPECT_EQ(out.error, "codex failed: The requested model 'gpt-5.5' does not exist.");
+  EXPECT_FALSE(out.ok());
+  EXPECT_EQ(out.error.text, "codex failed: The requested model 'gpt-5.5' does not exist.");
   EXPECT_NE(out.error_metadata_json.find(R"("session_id":"01a23076-eee4-7952-a7b9-f887b5d2a188")"),
             std::string::npos);
   EXPECT_NE(out.error_metadata_json.find(R"("exit_code":1)"), std::string::npos);
@@ -171,7 +172,7 @@ TEST(HarnessCodexParser, TurnFailedIsAnErrorWithTheProvidersMessage) {
 TEST(HarnessCodexParser, ResumedStreamKeepsTheThreadId) {
   harness_record rec;
   auto out = replay("resume.jsonl", rec);
-  ASSERT_TRUE(out.ok) << out.error;
+  ASSERT_TRUE(out.ok()) << out.error.text;
   EXPECT_EQ(out.data.text, "second");
   // The same thread as text.jsonl, which it resumed; usage counts the whole thread.
   EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{{"second"}}));
@@ -186,7 +187,7 @@ TEST(HarnessCodexParser, EventsOnlyWhenAsked) {
   hs::codex_parser parser(hs::event_sink(cb, false), nullptr);
   for (const auto& line : recorded_lines(data_dir() / "other_items.jsonl"))
     parser.on_line(line);
-  EXPECT_TRUE(parser.finish(hs::process_end{}).ok);
+  EXPECT_TRUE(parser.finish(hs::process_end{}).ok());
   EXPECT_TRUE(rec.events.empty());
   EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{{"Done."}}));
 }
@@ -200,9 +201,10 @@ TEST(HarnessCodexParser, NonZeroExitWithoutTurnFailedUsesExitAndStderr) {
   end.status.exit_code = 1;
   end.stderr_tail = "Error: thread/resume: thread/resume failed: no rollout found for thread id x";
   auto out = parser.finish(end);
-  EXPECT_FALSE(out.ok);
-  EXPECT_EQ(out.error, "codex exited with status 1: Error: thread/resume: thread/resume failed: no "
-                       "rollout found for thread id x");
+  EXPECT_FALSE(out.ok());
+  EXPECT_EQ(out.error.text,
+            "codex exited with status 1: Error: thread/resume: thread/resume failed: no "
+            "rollout found for thread id x");
   EXPECT_NE(out.error_metadata_json.find(R"("stderr_tail":"Error: thread/resume)"),
             std::string::npos);
 }
@@ -214,8 +216,8 @@ TEST(HarnessCodexParser, CleanExitWithoutTurnCompletedIsAnError) {
   std::getline(in, line); // thread.started only
   EXPECT_TRUE(parser.on_line(line));
   auto out = parser.finish(hs::process_end{});
-  EXPECT_FALSE(out.ok);
-  EXPECT_EQ(out.error, "codex exited without completing the turn");
+  EXPECT_FALSE(out.ok());
+  EXPECT_EQ(out.error.text, "codex exited without completing the turn");
 }
 
 TEST(HarnessCodex, TomlString) {
@@ -366,8 +368,8 @@ TEST_F(HarnessCodexScript, RunsAFakeCodexWithASchemaFile) {
   inv.user_prompt = "which city?";
   inv.output_schema_json = city_schema;
   auto rec = env_.run(h, inv);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
-      << (rec.outcome ? rec.outcome->error : "") << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok())
+      << (rec.outcome ? rec.outcome->error.text : "") << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.structured_output.json, R"({"city":"Paris","population":2100000})");
   const auto logs = rec.logs_text();
   EXPECT_NE(logs.find(R"(content={"type":"object","properties":{"city")"), std::string::npos)
@@ -414,8 +416,8 @@ TEST_F(HarnessCodexScript, GarbageOutputIsAnError) {
   inv.user_prompt = "x";
   auto rec = env_.run(h, inv);
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error, "codex exited without completing the turn: oops");
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text, "codex exited without completing the turn: oops");
   EXPECT_NE(rec.outcome->error_metadata_json.find(R"("ignored_lines":2)"), std::string::npos)
       << rec.outcome->error_metadata_json;
 }
@@ -426,11 +428,11 @@ TEST_F(HarnessCodexScript, MissingCliIsAnError) {
   inv.user_prompt = "x";
   auto rec = env_.run(h, inv);
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error.rfind(
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text.rfind(
                 "failed to start codex (" + (env_.dir / "no-such-codex").string() + "): ", 0),
             0u)
-      << rec.outcome->error;
+      << rec.outcome->error.text;
 }
 
 TEST_F(HarnessCodexScript, HangPastTheTimeoutIsAnError) {
@@ -441,18 +443,35 @@ TEST_F(HarnessCodexScript, HangPastTheTimeoutIsAnError) {
   inv.user_prompt = "x";
   auto rec = env_.run(h, inv);
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error, "codex timed out after 0.3 s: still thinking");
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text, "codex timed out after 0.3 s: still thinking");
 }
 
 TEST(HarnessFactory, CodexByName) {
-  std::string message;
   hs::harness_config cfg;
   cfg.agent = "codex";
-  auto h = hs::make_harness(cfg, message);
-  ASSERT_TRUE(h);
-  EXPECT_EQ(h->name(), "codex");
-  EXPECT_EQ(message.rfind("harness: codex (", 0), 0u) << message;
+  auto choice = hs::make_harness(cfg);
+  ASSERT_TRUE(choice.ok()) << choice.error().text;
+  ASSERT_TRUE(choice->chosen);
+  EXPECT_EQ(choice->chosen->name(), "codex");
+  EXPECT_EQ(choice->startup_line.rfind("harness: codex (", 0), 0u) << choice->startup_line;
+}
+
+TEST(HarnessCodex, UnsupportedSettingFailsWithItsOwnCode) {
+  harness_env env;
+  hs::harness_config cfg;
+  cfg.workdir = env.dir.string();
+  hs::codex_harness h(cfg, (env.dir / "no-such-codex").string());
+  hs::invocation inv;
+  inv.user_prompt = "say hi";
+  inv.settings.max_turns = 3;
+  auto rec = env.run(h, inv);
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_EQ(rec.outcome->error.code, hs::harness_errc::unsupported_setting);
+  EXPECT_EQ(rec.outcome->error.text.rfind(
+                "agent \"codex\" cannot honour harness_settings.max_turns (it supports: ", 0),
+            0u)
+      << rec.outcome->error.text;
 }
 
 } // namespace

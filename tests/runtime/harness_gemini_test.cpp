@@ -43,7 +43,7 @@ hs::harness_outcome replay(const std::string& file, harness_record& rec,
 TEST(HarnessGeminiParser, TextStream) {
   harness_record rec;
   auto out = replay("text.jsonl", rec);
-  ASSERT_TRUE(out.ok) << out.error;
+  ASSERT_TRUE(out.ok()) << out.error.text;
   EXPECT_EQ(out.data.type, agentrt::protocol::result_data::kind::text);
   EXPECT_EQ(out.data.text, "Hello from the fake model.");
   // Two deltas, one assistant message.
@@ -66,7 +66,7 @@ TEST(HarnessGeminiParser, TextStream) {
 TEST(HarnessGeminiParser, ToolCallStream) {
   harness_record rec;
   auto out = replay("tool_call.jsonl", rec);
-  ASSERT_TRUE(out.ok) << out.error;
+  ASSERT_TRUE(out.ok()) << out.error.text;
   // The answer is the last model turn, as in the CLI's own --output-format json.
   EXPECT_EQ(out.data.text, "Wrote the file.");
   EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{{"I will write the file."},
@@ -86,7 +86,7 @@ TEST(HarnessGeminiParser, ToolCallStream) {
 TEST(HarnessGeminiParser, FailedToolIsAnErrorResult) {
   harness_record rec;
   auto out = replay("tool_error.jsonl", rec);
-  ASSERT_TRUE(out.ok) << out.error;
+  ASSERT_TRUE(out.ok()) << out.error.text;
   EXPECT_EQ(out.data.text, "The file does not exist.");
   ASSERT_EQ(event_kinds(rec),
             (std::vector<std::string>{"session", "tool_use", "tool_result", "usage"}));
@@ -101,7 +101,7 @@ TEST(HarnessGeminiParser, FailedToolIsAnErrorResult) {
 TEST(HarnessGeminiParser, StructuredOutput) {
   harness_record rec;
   auto out = replay("structured.jsonl", rec, city_schema);
-  ASSERT_TRUE(out.ok) << out.error;
+  ASSERT_TRUE(out.ok()) << out.error.text;
   EXPECT_EQ(out.data.type, agentrt::protocol::result_data::kind::structured_output);
   EXPECT_EQ(out.data.structured_output.json, R"({"city":"Paris","population":2100000})");
 }
@@ -109,7 +109,7 @@ TEST(HarnessGeminiParser, StructuredOutput) {
 TEST(HarnessGeminiParser, StructuredOutputInAFenceAfterAToolCall) {
   harness_record rec;
   auto out = replay("structured_fenced.jsonl", rec, city_schema);
-  ASSERT_TRUE(out.ok) << out.error;
+  ASSERT_TRUE(out.ok()) << out.error.text;
   EXPECT_EQ(out.data.structured_output.json, R"({"city":"Paris","population":2100000})");
 }
 
@@ -118,8 +118,8 @@ TEST(HarnessGeminiParser, StructuredOutputMismatchQuotesTheValidationError) {
   auto out = replay(
       "structured.jsonl", rec,
       R"({"type":"json_schema","schema":{"type":"object","properties":{"population":{"type":"string"}}}})");
-  EXPECT_FALSE(out.ok);
-  EXPECT_NE(out.error.find("/population fails \"type\""), std::string::npos) << out.error;
+  EXPECT_FALSE(out.ok());
+  EXPECT_NE(out.error.text.find("/population fails \"type\""), std::string::npos) << out.error.text;
   EXPECT_NE(out.error_metadata_json.find(R"("answer":"{\"city\":\"Paris\")"), std::string::npos)
       << out.error_metadata_json;
 }
@@ -127,17 +127,19 @@ TEST(HarnessGeminiParser, StructuredOutputMismatchQuotesTheValidationError) {
 TEST(HarnessGeminiParser, StructuredOutputWithoutJsonIsAnError) {
   harness_record rec;
   auto out = replay("text.jsonl", rec, city_schema);
-  EXPECT_FALSE(out.ok);
-  EXPECT_EQ(out.error, "structured output requested but gemini's answer contains no JSON object");
+  EXPECT_FALSE(out.ok());
+  EXPECT_EQ(out.error.text,
+            "structured output requested but gemini's answer contains no JSON object");
 }
 
 TEST(HarnessGeminiParser, ApiErrorIsAnErrorWithTheCliMessage) {
   harness_record rec;
   // The CLI exits with the HTTP status, 400, truncated to 8 bits.
   auto out = replay("api_error.jsonl", rec, nullptr, 144);
-  EXPECT_FALSE(out.ok);
-  EXPECT_EQ(out.error.rfind("gemini failed: [API Error: ", 0), 0u) << out.error;
-  EXPECT_NE(out.error.find("API key not valid. Please pass a valid API key."), std::string::npos);
+  EXPECT_FALSE(out.ok());
+  EXPECT_EQ(out.error.text.rfind("gemini failed: [API Error: ", 0), 0u) << out.error.text;
+  EXPECT_NE(out.error.text.find("API key not valid. Please pass a valid API key."),
+            std::string::npos);
   EXPECT_NE(out.error_metadata_json.find(R"("error_type":"unknown","exit_code":144)"),
             std::string::npos)
       << out.error_metadata_json;
@@ -147,9 +149,9 @@ TEST(HarnessGeminiParser, ApiErrorIsAnErrorWithTheCliMessage) {
 TEST(HarnessGeminiParser, ErrorEventThenErrorResultUsesTheEventMessage) {
   harness_record rec;
   auto out = replay("empty_response.jsonl", rec);
-  EXPECT_FALSE(out.ok);
-  EXPECT_EQ(out.error.rfind("gemini failed: The model returned an empty response", 0), 0u)
-      << out.error;
+  EXPECT_FALSE(out.ok());
+  EXPECT_EQ(out.error.text.rfind("gemini failed: The model returned an empty response", 0), 0u)
+      << out.error.text;
   ASSERT_EQ(rec.logs.size(), 1u);
   EXPECT_EQ(rec.logs[0].rfind("gemini error: The model returned", 0), 0u) << rec.logs[0];
 }
@@ -163,9 +165,10 @@ TEST(HarnessGeminiParser, NoResultLineUsesExitAndStderr) {
   end.status.exit_code = 42;
   end.stderr_tail = "Error resuming session: No previous sessions found for this project.";
   auto out = parser.finish(end);
-  EXPECT_FALSE(out.ok);
-  EXPECT_EQ(out.error, "gemini exited with status 42: Error resuming session: No previous sessions "
-                       "found for this project.");
+  EXPECT_FALSE(out.ok());
+  EXPECT_EQ(out.error.text,
+            "gemini exited with status 42: Error resuming session: No previous sessions "
+            "found for this project.");
   EXPECT_NE(out.error_metadata_json.find(R"("exit_code":42)"), std::string::npos);
 }
 
@@ -173,8 +176,8 @@ TEST(HarnessGeminiParser, CleanExitWithoutResultIsAnError) {
   hs::gemini_parser parser(hs::event_sink{}, nullptr);
   EXPECT_TRUE(parser.on_line(R"({"type":"init","session_id":"s","model":"m"})"));
   auto out = parser.finish(hs::process_end{});
-  EXPECT_FALSE(out.ok);
-  EXPECT_EQ(out.error, "gemini exited without a result line");
+  EXPECT_FALSE(out.ok());
+  EXPECT_EQ(out.error.text, "gemini exited without a result line");
 }
 
 TEST(HarnessGemini, Argv) {
@@ -182,9 +185,7 @@ TEST(HarnessGemini, Argv) {
   inv.user_prompt = "-fix it";
   inv.model = "gemini-2.5-pro";
   inv.resume_session_id = "0b3c";
-  std::string error;
-  auto schema =
-      hs::output_schema::parse(R"({"type":"json_schema","schema":{"type":"object"}})", error);
+  auto schema = parse_schema(R"({"type":"json_schema","schema":{"type":"object"}})");
   EXPECT_EQ(
       hs::gemini_argv("gemini", inv, schema.get()),
       (std::vector<std::string>{
@@ -254,9 +255,10 @@ TEST(HarnessGemini, RunDirMirrorsTheUsersHomeAndIsRemoved) {
                             {"GOOGLE_GEMINI_BASE_URL", "http://127.0.0.1:1"}});
   fs::path dir_path;
   {
-    std::string error;
-    auto dir = hs::gemini_run_dir::create(env.dir, "You are a test agent.", vars, error);
-    ASSERT_TRUE(dir) << error;
+    auto created = hs::gemini_run_dir::create(env.dir, "You are a test agent.", vars);
+    ASSERT_TRUE(created.ok()) << created.error().text;
+    const auto& dir = created.value();
+    ASSERT_TRUE(dir);
     dir_path = dir->path();
     EXPECT_EQ(dir_path.parent_path(), env.dir);
     struct stat st {};
@@ -291,16 +293,21 @@ TEST(HarnessGemini, RunDirMirrorsTheUsersHomeAndIsRemoved) {
 
 TEST(HarnessGemini, RunDirOnlyWhenNeeded) {
   agentrt::test::harness_env env;
-  std::string error;
-  EXPECT_FALSE(hs::gemini_run_dir::create(env.dir, "", env_of({{"GEMINI_API_KEY", "k"}}), error));
-  EXPECT_EQ(error, "");
+  auto none = hs::gemini_run_dir::create(env.dir, "", env_of({{"GEMINI_API_KEY", "k"}}));
+  ASSERT_TRUE(none.ok()) << none.error().text;
+  EXPECT_FALSE(none.value());
   // A system prompt alone needs no overlay: the user's home is used as it is.
-  auto dir = hs::gemini_run_dir::create(env.dir, "sys", env_of({{"GEMINI_API_KEY", "k"}}), error);
-  ASSERT_TRUE(dir) << error;
+  auto created = hs::gemini_run_dir::create(env.dir, "sys", env_of({{"GEMINI_API_KEY", "k"}}));
+  ASSERT_TRUE(created.ok()) << created.error().text;
+  const auto& dir = created.value();
+  ASSERT_TRUE(dir);
   EXPECT_EQ(dir->env().size(), 1u);
   EXPECT_EQ(dir->env().count("GEMINI_SYSTEM_MD"), 1u);
-  EXPECT_FALSE(hs::gemini_run_dir::create(env.dir / "missing", "sys", env_of({}), error));
-  EXPECT_NE(error.find("cannot create a run directory in "), std::string::npos) << error;
+  auto missing = hs::gemini_run_dir::create(env.dir / "missing", "sys", env_of({}));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().text.find("cannot create a run directory in "), std::string::npos)
+      << missing.error().text;
+  EXPECT_EQ(missing.error().code, std::error_code(ENOENT, std::generic_category()));
 }
 
 // The value after "key=" in the run's log lines (the stand-in script prints them to stderr).
@@ -341,7 +348,7 @@ TEST(HarnessGemini, RunsAFakeGeminiScript) {
   cfg.workdir = env.dir.string();
   hs::gemini_harness h(cfg, fake);
   auto rec = env.run(h, script_invocation(env));
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok) << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok()) << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.text, "Wrote the file.");
   EXPECT_EQ(rec.assistants.size(), 2u);
   EXPECT_EQ(logged(rec, "sysmd"), "You are a test agent.");
@@ -380,43 +387,50 @@ TEST(HarnessGemini, MissingProgramIsAClearError) {
   inv.user_prompt = "hi";
   auto rec = env.run(h, inv);
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error.rfind("failed to start gemini (", 0), 0u) << rec.outcome->error;
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text.rfind("failed to start gemini (", 0), 0u)
+      << rec.outcome->error.text;
 }
 
 TEST(HarnessFactory, GeminiByName) {
-  std::string message;
   hs::harness_config cfg;
   cfg.agent = "gemini";
-  auto h = hs::make_harness(cfg, message);
-  ASSERT_TRUE(h) << message;
-  EXPECT_EQ(h->name(), "gemini");
-  EXPECT_EQ(message.rfind("harness: gemini (", 0), 0u) << message;
+  auto choice = hs::make_harness(cfg);
+  ASSERT_TRUE(choice.ok()) << choice.error().text;
+  ASSERT_TRUE(choice->chosen);
+  EXPECT_EQ(choice->chosen->name(), "gemini");
+  EXPECT_EQ(choice->startup_line.rfind("harness: gemini (", 0), 0u) << choice->startup_line;
 }
 
 TEST(HarnessGemini, HarnessSettingsMergeIntoTheSettingsFile) {
   agentrt::protocol::harness_settings h;
-  std::string error;
-  EXPECT_FALSE(hs::gemini_with_harness_settings(nullptr, h, error)); // nothing asked for
-  EXPECT_EQ(error, "");
+  auto merged = hs::gemini_with_harness_settings(nullptr, h);
+  ASSERT_TRUE(merged.ok()) << merged.error().text;
+  EXPECT_FALSE(merged.value()); // nothing asked for
   h.max_turns = 7;
   h.disallowed_tools = std::vector<std::string>{"run_shell_command"};
   h.mcp_servers = agentrt::protocol::json_text{R"({"fs":{"command":"mcp-fs","args":["/w"]}})"};
   const std::string user =
       R"({/* mine */ "model":{"name":"m"},"tools":{"exclude":["web_fetch"]},"mcpServers":{"old":{"command":"o"}},})";
+  merged = hs::gemini_with_harness_settings(&user, h);
+  ASSERT_TRUE(merged.ok()) << merged.error().text;
   EXPECT_EQ(
-      hs::gemini_with_harness_settings(&user, h, error),
+      merged.value(),
       std::optional<std::string>(
           R"({"model":{"name":"m","maxSessionTurns":7},"tools":{"exclude":["web_fetch","run_shell_command"]},)"
           R"("mcpServers":{"old":{"command":"o"},"fs":{"command":"mcp-fs","args":["/w"]}}})"));
-  EXPECT_EQ(error, "");
-  EXPECT_EQ(hs::gemini_with_harness_settings(nullptr, h, error),
+  merged = hs::gemini_with_harness_settings(nullptr, h);
+  ASSERT_TRUE(merged.ok()) << merged.error().text;
+  EXPECT_EQ(merged.value(),
             std::optional<std::string>(
                 R"({"model":{"maxSessionTurns":7},"tools":{"exclude":["run_shell_command"]},)"
                 R"("mcpServers":{"fs":{"command":"mcp-fs","args":["/w"]}}})"));
   const std::string v1 = R"({"selectedAuthType":"gemini-api-key"})";
-  EXPECT_FALSE(hs::gemini_with_harness_settings(&v1, h, error));
-  EXPECT_NE(error.find("cannot apply harness_settings"), std::string::npos) << error;
+  merged = hs::gemini_with_harness_settings(&v1, h);
+  ASSERT_FALSE(merged.ok());
+  EXPECT_NE(merged.error().text.find("cannot apply harness_settings"), std::string::npos)
+      << merged.error().text;
+  EXPECT_EQ(merged.error().code, agentrt::protocol::errc::invalid_value);
 }
 
 } // namespace

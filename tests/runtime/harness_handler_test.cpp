@@ -1,5 +1,6 @@
 // The custom handler protocol against real handler scripts: results, structured output,
-// assistant order, error lines, failing and garbage-printing handlers, timeout and cancel.
+// assistant order, error lines, failing and garbage-printing handlers, timeout and cancel, and
+// the error code beside each failure's text.
 #include <fstream>
 #include <sstream>
 
@@ -51,7 +52,7 @@ printf '%s\n' '{"type":"result","data":{"type":"text","text":"hello there"},"met
   inv.output_schema_json.reset();
   auto rec = env.run(h, inv);
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
-  ASSERT_TRUE(rec.outcome->ok) << rec.outcome->error;
+  ASSERT_TRUE(rec.outcome->ok()) << rec.outcome->error.text;
   EXPECT_EQ(rec.done_calls, 1);
   EXPECT_EQ(rec.outcome->data.type, agentrt::protocol::result_data::kind::text);
   EXPECT_EQ(rec.outcome->data.text, "hello there");
@@ -71,7 +72,7 @@ printf '{"type":"result","data":{"type":"text","text":"%s %s"}}\n' "$FOO" "$(pwd
   inv.agent_env = {{"FOO", "from-agent-env"}};
   inv.workdir = (env.dir / "work").string();
   auto rec = env.run(h, inv);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok) << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok()) << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.text, "from-agent-env " + (env.dir / "work").string());
 }
 
@@ -90,7 +91,7 @@ printf '%s\n' '{"type":"result","data":{"type":"structured_output","structured_o
       R"({"type":"json_schema","schema":{"type":"object","properties":{"name":{"type":"string"}},"required":["name"]}})";
   auto rec = env.run(h, inv);
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
-  ASSERT_TRUE(rec.outcome->ok) << rec.outcome->error;
+  ASSERT_TRUE(rec.outcome->ok()) << rec.outcome->error.text;
   EXPECT_EQ(rec.outcome->data.type, agentrt::protocol::result_data::kind::structured_output);
   EXPECT_EQ(rec.outcome->data.structured_output.json,
             R"({"name":"x","tags":["a",{"b":[1,2.5,null]}]})");
@@ -106,10 +107,10 @@ printf '%s\n' '{"type":"result","data":{"type":"structured_output","structured_o
       R"({"type":"json_schema","schema":{"type":"object","properties":{"name":{"type":"string"}},"required":["name"]}})";
   auto rec = env.run(h, inv);
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_NE(rec.outcome->error.find("does not match the schema: /name fails \"type\""),
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_NE(rec.outcome->error.text.find("does not match the schema: /name fails \"type\""),
             std::string::npos)
-      << rec.outcome->error;
+      << rec.outcome->error.text;
 }
 
 TEST(HarnessHandler, AssistantMessagesInOrderAndEvents) {
@@ -125,7 +126,7 @@ printf '%s\n' '{"type":"result","data":{"type":"text","text":"done"}}'
   auto inv = basic_invocation();
   inv.agent_events = true;
   auto rec = env.run(h, inv);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok) << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok()) << rec.logs_text();
   ASSERT_EQ(rec.assistants.size(), 5u);
   for (int i = 0; i < 5; ++i) {
     EXPECT_EQ(rec.assistants[i],
@@ -143,7 +144,7 @@ printf '%s\n' '{"type":"agent_event","event":"usage","data":{"input_tokens":1}}'
 printf '%s\n' '{"type":"result","data":{"type":"text","text":"done"}}'
 )SH");
   auto rec = env.run(h, basic_invocation());
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok);
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok());
   EXPECT_TRUE(rec.events.empty());
 }
 
@@ -156,8 +157,8 @@ exit 1
 )SH");
   auto rec = env.run(h, basic_invocation());
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error, "model refused: quota exceeded");
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text, "model refused: quota exceeded");
   EXPECT_EQ(rec.outcome->error_metadata_json, R"({"code":429})");
   EXPECT_EQ(rec.assistants.size(), 1u);
 }
@@ -169,8 +170,8 @@ printf '%s\n' '{"type":"error","error":"gave up"}'
 )SH");
   auto rec = env.run(h, basic_invocation());
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error, "gave up");
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text, "gave up");
 }
 
 TEST(HarnessHandler, NonZeroExitWithoutResultReportsStatusAndStderrTail) {
@@ -182,11 +183,12 @@ exit 7
 )SH");
   auto rec = env.run(h, basic_invocation());
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error.rfind("handler exited with status 7: ", 0), 0u)
-      << rec.outcome->error;
-  EXPECT_NE(rec.outcome->error.find("fatal: could not reach the model"), std::string::npos);
-  EXPECT_EQ(rec.outcome->error.find("noise 1\n"), std::string::npos) << "only the tail is kept";
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text.rfind("handler exited with status 7: ", 0), 0u)
+      << rec.outcome->error.text;
+  EXPECT_NE(rec.outcome->error.text.find("fatal: could not reach the model"), std::string::npos);
+  EXPECT_EQ(rec.outcome->error.text.find("noise 1\n"), std::string::npos)
+      << "only the tail is kept";
   EXPECT_NE(rec.outcome->error_metadata_json.find(R"("exit_code":7)"), std::string::npos);
   EXPECT_NE(rec.logs_text().find("handler: noise 1"), std::string::npos) << "stderr is logged";
 }
@@ -199,8 +201,8 @@ exit 2
 )SH");
   auto rec = env.run(h, basic_invocation());
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error, "handler exited with status 2");
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text, "handler exited with status 2");
 }
 
 TEST(HarnessHandler, GarbageLinesIgnored) {
@@ -215,7 +217,7 @@ printf '%s' '{"type":"result","data":{"type":"text","text":"final without newlin
 )SH");
   auto rec = env.run(h, basic_invocation());
   ASSERT_TRUE(rec.outcome);
-  ASSERT_TRUE(rec.outcome->ok) << rec.outcome->error;
+  ASSERT_TRUE(rec.outcome->ok()) << rec.outcome->error.text;
   EXPECT_EQ(rec.outcome->data.text, "final without newline");
   EXPECT_EQ(rec.assistants.size(), 1u);
   EXPECT_NE(rec.logs_text().find("ignored output line: this is not json"), std::string::npos);
@@ -232,7 +234,7 @@ printf '%s\n' '{"type":"result","data":{"type":"text","text":"survived"}}'
 )SH");
   auto rec = env.run(h, basic_invocation());
   ASSERT_TRUE(rec.outcome);
-  ASSERT_TRUE(rec.outcome->ok) << rec.outcome->error;
+  ASSERT_TRUE(rec.outcome->ok()) << rec.outcome->error.text;
   EXPECT_EQ(rec.outcome->data.text, "survived");
   EXPECT_NE(rec.logs_text().find("ignored output line: [[[["), std::string::npos);
 }
@@ -242,8 +244,8 @@ TEST(HarnessHandler, OnlyGarbageIsAnError) {
   auto h = make_handler(env, "#!/bin/sh\necho garbage\n");
   auto rec = env.run(h, basic_invocation());
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error, "handler exited without a result line");
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text, "handler exited without a result line");
   EXPECT_NE(rec.outcome->error_metadata_json.find(R"("ignored_lines":1)"), std::string::npos);
 }
 
@@ -257,10 +259,10 @@ TEST(HarnessHandler, OverlongLineIsAnErrorNotAnOom) {
       cfg, env.write_script("handler", "#!/bin/sh\nexec tr -d '\\n' < /dev/zero\n"));
   auto rec = env.run(h, basic_invocation());
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_NE(rec.outcome->error.find("printed an output line longer than 16777216 bytes"),
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_NE(rec.outcome->error.text.find("printed an output line longer than 16777216 bytes"),
             std::string::npos)
-      << rec.outcome->error;
+      << rec.outcome->error.text;
 }
 
 TEST(HarnessHandler, HangPastTimeoutIsAnError) {
@@ -273,8 +275,8 @@ sleep 300
   const auto t0 = std::chrono::steady_clock::now();
   auto rec = env.run(h, basic_invocation());
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error, "handler timed out after 0.3 s: starting up");
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text, "handler timed out after 0.3 s: starting up");
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
 }
 
@@ -300,9 +302,9 @@ TEST(HarnessHandler, MissingExecutableIsAnError) {
   hs::handler_harness h(cfg, (env.dir / "does-not-exist").string());
   auto rec = env.run(h, basic_invocation());
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_NE(rec.outcome->error.find("failed to start handler"), std::string::npos)
-      << rec.outcome->error;
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_NE(rec.outcome->error.text.find("failed to start handler"), std::string::npos)
+      << rec.outcome->error.text;
 }
 
 TEST(HarnessHandler, BadSchemaFailsBeforeStarting) {
@@ -312,9 +314,96 @@ TEST(HarnessHandler, BadSchemaFailsBeforeStarting) {
   inv.output_schema_json = R"({"type":"json_schema"})";
   auto rec = env.run(h, inv);
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_NE(rec.outcome->error.find("\"schema\" must be an object"), std::string::npos);
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_NE(rec.outcome->error.text.find("\"schema\" must be an object"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(env.dir / "started"));
+}
+
+// The code beside each failure's text: what a caller branches on.
+TEST(HarnessHandlerCodes, AnAnswerIsOkWithNoCode) {
+  harness_env env;
+  auto h = make_handler(env, R"SH(#!/bin/sh
+printf '%s\n' '{"type":"result","data":{"type":"text","text":"hi"}}'
+)SH");
+  auto rec = env.run(h, basic_invocation());
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_TRUE(rec.outcome->ok());
+  EXPECT_FALSE(rec.outcome->error);
+}
+
+TEST(HarnessHandlerCodes, HandlerErrorIsAgentFailedWithItsTextAsSent) {
+  harness_env env;
+  // An empty error text stays empty: the session sends what the handler said.
+  auto h = make_handler(env, R"SH(#!/bin/sh
+printf '%s\n' '{"type":"error","error":""}'
+)SH");
+  auto rec = env.run(h, basic_invocation());
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.code, hs::harness_errc::agent_failed);
+  EXPECT_EQ(rec.outcome->error.text, "");
+}
+
+TEST(HarnessHandlerCodes, ExitWithoutAnswerIsAgentExited) {
+  harness_env env;
+  auto h = make_handler(env, "#!/bin/sh\nexit 7\n");
+  auto rec = env.run(h, basic_invocation());
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_EQ(rec.outcome->error.code, hs::harness_errc::agent_exited);
+  EXPECT_EQ(rec.outcome->error.text, "handler exited with status 7");
+
+  auto clean = make_handler(env, "#!/bin/sh\nexit 0\n");
+  rec = env.run(clean, basic_invocation());
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_EQ(rec.outcome->error.code, hs::harness_errc::agent_exited);
+  EXPECT_EQ(rec.outcome->error.text, "handler exited without a result line");
+}
+
+TEST(HarnessHandlerCodes, SchemaMismatchIsOutputMismatch) {
+  harness_env env;
+  auto h = make_handler(env, R"SH(#!/bin/sh
+printf '%s\n' '{"type":"result","data":{"type":"text","text":"no json here"}}'
+)SH");
+  auto inv = basic_invocation();
+  inv.output_schema_json = R"({"type":"json_schema","schema":{"type":"object"}})";
+  auto rec = env.run(h, inv);
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_EQ(rec.outcome->error.code, hs::harness_errc::output_mismatch);
+  EXPECT_EQ(rec.outcome->error.text,
+            "structured output requested but handler's answer contains no JSON object");
+}
+
+TEST(HarnessHandlerCodes, UnusableSchemaIsInvalidValueBeforeAnythingRuns) {
+  harness_env env;
+  auto h = make_handler(env, "#!/bin/sh\ntouch ran\n");
+  auto inv = basic_invocation();
+  inv.output_schema_json = "nope";
+  auto rec = env.run(h, inv);
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_EQ(rec.outcome->error.code, agentrt::protocol::errc::invalid_value);
+  EXPECT_EQ(rec.outcome->error.text, "output_format_json_schema_str is not a JSON object");
+  EXPECT_FALSE(std::filesystem::exists(env.dir / "ran"));
+}
+
+TEST(HarnessHandlerCodes, TimeoutIsTimedOut) {
+  harness_env env;
+  auto h = make_handler(env, "#!/bin/sh\nsleep 300\n", 200ms);
+  auto rec = env.run(h, basic_invocation());
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_EQ(rec.outcome->error.code, agentrt::protocol::errc::timed_out);
+  EXPECT_EQ(rec.outcome->error.text, "handler timed out after 0.2 s");
+}
+
+TEST(HarnessHandlerCodes, MissingProgramIsSpawnFailed) {
+  harness_env env;
+  hs::harness_config cfg;
+  cfg.workdir = env.dir.string();
+  hs::handler_harness h(cfg, (env.dir / "no-such-handler").string());
+  auto rec = env.run(h, basic_invocation());
+  ASSERT_TRUE(rec.outcome);
+  EXPECT_EQ(rec.outcome->error.code, agentrt::protocol::errc::spawn_failed);
+  EXPECT_EQ(rec.outcome->error.text.rfind("failed to start handler (", 0), 0u)
+      << rec.outcome->error.text;
 }
 
 } // namespace

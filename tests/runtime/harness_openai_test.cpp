@@ -56,7 +56,7 @@ TEST(HarnessOpenAi, TextAnswer) {
   hs::openai_harness h(config_for(env));
   auto rec = env.run(h, invocation_for(server));
   ASSERT_TRUE(rec.outcome) << rec.logs_text();
-  ASSERT_TRUE(rec.outcome->ok) << rec.outcome->error;
+  ASSERT_TRUE(rec.outcome->ok()) << rec.outcome->error.text;
   EXPECT_EQ(rec.outcome->data.text, "The answer is 42.");
   EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{{"The answer is 42."}}));
   EXPECT_NE(rec.outcome->metadata_json.find(R"("session_id":"openai-)"), std::string::npos);
@@ -81,8 +81,8 @@ TEST(HarnessOpenAi, ShellToolRunsARealCommand) {
        fake_chat_turn::say("done")});
   hs::openai_harness h(config_for(env));
   auto rec = env.run(h, invocation_for(server));
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
-      << (rec.outcome ? rec.outcome->error : rec.logs_text());
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok())
+      << (rec.outcome ? rec.outcome->error.text : rec.logs_text());
   EXPECT_TRUE(std::filesystem::exists(env.dir / "marker.txt"));
   ASSERT_EQ(server.request_count(), 2u);
   const auto second = server.request_bodies().at(1);
@@ -112,7 +112,7 @@ TEST(HarnessOpenAi, StructuredOutputUsesResponseFormatAndValidates) {
   inv.output_schema_json =
       R"({"type":"json_schema","schema":{"type":"object","properties":{"city":{"type":"string"},"population":{"type":"integer"}},"required":["city"]}})";
   auto rec = env.run(h, inv);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok) << (rec.outcome ? rec.outcome->error : "");
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok()) << (rec.outcome ? rec.outcome->error.text : "");
   EXPECT_EQ(rec.outcome->data.type, agentrt::protocol::result_data::kind::structured_output);
   EXPECT_EQ(rec.outcome->data.structured_output.json, R"({"city":"Paris","population":2100000})");
   EXPECT_NE(
@@ -131,9 +131,9 @@ TEST(HarnessOpenAi, StructuredOutputMismatchIsAnError) {
       R"({"type":"json_schema","schema":{"type":"object","properties":{"city":{"type":"string"}}}})";
   auto rec = env.run(h, inv);
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_NE(rec.outcome->error.find("/city fails \"type\""), std::string::npos)
-      << rec.outcome->error;
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_NE(rec.outcome->error.text.find("/city fails \"type\""), std::string::npos)
+      << rec.outcome->error.text;
 }
 
 TEST(HarnessOpenAi, ApiErrorsQuoteTheServer) {
@@ -144,8 +144,8 @@ TEST(HarnessOpenAi, ApiErrorsQuoteTheServer) {
     hs::openai_harness h(config_for(env));
     auto rec = env.run(h, invocation_for(server));
     ASSERT_TRUE(rec.outcome);
-    EXPECT_FALSE(rec.outcome->ok);
-    EXPECT_EQ(rec.outcome->error,
+    EXPECT_FALSE(rec.outcome->ok());
+    EXPECT_EQ(rec.outcome->error.text,
               "openai API error (HTTP " + std::to_string(status) + "): Incorrect API key provided");
     EXPECT_NE(rec.outcome->error_metadata_json.find("\"http_status\":" + std::to_string(status)),
               std::string::npos);
@@ -160,11 +160,11 @@ TEST(HarnessOpenAi, RefusedConnectionIsAnError) {
   inv.agent_env = {{"OPENAI_BASE_URL", "http://127.0.0.1:1/v1"}};
   auto rec = env.run(h, inv);
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error.rfind(
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text.rfind(
                 "openai request to http://127.0.0.1:1/v1/chat/completions failed: ", 0),
             0u)
-      << rec.outcome->error;
+      << rec.outcome->error.text;
 }
 
 TEST(HarnessOpenAi, TurnLimit) {
@@ -176,8 +176,8 @@ TEST(HarnessOpenAi, TurnLimit) {
   hs::openai_harness h(cfg);
   auto rec = env.run(h, invocation_for(server));
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error, "openai: turn limit reached (3 turns) before a final answer");
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text, "openai: turn limit reached (3 turns) before a final answer");
   EXPECT_EQ(server.request_count(), 3u);
 }
 
@@ -223,8 +223,8 @@ TEST(HarnessOpenAi, HangPastTimeout) {
   hs::openai_harness h(cfg);
   auto rec = env.run(h, invocation_for(server));
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error, "openai timed out after 0.3 s");
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text, "openai timed out after 0.3 s");
 }
 
 TEST(HarnessOpenAi, ResumeContinuesTheConversation) {
@@ -233,7 +233,7 @@ TEST(HarnessOpenAi, ResumeContinuesTheConversation) {
   server.script({fake_chat_turn::say("first answer"), fake_chat_turn::say("second answer")});
   hs::openai_harness h(config_for(env));
   auto first = env.run(h, invocation_for(server));
-  ASSERT_TRUE(first.outcome && first.outcome->ok);
+  ASSERT_TRUE(first.outcome && first.outcome->ok());
   const auto& meta = first.outcome->metadata_json;
   const auto at = meta.find("\"session_id\":\"") + 14;
   const std::string session = meta.substr(at, meta.find('"', at) - at);
@@ -242,7 +242,7 @@ TEST(HarnessOpenAi, ResumeContinuesTheConversation) {
   inv.user_prompt = "and then?";
   inv.resume_session_id = session;
   auto second = env.run(h, inv);
-  ASSERT_TRUE(second.outcome && second.outcome->ok) << second.outcome->error;
+  ASSERT_TRUE(second.outcome && second.outcome->ok()) << second.outcome->error.text;
   EXPECT_NE(second.outcome->metadata_json.find(session), std::string::npos);
   const auto body = server.request_bodies().at(1);
   EXPECT_NE(
@@ -254,8 +254,8 @@ TEST(HarnessOpenAi, ResumeContinuesTheConversation) {
   inv.resume_session_id = "openai-unknown";
   auto third = env.run(h, inv);
   ASSERT_TRUE(third.outcome);
-  EXPECT_FALSE(third.outcome->ok);
-  EXPECT_NE(third.outcome->error.find("no stored session"), std::string::npos);
+  EXPECT_FALSE(third.outcome->ok());
+  EXPECT_NE(third.outcome->error.text.find("no stored session"), std::string::npos);
 }
 
 // Five invocations whose model thinks forever, then a sixth: on a pool of four request threads
@@ -291,7 +291,7 @@ TEST(HarnessOpenAi, ManyConcurrentInvocationsAllProgress) {
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   EXPECT_TRUE(answered) << "the sixth invocation never finished";
   if (answered) {
-    EXPECT_TRUE(records[hanging].outcome->ok) << records[hanging].outcome->error;
+    EXPECT_TRUE(records[hanging].outcome->ok()) << records[hanging].outcome->error.text;
     EXPECT_EQ(records[hanging].outcome->data.text, "the sixth answers");
   }
   for (std::size_t i = 0; i < hanging; ++i)
@@ -314,12 +314,13 @@ TEST(HarnessOpenAi, UserinfoInTheBaseUrlIsNeverShown) {
   // Port 1: the connection is refused, so the error names the URL.
   inv.agent_env = {{"OPENAI_BASE_URL", "http://me:base-url-secret@127.0.0.1:1/v1"}};
   const auto rec = env.run(h, inv);
-  ASSERT_TRUE(rec.outcome && !rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error.rfind("openai request to http://***@127.0.0.1:1/v1/chat/completions "
-                                     "failed: ",
-                                     0),
-            0u)
-      << rec.outcome->error;
+  ASSERT_TRUE(rec.outcome && !rec.outcome->ok());
+  EXPECT_EQ(
+      rec.outcome->error.text.rfind("openai request to http://***@127.0.0.1:1/v1/chat/completions "
+                                    "failed: ",
+                                    0),
+      0u)
+      << rec.outcome->error.text;
   EXPECT_EQ(rec.outcome->error_metadata_json.find("base-url-secret"), std::string::npos)
       << rec.outcome->error_metadata_json;
 }

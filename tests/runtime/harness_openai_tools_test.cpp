@@ -79,8 +79,8 @@ TEST(HarnessOpenAiTools, AModelCreatesEditsInsertsAndViewsAFile) {
   ::chmod(env.dir.c_str(), 0755);
   hs::openai_harness h(config_for(env));
   auto rec = env.run(h, invocation_for(server));
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
-      << (rec.outcome ? rec.outcome->error : rec.logs_text());
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok())
+      << (rec.outcome ? rec.outcome->error.text : rec.logs_text());
   EXPECT_EQ(read(env.dir / "src/app.py"), "import sys\ndef main():\n    print(\"hello\")\n");
   const auto results = tool_results(rec);
   ASSERT_EQ(results.size(), 4u);
@@ -130,8 +130,8 @@ TEST(HarnessOpenAiTools, EditsStayInsideTheWorkingDirectory) {
   hs::openai_harness h(config_for(env));
   const auto t0 = std::chrono::steady_clock::now();
   auto rec = env.run(h, invocation_for(server));
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
-      << (rec.outcome ? rec.outcome->error : rec.logs_text());
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok())
+      << (rec.outcome ? rec.outcome->error.text : rec.logs_text());
   const auto results = tool_results(rec);
   ASSERT_EQ(results.size(), 8u);
   for (const auto& [text, is_error] : results)
@@ -171,8 +171,8 @@ TEST(HarnessOpenAiTools, RateLimitsAreRetriedAfterTheServersRetryAfter) {
   const auto t0 = std::chrono::steady_clock::now();
   auto rec = env.run(h, invocation_for(server));
   const auto waited = std::chrono::steady_clock::now() - t0;
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok)
-      << (rec.outcome ? rec.outcome->error : rec.logs_text());
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok())
+      << (rec.outcome ? rec.outcome->error.text : rec.logs_text());
   EXPECT_EQ(rec.outcome->data.text, "after the limit");
   EXPECT_EQ(server.request_count(), 3u);
   // Two Retry-After: 1 waits; the backoff alone (250 ms, 500 ms) would have been shorter.
@@ -194,15 +194,15 @@ TEST(HarnessOpenAiTools, RateLimitsThatOutlastTheRetriesFailWithTheServersWords)
     hs::openai_harness h(cfg);
     auto rec = env.run(h, invocation_for(server));
     ASSERT_TRUE(rec.outcome);
-    EXPECT_FALSE(rec.outcome->ok);
+    EXPECT_FALSE(rec.outcome->ok());
     if (retry_after.empty()) {
-      EXPECT_EQ(rec.outcome->error, "openai API error (HTTP 429): Rate limit reached, after 2 "
-                                    "attempts");
+      EXPECT_EQ(rec.outcome->error.text, "openai API error (HTTP 429): Rate limit reached, after 2 "
+                                         "attempts");
       EXPECT_EQ(server.request_count(), 2u);
     } else {
       // Not worth holding the invocation for an hour: it fails at once and says why.
-      EXPECT_EQ(rec.outcome->error, "openai API error (HTTP 429): Rate limit reached (the "
-                                    "server asked to retry after 3600 s)");
+      EXPECT_EQ(rec.outcome->error.text, "openai API error (HTTP 429): Rate limit reached (the "
+                                         "server asked to retry after 3600 s)");
       EXPECT_EQ(server.request_count(), 1u);
     }
   }
@@ -219,9 +219,9 @@ TEST(HarnessOpenAiTools, TheTokenBudgetStopsAnInvocation) {
   hs::openai_harness h(cfg);
   auto rec = env.run(h, invocation_for(server));
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error, "openai: token budget of 30 tokens used up after 2 turns (36 "
-                                "used) before a final answer (--openai-token-budget)");
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text, "openai: token budget of 30 tokens used up after 2 turns (36 "
+                                     "used) before a final answer (--openai-token-budget)");
   EXPECT_EQ(server.request_count(), 2u);
 }
 
@@ -238,9 +238,9 @@ TEST(HarnessOpenAiTools, AnInvocationsTokenBudgetReplacesTheRuntimes) {
   inv.settings.token_budget = 30;
   auto rec = env.run(h, inv);
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error, "openai: token budget of 30 tokens used up after 2 turns (36 "
-                                "used) before a final answer (harness_settings.token_budget)");
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text, "openai: token budget of 30 tokens used up after 2 turns (36 "
+                                     "used) before a final answer (harness_settings.token_budget)");
   EXPECT_EQ(server.request_count(), 2u);
 
   // The next invocation on the same harness has no budget again.
@@ -249,7 +249,7 @@ TEST(HarnessOpenAiTools, AnInvocationsTokenBudgetReplacesTheRuntimes) {
                  fake_chat_turn::say("done")});
   auto plain = env.run(h, invocation_for(second));
   ASSERT_TRUE(plain.outcome);
-  EXPECT_TRUE(plain.outcome->ok) << plain.outcome->error;
+  EXPECT_TRUE(plain.outcome->ok()) << plain.outcome->error.text;
   EXPECT_EQ(second.request_count(), 3u);
 }
 
@@ -263,8 +263,8 @@ TEST(HarnessOpenAiTools, AnInvocationsMaxTurnsReplacesTheRuntimes) {
   inv.settings.max_turns = 1;
   auto rec = env.run(h, inv);
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error, "openai: turn limit reached (1 turns) before a final answer");
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text, "openai: turn limit reached (1 turns) before a final answer");
   EXPECT_EQ(server.request_count(), 1u);
 }
 
@@ -281,8 +281,8 @@ TEST(HarnessOpenAiTools, AnInvocationsTimeoutReplacesTheRuntimes) {
   auto rec = env.run(h, inv, 30s);
   const auto took = std::chrono::steady_clock::now() - started;
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error, "openai timed out after 0.4 s");
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text, "openai timed out after 0.4 s");
   EXPECT_LT(took, 20s);
   std::printf("[ figures  ] timeout_s=0.4 ended the run after %.2f s\n",
               std::chrono::duration<double>(took).count());
@@ -309,9 +309,9 @@ TEST(HarnessOpenAiTools, SettingsTheLoopCannotHonourFailBeforeAnyRequest) {
       inv.settings.extra_args = std::vector<std::string>{"--x"};
     auto rec = env.run(h, inv);
     ASSERT_TRUE(rec.outcome);
-    EXPECT_FALSE(rec.outcome->ok);
-    EXPECT_EQ(rec.outcome->error, "agent \"openai\" cannot honour harness_settings." + w +
-                                      " (it supports: max_turns, timeout_s, token_budget)");
+    EXPECT_FALSE(rec.outcome->ok());
+    EXPECT_EQ(rec.outcome->error.text, "agent \"openai\" cannot honour harness_settings." + w +
+                                           " (it supports: max_turns, timeout_s, token_budget)");
   }
   EXPECT_EQ(server.request_count(), 0u);
 }

@@ -53,7 +53,7 @@ hs::harness_outcome replay(const std::vector<std::string>& lines, harness_record
 TEST(HarnessOpencodeParser, TextStream) {
   harness_record rec;
   auto out = replay(recorded("text.jsonl"), rec);
-  ASSERT_TRUE(out.ok) << out.error;
+  ASSERT_TRUE(out.ok()) << out.error.text;
   EXPECT_EQ(out.data.type, agentrt::protocol::result_data::kind::text);
   EXPECT_EQ(out.data.text, "Hello from the fake model.");
   EXPECT_EQ(rec.assistants,
@@ -75,7 +75,7 @@ TEST(HarnessOpencodeParser, TextStream) {
 TEST(HarnessOpencodeParser, ToolCallStream) {
   harness_record rec;
   auto out = replay(recorded("tool_call.jsonl"), rec);
-  ASSERT_TRUE(out.ok) << out.error;
+  ASSERT_TRUE(out.ok()) << out.error.text;
   // Texts of earlier steps are assistant messages; the answer is the last step's text.
   EXPECT_EQ(out.data.text, "Wrote the file.");
   EXPECT_EQ(rec.assistants, (std::vector<std::vector<std::string>>{{"Wrote the file."}}));
@@ -107,7 +107,7 @@ TEST(HarnessOpencodeParser, EventsOnlyWhenAsked) {
   replay_options o;
   o.agent_events = false;
   auto out = replay(recorded("tool_call.jsonl"), rec, o);
-  ASSERT_TRUE(out.ok) << out.error;
+  ASSERT_TRUE(out.ok()) << out.error.text;
   EXPECT_TRUE(rec.events.empty());
   EXPECT_EQ(rec.assistants.size(), 1u);
   // The metadata does not depend on the capability.
@@ -120,7 +120,7 @@ TEST(HarnessOpencodeParser, StructuredOutput) {
   replay_options o;
   o.schema = city_schema;
   auto out = replay(recorded("structured.jsonl"), rec, o);
-  ASSERT_TRUE(out.ok) << out.error;
+  ASSERT_TRUE(out.ok()) << out.error.text;
   EXPECT_EQ(out.data.type, agentrt::protocol::result_data::kind::structured_output);
   EXPECT_EQ(out.data.structured_output.json, R"({"city":"Paris","population":2100000})");
   EXPECT_NE(out.metadata_json.find(R"("session_id":"ses_dcf77d0fcffeCT29SdFBq7t7NT")"),
@@ -132,8 +132,8 @@ TEST(HarnessOpencodeParser, StructuredOutputMismatchQuotesTheValidationError) {
   replay_options o;
   o.schema = city_schema;
   auto out = replay(recorded("structured_mismatch.jsonl"), rec, o);
-  EXPECT_FALSE(out.ok);
-  EXPECT_NE(out.error.find("/population fails \"type\""), std::string::npos) << out.error;
+  EXPECT_FALSE(out.ok());
+  EXPECT_NE(out.error.text.find("/population fails \"type\""), std::string::npos) << out.error.text;
   EXPECT_NE(
       out.error_metadata_json.find(R"("answer":"{\"city\":\"Paris\",\"population\":\"many\"}")"),
       std::string::npos)
@@ -145,8 +145,9 @@ TEST(HarnessOpencodeParser, StructuredOutputRequestedButAnswerIsProse) {
   replay_options o;
   o.schema = city_schema;
   auto out = replay(recorded("text.jsonl"), rec, o);
-  EXPECT_FALSE(out.ok);
-  EXPECT_EQ(out.error, "structured output requested but opencode's answer contains no JSON object");
+  EXPECT_FALSE(out.ok());
+  EXPECT_EQ(out.error.text,
+            "structured output requested but opencode's answer contains no JSON object");
 }
 
 TEST(HarnessOpencodeParser, ApiErrorIsAnErrorWithStatus) {
@@ -154,8 +155,8 @@ TEST(HarnessOpencodeParser, ApiErrorIsAnErrorWithStatus) {
   replay_options o;
   o.exit_code = 1;
   auto out = replay(recorded("api_error.jsonl"), rec, o);
-  EXPECT_FALSE(out.ok);
-  EXPECT_EQ(out.error, "opencode failed (APIError): invalid x-api-key");
+  EXPECT_FALSE(out.ok());
+  EXPECT_EQ(out.error.text, "opencode failed (APIError): invalid x-api-key");
   EXPECT_EQ(
       out.error_metadata_json,
       R"({"harness":"opencode","session_id":"ses_dcf77394cffe0JEsYuIWLFYMQ3","model":"anthropic/claude-sonnet-4-5",)"
@@ -169,15 +170,15 @@ TEST(HarnessOpencodeParser, KilledMidStepIsAProcessFailure) {
   replay_options o;
   o.term_signal = 15;
   auto out = replay(recorded("cancelled.jsonl"), rec, o);
-  EXPECT_FALSE(out.ok);
-  EXPECT_EQ(out.error.rfind("opencode was killed by signal 15", 0), 0u) << out.error;
+  EXPECT_FALSE(out.ok());
+  EXPECT_EQ(out.error.text.rfind("opencode was killed by signal 15", 0), 0u) << out.error.text;
 }
 
 TEST(HarnessOpencodeParser, CleanExitWithoutAFinishedStepIsAnError) {
   harness_record rec;
   auto out = replay(recorded("cancelled.jsonl"), rec);
-  EXPECT_FALSE(out.ok);
-  EXPECT_EQ(out.error, "opencode exited without finishing a step");
+  EXPECT_FALSE(out.ok());
+  EXPECT_EQ(out.error.text, "opencode exited without finishing a step");
 }
 
 TEST(HarnessOpencodeParser, LastStepNotStoppedIsAnError) {
@@ -189,8 +190,8 @@ TEST(HarnessOpencodeParser, LastStepNotStoppedIsAnError) {
   lines.back().replace(lines.back().find(stop), stop.size(), R"("reason":"length")");
   harness_record rec;
   auto out = replay(lines, rec);
-  EXPECT_FALSE(out.ok);
-  EXPECT_EQ(out.error, "opencode stopped before the answer (finish reason \"length\")");
+  EXPECT_FALSE(out.ok());
+  EXPECT_EQ(out.error.text, "opencode stopped before the answer (finish reason \"length\")");
   EXPECT_NE(out.error_metadata_json.find(R"("finish_reason":"length")"), std::string::npos);
 }
 
@@ -199,12 +200,12 @@ TEST(HarnessOpencodeParser, ResumedSessionIsChecked) {
   replay_options o;
   o.resumed_session = "ses_dcf78c464ffe1zUbjKlxaarSAO";
   auto out = replay(recorded("text.jsonl"), rec, o);
-  EXPECT_TRUE(out.ok) << out.error;
+  EXPECT_TRUE(out.ok()) << out.error.text;
   o.resumed_session = "ses_other";
   out = replay(recorded("text.jsonl"), rec, o);
-  EXPECT_FALSE(out.ok);
+  EXPECT_FALSE(out.ok());
   EXPECT_EQ(
-      out.error,
+      out.error.text,
       "opencode ran session ses_dcf78c464ffe1zUbjKlxaarSAO instead of the requested ses_other");
   EXPECT_NE(out.error_metadata_json.find(R"("requested_session_id":"ses_other")"),
             std::string::npos);
@@ -221,8 +222,8 @@ TEST(HarnessOpencodeParser, GarbageAndAnsiColouredStderr) {
   end.stderr_tail = "\x1b[91m\x1b[1mError: \x1b[0mSession not found";
   end.ignored_lines = 3;
   auto out = parser.finish(end);
-  EXPECT_FALSE(out.ok);
-  EXPECT_EQ(out.error, "opencode exited with status 1: Error: Session not found");
+  EXPECT_FALSE(out.ok());
+  EXPECT_EQ(out.error.text, "opencode exited with status 1: Error: Session not found");
   EXPECT_NE(out.error_metadata_json.find(R"("ignored_lines":3)"), std::string::npos);
 }
 
@@ -233,9 +234,7 @@ TEST(HarnessOpencode, CommandMergesTheAgentIntoTheUserConfig) {
   inv.user_prompt = "fix \"it\"  now\nand more";
   inv.system_prompt = "sys";
   inv.model = "gpt-5";
-  std::string error;
-  auto schema =
-      hs::output_schema::parse(R"({"type":"json_schema","schema":{"type":"object"}})", error);
+  auto schema = parse_schema(R"({"type":"json_schema","schema":{"type":"object"}})");
   // JSONC as OpenCode accepts it; the user's own settings for our agent and others stay.
   const std::string user = R"({
     // the user's provider
@@ -243,8 +242,9 @@ TEST(HarnessOpencode, CommandMergesTheAgentIntoTheUserConfig) {
     "model": "openai/gpt-4.1",
     "agent": {"agentrt": {"temperature": 0.2, "prompt": "theirs"}, "review": {"mode": "subagent"}},
   })";
-  auto cmd = hs::opencode_command_for("opencode", cfg, inv, schema.get(), user);
-  ASSERT_TRUE(cmd.error.empty()) << cmd.error;
+  auto command = hs::opencode_command_for("opencode", cfg, inv, schema.get(), user);
+  ASSERT_TRUE(command.ok()) << command.error().text;
+  const hs::opencode_command& cmd = command.value();
   EXPECT_EQ(
       cmd.config_content,
       R"({"provider":{"openai":{"options":{"baseURL":"http://127.0.0.1:1/v1"}}},"model":"openai/gpt-4.1",)"
@@ -267,8 +267,9 @@ TEST(HarnessOpencode, CommandWithoutUserConfigResumeAndEvents) {
   inv.user_prompt = "-v";
   inv.resume_session_id = "-ses_1";
   inv.agent_events = true;
-  auto cmd = hs::opencode_command_for("/bin/opencode", cfg, inv, nullptr, "  ");
-  ASSERT_TRUE(cmd.error.empty()) << cmd.error;
+  auto command = hs::opencode_command_for("/bin/opencode", cfg, inv, nullptr, "  ");
+  ASSERT_TRUE(command.ok()) << command.error().text;
+  const hs::opencode_command& cmd = command.value();
   // No system prompt: the agent keeps OpenCode's own prompt. No turn limit: no "steps".
   EXPECT_EQ(cmd.config_content, R"({"agent":{"agentrt":{"mode":"primary"}}})");
   EXPECT_EQ(cmd.model, "");
@@ -286,8 +287,8 @@ TEST(HarnessOpencode, ModelProviderChoice) {
   auto model_for = [&](const std::string& model, const std::string& user) {
     inv.model = model;
     auto cmd = hs::opencode_command_for("opencode", cfg, inv, nullptr, user);
-    EXPECT_TRUE(cmd.error.empty()) << cmd.error;
-    return cmd.model;
+    EXPECT_TRUE(cmd.ok()) << cmd.error().text;
+    return cmd.ok() ? cmd->model : std::string();
   };
   EXPECT_EQ(model_for("openrouter/anthropic/claude-3.5", R"({"model":"openai/gpt-5"})"),
             "openrouter/anthropic/claude-3.5");
@@ -303,25 +304,33 @@ TEST(HarnessOpencode, TitleIsTheFirstLineCutOnACharacter) {
   // After the leading blanks, 59 ASCII bytes then a 2-byte character across the 60-byte limit.
   inv.user_prompt = "  " + std::string(59, 'a') + "\xc3\xa9tail\nsecond line";
   auto cmd = hs::opencode_command_for("opencode", cfg, inv, nullptr, "");
-  EXPECT_EQ(cmd.argv.back(), "--title=" + std::string(59, 'a') + "...");
+  ASSERT_TRUE(cmd.ok()) << cmd.error().text;
+  EXPECT_EQ(cmd->argv.back(), "--title=" + std::string(59, 'a') + "...");
   inv.user_prompt = std::string(58, 'a') + "\xc3\xa9tail";
   cmd = hs::opencode_command_for("opencode", cfg, inv, nullptr, "");
-  EXPECT_EQ(cmd.argv.back(), "--title=" + std::string(58, 'a') + "\xc3\xa9...");
+  ASSERT_TRUE(cmd.ok()) << cmd.error().text;
+  EXPECT_EQ(cmd->argv.back(), "--title=" + std::string(58, 'a') + "\xc3\xa9...");
   inv.user_prompt = "\n";
   cmd = hs::opencode_command_for("opencode", cfg, inv, nullptr, "");
-  EXPECT_EQ(cmd.argv.back(), "--title=agentrt");
+  ASSERT_TRUE(cmd.ok()) << cmd.error().text;
+  EXPECT_EQ(cmd->argv.back(), "--title=agentrt");
 }
 
 TEST(HarnessOpencode, UnusableUserConfigFailsTheInvocation) {
   hs::harness_config cfg;
   hs::invocation inv;
   auto cmd = hs::opencode_command_for("opencode", cfg, inv, nullptr, "{\"provider\": ");
-  EXPECT_EQ(cmd.error.rfind("opencode: OPENCODE_CONFIG_CONTENT is not a JSON object (", 0), 0u)
-      << cmd.error;
+  ASSERT_FALSE(cmd.ok());
+  EXPECT_EQ(cmd.error().text.rfind("opencode: OPENCODE_CONFIG_CONTENT is not a JSON object (", 0),
+            0u)
+      << cmd.error().text;
+  EXPECT_EQ(cmd.error().code, agentrt::protocol::errc::invalid_value);
   cmd = hs::opencode_command_for("opencode", cfg, inv, nullptr, "[]");
-  EXPECT_EQ(cmd.error, "opencode: OPENCODE_CONFIG_CONTENT is not a JSON object");
+  ASSERT_FALSE(cmd.ok());
+  EXPECT_EQ(cmd.error().text, "opencode: OPENCODE_CONFIG_CONTENT is not a JSON object");
   cmd = hs::opencode_command_for("opencode", cfg, inv, nullptr, R"({"agent":"x"})");
-  EXPECT_EQ(cmd.error, "opencode: \"agent\" in OPENCODE_CONFIG_CONTENT is not an object");
+  ASSERT_FALSE(cmd.ok());
+  EXPECT_EQ(cmd.error().text, "opencode: \"agent\" in OPENCODE_CONFIG_CONTENT is not an object");
 
   // Through start(): an error_message before anything is spawned.
   agentrt::test::harness_env env;
@@ -329,9 +338,10 @@ TEST(HarnessOpencode, UnusableUserConfigFailsTheInvocation) {
   inv.agent_env["OPENCODE_CONFIG_CONTENT"] = "nope";
   auto rec = env.run(h, inv);
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error.rfind("opencode: OPENCODE_CONFIG_CONTENT is not a JSON object", 0),
-            0u);
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(
+      rec.outcome->error.text.rfind("opencode: OPENCODE_CONFIG_CONTENT is not a JSON object", 0),
+      0u);
 }
 
 TEST(HarnessOpencode, RunsAFakeOpencodeScript) {
@@ -360,7 +370,7 @@ TEST(HarnessOpencode, RunsAFakeOpencodeScript) {
   inv.agent_env["OPENCODE_CONFIG_CONTENT"] =
       R"({"provider":{"anthropic":{"options":{"apiKey":"k"}}}})";
   auto rec = env.run(h, inv);
-  ASSERT_TRUE(rec.outcome && rec.outcome->ok) << rec.logs_text();
+  ASSERT_TRUE(rec.outcome && rec.outcome->ok()) << rec.logs_text();
   EXPECT_EQ(rec.outcome->data.text, "Wrote the file.");
   auto slurp = [](const std::filesystem::path& p) {
     std::ifstream in(p);
@@ -406,8 +416,8 @@ TEST(HarnessOpencode, UserConfigFromTheRuntimeEnvironment) {
   else
     ::unsetenv("OPENCODE_CONFIG_CONTENT");
   ASSERT_TRUE(rec.outcome);
-  EXPECT_FALSE(rec.outcome->ok);
-  EXPECT_EQ(rec.outcome->error, "opencode exited with status 3: autoupdate=0");
+  EXPECT_FALSE(rec.outcome->ok());
+  EXPECT_EQ(rec.outcome->error.text, "opencode exited with status 3: autoupdate=0");
   std::ifstream in(seen);
   std::string config;
   std::getline(in, config);
@@ -417,14 +427,15 @@ TEST(HarnessOpencode, UserConfigFromTheRuntimeEnvironment) {
 TEST(HarnessOpencode, FactoryRow) {
   hs::harness_config cfg;
   cfg.agent = "opencode";
-  std::string message;
-  auto h = hs::make_harness(cfg, message);
-  ASSERT_TRUE(h) << message;
-  EXPECT_EQ(h->name(), "opencode");
-  EXPECT_EQ(message.rfind("harness: opencode (", 0), 0u) << message;
+  auto choice = hs::make_harness(cfg);
+  ASSERT_TRUE(choice.ok()) << choice.error().text;
+  ASSERT_TRUE(choice->chosen);
+  EXPECT_EQ(choice->chosen->name(), "opencode");
+  EXPECT_EQ(choice->startup_line.rfind("harness: opencode (", 0), 0u) << choice->startup_line;
   cfg.agent = "nonesuch";
-  EXPECT_FALSE(hs::make_harness(cfg, message));
-  EXPECT_NE(message.find("opencode"), std::string::npos) << message;
+  choice = hs::make_harness(cfg);
+  ASSERT_FALSE(choice.ok());
+  EXPECT_NE(choice.error().text.find("opencode"), std::string::npos) << choice.error().text;
 }
 
 TEST(HarnessOpencode, MissingCliAndTimeout) {
@@ -436,8 +447,9 @@ TEST(HarnessOpencode, MissingCliAndTimeout) {
     hs::opencode_harness h(cfg, (env.dir / "no-such-opencode").string());
     auto rec = env.run(h, inv);
     ASSERT_TRUE(rec.outcome);
-    EXPECT_FALSE(rec.outcome->ok);
-    EXPECT_EQ(rec.outcome->error.rfind("failed to start opencode (", 0), 0u) << rec.outcome->error;
+    EXPECT_FALSE(rec.outcome->ok());
+    EXPECT_EQ(rec.outcome->error.text.rfind("failed to start opencode (", 0), 0u)
+        << rec.outcome->error.text;
   }
   {
     const auto fake =
@@ -447,8 +459,8 @@ TEST(HarnessOpencode, MissingCliAndTimeout) {
     hs::opencode_harness h(cfg, fake);
     auto rec = env.run(h, inv);
     ASSERT_TRUE(rec.outcome);
-    EXPECT_FALSE(rec.outcome->ok);
-    EXPECT_EQ(rec.outcome->error, "opencode timed out after 0.3 s: stuck at step 1");
+    EXPECT_FALSE(rec.outcome->ok());
+    EXPECT_EQ(rec.outcome->error.text, "opencode timed out after 0.3 s: stuck at step 1");
   }
 }
 

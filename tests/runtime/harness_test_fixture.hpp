@@ -24,7 +24,9 @@
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "agentrt/protocol/errc.hpp"
 #include "harness/harness.hpp"
+#include "harness/harness_errc.hpp"
 #include "harness/process_run.hpp"
 #include "harness/schema_validator.hpp"
 #include "process/process_reaper.hpp"
@@ -139,10 +141,10 @@ inline std::vector<std::string> recorded_lines(const std::filesystem::path& file
 inline std::shared_ptr<const hs::output_schema> parse_schema(const char* output_format) {
   if (output_format == nullptr)
     return nullptr;
-  std::string error;
-  std::shared_ptr<const hs::output_schema> schema = hs::output_schema::parse(output_format, error);
-  EXPECT_TRUE(schema) << error;
-  return schema;
+  auto parsed = hs::output_schema::parse(output_format);
+  EXPECT_TRUE(parsed.ok()) << parsed.error().text;
+  return parsed.ok() ? std::shared_ptr<const hs::output_schema>(std::move(parsed).value())
+                     : nullptr;
 }
 
 inline hs::harness_outcome feed(hs::event_parser& parser, const std::vector<std::string>& lines,

@@ -11,28 +11,27 @@ namespace {
 
 namespace hs = agentrt::runtime::harness;
 
-// schema wrapped in the json_schema envelope, parsed; error says why when it was refused.
-std::unique_ptr<hs::output_schema> parse(const std::string& schema, std::string& error) {
-  return hs::output_schema::parse(R"({"type":"json_schema","schema":)" + schema + "}", error);
+// schema wrapped in the json_schema envelope, parsed; the error says why when it was refused.
+agentrt::protocol::result<std::unique_ptr<hs::output_schema>> parse(const std::string& schema) {
+  return hs::output_schema::parse(R"({"type":"json_schema","schema":)" + schema + "}");
 }
 
 std::unique_ptr<hs::output_schema> compile(const std::string& schema) {
-  std::string error;
-  auto s = parse(schema, error);
-  EXPECT_TRUE(s) << error;
-  return s;
+  auto s = parse(schema);
+  EXPECT_TRUE(s.ok()) << s.error().text;
+  return s.ok() ? std::move(s).value() : nullptr;
 }
 
 // "" when instance matches, else the validator's message.
 std::string check(const hs::output_schema& s, const std::string& instance) {
-  std::string error;
-  return s.validate(instance, error) ? std::string() : error;
+  const auto r = s.validate(instance);
+  return r.ok() ? std::string() : r.error().text;
 }
 
 std::string refusal(const std::string& schema) {
-  std::string error;
-  EXPECT_FALSE(parse(schema, error)) << "accepted " << schema;
-  return error;
+  const auto r = parse(schema);
+  EXPECT_FALSE(r.ok()) << "accepted " << schema;
+  return r.ok() ? std::string() : r.error().text;
 }
 
 // class Person(BaseModel): name: str = Field(description=...); age: Annotated[int, Field(gt=0)];

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "agentrt/protocol/json_builder.hpp"
+#include "harness/harness_errc.hpp"
 #include "harness/json_support.hpp"
 
 namespace agentrt::runtime::harness {
@@ -68,8 +69,8 @@ constexpr setting all_settings[] = {
 
 } // namespace
 
-std::string unsupported_setting(const std::string& agent, const invocation& inv,
-                                const std::vector<setting>& supported) {
+protocol::result<void> check_settings(const std::string& agent, const invocation& inv,
+                                      const std::vector<setting>& supported) {
   for (const setting s : all_settings) {
     if (!is_present(inv.settings, s))
       continue;
@@ -81,10 +82,11 @@ std::string unsupported_setting(const std::string& agent, const invocation& inv,
     std::string list;
     for (const setting t : supported)
       list += std::string(list.empty() ? "" : ", ") + setting_name(t);
-    return "agent \"" + agent + "\" cannot honour harness_settings." + setting_name(s) +
-           " (it supports: " + (list.empty() ? std::string("none") : list) + ")";
+    return {harness_errc::unsupported_setting,
+            "agent \"" + agent + "\" cannot honour harness_settings." + setting_name(s) +
+                " (it supports: " + (list.empty() ? std::string("none") : list) + ")"};
   }
-  return "";
+  return {};
 }
 
 harness_config effective_config(const harness_config& config, const invocation& inv) {
@@ -103,11 +105,18 @@ harness_config effective_config(const harness_config& config, const invocation& 
   return out;
 }
 
-std::shared_ptr<const output_schema> requested_schema(const invocation& inv, std::string& error) {
-  error.clear();
+protocol::result<std::shared_ptr<const output_schema>> requested_schema(const invocation& inv) {
   if (!inv.output_schema_json)
-    return nullptr;
-  return output_schema::parse(*inv.output_schema_json, error);
+    return std::shared_ptr<const output_schema>();
+  auto parsed = output_schema::parse(*inv.output_schema_json);
+  if (!parsed.ok())
+    return std::move(parsed).error();
+  return std::shared_ptr<const output_schema>(std::move(parsed).value());
+}
+
+protocol::error prefixed(const std::string& prefix, protocol::error e) {
+  e.text.insert(0, prefix);
+  return e;
 }
 
 std::string workdir_of(const harness_config& config, const invocation& inv) {
@@ -127,17 +136,13 @@ std::string env_value(const invocation& inv, const std::string& name) {
 
 namespace {
 
-harness_outcome schema_mismatch(const std::string& harness_name, std::string error,
+harness_outcome schema_mismatch(const std::string& harness_name, protocol::error error,
                                 std::string_view answer) {
-  harness_outcome out;
-  out.ok = false;
   constexpr std::size_t shown = 2000;
-  out.error = std::move(error);
-  out.error_metadata_json = protocol::json_builder()
-                                .add("harness", harness_name)
-                                .add("answer", answer.substr(0, shown))
-                                .str();
-  return out;
+  return harness_outcome::failure(std::move(error), protocol::json_builder()
+                                                        .add("harness", harness_name)
+                                                        .add("answer", answer.substr(0, shown))
+                                                        .str());
 }
 
 } // namespace
@@ -146,7 +151,6 @@ harness_outcome final_answer(const std::string& harness_name, std::string_view t
                              const output_schema* schema, std::string metadata_json) {
   harness_outcome out;
   if (!schema) {
-    out.ok = true;
     out.data.type = protocol::result_data::kind::text;
     out.data.text = std::string(text);
     out.metadata_json = std::move(metadata_json);
@@ -154,10 +158,11 @@ harness_outcome final_answer(const std::string& harness_name, std::string_view t
   }
   const auto object = extract_json_object(text);
   if (!object)
-    return schema_mismatch(harness_name,
-                           "structured output requested but " + harness_name +
-                               "'s answer contains no JSON object",
-                           text);
+    return schema_mismatch(
+        harness_name,
+        {harness_errc::output_mismatch,
+         "structured output requested but " + harness_name + "'s answer contains no JSON object"},
+        text);
   rapidjson::Document doc;
   json::parse(*object, doc);
   return structured_answer(harness_name, doc, *schema, std::move(metadata_json));
@@ -165,14 +170,15 @@ harness_outcome final_answer(const std::string& harness_name, std::string_view t
 
 harness_outcome structured_answer(const std::string& harness_name, const rapidjson::Value& value,
                                   const output_schema& schema, std::string metadata_json) {
-  std::string error;
   const std::string text = json::dump(value);
-  if (!value.IsObject())
-    return schema_mismatch(harness_name, "structured output is not a JSON object", text);
-  if (!schema.validate(value, error))
-    return schema_mismatch(harness_name, std::move(error), text);
+  if (!value.IsObject()) {
+    return schema_mismatch(
+        harness_name, {harness_errc::output_mismatch, "structured output is not a JSON object"},
+        text);
+  }
+  if (auto valid = schema.validate(value); !valid.ok())
+    return schema_mismatch(harness_name, std::move(valid).error(), text);
   harness_outcome out;
-  out.ok = true;
   out.data.type = protocol::result_data::kind::structured_output;
   out.data.structured_output.json = text;
   out.metadata_json = std::move(metadata_json);

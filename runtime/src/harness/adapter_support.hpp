@@ -26,16 +26,21 @@ enum class setting {
   extra_args,
 };
 
-// "" when every setting present in inv.settings is in supported; otherwise the error text
-// naming the first one that is not, the agent, and what that agent does support.
-std::string unsupported_setting(const std::string& agent, const invocation& inv,
-                                const std::vector<setting>& supported);
+// Ok when every setting present in inv.settings is in supported; otherwise
+// harness_errc::unsupported_setting, the text naming the first one that is not, the agent, and
+// what that agent does support.
+protocol::result<void> check_settings(const std::string& agent, const invocation& inv,
+                                      const std::vector<setting>& supported);
 
 // config with the invocation's max_turns, timeout_s and token_budget in place of the flags'.
 harness_config effective_config(const harness_config& config, const invocation& inv);
 
-// nullptr with an empty error when no structured output was requested.
-std::shared_ptr<const output_schema> requested_schema(const invocation& inv, std::string& error);
+// The schema of inv.output_schema_json (output_schema::parse), nullptr when no structured
+// output was requested.
+protocol::result<std::shared_ptr<const output_schema>> requested_schema(const invocation& inv);
+
+// e with prefix put before its text ("codex: " + "cannot create ..."), its code kept.
+protocol::error prefixed(const std::string& prefix, protocol::error e);
 
 std::string workdir_of(const harness_config& config, const invocation& inv);
 
@@ -45,7 +50,8 @@ std::optional<std::string> env_of(const invocation& inv, const std::string& name
 std::string env_value(const invocation& inv, const std::string& name);
 
 // A text result, or (with a schema) the JSON object found in text, validated. On a mismatch
-// the outcome is a failure quoting the validation error and the answer.
+// the outcome is a failure (harness_errc::output_mismatch) quoting the validation error and
+// the answer.
 harness_outcome final_answer(const std::string& harness_name, std::string_view text,
                              const output_schema* schema, std::string metadata_json);
 

@@ -3,8 +3,10 @@
 
 #include <unistd.h>
 
+#include "agentrt/protocol/errc.hpp"
 #include "agentrt/protocol/json_builder.hpp"
 #include "harness/adapter_support.hpp"
+#include "harness/harness_errc.hpp"
 #include "harness/immediate_run.hpp"
 #include "harness/json_support.hpp"
 #include "harness/run_dir.hpp"
@@ -111,10 +113,11 @@ void claude_parser::on_user(const rapidjson::Value& message) {
 
 harness_outcome claude_parser::finish(const process_end& end) {
   if (!have_result_) {
-    return process_failure(harness_name, end,
-                           end.status.exit_code == 0 && end.status.term_signal == 0
-                               ? "claude exited without a result line"
-                               : std::string());
+    return process_failure(
+        harness_name, end,
+        {harness_errc::agent_exited, end.status.exit_code == 0 && end.status.term_signal == 0
+                                         ? "claude exited without a result line"
+                                         : std::string()});
   }
   const auto& r = result_;
   protocol::json_builder meta;
@@ -131,20 +134,17 @@ harness_outcome claude_parser::finish(const process_end& end) {
   const auto subtype = json::string_or_empty(r, "subtype");
   const bool is_error = json::bool_member(r, "is_error") || subtype != "success";
   if (is_error) {
-    harness_outcome out;
-    out.ok = false;
     std::string detail = json::string_or_empty(r, "result");
     if (const auto* errors = json::member(r, "errors");
         errors && errors->IsArray() && !errors->Empty())
       detail += (detail.empty() ? "" : "; ") + json::text_of((*errors)[0]);
-    out.error = "claude failed (" + (subtype.empty() ? std::string("error") : subtype) + ")";
+    std::string text = "claude failed (" + (subtype.empty() ? std::string("error") : subtype) + ")";
     if (!detail.empty())
-      out.error += ": " + detail;
+      text += ": " + detail;
     meta.add("subtype", subtype).add("exit_code", end.status.exit_code);
     if (const auto* status = json::member(r, "api_error_status"); status && !status->IsNull())
       meta.add_raw("api_error_status", json::dump(*status));
-    out.error_metadata_json = meta.str();
-    return out;
+    return harness_outcome::failure({harness_errc::agent_failed, std::move(text)}, meta.str());
   }
   if (schema_) {
     if (const auto* so = json::member(r, "structured_output"); so && so->IsObject())
@@ -197,15 +197,12 @@ process_harness::prepared claude_harness::prepare(const invocation& inv,
   if (inv.settings.mcp_servers) {
     // --mcp-config takes a file of Claude's own shape, {"mcpServers": {...}}; it lives in a
     // directory of this run's own, removed after the run.
-    std::string error;
-    dir = run_dir::create("agentrt-claude", error);
-    if (dir) {
-      mcp_path = (dir->path() / "mcp.json").string();
-      write_private_file(mcp_path, "{\"mcpServers\":" + inv.settings.mcp_servers->json + "}",
-                         error);
-    }
-    if (!error.empty())
-      return {nullptr, "claude: cannot write the MCP config file: " + error};
+    auto created = run_dir::with_file("agentrt-claude", "mcp.json",
+                                      "{\"mcpServers\":" + inv.settings.mcp_servers->json + "}");
+    if (!created.ok())
+      return prefixed("claude: cannot write the MCP config file: ", std::move(created).error());
+    dir = std::move(created).value();
+    mcp_path = (dir->path() / "mcp.json").string();
   }
   opts.spawn.argv =
       claude_argv(program_, effective_config(config(), inv), inv, schema.get(), mcp_path);
@@ -213,7 +210,7 @@ process_harness::prepared claude_harness::prepare(const invocation& inv,
   // Bypass mode refuses to run as root unless told it is inside a sandbox, which it is.
   if (::geteuid() == 0)
     opts.spawn.env.emplace("IS_SANDBOX", "1");
-  return {std::make_unique<claude_parser>(sink, std::move(schema)), {}};
+  return std::make_unique<claude_parser>(sink, std::move(schema));
 }
 
 } // namespace agentrt::runtime::harness

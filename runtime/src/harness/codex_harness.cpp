@@ -5,8 +5,10 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "agentrt/protocol/errc.hpp"
 #include "agentrt/protocol/json_builder.hpp"
 #include "harness/adapter_support.hpp"
+#include "harness/harness_errc.hpp"
 #include "harness/immediate_run.hpp"
 #include "harness/json_support.hpp"
 #include "harness/run_dir.hpp"
@@ -187,10 +189,10 @@ harness_outcome codex_parser::finish(const process_end& end) {
   const bool clean_exit = end.status.exit_code == 0 && end.status.term_signal == 0;
   if (turn_failed_) {
     harness_outcome out;
-    out.ok = false;
+    out.error.code = harness_errc::agent_failed;
     const std::string& why = !failure_.empty() ? failure_ : last_error_;
-    out.error = std::string(harness_name) +
-                " failed: " + (why.empty() ? "the turn failed" : api_error_text(why));
+    out.error.text = std::string(harness_name) +
+                     " failed: " + (why.empty() ? "the turn failed" : api_error_text(why));
     protocol::json_builder meta;
     meta.add("harness", harness_name)
         .add("session_id", thread_id_)
@@ -204,11 +206,14 @@ harness_outcome codex_parser::finish(const process_end& end) {
   }
   if (!clean_exit)
     return process_failure(harness_name, end,
-                           last_error_.empty()
-                               ? std::string()
-                               : std::string(harness_name) + " failed: " + last_error_);
+                           last_error_.empty() ? protocol::error{harness_errc::agent_exited}
+                                               : protocol::error{harness_errc::agent_failed,
+                                                                 std::string(harness_name) +
+                                                                     " failed: " + last_error_});
   if (!turn_completed_)
-    return process_failure(harness_name, end, "codex exited without completing the turn");
+    return process_failure(
+        harness_name, end,
+        {harness_errc::agent_exited, "codex exited without completing the turn"});
   protocol::json_builder meta;
   meta.add("harness", harness_name).add("session_id", thread_id_);
   if (!usage_json_.empty())
@@ -306,20 +311,21 @@ std::optional<std::string> toml_value(const rapidjson::Value& v) {
   return std::nullopt;
 }
 
-codex_settings_args codex_settings(const invocation& inv) {
-  codex_settings_args out;
+protocol::result<std::vector<std::string>> codex_settings(const invocation& inv) {
+  std::vector<std::string> out;
   const auto& h = inv.settings;
   if (h.permission_mode) {
     const auto& mode = *h.permission_mode;
     if (mode != "read-only" && mode != "workspace-write" && mode != "danger-full-access") {
-      out.error = "codex: harness_settings.permission_mode \"" + mode +
-                  "\" is not a codex sandbox mode (read-only, workspace-write, danger-full-access)";
-      return out;
+      return {
+          protocol::errc::invalid_value,
+          "codex: harness_settings.permission_mode \"" + mode +
+              "\" is not a codex sandbox mode (read-only, workspace-write, danger-full-access)"};
     }
     // exec cannot ask anyone: a command the sandbox refuses fails instead of waiting.
-    out.argv = {"--sandbox", mode, "-c", "approval_policy=\"never\""};
+    out = {"--sandbox", mode, "-c", "approval_policy=\"never\""};
   } else {
-    out.argv = {"--dangerously-bypass-approvals-and-sandbox"};
+    out = {"--dangerously-bypass-approvals-and-sandbox"};
   }
   if (h.mcp_servers) {
     rapidjson::Document doc;
@@ -327,11 +333,11 @@ codex_settings_args codex_settings(const invocation& inv) {
     if (json::parse(h.mcp_servers->json, doc))
       table = toml_value(doc);
     if (!table) {
-      out.error = "codex: harness_settings.mcp_servers contains null, which codex's TOML config "
-                  "cannot express";
-      return out;
+      return {protocol::errc::invalid_value,
+              "codex: harness_settings.mcp_servers contains null, which codex's TOML config "
+              "cannot express"};
     }
-    out.argv.insert(out.argv.end(), {"-c", "mcp_servers=" + *table});
+    out.insert(out.end(), {"-c", "mcp_servers=" + *table});
   }
   return out;
 }
@@ -386,27 +392,24 @@ process_harness::prepared codex_harness::prepare(const invocation& inv,
                                                  const event_sink& sink,
                                                  process_run_options& opts) {
   auto settings = codex_settings(inv);
-  if (!settings.error.empty())
-    return {nullptr, std::move(settings.error)};
+  if (!settings.ok())
+    return std::move(settings).error();
   std::shared_ptr<run_dir> dir;
   std::string schema_path;
   if (schema) {
     // --output-schema takes a file; it lives in a directory of this run's own.
-    std::string error;
-    dir = run_dir::create("agentrt-codex", error);
-    if (dir) {
-      schema_path = (dir->path() / "output-schema.json").string();
-      write_private_file(schema_path, schema->schema_json(), error);
-    }
-    if (!error.empty())
-      return {nullptr, "codex: cannot write the output schema file: " + error};
+    auto created = run_dir::with_file("agentrt-codex", "output-schema.json", schema->schema_json());
+    if (!created.ok())
+      return prefixed("codex: cannot write the output schema file: ", std::move(created).error());
+    dir = std::move(created).value();
+    schema_path = (dir->path() / "output-schema.json").string();
   }
   const auto provider = codex_provider_of(inv);
-  opts.spawn.argv = codex_argv(program_, inv, provider, schema_path, settings.argv);
+  opts.spawn.argv = codex_argv(program_, inv, provider, schema_path, settings.value());
   for (auto& [name, value] : codex_env(inv, provider))
     opts.spawn.env[name] = std::move(value);
   opts.keep_alive = std::move(dir);
-  return {std::make_unique<codex_parser>(sink, std::move(schema), inv.model), {}};
+  return std::make_unique<codex_parser>(sink, std::move(schema), inv.model);
 }
 
 } // namespace agentrt::runtime::harness

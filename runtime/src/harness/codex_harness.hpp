@@ -72,16 +72,13 @@ std::string toml_string(const std::string& text);
 std::optional<std::string> toml_value(const rapidjson::Value& v);
 
 // The invocation's harness_settings as codex arguments: the sandbox (permission_mode, one of
-// codex's --sandbox modes) and mcp_servers as one `-c mcp_servers={...}` override. error says
-// why they cannot be (an unknown sandbox mode, an MCP map TOML cannot carry).
-struct codex_settings_args {
-  std::vector<std::string> argv;
-  std::string error;
-};
-codex_settings_args codex_settings(const invocation& inv);
+// codex's --sandbox modes) and mcp_servers as one `-c mcp_servers={...}` override. Fails
+// (protocol::errc::invalid_value) saying why they cannot be (an unknown sandbox mode, an MCP
+// map TOML cannot carry).
+protocol::result<std::vector<std::string>> codex_settings(const invocation& inv);
 
 // The argv for an invocation (program first). schema_path: the file holding the output schema
-// ("" = none); settings: codex_settings(inv).argv.
+// ("" = none); settings: codex_settings(inv)'s value.
 std::vector<std::string> codex_argv(const std::string& program, const invocation& inv,
                                     const codex_provider& provider, const std::string& schema_path,
                                     const std::vector<std::string>& settings = {});

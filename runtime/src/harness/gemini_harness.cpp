@@ -12,8 +12,10 @@
 #include <sstream>
 #include <system_error>
 
+#include "agentrt/protocol/errc.hpp"
 #include "agentrt/protocol/json_builder.hpp"
 #include "harness/adapter_support.hpp"
+#include "harness/harness_errc.hpp"
 #include "harness/immediate_run.hpp"
 #include "harness/json_support.hpp"
 
@@ -107,10 +109,11 @@ bool gemini_parser::on_line(std::string_view line) {
 harness_outcome gemini_parser::finish(const process_end& end) {
   end_turn();
   if (!have_result_) {
-    return process_failure(harness_name, end,
-                           end.status.exit_code == 0 && end.status.term_signal == 0
-                               ? "gemini exited without a result line"
-                               : std::string());
+    return process_failure(
+        harness_name, end,
+        {harness_errc::agent_exited, end.status.exit_code == 0 && end.status.term_signal == 0
+                                         ? "gemini exited without a result line"
+                                         : std::string()});
   }
   const auto& r = result_;
   protocol::json_builder meta;
@@ -135,16 +138,16 @@ harness_outcome gemini_parser::finish(const process_end& end) {
   }
   if (json::string_or_empty(r, "status") != "success") {
     harness_outcome out;
-    out.ok = false;
+    out.error.code = harness_errc::agent_failed;
     std::string message = last_error_, type;
     if (const auto* e = json::member(r, "error"); e && e->IsObject()) {
       if (auto m = json::string_or_empty(*e, "message"); !m.empty())
         message = std::move(m);
       type = json::string_or_empty(*e, "type");
     }
-    out.error = message.empty()
-                    ? "gemini failed (status " + json::string_or_empty(r, "status") + ")"
-                    : "gemini failed: " + message;
+    out.error.text = message.empty()
+                         ? "gemini failed (status " + json::string_or_empty(r, "status") + ")"
+                         : "gemini failed: " + message;
     if (!type.empty())
       meta.add("error_type", type);
     meta.add("exit_code", end.status.exit_code);
@@ -221,20 +224,18 @@ std::optional<std::string> gemini_settings_overlay(const std::string* user_setti
   return json::dump(doc);
 }
 
-std::optional<std::string> gemini_with_harness_settings(const std::string* settings,
-                                                        const protocol::harness_settings& h,
-                                                        std::string& error) {
-  error.clear();
+protocol::result<std::optional<std::string>>
+gemini_with_harness_settings(const std::string* settings, const protocol::harness_settings& h) {
   if (!h.max_turns && !h.disallowed_tools && !h.mcp_servers)
-    return std::nullopt;
+    return std::optional<std::string>();
   rapidjson::Document doc(rapidjson::kObjectType);
   if (settings && settings->find_first_not_of(" \t\r\n") != std::string::npos) {
     doc.Parse<rapidjson::kParseCommentsFlag | rapidjson::kParseTrailingCommasFlag |
               rapidjson::kParseFullPrecisionFlag>(settings->c_str(), settings->size());
     if (doc.HasParseError() || !doc.IsObject() || json::member(doc, "selectedAuthType")) {
-      error = "gemini: cannot apply harness_settings: ~/.gemini/settings.json is not a JSON "
-              "object in the CLI's current layout";
-      return std::nullopt;
+      return {protocol::errc::invalid_value,
+              "gemini: cannot apply harness_settings: ~/.gemini/settings.json is not a JSON "
+              "object in the CLI's current layout"};
     }
   }
   auto& a = doc.GetAllocator();
@@ -270,8 +271,8 @@ std::optional<std::string> gemini_with_harness_settings(const std::string* setti
   if (h.mcp_servers) {
     rapidjson::Document servers;
     if (!json::parse(h.mcp_servers->json, servers) || !servers.IsObject()) {
-      error = "gemini: harness_settings.mcp_servers is not a JSON object";
-      return std::nullopt;
+      return {protocol::errc::invalid_value,
+              "gemini: harness_settings.mcp_servers is not a JSON object"};
     }
     auto& target = child(doc, "mcpServers");
     for (auto& m : servers.GetObject()) {
@@ -309,11 +310,9 @@ std::string gemini_home(const env_lookup& env) {
 
 } // namespace
 
-std::unique_ptr<gemini_run_dir> gemini_run_dir::create(const fs::path& parent,
-                                                       const std::string& system_prompt,
-                                                       const env_lookup& env, std::string& error,
-                                                       const protocol::harness_settings& harness) {
-  error.clear();
+protocol::result<std::unique_ptr<gemini_run_dir>>
+gemini_run_dir::create(const fs::path& parent, const std::string& system_prompt,
+                       const env_lookup& env, const protocol::harness_settings& harness) {
   const std::string home = gemini_home(env);
   std::optional<std::string> user_settings;
   if (!home.empty()) {
@@ -325,40 +324,41 @@ std::unique_ptr<gemini_run_dir> gemini_run_dir::create(const fs::path& parent,
     }
   }
   auto settings = gemini_settings_overlay(user_settings ? &*user_settings : nullptr, env);
-  if (auto merged = gemini_with_harness_settings(
-          settings ? &*settings : (user_settings ? &*user_settings : nullptr), harness, error))
-    settings = std::move(merged);
-  if (!error.empty())
-    return nullptr;
+  auto merged = gemini_with_harness_settings(
+      settings ? &*settings : (user_settings ? &*user_settings : nullptr), harness);
+  if (!merged.ok())
+    return std::move(merged).error();
+  if (merged.value())
+    settings = std::move(merged.value());
   if (system_prompt.empty() && !settings)
-    return nullptr;
+    return std::unique_ptr<gemini_run_dir>();
 
-  auto private_dir = run_dir::create("agentrt-gemini", error, parent);
-  if (!private_dir)
-    return nullptr;
-  std::unique_ptr<gemini_run_dir> dir(new gemini_run_dir(std::move(private_dir)));
+  auto private_dir = run_dir::create("agentrt-gemini", parent);
+  if (!private_dir.ok())
+    return std::move(private_dir).error();
+  std::unique_ptr<gemini_run_dir> dir(new gemini_run_dir(std::move(private_dir).value()));
   if (!system_prompt.empty()) {
     // Only the runtime's user can read it: a system prompt can be confidential.
     const auto file = dir->path() / "system.md";
-    if (!write_private_file(file, system_prompt, error))
-      return nullptr;
+    if (auto written = write_private_file(file, system_prompt); !written.ok())
+      return std::move(written).error();
     dir->env_["GEMINI_SYSTEM_MD"] = file.string();
   }
-  if (settings && !dir->write_home_overlay(*settings, env, error))
-    return nullptr;
+  if (settings) {
+    if (auto written = dir->write_home_overlay(*settings, env); !written.ok())
+      return std::move(written).error();
+  }
   return dir;
 }
 
-bool gemini_run_dir::write_home_overlay(const std::string& settings, const env_lookup& env,
-                                        std::string& error) {
+protocol::result<void> gemini_run_dir::write_home_overlay(const std::string& settings,
+                                                          const env_lookup& env) {
   const auto overlay = path() / "home";
   const auto overlay_gemini = overlay / ".gemini";
   std::error_code ec;
   fs::create_directories(overlay_gemini, ec);
-  if (ec) {
-    error = "cannot create " + overlay_gemini.string() + ": " + ec.message();
-    return false;
-  }
+  if (ec)
+    return {ec, "cannot create " + overlay_gemini.string() + ": " + ec.message()};
   if (const std::string home = gemini_home(env); !home.empty()) {
     const fs::path real_gemini = fs::path(home) / ".gemini";
     // Sessions and per-project history must outlive this run (resume reads them), so their
@@ -369,10 +369,10 @@ bool gemini_run_dir::write_home_overlay(const std::string& settings, const env_l
     link_entries(home, overlay, {".gemini"});
     link_entries(real_gemini, overlay_gemini, {"settings.json"});
   }
-  if (!write_private_file(overlay_gemini / "settings.json", settings, error))
-    return false;
+  if (auto written = write_private_file(overlay_gemini / "settings.json", settings); !written.ok())
+    return written;
   env_["GEMINI_CLI_HOME"] = overlay.string();
-  return true;
+  return {};
 }
 
 gemini_harness::gemini_harness(harness_config config, std::string program)
@@ -383,10 +383,10 @@ process_harness::prepared gemini_harness::prepare(const invocation& inv,
                                                   const event_sink& sink,
                                                   process_run_options& opts) {
   const env_lookup env = [&inv](const std::string& name) { return env_of(inv, name); };
-  std::string error;
-  auto dir = gemini_run_dir::create({}, inv.system_prompt, env, error, inv.settings);
-  if (!error.empty())
-    return {nullptr, "gemini: " + error};
+  auto created = gemini_run_dir::create({}, inv.system_prompt, env, inv.settings);
+  if (!created.ok())
+    return prefixed("gemini: ", std::move(created).error());
+  std::unique_ptr<gemini_run_dir> dir = std::move(created).value();
   opts.spawn.argv = gemini_argv(program_, inv, schema.get());
   if (dir) {
     for (const auto& [k, v] : dir->env())
@@ -395,7 +395,7 @@ process_harness::prepared gemini_harness::prepare(const invocation& inv,
       sink.log("gemini: settings overlay " + it->second + " (merged settings.json)");
   }
   opts.keep_alive = std::shared_ptr<gemini_run_dir>(std::move(dir));
-  return {std::make_unique<gemini_parser>(sink, std::move(schema)), {}};
+  return std::make_unique<gemini_parser>(sink, std::move(schema));
 }
 
 } // namespace agentrt::runtime::harness

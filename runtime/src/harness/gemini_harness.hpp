@@ -63,11 +63,11 @@ std::optional<std::string> gemini_settings_overlay(const std::string* user_setti
 
 // settings (a settings.json text; nullptr or blank = {}) with the invocation's max_turns
 // (model.maxSessionTurns), disallowed_tools (appended to tools.exclude) and mcp_servers
-// (merged into mcpServers, same shape) applied; nullopt when it asks for none of them. error
-// when settings is not a JSON object (the CLI's v1 layout included, which has no such keys).
-std::optional<std::string> gemini_with_harness_settings(const std::string* settings,
-                                                        const protocol::harness_settings& h,
-                                                        std::string& error);
+// (merged into mcpServers, same shape) applied; nullopt when it asks for none of them.
+// protocol::errc::invalid_value when settings is not a JSON object (the CLI's v1 layout
+// included, which has no such keys).
+protocol::result<std::optional<std::string>>
+gemini_with_harness_settings(const std::string* settings, const protocol::harness_settings& h);
 
 // The per-run private directory: system.md for GEMINI_SYSTEM_MD, and when settings must be
 // added, home/ for GEMINI_CLI_HOME, which mirrors the user's Gemini home (GEMINI_CLI_HOME or
@@ -76,19 +76,18 @@ std::optional<std::string> gemini_with_harness_settings(const std::string* setti
 // needs) except for home/.gemini/settings.json, a merged copy. Removed by the destructor.
 class gemini_run_dir {
 public:
-  // In parent ("" = the temp directory). nullptr with an empty error when the run needs no
-  // files; nullptr with error on failure.
-  static std::unique_ptr<gemini_run_dir> create(const std::filesystem::path& parent,
-                                                const std::string& system_prompt,
-                                                const env_lookup& env, std::string& error,
-                                                const protocol::harness_settings& settings = {});
+  // In parent ("" = the temp directory). nullptr when the run needs no files. Fails with
+  // gemini_with_harness_settings' error, or an errno (the text names the file or directory).
+  static protocol::result<std::unique_ptr<gemini_run_dir>>
+  create(const std::filesystem::path& parent, const std::string& system_prompt,
+         const env_lookup& env, const protocol::harness_settings& settings = {});
   const std::filesystem::path& path() const noexcept { return dir_->path(); }
   // GEMINI_SYSTEM_MD and/or GEMINI_CLI_HOME, to set in the CLI's environment.
   const std::map<std::string, std::string>& env() const noexcept { return env_; }
 
 private:
   explicit gemini_run_dir(std::unique_ptr<run_dir> dir) : dir_(std::move(dir)) {}
-  bool write_home_overlay(const std::string& settings, const env_lookup& env, std::string& error);
+  protocol::result<void> write_home_overlay(const std::string& settings, const env_lookup& env);
 
   std::unique_ptr<run_dir> dir_; // removal unlinks the overlay's symlinks, never their targets
   std::map<std::string, std::string> env_;

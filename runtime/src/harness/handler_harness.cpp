@@ -1,7 +1,9 @@
 // The custom handler protocol (docs/protocol.md, "The custom handler protocol").
 #include "harness/handler_harness.hpp"
 
+#include "agentrt/protocol/errc.hpp"
 #include "harness/adapter_support.hpp"
+#include "harness/harness_errc.hpp"
 #include "harness/immediate_run.hpp"
 #include "harness/json_support.hpp"
 
@@ -63,7 +65,7 @@ bool handler_parser::on_line(std::string_view line) {
       if (schema_) {
         result_ = structured_answer(handler_name, *so, *schema_, metadata);
       } else {
-        result_.ok = true;
+        result_ = harness_outcome();
         result_.data.type = protocol::result_data::kind::structured_output;
         result_.data.structured_output.json = json::dump(*so);
         result_.metadata_json = metadata;
@@ -94,16 +96,13 @@ harness_outcome handler_parser::finish(const process_end& end) {
   const bool clean_exit = end.status.exit_code == 0 && end.status.term_signal == 0;
   if (clean_exit && have_result_)
     return std::move(result_);
-  if (have_error_) {
-    harness_outcome out;
-    out.ok = false;
-    out.error = last_error_;
-    out.error_metadata_json = last_error_metadata_;
-    return out;
-  }
+  if (have_error_)
+    return harness_outcome::failure({harness_errc::agent_failed, last_error_},
+                                    last_error_metadata_);
   if (clean_exit)
-    return process_failure(handler_name, end, "handler exited without a result line");
-  return process_failure(handler_name, end, {});
+    return process_failure(handler_name, end,
+                           {harness_errc::agent_exited, "handler exited without a result line"});
+  return process_failure(handler_name, end);
 }
 
 std::string handler_stdin_line(const invocation& inv) {
@@ -177,7 +176,7 @@ process_harness::prepared handler_harness::prepare(const invocation& inv,
                                                    process_run_options& opts) {
   opts.spawn.argv = {path_};
   opts.spawn.stdin_data = handler_stdin_line(inv);
-  return {std::make_unique<handler_parser>(sink, std::move(schema)), {}};
+  return std::make_unique<handler_parser>(sink, std::move(schema));
 }
 
 } // namespace agentrt::runtime::harness

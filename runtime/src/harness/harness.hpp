@@ -4,17 +4,20 @@
 // it redacts, filters by client capability and sends the messages; adapters never see sockets.
 #pragma once
 
+#include <cassert>
 #include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <asio/io_context.hpp>
 
 #include "agentrt/protocol/messages.hpp"
+#include "agentrt/protocol/result.hpp"
 #include "process/process_reaper.hpp"
 #include "process/process_scope.hpp"
 
@@ -62,12 +65,24 @@ struct harness_callbacks {
   std::function<void(std::string line)> on_log; // harness stderr lines, ignored output
 };
 
+// An answer (data and its metadata) or a failure (error and its metadata). error.code says
+// what failed (harness_errc, protocol::errc, an errno); error.text is the error_message text,
+// sent as it is (it may be empty: a custom handler's error is passed on unchanged).
 struct harness_outcome {
-  bool ok = false;
-  protocol::result_data data;       // when ok
-  std::string metadata_json = "{}"; // when ok; carries session_id when the harness has one
-  std::string error;                // when !ok: the error_message text
+  protocol::result_data data;       // when ok()
+  std::string metadata_json = "{}"; // when ok(); carries session_id when the harness has one
+  protocol::error error;            // when !ok()
   std::string error_metadata_json = "{}";
+
+  bool ok() const noexcept { return !error; }
+
+  static harness_outcome failure(protocol::error error, std::string metadata_json = "{}") {
+    assert(error.code && "a failed outcome needs a code");
+    harness_outcome out;
+    out.error = std::move(error);
+    out.error_metadata_json = std::move(metadata_json);
+    return out;
+  }
 };
 
 class harness_run {
@@ -102,16 +117,22 @@ public:
 inline constexpr const char* agent_names[] = {"claude",   "codex",  "gemini",
                                               "opencode", "openai", "handler"};
 
+// What make_harness chose: the harness, and a line for the startup log saying which and why.
+struct harness_choice {
+  std::unique_ptr<harness> chosen;
+  std::string startup_line;
+};
+
 // The harness that config asks for, or the first one found: a CLI on PATH (claude, codex,
 // gemini, opencode, in that order) or an OpenAI-compatible endpoint in the environment
-// (OPENAI_BASE_URL or OPENAI_API_KEY). Returns nullptr only for a configuration error
-// (unknown agent, --agent with --handler); message then says why. Otherwise message is a line
-// for the startup log saying which harness was chosen and why; when none was found the
-// returned harness fails every invocation with an error listing what was looked for.
+// (OPENAI_BASE_URL or OPENAI_API_KEY). Fails (protocol::errc::invalid_value) only for a
+// configuration error (unknown agent, --agent with --handler), the text saying why. When none
+// was found the chosen harness fails every invocation with an error listing what was looked
+// for.
 // The returned harness runs an invocation whose "agent" names another agent with that one,
 // when it is available (a CLI on PATH, a configured --handler, an OpenAI-compatible endpoint
 // in the environment or the invocation's agent_env); otherwise the run fails listing the
 // agents that are.
-std::unique_ptr<harness> make_harness(const harness_config& config, std::string& message);
+protocol::result<harness_choice> make_harness(const harness_config& config);
 
 } // namespace agentrt::runtime::harness

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "agentrt/protocol/errc.hpp"
 #include "agentrt/protocol/json_builder.hpp"
 #include "harness/adapter_support.hpp"
 #include "harness/claude_harness.hpp"
@@ -12,6 +13,7 @@
 #include "harness/gemini_harness.hpp"
 #include "harness/handler_harness.hpp"
 #include "harness/harness.hpp"
+#include "harness/harness_errc.hpp"
 #include "harness/immediate_run.hpp"
 #include "harness/json_support.hpp"
 #include "harness/openai_harness.hpp"
@@ -30,7 +32,9 @@ public:
                                      process::process_scope&, const invocation&, harness_callbacks,
                                      done_handler on_done) override {
     return immediate_run::fail(
-        io, immediate_run::failure(why_, protocol::json_builder().add("harness", "none").str()),
+        io,
+        harness_outcome::failure({harness_errc::agent_unavailable, why_},
+                                 protocol::json_builder().add("harness", "none").str()),
         std::move(on_done));
   }
 
@@ -115,54 +119,53 @@ public:
       known |= inv.agent == name;
     if (known && (inv.agent.empty() || inv.agent == default_->name()))
       return default_->start(io, reaper, scope, inv, std::move(callbacks), std::move(on_done));
-    std::string why;
-    harness* chosen = select(inv, why);
-    if (!chosen) {
+    auto chosen = select(inv);
+    if (!chosen.ok()) {
+      protocol::error why = std::move(chosen).error();
+      why.text += " (available on this runtime: " + available(inv) + ")";
       return immediate_run::fail(
           io,
-          immediate_run::failure(why + " (available on this runtime: " + available(inv) + ")",
-                                 protocol::json_builder()
-                                     .add("harness", default_->name())
-                                     .add("agent", inv.agent)
-                                     .add("available", available(inv))
-                                     .str()),
+          harness_outcome::failure(std::move(why), protocol::json_builder()
+                                                       .add("harness", default_->name())
+                                                       .add("agent", inv.agent)
+                                                       .add("available", available(inv))
+                                                       .str()),
           std::move(on_done));
     }
-    return chosen->start(io, reaper, scope, inv, std::move(callbacks), std::move(on_done));
+    return chosen.value()->start(io, reaper, scope, inv, std::move(callbacks), std::move(on_done));
   }
 
 private:
-  // The harness for inv.agent, or nullptr and why it is not available.
-  harness* select(const invocation& inv, std::string& why) {
+  // The harness for inv.agent, or why it is not available.
+  protocol::result<harness*> select(const invocation& inv) {
     const std::string& agent = inv.agent;
     for (const auto& a : cli_agents) {
       if (agent != a.name)
         continue;
       const std::string found = find_on_path(a.program);
       if (found.empty()) {
-        why = "agent \"" + agent + "\" is not available: " + a.program + " is not on PATH";
-        return nullptr;
+        return {harness_errc::agent_unavailable,
+                "agent \"" + agent + "\" is not available: " + a.program + " is not on PATH"};
       }
       return cached(agent + "\n" + found, [&] { return a.make(config_, found); });
     }
     if (agent == "handler") {
       if (config_.handler_path.empty()) {
-        why = "agent \"handler\" is not available: the runtime was started without --handler";
-        return nullptr;
+        return {harness_errc::agent_unavailable,
+                "agent \"handler\" is not available: the runtime was started without --handler"};
       }
       return cached(
           agent, [&] { return std::make_unique<handler_harness>(config_, config_.handler_path); });
     }
     if (agent == "openai") {
       if (!openai_configured(inv)) {
-        why = "agent \"openai\" is not available: neither OPENAI_BASE_URL nor OPENAI_API_KEY is "
-              "set (in the runtime's environment or the invocation's agent_env)";
-        return nullptr;
+        return {harness_errc::agent_unavailable,
+                "agent \"openai\" is not available: neither OPENAI_BASE_URL nor OPENAI_API_KEY "
+                "is set (in the runtime's environment or the invocation's agent_env)"};
       }
       return cached(agent, [&] { return std::make_unique<openai_harness>(config_); });
     }
-    why = "unknown agent \"" + agent + "\"";
-    return nullptr;
+    return {protocol::errc::invalid_value, "unknown agent \"" + agent + "\""};
   }
 
   // The agents an invocation could choose here, e.g. "claude, openai, handler".
@@ -196,66 +199,65 @@ private:
   std::map<std::string, std::unique_ptr<harness>> others_;
 };
 
-std::unique_ptr<harness> make_default_harness(const harness_config& config, std::string& message);
+protocol::result<harness_choice> make_default_harness(const harness_config& config);
 
 } // namespace
 
-std::unique_ptr<harness> make_harness(const harness_config& config, std::string& message) {
-  auto h = make_default_harness(config, message);
-  if (!h)
-    return nullptr;
-  return std::make_unique<agent_router>(config, std::move(h));
+protocol::result<harness_choice> make_harness(const harness_config& config) {
+  auto choice = make_default_harness(config);
+  if (choice.ok())
+    choice->chosen = std::make_unique<agent_router>(config, std::move(choice->chosen));
+  return choice;
 }
 
 namespace {
 
-std::unique_ptr<harness> make_default_harness(const harness_config& config, std::string& message) {
-  if (!config.handler_path.empty() && !config.agent.empty()) {
-    message = "--agent and --handler are mutually exclusive";
-    return nullptr;
-  }
+protocol::result<harness_choice> make_default_harness(const harness_config& config) {
+  if (!config.handler_path.empty() && !config.agent.empty())
+    return {protocol::errc::invalid_value, "--agent and --handler are mutually exclusive"};
   if (!config.handler_path.empty()) {
-    message = "harness: custom handler " + config.handler_path;
-    return std::make_unique<handler_harness>(config, config.handler_path);
+    return harness_choice{std::make_unique<handler_harness>(config, config.handler_path),
+                          "harness: custom handler " + config.handler_path};
   }
   for (const auto& a : cli_agents) {
     if (config.agent != a.name)
       continue;
     const std::string found = find_on_path(a.program);
-    message = std::string("harness: ") + a.name + " (" +
-              (found.empty() ? std::string("not found on PATH yet") : found) + ")";
-    return a.make(config, found.empty() ? a.program : found);
+    return harness_choice{a.make(config, found.empty() ? a.program : found),
+                          std::string("harness: ") + a.name + " (" +
+                              (found.empty() ? std::string("not found on PATH yet") : found) + ")"};
   }
   if (config.agent == "openai") {
-    message = "harness: openai (OPENAI_BASE_URL, or per invocation in agent_env)";
-    return std::make_unique<openai_harness>(config);
+    return harness_choice{std::make_unique<openai_harness>(config),
+                          "harness: openai (OPENAI_BASE_URL, or per invocation in agent_env)"};
   }
   if (!config.agent.empty()) {
-    message = "unknown agent \"" + config.agent + "\" (available: " + available_agents() + ")";
-    return nullptr;
+    return {protocol::errc::invalid_value,
+            "unknown agent \"" + config.agent + "\" (available: " + available_agents() + ")"};
   }
 
   std::string looked_for;
   for (const auto& a : cli_agents) {
     if (const std::string found = find_on_path(a.program); !found.empty()) {
-      message = std::string("harness: ") + a.name + " (found " + found + " on PATH)";
-      return a.make(config, found);
+      return harness_choice{a.make(config, found),
+                            std::string("harness: ") + a.name + " (found " + found + " on PATH)"};
     }
     looked_for += std::string(looked_for.empty() ? "" : ", ") + a.program;
   }
   for (const char* var : {"OPENAI_BASE_URL", "OPENAI_API_KEY"}) {
     const char* v = std::getenv(var);
     if (v && *v) {
-      message = std::string("harness: openai (") + var + " is set)";
-      return std::make_unique<openai_harness>(config);
+      return harness_choice{std::make_unique<openai_harness>(config),
+                            std::string("harness: openai (") + var + " is set)"};
     }
   }
-  const std::string why =
+  // Not a configuration error: the runtime starts, logs why, and every invocation says it.
+  std::string why =
       "no agent harness available: looked for " + looked_for +
       " on PATH and for OPENAI_BASE_URL or OPENAI_API_KEY in the environment (or start agentrt "
       "with --agent NAME or --handler PATH)";
-  message = why;
-  return std::make_unique<unavailable_harness>(why);
+  auto none = std::make_unique<unavailable_harness>(why);
+  return harness_choice{std::move(none), std::move(why)};
 }
 
 } // namespace

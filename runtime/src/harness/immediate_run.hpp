@@ -24,13 +24,6 @@ public:
     });
     return self;
   }
-  static harness_outcome failure(std::string error, std::string metadata_json = "{}") {
-    harness_outcome out;
-    out.ok = false;
-    out.error = std::move(error);
-    out.error_metadata_json = std::move(metadata_json);
-    return out;
-  }
   void cancel() override { cancelled_ = true; }
 
 private:

@@ -7,9 +7,11 @@
 
 #include <asio/post.hpp>
 
+#include "agentrt/protocol/errc.hpp"
 #include "agentrt/protocol/json_builder.hpp"
 #include "harness/adapter_support.hpp"
 #include "harness/edit_tool.hpp"
+#include "harness/harness_errc.hpp"
 #include "util/url_text.hpp"
 #include "util/weak_bind.hpp"
 
@@ -64,7 +66,9 @@ bool openai_run::open_conversation(const invocation& inv) {
     const std::string* stored = sessions_->find(*inv.resume_session_id);
     if (!stored) {
       asio::post(io_, [self = shared_from_this(), id = *inv.resume_session_id] {
-        self->fail("openai: no stored session \"" + id + "\" to resume", chat_response());
+        self->fail(
+            {protocol::errc::invalid_value, "openai: no stored session \"" + id + "\" to resume"},
+            chat_response());
       });
       return false;
     }
@@ -207,22 +211,22 @@ void openai_run::on_response(chat_response r) {
     return;
   if (r.attempt.cancelled)
     return; // cancel() or the timeout already reported
-  if (auto error = response_error(r); !error.empty())
+  if (auto error = response_error(r))
     return fail(std::move(error), r);
   auto& s = r.stream;
   report_turn(s);
   append_assistant_turn(s);
   if (pending_calls_.empty())
     return succeed(s.content);
-  if (auto error = limit_error(); !error.empty())
+  if (auto error = limit_error())
     return fail(std::move(error), r);
   next_call_ = 0;
   run_next_tool();
 }
 
-std::string openai_run::response_error(const chat_response& r) const {
+protocol::error openai_run::response_error(const chat_response& r) const {
   if (r.line_too_long)
-    return "openai: the server sent an SSE line longer than 16 MiB";
+    return {harness_errc::agent_failed, "openai: the server sent an SSE line longer than 16 MiB"};
   if (r.attempt.http_status >= 400) {
     std::string text = "openai API error (HTTP " + std::to_string(r.attempt.http_status) +
                        "): " + api_error_text(r.error_body) + transfer::attempts_suffix(r.attempts);
@@ -231,14 +235,16 @@ std::string openai_run::response_error(const chat_response& r) const {
           " (the server asked to retry after " +
           std::to_string(std::chrono::duration_cast<std::chrono::seconds>(*r.retry_after).count()) +
           " s)";
-    return text;
+    return {harness_errc::agent_failed, std::move(text)};
   }
-  if (!r.attempt.transport_ok())
-    return "openai request to " + util::redact_url_userinfo(url_) +
-           " failed: " + transfer::describe_transport_error(r.attempt) +
-           transfer::attempts_suffix(r.attempts);
+  if (!r.attempt.transport_ok()) {
+    return {harness_errc::agent_failed,
+            "openai request to " + util::redact_url_userinfo(url_) +
+                " failed: " + transfer::describe_transport_error(r.attempt) +
+                transfer::attempts_suffix(r.attempts)};
+  }
   if (!r.stream.error.empty())
-    return "openai API error: " + r.stream.error;
+    return {harness_errc::agent_failed, "openai API error: " + r.stream.error};
   return {};
 }
 
@@ -302,18 +308,21 @@ void openai_run::append_assistant_turn(chat_stream& s) {
   messages_.PushBack(m, a);
 }
 
-std::string openai_run::limit_error() const {
+protocol::error openai_run::limit_error() const {
   if (config_.openai_token_budget > 0 &&
       input_tokens_ + output_tokens_ > config_.openai_token_budget) {
-    return "openai: token budget of " + std::to_string(config_.openai_token_budget) +
-           " tokens used up after " + std::to_string(turns_) + " turns (" +
-           std::to_string(input_tokens_ + output_tokens_) + " used) before a final answer (" +
-           (budget_from_invocation_ ? "harness_settings.token_budget" : "--openai-token-budget") +
-           ")";
+    return {
+        harness_errc::limit_reached,
+        "openai: token budget of " + std::to_string(config_.openai_token_budget) +
+            " tokens used up after " + std::to_string(turns_) + " turns (" +
+            std::to_string(input_tokens_ + output_tokens_) + " used) before a final answer (" +
+            (budget_from_invocation_ ? "harness_settings.token_budget" : "--openai-token-budget") +
+            ")"};
   }
   if (turns_ >= config_.max_turns) {
-    return "openai: turn limit reached (" + std::to_string(config_.max_turns) +
-           " turns) before a final answer";
+    return {harness_errc::limit_reached, "openai: turn limit reached (" +
+                                             std::to_string(config_.max_turns) +
+                                             " turns) before a final answer"};
   }
   return {};
 }
@@ -360,11 +369,11 @@ void openai_run::run_shell(const std::string& command) {
   // Weak: the run owns shell_; a strong capture would keep both alive in a cycle if the
   // io_context stopped before the command was reaped.
   std::weak_ptr<openai_run> weak = shared_from_this();
-  auto [shell, ec] = shell_command::start(io_, reaper_, scope_, command, workdir_, env_,
-                                          util::weak_bind(weak, &openai_run::on_shell_exit));
-  if (ec)
-    return tool_done("failed to start the command: " + ec.message(), -1, true);
-  shell_ = std::move(shell);
+  auto shell = shell_command::start(io_, reaper_, scope_, command, workdir_, env_,
+                                    util::weak_bind(weak, &openai_run::on_shell_exit));
+  if (!shell.ok())
+    return tool_done("failed to start the command: " + shell.error().code.message(), -1, true);
+  shell_ = std::move(shell).value();
 }
 
 void openai_run::on_shell_exit(std::string output, int exit_code) {
@@ -417,9 +426,8 @@ void openai_run::succeed(const std::string& answer) {
   finish(final_answer(openai_harness_name, answer, schema_.get(), metadata()));
 }
 
-void openai_run::fail(std::string error, const chat_response& r) {
+void openai_run::fail(protocol::error error, const chat_response& r) {
   harness_outcome out;
-  out.ok = false;
   out.error = std::move(error);
   protocol::json_builder w;
   w.add("harness", openai_harness_name)
@@ -441,7 +449,7 @@ void openai_run::on_timeout() {
   const auto secs = static_cast<double>(config_.timeout.count()) / 1000.0;
   std::ostringstream text;
   text << "openai timed out after " << secs << " s";
-  fail(text.str(), chat_response());
+  fail({protocol::errc::timed_out, text.str()}, chat_response());
 }
 
 void openai_run::stop_work() {

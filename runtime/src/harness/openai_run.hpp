@@ -57,10 +57,10 @@ private:
 
   // A turn's answer: an error, or text and tool calls.
   void on_response(chat_response r);
-  std::string response_error(const chat_response& r) const; // "" when the answer is usable
+  protocol::error response_error(const chat_response& r) const; // none: the answer is usable
   void report_turn(const chat_stream& s);
   void append_assistant_turn(chat_stream& s);
-  std::string limit_error() const; // "" while turns and tokens remain
+  protocol::error limit_error() const; // none while turns and tokens remain
 
   // The tool calls of the last answer, one after another.
   void run_next_tool();
@@ -71,7 +71,7 @@ private:
 
   std::string metadata() const;
   void succeed(const std::string& answer);
-  void fail(std::string error, const chat_response& r);
+  void fail(protocol::error error, const chat_response& r);
   void on_timeout();
   void stop_work();
   void finish(harness_outcome out);

@@ -7,8 +7,10 @@
 
 #include <rapidjson/error/en.h>
 
+#include "agentrt/protocol/errc.hpp"
 #include "agentrt/protocol/json_builder.hpp"
 #include "harness/adapter_support.hpp"
+#include "harness/harness_errc.hpp"
 #include "harness/immediate_run.hpp"
 #include "harness/json_support.hpp"
 #include "harness/run_dir.hpp"
@@ -239,8 +241,8 @@ harness_outcome opencode_parser::finish(const process_end& raw_end) {
   if (!resumed_session_.empty() && !session_id_.empty() && session_id_ != resumed_session_) {
     // The history the caller meant to continue is not what the model saw.
     harness_outcome out;
-    out.ok = false;
-    out.error =
+    out.error.code = harness_errc::agent_failed;
+    out.error.text =
         "opencode ran session " + session_id_ + " instead of the requested " + resumed_session_;
     meta.add("requested_session_id", resumed_session_).add("exit_code", end.status.exit_code);
     out.error_metadata_json = meta.str();
@@ -248,11 +250,11 @@ harness_outcome opencode_parser::finish(const process_end& raw_end) {
   }
   if (!errors_.empty()) {
     harness_outcome out;
-    out.ok = false;
-    out.error = std::string(harness_name) + " failed (" +
-                (error_name_.empty() ? std::string("error") : error_name_) + "): ";
+    out.error.code = harness_errc::agent_failed;
+    out.error.text = std::string(harness_name) + " failed (" +
+                     (error_name_.empty() ? std::string("error") : error_name_) + "): ";
     for (std::size_t i = 0; i < errors_.size(); ++i)
-      out.error += (i ? "; " : "") + errors_[i];
+      out.error.text += (i ? "; " : "") + errors_[i];
     if (!error_name_.empty())
       meta.add("error_name", error_name_);
     if (error_status_)
@@ -264,13 +266,15 @@ harness_outcome opencode_parser::finish(const process_end& raw_end) {
     return out;
   }
   if (end.status.exit_code != 0 || end.status.term_signal != 0)
-    return process_failure(harness_name, end, std::string());
+    return process_failure(harness_name, end);
   if (steps_ == 0)
-    return process_failure(harness_name, end, "opencode exited without finishing a step");
+    return process_failure(
+        harness_name, end,
+        {harness_errc::agent_exited, "opencode exited without finishing a step"});
   if (last_reason_ != "stop") {
     harness_outcome out;
-    out.ok = false;
-    out.error = "opencode stopped before the answer (finish reason \"" + last_reason_ + "\")";
+    out.error.code = harness_errc::agent_exited;
+    out.error.text = "opencode stopped before the answer (finish reason \"" + last_reason_ + "\")";
     meta.add("finish_reason", last_reason_).add("exit_code", end.status.exit_code);
     out.error_metadata_json = meta.str();
     return out;
@@ -284,20 +288,19 @@ namespace {
 // {"name": {"url", "headers"}} for a remote one) as OpenCode's "mcp" entries
 // ({"type":"local","command":[...],"environment":{...}} / {"type":"remote","url":...}),
 // merged over what the user's config already says.
-bool add_mcp_servers(const std::string& servers_json, rapidjson::Value& mcp,
-                     rapidjson::Document::AllocatorType& a, std::string& error) {
+protocol::result<void> add_mcp_servers(const std::string& servers_json, rapidjson::Value& mcp,
+                                       rapidjson::Document::AllocatorType& a) {
   rapidjson::Document servers;
-  if (!json::parse(servers_json, servers) || !servers.IsObject()) {
-    error = "opencode: harness_settings.mcp_servers is not a JSON object";
-    return false;
-  }
+  if (!json::parse(servers_json, servers) || !servers.IsObject())
+    return {protocol::errc::invalid_value,
+            "opencode: harness_settings.mcp_servers is not a JSON object"};
   for (auto& m : servers.GetObject()) {
     const std::string name(m.name.GetString(), m.name.GetStringLength());
     const auto& server = m.value;
     rapidjson::Value entry(rapidjson::kObjectType);
     if (!server.IsObject()) {
-      error = "opencode: harness_settings.mcp_servers." + name + " is not an object";
-      return false;
+      return {protocol::errc::invalid_value,
+              "opencode: harness_settings.mcp_servers." + name + " is not an object"};
     }
     if (const auto command = json::string_member(server, "command")) {
       entry.AddMember("type", "local", a);
@@ -319,23 +322,24 @@ bool add_mcp_servers(const std::string& servers_json, rapidjson::Value& mcp,
       if (const auto* headers = json::member(server, "headers"); headers && headers->IsObject())
         entry.AddMember("headers", rapidjson::Value(*headers, a), a);
     } else {
-      error =
-          "opencode: harness_settings.mcp_servers." + name + " has neither \"command\" nor \"url\"";
-      return false;
+      return {protocol::errc::invalid_value, "opencode: harness_settings.mcp_servers." + name +
+                                                 " has neither \"command\" nor \"url\""};
     }
     entry.AddMember("enabled", true, a);
     mcp.RemoveMember(name.c_str());
     mcp.AddMember(rapidjson::Value(name.c_str(), static_cast<rapidjson::SizeType>(name.size()), a),
                   entry, a);
   }
-  return true;
+  return {};
 }
 
 } // namespace
 
-opencode_command opencode_command_for(const std::string& program, const harness_config& config,
-                                      const invocation& inv, const output_schema* schema,
-                                      const std::string& user_config) {
+protocol::result<opencode_command> opencode_command_for(const std::string& program,
+                                                        const harness_config& config,
+                                                        const invocation& inv,
+                                                        const output_schema* schema,
+                                                        const std::string& user_config) {
   opencode_command cmd;
   rapidjson::Document doc;
   const bool blank = user_config.find_first_not_of(" \t\r\n") == std::string::npos;
@@ -343,20 +347,20 @@ opencode_command opencode_command_for(const std::string& program, const harness_
   doc.Parse<rapidjson::kParseCommentsFlag | rapidjson::kParseTrailingCommasFlag |
             rapidjson::kParseFullPrecisionFlag>(blank ? "{}" : user_config.c_str());
   if (doc.HasParseError() || !doc.IsObject()) {
-    cmd.error = std::string("opencode: ") + config_env_var + " is not a JSON object" +
+    return {protocol::errc::invalid_value,
+            std::string("opencode: ") + config_env_var + " is not a JSON object" +
                 (doc.HasParseError()
                      ? std::string(" (") + rapidjson::GetParseError_En(doc.GetParseError()) +
                            " at offset " + std::to_string(doc.GetErrorOffset()) + ")"
-                     : std::string());
-    return cmd;
+                     : std::string())};
   }
   auto& a = doc.GetAllocator();
   if (!doc.HasMember("agent"))
     doc.AddMember("agent", rapidjson::Value(rapidjson::kObjectType), a);
   auto& agents = doc["agent"];
   if (!agents.IsObject()) {
-    cmd.error = std::string("opencode: \"agent\" in ") + config_env_var + " is not an object";
-    return cmd;
+    return {protocol::errc::invalid_value,
+            std::string("opencode: \"agent\" in ") + config_env_var + " is not an object"};
   }
   // Merged into what the user may already say about this agent (permissions, temperature...).
   if (!agents.HasMember(opencode_agent_name))
@@ -394,8 +398,8 @@ opencode_command opencode_command_for(const std::string& program, const harness_
   if (h.mcp_servers) {
     if (!doc.HasMember("mcp") || !doc["mcp"].IsObject())
       set(doc, "mcp", rapidjson::Value(rapidjson::kObjectType));
-    if (!add_mcp_servers(h.mcp_servers->json, doc["mcp"], a, cmd.error))
-      return cmd;
+    if (auto added = add_mcp_servers(h.mcp_servers->json, doc["mcp"], a); !added.ok())
+      return std::move(added).error();
   }
   cmd.config_content = json::dump(doc);
   cmd.model = qualified_model(inv.model, doc);
@@ -435,10 +439,11 @@ process_harness::prepared opencode_harness::prepare(const invocation& inv,
                                                     std::shared_ptr<const output_schema> schema,
                                                     const event_sink& sink,
                                                     process_run_options& opts) {
-  auto cmd = opencode_command_for(program_, effective_config(config(), inv), inv, schema.get(),
-                                  env_value(inv, config_env_var));
-  if (!cmd.error.empty())
-    return {nullptr, std::move(cmd.error)};
+  auto command = opencode_command_for(program_, effective_config(config(), inv), inv, schema.get(),
+                                      env_value(inv, config_env_var));
+  if (!command.ok())
+    return std::move(command).error();
+  opencode_command& cmd = command.value();
   opts.spawn.argv = std::move(cmd.argv);
   opts.spawn.stdin_data = std::move(cmd.prompt);
   opts.spawn.env[config_env_var] = std::move(cmd.config_content);
@@ -451,16 +456,14 @@ process_harness::prepared opencode_harness::prepare(const invocation& inv,
   // TMPDIR of its own, removed after it; its tools inherit it. An explicit TMPDIR in agent_env
   // is the user's choice and stays.
   if (inv.agent_env.count("TMPDIR") == 0) {
-    std::string error;
-    auto tmp = run_dir::create("agentrt-opencode", error);
-    if (!tmp)
-      return {nullptr, "opencode: " + error};
-    opts.spawn.env["TMPDIR"] = tmp->path().string();
-    opts.keep_alive = std::shared_ptr<run_dir>(std::move(tmp));
+    auto tmp = run_dir::create("agentrt-opencode");
+    if (!tmp.ok())
+      return prefixed("opencode: ", std::move(tmp).error());
+    opts.spawn.env["TMPDIR"] = tmp.value()->path().string();
+    opts.keep_alive = std::shared_ptr<run_dir>(std::move(tmp).value());
   }
-  return {std::make_unique<opencode_parser>(sink, std::move(schema), std::move(cmd.model),
-                                            inv.resume_session_id.value_or("")),
-          {}};
+  return std::make_unique<opencode_parser>(sink, std::move(schema), std::move(cmd.model),
+                                           inv.resume_session_id.value_or(""));
 }
 
 } // namespace agentrt::runtime::harness

@@ -68,15 +68,17 @@ struct opencode_command {
   std::string prompt;
   std::string config_content; // the user's config with the agent merged in
   std::string model;          // given with -m; "" = OpenCode's default
-  std::string error;          // non-empty: the invocation cannot be run (bad user config)
 };
 
 // user_config: the user's OPENCODE_CONFIG_CONTENT (JSON, comments and trailing commas allowed),
 // "" for none. A model without a provider prefix gets the provider of the config's "model",
-// else of its only configured provider, else "anthropic".
-opencode_command opencode_command_for(const std::string& program, const harness_config& config,
-                                      const invocation& inv, const output_schema* schema,
-                                      const std::string& user_config);
+// else of its only configured provider, else "anthropic". Fails (protocol::errc::invalid_value)
+// when the invocation cannot be run: a user config or an mcp_servers member of the wrong shape.
+protocol::result<opencode_command> opencode_command_for(const std::string& program,
+                                                        const harness_config& config,
+                                                        const invocation& inv,
+                                                        const output_schema* schema,
+                                                        const std::string& user_config);
 
 class opencode_harness : public process_harness {
 public:

@@ -24,10 +24,8 @@ public:
 protected:
   explicit process_harness(harness_config config) : config_(std::move(config)) {}
 
-  struct prepared {
-    std::unique_ptr<event_parser> parser; // set on success
-    std::string error;                    // else why the run cannot start
-  };
+  // The run's parser, or why the run cannot start.
+  using prepared = protocol::result<std::unique_ptr<event_parser>>;
   // Fills in opts (argv, environment, stdin, keep_alive; cwd, timeout and the invocation's
   // agent_env are already there) and makes the run's parser. sink may be used for log lines.
   virtual prepared prepare(const invocation& inv, std::shared_ptr<const output_schema> schema,

@@ -1,8 +1,10 @@
 // The child-process half of every CLI and handler adapter.
 #include "harness/process_run.hpp"
 
+#include "agentrt/protocol/errc.hpp"
 #include "agentrt/protocol/json_builder.hpp"
 #include "harness/adapter_support.hpp"
+#include "harness/harness_errc.hpp"
 
 #include <csignal>
 #include <cstring>
@@ -42,21 +44,22 @@ std::string seconds_text(std::chrono::milliseconds d) {
 } // namespace
 
 harness_outcome process_failure(const std::string& harness_name, const process_end& end,
-                                std::string what) {
+                                protocol::error what) {
   harness_outcome out;
-  out.ok = false;
-  if (what.empty()) {
+  if (!what.code)
+    what.code = harness_errc::agent_exited;
+  if (what.text.empty()) {
     if (end.status.term_signal != 0) {
       const char* sig = ::strsignal(end.status.term_signal);
-      what = harness_name + " was killed by signal " + std::to_string(end.status.term_signal) +
-             (sig ? std::string(" (") + sig + ")" : std::string());
+      what.text = harness_name + " was killed by signal " + std::to_string(end.status.term_signal) +
+                  (sig ? std::string(" (") + sig + ")" : std::string());
     } else {
-      what = harness_name + " exited with status " + std::to_string(end.status.exit_code);
+      what.text = harness_name + " exited with status " + std::to_string(end.status.exit_code);
     }
   }
   out.error = std::move(what);
   if (!end.stderr_tail.empty())
-    out.error += ": " + end.stderr_tail;
+    out.error.text += ": " + end.stderr_tail;
   protocol::json_builder meta;
   meta.add("harness", harness_name).add("exit_code", end.status.exit_code);
   if (end.status.term_signal != 0)
@@ -94,8 +97,8 @@ std::shared_ptr<process_run> process_run::start(asio::io_context& io,
     harness_outcome out;
     const std::string& program =
         self->options_.spawn.argv.empty() ? std::string() : self->options_.spawn.argv.front();
-    out.error =
-        "failed to start " + self->options_.harness_name + " (" + program + "): " + ec.message();
+    out.error = {protocol::errc::spawn_failed, "failed to start " + self->options_.harness_name +
+                                                   " (" + program + "): " + ec.message()};
     out.error_metadata_json = protocol::json_builder()
                                   .add("harness", self->options_.harness_name)
                                   .add("program", program)
@@ -226,12 +229,13 @@ void process_run::on_exit(process::exit_status status) {
 
   if (timed_out_) {
     finish(process_failure(options_.harness_name, end,
-                           options_.harness_name + " timed out after " +
-                               seconds_text(options_.timeout)));
+                           {protocol::errc::timed_out, options_.harness_name + " timed out after " +
+                                                           seconds_text(options_.timeout)}));
   } else if (overflowed_) {
     finish(process_failure(options_.harness_name, end,
-                           options_.harness_name + " printed an output line longer than " +
-                               std::to_string(options_.max_line_bytes) + " bytes"));
+                           {harness_errc::agent_failed,
+                            options_.harness_name + " printed an output line longer than " +
+                                std::to_string(options_.max_line_bytes) + " bytes"}));
   } else {
     finish(parser_->finish(end));
   }

@@ -56,10 +56,11 @@ struct process_run_options {
 process_run_options base_process_options(const std::string& harness_name,
                                          const harness_config& config, const invocation& inv);
 
-// "claude exited with status 1" / "... was killed by signal 9", then ": " and the last stderr
-// lines when there are any; metadata names the harness, exit code, signal and stderr tail.
+// what (with no text: "claude exited with status 1" / "... was killed by signal 9"; with no
+// code: harness_errc::agent_exited), then ": " and the last stderr lines when there are any;
+// metadata names the harness, exit code, signal and stderr tail.
 harness_outcome process_failure(const std::string& harness_name, const process_end& end,
-                                std::string what);
+                                protocol::error what = {});
 
 class process_run : public harness_run, public std::enable_shared_from_this<process_run> {
 public:

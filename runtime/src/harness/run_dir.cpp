@@ -14,8 +14,8 @@ namespace agentrt::runtime::harness {
 
 namespace fs = std::filesystem;
 
-std::unique_ptr<run_dir> run_dir::create(const std::string& prefix, std::string& error,
-                                         const fs::path& parent) {
+protocol::result<std::unique_ptr<run_dir>> run_dir::create(const std::string& prefix,
+                                                           const fs::path& parent) {
   fs::path base = parent;
   if (base.empty()) {
     std::error_code ec;
@@ -25,10 +25,21 @@ std::unique_ptr<run_dir> run_dir::create(const std::string& prefix, std::string&
   }
   std::string templ = (base / (prefix + "-XXXXXX")).string();
   if (::mkdtemp(templ.data()) == nullptr) {
-    error = "cannot create a run directory in " + base.string() + ": " + std::strerror(errno);
-    return nullptr;
+    const int e = errno;
+    return {std::error_code(e, std::generic_category()),
+            "cannot create a run directory in " + base.string() + ": " + std::strerror(e)};
   }
   return std::unique_ptr<run_dir>(new run_dir(templ));
+}
+
+protocol::result<std::unique_ptr<run_dir>>
+run_dir::with_file(const std::string& prefix, const std::string& name, const std::string& text) {
+  auto dir = create(prefix);
+  if (!dir.ok())
+    return dir;
+  if (auto written = write_private_file(dir.value()->path() / name, text); !written.ok())
+    return std::move(written).error();
+  return dir;
 }
 
 run_dir::~run_dir() {
@@ -36,11 +47,12 @@ run_dir::~run_dir() {
   fs::remove_all(path_, ec);
 }
 
-bool write_private_file(const fs::path& path, const std::string& text, std::string& error) {
+protocol::result<void> write_private_file(const fs::path& path, const std::string& text) {
   util::unique_fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!fd) {
-    error = "cannot create " + path.string() + ": " + std::strerror(errno);
-    return false;
+    const int e = errno;
+    return {std::error_code(e, std::generic_category()),
+            "cannot create " + path.string() + ": " + std::strerror(e)};
   }
   std::size_t done = 0;
   while (done < text.size()) {
@@ -48,12 +60,14 @@ bool write_private_file(const fs::path& path, const std::string& text, std::stri
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0) {
-      error = "cannot write " + path.string() + ": " + std::strerror(errno);
-      return false;
+      const int e = errno;
+      // write() returning 0 for a non-empty buffer sets no errno: the code says EIO then.
+      return {std::error_code(n < 0 ? e : EIO, std::generic_category()),
+              "cannot write " + path.string() + ": " + std::strerror(e)};
     }
     done += static_cast<std::size_t>(n);
   }
-  return true;
+  return {};
 }
 
 } // namespace agentrt::runtime::harness

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agentrt/protocol/errc.hpp"
 #include "util/percent_decode.hpp"
 
 namespace agentrt::runtime::harness {
@@ -105,7 +106,8 @@ public:
       const std::string name = view(m->name);
       const std::string here = at + "/" + name;
       if (is_refused(name))
-        return fail("keyword \"" + name + "\" at " + at + " is not supported");
+        return fail("keyword \"" + name + "\" at " + at + " is not supported",
+                    protocol::errc::not_supported);
       if (name == "$ref") {
         ref = &m->value;
       } else if (name == "$defs") {
@@ -217,6 +219,7 @@ public:
   }
 
   std::string error;
+  protocol::errc code = protocol::errc::invalid_value; // not_supported for what draft-04 lacks
 
 private:
   static const Value* member(const Value& obj, const char* name) {
@@ -224,8 +227,9 @@ private:
     return it == obj.MemberEnd() ? nullptr : &it->value;
   }
 
-  bool fail(std::string why) {
+  bool fail(std::string why, protocol::errc why_code = protocol::errc::invalid_value) {
     error = std::move(why);
+    code = why_code;
     return false;
   }
 
@@ -297,7 +301,8 @@ private:
     // The condition appears twice in the rewrite; nested conditions would double at every
     // level (2^256 for a hostile schema), so the copies are paid from a fixed budget.
     if (!spend(if_s))
-      return fail("the schema at " + at + " nests \"if\" too deeply to be checked");
+      return fail("the schema at " + at + " nests \"if\" too deeply to be checked",
+                  protocol::errc::not_supported);
     Value not_if(rapidjson::kObjectType);
     not_if.AddMember("not", Value(if_s, a_), a_);
     Value yes(rapidjson::kArrayType);
@@ -322,7 +327,8 @@ private:
   bool map_ref(const std::string& ref, std::string& mapped, const std::string& at) {
     if (ref.empty() || ref[0] != '#' || (ref.size() > 1 && ref[1] != '/'))
       return fail("\"$ref\" at " + at + " is \"" + ref.substr(0, 200) +
-                  "\": only local JSON Pointer references (\"#/...\") are supported");
+                      "\": only local JSON Pointer references (\"#/...\") are supported",
+                  protocol::errc::not_supported);
     mapped = "#";
     const Value* node = &root_;
     enum class state { schema, map, array, data } st = state::schema;
@@ -351,7 +357,8 @@ private:
           out_token = "definitions";
           next_state = state::map;
         } else if (n == "dependentSchemas") {
-          return fail("\"$ref\" at " + at + " points into \"dependentSchemas\": not supported");
+          return fail("\"$ref\" at " + at + " points into \"dependentSchemas\": not supported",
+                      protocol::errc::not_supported);
         } else if (n == "prefixItems") {
           out_token = "items";
           next_state = state::array;
@@ -359,7 +366,8 @@ private:
           out_token = "additionalItems";
           next_state = state::schema;
         } else if (n == "if" || n == "then" || n == "else" || n == "contains") {
-          return fail("\"$ref\" at " + at + " points into \"" + n + "\": not supported");
+          return fail("\"$ref\" at " + at + " points into \"" + n + "\": not supported",
+                      protocol::errc::not_supported);
         } else if (const auto* k = find_kept(n)) {
           next_state = k->kind == slot::schema_map || k->kind == slot::dependencies ? state::map
                        : k->kind == slot::schema_array                              ? state::array
@@ -401,11 +409,12 @@ private:
 
 } // namespace
 
-std::string to_draft4(const rapidjson::Value& schema, rapidjson::Document& out) {
+protocol::result<void> to_draft4(const rapidjson::Value& schema, rapidjson::Document& out) {
   translator t(schema, out.GetAllocator());
   rapidjson::Value v;
-  if (!t.schema(schema, v, "#"))
-    return t.error.empty() ? "the schema could not be translated" : t.error;
+  if (!t.schema(schema, v, "#")) {
+    return {t.code, t.error.empty() ? "the schema could not be translated" : t.error};
+  }
   static_cast<rapidjson::Value&>(out) = v;
   return {};
 }

@@ -13,10 +13,14 @@
 
 #include <rapidjson/document.h>
 
+#include "agentrt/protocol/result.hpp"
+
 namespace agentrt::runtime::harness {
 
-// out becomes the draft-04 equivalent of schema. Returns "" on success, else why not, e.g.
-// `keyword "unevaluatedProperties" at #/properties/a is not supported`.
+// out becomes the draft-04 equivalent of schema. Otherwise the text says why, e.g.
+// `keyword "unevaluatedProperties" at #/properties/a is not supported`; the code is
+// protocol::errc::not_supported for what draft-04 cannot express, invalid_value for a schema
+// that is malformed (a member of the wrong type, a $ref to nothing).
 //
 // Rewrites: $defs -> definitions (and the $ref pointers into them); const -> enum [v];
 // if/then/else -> anyOf [allOf [if, then], allOf [not if, else]]; numeric exclusiveMinimum /
@@ -27,6 +31,6 @@ namespace agentrt::runtime::harness {
 // boolean subschemas -> {} and {"not": {}}. Annotations (title, description, default,
 // examples, format, discriminator, ...) and keywords no draft defines are kept and have no
 // effect, as every draft specifies.
-std::string to_draft4(const rapidjson::Value& schema, rapidjson::Document& out);
+protocol::result<void> to_draft4(const rapidjson::Value& schema, rapidjson::Document& out);
 
 } // namespace agentrt::runtime::harness

@@ -5,6 +5,8 @@
 #include <rapidjson/schema.h>
 #include <rapidjson/stringbuffer.h>
 
+#include "agentrt/protocol/errc.hpp"
+#include "harness/harness_errc.hpp"
 #include "harness/json_support.hpp"
 #include "harness/schema_dialect.hpp"
 
@@ -18,13 +20,11 @@ struct output_schema::impl {
 output_schema::output_schema() = default;
 output_schema::~output_schema() = default;
 
-std::unique_ptr<output_schema> output_schema::parse(std::string_view output_format_json,
-                                                    std::string& error) {
+protocol::result<std::unique_ptr<output_schema>>
+output_schema::parse(std::string_view output_format_json) {
   rapidjson::Document format;
-  if (!json::parse(output_format_json, format) || !format.IsObject()) {
-    error = "output_format_json_schema_str is not a JSON object";
-    return nullptr;
-  }
+  if (!json::parse(output_format_json, format) || !format.IsObject())
+    return {protocol::errc::invalid_value, "output_format_json_schema_str is not a JSON object"};
   const auto type = json::string_member(format, "type");
   const auto* schema = json::member(format, "schema");
   // runtimeuse passes the document to its handler unchecked, and the published Python client's
@@ -33,18 +33,18 @@ std::unique_ptr<output_schema> output_schema::parse(std::string_view output_form
   if (!schema && type && *type != "json_schema")
     schema = &format;
   if (type && *type != "json_schema" && schema != &format) {
-    error = "output_format_json_schema_str: unsupported type \"" + *type +
-            "\" (expected \"json_schema\")";
-    return nullptr;
+    return {protocol::errc::invalid_value, "output_format_json_schema_str: unsupported type \"" +
+                                               *type + "\" (expected \"json_schema\")"};
   }
   if (!schema || !schema->IsObject()) {
-    error = "output_format_json_schema_str: \"schema\" must be an object";
-    return nullptr;
+    return {protocol::errc::invalid_value,
+            "output_format_json_schema_str: \"schema\" must be an object"};
   }
   rapidjson::Document draft4;
-  if (auto why = to_draft4(*schema, draft4); !why.empty()) {
-    error = "output_format_json_schema_str: " + why;
-    return nullptr;
+  if (auto translated = to_draft4(*schema, draft4); !translated.ok()) {
+    protocol::error why = std::move(translated).error();
+    why.text = "output_format_json_schema_str: " + why.text;
+    return why;
   }
   std::unique_ptr<output_schema> out(new output_schema());
   // CLIs and the chat API get the schema as the client wrote it; only our check uses draft-04.
@@ -53,10 +53,10 @@ std::unique_ptr<output_schema> output_schema::parse(std::string_view output_form
   return out;
 }
 
-bool output_schema::validate(const rapidjson::Value& instance, std::string& error) const {
+protocol::result<void> output_schema::validate(const rapidjson::Value& instance) const {
   rapidjson::SchemaValidator validator(impl_->schema);
   if (instance.Accept(validator))
-    return true;
+    return {};
   rapidjson::StringBuffer doc_ptr;
   validator.GetInvalidDocumentPointer().StringifyUriFragment(doc_ptr);
   rapidjson::StringBuffer schema_ptr;
@@ -65,22 +65,18 @@ bool output_schema::validate(const rapidjson::Value& instance, std::string& erro
   // "#" is the whole document; "#/a/0" reads better as "/a/0".
   if (where.size() > 1)
     where.erase(0, 1);
-  error = "structured output does not match the schema: " + where + " fails \"" +
-          validator.GetInvalidSchemaKeyword() + "\" (schema " + schema_ptr.GetString() + ")";
-  return false;
+  return {harness_errc::output_mismatch, "structured output does not match the schema: " + where +
+                                             " fails \"" + validator.GetInvalidSchemaKeyword() +
+                                             "\" (schema " + schema_ptr.GetString() + ")"};
 }
 
-bool output_schema::validate(std::string_view instance_json, std::string& error) const {
+protocol::result<void> output_schema::validate(std::string_view instance_json) const {
   rapidjson::Document doc;
-  if (!json::parse(instance_json, doc)) {
-    error = "structured output is not valid JSON";
-    return false;
-  }
-  if (!doc.IsObject()) {
-    error = "structured output is not a JSON object";
-    return false;
-  }
-  return validate(doc, error);
+  if (!json::parse(instance_json, doc))
+    return {harness_errc::output_mismatch, "structured output is not valid JSON"};
+  if (!doc.IsObject())
+    return {harness_errc::output_mismatch, "structured output is not a JSON object"};
+  return validate(doc);
 }
 
 std::optional<std::string> extract_json_object(std::string_view text) {

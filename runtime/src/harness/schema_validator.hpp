@@ -11,6 +11,8 @@
 
 #include <rapidjson/document.h>
 
+#include "agentrt/protocol/result.hpp"
+
 namespace agentrt::runtime::harness {
 
 class output_schema {
@@ -18,19 +20,21 @@ public:
   // Accepts {"type":"json_schema","schema":{...}} ("type" may be absent), and, as runtimeuse
   // does, a bare JSON Schema ({"type":"object",...}: no "schema" member, "type" other than
   // "json_schema"). A document that is not JSON, has no schema object, or whose schema uses a
-  // keyword that cannot be checked (to_draft4 says which) is an error.
-  static std::unique_ptr<output_schema> parse(std::string_view output_format_json,
-                                              std::string& error);
+  // keyword that cannot be checked (to_draft4 says which) is an error: protocol::errc's
+  // invalid_value, or to_draft4's code.
+  static protocol::result<std::unique_ptr<output_schema>>
+  parse(std::string_view output_format_json);
   ~output_schema();
 
   // The "schema" member, serialized compactly (what CLIs and the chat API are given).
   const std::string& schema_json() const noexcept { return schema_json_; }
 
-  // True when instance matches. Otherwise error quotes the failure, e.g.
+  // Ok when instance matches. Otherwise harness_errc::output_mismatch, the text quoting the
+  // failure, e.g.
   // "structured output does not match the schema: /age fails \"type\" (schema #/properties/age)".
-  bool validate(const rapidjson::Value& instance, std::string& error) const;
-  // Same for JSON text; text that is not a JSON object is an error too.
-  bool validate(std::string_view instance_json, std::string& error) const;
+  protocol::result<void> validate(const rapidjson::Value& instance) const;
+  // Same for JSON text; text that is not a JSON object is a mismatch too.
+  protocol::result<void> validate(std::string_view instance_json) const;
 
 private:
   output_schema();

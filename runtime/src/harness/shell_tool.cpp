@@ -19,7 +19,7 @@ const char* shell_tool_json() {
   return shell_tool_definition;
 }
 
-std::pair<std::shared_ptr<shell_command>, std::error_code>
+protocol::result<std::shared_ptr<shell_command>>
 shell_command::start(asio::io_context& io, process::process_reaper& reaper,
                      process::process_scope& scope, const std::string& command,
                      const std::string& cwd, const std::map<std::string, std::string>& env,
@@ -40,10 +40,9 @@ shell_command::start(asio::io_context& io, process::process_reaper& reaper,
       },
       util::weak_bind(weak, &shell_command::on_exit));
   if (ec)
-    return {nullptr, ec};
+    return ec;
   self->child_ = std::move(child);
-  // std::error_code() rather than {}: with {} the pair is built by its copying constructor.
-  return {std::move(self), std::error_code()};
+  return self;
 }
 
 void shell_command::terminate(std::chrono::milliseconds grace) {

@@ -14,6 +14,7 @@
 
 #include <asio/io_context.hpp>
 
+#include "agentrt/protocol/result.hpp"
 #include "process/child_process.hpp"
 #include "process/process_reaper.hpp"
 #include "process/process_scope.hpp"
@@ -30,9 +31,9 @@ public:
   // destroyed first (which kills the command).
   using done_handler = std::function<void(std::string output, int exit_code)>;
 
-  // Starts command; an error when it could not be started (on_done is then never called).
-  // reaper and scope must outlive the shell_command.
-  static std::pair<std::shared_ptr<shell_command>, std::error_code>
+  // Starts command; the spawn's error when it could not be started (on_done is then never
+  // called). reaper and scope must outlive the shell_command.
+  static protocol::result<std::shared_ptr<shell_command>>
   start(asio::io_context& io, process::process_reaper& reaper, process::process_scope& scope,
         const std::string& command, const std::string& cwd,
         const std::map<std::string, std::string>& env, done_handler on_done);

@@ -82,11 +82,11 @@ void invocation_request::on_harness_done(harness::harness_outcome&& outcome) {
   harness_run_.reset();
   // The invocation's own agent, else the runtime's default.
   metrics::count_harness_run(message_.agent ? *message_.agent : server_.harness.name(),
-                             outcome.ok ? metrics::harness_outcome::success
-                                        : metrics::harness_outcome::failure);
-  if (!outcome.ok) {
-    log_warn("harness failed: " + outcome.error);
-    finish(protocol::error_message{std::move(outcome.error),
+                             outcome.ok() ? metrics::harness_outcome::success
+                                          : metrics::harness_outcome::failure);
+  if (!outcome.ok()) {
+    log_warn("harness failed: " + outcome.error.text);
+    finish(protocol::error_message{std::move(outcome.error.text),
                                    protocol::json_text{std::move(outcome.error_metadata_json)}});
     return;
   }
