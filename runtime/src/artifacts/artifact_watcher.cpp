@@ -210,9 +210,9 @@ struct artifact_watcher::impl {
   }
 
   // inotify_add_watch through the runtime's shared instance; errno-style failures come back
-  // as ec (limits named, see inotify_errors.hpp).
-  int add_watch(const std::string& path, std::uint32_t mask, std::error_code& ec) {
-    return hub_.add_watch(*subscription_, path, mask, ec);
+  // as the error's code (limits named, see inotify_errors.hpp).
+  protocol::result<int> add_watch(const std::string& path, std::uint32_t mask) {
+    return hub_.add_watch(*subscription_, path, mask);
   }
   void remove_watch(int wd) { hub_.remove_watch(*subscription_, wd); }
 
@@ -232,10 +232,10 @@ struct artifact_watcher::impl {
     if (ec)
       return ec;
     // The root alone decides whether anything was registered; symlinks are followed here.
-    const int wd = add_watch(root_path, watch_mask, ec);
-    if (wd < 0)
-      return ec;
-    watches_.set(wd, root_path);
+    const auto root_wd = add_watch(root_path, watch_mask);
+    if (!root_wd.ok())
+      return root_wd.error().code;
+    watches_.set(root_wd.value(), root_path);
 
     const bool first_registration = roots_.count(root_path) == 0;
     auto& r = roots_[root_path];
@@ -413,10 +413,10 @@ struct artifact_watcher::impl {
     if (root_path == "/")
       return;
     const std::string parent = std::filesystem::path(root_path).parent_path().string();
-    std::error_code ec;
-    const int wd = add_watch(parent, watch_mask, ec);
-    if (wd < 0)
+    const auto added = add_watch(parent, watch_mask);
+    if (!added.ok())
       return;
+    const int wd = added.value();
     if (reached)
       reached->push_back(wd);
     if (!watches_.path_of(wd))
@@ -433,9 +433,9 @@ struct artifact_watcher::impl {
       const std::string dir = std::move(todo.back());
       todo.pop_back();
       const bool is_root = roots_.count(dir) != 0;
-      std::error_code ec;
-      const int wd = add_watch(dir, watch_mask | (is_root ? 0 : IN_DONT_FOLLOW), ec);
-      if (wd < 0) {
+      const auto added = add_watch(dir, watch_mask | (is_root ? 0 : IN_DONT_FOLLOW));
+      if (!added.ok()) {
+        const std::error_code& ec = added.error().code;
         if (!vanished(ec)) {
           problem("inotify_add_watch", dir, ec);
           if (!first)
@@ -443,6 +443,7 @@ struct artifact_watcher::impl {
         }
         continue;
       }
+      const int wd = added.value();
       if (reached)
         reached->push_back(wd);
       const std::string* known = watches_.path_of(wd);

@@ -139,9 +139,9 @@ void handle_list(request_context& ctx) {
     }
     depth = std::min(std::stoi(*d), ctx.limits.list_max_depth);
   }
-  int e = 0;
-  util::unique_fd dir = ctx.root.open_read(*comps, O_PATH | O_DIRECTORY, e);
-  if (!dir) {
+  auto opened = ctx.root.open_read(*comps, O_PATH | O_DIRECTORY);
+  if (!opened.ok()) {
+    const int e = opened.error().code.value();
     if (e == ENOTDIR) {
       ctx.sock.send_error(make_error(409, "not_a_directory", "not a directory: " + shown));
       return;
@@ -149,6 +149,7 @@ void handle_list(request_context& ctx) {
     ctx.sock.send_error(from_errno(e, shown));
     return;
   }
+  const util::unique_fd dir = std::move(opened).value();
   if (!ctx.sock.write_head(
           200, {{"Content-Type", "application/json"}, {"Transfer-Encoding", "chunked"}})) {
     return;

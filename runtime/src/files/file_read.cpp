@@ -16,13 +16,13 @@ void handle_read(request_context& ctx) {
   if (!comps)
     return;
   const std::string shown = display_path(*comps);
-  int e = 0;
   // O_NONBLOCK: a FIFO must not block the open; it is refused by the type check below.
-  util::unique_fd fd = ctx.root.open_read(*comps, O_RDONLY | O_NONBLOCK | O_NOCTTY, e);
-  if (!fd) {
-    ctx.sock.send_error(from_errno(e, shown));
+  auto opened = ctx.root.open_read(*comps, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+  if (!opened.ok()) {
+    ctx.sock.send_error(from_errno(opened.error().code.value(), shown));
     return;
   }
+  util::unique_fd fd = std::move(opened).value();
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) {
     ctx.sock.send_error(from_errno(errno, shown));

@@ -88,14 +88,15 @@ util::unique_fd walk_nofollow(int dir, const std::vector<std::string>& comps, st
 
 } // namespace
 
-bool files_root::open(const std::string& root, std::string& why) {
+protocol::result<void> files_root::open(const std::string& root) {
   confined_ = !root.empty();
   root_.reset(::open(confined_ ? root.c_str() : "/", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root_) {
-    why = std::string("cannot open --files-root ") + root + ": " + std::strerror(errno);
-    return false;
+    const int e = errno;
+    return {std::error_code(e, std::generic_category()),
+            std::string("cannot open --files-root ") + root + ": " + std::strerror(e)};
   }
-  return true;
+  return {};
 }
 
 std::optional<std::vector<std::string>> files_root::split(std::string_view path,
@@ -124,35 +125,32 @@ std::optional<std::vector<std::string>> files_root::split(std::string_view path,
   return comps;
 }
 
-util::unique_fd files_root::open_read(const std::vector<std::string>& comps, int flags,
-                                      int& err) const {
+protocol::result<util::unique_fd> files_root::open_read(const std::vector<std::string>& comps,
+                                                        int flags) const {
+  const auto opened = [](util::unique_fd fd) -> protocol::result<util::unique_fd> {
+    if (!fd)
+      return std::error_code(errno, std::generic_category());
+    return fd;
+  };
   flags |= O_CLOEXEC;
   std::string rel;
   for (const auto& c : comps)
     rel += (rel.empty() ? "" : "/") + c;
   if (rel.empty())
     rel = ".";
-  if (!confined_) {
-    util::unique_fd fd(::openat(root_.get(), rel.c_str(), flags));
-    err = fd ? 0 : errno;
-    return fd;
-  }
+  if (!confined_)
+    return opened(util::unique_fd(::openat(root_.get(), rel.c_str(), flags)));
   util::unique_fd fd(openat2_beneath(root_.get(), rel, flags));
-  if (fd || errno != ENOSYS) {
-    err = fd ? 0 : errno;
-    return fd;
-  }
+  if (fd || errno != ENOSYS)
+    return opened(std::move(fd));
   // No openat2: walk without following any symlink (stricter, never wider).
   files_error walk_err;
   util::unique_fd parent =
       walk_nofollow(root_.get(), comps, comps.empty() ? 0 : comps.size() - 1, false, walk_err);
-  if (!parent) {
-    err = walk_err.status == 404 ? ENOENT : ELOOP;
-    return {};
-  }
-  fd.reset(::openat(parent.get(), comps.empty() ? "." : comps.back().c_str(), flags | O_NOFOLLOW));
-  err = fd ? 0 : errno;
-  return fd;
+  if (!parent)
+    return std::error_code(walk_err.status == 404 ? ENOENT : ELOOP, std::generic_category());
+  return opened(util::unique_fd(
+      ::openat(parent.get(), comps.empty() ? "." : comps.back().c_str(), flags | O_NOFOLLOW)));
 }
 
 std::optional<parent_and_leaf> files_root::parent_for_read(const std::vector<std::string>& comps,
@@ -164,12 +162,12 @@ std::optional<parent_and_leaf> files_root::parent_for_read(const std::vector<std
     return out;
   }
   const std::vector<std::string> parent(comps.begin(), comps.end() - 1);
-  int e = 0;
-  out.dir = open_read(parent, O_PATH | O_DIRECTORY, e);
-  if (!out.dir) {
-    err = from_errno(e, shown);
+  auto dir = open_read(parent, O_PATH | O_DIRECTORY);
+  if (!dir.ok()) {
+    err = from_errno(dir.error().code.value(), shown);
     return std::nullopt;
   }
+  out.dir = std::move(dir).value();
   out.leaf = comps.back();
   return out;
 }

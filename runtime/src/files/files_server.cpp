@@ -11,9 +11,9 @@
 
 namespace agentrt::runtime::files {
 
-bool files_server::start(files_config config, const std::string& root_dir, std::string& why) {
+protocol::result<void> files_server::start(files_config config, const std::string& root_dir) {
   config_ = std::move(config);
-  return root_.open(root_dir, why);
+  return root_.open(root_dir);
 }
 
 files_server::~files_server() {

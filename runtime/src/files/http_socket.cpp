@@ -89,13 +89,12 @@ std::optional<http_request> http_socket::read_head(files_error& err, bool& peer_
     head += line;
     head += '\n';
   }
-  http_request req;
-  std::string why;
-  if (!parse_request_head(head, req, why)) {
-    err = bad_request(why);
+  auto req = parse_request_head(head);
+  if (!req.ok()) {
+    err = bad_request(std::move(req).error().text);
     return std::nullopt;
   }
-  return req;
+  return std::move(req).value();
 }
 
 bool http_socket::begin_body(const http_request& req, files_error& err) {

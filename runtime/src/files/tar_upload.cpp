@@ -100,7 +100,7 @@ void handle_tar_upload(request_context& ctx) {
   const std::string dest_path = "/proc/self/fd/" + std::to_string(dest.get());
   const archive::extract_result r =
       archive::extract_archive(spool_path, archive::archive_format::none, dest_path, limits);
-  if (!r) {
+  if (!r.ok()) {
     ctx.sock.send_error(extraction_error(r, shown));
     return;
   }

@@ -83,7 +83,7 @@ private:
   void on_output(process::output_stream stream, std::string_view chunk);
   void on_stdin_progress(std::uint64_t written, bool closed);
   void on_exit(process::exit_status status);
-  void on_ready(bool ready, const std::string& error);
+  void on_ready(const protocol::result<void>& readiness);
   void arm_timeout(double seconds);
   void emit(const char* stream, std::string data);
 

@@ -189,7 +189,7 @@ class download_op : public std::enable_shared_from_this<download_op> {
 public:
   download_op(asio::io_context& io, transfer_engine& engine, std::string url,
               std::string working_dir, std::string name, transfer_options options,
-              cancel_token cancel, downloader::done_handler on_done)
+              util::cancel_token cancel, downloader::done_handler on_done)
       : io_(io), engine_(engine), url_(std::move(url)), working_dir_(std::move(working_dir)),
         name_(std::move(name)), options_(options), cancel_(std::move(cancel)),
         on_done_(std::move(on_done)), prefix_("download of " + util::redact_url_userinfo(url_)) {}
@@ -256,7 +256,7 @@ private:
   const std::string working_dir_;
   const std::string name_;
   const transfer_options options_;
-  const cancel_token cancel_;
+  const util::cancel_token cancel_;
   downloader::done_handler on_done_;
   const std::string prefix_;
   download_result r_;
@@ -289,7 +289,7 @@ std::optional<std::string> file_url_path(const std::string& url, std::string& wh
 // without blocking, copied in chunks into the part file.
 download_result copy_file_url(const std::string& url, const std::string& working_dir,
                               const std::string& name, const transfer_options& options,
-                              const cancel_token& cancel) {
+                              const util::cancel_token& cancel) {
   download_result r;
   const std::string prefix = "download of " + util::redact_url_userinfo(url);
   std::string why;
@@ -390,7 +390,7 @@ std::optional<std::string> downloader::file_name_for(const std::string& url, std
 }
 
 void downloader::download(std::string url, std::string working_dir, transfer_options options,
-                          cancel_token cancel, done_handler on_done) {
+                          util::cancel_token cancel, done_handler on_done) {
   const std::string prefix = "download of " + util::redact_url_userinfo(url);
   std::string why;
   std::optional<std::string> name;
