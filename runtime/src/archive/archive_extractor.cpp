@@ -228,20 +228,20 @@ std::string archive_error(::archive* a) {
   return text ? text : "unknown libarchive error";
 }
 
-bool write_all(int fd, const char* data, std::size_t size, off_t offset, int& err) {
+// The errno (generic category) of the pwrite that failed.
+std::error_code write_all(int fd, const char* data, std::size_t size, off_t offset) {
   while (size > 0) {
     const ssize_t n = ::pwrite(fd, data, size, offset);
     if (n < 0) {
       if (errno == EINTR)
         continue;
-      err = errno;
-      return false;
+      return {errno, std::generic_category()};
     }
     data += n;
     size -= static_cast<std::size_t>(n);
     offset += n;
   }
-  return true;
+  return {};
 }
 
 // One extraction run: the destination's directory fd, the limits' counters and the set of
@@ -611,9 +611,9 @@ private:
       const std::uint64_t block_end = static_cast<std::uint64_t>(offset) + size;
       if (!account(end, block_end))
         return false;
-      int err = 0;
-      if (!write_all(fd, static_cast<const char*>(block), size, static_cast<off_t>(offset), err)) {
-        return fail_errno(err, "cannot write the file");
+      if (const std::error_code ec =
+              write_all(fd, static_cast<const char*>(block), size, static_cast<off_t>(offset))) {
+        return fail_errno(ec.value(), "cannot write the file");
       }
       if (!check_ratio())
         return false;

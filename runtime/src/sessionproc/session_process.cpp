@@ -33,7 +33,7 @@ session_process::~session_process() {
     scope_->kill_now();
 }
 
-std::pair<std::shared_ptr<session_process>, std::error_code>
+protocol::result<std::shared_ptr<session_process>>
 session_process::start(asio::io_context& io, process::process_reaper& reaper, std::string id,
                        const protocol::process_start_message& m, const process_settings& settings,
                        send_handler send, exit_handler on_exit) {
@@ -68,7 +68,7 @@ session_process::start(asio::io_context& io, process::process_reaper& reaper, st
           s->on_exit(status);
       });
   if (ec)
-    return {nullptr, ec};
+    return ec;
   self->child_ = std::move(child);
   self->pid_ = self->child_->pid();
   metrics::get().session_processes_started.add();
@@ -85,7 +85,7 @@ session_process::start(asio::io_context& io, process::process_reaper& reaper, st
                                    s->on_ready(readiness);
                                });
   }
-  return {std::move(self), std::error_code()};
+  return self;
 }
 
 std::uint64_t session_process::stdin_window() const noexcept {
