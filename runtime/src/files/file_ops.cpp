@@ -110,10 +110,9 @@ void handle_stat(request_context& ctx) {
   if (!comps)
     return;
   const std::string shown = display_path(*comps);
-  files_error err;
-  auto parent = ctx.root.parent_for_read(*comps, err, shown);
-  if (!parent) {
-    ctx.sock.send_error(err);
+  auto parent = ctx.root.parent_for_read(*comps, shown);
+  if (!parent.ok()) {
+    ctx.sock.send_error(parent.error());
     return;
   }
   struct stat st {};
@@ -143,7 +142,7 @@ void handle_list(request_context& ctx) {
   if (!opened.ok()) {
     const int e = opened.error().code.value();
     if (e == ENOTDIR) {
-      ctx.sock.send_error(make_error(409, "not_a_directory", "not a directory: " + shown));
+      ctx.sock.send_error(make_error(files_errc::not_a_directory, "not a directory: " + shown));
       return;
     }
     ctx.sock.send_error(from_errno(e, shown));
@@ -176,10 +175,9 @@ void handle_mkdir(request_context& ctx) {
   auto mode = mode_param(ctx, 0755, given);
   if (!mode)
     return;
-  files_error err;
-  auto parent = ctx.root.parent_for_write(*comps, /*create_parents=*/true, err, shown);
-  if (!parent) {
-    ctx.sock.send_error(err);
+  auto parent = ctx.root.parent_for_write(*comps, /*create_parents=*/true, shown);
+  if (!parent.ok()) {
+    ctx.sock.send_error(parent.error());
     return;
   }
   bool created = true;
@@ -191,9 +189,9 @@ void handle_mkdir(request_context& ctx) {
         S_ISDIR(st.st_mode)) {
       created = false;
     } else {
-      ctx.sock.send_error(e == EEXIST
-                              ? make_error(409, "exists", "exists and is not a directory: " + shown)
-                              : from_errno(e, shown));
+      ctx.sock.send_error(
+          e == EEXIST ? make_error(files_errc::exists, "exists and is not a directory: " + shown)
+                      : from_errno(e, shown));
       return;
     }
   }
@@ -210,15 +208,14 @@ void handle_move(request_context& ctx) {
     return;
   const std::string from_shown = display_path(*from);
   const std::string to_shown = display_path(*to);
-  files_error err;
-  auto src = ctx.root.parent_for_write(*from, /*create_parents=*/false, err, from_shown);
-  if (!src) {
-    ctx.sock.send_error(err);
+  auto src = ctx.root.parent_for_write(*from, /*create_parents=*/false, from_shown);
+  if (!src.ok()) {
+    ctx.sock.send_error(src.error());
     return;
   }
-  auto dst = ctx.root.parent_for_write(*to, /*create_parents=*/true, err, to_shown);
-  if (!dst) {
-    ctx.sock.send_error(err);
+  auto dst = ctx.root.parent_for_write(*to, /*create_parents=*/true, to_shown);
+  if (!dst.ok()) {
+    ctx.sock.send_error(dst.error());
     return;
   }
   const unsigned flags = ctx.req.flag("overwrite") ? 0 : RENAME_NOREPLACE;
@@ -238,10 +235,9 @@ void handle_remove(request_context& ctx) {
   if (!comps)
     return;
   const std::string shown = display_path(*comps);
-  files_error err;
-  auto parent = ctx.root.parent_for_write(*comps, /*create_parents=*/false, err, shown);
-  if (!parent) {
-    ctx.sock.send_error(err);
+  auto parent = ctx.root.parent_for_write(*comps, /*create_parents=*/false, shown);
+  if (!parent.ok()) {
+    ctx.sock.send_error(parent.error());
     return;
   }
   const int dir = parent->dir.get();
@@ -260,7 +256,7 @@ void handle_remove(request_context& ctx) {
     e = ::unlinkat(dir, name, AT_REMOVEDIR) == 0 ? 0 : errno;
   if (e != 0) {
     if (e == ENOTEMPTY || e == EEXIST) {
-      ctx.sock.send_error(make_error(409, "not_empty",
+      ctx.sock.send_error(make_error(files_errc::not_empty,
                                      "directory not empty: " + shown +
                                          " (add recursive=1 to remove it with its contents)"));
       return;

@@ -29,7 +29,7 @@ void handle_read(request_context& ctx) {
     return;
   }
   if (S_ISDIR(st.st_mode)) {
-    ctx.sock.send_error(make_error(409, "is_a_directory",
+    ctx.sock.send_error(make_error(files_errc::is_a_directory,
                                    "is a directory: " + shown +
                                        " (add format=tar to download it as a tar stream)"));
     return;
@@ -42,10 +42,9 @@ void handle_read(request_context& ctx) {
   const byte_range range = parse_byte_range(ctx.req.header("range"), size);
   if (range.k == byte_range::kind::unsatisfiable) {
     ctx.sock.send_json(416,
-                       make_error(416, "range_not_satisfiable",
-                                  "the range is past the end of " + shown + " (" +
-                                      std::to_string(size) + " bytes)")
-                           .json(),
+                       error_json(make_error(files_errc::range_not_satisfiable,
+                                             "the range is past the end of " + shown + " (" +
+                                                 std::to_string(size) + " bytes)")),
                        {{"Content-Range", "bytes */" + std::to_string(size)}});
     return;
   }
