@@ -172,9 +172,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)ar::looks_like_archive(s.input.string());
   const ar::extract_result result =
       ar::extract_archive(s.input.string(), ar::archive_format::none, s.dest.string(), limits);
-  if (result && !result.error.empty())
+  if (result.ok() && !result.error.empty())
     fail("success with an error text", result.error);
-  if (!result && result.error.empty())
+  if (!result.ok() && result.error.empty())
     fail("a failure without an error text", result.ec.message());
 
   const int fds_after = count_fds();

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -82,7 +81,7 @@ protected:
   }
 
   ax::extract_result extract(const fs::path& archive, const ax::extract_limits& limits = {},
-                             const std::atomic<bool>* cancel = nullptr) {
+                             runtime::util::cancel_token cancel = {}) {
     return ax::extract_archive(archive.string(), dest_.string(), limits, cancel);
   }
 
@@ -137,7 +136,7 @@ TEST_P(ArchiveRoundTrip, ContentsModesAndLinksSurvive) {
     GTEST_SKIP() << skip_reason_;
 
   const ax::extract_result r = extract(archive);
-  ASSERT_TRUE(r) << r.error;
+  ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.format, format);
   EXPECT_EQ(r.entries, entries.size());
 
@@ -211,7 +210,7 @@ TEST_P(ArchiveHostile, RefusedAndNothingOutside) {
 
   const ax::extract_result r =
       ax::extract_archive(archive.string(), archive_format::none, dest_.string(), {});
-  EXPECT_FALSE(r);
+  EXPECT_FALSE(r.ok());
   EXPECT_EQ(r.ec, ax::make_error_code(c.expected)) << r.error;
   for (const std::string& part : c.message_parts) {
     EXPECT_NE(r.error.find(part), std::string::npos) << "\"" << part << "\" not in: " << r.error;
@@ -244,7 +243,7 @@ TEST_F(ArchiveTest, FileEntryReplacesASymlinkInsteadOfWritingThroughIt) {
   fs::create_symlink(tmp_ / "victim.txt", dest_ / "name");
   const fs::path archive = make("rep.tar", archive_format::tar, {{"name", kind::file, "new"}});
   const ax::extract_result r = extract(archive);
-  ASSERT_TRUE(r) << r.error;
+  ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(slurp(tmp_ / "victim.txt"), "original");
   EXPECT_FALSE(fs::is_symlink(dest_ / "name"));
   EXPECT_EQ(slurp(dest_ / "name"), "new");
@@ -255,7 +254,7 @@ TEST_F(ArchiveTest, RepeatedNameLastCopyWinsAndBreaksHardlinks) {
       make("dup.tar", archive_format::tar,
            {{"a", kind::file, "first"}, {"b", kind::hardlink, "a"}, {"b", kind::file, "second"}});
   const ax::extract_result r = extract(archive);
-  ASSERT_TRUE(r) << r.error;
+  ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(slurp(dest_ / "a"), "first");
   EXPECT_EQ(slurp(dest_ / "b"), "second");
 }
@@ -361,7 +360,7 @@ TEST_F(ArchiveTest, SparseTarEntryKeepsItsHoles) {
   ax::extract_limits limits;
   limits.max_ratio = 0;
   const ax::extract_result r = extract(archive, limits);
-  ASSERT_TRUE(r) << r.error;
+  ASSERT_TRUE(r.ok()) << r.error;
   const std::string got = slurp(dest_ / "sparse.img");
   ASSERT_EQ(got.size(), 4u << 20);
   EXPECT_EQ(got.substr(1 << 20, block.size()), block);
@@ -385,7 +384,7 @@ TEST_F(ArchiveTest, SmallHighlyCompressibleArchivePasses) {
   const fs::path archive =
       make("small.zip", archive_format::zip, {{"zeros.bin", kind::file, "", 0644, 512 * 1024}});
   const ax::extract_result r = extract(archive);
-  ASSERT_TRUE(r) << r.error;
+  ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(fs::file_size(dest_ / "zeros.bin"), 512u * 1024);
 }
 
@@ -408,7 +407,7 @@ TEST_F(ArchiveTest, TruncatedZipIsAClearError) {
       make("cut.zip", archive_format::zip, {{"data.bin", kind::file, noise(1 << 20, 11)}});
   fs::resize_file(archive, fs::file_size(archive) / 2);
   const ax::extract_result r = extract(archive);
-  EXPECT_FALSE(r);
+  EXPECT_FALSE(r.ok());
   EXPECT_EQ(r.ec, ax::make_error_code(extract_errc::corrupt_archive)) << r.error;
   EXPECT_NE(r.error.find("data.bin"), std::string::npos) << r.error;
   EXPECT_FALSE(fs::exists(dest_ / "data.bin"));
@@ -458,7 +457,7 @@ TEST_F(ArchiveTest, CompressionFilterIsNotHeldToTheName) {
   const fs::path archive = tmp_ / "plain.tar";
   fs::rename(gz, archive);
   const ax::extract_result r = extract(archive);
-  ASSERT_TRUE(r) << r.error;
+  ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.format, archive_format::tar_gz);
   EXPECT_EQ(slurp(dest_ / "a"), "x");
 }
@@ -470,7 +469,7 @@ TEST_F(ArchiveTest, NameWithoutExtensionIsRecognisedByContent) {
   EXPECT_EQ(ax::format_from_name(archive.string()), archive_format::none);
   EXPECT_TRUE(ax::looks_like_archive(archive.string()));
   const ax::extract_result r = extract(archive);
-  ASSERT_TRUE(r) << r.error;
+  ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.format, archive_format::tar_xz);
   EXPECT_EQ(slurp(dest_ / "d/a"), "x");
 }
@@ -478,11 +477,11 @@ TEST_F(ArchiveTest, NameWithoutExtensionIsRecognisedByContent) {
 TEST_F(ArchiveTest, EmptyArchivesSucceed) {
   const fs::path tar = make("none.tar", archive_format::tar, {});
   ax::extract_result r = extract(tar);
-  EXPECT_TRUE(r) << r.error;
+  EXPECT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.entries, 0u);
   const fs::path zip = make("none.zip", archive_format::zip, {});
   r = extract(zip);
-  EXPECT_TRUE(r) << r.error;
+  EXPECT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.format, archive_format::zip);
 }
 
@@ -494,7 +493,7 @@ TEST_F(ArchiveTest, DotEntriesAndExistingDestinationAreFine) {
                                  {"./a/./b//c.txt", kind::file, "c"},
                                  {"keep/", kind::dir, "", 0755}});
   const ax::extract_result r = extract(archive);
-  ASSERT_TRUE(r) << r.error;
+  ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(slurp(dest_ / "a/b/c.txt"), "c");
   EXPECT_EQ(slurp(dest_ / "keep/mine.txt"), "mine");
   expect_nothing_outside();
@@ -517,8 +516,9 @@ TEST_F(ArchiveTest, FifoInsteadOfAnArchiveDoesNotHang) {
 
 TEST_F(ArchiveTest, CancelledBeforeStart) {
   const fs::path archive = make("c.zip", archive_format::zip, {{"a", kind::file, "x"}});
-  const std::atomic<bool> cancel{true};
-  const ax::extract_result r = extract(archive, {}, &cancel);
+  const runtime::util::cancel_token cancel;
+  cancel.cancel();
+  const ax::extract_result r = extract(archive, {}, cancel);
   EXPECT_EQ(r.ec, ax::make_error_code(extract_errc::cancelled));
   EXPECT_TRUE(r.ec == std::errc::operation_canceled);
   EXPECT_EQ(r.error, "cancelled");
@@ -531,17 +531,17 @@ TEST_F(ArchiveTest, CancelledMidEntryRemovesThePartialFile) {
            {{"first", kind::file, "1"}, {"big", kind::file, noise(8 << 20, 1)}});
   // Cancel from another thread once the first file exists; the 8 MiB entry is read in
   // blocks, so the flag is seen before or while it is written.
-  std::atomic<bool> cancel{false};
+  const runtime::util::cancel_token cancel;
   std::thread canceller([&] {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!fs::exists(dest_ / "first") && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
-    cancel = true;
+    cancel.cancel();
   });
-  const ax::extract_result r = extract(archive, {}, &cancel);
+  const ax::extract_result r = extract(archive, {}, cancel);
   canceller.join();
-  if (r)
+  if (r.ok())
     GTEST_SKIP() << "extraction finished before the cancel flag was seen";
   EXPECT_EQ(r.ec, ax::make_error_code(extract_errc::cancelled)) << r.error;
   EXPECT_FALSE(fs::exists(dest_ / "big"));

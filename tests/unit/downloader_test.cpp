@@ -117,7 +117,7 @@ protected:
     tr::transfer_engine engine;
     tr::thread_pool pool(1);
     tr::downloader d(io, engine, pool);
-    tr::cancel_token cancel;
+    runtime::util::cancel_token cancel;
     run_outcome out;
     bool done = false;
     steady::time_point cancelled_at{};
@@ -610,7 +610,7 @@ TEST_F(DownloadTest, SlowDownloadsDoNotHoldUpASmallOne) {
   tr::transfer_engine engine;
   tr::thread_pool pool(1);
   tr::downloader d(io, engine, pool);
-  tr::cancel_token cancel_slow;
+  runtime::util::cancel_token cancel_slow;
   int slow_done = 0;
   std::optional<tr::download_result> small;
   int slow_done_before_small = -1;

@@ -14,9 +14,9 @@ TEST(session_registry, credentials_are_random_hex_of_the_documented_sizes) {
   session_registry reg;
   std::set<std::string> seen;
   for (int i = 0; i < 100; ++i) {
-    std::error_code ec;
-    const auto c = reg.make_credentials(ec);
-    ASSERT_FALSE(ec);
+    const auto made = reg.make_credentials();
+    ASSERT_TRUE(made.ok());
+    const session_credentials& c = made.value();
     EXPECT_EQ(c.session_id.size(), 16u);
     EXPECT_EQ(c.resume_token.size(), 32u);
     EXPECT_EQ(c.resume_token.find_first_not_of("0123456789abcdef"), std::string::npos);

@@ -22,8 +22,8 @@
 #include <gtest/gtest.h>
 
 #include "support/http_test_server.hpp"
-#include "transfer/cancel_token.hpp"
 #include "transfer/curl_handle.hpp"
+#include "util/cancel_token.hpp"
 
 namespace agentrt::test {
 namespace {
@@ -96,7 +96,7 @@ struct outcome {
 
 // Starts a GET and records how it ended into out.
 void start_get(tr::transfer_engine& engine, asio::io_context& io, const std::string& url,
-               std::shared_ptr<probe> p, outcome& out, tr::cancel_token cancel = {},
+               std::shared_ptr<probe> p, outcome& out, runtime::util::cancel_token cancel = {},
                std::chrono::milliseconds delay = 0ms,
                const tr::transfer_options& options = quick_options(), bool fail_prepare = false) {
   engine.run(io, std::make_unique<get_attempt>(url, std::move(p), fail_prepare), options,
@@ -197,7 +197,7 @@ TEST_F(TransferEngine, ASilentPeerHoldsUpNobodyAndACancelEndsIt) {
   auto silent_probe = std::make_shared<probe>();
   auto fast_probe = std::make_shared<probe>();
   outcome silent_out, fast_out;
-  tr::cancel_token cancel;
+  runtime::util::cancel_token cancel;
   start_get(engine, io, server.url("/silent"), silent_probe, silent_out, cancel);
   clock_type::time_point cancelled_at;
   // The fast GET starts once the silent one is waiting on the server.
@@ -209,7 +209,8 @@ TEST_F(TransferEngine, ASilentPeerHoldsUpNobodyAndACancelEndsIt) {
       return;
     }
     engine.run(io, std::make_unique<get_attempt>(server.url("/fast"), fast_probe), quick_options(),
-               tr::cancel_token(), 0ms, [&](std::unique_ptr<get_attempt>, tr::attempt_result r) {
+               runtime::util::cancel_token(), 0ms,
+               [&](std::unique_ptr<get_attempt>, tr::attempt_result r) {
                  fast_out.result = std::move(r);
                  // The silent one is still running: cancel it now.
                  EXPECT_FALSE(silent_out.result.has_value());
@@ -284,7 +285,7 @@ TEST_F(TransferEngine, DestroyedMidTransferItFinishesAttemptsAsCancelledWithoutC
   bool called = false;
   auto doomed = std::make_unique<tr::transfer_engine>(); // not the fixture's
   doomed->run(io, std::make_unique<get_attempt>(server.url("/silent"), p), quick_options(),
-              tr::cancel_token(), 0ms,
+              runtime::util::cancel_token(), 0ms,
               [&called, held = std::move(handler_state)](std::unique_ptr<get_attempt>,
                                                          tr::attempt_result) { called = true; });
   const auto deadline = clock_type::now() + 10s;

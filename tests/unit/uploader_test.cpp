@@ -108,7 +108,7 @@ protected:
     asio::io_context io;
     tr::transfer_engine engine;
     tr::uploader u(io, engine);
-    tr::cancel_token cancel;
+    runtime::util::cancel_token cancel;
     run_outcome out;
     bool done = false;
     steady::time_point cancelled_at{};

@@ -228,28 +228,28 @@ std::string archive_error(::archive* a) {
   return text ? text : "unknown libarchive error";
 }
 
-bool write_all(int fd, const char* data, std::size_t size, off_t offset, int& err) {
+// The errno (generic category) of the pwrite that failed.
+std::error_code write_all(int fd, const char* data, std::size_t size, off_t offset) {
   while (size > 0) {
     const ssize_t n = ::pwrite(fd, data, size, offset);
     if (n < 0) {
       if (errno == EINTR)
         continue;
-      err = errno;
-      return false;
+      return {errno, std::generic_category()};
     }
     data += n;
     size -= static_cast<std::size_t>(n);
     offset += n;
   }
-  return true;
+  return {};
 }
 
 // One extraction run: the destination's directory fd, the limits' counters and the set of
 // regular files extracted so far (the only things a hardlink may point at).
 class archive_extractor {
 public:
-  archive_extractor(const extract_limits& limits, const std::atomic<bool>* cancel)
-      : limits_(limits), cancel_(cancel) {}
+  archive_extractor(const extract_limits& limits, util::cancel_token cancel)
+      : limits_(limits), cancel_(std::move(cancel)) {}
 
   extract_result run(const std::string& archive_path, archive_format expected,
                      const std::string& dest_dir) {
@@ -301,7 +301,7 @@ public:
   }
 
 private:
-  bool cancelled() const { return cancel_ && cancel_->load(std::memory_order_relaxed); }
+  bool cancelled() const { return cancel_.cancelled(); }
 
   bool fail(std::error_code ec, std::string text) {
     result_.ec = ec;
@@ -611,9 +611,9 @@ private:
       const std::uint64_t block_end = static_cast<std::uint64_t>(offset) + size;
       if (!account(end, block_end))
         return false;
-      int err = 0;
-      if (!write_all(fd, static_cast<const char*>(block), size, static_cast<off_t>(offset), err)) {
-        return fail_errno(err, "cannot write the file");
+      if (const std::error_code ec =
+              write_all(fd, static_cast<const char*>(block), size, static_cast<off_t>(offset))) {
+        return fail_errno(ec.value(), "cannot write the file");
       }
       if (!check_ratio())
         return false;
@@ -785,7 +785,7 @@ private:
   }
 
   extract_limits limits_;
-  const std::atomic<bool>* cancel_;
+  const util::cancel_token cancel_;
   std::string archive_name_;
   util::unique_fd root_;
   util::unique_fd archive_fd_; // declared before reader_: must outlive it
@@ -905,15 +905,16 @@ bool looks_like_archive(const std::string& path) {
 }
 
 extract_result extract_archive(const std::string& archive_path, const std::string& dest_dir,
-                               const extract_limits& limits, const std::atomic<bool>* cancel) {
-  return extract_archive(archive_path, format_from_name(archive_path), dest_dir, limits, cancel);
+                               const extract_limits& limits, util::cancel_token cancel) {
+  return extract_archive(archive_path, format_from_name(archive_path), dest_dir, limits,
+                         std::move(cancel));
 }
 
 extract_result extract_archive(const std::string& archive_path, archive_format expected,
                                const std::string& dest_dir, const extract_limits& limits,
-                               const std::atomic<bool>* cancel) {
+                               util::cancel_token cancel) {
   const scoped_utf8_locale utf8;
-  return archive_extractor(limits, cancel).run(archive_path, expected, dest_dir);
+  return archive_extractor(limits, std::move(cancel)).run(archive_path, expected, dest_dir);
 }
 
 } // namespace agentrt::runtime::archive

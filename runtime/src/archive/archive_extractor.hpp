@@ -9,16 +9,17 @@
 // touched. Cleaning dest_dir up is the caller's decision: it may have held files of its own.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <system_error>
 
+#include "util/cancel_token.hpp"
+
 namespace agentrt::runtime::archive {
 
 enum class extract_errc {
-  cancelled = 1,     // the cancel flag was set
+  cancelled = 1,     // the cancel token was cancelled
   not_an_archive,    // unrecognised content, or content that contradicts the file name
   corrupt_archive,   // libarchive failed mid-way (truncated data, bad CRC, encrypted entry)
   unsafe_path,       // absolute path, "..", or a path through a symlink
@@ -67,7 +68,9 @@ struct extract_result {
   std::uint64_t bytes = 0;   // uncompressed bytes written
   archive_format format = archive_format::none; // what the content turned out to be
 
-  explicit operator bool() const noexcept { return !ec; }
+  // An outcome, not an error: ok() rather than a bool conversion (which would read the
+  // opposite way to std::error_code's).
+  bool ok() const noexcept { return !ec; }
 };
 
 // Extracts archive_path into dest_dir (created if missing). The expected format comes from the
@@ -76,14 +79,13 @@ struct extract_result {
 // ".tar.gz" that an HTTP layer already decompressed is still a tar). A name without an archive
 // extension accepts any supported format. `cancel` is polled between headers and data blocks.
 extract_result extract_archive(const std::string& archive_path, const std::string& dest_dir,
-                               const extract_limits& limits,
-                               const std::atomic<bool>* cancel = nullptr);
+                               const extract_limits& limits, util::cancel_token cancel = {});
 
 // Same with the expected format given (e.g. a temporary download name says nothing);
 // archive_format::none accepts any supported format.
 extract_result extract_archive(const std::string& archive_path, archive_format expected,
                                const std::string& dest_dir, const extract_limits& limits,
-                               const std::atomic<bool>* cancel = nullptr);
+                               util::cancel_token cancel = {});
 
 } // namespace agentrt::runtime::archive
 

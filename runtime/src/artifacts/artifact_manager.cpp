@@ -45,9 +45,10 @@ artifact_manager::~artifact_manager() {
   cancel_.cancel();
 }
 
-bool artifact_manager::add_directories(const std::vector<std::string>& dirs,
-                                       const std::optional<std::string>& ignore_content,
-                                       bool announce_existing, std::string& error) {
+protocol::result<void>
+artifact_manager::add_directories(const std::vector<std::string>& dirs,
+                                  const std::optional<std::string>& ignore_content,
+                                  bool announce_existing) {
   if (!watcher_) {
     std::weak_ptr<artifact_manager> weak = shared_from_this();
     watcher_ = std::make_unique<artifacts::artifact_watcher>(
@@ -62,8 +63,7 @@ bool artifact_manager::add_directories(const std::vector<std::string>& dirs,
   for (const auto& dir : dirs) {
     if (const std::error_code ec =
             watcher_->add_directory(dir, ignore_content, announce_existing)) {
-      error = "cannot watch artifacts directory \"" + dir + "\": " + ec.message();
-      return false;
+      return {ec, "cannot watch artifacts directory \"" + dir + "\": " + ec.message()};
     }
     // First registration wins: a directory that was real then stays one that must not be a
     // symlink, even if the command swapped one in before a later request registered it again.
@@ -71,7 +71,7 @@ bool artifact_manager::add_directories(const std::vector<std::string>& dirs,
     struct stat st {};
     roots_.emplace(root, ::lstat(root.c_str(), &st) == 0 && S_ISLNK(st.st_mode));
   }
-  return true;
+  return {};
 }
 
 std::optional<transfer::upload_source> artifact_manager::source_for(const std::string& path) const {

@@ -19,12 +19,13 @@
 #include <asio/steady_timer.hpp>
 
 #include "agentrt/protocol/messages.hpp"
+#include "agentrt/protocol/result.hpp"
 #include "artifacts/artifact_watcher.hpp"
 #include "log/logger.hpp"
-#include "transfer/cancel_token.hpp"
 #include "transfer/transfer_engine.hpp"
 #include "transfer/transfer_options.hpp"
 #include "transfer/uploader.hpp"
+#include "util/cancel_token.hpp"
 
 namespace agentrt::runtime::artifacts {
 
@@ -40,9 +41,9 @@ public:
   // Watches dirs (created if missing) for the rest of the session. On failure names the dir.
   // announce_existing: the files already in a directory registered for the first time are
   // announced too (runtimeuse's initial scan).
-  bool add_directories(const std::vector<std::string>& dirs,
-                       const std::optional<std::string>& ignore_content, bool announce_existing,
-                       std::string& error);
+  protocol::result<void> add_directories(const std::vector<std::string>& dirs,
+                                         const std::optional<std::string>& ignore_content,
+                                         bool announce_existing);
   void set_upload_results(bool on) { upload_results_ = on; }
   void set_log_handler(log_handler log) { log_ = std::move(log); }
 
@@ -93,7 +94,7 @@ private:
   std::map<std::string, int> announced_;
   std::size_t awaiting_ = 0;
   std::size_t uploads_in_flight_ = 0;
-  transfer::cancel_token cancel_;
+  util::cancel_token cancel_;
   bool upload_results_ = false;
   bool detached_ = false;
   std::function<void()> drain_done_;

@@ -21,6 +21,7 @@
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "agentrt/protocol/result.hpp"
 #include "artifacts/ignore_rules.hpp"
 #include "artifacts/inotify_hub.hpp"
 #include "artifacts/inotify_watch_table.hpp"
@@ -82,21 +83,21 @@ std::optional<std::string_view> relative_to(std::string_view root, std::string_v
 }
 
 // Absolute and lexically normal, without resolving symlinks (see the header).
-std::pair<std::string, std::error_code> normalise(const std::string& dir) {
+protocol::result<std::string> normalise(const std::string& dir) {
   if (dir.empty())
-    return {{}, std::make_error_code(std::errc::invalid_argument)};
+    return std::make_error_code(std::errc::invalid_argument);
   std::filesystem::path path(dir);
   if (path.is_relative()) {
     std::error_code ec;
     auto cwd = std::filesystem::current_path(ec);
     if (ec)
-      return {{}, ec};
+      return ec;
     path = cwd / path;
   }
   std::string normal = path.lexically_normal().string();
   while (normal.size() > 1 && normal.back() == '/')
     normal.pop_back();
-  return {std::move(normal), std::error_code()}; // {} would select the copying constructor
+  return normal;
 }
 
 // ignore_rules::ignored() also checks every parent directory: gitignore cannot re-include
@@ -136,15 +137,15 @@ using dir_handle = std::unique_ptr<DIR, dir_closer>;
 
 // Reads <dir>/.artifactignore. O_NONBLOCK: a FIFO planted under that name must not hang
 // the session's only thread.
-std::pair<std::string, std::error_code> read_ignore_file(const std::string& path) {
+protocol::result<std::string> read_ignore_file(const std::string& path) {
   unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (!fd)
-    return {{}, last_error()};
+    return last_error();
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0)
-    return {{}, last_error()};
+    return last_error();
   if (!S_ISREG(st.st_mode))
-    return {{}, std::make_error_code(std::errc::invalid_argument)};
+    return std::make_error_code(std::errc::invalid_argument);
   std::string content;
   std::array<char, 8192> chunk;
   for (;;) {
@@ -152,15 +153,15 @@ std::pair<std::string, std::error_code> read_ignore_file(const std::string& path
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
-      return {{}, last_error()};
+      return last_error();
     if (n == 0)
       break;
     content.append(chunk.data(), static_cast<std::size_t>(n));
     if (content.size() > max_ignore_file_bytes) {
-      return {{}, std::make_error_code(std::errc::file_too_large)};
+      return std::make_error_code(std::errc::file_too_large);
     }
   }
-  return {std::move(content), std::error_code()}; // {} would copy content
+  return content;
 }
 
 } // namespace
@@ -210,9 +211,9 @@ struct artifact_watcher::impl {
   }
 
   // inotify_add_watch through the runtime's shared instance; errno-style failures come back
-  // as ec (limits named, see inotify_errors.hpp).
-  int add_watch(const std::string& path, std::uint32_t mask, std::error_code& ec) {
-    return hub_.add_watch(*subscription_, path, mask, ec);
+  // as the error's code (limits named, see inotify_errors.hpp).
+  protocol::result<int> add_watch(const std::string& path, std::uint32_t mask) {
+    return hub_.add_watch(*subscription_, path, mask);
   }
   void remove_watch(int wd) { hub_.remove_watch(*subscription_, wd); }
 
@@ -225,17 +226,19 @@ struct artifact_watcher::impl {
                                 bool announce_existing) {
     if (stopped_)
       return std::make_error_code(std::errc::operation_canceled);
-    auto [root_path, ec] = normalise(dir);
-    if (ec)
-      return ec;
+    auto normal = normalise(dir);
+    if (!normal.ok())
+      return normal.error().code;
+    const std::string root_path = std::move(normal).value();
+    std::error_code ec;
     std::filesystem::create_directories(root_path, ec);
     if (ec)
       return ec;
     // The root alone decides whether anything was registered; symlinks are followed here.
-    const int wd = add_watch(root_path, watch_mask, ec);
-    if (wd < 0)
-      return ec;
-    watches_.set(wd, root_path);
+    const auto root_wd = add_watch(root_path, watch_mask);
+    if (!root_wd.ok())
+      return root_wd.error().code;
+    watches_.set(root_wd.value(), root_path);
 
     const bool first_registration = roots_.count(root_path) == 0;
     auto& r = roots_[root_path];
@@ -413,10 +416,10 @@ struct artifact_watcher::impl {
     if (root_path == "/")
       return;
     const std::string parent = std::filesystem::path(root_path).parent_path().string();
-    std::error_code ec;
-    const int wd = add_watch(parent, watch_mask, ec);
-    if (wd < 0)
+    const auto added = add_watch(parent, watch_mask);
+    if (!added.ok())
       return;
+    const int wd = added.value();
     if (reached)
       reached->push_back(wd);
     if (!watches_.path_of(wd))
@@ -433,9 +436,9 @@ struct artifact_watcher::impl {
       const std::string dir = std::move(todo.back());
       todo.pop_back();
       const bool is_root = roots_.count(dir) != 0;
-      std::error_code ec;
-      const int wd = add_watch(dir, watch_mask | (is_root ? 0 : IN_DONT_FOLLOW), ec);
-      if (wd < 0) {
+      const auto added = add_watch(dir, watch_mask | (is_root ? 0 : IN_DONT_FOLLOW));
+      if (!added.ok()) {
+        const std::error_code& ec = added.error().code;
         if (!vanished(ec)) {
           problem("inotify_add_watch", dir, ec);
           if (!first)
@@ -443,6 +446,7 @@ struct artifact_watcher::impl {
         }
         continue;
       }
+      const int wd = added.value();
       if (reached)
         reached->push_back(wd);
       const std::string* known = watches_.path_of(wd);
@@ -548,11 +552,11 @@ struct artifact_watcher::impl {
     std::optional<std::string> source = r.pinned;
     if (!source) {
       const std::string file = join(root_path, ignore_file_name);
-      auto [content, ec] = read_ignore_file(file);
-      if (!ec)
-        source = std::move(content);
-      else if (ec != std::errc::no_such_file_or_directory)
-        problem("read .artifactignore", file, ec);
+      auto content = read_ignore_file(file);
+      if (content.ok())
+        source = std::move(content).value();
+      else if (content.error().code != std::errc::no_such_file_or_directory)
+        problem("read .artifactignore", file, content.error().code);
     }
     if (r.rules && source == r.source)
       return false;

@@ -90,16 +90,13 @@ void inotify_hub::close() {
     s->wds.clear();
 }
 
-int inotify_hub::add_watch(subscription& s, const std::string& path, std::uint32_t mask,
-                           std::error_code& ec) {
-  ec.clear();
-  if ((ec = open()))
-    return -1;
+protocol::result<int> inotify_hub::add_watch(subscription& s, const std::string& path,
+                                             std::uint32_t mask) {
+  if (const std::error_code ec = open())
+    return ec;
   const int wd = ::inotify_add_watch(stream_->native_handle(), path.c_str(), mask);
-  if (wd < 0) {
-    ec = inotify_add_watch_error(errno);
-    return -1;
-  }
+  if (wd < 0)
+    return inotify_add_watch_error(errno);
   if (s.wds.count(wd))
     return wd;
   auto& holders = holders_[wd];

@@ -34,6 +34,8 @@
 #include <asio/io_context.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 
+#include "agentrt/protocol/result.hpp"
+
 namespace agentrt::runtime::artifacts {
 
 class inotify_hub : public asio::execution_context::service {
@@ -59,9 +61,9 @@ public:
 
   // inotify_add_watch for s. Opens the descriptor on first use. A wd already held by other
   // subscriptions is shared; the events the kernel queued before s joined are read first, so s
-  // does not receive them. Errors: inotify_init_error / inotify_add_watch_error (a limit
+  // does not receive them. The wd, or inotify_init_error / inotify_add_watch_error (a limit
   // named as such), other errnos as system errors.
-  int add_watch(subscription& s, const std::string& path, std::uint32_t mask, std::error_code& ec);
+  protocol::result<int> add_watch(subscription& s, const std::string& path, std::uint32_t mask);
   // s stops receiving wd's events; inotify_rm_watch once nobody holds it.
   void remove_watch(subscription& s, int wd);
   // Every wd s holds (including ones it has forgotten about), for a rescan's clean-up.

@@ -15,12 +15,10 @@ command_runner::command_runner(asio::io_context& io, const protocol::command& cm
       on_output_(std::move(on_output)), on_done_(std::move(on_done)), timeout_timer_(io),
       stdout_(*redactor_), stderr_(*redactor_), stdout_tail_(limits.stdout_cap_bytes) {}
 
-std::shared_ptr<command_runner>
-command_runner::start(asio::io_context& io, process::process_reaper& reaper,
-                      process::process_scope& scope, const protocol::command& cmd,
-                      std::shared_ptr<const protocol::redactor> redactor,
-                      const command_limits& limits, output_handler on_output, done_handler on_done,
-                      std::error_code& ec, std::string& error_text) {
+protocol::result<std::shared_ptr<command_runner>> command_runner::start(
+    asio::io_context& io, process::process_reaper& reaper, process::process_scope& scope,
+    const protocol::command& cmd, std::shared_ptr<const protocol::redactor> redactor,
+    const command_limits& limits, output_handler on_output, done_handler on_done) {
   std::shared_ptr<command_runner> self(new command_runner(
       io, cmd, std::move(redactor), limits, std::move(on_output), std::move(on_done)));
 
@@ -49,15 +47,13 @@ command_runner::start(asio::io_context& io, process::process_reaper& reaper,
           runner->on_exit(st);
       });
   if (spawn_ec) {
-    ec = spawn_ec;
-    error_text = "failed to start command";
+    std::string text = "failed to start command";
     if (cmd.cwd)
-      error_text += " in \"" + *cmd.cwd + "\"";
-    error_text += ": " + spawn_ec.message();
-    return nullptr;
+      text += " in \"" + *cmd.cwd + "\"";
+    text += ": " + spawn_ec.message();
+    return protocol::error{spawn_ec, std::move(text)};
   }
   self->child_ = std::move(child);
-  ec.clear();
 
   // Past ~31 years a timeout means "never": larger values overflow the timer's nanoseconds
   // (undefined behaviour; 1e10 wrapped to a negative duration and killed at once).

@@ -15,6 +15,7 @@
 
 #include "agentrt/protocol/messages.hpp"
 #include "agentrt/protocol/redactor.hpp"
+#include "agentrt/protocol/result.hpp"
 #include "execution/output_tail.hpp"
 #include "execution/text_stream.hpp"
 #include "process/child_process.hpp"
@@ -38,14 +39,14 @@ public:
   using output_handler = std::function<void(protocol::command_output_message&&)>;
   using done_handler = std::function<void(command_outcome&&)>;
 
-  // Starts the command. On a spawn failure nothing is called back and the error is returned
-  // with a description (which cwd, which errno). The caller owns the runner: destroying it
-  // drops the handlers and SIGKILLs the command's process group if it has not exited.
-  static std::shared_ptr<command_runner>
+  // Starts the command. On a spawn failure nothing is called back and the error is the
+  // spawn's code with a description (which cwd, which errno). The caller owns the runner:
+  // destroying it drops the handlers and SIGKILLs the command's process group if it has not
+  // exited.
+  static protocol::result<std::shared_ptr<command_runner>>
   start(asio::io_context& io, process::process_reaper& reaper, process::process_scope& scope,
         const protocol::command& cmd, std::shared_ptr<const protocol::redactor> redactor,
-        const command_limits& limits, output_handler on_output, done_handler on_done,
-        std::error_code& ec, std::string& error_text);
+        const command_limits& limits, output_handler on_output, done_handler on_done);
 
   void pause_output();
   void resume_output();

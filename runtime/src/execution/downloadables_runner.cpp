@@ -33,7 +33,6 @@ std::shared_ptr<downloadables_runner> downloadables_runner::start(
 void downloadables_runner::cancel() {
   on_done_ = nullptr;
   cancel_.cancel();
-  extract_cancel_->store(true);
 }
 
 void downloadables_runner::next() {
@@ -89,46 +88,44 @@ void downloadables_runner::on_downloaded(transfer::download_result r) {
   // Sniffing reads the file, so it runs on the local pool together with the extraction.
   pool_.run(
       io_,
-      [path = r.path, dir = d.working_dir, limits = limits_, flag = extract_cancel_]() {
-        std::pair<archive::extract_result, bool> out;
+      [path = r.path, dir = d.working_dir, limits = limits_,
+       cancel = cancel_]() -> std::optional<archive::extract_result> {
         const auto slash = path.rfind('/');
         const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
         if (archive::format_from_name(name) == archive::archive_format::none &&
             !archive::looks_like_archive(path)) {
-          out.second = false; // a plain file: keep it as downloaded
-          return out;
+          return std::nullopt; // a plain file: keep it as downloaded
         }
-        out.first = archive::extract_archive(path, dir, limits, flag.get());
-        out.second = true;
+        auto out = archive::extract_archive(path, dir, limits, cancel);
         // The archive is removed whatever the outcome: on success it is redundant, and a
         // refused one must not be left for a later command to trip over.
         ::unlink(path.c_str());
         return out;
       },
-      [self = shared_from_this()](std::pair<archive::extract_result, bool> out) {
-        self->on_extracted(std::move(out.first), out.second);
+      [self = shared_from_this()](std::optional<archive::extract_result> out) {
+        self->on_extracted(std::move(out));
       });
 }
 
-void downloadables_runner::on_extracted(archive::extract_result r, bool attempted) {
+void downloadables_runner::on_extracted(std::optional<archive::extract_result> r) {
   if (!on_done_)
     return;
   const auto& d = items_[next_];
-  if (attempted && !r) {
+  if (r && !r->ok()) {
     protocol::json_builder meta;
     const std::string url = util::redact_url_userinfo(d.download_url);
     meta.add("code", "extract_failed")
         .add("url", url)
         .add("working_dir", d.working_dir)
         .add("file", current_file_)
-        .add("reason", r.ec.message());
-    fail({"extracting " + current_file_ + " from " + url + " failed: " + r.error, meta.str()});
+        .add("reason", r->ec.message());
+    fail({"extracting " + current_file_ + " from " + url + " failed: " + r->error, meta.str()});
     return;
   }
-  if (attempted && on_log_) {
-    on_log_("extracted " + std::string(archive::to_string(r.format)) + " archive into " +
-            d.working_dir + " (" + std::to_string(r.entries) + " entries, " +
-            std::to_string(r.bytes) + " bytes)");
+  if (r && on_log_) {
+    on_log_("extracted " + std::string(archive::to_string(r->format)) + " archive into " +
+            d.working_dir + " (" + std::to_string(r->entries) + " entries, " +
+            std::to_string(r->bytes) + " bytes)");
   }
   ++next_;
   next();

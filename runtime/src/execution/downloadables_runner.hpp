@@ -6,7 +6,6 @@
 // in texts, metadata and log lines have their userinfo hidden.
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -17,11 +16,11 @@
 
 #include "agentrt/protocol/messages.hpp"
 #include "archive/archive_extractor.hpp"
-#include "transfer/cancel_token.hpp"
 #include "transfer/downloader.hpp"
 #include "transfer/thread_pool.hpp"
 #include "transfer/transfer_engine.hpp"
 #include "transfer/transfer_options.hpp"
+#include "util/cancel_token.hpp"
 
 namespace agentrt::runtime::execution {
 
@@ -51,7 +50,8 @@ private:
                        transfer::thread_pool& pool);
   void next();
   void on_downloaded(transfer::download_result r);
-  void on_extracted(archive::extract_result r, bool attempted);
+  // nullopt: the file was not an archive and is kept as downloaded.
+  void on_extracted(std::optional<archive::extract_result> r);
   void fail(downloadables_failure f);
 
   asio::io_context& io_;
@@ -61,9 +61,8 @@ private:
   std::size_t next_ = 0;
   transfer::transfer_options options_;
   archive::extract_limits limits_;
-  transfer::cancel_token cancel_;
-  // libarchive's loop polls a plain flag; shared so a pool job never outlives it.
-  std::shared_ptr<std::atomic<bool>> extract_cancel_ = std::make_shared<std::atomic<bool>>(false);
+  // The downloads' and the extraction's: a pool job holds a copy, so it never outlives it.
+  util::cancel_token cancel_;
   log_handler on_log_;
   done_handler on_done_;
   std::string current_file_;

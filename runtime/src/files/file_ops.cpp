@@ -110,10 +110,9 @@ void handle_stat(request_context& ctx) {
   if (!comps)
     return;
   const std::string shown = display_path(*comps);
-  files_error err;
-  auto parent = ctx.root.parent_for_read(*comps, err, shown);
-  if (!parent) {
-    ctx.sock.send_error(err);
+  auto parent = ctx.root.parent_for_read(*comps, shown);
+  if (!parent.ok()) {
+    ctx.sock.send_error(parent.error());
     return;
   }
   struct stat st {};
@@ -139,16 +138,17 @@ void handle_list(request_context& ctx) {
     }
     depth = std::min(std::stoi(*d), ctx.limits.list_max_depth);
   }
-  int e = 0;
-  util::unique_fd dir = ctx.root.open_read(*comps, O_PATH | O_DIRECTORY, e);
-  if (!dir) {
+  auto opened = ctx.root.open_read(*comps, O_PATH | O_DIRECTORY);
+  if (!opened.ok()) {
+    const int e = opened.error().code.value();
     if (e == ENOTDIR) {
-      ctx.sock.send_error(make_error(409, "not_a_directory", "not a directory: " + shown));
+      ctx.sock.send_error(make_error(files_errc::not_a_directory, "not a directory: " + shown));
       return;
     }
     ctx.sock.send_error(from_errno(e, shown));
     return;
   }
+  const util::unique_fd dir = std::move(opened).value();
   if (!ctx.sock.write_head(
           200, {{"Content-Type", "application/json"}, {"Transfer-Encoding", "chunked"}})) {
     return;
@@ -175,10 +175,9 @@ void handle_mkdir(request_context& ctx) {
   auto mode = mode_param(ctx, 0755, given);
   if (!mode)
     return;
-  files_error err;
-  auto parent = ctx.root.parent_for_write(*comps, /*create_parents=*/true, err, shown);
-  if (!parent) {
-    ctx.sock.send_error(err);
+  auto parent = ctx.root.parent_for_write(*comps, /*create_parents=*/true, shown);
+  if (!parent.ok()) {
+    ctx.sock.send_error(parent.error());
     return;
   }
   bool created = true;
@@ -190,9 +189,9 @@ void handle_mkdir(request_context& ctx) {
         S_ISDIR(st.st_mode)) {
       created = false;
     } else {
-      ctx.sock.send_error(e == EEXIST
-                              ? make_error(409, "exists", "exists and is not a directory: " + shown)
-                              : from_errno(e, shown));
+      ctx.sock.send_error(
+          e == EEXIST ? make_error(files_errc::exists, "exists and is not a directory: " + shown)
+                      : from_errno(e, shown));
       return;
     }
   }
@@ -209,15 +208,14 @@ void handle_move(request_context& ctx) {
     return;
   const std::string from_shown = display_path(*from);
   const std::string to_shown = display_path(*to);
-  files_error err;
-  auto src = ctx.root.parent_for_write(*from, /*create_parents=*/false, err, from_shown);
-  if (!src) {
-    ctx.sock.send_error(err);
+  auto src = ctx.root.parent_for_write(*from, /*create_parents=*/false, from_shown);
+  if (!src.ok()) {
+    ctx.sock.send_error(src.error());
     return;
   }
-  auto dst = ctx.root.parent_for_write(*to, /*create_parents=*/true, err, to_shown);
-  if (!dst) {
-    ctx.sock.send_error(err);
+  auto dst = ctx.root.parent_for_write(*to, /*create_parents=*/true, to_shown);
+  if (!dst.ok()) {
+    ctx.sock.send_error(dst.error());
     return;
   }
   const unsigned flags = ctx.req.flag("overwrite") ? 0 : RENAME_NOREPLACE;
@@ -237,10 +235,9 @@ void handle_remove(request_context& ctx) {
   if (!comps)
     return;
   const std::string shown = display_path(*comps);
-  files_error err;
-  auto parent = ctx.root.parent_for_write(*comps, /*create_parents=*/false, err, shown);
-  if (!parent) {
-    ctx.sock.send_error(err);
+  auto parent = ctx.root.parent_for_write(*comps, /*create_parents=*/false, shown);
+  if (!parent.ok()) {
+    ctx.sock.send_error(parent.error());
     return;
   }
   const int dir = parent->dir.get();
@@ -259,7 +256,7 @@ void handle_remove(request_context& ctx) {
     e = ::unlinkat(dir, name, AT_REMOVEDIR) == 0 ? 0 : errno;
   if (e != 0) {
     if (e == ENOTEMPTY || e == EEXIST) {
-      ctx.sock.send_error(make_error(409, "not_empty",
+      ctx.sock.send_error(make_error(files_errc::not_empty,
                                      "directory not empty: " + shown +
                                          " (add recursive=1 to remove it with its contents)"));
       return;

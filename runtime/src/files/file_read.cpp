@@ -16,20 +16,20 @@ void handle_read(request_context& ctx) {
   if (!comps)
     return;
   const std::string shown = display_path(*comps);
-  int e = 0;
   // O_NONBLOCK: a FIFO must not block the open; it is refused by the type check below.
-  util::unique_fd fd = ctx.root.open_read(*comps, O_RDONLY | O_NONBLOCK | O_NOCTTY, e);
-  if (!fd) {
-    ctx.sock.send_error(from_errno(e, shown));
+  auto opened = ctx.root.open_read(*comps, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+  if (!opened.ok()) {
+    ctx.sock.send_error(from_errno(opened.error().code.value(), shown));
     return;
   }
+  util::unique_fd fd = std::move(opened).value();
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) {
     ctx.sock.send_error(from_errno(errno, shown));
     return;
   }
   if (S_ISDIR(st.st_mode)) {
-    ctx.sock.send_error(make_error(409, "is_a_directory",
+    ctx.sock.send_error(make_error(files_errc::is_a_directory,
                                    "is a directory: " + shown +
                                        " (add format=tar to download it as a tar stream)"));
     return;
@@ -42,10 +42,9 @@ void handle_read(request_context& ctx) {
   const byte_range range = parse_byte_range(ctx.req.header("range"), size);
   if (range.k == byte_range::kind::unsatisfiable) {
     ctx.sock.send_json(416,
-                       make_error(416, "range_not_satisfiable",
-                                  "the range is past the end of " + shown + " (" +
-                                      std::to_string(size) + " bytes)")
-                           .json(),
+                       error_json(make_error(files_errc::range_not_satisfiable,
+                                             "the range is past the end of " + shown + " (" +
+                                                 std::to_string(size) + " bytes)")),
                        {{"Content-Range", "bytes */" + std::to_string(size)}});
     return;
   }

@@ -55,14 +55,13 @@ void handle_write(request_context& ctx) {
   auto requested_mode = mode_param(ctx, 0644, mode_given);
   if (!requested_mode)
     return;
-  files_error err;
-  if (!ctx.sock.begin_body(ctx.req, err)) {
-    ctx.sock.send_error(err);
+  if (const auto body = ctx.sock.begin_body(ctx.req); !body.ok()) {
+    ctx.sock.send_error(body.error());
     return;
   }
-  auto parent = ctx.root.parent_for_write(*comps, /*create_parents=*/true, err, shown);
-  if (!parent) {
-    ctx.sock.send_error(err);
+  auto parent = ctx.root.parent_for_write(*comps, /*create_parents=*/true, shown);
+  if (!parent.ok()) {
+    ctx.sock.send_error(parent.error());
     return;
   }
   const int dir = parent->dir.get();
@@ -70,7 +69,7 @@ void handle_write(request_context& ctx) {
   const bool existed = ::fstatat(dir, parent->leaf.c_str(), &old, AT_SYMLINK_NOFOLLOW) == 0;
   if (existed && S_ISDIR(old.st_mode)) {
     ctx.sock.send_error(
-        make_error(409, "is_a_directory",
+        make_error(files_errc::is_a_directory,
                    "is a directory: " + shown + " (add format=tar to upload a tar into it)"));
     return;
   }
@@ -81,9 +80,9 @@ void handle_write(request_context& ctx) {
     struct statvfs vfs {};
     if (::fstatvfs(dir, &vfs) == 0 &&
         static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize < *length) {
-      ctx.sock.send_error(make_error(507, "disk_full",
-                                     "disk full: " + std::to_string(*length) +
-                                         " bytes do not fit beside " + shown));
+      ctx.sock.send_error(
+          make_error(files_errc::disk_full, "disk full: " + std::to_string(*length) +
+                                                " bytes do not fit beside " + shown));
       return;
     }
   }

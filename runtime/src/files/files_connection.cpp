@@ -22,7 +22,7 @@ bool authorized(const http_request& req, const std::optional<std::string>& token
 }
 
 files_error method_not_allowed(const http_request& req, const char* allowed) {
-  return make_error(405, "method_not_allowed",
+  return make_error(files_errc::method_not_allowed,
                     req.method + " is not allowed on " + req.path + " (allowed: " + allowed + ")");
 }
 
@@ -64,7 +64,7 @@ void route(request_context& ctx) {
       return handle_move(ctx);
     return void(ctx.sock.send_error(method_not_allowed(req, "POST")));
   }
-  ctx.sock.send_error(make_error(404, "unknown_endpoint",
+  ctx.sock.send_error(make_error(files_errc::unknown_endpoint,
                                  "no such files endpoint: " + req.path +
                                      " (see /files, /files/stat, /files/list, /files/mkdir, "
                                      "/files/move)"));
@@ -75,19 +75,18 @@ void route(request_context& ctx) {
 void serve_files_connection(util::unique_fd fd, const files_config& config,
                             const files_root& root) {
   http_socket sock(std::move(fd), config.idle_timeout_s);
-  files_error err;
-  bool peer_gone = false;
-  const std::optional<http_request> req = sock.read_head(err, peer_gone);
-  if (!req) {
-    if (!peer_gone)
-      sock.send_error(err);
+  const protocol::result<http_request> head = sock.read_head();
+  if (!head.ok()) {
+    if (head.error().code != std::errc::connection_aborted) // else the peer is gone
+      sock.send_error(head.error());
     sock.lingering_close();
     return;
   }
+  const http_request* req = &head.value();
   if (!authorized(*req, config.token)) {
     log::warn({}, "refused a files API request " + req->method + " " + req->path +
                       ": missing or wrong token");
-    sock.send_error(make_error(401, "unauthorized", "missing or wrong token"));
+    sock.send_error(make_error(files_errc::unauthorized, "missing or wrong token"));
     sock.lingering_close();
     return;
   }

@@ -8,24 +8,24 @@
 
 namespace agentrt::runtime::files {
 
-std::string files_error::json() const {
+std::string error_json(const files_error& e) {
   return protocol::json_builder()
-      .add("error", code)
-      .add("message", message)
-      .add("status", status)
+      .add("error", wire_code(e.code))
+      .add("message", e.text)
+      .add("status", http_status(e.code))
       .str();
 }
 
-files_error make_error(int status, std::string code, std::string message) {
-  return files_error{status, std::move(code), std::move(message)};
+files_error make_error(files_errc code, std::string message) {
+  return files_error{code, std::move(message)};
 }
 
 files_error bad_request(std::string message) {
-  return make_error(400, "bad_request", std::move(message));
+  return make_error(files_errc::bad_request, std::move(message));
 }
 
 files_error path_refused(std::string_view path, std::string_view why) {
-  return make_error(403, "path_refused",
+  return make_error(files_errc::path_refused,
                     "path refused: " + std::string(path) + ": " + std::string(why));
 }
 
@@ -35,28 +35,28 @@ files_error from_errno(int err, std::string_view path) {
   switch (err) {
   case ENOENT:
   case ENOTDIR:
-    return make_error(404, "not_found", "not found: " + p + " (" + text + ")");
+    return make_error(files_errc::not_found, "not found: " + p + " (" + text + ")");
   case EISDIR:
-    return make_error(409, "is_a_directory", "is a directory: " + p);
+    return make_error(files_errc::is_a_directory, "is a directory: " + p);
   case EACCES:
   case EPERM:
   case EROFS:
-    return make_error(403, "permission_denied", "permission denied: " + p + " (" + text + ")");
+    return make_error(files_errc::permission_denied, "permission denied: " + p + " (" + text + ")");
   case ENOSPC:
   case EDQUOT:
-    return make_error(507, "disk_full", "disk full while writing " + p + " (" + text + ")");
+    return make_error(files_errc::disk_full, "disk full while writing " + p + " (" + text + ")");
   case EFBIG:
-    return make_error(413, "too_large", "too large: " + p + " (" + text + ")");
+    return make_error(files_errc::too_large, "too large: " + p + " (" + text + ")");
   case EEXIST:
-    return make_error(409, "exists", "already exists: " + p);
+    return make_error(files_errc::exists, "already exists: " + p);
   case ENOTEMPTY:
-    return make_error(409, "not_empty", "directory not empty: " + p);
+    return make_error(files_errc::not_empty, "directory not empty: " + p);
   case ELOOP:
     return path_refused(p, "leads through a symbolic link");
   case EXDEV:
     return path_refused(p, "leads outside --files-root");
   default:
-    return make_error(500, "io_error", p + ": " + text);
+    return make_error(files_errc::io_error, p + ": " + text);
   }
 }
 

@@ -1,21 +1,22 @@
-// The errors of the files API (docs/protocol.md, "Files API"): an HTTP status, a stable code a
-// program can switch on, and a message for a person; sent as a JSON body.
+// The errors of the files API (docs/protocol.md, "Files API"): a protocol::error whose code is a
+// files_errc (a stable code a program can switch on, with its HTTP status) and whose text is the
+// message for a person (it names the path and what went wrong); sent as a JSON body.
 #pragma once
 
 #include <string>
 #include <string_view>
 
+#include "agentrt/protocol/result.hpp"
+#include "files/files_errc.hpp"
+
 namespace agentrt::runtime::files {
 
-struct files_error {
-  int status = 500;
-  std::string code;    // "not_found", "is_a_directory", "permission_denied", "disk_full", ...
-  std::string message; // names the path and what went wrong
+using files_error = protocol::error;
 
-  std::string json() const;
-};
+// {"error":<wire code>,"message":<text>,"status":<HTTP status>}
+std::string error_json(const files_error& e);
 
-files_error make_error(int status, std::string code, std::string message);
+files_error make_error(files_errc code, std::string message);
 // 400 bad_request: a malformed request (missing parameter, bad mode, bad header).
 files_error bad_request(std::string message);
 // 403 path_refused: a path the API does not touch (relative, "..", a symlink on a write, outside

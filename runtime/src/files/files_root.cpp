@@ -50,19 +50,17 @@ int openat2_beneath(int dir, const std::string& rel, int flags) {
 
 // Walks comps[0..count) from dir without following symlinks; creates missing directories when
 // create. Returns the last directory (or a dup of dir when count is 0).
-util::unique_fd walk_nofollow(int dir, const std::vector<std::string>& comps, std::size_t count,
-                              bool create, files_error& err) {
+protocol::result<util::unique_fd> walk_nofollow(int dir, const std::vector<std::string>& comps,
+                                                std::size_t count, bool create) {
   util::unique_fd current(::fcntl(dir, F_DUPFD_CLOEXEC, 0));
   if (!current) {
-    err = from_errno(errno, "/");
-    return {};
+    return from_errno(errno, "/");
   }
   for (std::size_t i = 0; i < count; ++i) {
     util::unique_fd next(::openat(current.get(), comps[i].c_str(), walk_flags));
     if (!next && errno == ENOENT && create) {
       if (::mkdirat(current.get(), comps[i].c_str(), 0755) != 0 && errno != EEXIST) {
-        err = from_errno(errno, join(comps, i + 1));
-        return {};
+        return from_errno(errno, join(comps, i + 1));
       }
       next.reset(::openat(current.get(), comps[i].c_str(), walk_flags));
     }
@@ -72,14 +70,11 @@ util::unique_fd walk_nofollow(int dir, const std::vector<std::string>& comps, st
       if ((e == ELOOP || e == ENOTDIR) &&
           ::fstatat(current.get(), comps[i].c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
         if (S_ISLNK(st.st_mode)) {
-          err = path_refused(join(comps, i + 1), "is a symbolic link (writes never follow one)");
-          return {};
+          return path_refused(join(comps, i + 1), "is a symbolic link (writes never follow one)");
         }
-        err = path_refused(join(comps, i + 1), "is not a directory");
-        return {};
+        return path_refused(join(comps, i + 1), "is not a directory");
       }
-      err = from_errno(e, join(comps, i + 1));
-      return {};
+      return from_errno(e, join(comps, i + 1));
     }
     current = std::move(next);
   }
@@ -88,25 +83,23 @@ util::unique_fd walk_nofollow(int dir, const std::vector<std::string>& comps, st
 
 } // namespace
 
-bool files_root::open(const std::string& root, std::string& why) {
+protocol::result<void> files_root::open(const std::string& root) {
   confined_ = !root.empty();
   root_.reset(::open(confined_ ? root.c_str() : "/", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root_) {
-    why = std::string("cannot open --files-root ") + root + ": " + std::strerror(errno);
-    return false;
+    const int e = errno;
+    return {std::error_code(e, std::generic_category()),
+            std::string("cannot open --files-root ") + root + ": " + std::strerror(e)};
   }
-  return true;
+  return {};
 }
 
-std::optional<std::vector<std::string>> files_root::split(std::string_view path,
-                                                          files_error& err) const {
+protocol::result<std::vector<std::string>> files_root::split(std::string_view path) const {
   if (path.empty() || path.front() != '/') {
-    err = path_refused(path, "must be absolute (start with '/')");
-    return std::nullopt;
+    return path_refused(path, "must be absolute (start with '/')");
   }
   if (path.find('\0') != std::string_view::npos) {
-    err = path_refused("(a path with a NUL byte)", "contains a NUL byte");
-    return std::nullopt;
+    return path_refused("(a path with a NUL byte)", "contains a NUL byte");
   }
   std::vector<std::string> comps;
   std::size_t start = 0;
@@ -114,8 +107,7 @@ std::optional<std::vector<std::string>> files_root::split(std::string_view path,
     const auto slash = std::min(path.find('/', start), path.size());
     const std::string_view comp = path.substr(start, slash - start);
     if (comp == "..") {
-      err = path_refused(path, "has a \"..\" component");
-      return std::nullopt;
+      return path_refused(path, "has a \"..\" component");
     }
     if (!comp.empty() && comp != ".")
       comps.emplace_back(comp);
@@ -124,74 +116,68 @@ std::optional<std::vector<std::string>> files_root::split(std::string_view path,
   return comps;
 }
 
-util::unique_fd files_root::open_read(const std::vector<std::string>& comps, int flags,
-                                      int& err) const {
+protocol::result<util::unique_fd> files_root::open_read(const std::vector<std::string>& comps,
+                                                        int flags) const {
+  const auto opened = [](util::unique_fd fd) -> protocol::result<util::unique_fd> {
+    if (!fd)
+      return std::error_code(errno, std::generic_category());
+    return fd;
+  };
   flags |= O_CLOEXEC;
   std::string rel;
   for (const auto& c : comps)
     rel += (rel.empty() ? "" : "/") + c;
   if (rel.empty())
     rel = ".";
-  if (!confined_) {
-    util::unique_fd fd(::openat(root_.get(), rel.c_str(), flags));
-    err = fd ? 0 : errno;
-    return fd;
-  }
+  if (!confined_)
+    return opened(util::unique_fd(::openat(root_.get(), rel.c_str(), flags)));
   util::unique_fd fd(openat2_beneath(root_.get(), rel, flags));
-  if (fd || errno != ENOSYS) {
-    err = fd ? 0 : errno;
-    return fd;
-  }
+  if (fd || errno != ENOSYS)
+    return opened(std::move(fd));
   // No openat2: walk without following any symlink (stricter, never wider).
-  files_error walk_err;
-  util::unique_fd parent =
-      walk_nofollow(root_.get(), comps, comps.empty() ? 0 : comps.size() - 1, false, walk_err);
-  if (!parent) {
-    err = walk_err.status == 404 ? ENOENT : ELOOP;
-    return {};
+  auto walked = walk_nofollow(root_.get(), comps, comps.empty() ? 0 : comps.size() - 1, false);
+  if (!walked.ok()) {
+    return std::error_code(walked.error().code == files_errc::not_found ? ENOENT : ELOOP,
+                           std::generic_category());
   }
-  fd.reset(::openat(parent.get(), comps.empty() ? "." : comps.back().c_str(), flags | O_NOFOLLOW));
-  err = fd ? 0 : errno;
-  return fd;
+  const util::unique_fd parent = std::move(walked).value();
+  return opened(util::unique_fd(
+      ::openat(parent.get(), comps.empty() ? "." : comps.back().c_str(), flags | O_NOFOLLOW)));
 }
 
-std::optional<parent_and_leaf> files_root::parent_for_read(const std::vector<std::string>& comps,
-                                                           files_error& err,
-                                                           std::string_view shown) const {
+protocol::result<parent_and_leaf> files_root::parent_for_read(const std::vector<std::string>& comps,
+                                                              std::string_view shown) const {
   parent_and_leaf out;
   if (comps.empty()) {
     out.dir.reset(::fcntl(root_.get(), F_DUPFD_CLOEXEC, 0));
     return out;
   }
   const std::vector<std::string> parent(comps.begin(), comps.end() - 1);
-  int e = 0;
-  out.dir = open_read(parent, O_PATH | O_DIRECTORY, e);
-  if (!out.dir) {
-    err = from_errno(e, shown);
-    return std::nullopt;
-  }
+  auto dir = open_read(parent, O_PATH | O_DIRECTORY);
+  if (!dir.ok())
+    return from_errno(dir.error().code.value(), shown);
+  out.dir = std::move(dir).value();
   out.leaf = comps.back();
   return out;
 }
 
-std::optional<parent_and_leaf> files_root::parent_for_write(const std::vector<std::string>& comps,
-                                                            bool create_parents, files_error& err,
-                                                            std::string_view shown) const {
+protocol::result<parent_and_leaf>
+files_root::parent_for_write(const std::vector<std::string>& comps, bool create_parents,
+                             std::string_view shown) const {
   parent_and_leaf out;
-  if (comps.empty()) {
-    err = path_refused(shown, "is the root itself");
-    return std::nullopt;
-  }
-  out.dir = walk_nofollow(root_.get(), comps, comps.size() - 1, create_parents, err);
-  if (!out.dir)
-    return std::nullopt;
+  if (comps.empty())
+    return path_refused(shown, "is the root itself");
+  auto dir = walk_nofollow(root_.get(), comps, comps.size() - 1, create_parents);
+  if (!dir.ok())
+    return std::move(dir).error();
+  out.dir = std::move(dir).value();
   out.leaf = comps.back();
   return out;
 }
 
-util::unique_fd files_root::directory_for_write(const std::vector<std::string>& comps,
-                                                files_error& err, std::string_view) const {
-  return walk_nofollow(root_.get(), comps, comps.size(), true, err);
+protocol::result<util::unique_fd>
+files_root::directory_for_write(const std::vector<std::string>& comps) const {
+  return walk_nofollow(root_.get(), comps, comps.size(), true);
 }
 
 std::string display_path(const std::vector<std::string>& comps) {

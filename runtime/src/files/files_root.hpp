@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agentrt/protocol/result.hpp"
 #include "files/files_error.hpp"
 #include "util/unique_fd.hpp"
 
@@ -31,27 +32,30 @@ struct parent_and_leaf {
 
 class files_root {
 public:
-  // root empty: the whole file system. False with why when root cannot be opened.
-  bool open(const std::string& root, std::string& why);
+  // root empty: the whole file system. The errno (generic category) and a text naming root when
+  // it cannot be opened.
+  protocol::result<void> open(const std::string& root);
   bool confined() const noexcept { return confined_; }
 
-  // The components of a client path; nullopt with err for a refused path.
-  std::optional<std::vector<std::string>> split(std::string_view path, files_error& err) const;
+  // The components of a client path, or the error for a refused path.
+  protocol::result<std::vector<std::string>> split(std::string_view path) const;
 
-  // Opens the path for reading with flags (O_CLOEXEC added); symlinks as described above.
-  util::unique_fd open_read(const std::vector<std::string>& comps, int flags, int& err) const;
+  // Opens the path for reading with flags (O_CLOEXEC added); symlinks as described above. The
+  // errno (generic category) on failure.
+  protocol::result<util::unique_fd> open_read(const std::vector<std::string>& comps,
+                                              int flags) const;
 
   // The parent of the path for a read-side operation (stat, list entries).
-  std::optional<parent_and_leaf> parent_for_read(const std::vector<std::string>& comps,
-                                                 files_error& err, std::string_view shown) const;
+  protocol::result<parent_and_leaf> parent_for_read(const std::vector<std::string>& comps,
+                                                    std::string_view shown) const;
   // The parent of the path for a write, walked without following symlinks; missing directories
   // are created (mode 0755 before umask) when create_parents.
-  std::optional<parent_and_leaf> parent_for_write(const std::vector<std::string>& comps,
-                                                  bool create_parents, files_error& err,
-                                                  std::string_view shown) const;
+  protocol::result<parent_and_leaf> parent_for_write(const std::vector<std::string>& comps,
+                                                     bool create_parents,
+                                                     std::string_view shown) const;
   // The directory comps names itself, for writing beneath it (tar upload), created if missing.
-  util::unique_fd directory_for_write(const std::vector<std::string>& comps, files_error& err,
-                                      std::string_view shown) const;
+  protocol::result<util::unique_fd>
+  directory_for_write(const std::vector<std::string>& comps) const;
 
 private:
   util::unique_fd root_;

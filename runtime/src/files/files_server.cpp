@@ -11,9 +11,9 @@
 
 namespace agentrt::runtime::files {
 
-bool files_server::start(files_config config, const std::string& root_dir, std::string& why) {
+protocol::result<void> files_server::start(files_config config, const std::string& root_dir) {
   config_ = std::move(config);
-  return root_.open(root_dir, why);
+  return root_.open(root_dir);
 }
 
 files_server::~files_server() {
@@ -46,11 +46,11 @@ void files_server::serve(util::unique_fd fd) {
   if (shutting_down_ || workers_.size() >= max_connections) {
     // A fresh socket's send buffer takes this small answer without blocking.
     http_socket sock(std::move(fd), 1);
-    sock.send_error(make_error(503, "busy",
-                               shutting_down_
-                                   ? "the runtime is shutting down"
-                                   : "too many files API transfers at once (" +
-                                         std::to_string(max_connections) + "); try again later"));
+    sock.send_error(make_error(files_errc::busy, shutting_down_
+                                                     ? "the runtime is shutting down"
+                                                     : "too many files API transfers at once (" +
+                                                           std::to_string(max_connections) +
+                                                           "); try again later"));
     return;
   }
   workers_.emplace_back();

@@ -21,8 +21,9 @@ class files_server {
 public:
   static constexpr std::size_t max_connections = 16;
 
-  // False with why when --files-root cannot be opened (fatal at startup).
-  bool start(files_config config, const std::string& root_dir, std::string& why);
+  // Fails (errno and a text naming the directory) when --files-root cannot be opened (fatal at
+  // startup).
+  protocol::result<void> start(files_config config, const std::string& root_dir);
   // Joins every worker (after shutdown() they end promptly).
   ~files_server();
 

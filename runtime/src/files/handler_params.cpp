@@ -9,11 +9,12 @@ std::optional<std::vector<std::string>> path_param(request_context& ctx, const c
     ctx.sock.send_error(bad_request(std::string("missing query parameter \"") + name + "\""));
     return std::nullopt;
   }
-  files_error err;
-  auto comps = ctx.root.split(*value, err);
-  if (!comps)
-    ctx.sock.send_error(err);
-  return comps;
+  auto comps = ctx.root.split(*value);
+  if (!comps.ok()) {
+    ctx.sock.send_error(comps.error());
+    return std::nullopt;
+  }
+  return std::move(comps).value();
 }
 
 std::optional<unsigned> mode_param(request_context& ctx, unsigned fallback, bool& given) {

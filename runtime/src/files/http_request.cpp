@@ -1,6 +1,8 @@
 // A small, strict HTTP/1.1 request-head parser (RFC 9112 request line and field lines).
 #include "files/http_request.hpp"
 
+#include "agentrt/protocol/errc.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -60,25 +62,23 @@ bool http_request::flag(const std::string& name) const {
   return v && (*v == "1" || *v == "true" || *v == "yes");
 }
 
-bool parse_request_head(std::string_view head, http_request& out, std::string& why) {
+protocol::result<http_request> parse_request_head(std::string_view head) {
+  http_request out;
   auto eol = head.find('\n');
   std::string_view line = trim(head.substr(0, eol));
   const auto sp1 = line.find(' ');
   const auto sp2 = line.rfind(' ');
   if (sp1 == std::string_view::npos || sp2 == sp1) {
-    why = "malformed request line";
-    return false;
+    return {protocol::errc::invalid_value, "malformed request line"};
   }
   out.method = std::string(line.substr(0, sp1));
   out.target = std::string(line.substr(sp1 + 1, sp2 - sp1 - 1));
   const std::string_view version = line.substr(sp2 + 1);
   if (version != "HTTP/1.1" && version != "HTTP/1.0") {
-    why = "unsupported HTTP version";
-    return false;
+    return {protocol::errc::invalid_value, "unsupported HTTP version"};
   }
   if (out.target.empty() || out.target.front() != '/') {
-    why = "the request target must be a path";
-    return false;
+    return {protocol::errc::invalid_value, "the request target must be a path"};
   }
   const auto q = out.target.find('?');
   out.path = out.target.substr(0, q);
@@ -92,8 +92,7 @@ bool parse_request_head(std::string_view head, http_request& out, std::string& w
       continue;
     const auto colon = field.find(':');
     if (colon == std::string_view::npos || colon == 0) {
-      why = "malformed header line";
-      return false;
+      return {protocol::errc::invalid_value, "malformed header line"};
     }
     std::string name = lower(field.substr(0, colon));
     const std::string value(trim(field.substr(colon + 1)));
@@ -101,7 +100,7 @@ bool parse_request_head(std::string_view head, http_request& out, std::string& w
     if (!added)
       it->second += "," + value;
   }
-  return true;
+  return out;
 }
 
 } // namespace agentrt::runtime::files

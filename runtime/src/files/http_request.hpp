@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "agentrt/protocol/result.hpp"
+
 namespace agentrt::runtime::files {
 
 inline constexpr std::size_t max_head_bytes = 16 * 1024;
@@ -26,8 +28,8 @@ struct http_request {
   bool flag(const std::string& name) const;
 };
 
-// Parses head (request line and header lines, CRLF or LF, without the blank line). False with
-// why set for a malformed head.
-bool parse_request_head(std::string_view head, http_request& out, std::string& why);
+// Parses head (request line and header lines, CRLF or LF, without the blank line). A malformed
+// head is protocol::errc::invalid_value with what is wrong as the text.
+protocol::result<http_request> parse_request_head(std::string_view head);
 
 } // namespace agentrt::runtime::files

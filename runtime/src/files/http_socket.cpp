@@ -66,20 +66,17 @@ bool http_socket::read_line(std::string& line, std::size_t max) {
   }
 }
 
-std::optional<http_request> http_socket::read_head(files_error& err, bool& peer_gone) {
-  peer_gone = false;
+protocol::result<http_request> http_socket::read_head() {
   std::string head;
   std::string line;
   for (;;) {
     const std::size_t room = max_head_bytes > head.size() ? max_head_bytes - head.size() : 0;
     if (!read_line(line, room)) {
       if (line.size() > room) {
-        err = make_error(431, "head_too_large",
-                         "the request head exceeds " + std::to_string(max_head_bytes) + " bytes");
-      } else {
-        peer_gone = true;
+        return make_error(files_errc::head_too_large,
+                          "the request head exceeds " + std::to_string(max_head_bytes) + " bytes");
       }
-      return std::nullopt;
+      return std::make_error_code(std::errc::connection_aborted);
     }
     if (line.empty()) {
       if (head.empty())
@@ -89,43 +86,39 @@ std::optional<http_request> http_socket::read_head(files_error& err, bool& peer_
     head += line;
     head += '\n';
   }
-  http_request req;
-  std::string why;
-  if (!parse_request_head(head, req, why)) {
-    err = bad_request(why);
-    return std::nullopt;
-  }
+  auto req = parse_request_head(head);
+  if (!req.ok())
+    return bad_request(std::move(req).error().text);
   return req;
 }
 
-bool http_socket::begin_body(const http_request& req, files_error& err) {
+protocol::result<void> http_socket::begin_body(const http_request& req) {
   body_length_.reset();
   const std::string te = req.header("transfer-encoding");
   const std::string cl = req.header("content-length");
   if (!te.empty()) {
     if (te != "chunked" && te != "Chunked") {
-      err = make_error(501, "not_implemented", "Transfer-Encoding " + te + " is not supported");
-      return false;
+      return make_error(files_errc::not_implemented,
+                        "Transfer-Encoding " + te + " is not supported");
     }
     framing_ = framing::chunked;
     remaining_ = 0;
     body_done_ = false;
-    return true;
+    return {};
   }
   if (!cl.empty()) {
     if (cl.size() > 19 || cl.find_first_not_of("0123456789") != std::string::npos) {
-      err = bad_request("bad Content-Length");
-      return false;
+      return bad_request("bad Content-Length");
     }
     framing_ = framing::length;
     body_length_ = remaining_ = std::stoull(cl);
     body_done_ = remaining_ == 0;
-    return true;
+    return {};
   }
   framing_ = framing::none;
   body_length_ = 0;
   body_done_ = true;
-  return true;
+  return {};
 }
 
 bool http_socket::send_continue(const http_request& req) {
@@ -214,7 +207,7 @@ bool http_socket::send_json(int status, const std::string& json,
 }
 
 bool http_socket::send_error(const files_error& e) {
-  return send_json(e.status, e.json());
+  return send_json(http_status(e.code), error_json(e));
 }
 
 bool http_socket::write_chunk(std::string_view data) {

@@ -27,13 +27,14 @@ public:
 
   int fd() const noexcept { return fd_.get(); }
 
-  // Reads the request head (up to the blank line, at most max_head_bytes). nullopt with err set
-  // when the peer closed, timed out or sent a malformed or too large head.
-  std::optional<http_request> read_head(files_error& err, bool& peer_gone);
+  // Reads the request head (up to the blank line, at most max_head_bytes). Fails with the error
+  // to send for a malformed or too large head, and with std::errc::connection_aborted (nothing
+  // to send) when the peer closed or timed out.
+  protocol::result<http_request> read_head();
 
-  // The body framing of req: Content-Length, chunked, or none (no body). False with err for a
-  // body whose framing is unusable.
-  bool begin_body(const http_request& req, files_error& err);
+  // The body framing of req: Content-Length, chunked, or none (no body). Fails with the error
+  // to send for a body whose framing is unusable.
+  protocol::result<void> begin_body(const http_request& req);
   // Content-Length when the body has one.
   std::optional<std::uint64_t> body_length() const { return body_length_; }
   // Sends "100 Continue" if the client asked for it and nothing was sent yet.

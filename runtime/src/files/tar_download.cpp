@@ -129,18 +129,19 @@ void handle_tar_download(request_context& ctx) {
   if (!comps)
     return;
   const std::string shown = display_path(*comps);
-  int e = 0;
-  util::unique_fd dir = ctx.root.open_read(*comps, O_PATH | O_DIRECTORY, e);
-  if (!dir) {
+  auto opened = ctx.root.open_read(*comps, O_PATH | O_DIRECTORY);
+  if (!opened.ok()) {
+    const int e = opened.error().code.value();
     ctx.sock.send_error(
-        e == ENOTDIR ? make_error(409, "not_a_directory",
+        e == ENOTDIR ? make_error(files_errc::not_a_directory,
                                   "not a directory: " + shown + " (omit format=tar to read a file)")
                      : from_errno(e, shown));
     return;
   }
+  const util::unique_fd dir = std::move(opened).value();
   std::unique_ptr<::archive, archive_deleter> a(archive_write_new());
   if (!a || archive_write_set_format_pax_restricted(a.get()) != ARCHIVE_OK) {
-    ctx.sock.send_error(make_error(500, "io_error", "cannot start a tar stream"));
+    ctx.sock.send_error(make_error(files_errc::io_error, "cannot start a tar stream"));
     return;
   }
   if (!ctx.sock.write_head(

@@ -25,16 +25,16 @@ files_error extraction_error(const archive::extract_result& r, const std::string
   switch (static_cast<extract_errc>(r.ec.value())) {
   case extract_errc::unsafe_path:
   case extract_errc::unsafe_link:
-    return make_error(403, "path_refused", what);
+    return make_error(files_errc::path_refused, what);
   case extract_errc::too_many_entries:
   case extract_errc::too_large:
   case extract_errc::ratio_exceeded:
-    return make_error(413, "too_large", what);
+    return make_error(files_errc::too_large, what);
   case extract_errc::not_an_archive:
   case extract_errc::corrupt_archive:
-    return make_error(400, "bad_archive", what);
+    return make_error(files_errc::bad_archive, what);
   default:
-    return make_error(422, "archive_refused", what);
+    return make_error(files_errc::archive_refused, what);
   }
 }
 
@@ -58,22 +58,22 @@ void handle_tar_upload(request_context& ctx) {
   if (!comps)
     return;
   const std::string shown = display_path(*comps);
-  files_error err;
-  if (!ctx.sock.begin_body(ctx.req, err)) {
-    ctx.sock.send_error(err);
+  if (const auto body = ctx.sock.begin_body(ctx.req); !body.ok()) {
+    ctx.sock.send_error(body.error());
     return;
   }
   if (const auto length = ctx.sock.body_length(); length && *length > ctx.limits.max_upload_bytes) {
-    ctx.sock.send_error(make_error(413, "too_large",
-                                   "the archive (" + std::to_string(*length) +
-                                       " bytes) exceeds --extract-max-bytes"));
+    ctx.sock.send_error(
+        make_error(files_errc::too_large, "the archive (" + std::to_string(*length) +
+                                              " bytes) exceeds --extract-max-bytes"));
     return;
   }
-  util::unique_fd dest = ctx.root.directory_for_write(*comps, err, shown);
-  if (!dest) {
-    ctx.sock.send_error(err);
+  auto dest_dir = ctx.root.directory_for_write(*comps);
+  if (!dest_dir.ok()) {
+    ctx.sock.send_error(dest_dir.error());
     return;
   }
+  const util::unique_fd dest = std::move(dest_dir).value();
   util::unique_fd spool = spool_file();
   if (!spool) {
     ctx.sock.send_error(from_errno(errno, "the upload's temporary file"));
@@ -85,7 +85,8 @@ void handle_tar_upload(request_context& ctx) {
   if (spooled.what == spool_result::outcome::peer_gone)
     return;
   if (spooled.what == spool_result::outcome::too_large) {
-    ctx.sock.send_error(make_error(413, "too_large", "the archive exceeds --extract-max-bytes"));
+    ctx.sock.send_error(
+        make_error(files_errc::too_large, "the archive exceeds --extract-max-bytes"));
     return;
   }
   if (spooled.what == spool_result::outcome::write_failed) {
@@ -100,7 +101,7 @@ void handle_tar_upload(request_context& ctx) {
   const std::string dest_path = "/proc/self/fd/" + std::to_string(dest.get());
   const archive::extract_result r =
       archive::extract_archive(spool_path, archive::archive_format::none, dest_path, limits);
-  if (!r) {
+  if (!r.ok()) {
     ctx.sock.send_error(extraction_error(r, shown));
     return;
   }

@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <utility>
 
+#include "agentrt/protocol/result.hpp"
+
 namespace agentrt::runtime::server {
 namespace {
 
@@ -22,16 +24,14 @@ std::string spill_dir(const std::string& configured) {
 
 // An unnamed file (O_TMPFILE) disappears with its descriptor, also when the runtime is killed;
 // file systems without O_TMPFILE get a named file that is unlinked at once.
-util::unique_fd open_spill_file(const std::string& dir, std::error_code& ec) {
+protocol::result<util::unique_fd> open_spill_file(const std::string& dir) {
   util::unique_fd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
   if (fd)
     return fd;
   std::string path = dir + "/agentrt-journal-XXXXXX";
   fd.reset(::mkostemp(path.data(), O_CLOEXEC));
-  if (!fd) {
-    ec.assign(errno, std::generic_category());
-    return fd;
-  }
+  if (!fd)
+    return std::error_code(errno, std::generic_category());
   ::unlink(path.c_str());
   return fd;
 }
@@ -157,7 +157,11 @@ void journal::enforce_budget() {
 
 bool journal::spill(record& r) {
   if (!spill_fd_ && !spill_error_) {
-    spill_fd_ = open_spill_file(spill_dir(limits_.dir), spill_error_);
+    auto opened = open_spill_file(spill_dir(limits_.dir));
+    if (opened.ok())
+      spill_fd_ = std::move(opened).value();
+    else
+      spill_error_ = opened.error().code;
   }
   if (!spill_fd_)
     return false;
@@ -271,7 +275,7 @@ void journal::release(std::size_t index) {
   }
 }
 
-std::optional<journal_item> journal::read(std::uint64_t seq, std::error_code& ec) const {
+std::optional<journal_item> journal::read(std::uint64_t seq) const {
   if (seq > last_seq() || records_.empty())
     return std::nullopt;
   const auto it = std::lower_bound(records_.begin(), records_.end(), seq,
@@ -288,7 +292,7 @@ std::optional<journal_item> journal::read(std::uint64_t seq, std::error_code& ec
     break;
   case where::disk:
     if (!read_all(spill_fd_.get(), item.frame, r.size, r.offset)) {
-      ec.assign(errno ? errno : EIO, std::generic_category());
+      item.read_error.assign(errno ? errno : EIO, std::generic_category());
       item.frame.clear();
       journal_gap gap;
       gap.from_seq = gap.to_seq = r.first_seq;

@@ -67,6 +67,9 @@ struct journal_item {
   std::uint64_t last_seq = 0;
   std::string frame;              // empty for a gap
   std::optional<journal_gap> gap; // set for a gap
+  // A spilled frame that could not be read back (errno, generic category): the item is then a
+  // gap of that frame, so nothing is skipped silently.
+  std::error_code read_error;
 };
 
 class journal {
@@ -87,10 +90,9 @@ public:
 
   // The item that covers seq, or the first one after it (for a seq already acknowledged, the
   // oldest kept one); nullopt when seq > last_seq(). A gap acknowledged in part is returned
-  // whole (first_seq < seq): its counts cannot be split. ec reports a spill file read failure (the
-  // item is then returned as a gap of the frame it could not read, so nothing is skipped
-  // silently).
-  std::optional<journal_item> read(std::uint64_t seq, std::error_code& ec) const;
+  // whole (first_seq < seq): its counts cannot be split. A spill file read failure is the item's
+  // read_error.
+  std::optional<journal_item> read(std::uint64_t seq) const;
 
   std::size_t memory_bytes() const noexcept { return memory_used_; }
   // Memory held by the records themselves (see above), and its bound.

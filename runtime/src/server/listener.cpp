@@ -174,9 +174,8 @@ std::error_code listener::start() {
   files_config.limits.extract_max_entries = o.extract_max_entries;
   files_config.limits.extract_max_ratio = o.extract_max_ratio;
   files_config.limits.max_upload_bytes = o.extract_max_bytes;
-  std::string why;
-  if (!files_.start(std::move(files_config), o.files_root, why)) {
-    log::error({}, why);
+  if (auto started = files_.start(std::move(files_config), o.files_root); !started.ok()) {
+    log::error({}, started.error().text);
     return std::make_error_code(std::errc::no_such_file_or_directory);
   }
   std::error_code ec;
@@ -396,14 +395,15 @@ void listener::on_open(websocketpp::connection_hdl hdl) {
     return;
   }
   if (opt_in->session == "new") {
-    std::error_code ec;
-    session_credentials credentials = state_.durable_sessions.make_credentials(ec);
-    if (ec) {
-      log::error({}, "cannot make durable session credentials: " + ec.message());
-      refuse_resume(con, "cannot start a durable session: " + ec.message(), "internal_error",
+    auto made = state_.durable_sessions.make_credentials();
+    if (!made.ok()) {
+      const std::string why = made.error().code.message();
+      log::error({}, "cannot make durable session credentials: " + why);
+      refuse_resume(con, "cannot start a durable session: " + why, "internal_error",
                     websocketpp::close::status::internal_endpoint_error);
       return;
     }
+    session_credentials credentials = std::move(made).value();
     auto s = std::make_shared<session>(state_, con);
     s->make_durable(credentials);
     state_.durable_sessions.add(std::move(credentials), s);

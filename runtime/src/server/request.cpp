@@ -52,12 +52,13 @@ std::function<std::shared_ptr<request>()> request::live_guard() {
 
 void request::start() {
   arm_heartbeat();
-  std::string error;
-  if (!host_.add_artifact_dirs(artifacts_dirs_, artifacts_ignore_content_,
-                               announce_existing_artifacts_, has_capability("upload_results"),
-                               error)) {
+  if (auto added =
+          host_.add_artifact_dirs(artifacts_dirs_, artifacts_ignore_content_,
+                                  announce_existing_artifacts_, has_capability("upload_results"));
+      !added.ok()) {
     finish(protocol::error_message{
-        error, {protocol::json_builder().add("code", "artifacts_dir_failed").str()}});
+        std::move(added).error().text,
+        {protocol::json_builder().add("code", "artifacts_dir_failed").str()}});
     return;
   }
   if (downloadables_.empty()) {
@@ -115,9 +116,7 @@ void request::run_next_command() {
   limits.kill_grace = server_.options.kill_grace;
   limits.drain_idle = server_.options.drain_idle;
   auto live = live_guard();
-  std::error_code ec;
-  std::string error_text;
-  runner_ = execution::command_runner::start(
+  auto started = execution::command_runner::start(
       server_.io, server_.reaper, *scope_, cmd, redactor_, limits,
       [live](protocol::command_output_message&& out) {
         if (auto self = live())
@@ -126,19 +125,20 @@ void request::run_next_command() {
       [live](execution::command_outcome&& outcome) {
         if (auto self = live())
           self->on_command_done(std::move(outcome));
-      },
-      ec, error_text);
-  if (!runner_) {
-    log_warn("command " + std::to_string(commands_.next) + ": " + error_text);
+      });
+  if (!started.ok()) {
+    const protocol::error& e = started.error();
+    log_warn("command " + std::to_string(commands_.next) + ": " + e.text);
     protocol::json_builder meta;
     meta.add("code", "spawn_failed")
         .add("command", protocol::quote_prefix(cmd.command))
-        .add("reason", ec.message());
+        .add("reason", e.code.message());
     if (cmd.cwd)
       meta.add("cwd", protocol::quote_prefix(*cmd.cwd));
-    finish(protocol::error_message{error_text, {meta.str()}});
+    finish(protocol::error_message{e.text, {meta.str()}});
     return;
   }
+  runner_ = std::move(started).value();
   metrics::get().commands_started.add();
   if (output_paused_)
     runner_->pause_output();

@@ -20,6 +20,7 @@
 
 #include "agentrt/protocol/messages.hpp"
 #include "agentrt/protocol/redactor.hpp"
+#include "agentrt/protocol/result.hpp"
 #include "execution/command_runner.hpp"
 #include "execution/downloadables_runner.hpp"
 #include "metrics/runtime_metrics.hpp"
@@ -33,12 +34,11 @@ class request_host {
 public:
   // Sends a message of the request (redacted with the request's secrets by the host).
   virtual void send_for_request(protocol::message m) = 0;
-  // Registers artifact directories for the rest of the session; false with error on failure.
+  // Registers artifact directories for the rest of the session; the error names the directory.
   // announce_existing: also the files already in a directory registered for the first time.
-  virtual bool add_artifact_dirs(const std::vector<std::string>& dirs,
-                                 const std::optional<std::string>& ignore_content,
-                                 bool announce_existing, bool upload_results,
-                                 std::string& error) = 0;
+  virtual protocol::result<void> add_artifact_dirs(const std::vector<std::string>& dirs,
+                                                   const std::optional<std::string>& ignore_content,
+                                                   bool announce_existing, bool upload_results) = 0;
   // The request is over: terminal is its last message (nullopt when it was abandoned).
   virtual void request_done(std::uint64_t request_id,
                             std::optional<protocol::message> terminal) = 0;

@@ -343,13 +343,13 @@ void session::end_processes(std::chrono::milliseconds grace, std::function<void(
   processes_->terminate_all(grace, std::move(on_done));
 }
 
-bool session::add_artifact_dirs(const std::vector<std::string>& dirs,
-                                const std::optional<std::string>& ignore_content,
-                                bool announce_existing, bool upload_results, std::string& error) {
+protocol::result<void> session::add_artifact_dirs(const std::vector<std::string>& dirs,
+                                                  const std::optional<std::string>& ignore_content,
+                                                  bool announce_existing, bool upload_results) {
   if (upload_results)
     upload_results_ = true;
   if (dirs.empty())
-    return true;
+    return {};
   if (!artifacts_) {
     artifacts_ = std::make_shared<artifacts::artifact_manager>(
         state_.io, state_.transfers, state_.transfer_options(),
@@ -357,7 +357,7 @@ bool session::add_artifact_dirs(const std::vector<std::string>& dirs,
         util::weak_bind(weak_from_this(), &session::log_at));
   }
   artifacts_->set_upload_results(upload_results_);
-  return artifacts_->add_directories(dirs, ignore_content, announce_existing, error);
+  return artifacts_->add_directories(dirs, ignore_content, announce_existing);
 }
 
 void session::send_for_request(protocol::message m) {
@@ -757,13 +757,12 @@ void session::pump() {
   auto& d = *durable_;
   const std::uint64_t last = d.close_after_seq.value_or(d.log->last_seq());
   while (d.next_send <= last && !conn_->over_high_water()) {
-    std::error_code ec;
-    std::optional<journal_item> item = d.log->read(d.next_send, ec);
+    std::optional<journal_item> item = d.log->read(d.next_send);
     if (!item)
       break;
-    if (ec) {
-      log::warn({}, "session " + std::to_string(id_) + ": journal read failed (" + ec.message() +
-                        "): the client is told what is missing");
+    if (item->read_error) {
+      log::warn({}, "session " + std::to_string(id_) + ": journal read failed (" +
+                        item->read_error.message() + "): the client is told what is missing");
     }
     std::string frame =
         item->gap ? protocol::encode(gap_notice(*item->gap)) : std::move(item->frame);

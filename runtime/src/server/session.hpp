@@ -120,9 +120,9 @@ private:
   // request_host (a private base: only this class hands itself out as one)
   request_host& host() { return *this; }
   void send_for_request(protocol::message m) override;
-  bool add_artifact_dirs(const std::vector<std::string>& dirs,
-                         const std::optional<std::string>& ignore_content, bool announce_existing,
-                         bool upload_results, std::string& error) override;
+  protocol::result<void> add_artifact_dirs(const std::vector<std::string>& dirs,
+                                           const std::optional<std::string>& ignore_content,
+                                           bool announce_existing, bool upload_results) override;
   void request_done(std::uint64_t request_id, std::optional<protocol::message> terminal) override;
 
   // The send bound (send_flow.hpp): over it, the request's producers are paused, and so is

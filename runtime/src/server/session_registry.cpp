@@ -14,12 +14,14 @@ const std::string dummy_token(32, '0');
 session_registry::session_registry(std::size_t max_tombstones, std::chrono::seconds tombstone_ttl)
     : max_tombstones_(max_tombstones), tombstone_ttl_(tombstone_ttl) {}
 
-session_credentials session_registry::make_credentials(std::error_code& ec) const {
-  session_credentials c;
-  c.session_id = util::random_hex(8, ec);
-  if (!ec)
-    c.resume_token = util::random_hex(16, ec);
-  return c;
+protocol::result<session_credentials> session_registry::make_credentials() const {
+  auto id = util::random_hex(8);
+  if (!id.ok())
+    return std::move(id).error();
+  auto token = util::random_hex(16);
+  if (!token.ok())
+    return std::move(token).error();
+  return session_credentials{std::move(id).value(), std::move(token).value()};
 }
 
 void session_registry::add(session_credentials credentials, std::shared_ptr<session> s) {

@@ -12,8 +12,9 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <system_error>
 #include <utility>
+
+#include "agentrt/protocol/result.hpp"
 
 namespace agentrt::runtime::server {
 
@@ -31,8 +32,9 @@ public:
   explicit session_registry(std::size_t max_tombstones = 10000,
                             std::chrono::seconds tombstone_ttl = std::chrono::hours(1));
 
-  // A fresh id (public, 64 bits) and resume token (secret, 128 bits) from the kernel's RNG.
-  session_credentials make_credentials(std::error_code& ec) const;
+  // A fresh id (public, 64 bits) and resume token (secret, 128 bits) from the kernel's RNG;
+  // getrandom's errno when it fails.
+  protocol::result<session_credentials> make_credentials() const;
 
   void add(session_credentials credentials, std::shared_ptr<session> s);
   // The session ended or its window expired: it becomes a tombstone.

@@ -59,7 +59,7 @@ void process_table::handle(protocol::process_start_message&& m) {
   }
   std::string id = "p" + std::to_string(next_id_++);
   std::weak_ptr<process_table> weak = weak_from_this();
-  auto [process, ec] = session_process::start(
+  auto made = session_process::start(
       io_, reaper_, id, m, limits_.process,
       [weak](protocol::message out) {
         if (auto self = weak.lock())
@@ -69,14 +69,15 @@ void process_table::handle(protocol::process_start_message&& m) {
         if (auto self = weak.lock())
           self->on_exit(exited);
       });
-  if (ec) {
+  if (!made.ok()) {
     std::string detail = "failed to start the command";
     if (m.cwd)
       detail += " in \"" + protocol::quote_prefix(*m.cwd) + "\"";
-    detail += ": " + ec.message();
+    detail += ": " + made.error().code.message();
     log::warn({}, "session process " + id + ": " + detail);
     return refuse(m.ref, {}, process_errc::spawn_failed, std::move(detail));
   }
+  std::shared_ptr<session_process> process = std::move(made).value();
   if (paused_)
     process->pause_output();
   protocol::process_started_message started;

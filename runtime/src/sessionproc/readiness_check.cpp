@@ -7,6 +7,8 @@
 #include <asio/ip/address_v4.hpp>
 #include <asio/post.hpp>
 
+#include "agentrt/protocol/errc.hpp"
+
 namespace agentrt::runtime::sessionproc {
 namespace {
 
@@ -45,8 +47,8 @@ readiness_check::start(asio::io_context& io, process::process_reaper& reaper,
     auto s = weak.lock();
     if (ec || !s)
       return;
-    s->finish(false,
-              "not ready after " + seconds_text(s->spec_.timeout_s) + " s: " + s->last_failure_);
+    s->finish({protocol::errc::timed_out,
+               "not ready after " + seconds_text(s->spec_.timeout_s) + " s: " + s->last_failure_});
   });
   self->round();
   return self;
@@ -87,7 +89,7 @@ void readiness_check::try_port() {
       return self->round_failed(where + ": " + ec.message());
     if (self->spec_.probe)
       return self->try_probe();
-    self->finish(true, {});
+    self->finish({});
   });
 }
 
@@ -105,11 +107,11 @@ void readiness_check::try_probe() {
         // Released on the io thread after this handler returns, not inside it.
         asio::post(self->io_, [probe = std::move(self->probe_)] {});
         if (status.exit_code == 0 && status.term_signal == 0)
-          return self->finish(true, {});
+          return self->finish({});
         self->round_failed("the probe exited with " + std::to_string(status.exit_code));
       });
   if (ec) {
-    finish(false, "the probe could not be started: " + ec.message());
+    finish({ec, "the probe could not be started: " + ec.message()});
     return;
   }
   probe_ = std::move(child);
@@ -124,7 +126,7 @@ void readiness_check::round_failed(std::string why) {
   });
 }
 
-void readiness_check::finish(bool ready, const std::string& error) {
+void readiness_check::finish(protocol::result<void> readiness) {
   if (done_)
     return;
   done_ = true;
@@ -138,7 +140,7 @@ void readiness_check::finish(bool ready, const std::string& error) {
   auto report = std::move(on_done_);
   on_done_ = nullptr;
   if (report)
-    report(ready, error);
+    report(std::move(readiness));
 }
 
 } // namespace agentrt::runtime::sessionproc

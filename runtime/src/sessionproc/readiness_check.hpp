@@ -14,6 +14,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "agentrt/protocol/messages.hpp"
+#include "agentrt/protocol/result.hpp"
 #include "process/child_process.hpp"
 #include "process/process_reaper.hpp"
 #include "process/process_scope.hpp"
@@ -22,8 +23,9 @@ namespace agentrt::runtime::sessionproc {
 
 class readiness_check : public std::enable_shared_from_this<readiness_check> {
 public:
-  // error says why not (the last failure seen) when ready is false.
-  using done_handler = std::function<void(bool ready, const std::string& error)>;
+  // ok(): ready. Otherwise the error's text says why not (the last failure seen); its code is
+  // protocol::errc::timed_out, or the spawn's error when the probe could not be started.
+  using done_handler = std::function<void(protocol::result<void> readiness)>;
 
   struct probe_context {
     std::string cwd;
@@ -46,7 +48,7 @@ private:
   void try_port();
   void try_probe();
   void round_failed(std::string why);
-  void finish(bool ready, const std::string& error);
+  void finish(protocol::result<void> readiness);
 
   asio::io_context& io_;
   process::process_reaper& reaper_;

@@ -33,7 +33,7 @@ session_process::~session_process() {
     scope_->kill_now();
 }
 
-std::pair<std::shared_ptr<session_process>, std::error_code>
+protocol::result<std::shared_ptr<session_process>>
 session_process::start(asio::io_context& io, process::process_reaper& reaper, std::string id,
                        const protocol::process_start_message& m, const process_settings& settings,
                        send_handler send, exit_handler on_exit) {
@@ -68,7 +68,7 @@ session_process::start(asio::io_context& io, process::process_reaper& reaper, st
           s->on_exit(status);
       });
   if (ec)
-    return {nullptr, ec};
+    return ec;
   self->child_ = std::move(child);
   self->pid_ = self->child_->pid();
   metrics::get().session_processes_started.add();
@@ -80,12 +80,12 @@ session_process::start(asio::io_context& io, process::process_reaper& reaper, st
     context.env = opts.env;
     self->readiness_ =
         readiness_check::start(io, reaper, *self->scope_, *m.ready, std::move(context),
-                               [weak](bool ready, const std::string& error) {
+                               [weak](const protocol::result<void>& readiness) {
                                  if (auto s = weak.lock())
-                                   s->on_ready(ready, error);
+                                   s->on_ready(readiness);
                                });
   }
-  return {std::move(self), std::error_code()};
+  return self;
 }
 
 std::uint64_t session_process::stdin_window() const noexcept {
@@ -249,13 +249,13 @@ void session_process::emit(const char* stream, std::string data) {
   send_(protocol::process_output_message{id_, stream, std::move(data)});
 }
 
-void session_process::on_ready(bool ready, const std::string& error) {
-  ready_ = ready;
+void session_process::on_ready(const protocol::result<void>& readiness) {
+  ready_ = readiness.ok();
   protocol::process_ready_message m;
   m.process_id = id_;
-  m.ready = ready;
-  if (!ready)
-    m.error = redactor_->redact(error);
+  m.ready = readiness.ok();
+  if (!readiness.ok())
+    m.error = redactor_->redact(readiness.error().text);
   m.elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::steady_clock::now() - started_)
                      .count();
@@ -278,8 +278,8 @@ void session_process::on_exit(process::exit_status status) {
   metrics::get().session_processes_ended.add();
   if (readiness_ && !ready_) {
     readiness_->cancel();
-    on_ready(false,
-             "exited before it was ready (exit code " + std::to_string(status.exit_code) + ")");
+    on_ready({process_errc::exited,
+              "exited before it was ready (exit code " + std::to_string(status.exit_code) + ")"});
   }
   // What the process left running in its tree goes with it.
   if (!terminating_)

@@ -20,6 +20,7 @@
 
 #include "agentrt/protocol/messages.hpp"
 #include "agentrt/protocol/redactor.hpp"
+#include "agentrt/protocol/result.hpp"
 #include "execution/text_stream.hpp"
 #include "process/child_process.hpp"
 #include "process/process_reaper.hpp"
@@ -43,7 +44,7 @@ public:
 
   // Starts m's command. On failure nothing is called back and the error is the spawn's (a
   // system error: the cwd, exec, out of processes).
-  static std::pair<std::shared_ptr<session_process>, std::error_code>
+  static protocol::result<std::shared_ptr<session_process>>
   start(asio::io_context& io, process::process_reaper& reaper, std::string id,
         const protocol::process_start_message& m, const process_settings& settings,
         send_handler send, exit_handler on_exit);
@@ -83,7 +84,7 @@ private:
   void on_output(process::output_stream stream, std::string_view chunk);
   void on_stdin_progress(std::uint64_t written, bool closed);
   void on_exit(process::exit_status status);
-  void on_ready(bool ready, const std::string& error);
+  void on_ready(const protocol::result<void>& readiness);
   void arm_timeout(double seconds);
   void emit(const char* stream, std::string data);
 

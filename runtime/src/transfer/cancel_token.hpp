@@ -1,22 +1,10 @@
-// A cancellation flag shared between the io_context thread (which cancels) and the transfer
-// engine's thread (which checks it between curl's steps and from its progress callback).
-// Copies share one state, so the caller keeps one copy and each attempt another.
+// Moved to util/cancel_token.hpp (one cancellation primitive for the whole runtime). This name
+// stays only for harness/openai_run.hpp, which another change is editing at the same time;
+// remove it once that includes util/cancel_token.hpp.
 #pragma once
 
-#include <atomic>
-#include <memory>
+#include "util/cancel_token.hpp"
 
 namespace agentrt::runtime::transfer {
-
-class cancel_token {
-public:
-  cancel_token() : state_(std::make_shared<std::atomic<bool>>(false)) {}
-
-  void cancel() const noexcept { state_->store(true, std::memory_order_release); }
-  bool cancelled() const noexcept { return state_->load(std::memory_order_acquire); }
-
-private:
-  std::shared_ptr<std::atomic<bool>> state_;
-};
-
+using util::cancel_token;
 } // namespace agentrt::runtime::transfer

@@ -18,6 +18,7 @@
 #include <asio/post.hpp>
 #include <curl/curl.h>
 
+#include "agentrt/protocol/errc.hpp"
 #include "transfer/part_file.hpp"
 #include "transfer/retry_policy.hpp"
 #include "util/percent_decode.hpp"
@@ -189,7 +190,7 @@ class download_op : public std::enable_shared_from_this<download_op> {
 public:
   download_op(asio::io_context& io, transfer_engine& engine, std::string url,
               std::string working_dir, std::string name, transfer_options options,
-              cancel_token cancel, downloader::done_handler on_done)
+              util::cancel_token cancel, downloader::done_handler on_done)
       : io_(io), engine_(engine), url_(std::move(url)), working_dir_(std::move(working_dir)),
         name_(std::move(name)), options_(options), cancel_(std::move(cancel)),
         on_done_(std::move(on_done)), prefix_("download of " + util::redact_url_userinfo(url_)) {}
@@ -256,7 +257,7 @@ private:
   const std::string working_dir_;
   const std::string name_;
   const transfer_options options_;
-  const cancel_token cancel_;
+  const util::cancel_token cancel_;
   downloader::done_handler on_done_;
   const std::string prefix_;
   download_result r_;
@@ -264,21 +265,19 @@ private:
 
 // The local path of a file:// URL, decoded by curl's own URL parser (so it is the file curl
 // would have opened): host empty or localhost, query and fragment not part of it.
-std::optional<std::string> file_url_path(const std::string& url, std::string& why) {
+protocol::result<std::string> file_url_path(const std::string& url) {
   std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), &curl_url_cleanup);
-  if (!u) {
-    why = "out of memory";
-    return std::nullopt;
-  }
+  if (!u)
+    return {std::make_error_code(std::errc::not_enough_memory), "out of memory"};
   if (const CURLUcode uc = curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0); uc != CURLUE_OK) {
-    why = std::string("the URL does not parse (") + curl_url_strerror(uc) + ")";
-    return std::nullopt;
+    return {protocol::errc::invalid_value,
+            std::string("the URL does not parse (") + curl_url_strerror(uc) + ")"};
   }
   char* path = nullptr;
   if (const CURLUcode uc = curl_url_get(u.get(), CURLUPART_PATH, &path, CURLU_URLDECODE);
       uc != CURLUE_OK) {
-    why = std::string("the URL's path does not decode (") + curl_url_strerror(uc) + ")";
-    return std::nullopt;
+    return {protocol::errc::invalid_value,
+            std::string("the URL's path does not decode (") + curl_url_strerror(uc) + ")"};
   }
   std::string out(path);
   curl_free(path);
@@ -289,26 +288,28 @@ std::optional<std::string> file_url_path(const std::string& url, std::string& wh
 // without blocking, copied in chunks into the part file.
 download_result copy_file_url(const std::string& url, const std::string& working_dir,
                               const std::string& name, const transfer_options& options,
-                              const cancel_token& cancel) {
+                              const util::cancel_token& cancel) {
   download_result r;
   const std::string prefix = "download of " + util::redact_url_userinfo(url);
-  std::string why;
-  const auto path = file_url_path(url, why);
-  if (!path)
-    return fail(std::move(r), transfer_failure::refused, prefix + " refused: " + why);
+  const auto file_path = file_url_path(url);
+  if (!file_path.ok()) {
+    return fail(std::move(r), transfer_failure::refused,
+                prefix + " refused: " + file_path.error().text);
+  }
+  const std::string& path = file_path.value();
   if (cancel.cancelled())
     return fail(std::move(r), transfer_failure::cancelled, prefix + " cancelled");
   r.attempts = 1;
-  util::opened_file src = util::open_regular_file(*path);
+  util::opened_file src = util::open_regular_file(path);
   if (src.refused) {
     return fail(std::move(r), transfer_failure::refused,
-                prefix + " refused: " + *path + " " + src.reason);
+                prefix + " refused: " + path + " " + src.reason);
   }
   if (!src.ok()) {
     // In curl's words, which is what file:// URLs reported before the runtime read them itself.
     attempt_result a;
     a.curl_code = CURLE_FILE_COULDNT_READ_FILE;
-    a.curl_error = "Couldn't open file " + *path + ": " + src.reason;
+    a.curl_error = "Couldn't open file " + path + ": " + src.reason;
     r.curl_code = static_cast<int>(a.curl_code);
     r.curl_error = a.curl_error;
     return fail(std::move(r), transfer_failure::transport,
@@ -334,7 +335,7 @@ download_result copy_file_url(const std::string& url, const std::string& working
       continue;
     if (n < 0) {
       return fail_local(std::move(r), prefix,
-                        {std::error_code(errno, std::generic_category()), "reading " + *path});
+                        {std::error_code(errno, std::generic_category()), "reading " + path});
     }
     if (n == 0)
       break;
@@ -358,11 +359,10 @@ download_result copy_file_url(const std::string& url, const std::string& working
 
 } // namespace
 
-std::optional<std::string> downloader::file_name_for(const std::string& url, std::string& why) {
+protocol::result<std::string> downloader::file_name_for(const std::string& url) {
   const auto scheme_end = url.find("://");
   if (scheme_end == std::string::npos) {
-    why = "not an absolute URL";
-    return std::nullopt;
+    return {protocol::errc::invalid_value, "not an absolute URL"};
   }
   const size_t authority = scheme_end + 3;
   const size_t path_begin = std::min(url.find_first_of("/?#", authority), url.size());
@@ -372,36 +372,35 @@ std::optional<std::string> downloader::file_name_for(const std::string& url, std
   const std::string segment = slash == std::string::npos ? path : path.substr(slash + 1);
   const std::string name = util::percent_decode(segment);
   if (name.empty()) {
-    why = "the URL has no file name (its last path segment is empty)";
-    return std::nullopt;
+    return {protocol::errc::invalid_value,
+            "the URL has no file name (its last path segment is empty)"};
   }
   if (name == "." || name == ".." || name.find('/') != std::string::npos ||
       name.find('\0') != std::string::npos) {
-    why = "the URL's last path segment decodes to " + printable(name) +
-          ", which is not a plain file name";
-    return std::nullopt;
+    return {protocol::errc::invalid_value, "the URL's last path segment decodes to " +
+                                               printable(name) +
+                                               ", which is not a plain file name"};
   }
   // Room for the hidden ".<name>.part" sibling, which must fit NAME_MAX too.
   if (name.size() + 6 > NAME_MAX) {
-    why = "the file name from the URL is longer than " + std::to_string(NAME_MAX - 6) + " bytes";
-    return std::nullopt;
+    return {protocol::errc::invalid_value,
+            "the file name from the URL is longer than " + std::to_string(NAME_MAX - 6) + " bytes"};
   }
   return name;
 }
 
 void downloader::download(std::string url, std::string working_dir, transfer_options options,
-                          cancel_token cancel, done_handler on_done) {
+                          util::cancel_token cancel, done_handler on_done) {
   const std::string prefix = "download of " + util::redact_url_userinfo(url);
-  std::string why;
-  std::optional<std::string> name;
-  if (!supported_scheme(url)) {
-    why = "only http, https and file URLs are supported";
-  } else {
-    name = file_name_for(url, why);
-  }
-  if (!name || cancel.cancelled()) {
-    download_result r = name ? fail({}, transfer_failure::cancelled, prefix + " cancelled")
-                             : fail({}, transfer_failure::refused, prefix + " refused: " + why);
+  protocol::result<std::string> name =
+      supported_scheme(url)
+          ? file_name_for(url)
+          : protocol::result<std::string>(protocol::errc::not_supported,
+                                          "only http, https and file URLs are supported");
+  if (!name.ok() || cancel.cancelled()) {
+    download_result r =
+        name.ok() ? fail({}, transfer_failure::cancelled, prefix + " cancelled")
+                  : fail({}, transfer_failure::refused, prefix + " refused: " + name.error().text);
     asio::post(
         io_, [on_done = std::move(on_done), r = std::move(r)]() mutable { on_done(std::move(r)); });
     return;
@@ -409,13 +408,14 @@ void downloader::download(std::string url, std::string working_dir, transfer_opt
   if (lower(url.substr(0, 5)) == "file:") {
     local_pool_.run(
         io_,
-        [url = std::move(url), working_dir = std::move(working_dir), name = std::move(*name),
+        [url = std::move(url), working_dir = std::move(working_dir), name = std::move(name).value(),
          options, cancel] { return copy_file_url(url, working_dir, name, options, cancel); },
         std::move(on_done));
     return;
   }
   std::make_shared<download_op>(io_, engine_, std::move(url), std::move(working_dir),
-                                std::move(*name), options, std::move(cancel), std::move(on_done))
+                                std::move(name).value(), options, std::move(cancel),
+                                std::move(on_done))
       ->attempt(std::chrono::milliseconds(0));
 }
 

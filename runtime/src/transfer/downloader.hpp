@@ -15,11 +15,12 @@
 
 #include <asio/io_context.hpp>
 
-#include "transfer/cancel_token.hpp"
+#include "agentrt/protocol/result.hpp"
 #include "transfer/thread_pool.hpp"
 #include "transfer/transfer_engine.hpp"
 #include "transfer/transfer_failure.hpp"
 #include "transfer/transfer_options.hpp"
+#include "util/cancel_token.hpp"
 
 namespace agentrt::runtime::transfer {
 
@@ -53,12 +54,12 @@ public:
   // Fetches url (http, https or file) into working_dir; on_done runs on io's thread exactly
   // once (never from inside this call), unless the engine or pool is destroyed first.
   void download(std::string url, std::string working_dir, transfer_options options,
-                cancel_token cancel, done_handler on_done);
+                util::cancel_token cancel, done_handler on_done);
 
-  // The file name a URL downloads to, or nullopt with the reason in why: last path segment,
-  // query and fragment stripped, percent-decoded; empty, ".", "..", or containing '/' or NUL
-  // after decoding is refused.
-  static std::optional<std::string> file_name_for(const std::string& url, std::string& why);
+  // The file name a URL downloads to: last path segment, query and fragment stripped,
+  // percent-decoded; empty, ".", "..", or containing '/' or NUL after decoding is refused
+  // (protocol::errc::invalid_value, the reason as the text).
+  static protocol::result<std::string> file_name_for(const std::string& url);
 
 private:
   asio::io_context& io_;

@@ -91,13 +91,13 @@ attempt_result cancelled_result() {
 
 struct transfer_engine::entry {
   entry(asio::io_context& io, std::unique_ptr<curl_attempt> a, const transfer_options& o,
-        cancel_token c, clock::time_point start_at, done_handler done)
+        util::cancel_token c, clock::time_point start_at, done_handler done)
       : attempt(std::move(a)), options(o), cancel(std::move(c)), not_before(start_at),
         on_done(std::move(done)), work(io.get_executor()) {}
 
   std::unique_ptr<curl_attempt> attempt;
   const transfer_options options;
-  const cancel_token cancel;
+  const util::cancel_token cancel;
   const clock::time_point not_before;
   done_handler on_done;
   asio::executor_work_guard<asio::io_context::executor_type> work;
@@ -131,7 +131,7 @@ transfer_engine::~transfer_engine() {
 }
 
 void transfer_engine::start(asio::io_context& io, std::unique_ptr<curl_attempt> attempt,
-                            const transfer_options& options, cancel_token cancel,
+                            const transfer_options& options, util::cancel_token cancel,
                             std::chrono::milliseconds delay, done_handler on_done) {
   auto e = std::make_unique<entry>(io, std::move(attempt), options, std::move(cancel),
                                    clock::now() + delay, std::move(on_done));

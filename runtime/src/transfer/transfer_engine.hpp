@@ -28,10 +28,10 @@
 #include <asio/io_context.hpp>
 #include <curl/curl.h>
 
-#include "transfer/cancel_token.hpp"
 #include "transfer/curl_handle.hpp"
 #include "transfer/retry_policy.hpp"
 #include "transfer/transfer_options.hpp"
+#include "util/cancel_token.hpp"
 
 namespace agentrt::runtime::transfer {
 
@@ -76,13 +76,13 @@ public:
   // result.cancelled. io is kept from running out of work until then and must outlive the
   // attempt.
   void start(asio::io_context& io, std::unique_ptr<curl_attempt> attempt,
-             const transfer_options& options, cancel_token cancel, std::chrono::milliseconds delay,
-             done_handler on_done);
+             const transfer_options& options, util::cancel_token cancel,
+             std::chrono::milliseconds delay, done_handler on_done);
 
   // start() with the attempt handed back as its own type.
   template <typename Attempt, typename Handler>
   void run(asio::io_context& io, std::unique_ptr<Attempt> attempt, const transfer_options& options,
-           cancel_token cancel, std::chrono::milliseconds delay, Handler on_done) {
+           util::cancel_token cancel, std::chrono::milliseconds delay, Handler on_done) {
     start(
         io, std::move(attempt), options, std::move(cancel), delay,
         [on_done = std::move(on_done)](std::unique_ptr<curl_attempt> a, attempt_result r) mutable {

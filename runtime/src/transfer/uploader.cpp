@@ -204,7 +204,7 @@ private:
 class upload_op : public std::enable_shared_from_this<upload_op> {
 public:
   upload_op(asio::io_context& io, transfer_engine& engine, upload_source source, std::string url,
-            std::string content_type, transfer_options options, cancel_token cancel,
+            std::string content_type, transfer_options options, util::cancel_token cancel,
             uploader::done_handler on_done, std::string prefix)
       : io_(io), engine_(engine), source_(std::move(source)), url_(std::move(url)),
         content_type_(std::move(content_type)), options_(options), cancel_(std::move(cancel)),
@@ -275,7 +275,7 @@ private:
   const std::string url_;
   const std::string content_type_;
   const transfer_options options_;
-  const cancel_token cancel_;
+  const util::cancel_token cancel_;
   uploader::done_handler on_done_;
   const std::string prefix_;
   upload_result r_;
@@ -301,7 +301,7 @@ upload_source upload_source::file(const std::string& path) {
 }
 
 void uploader::upload(upload_source source, std::string presigned_url, std::string content_type,
-                      transfer_options options, cancel_token cancel, done_handler on_done) {
+                      transfer_options options, util::cancel_token cancel, done_handler on_done) {
   std::string prefix =
       "upload of " + source.path() + " to " + util::redact_url_userinfo(presigned_url);
   std::optional<upload_result> refused;

@@ -13,10 +13,10 @@
 
 #include <asio/io_context.hpp>
 
-#include "transfer/cancel_token.hpp"
 #include "transfer/transfer_engine.hpp"
 #include "transfer/transfer_failure.hpp"
 #include "transfer/transfer_options.hpp"
+#include "util/cancel_token.hpp"
 
 namespace agentrt::runtime::transfer {
 
@@ -64,7 +64,7 @@ public:
   // when empty); on_done runs on io's thread exactly once (never from inside this call),
   // unless the engine is destroyed first.
   void upload(upload_source source, std::string presigned_url, std::string content_type,
-              transfer_options options, cancel_token cancel, done_handler on_done);
+              transfer_options options, util::cancel_token cancel, done_handler on_done);
 
 private:
   asio::io_context& io_;

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "agentrt/protocol/result.hpp"
+
 #if __has_include(<linux/openat2.h>)
 #include <linux/openat2.h>
 #define AGENTRT_HAVE_OPENAT2_HEADER 1
@@ -74,30 +76,28 @@ opened_file checked(unique_fd fd, std::string where) {
   return out;
 }
 
-// The components of a relative path; "" and "." dropped. False for an absolute path, a ".."
-// component or nothing left.
-bool split(std::string_view path, std::vector<std::string>& out, std::string& why) {
-  if (!path.empty() && path.front() == '/') {
-    why = "is an absolute path";
-    return false;
-  }
+// The components of a relative path; "" and "." dropped. Refused (invalid_argument, with what is
+// wrong as the text) for an absolute path, a ".." component or nothing left.
+protocol::result<std::vector<std::string>> split(std::string_view path) {
+  const auto refuse = [](const char* why) -> protocol::result<std::vector<std::string>> {
+    return {std::make_error_code(std::errc::invalid_argument), why};
+  };
+  if (!path.empty() && path.front() == '/')
+    return refuse("is an absolute path");
+  std::vector<std::string> out;
   std::size_t start = 0;
   while (start <= path.size()) {
     const auto slash = std::min(path.find('/', start), path.size());
     const std::string_view comp = path.substr(start, slash - start);
-    if (comp == "..") {
-      why = "has a \"..\" component";
-      return false;
-    }
+    if (comp == "..")
+      return refuse("has a \"..\" component");
     if (!comp.empty() && comp != ".")
       out.emplace_back(comp);
     start = slash + 1;
   }
-  if (out.empty()) {
-    why = "names no file";
-    return false;
-  }
-  return true;
+  if (out.empty())
+    return refuse("names no file");
+  return out;
 }
 
 std::string joined(const std::vector<std::string>& comps, std::size_t count) {
@@ -147,10 +147,10 @@ int openat2_beneath(int, const std::string&) {
 } // namespace
 
 opened_file open_regular_beneath_by_components(int dir_fd, std::string_view relative_path) {
-  std::vector<std::string> comps;
-  std::string why;
-  if (!split(relative_path, comps, why))
-    return refused(std::string(relative_path), why);
+  auto split_path = split(relative_path);
+  if (!split_path.ok())
+    return refused(std::string(relative_path), split_path.error().text);
+  const std::vector<std::string> comps = std::move(split_path).value();
   unique_fd current; // invalid while the walk is still at dir_fd itself
   for (std::size_t i = 0; i + 1 < comps.size(); ++i) {
     const int at = current ? current.get() : dir_fd;

@@ -9,17 +9,15 @@
 
 namespace agentrt::runtime::util {
 
-std::string random_hex(std::size_t bytes, std::error_code& ec) {
+protocol::result<std::string> random_hex(std::size_t bytes) {
   std::vector<unsigned char> raw(bytes);
   std::size_t done = 0;
   while (done < bytes) {
     const ssize_t n = ::getrandom(raw.data() + done, bytes - done, 0);
     if (n < 0 && errno == EINTR)
       continue;
-    if (n < 0) {
-      ec.assign(errno, std::generic_category());
-      return {};
-    }
+    if (n < 0)
+      return std::error_code(errno, std::generic_category());
     done += static_cast<std::size_t>(n);
   }
   static constexpr char digits[] = "0123456789abcdef";

@@ -6,12 +6,14 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
-#include <system_error>
+
+#include "agentrt/protocol/result.hpp"
 
 namespace agentrt::runtime::util {
 
-// bytes random bytes from getrandom(2), as lowercase hex (2 * bytes characters).
-std::string random_hex(std::size_t bytes, std::error_code& ec);
+// bytes random bytes from getrandom(2), as lowercase hex (2 * bytes characters); getrandom's
+// errno (generic category) on failure.
+protocol::result<std::string> random_hex(std::size_t bytes);
 
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
 
