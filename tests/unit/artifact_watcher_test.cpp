@@ -701,9 +701,13 @@ TEST_F(ArtifactWatcher, SettleDrainsFilesClosedJustBeforeAndWaitsForQuiet) {
 
 TEST_F(ArtifactWatcher, SettleIsBoundedWhileFilesKeepComing) {
   add_root();
-  // A write every ~10 ms never leaves 150 ms of quiet.
-  shell_child busy("cd \"$1\" && i=0; while [ $i -lt 1000 ]; do echo $i > busy$i; i=$((i+1)); "
-                   "sleep 0.01; done",
+  // A write every ~10 ms never leaves 150 ms of quiet. One process that sleeps between writes
+  // (exec'd, so it is the pid the destructor kills): a shell forking `sleep` for every write
+  // left gaps of more than 150 ms on a loaded machine, and the settle then rightly ended early.
+  shell_child busy("cd \"$1\" && exec /usr/bin/python3 -c 'import time\n"
+                   "for i in range(1000):\n"
+                   "    open(\"busy%d\" % i, \"w\").write(str(i))\n"
+                   "    time.sleep(0.01)'",
                    root_);
   ASSERT_TRUE(run_until([&] { return announced_.size() >= 3; }));
   bool done = false;

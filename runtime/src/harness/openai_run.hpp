@@ -23,8 +23,8 @@
 #include "harness/openai_session_store.hpp"
 #include "harness/schema_validator.hpp"
 #include "harness/shell_tool.hpp"
-#include "transfer/cancel_token.hpp"
 #include "transfer/transfer_engine.hpp"
+#include "util/cancel_token.hpp"
 
 namespace agentrt::runtime::harness {
 
@@ -87,7 +87,7 @@ private:
   harness::done_handler on_done_;
   asio::steady_timer timer_;
   std::chrono::steady_clock::time_point started_;
-  transfer::cancel_token cancel_;
+  util::cancel_token cancel_;
   std::shared_ptr<const std::string> request_body_; // the current turn's, shared by its attempts
   int request_attempts_ = 0;
   std::shared_ptr<const output_schema> schema_;
