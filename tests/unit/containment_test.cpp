@@ -116,13 +116,17 @@ protected:
 
   std::pair<std::shared_ptr<proc::child_process>, std::error_code>
   try_start(proc::process_scope& scope, const proc::spawn_options& o, outcome& r) {
-    return proc::child_process::spawn(
+    auto spawned = proc::child_process::spawn(
         io_, reaper_, scope, o,
         [&r](proc::output_stream s, std::string_view chunk) {
           if (s != proc::output_stream::stderr_stream) // stdout, or a terminal's output
             r.out.append(chunk);
         },
         [&r](proc::exit_status st) { r.exits.push_back(st); });
+    // Taken apart by the tests as (child, error).
+    if (!spawned.ok())
+      return {nullptr, spawned.error().code};
+    return {std::move(spawned).value(), std::error_code()};
   }
 
   outcome run(proc::process_scope& scope, std::vector<std::string> argv,

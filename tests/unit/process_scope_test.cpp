@@ -106,11 +106,11 @@ protected:
     o.argv = {"/bin/sh", "-c", script};
     o.drain_idle = drain_idle;
     o.env = env_;
-    auto [child, ec] = proc::child_process::spawn(
+    auto child = proc::child_process::spawn(
         io_, reaper_, scope, o, [](proc::output_stream, std::string_view) {},
         [&r](proc::exit_status s) { r.exits.push_back(s); });
-    EXPECT_FALSE(ec) << ec.message();
-    return child;
+    EXPECT_TRUE(child.ok()) << child.error().message();
+    return child.ok() ? std::move(child).value() : nullptr;
   }
 
   // Waits until every argv is running (as a separate process).

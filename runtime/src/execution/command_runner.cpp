@@ -36,7 +36,7 @@ protocol::result<std::shared_ptr<command_runner>> command_runner::start(
   // reaped before the io_context stopped (SIGTERM right after a client vanished) was never
   // destroyed, and neither were its pipes.
   std::weak_ptr<command_runner> weak = self;
-  auto [child, spawn_ec] = process::child_process::spawn(
+  auto child = process::child_process::spawn(
       io, reaper, scope, opts,
       [weak](process::output_stream s, std::string_view chunk) {
         if (auto runner = weak.lock())
@@ -46,14 +46,15 @@ protocol::result<std::shared_ptr<command_runner>> command_runner::start(
         if (auto runner = weak.lock())
           runner->on_exit(st);
       });
-  if (spawn_ec) {
+  if (!child.ok()) {
+    const std::error_code spawn_ec = child.error().code;
     std::string text = "failed to start command";
     if (cmd.cwd)
       text += " in \"" + *cmd.cwd + "\"";
     text += ": " + spawn_ec.message();
     return protocol::error{spawn_ec, std::move(text)};
   }
-  self->child_ = std::move(child);
+  self->child_ = std::move(child).value();
 
   // Past ~31 years a timeout means "never": larger values overflow the timer's nanoseconds
   // (undefined behaviour; 1e10 wrapped to a negative duration and killed at once).

@@ -90,10 +90,11 @@ std::shared_ptr<process_run> process_run::start(asio::io_context& io,
   // the request's scope is terminated. Strong captures kept a run and its child alive in a
   // cycle whenever the io_context stopped before the process was reaped.
   std::weak_ptr<process_run> weak = self;
-  auto [child, ec] = process::child_process::spawn(io, reaper, scope, self->options_.spawn,
-                                                   util::weak_bind(weak, &process_run::on_output),
-                                                   util::weak_bind(weak, &process_run::on_exit));
-  if (ec) {
+  auto child = process::child_process::spawn(io, reaper, scope, self->options_.spawn,
+                                             util::weak_bind(weak, &process_run::on_output),
+                                             util::weak_bind(weak, &process_run::on_exit));
+  if (!child.ok()) {
+    const std::error_code ec = child.error().code;
     harness_outcome out;
     const std::string& program =
         self->options_.spawn.argv.empty() ? std::string() : self->options_.spawn.argv.front();
@@ -107,7 +108,7 @@ std::shared_ptr<process_run> process_run::start(asio::io_context& io,
     asio::post(io, [self, out = std::move(out)]() mutable { self->finish(std::move(out)); });
     return self;
   }
-  self->child_ = std::move(child);
+  self->child_ = std::move(child).value();
   if (self->options_.timeout.count() > 0) {
     self->timer_.expires_after(self->options_.timeout);
     self->timer_.async_wait(util::weak_bind(weak, &process_run::on_timeout));

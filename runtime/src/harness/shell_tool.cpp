@@ -32,16 +32,16 @@ shell_command::start(asio::io_context& io, process::process_reaper& reaper,
   // Weak: self owns child_; strong captures would keep both alive in a cycle if the io_context
   // stopped before the command was reaped.
   std::weak_ptr<shell_command> weak = self;
-  auto [child, ec] = process::child_process::spawn(
+  auto child = process::child_process::spawn(
       io, reaper, scope, opts,
       [weak](process::output_stream, std::string_view chunk) {
         if (auto s = weak.lock())
           s->on_output(chunk);
       },
       util::weak_bind(weak, &shell_command::on_exit));
-  if (ec)
-    return ec;
-  self->child_ = std::move(child);
+  if (!child.ok())
+    return child.error().code;
+  self->child_ = std::move(child).value();
   return self;
 }
 

@@ -403,22 +403,19 @@ struct child_process::impl {
   stdin_progress_handler on_stdin_progress;
 };
 
-std::pair<std::shared_ptr<child_process>, std::error_code>
+protocol::result<std::shared_ptr<child_process>>
 child_process::spawn(asio::io_context& io, process_reaper& reaper, process_scope& scope,
                      const spawn_options& options, output_handler on_output, exit_handler on_exit) {
-  const auto fail = [](std::error_code ec) {
-    return std::pair<std::shared_ptr<child_process>, std::error_code>{nullptr, ec};
-  };
   if (options.argv.empty() || options.argv.front().empty()) {
-    return fail({EINVAL, std::system_category()});
+    return std::error_code(EINVAL, std::system_category());
   }
   if (!options.cwd.empty()) {
     if (auto ec = make_directories(options.cwd))
-      return fail(ec);
+      return ec;
   }
   auto opened = open_stdio(options);
   if (!opened.ok())
-    return fail(opened.error().code);
+    return opened.error().code;
   child_stdio& stdio = opened.value();
 
   std::vector<std::string> argv_strings(options.argv.begin(), options.argv.end());
@@ -427,7 +424,7 @@ child_process::spawn(asio::io_context& io, process_reaper& reaper, process_scope
   std::vector<char*> envp = c_strings(env_strings);
   const auto started = start_child(options, stdio, scope, argv, envp);
   if (!started.ok())
-    return fail(started.error().code);
+    return started.error().code;
   const pid_t pid = started.value();
 
   std::shared_ptr<child_process> self(new child_process());
@@ -459,7 +456,7 @@ child_process::spawn(asio::io_context& io, process_reaper& reaper, process_scope
   }
   // On failure the destructor kills the process group and unwatches the pid.
   if (ec)
-    return fail(ec);
+    return ec;
 
   d.start_read(d.out);
   d.start_read(d.err);
@@ -469,7 +466,7 @@ child_process::spawn(asio::io_context& io, process_reaper& reaper, process_scope
       d.queue_stdin(*options.stdin_data);
     d.feed_stdin();
   }
-  return {std::move(self), std::error_code()};
+  return self;
 }
 
 child_process::~child_process() {

@@ -18,6 +18,7 @@
 
 #include <asio/io_context.hpp>
 
+#include "agentrt/protocol/result.hpp"
 #include "process/process_reaper.hpp"
 #include "process/process_scope.hpp"
 #include "process/pty.hpp"
@@ -66,10 +67,10 @@ public:
   using exit_handler = std::function<void(exit_status)>;
 
   // Starts the process. On failure (cwd not creatable, exec failure such as a missing
-  // binary) returns a null pointer and the error; no handler is ever called then.
+  // binary) returns the errno; no handler is ever called then.
   // An argv[0] without '/' is looked up in the runtime's PATH (posix_spawnp), not in
   // options.env. reaper and scope must outlive the child_process.
-  static std::pair<std::shared_ptr<child_process>, std::error_code>
+  static protocol::result<std::shared_ptr<child_process>>
   spawn(asio::io_context& io, process_reaper& reaper, process_scope& scope,
         const spawn_options& options, output_handler on_output, exit_handler on_exit);
 

@@ -99,7 +99,7 @@ void readiness_check::try_probe() {
   opts.cwd = context_.cwd;
   opts.env = context_.env;
   std::weak_ptr<readiness_check> weak = weak_from_this();
-  auto [child, ec] = process::child_process::spawn(
+  auto child = process::child_process::spawn(
       io_, reaper_, scope_, opts, nullptr, [weak](process::exit_status status) {
         auto self = weak.lock();
         if (!self || self->done_)
@@ -110,11 +110,12 @@ void readiness_check::try_probe() {
           return self->finish({});
         self->round_failed("the probe exited with " + std::to_string(status.exit_code));
       });
-  if (ec) {
+  if (!child.ok()) {
+    const std::error_code ec = child.error().code;
     finish({ec, "the probe could not be started: " + ec.message()});
     return;
   }
-  probe_ = std::move(child);
+  probe_ = std::move(child).value();
 }
 
 void readiness_check::round_failed(std::string why) {

@@ -57,7 +57,7 @@ session_process::start(asio::io_context& io, process::process_reaper& reaper, st
     if (auto s = weak.lock())
       s->on_stdin_progress(written, closed);
   };
-  auto [child, ec] = process::child_process::spawn(
+  auto child = process::child_process::spawn(
       io, reaper, *self->scope_, opts,
       [weak](process::output_stream stream, std::string_view chunk) {
         if (auto s = weak.lock())
@@ -67,9 +67,9 @@ session_process::start(asio::io_context& io, process::process_reaper& reaper, st
         if (auto s = weak.lock())
           s->on_exit(status);
       });
-  if (ec)
-    return ec;
-  self->child_ = std::move(child);
+  if (!child.ok())
+    return child.error().code;
+  self->child_ = std::move(child).value();
   self->pid_ = self->child_->pid();
   metrics::get().session_processes_started.add();
   if (m.timeout_s)
