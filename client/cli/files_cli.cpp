@@ -117,7 +117,7 @@ client::files_options connection_with_progress(const files_cli_options& o) {
 }
 
 int finish(const client::files_result& r, bool json) {
-  if (r)
+  if (r.ok())
     return 0;
   cli_error e;
   e.code = r.code.empty() ? client::errc_name(r.error.code) : r.code;

@@ -30,7 +30,7 @@ void print_entry(const client::file_info& f, bool json) {
 int run_ls(const files_cli_options& o) {
   client::files_client c(connection(o));
   client::file_info info;
-  if (auto r = c.stat(o.args[0], info); !r)
+  if (auto r = c.stat(o.args[0], info); !r.ok())
     return finish(r, o.json);
   if (info.type != "directory") {
     print_entry(info, o.json);
@@ -38,7 +38,7 @@ int run_ls(const files_cli_options& o) {
   }
   std::vector<client::file_info> entries;
   auto r = c.list(o.args[0], entries, o.recursive ? o.depth.value_or(64) : 1);
-  if (!r)
+  if (!r.ok())
     return finish(r, o.json);
   for (const auto& e : entries)
     print_entry(e, o.json);

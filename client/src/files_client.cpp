@@ -173,7 +173,7 @@ files_result files_client::read_to_file(const std::string& remote, const std::st
       },
       offset);
   // A range past the end: the part file is already whole (or the file shrank).
-  if (!r && r.status == 416 && offset > 0) {
+  if (!r.ok() && r.status == 416 && offset > 0) {
     ::close(fd);
     ::unlink(part.c_str());
     return read_to_file(remote, local, false);
@@ -182,7 +182,7 @@ files_result files_client::read_to_file(const std::string& remote, const std::st
   if (write_errno != 0)
     return failure(errc::invalid_options,
                    "cannot write " + part + ": " + std::strerror(write_errno));
-  if (!r)
+  if (!r.ok())
     return r; // the part file stays for a resume
   if (close_rc != 0 || ::rename(part.c_str(), local.c_str()) != 0)
     return failure(errc::invalid_options, "cannot write " + local + ": " + std::strerror(errno));
@@ -257,7 +257,7 @@ files_result files_client::write_from_file(const std::string& local, const std::
       static_cast<std::uint64_t>(st.st_size),
       mode ? mode : std::optional<unsigned>(st.st_mode & 0777));
   ::close(fd);
-  if (read_failed && r)
+  if (read_failed && r.ok())
     return failure(errc::invalid_options, "cannot read " + local);
   return r;
 }
@@ -269,7 +269,7 @@ files_result files_client::stat(const std::string& remote, file_info& out) {
   http_exchange x(options_, url.value());
   std::string body;
   files_result r = simple_call(x, "GET", "/files/stat?path=" + query_encode(remote), &body);
-  if (!r)
+  if (!r.ok())
     return r;
   rapidjson::Document d;
   d.Parse(body.c_str());
@@ -288,7 +288,7 @@ files_result files_client::list(const std::string& remote, std::vector<file_info
   files_result r = simple_call(
       x, "GET", "/files/list?path=" + query_encode(remote) + "&depth=" + std::to_string(depth),
       &body);
-  if (!r)
+  if (!r.ok())
     return r;
   rapidjson::Document d;
   d.Parse(body.c_str());

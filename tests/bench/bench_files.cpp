@@ -107,7 +107,7 @@ measurement measure_files(bench_env& env) {
       bytes);
   const auto t1 = std::chrono::steady_clock::now();
   const long up_peak = up_rss.stop();
-  if (!put) {
+  if (!put.ok()) {
     if (put.status == 404 && put.code != "not_found")
       m.skip("the runtime has no files API");
     else
@@ -123,7 +123,7 @@ measurement measure_files(bench_env& env) {
   const auto t2 = std::chrono::steady_clock::now();
   const long down_peak = down_rss.stop();
   files.remove(remote);
-  if (!get)
+  if (!get.ok())
     m.fail("GET: " + get.error.message);
   if (got != bytes)
     m.fail("GET delivered " + std::to_string(got) + " of " + std::to_string(bytes) + " bytes");

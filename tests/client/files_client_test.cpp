@@ -73,7 +73,7 @@ TEST_F(FilesClientTest, FileUpAndDownWithProgress) {
   };
   files_client c(o);
   const auto up = c.write_from_file(local_ + "/in.bin", remote_ + "/sub/out.bin");
-  ASSERT_TRUE(up) << up.error.message;
+  ASSERT_TRUE(up.ok()) << up.error.message;
   EXPECT_EQ(up.status, 201);
   EXPECT_EQ(last, data.size());
   EXPECT_TRUE(read_whole_file(remote_ + "/sub/out.bin") == data);
@@ -83,7 +83,7 @@ TEST_F(FilesClientTest, FileUpAndDownWithProgress) {
 
   last = 0; // the download counts from 0 again
   const auto down = c.read_to_file(remote_ + "/sub/out.bin", local_ + "/back.bin");
-  ASSERT_TRUE(down) << down.error.message;
+  ASSERT_TRUE(down.ok()) << down.error.message;
   EXPECT_TRUE(read_whole_file(local_ + "/back.bin") == data);
   EXPECT_EQ(last, data.size());
   EXPECT_FALSE(fs::exists(local_ + "/back.bin.part"));
@@ -91,12 +91,13 @@ TEST_F(FilesClientTest, FileUpAndDownWithProgress) {
   last = 100;
   std::string via_sink;
   ASSERT_TRUE(c.read(
-      remote_ + "/sub/out.bin",
-      [&](const char* d, std::size_t n) {
-        via_sink.append(d, n);
-        return true;
-      },
-      100));
+                   remote_ + "/sub/out.bin",
+                   [&](const char* d, std::size_t n) {
+                     via_sink.append(d, n);
+                     return true;
+                   },
+                   100)
+                  .ok());
   EXPECT_TRUE(via_sink == data.substr(100));
 }
 
@@ -112,43 +113,43 @@ TEST_F(FilesClientTest, PartialDownloadResumesFromItsPartFile) {
       first_progress = done;
   };
   files_client c(o);
-  ASSERT_TRUE(c.read_to_file(remote_ + "/r.bin", local_ + "/r.bin"));
+  ASSERT_TRUE(c.read_to_file(remote_ + "/r.bin", local_ + "/r.bin").ok());
   EXPECT_TRUE(read_whole_file(local_ + "/r.bin") == data);
   EXPECT_GT(first_progress, 1234567u) << "the download started over instead of resuming";
   // A source streamed chunked (no length).
   std::size_t sent = 0;
   ASSERT_TRUE(c.write(remote_ + "/chunked.bin", [&](char* buf, std::size_t n) {
-    const std::size_t take = std::min(n, data.size() - sent);
-    std::memcpy(buf, data.data() + sent, take);
-    sent += take;
-    return take;
-  }));
+                 const std::size_t take = std::min(n, data.size() - sent);
+                 std::memcpy(buf, data.data() + sent, take);
+                 sent += take;
+                 return take;
+               }).ok());
   EXPECT_TRUE(read_whole_file(remote_ + "/chunked.bin") == data);
 }
 
 TEST_F(FilesClientTest, SmallOperationsAndErrors) {
   files_client c(options());
-  ASSERT_TRUE(c.mkdir(remote_ + "/a/b", 0750));
+  ASSERT_TRUE(c.mkdir(remote_ + "/a/b", 0750).ok());
   spit(remote_ + "/a/b/f.txt", "12345");
   client::file_info info;
-  ASSERT_TRUE(c.stat(remote_ + "/a/b/f.txt", info));
+  ASSERT_TRUE(c.stat(remote_ + "/a/b/f.txt", info).ok());
   EXPECT_EQ(info.type, "file");
   EXPECT_EQ(info.size, 5u);
   std::vector<client::file_info> entries;
-  ASSERT_TRUE(c.list(remote_ + "/a", entries, 3));
+  ASSERT_TRUE(c.list(remote_ + "/a", entries, 3).ok());
   ASSERT_EQ(entries.size(), 2u);
-  EXPECT_TRUE(c.move(remote_ + "/a/b/f.txt", remote_ + "/g.txt"));
+  EXPECT_TRUE(c.move(remote_ + "/a/b/f.txt", remote_ + "/g.txt").ok());
   EXPECT_EQ(read_whole_file(remote_ + "/g.txt"), "12345");
 
   const auto missing = c.stat(remote_ + "/nope", info);
-  EXPECT_FALSE(missing);
+  EXPECT_FALSE(missing.ok());
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(missing.code, "not_found");
   EXPECT_EQ(missing.error.code, client::make_error_code(client::errc::runtime_error));
   EXPECT_NE(missing.error.message.find("/nope"), std::string::npos);
   const auto not_empty = c.remove(remote_ + "/a");
   EXPECT_EQ(not_empty.code, "not_empty");
-  EXPECT_TRUE(c.remove(remote_ + "/a", true));
+  EXPECT_TRUE(c.remove(remote_ + "/a", true).ok());
   EXPECT_FALSE(fs::exists(remote_ + "/a"));
 
   files_options wrong = options();
@@ -177,7 +178,7 @@ TEST_F(FilesClientTest, DirectoryUpAndDown) {
   ::chmod((local_ + "/tree/a.txt").c_str(), 0600);
   files_client c(options());
   const auto up = c.upload_directory(local_ + "/tree", remote_ + "/up");
-  ASSERT_TRUE(up) << up.error.message;
+  ASSERT_TRUE(up.ok()) << up.error.message;
   EXPECT_EQ(read_whole_file(remote_ + "/up/a.txt"), "a");
   EXPECT_TRUE(read_whole_file(remote_ + "/up/deep/er/big.bin") == big);
   EXPECT_EQ(read_whole_file(remote_ + "/up/deep/" + long_name), "long");
@@ -187,7 +188,7 @@ TEST_F(FilesClientTest, DirectoryUpAndDown) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 
   const auto down = c.download_directory(remote_ + "/up", local_ + "/down");
-  ASSERT_TRUE(down) << down.error.message;
+  ASSERT_TRUE(down.ok()) << down.error.message;
   EXPECT_EQ(read_whole_file(local_ + "/down/a.txt"), "a");
   EXPECT_TRUE(read_whole_file(local_ + "/down/deep/er/big.bin") == big);
   EXPECT_EQ(read_whole_file(local_ + "/down/deep/" + long_name), "long");
@@ -196,7 +197,7 @@ TEST_F(FilesClientTest, DirectoryUpAndDown) {
   // A symlink pointing outside is refused on the way down (the tree is hostile input).
   ASSERT_EQ(::symlink("/etc", (remote_ + "/up/etc-link").c_str()), 0);
   const auto refused = c.download_directory(remote_ + "/up", local_ + "/down2");
-  EXPECT_FALSE(refused);
+  EXPECT_FALSE(refused.ok());
   EXPECT_NE(refused.error.message.find("etc-link"), std::string::npos) << refused.error.message;
   EXPECT_FALSE(fs::exists(fs::symlink_status(local_ + "/down2/etc-link")));
 }

@@ -46,7 +46,9 @@ struct files_result {
   client_error error{};
   int status = 0;
   std::string code{};
-  explicit operator bool() const noexcept { return !error; }
+  // An outcome says ok(); only an error (client_error) converts to bool, and to true when it
+  // holds one.
+  bool ok() const noexcept { return !error; }
 };
 
 class files_client {
