@@ -40,7 +40,7 @@ program_result run_cli(std::vector<std::string> args) {
   return run_program(args);
 }
 
-TEST(client_agent_options, query_options_carry_the_agent_and_its_settings) {
+TEST(ClientAgentOptions, QueryOptionsCarryTheAgentAndItsSettings) {
   scripted_peer peer(one_query());
   client::query_options q;
   q.agent = "codex";
@@ -84,7 +84,7 @@ TEST(client_agent_options, query_options_carry_the_agent_and_its_settings) {
   EXPECT_EQ(m->settings->extra_args, std::optional<std::vector<std::string>>({"--x"}));
 }
 
-TEST(client_agent_options, a_query_without_them_sends_none_of_them) {
+TEST(ClientAgentOptions, AQueryWithoutThemSendsNoneOfThem) {
   scripted_peer peer(one_query());
   client::connect_options c{peer.url()};
   c.durable = false;
@@ -97,7 +97,7 @@ TEST(client_agent_options, a_query_without_them_sends_none_of_them) {
     EXPECT_EQ(frame.find(field), std::string::npos) << field << " in " << frame;
 }
 
-TEST(client_agent_options, query_flags_reach_the_wire) {
+TEST(ClientAgentOptions, QueryFlagsReachTheWire) {
   scripted_peer peer(one_query());
   const std::string mcp = make_temp_dir("agentrt-mcp-") + "/mcp.json";
   // Claude Code's own --mcp-config shape is unwrapped to the map.
@@ -148,7 +148,7 @@ TEST(client_agent_options, query_flags_reach_the_wire) {
       << frame;
 }
 
-TEST(client_agent_options, bad_agent_flags_are_usage_errors) {
+TEST(ClientAgentOptions, BadAgentFlagsAreUsageErrors) {
   EXPECT_EQ(run_cli({"query", "ws://127.0.0.1:1/", "--prompt", "hi", "--agent", "gpt"}).code, 64);
   EXPECT_EQ(run_cli({"query", "ws://127.0.0.1:1/", "--prompt", "hi", "--max-turns", "0"}).code, 64);
   const std::string bad = make_temp_dir("agentrt-mcp-") + "/bad.json";
@@ -158,7 +158,7 @@ TEST(client_agent_options, bad_agent_flags_are_usage_errors) {
   EXPECT_NE(r.err.find("--mcp-config: not a JSON object"), std::string::npos) << r.err;
 }
 
-TEST(client_agent_options, exec_sends_announce_existing_artifacts_only_when_asked) {
+TEST(ClientAgentOptions, ExecSendsAnnounceExistingArtifactsOnlyWhenAsked) {
   p::command_execution_result_message done;
   done.results.push_back({"true", 0, std::string(), false});
   const std::vector<scripted_peer::step> one_exec = {

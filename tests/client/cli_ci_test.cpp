@@ -77,7 +77,7 @@ bool contains(const std::string& haystack, const std::string& needle) {
 
 // ---- §3 help and argument parsing --------------------------------------------------------
 
-TEST(client_cli_ci, each_subcommand_help_lists_its_options) {
+TEST(ClientCliCi, EachSubcommandHelpListsItsOptions) {
   auto exec = run_cli({"exec", "--help"});
   EXPECT_EQ(exec.code, 0) << exec.err;
   for (const char* o : {"--cwd", "--env", "--command-timeout", "--stdin", "--script", "--shell",
@@ -96,7 +96,7 @@ TEST(client_cli_ci, each_subcommand_help_lists_its_options) {
   EXPECT_EQ(run_cli({"query", "--version"}).code, 0);
 }
 
-TEST(client_cli_ci, flag_equals_value_and_double_dash_and_errors_name_the_argument) {
+TEST(ClientCliCi, FlagEqualsValueAndDoubleDashAndErrorsNameTheArgument) {
   runtime_process rt;
   auto eq = run_cli({"exec", rt.url(), "--timeout=20", "--env=A=b", "--", "echo $A"});
   EXPECT_EQ(eq.code, 0) << eq.err;
@@ -116,7 +116,7 @@ TEST(client_cli_ci, flag_equals_value_and_double_dash_and_errors_name_the_argume
 
 // ---- §2 exit codes and messages ----------------------------------------------------------
 
-TEST(client_cli_ci, refused_authentication_exits_77_with_a_plain_message) {
+TEST(ClientCliCi, RefusedAuthenticationExits77WithAPlainMessage) {
   runtime_process rt({"--token", "right-token"});
   for (const auto& token : std::vector<std::vector<std::string>>{{}, {"--token", "wrong"}}) {
     std::vector<std::string> args{"exec", rt.url()};
@@ -135,7 +135,7 @@ TEST(client_cli_ci, refused_authentication_exits_77_with_a_plain_message) {
   EXPECT_EQ(ok.out, "in\n");
 }
 
-TEST(client_cli_ci, a_url_that_is_not_websocket_is_a_usage_error) {
+TEST(ClientCliCi, AUrlThatIsNotWebsocketIsAUsageError) {
   for (const char* url : {"http://127.0.0.1:1/", "127.0.0.1:8080", "ftp://x/"}) {
     auto r = run_cli({"exec", url, "--", "true"});
     EXPECT_EQ(r.code, 64) << url << ": " << r.err;
@@ -143,7 +143,7 @@ TEST(client_cli_ci, a_url_that_is_not_websocket_is_a_usage_error) {
   }
 }
 
-TEST(client_cli_ci, json_client_error_codes_are_stable_names_and_failed_commands_are_named) {
+TEST(ClientCliCi, JsonClientErrorCodesAreStableNamesAndFailedCommandsAreNamed) {
   auto c = run_cli({"exec", "ws://127.0.0.1:1/", "--json", "--", "true"});
   EXPECT_EQ(c.code, 69);
   rapidjson::Document d;
@@ -163,7 +163,7 @@ TEST(client_cli_ci, json_client_error_codes_are_stable_names_and_failed_commands
 
 // ---- §1 artifacts ------------------------------------------------------------------------
 
-TEST(client_cli_ci, upload_to_keeps_relative_paths_and_never_overwrites_silently) {
+TEST(ClientCliCi, UploadToKeepsRelativePathsAndNeverOverwritesSilently) {
   runtime_process rt;
   auto remote = make_temp_dir();
   auto local = make_temp_dir();
@@ -203,7 +203,7 @@ TEST(client_cli_ci, upload_to_keeps_relative_paths_and_never_overwrites_silently
   EXPECT_EQ(read_whole_file(local3 + "/keep.txt"), "newer\n");
 }
 
-TEST(client_cli_ci, a_failing_presign_cmd_fails_the_run_at_once_naming_the_file) {
+TEST(ClientCliCi, AFailingPresignCmdFailsTheRunAtOnceNamingTheFile) {
   runtime_process rt;
   auto remote = make_temp_dir();
   const auto started = clock_type::now();
@@ -228,7 +228,7 @@ TEST(client_cli_ci, a_failing_presign_cmd_fails_the_run_at_once_naming_the_file)
 // The --upload-to receiver is reachable by whatever can reach this machine: a malformed PUT
 // is refused with 400, and the CLI lives on (a Content-Length it could not parse used to throw
 // on the receiver's thread and abort the CLI).
-TEST(client_cli_ci, upload_to_refuses_a_malformed_put_and_survives_it) {
+TEST(ClientCliCi, UploadToRefusesAMalformedPutAndSurvivesIt) {
   const std::string adir = make_temp_dir(), local = make_temp_dir();
   protocol::artifact_upload_request_message announce{"a.txt", adir + "/a.txt"};
   protocol::command_execution_result_message result;
@@ -270,7 +270,7 @@ TEST(client_cli_ci, upload_to_refuses_a_malformed_put_and_survives_it) {
   EXPECT_TRUE(peer.wait_done()) << peer.failure();
 }
 
-TEST(client_cli_ci, an_upload_to_an_unreachable_url_fails_the_run) {
+TEST(ClientCliCi, AnUploadToAnUnreachableUrlFailsTheRun) {
   runtime_process rt;
   auto remote = make_temp_dir();
   const int port = free_port(); // nothing listens there
@@ -289,7 +289,7 @@ TEST(client_cli_ci, an_upload_to_an_unreachable_url_fails_the_run) {
 
 // ---- §4 what a CI job needs --------------------------------------------------------------
 
-TEST(client_cli_ci, per_command_stdin_and_timeout) {
+TEST(ClientCliCi, PerCommandStdinAndTimeout) {
   runtime_process rt;
   auto dir = make_temp_dir();
   write_file(dir + "/in.txt", "from a file\n");
@@ -308,7 +308,7 @@ TEST(client_cli_ci, per_command_stdin_and_timeout) {
   EXPECT_TRUE(contains(t.err, "sleep 30")) << t.err;
 }
 
-TEST(client_cli_ci, script_runs_a_file_as_one_command_with_a_chosen_shell) {
+TEST(ClientCliCi, ScriptRunsAFileAsOneCommandWithAChosenShell) {
   runtime_process rt;
   auto dir = make_temp_dir();
   write_file(dir + "/ci.sh", "set -e\necho one\nx=$((2+3))\necho \"two $x\"\n");
@@ -323,7 +323,7 @@ TEST(client_cli_ci, script_runs_a_file_as_one_command_with_a_chosen_shell) {
   EXPECT_EQ(run_cli({"exec", rt.url(), "--script", dir + "/missing.sh"}).code, 64);
 }
 
-TEST(client_cli_ci, prompt_from_a_file_or_stdin) {
+TEST(ClientCliCi, PromptFromAFileOrStdin) {
   auto dir = make_temp_dir();
   // A handler (agentrt's custom harness protocol) that answers with the prompt it got.
   write_file(dir + "/echo.py",
@@ -343,7 +343,7 @@ TEST(client_cli_ci, prompt_from_a_file_or_stdin) {
       run_cli({"query", rt.url(), "--prompt", "x", "--prompt-file", dir + "/prompt.txt"}).code, 64);
 }
 
-TEST(client_cli_ci, wait_ready_retries_until_the_runtime_answers) {
+TEST(ClientCliCi, WaitReadyRetriesUntilTheRuntimeAnswers) {
   const int port = free_port();
   const std::string url = "ws://127.0.0.1:" + std::to_string(port) + "/";
   EXPECT_EQ(run_cli({"exec", url, "--", "true"}).code, 69);
@@ -364,7 +364,7 @@ TEST(client_cli_ci, wait_ready_retries_until_the_runtime_answers) {
   EXPECT_EQ(gone.code, 69);
 }
 
-TEST(client_cli_ci, github_actions_and_gitlab_markup) {
+TEST(ClientCliCi, GithubActionsAndGitlabMarkup) {
   runtime_process rt;
   auto gh = run_cli_env({"GITHUB_ACTIONS=true"},
                         {"exec", rt.url(), "--", "echo hi", "echo oops >&2; exit 2"});
@@ -383,7 +383,7 @@ TEST(client_cli_ci, github_actions_and_gitlab_markup) {
       << gl.out;
 }
 
-TEST(client_cli_ci, summary_json_has_commands_durations_and_artifacts) {
+TEST(ClientCliCi, SummaryJsonHasCommandsDurationsAndArtifacts) {
   runtime_process rt;
   auto remote = make_temp_dir(), local = make_temp_dir(), dir = make_temp_dir();
   auto r = run_cli({"exec", rt.url(), "--summary-json", dir + "/s.json", "--artifacts", remote,
@@ -410,7 +410,7 @@ TEST(client_cli_ci, summary_json_has_commands_durations_and_artifacts) {
   EXPECT_TRUE(contains(read_whole_file(dir + "/c.json"), R"("code":"connection_failed")"));
 }
 
-TEST(client_cli_ci, idle_timeout_counts_output_not_heartbeats) {
+TEST(ClientCliCi, IdleTimeoutCountsOutputNotHeartbeats) {
   runtime_process rt({"--heartbeat-interval", "0.2"});
   const auto started = clock_type::now();
   auto silent =
@@ -424,7 +424,7 @@ TEST(client_cli_ci, idle_timeout_counts_output_not_heartbeats) {
   EXPECT_EQ(chatty.code, 0) << chatty.err;
 }
 
-TEST(client_cli_ci, dead_after_counts_every_frame) {
+TEST(ClientCliCi, DeadAfterCountsEveryFrame) {
   // A peer that takes the request and then sends nothing at all, heartbeats included.
   scripted_peer peer(
       {scripted_peer::expect("command_execution_message"), scripted_peer::pause(30s)});
@@ -440,7 +440,7 @@ TEST(client_cli_ci, dead_after_counts_every_frame) {
   EXPECT_EQ(alive.out, "done\n");
 }
 
-TEST(client_cli_ci, a_second_interrupt_quits_at_once) {
+TEST(ClientCliCi, ASecondInterruptQuitsAtOnce) {
   // A peer that never answers the cancel: the first SIGINT waits for it (cancel grace 10 s).
   scripted_peer peer(
       {scripted_peer::expect("command_execution_message"), scripted_peer::pause(30s)});

@@ -30,7 +30,7 @@ std::string handle_json(const std::string& url) {
          R"(","resume_token":")" + resume_token + R"("})";
 }
 
-TEST(client_cli_durable, exec_survives_a_drop_with_one_notice) {
+TEST(ClientCliDurable, ExecSurvivesADropWithOneNotice) {
   scripted_peer peer({
       durable({scripted_peer::send(info(false, 0, 0)),
                scripted_peer::expect("command_execution_message"), out("one\n", 1),
@@ -48,7 +48,7 @@ TEST(client_cli_durable, exec_survives_a_drop_with_one_notice) {
   EXPECT_TRUE(peer.wait_done()) << peer.failure();
 }
 
-TEST(client_cli_durable, no_durable_ends_the_request_at_the_drop) {
+TEST(ClientCliDurable, NoDurableEndsTheRequestAtTheDrop) {
   scripted_peer peer(
       {durable({scripted_peer::send(info(false, 0, 0)),
                 scripted_peer::expect("command_execution_message"), scripted_peer::drop()})});
@@ -58,7 +58,7 @@ TEST(client_cli_durable, no_durable_ends_the_request_at_the_drop) {
   EXPECT_EQ(peer.connection_attempts(), 1u);
 }
 
-TEST(client_cli_durable, detach_prints_an_evaluable_handle_and_its_json) {
+TEST(ClientCliDurable, DetachPrintsAnEvaluableHandleAndItsJson) {
   const auto detached = [] {
     return durable({
         scripted_peer::send(info(false, 0, 0)),
@@ -90,7 +90,7 @@ TEST(client_cli_durable, detach_prints_an_evaluable_handle_and_its_json) {
     EXPECT_NE(protocol::decode(f).message_type, "ack_message");
 }
 
-TEST(client_cli_durable, attach_collects_the_request_and_exits_with_its_code) {
+TEST(ClientCliDurable, AttachCollectsTheRequestAndExitsWithItsCode) {
   for (const bool from_env : {false, true}) {
     scripted_peer peer({durable({
         scripted_peer::send(info(true, 2, 1, true)),
@@ -120,7 +120,7 @@ TEST(client_cli_durable, attach_collects_the_request_and_exits_with_its_code) {
   }
 }
 
-TEST(client_cli_durable, refusals_and_a_runtime_without_the_extension_have_exit_codes) {
+TEST(ClientCliDurable, RefusalsAndARuntimeWithoutTheExtensionHaveExitCodes) {
   for (const auto& [code, exit_code] : {std::pair<std::string, int>{"session_expired", 66},
                                         std::pair<std::string, int>{"resume_refused", 77}}) {
     protocol::error_message refused{"resume refused", {R"({"code":")" + code + "\"}"}};

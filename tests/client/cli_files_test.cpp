@@ -34,7 +34,7 @@ void spit(const std::string& p, const std::string& data) {
   out << data;
 }
 
-class CliFilesTest : public ::testing::Test {
+class CliFiles : public ::testing::Test {
 protected:
   void SetUp() override {
     remote_ = agentrt::test::make_temp_dir("agentrt-cli-remote-");
@@ -47,7 +47,7 @@ protected:
   std::unique_ptr<runtime_process> rt_;
 };
 
-TEST_F(CliFilesTest, PutGetFilesAndDirectories) {
+TEST_F(CliFiles, PutGetFilesAndDirectories) {
   std::string data(3 << 20, '\0');
   for (std::size_t i = 0; i < data.size(); ++i)
     data[i] = static_cast<char>((i * 2654435761u) >> 13);
@@ -84,7 +84,7 @@ TEST_F(CliFilesTest, PutGetFilesAndDirectories) {
 }
 
 // On a terminal (script(1) gives the CLI one), a transfer over 1 MiB draws a progress line.
-TEST_F(CliFilesTest, ProgressLineOnATerminal) {
+TEST_F(CliFiles, ProgressLineOnATerminal) {
   if (::access("/usr/bin/script", X_OK) != 0)
     GTEST_SKIP() << "no script(1) to provide a terminal";
   spit(local_ + "/p.bin", std::string(3 << 20, 'p'));
@@ -96,7 +96,7 @@ TEST_F(CliFilesTest, ProgressLineOnATerminal) {
   EXPECT_EQ(read_whole_file(remote_ + "/p.bin").size(), 3u << 20);
 }
 
-TEST_F(CliFilesTest, LsRmMkdirWithTheUrlFromTheEnvironment) {
+TEST_F(CliFiles, LsRmMkdirWithTheUrlFromTheEnvironment) {
   ::setenv("AGENTRT_URL", rt_->url().c_str(), 1);
   auto mk = run_cli({"mkdir", "--mode", "0700", remote_ + "/a/b"});
   ASSERT_EQ(mk.code, 0) << mk.err;
@@ -118,7 +118,7 @@ TEST_F(CliFilesTest, LsRmMkdirWithTheUrlFromTheEnvironment) {
   EXPECT_EQ(run_cli({"ls", remote_}).code, 64) << "no URL anywhere";
 }
 
-TEST_F(CliFilesTest, InterruptedGetResumes) {
+TEST_F(CliFiles, InterruptedGetResumes) {
   std::string data(2 << 20, 'x');
   for (std::size_t i = 0; i < data.size(); i += 7)
     data[i] = static_cast<char>(i);
@@ -135,7 +135,7 @@ TEST_F(CliFilesTest, InterruptedGetResumes) {
   EXPECT_TRUE(read_whole_file(local_ + "/r.bin") == data);
 }
 
-TEST_F(CliFilesTest, ExitCodes) {
+TEST_F(CliFiles, ExitCodes) {
   auto missing = run_cli({"get", rt_->url(), remote_ + "/nope", local_ + "/x"});
   EXPECT_EQ(missing.code, 70);
   EXPECT_NE(missing.err.find("not found"), std::string::npos) << missing.err;

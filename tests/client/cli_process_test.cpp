@@ -41,7 +41,7 @@ program_result run_cli_fed(const std::string& format, const std::vector<std::str
   return run_program({"/bin/sh", "-c", line});
 }
 
-TEST(client_cli_process, exec_tty_without_a_terminal_runs_the_shell_and_passes_its_exit_code) {
+TEST(ClientCliProcess, ExecTtyWithoutATerminalRunsTheShellAndPassesItsExitCode) {
   runtime_process rt;
   auto r = run_cli_fed("'echo hi-$((40+2)); exit 3\\n'", {"exec", "--tty", rt.url(), "--", "sh"});
   EXPECT_EQ(r.code, 3) << r.err;
@@ -76,7 +76,7 @@ bool canonical(int master) {
   return tcgetattr(master, &t) == 0 && (t.c_lflag & ICANON) != 0;
 }
 
-TEST(client_cli_process, exec_tty_on_a_terminal_raw_mode_resize_and_restore) {
+TEST(ClientCliProcess, ExecTtyOnATerminalRawModeResizeAndRestore) {
   runtime_process rt;
   const std::string url = rt.url();
   int master = -1;
@@ -128,13 +128,13 @@ TEST(client_cli_process, exec_tty_on_a_terminal_raw_mode_resize_and_restore) {
   close(master);
 }
 
-TEST(client_cli_process, exec_tty_reports_a_signal_as_128_plus_n) {
+TEST(ClientCliProcess, ExecTtyReportsASignalAs128PlusN) {
   runtime_process rt;
   auto r = run_cli_fed("''", {"exec", "--tty", rt.url(), "--", "kill", "-TERM", "$$"});
   EXPECT_EQ(r.code, 128 + 15) << r.err << r.out;
 }
 
-TEST(client_cli_process, exec_tty_passes_a_signal_on_to_the_process) {
+TEST(ClientCliProcess, ExecTtyPassesASignalOnToTheProcess) {
   runtime_process rt;
   auto run = start_program({"/bin/sh", "-c",
                             "exec '" + std::string(AGENTRT_CLIENT_BINARY) + "' exec --tty " +
@@ -147,7 +147,7 @@ TEST(client_cli_process, exec_tty_passes_a_signal_on_to_the_process) {
   EXPECT_TRUE(find_processes("sleep 30.25").empty());
 }
 
-TEST(client_cli_process, spawn_ps_kill_wait_round_trip) {
+TEST(ClientCliProcess, SpawnPsKillWaitRoundTrip) {
   runtime_process rt;
   auto spawned = run_cli({"spawn", rt.url(), "--", "sleep", "600"});
   ASSERT_EQ(spawned.code, 0) << spawned.err;
@@ -175,7 +175,7 @@ TEST(client_cli_process, spawn_ps_kill_wait_round_trip) {
   EXPECT_EQ(json.out, "{\"message_type\":\"process_list_result_message\",\"processes\":[]}\n");
 }
 
-TEST(client_cli_process, spawn_waits_for_readiness_and_kills_what_never_gets_ready) {
+TEST(ClientCliProcess, SpawnWaitsForReadinessAndKillsWhatNeverGetsReady) {
   runtime_process rt;
   auto ready = run_cli({"spawn", rt.url(), "--json", "--ready-probe", "test -e marker", "--cwd",
                         make_temp_dir() + "/w", "--", "touch marker; sleep 602"});
@@ -195,7 +195,7 @@ TEST(client_cli_process, spawn_waits_for_readiness_and_kills_what_never_gets_rea
   EXPECT_TRUE(find_processes("sleep 601").empty());
 }
 
-TEST(client_cli_process, runtimes_without_processes_get_nothing_and_exit_69) {
+TEST(ClientCliProcess, RuntimesWithoutProcessesGetNothingAndExit69) {
   using namespace durable_script;
   scripted_peer peer(std::vector<scripted_peer::connection>{
       {{scripted_peer::expect("end_session_message"),
@@ -216,7 +216,7 @@ TEST(client_cli_process, runtimes_without_processes_get_nothing_and_exit_69) {
     EXPECT_EQ(frame.find("process_"), std::string::npos) << frame;
 }
 
-TEST(client_cli_process, usage_errors) {
+TEST(ClientCliProcess, UsageErrors) {
   EXPECT_EQ(run_cli({"spawn", "ws://127.0.0.1:1/"}).code, 64);
   EXPECT_EQ(run_cli({"exec", "--tty", "--detach", "ws://127.0.0.1:1/", "--", "sh"}).code, 64);
   auto no_id = run_cli({"wait", R"({"url":"ws://x/","session_id":"s","resume_token":"t"})"});

@@ -38,7 +38,7 @@ agentrt::test::program_result run_cli(const std::vector<std::string>& args) {
   return agentrt::test::run_program(argv);
 }
 
-TEST(client_cli, exec_streams_output_and_returns_the_failing_exit_code) {
+TEST(ClientCli, ExecStreamsOutputAndReturnsTheFailingExitCode) {
   runtime_process rt;
   auto r = run_cli({"exec", rt.url(), "--", "echo out; echo err >&2", "exit 9", "echo never"});
   EXPECT_EQ(r.code, 9);
@@ -50,7 +50,7 @@ TEST(client_cli, exec_streams_output_and_returns_the_failing_exit_code) {
   EXPECT_EQ(ok.out, "b\n/tmp\n");
 }
 
-TEST(client_cli, output_arrives_while_the_command_runs) {
+TEST(ClientCli, OutputArrivesWhileTheCommandRuns) {
   runtime_process rt;
   auto r = start_cli({"exec", rt.url(), "--", "echo first; sleep 3; echo second"});
   std::string seen;
@@ -64,7 +64,7 @@ TEST(client_cli, output_arrives_while_the_command_runs) {
   EXPECT_EQ(r.out(), "first\nsecond\n");
 }
 
-TEST(client_cli, exit_codes_tell_outcomes_apart) {
+TEST(ClientCli, ExitCodesTellOutcomesApart) {
   runtime_process rt;
   EXPECT_EQ(run_cli({"exec", rt.url()}).code, 64); // no commands
   EXPECT_EQ(run_cli({"frobnicate"}).code, 64);     // unknown subcommand
@@ -82,7 +82,7 @@ TEST(client_cli, exit_codes_tell_outcomes_apart) {
   EXPECT_NE(help.out.find("Exit codes"), std::string::npos);
 }
 
-TEST(client_cli, version_prints_the_project_version) {
+TEST(ClientCli, VersionPrintsTheProjectVersion) {
   const std::string version = agentrt::client::version();
   auto v = run_cli({"--version"});
   EXPECT_EQ(v.code, 0) << v.err;
@@ -99,7 +99,7 @@ TEST(client_cli, version_prints_the_project_version) {
   EXPECT_EQ(r.out, "--version\n");
 }
 
-TEST(client_cli, sigint_cancels_the_request) {
+TEST(ClientCli, SigintCancelsTheRequest) {
   runtime_process rt;
   auto r = start_cli({"exec", rt.url(), "--", "echo started; sleep 30"});
   for (int i = 0; i < 100 && read_file(r.out_path).empty(); ++i)
@@ -108,7 +108,7 @@ TEST(client_cli, sigint_cancels_the_request) {
   EXPECT_EQ(r.wait(), 130);
 }
 
-TEST(client_cli, json_prints_every_message_as_a_line) {
+TEST(ClientCli, JsonPrintsEveryMessageAsALine) {
   runtime_process rt;
   auto r = run_cli({"exec", rt.url(), "--json", "--secret", "s3cret", "--", "echo s3cret"});
   EXPECT_EQ(r.code, 0) << r.err;
@@ -125,7 +125,7 @@ TEST(client_cli, json_prints_every_message_as_a_line) {
   EXPECT_EQ(c.out.rfind(R"({"message_type":"client_error")", 0), 0u) << c.out;
 }
 
-TEST(client_cli, artifacts_via_upload_to_and_presign_cmd) {
+TEST(ClientCli, ArtifactsViaUploadToAndPresignCmd) {
   runtime_process rt;
   auto remote = agentrt::test::make_temp_dir();
   auto local = agentrt::test::make_temp_dir();

@@ -13,7 +13,7 @@
 namespace agentrt::client {
 namespace {
 
-TEST(client_concurrency, thousand_sessions_on_one_io_thread) {
+TEST(ClientConcurrency, ThousandSessionsOnOneIoThread) {
   // Both ends need about one descriptor per session (plus the runtime's pipes per command).
   rlimit lim{};
   getrlimit(RLIMIT_NOFILE, &lim);

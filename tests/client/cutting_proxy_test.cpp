@@ -146,7 +146,7 @@ std::pair<std::string, int> round_trip(int fd, const std::string& data) {
   return {got, end_errno};
 }
 
-TEST(cutting_proxy, bytes_pass_unchanged_in_both_directions) {
+TEST(CuttingProxy, BytesPassUnchangedInBothDirections) {
   echo_server echo;
   cutting_proxy proxy(echo.port());
   const int fd = connect_to(proxy.port());
@@ -161,7 +161,7 @@ TEST(cutting_proxy, bytes_pass_unchanged_in_both_directions) {
   EXPECT_EQ(proxy.accepted(), 1u);
 }
 
-TEST(cutting_proxy, a_cut_after_n_bytes_passes_exactly_n_then_ends_both_sides) {
+TEST(CuttingProxy, ACutAfterNBytesPassesExactlyNThenEndsBothSides) {
   for (const auto style : {cutting_proxy::cut_style::close, cutting_proxy::cut_style::reset}) {
     echo_server echo;
     cutting_proxy proxy(echo.port());
@@ -189,7 +189,7 @@ TEST(cutting_proxy, a_cut_after_n_bytes_passes_exactly_n_then_ends_both_sides) {
   }
 }
 
-TEST(cutting_proxy, a_cut_in_the_client_direction_stops_what_the_target_receives) {
+TEST(CuttingProxy, ACutInTheClientDirectionStopsWhatTheTargetReceives) {
   echo_server echo;
   cutting_proxy proxy(echo.port());
   proxy.cut_after(0, cutting_proxy::direction::to_target, 1000);
@@ -202,7 +202,7 @@ TEST(cutting_proxy, a_cut_in_the_client_direction_stops_what_the_target_receives
   EXPECT_TRUE(echo.wait_ended(1, 5s));
 }
 
-TEST(cutting_proxy, cut_all_and_refuse) {
+TEST(CuttingProxy, CutAllAndRefuse) {
   echo_server echo;
   cutting_proxy proxy(echo.port());
   const int a = connect_to(proxy.port()), b = connect_to(proxy.port());

@@ -78,7 +78,7 @@ std::size_t count_type(const std::vector<std::string>& frames, const std::string
   return n;
 }
 
-TEST(client_durable, new_session_opts_in_and_runs_a_request_as_usual) {
+TEST(ClientDurable, NewSessionOptsInAndRunsARequestAsUsual) {
   scripted_peer peer({durable({
       scripted_peer::send(info(false, 0, 0)),
       scripted_peer::expect("command_execution_message"),
@@ -109,7 +109,7 @@ TEST(client_durable, new_session_opts_in_and_runs_a_request_as_usual) {
 // The heart of it: a drop mid-request, a resume, a replay overlapping what arrived before the
 // drop, a duplicate on a live connection too: every message reaches its callback exactly once,
 // in order, and the request is sent once.
-TEST(client_durable, drop_resume_and_replay_deliver_each_message_exactly_once) {
+TEST(ClientDurable, DropResumeAndReplayDeliverEachMessageExactlyOnce) {
   scripted_peer peer({
       durable({scripted_peer::send(info(false, 0, 0)),
                scripted_peer::expect("command_execution_message"), out("1", 1), out("2", 2),
@@ -147,7 +147,7 @@ TEST(client_durable, drop_resume_and_replay_deliver_each_message_exactly_once) {
             << " ms (outage " << events[1].outage.count() << " ms)\n";
 }
 
-TEST(client_durable, a_request_lost_in_transit_is_sent_again) {
+TEST(ClientDurable, ARequestLostInTransitIsSentAgain) {
   scripted_peer peer({
       durable({scripted_peer::send(info(false, 0, 0)),
                scripted_peer::expect("command_execution_message"), scripted_peer::drop()}),
@@ -165,7 +165,7 @@ TEST(client_durable, a_request_lost_in_transit_is_sent_again) {
   EXPECT_EQ(peer.received(0).at(0), peer.received(1).at(0)); // the same request, byte for byte
 }
 
-TEST(client_durable, a_received_request_is_not_sent_again) {
+TEST(ClientDurable, AReceivedRequestIsNotSentAgain) {
   scripted_peer peer({
       durable({scripted_peer::send(info(false, 0, 0)),
                scripted_peer::expect("command_execution_message"), scripted_peer::drop()}),
@@ -201,7 +201,7 @@ void run_cancelled_across_a_drop(std::vector<scripted_peer::step> resumed,
   EXPECT_EQ(count_type(peer.received(1), "cancel_message"), cancels_after_resume);
 }
 
-TEST(client_durable, a_cancel_is_sent_again_unless_the_replay_carries_the_terminal) {
+TEST(ClientDurable, ACancelIsSentAgainUnlessTheReplayCarriesTheTerminal) {
   const protocol::error_message cancelled{"Request cancelled", {R"({"code":"cancelled"})"}};
   // The terminal has not been sent: the cancel is repeated after the replay.
   run_cancelled_across_a_drop({scripted_peer::send(info(true, 2, 1)), out("1", 1), out("2", 2),
@@ -214,7 +214,7 @@ TEST(client_durable, a_cancel_is_sent_again_unless_the_replay_carries_the_termin
                               0);
 }
 
-TEST(client_durable, a_gap_notice_reaches_on_gap_once_in_its_place) {
+TEST(ClientDurable, AGapNoticeReachesOnGapOnceInItsPlace) {
   protocol::gap_message gap{2, 9, {{"command_output_message", "cmd", "stdout", 8, 4096}}};
   scripted_peer peer({
       durable({scripted_peer::send(info(false, 0, 0)),
@@ -239,7 +239,7 @@ TEST(client_durable, a_gap_notice_reaches_on_gap_once_in_its_place) {
   EXPECT_EQ(got.gaps[0].lost.at(0).bytes, 4096u);
 }
 
-TEST(client_durable, expired_and_refused_resumes_are_their_own_errors) {
+TEST(ClientDurable, ExpiredAndRefusedResumesAreTheirOwnErrors) {
   struct refusal {
     const char* text;
     const char* code;
@@ -269,7 +269,7 @@ TEST(client_durable, expired_and_refused_resumes_are_their_own_errors) {
   }
 }
 
-TEST(client_durable, a_superseded_connection_does_not_come_back) {
+TEST(ClientDurable, ASupersededConnectionDoesNotComeBack) {
   scripted_peer peer({durable({scripted_peer::send(info(false, 0, 0)),
                                scripted_peer::expect("command_execution_message"),
                                scripted_peer::close(4001, "superseded by another connection")})});
@@ -283,7 +283,7 @@ TEST(client_durable, a_superseded_connection_does_not_come_back) {
   EXPECT_EQ(peer.connection_attempts(), 1u);
 }
 
-TEST(client_durable, reconnecting_gives_up_after_its_attempts) {
+TEST(ClientDurable, ReconnectingGivesUpAfterItsAttempts) {
   scripted_peer peer({
       durable({scripted_peer::send(info(false, 0, 0)),
                scripted_peer::expect("command_execution_message"), scripted_peer::drop()}),
@@ -304,7 +304,7 @@ TEST(client_durable, reconnecting_gives_up_after_its_attempts) {
   EXPECT_EQ(peer.connection_attempts(), 4u);
 }
 
-TEST(client_durable, a_request_begun_while_reconnecting_waits_for_the_resume) {
+TEST(ClientDurable, ARequestBegunWhileReconnectingWaitsForTheResume) {
   scripted_peer peer({
       durable({scripted_peer::send(info(false, 0, 0)), scripted_peer::drop()}),
       peer_connection{{}, {}, 503},
@@ -346,7 +346,7 @@ std::vector<std::uint64_t> acks_sent(std::vector<scripted_peer::step> steps) {
   return acks;
 }
 
-TEST(client_durable, acknowledges_every_256_messages_and_after_a_second) {
+TEST(ClientDurable, AcknowledgesEvery256MessagesAndAfterASecond) {
   std::vector<scripted_peer::step> steps{scripted_peer::send(info(false, 0, 0)),
                                          scripted_peer::expect("command_execution_message")};
   for (std::uint64_t seq = 1; seq <= 300; ++seq)
@@ -360,7 +360,7 @@ TEST(client_durable, acknowledges_every_256_messages_and_after_a_second) {
 
 // Large messages: 256 of them would be far past the runtime's journal memory budget, so the
 // client also acknowledges every 2 MiB (the 7th 300 KB message crosses it).
-TEST(client_durable, acknowledges_every_2_mib_of_messages) {
+TEST(ClientDurable, AcknowledgesEvery2MibOfMessages) {
   const std::string big(300 * 1024, 'x');
   std::vector<scripted_peer::step> steps{scripted_peer::send(info(false, 0, 0)),
                                          scripted_peer::expect("command_execution_message")};
@@ -373,7 +373,7 @@ TEST(client_durable, acknowledges_every_2_mib_of_messages) {
   EXPECT_EQ(acks.front(), 7u);
 }
 
-TEST(client_durable, upload_answers_lost_in_a_drop_are_given_again_without_a_second_callback) {
+TEST(ClientDurable, UploadAnswersLostInADropAreGivenAgainWithoutASecondCallback) {
   protocol::artifact_upload_request_message announce{"a.txt", "/out/a.txt"};
   scripted_peer peer({
       durable({scripted_peer::send(info(false, 0, 0)),
@@ -404,7 +404,7 @@ TEST(client_durable, upload_answers_lost_in_a_drop_are_given_again_without_a_sec
   EXPECT_EQ(first.back(), second.back());
 }
 
-TEST(client_durable, detach_hands_out_a_handle_and_attach_collects_the_request) {
+TEST(ClientDurable, DetachHandsOutAHandleAndAttachCollectsTheRequest) {
   scripted_peer peer({
       durable({scripted_peer::send(info(false, 0, 0)),
                scripted_peer::expect("command_execution_message"), out("1", 1),
@@ -460,7 +460,7 @@ TEST(client_durable, detach_hands_out_a_handle_and_attach_collects_the_request) 
   EXPECT_EQ(count_type(peer.received(1), "command_execution_message"), 0u);
 }
 
-TEST(client_durable, attach_with_nothing_in_flight_collects_nothing) {
+TEST(ClientDurable, AttachWithNothingInFlightCollectsNothing) {
   scripted_peer peer({durable({scripted_peer::send(info(true, 0, 1, false))})});
   session_handle handle{peer.url(), session_id, resume_token, 0, 0};
   auto [s, e] = session::attach({}, handle);
@@ -470,7 +470,7 @@ TEST(client_durable, attach_with_nothing_in_flight_collects_nothing) {
   EXPECT_EQ(result.type, attach_result::kind::none);
 }
 
-TEST(client_durable, attach_to_an_expired_session_fails_both_handlers) {
+TEST(ClientDurable, AttachToAnExpiredSessionFailsBothHandlers) {
   protocol::error_message refused{"resume refused: session expired",
                                   {R"({"code":"session_expired"})"}};
   scripted_peer peer({durable({scripted_peer::send(refused), scripted_peer::close(1008, "")})});
@@ -489,7 +489,7 @@ TEST(client_durable, attach_to_an_expired_session_fails_both_handlers) {
 
 // Against a peer without the extension (runtimeuse, an older agentrt) the client asks and then
 // behaves exactly as before: no session, a drop is the end of the request.
-TEST(client_durable, without_the_extension_a_drop_ends_the_request_as_today) {
+TEST(ClientDurable, WithoutTheExtensionADropEndsTheRequestAsToday) {
   scripted_peer peer({scripted_peer::expect("command_execution_message"), scripted_peer::drop()});
   durable_client c(peer.url());
   auto [s, e] = session::connect(c.options);
@@ -505,7 +505,7 @@ TEST(client_durable, without_the_extension_a_drop_ends_the_request_as_today) {
   EXPECT_EQ(s->detach().second.code, make_error_code(errc::not_durable));
 }
 
-TEST(client_durable, the_header_without_session_info_first_is_not_durable_either) {
+TEST(ClientDurable, TheHeaderWithoutSessionInfoFirstIsNotDurableEither) {
   {
     scripted_peer peer(
         {durable({scripted_peer::send(protocol::heartbeat_message{}),
@@ -528,7 +528,7 @@ TEST(client_durable, the_header_without_session_info_first_is_not_durable_either
   }
 }
 
-TEST(client_durable, durable_false_sends_no_opt_in) {
+TEST(ClientDurable, DurableFalseSendsNoOptIn) {
   scripted_peer peer(
       {durable({scripted_peer::expect("command_execution_message"), exec_result(0, 1)})});
   connect_options o{peer.url()};

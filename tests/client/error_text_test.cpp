@@ -32,7 +32,7 @@ program_result run_cli(const std::vector<std::string>& env, const std::vector<st
   return run_program(argv);
 }
 
-TEST(client_error_text, a_session_url_that_is_not_websocket_fails_the_connect) {
+TEST(ClientErrorText, ASessionUrlThatIsNotWebsocketFailsTheConnect) {
   client::io_loop loop;
   auto [s, e] = client::async_session::connect(loop, {"http://127.0.0.1:1/"}).get();
   EXPECT_EQ(s, nullptr);
@@ -41,7 +41,7 @@ TEST(client_error_text, a_session_url_that_is_not_websocket_fails_the_connect) {
                        "with ws:// or wss://");
 }
 
-TEST(client_error_text, a_files_url_that_cannot_be_used_fails_the_call) {
+TEST(ClientErrorText, AFilesUrlThatCannotBeUsedFailsTheCall) {
   const std::pair<const char*, const char*> cases[] = {
       {"ftp://127.0.0.1/", "not a ws://, wss://, http:// or https:// URL: ftp://127.0.0.1/"},
       {"ws://[::1/", "bad IPv6 address in ws://[::1/"},
@@ -55,7 +55,7 @@ TEST(client_error_text, a_files_url_that_cannot_be_used_fails_the_call) {
   }
 }
 
-TEST(client_error_text, attach_refuses_a_handle_that_is_not_one) {
+TEST(ClientErrorText, AttachRefusesAHandleThatIsNotOne) {
   const std::pair<std::string, std::string> cases[] = {
       {"not json",
        "the handle is not a JSON object (give the output of --detach, or set AGENTRT_URL, "
@@ -72,7 +72,7 @@ TEST(client_error_text, attach_refuses_a_handle_that_is_not_one) {
   }
 }
 
-TEST(client_error_text, attach_without_a_handle_or_with_a_bad_last_seq_in_the_environment) {
+TEST(ClientErrorText, AttachWithoutAHandleOrWithABadLastSeqInTheEnvironment) {
   auto r = run_cli({}, {"attach"});
   EXPECT_EQ(r.code, 64);
   EXPECT_EQ(r.err, "agentrt-client: attach needs a handle: the output of --detach as its "
@@ -87,7 +87,7 @@ TEST(client_error_text, attach_without_a_handle_or_with_a_bad_last_seq_in_the_en
             "agentrt-client: AGENTRT_LAST_SEQ must be a non-negative integer" + usage_hint_attach);
 }
 
-TEST(client_error_text, kill_and_wait_need_a_process_id) {
+TEST(ClientErrorText, KillAndWaitNeedAProcessId) {
   const std::string handle =
       std::string(R"({"url":")") + nowhere + R"(","session_id":"s","resume_token":"t"})";
   for (const std::string mode : {"kill", "wait"}) {
@@ -100,7 +100,7 @@ TEST(client_error_text, kill_and_wait_need_a_process_id) {
   }
 }
 
-TEST(client_error_text, an_upload_receiver_that_cannot_be_set_up_is_a_usage_error) {
+TEST(ClientErrorText, AnUploadReceiverThatCannotBeSetUpIsAUsageError) {
   const auto dir =
       std::filesystem::temp_directory_path() / ("agentrt-error-text-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
@@ -119,7 +119,7 @@ TEST(client_error_text, an_upload_receiver_that_cannot_be_set_up_is_a_usage_erro
   std::filesystem::remove_all(dir);
 }
 
-TEST(client_error_text, a_file_an_option_names_that_cannot_be_read) {
+TEST(ClientErrorText, AFileAnOptionNamesThatCannotBeRead) {
   const std::string missing = "/nonexistent/agentrt-error-text";
   auto r = run_cli({}, {"exec", nowhere, "--script", missing});
   EXPECT_EQ(r.code, 64);

@@ -40,7 +40,7 @@ std::string noise(std::size_t n, std::uint32_t seed) {
   return out;
 }
 
-class FilesClientTest : public ::testing::Test {
+class FilesClient : public ::testing::Test {
 protected:
   void SetUp() override {
     remote_ = make_temp_dir("agentrt-files-remote-");
@@ -58,7 +58,7 @@ protected:
   std::unique_ptr<runtime_process> rt_;
 };
 
-TEST_F(FilesClientTest, FileUpAndDownWithProgress) {
+TEST_F(FilesClient, FileUpAndDownWithProgress) {
   const std::string data = noise(5 << 20, 1);
   spit(local_ + "/in.bin", data);
   ::chmod((local_ + "/in.bin").c_str(), 0640);
@@ -101,7 +101,7 @@ TEST_F(FilesClientTest, FileUpAndDownWithProgress) {
   EXPECT_TRUE(via_sink == data.substr(100));
 }
 
-TEST_F(FilesClientTest, PartialDownloadResumesFromItsPartFile) {
+TEST_F(FilesClient, PartialDownloadResumesFromItsPartFile) {
   const std::string data = noise(3 << 20, 2);
   spit(remote_ + "/r.bin", data);
   // What an interrupted earlier download left.
@@ -127,7 +127,7 @@ TEST_F(FilesClientTest, PartialDownloadResumesFromItsPartFile) {
   EXPECT_TRUE(read_whole_file(remote_ + "/chunked.bin") == data);
 }
 
-TEST_F(FilesClientTest, SmallOperationsAndErrors) {
+TEST_F(FilesClient, SmallOperationsAndErrors) {
   files_client c(options());
   ASSERT_TRUE(c.mkdir(remote_ + "/a/b", 0750).ok());
   spit(remote_ + "/a/b/f.txt", "12345");
@@ -167,7 +167,7 @@ TEST_F(FilesClientTest, SmallOperationsAndErrors) {
             client::make_error_code(client::errc::connection_failed));
 }
 
-TEST_F(FilesClientTest, DirectoryUpAndDown) {
+TEST_F(FilesClient, DirectoryUpAndDown) {
   fs::create_directories(local_ + "/tree/deep/er");
   spit(local_ + "/tree/a.txt", "a");
   const std::string big = noise(700 * 1024, 3);

@@ -81,7 +81,7 @@ std::string hex(const unsigned char* data, std::size_t n) {
   return out;
 }
 
-TEST(client_process, stdin_in_output_out_and_the_exit_status) {
+TEST(ClientProcess, StdinInOutputOutAndTheExitStatus) {
   runtime_process rt;
   auto s = connect_to(rt.url());
   ASSERT_TRUE(s->supports_processes());
@@ -112,7 +112,7 @@ TEST(client_process, stdin_in_output_out_and_the_exit_status) {
   EXPECT_FALSE(s->end());
 }
 
-TEST(client_process, a_hundred_megabytes_through_stdin_arrive_in_order) {
+TEST(ClientProcess, AHundredMegabytesThroughStdinArriveInOrder) {
   runtime_process rt;
   auto s = connect_to(rt.url());
   collected out;
@@ -151,7 +151,7 @@ TEST(client_process, a_hundred_megabytes_through_stdin_arrive_in_order) {
   EXPECT_FALSE(s->end());
 }
 
-TEST(client_process, signals_reach_the_process) {
+TEST(ClientProcess, SignalsReachTheProcess) {
   runtime_process rt;
   auto s = connect_to(rt.url());
   collected out;
@@ -186,7 +186,7 @@ TEST(client_process, signals_reach_the_process) {
   EXPECT_FALSE(s->end()); // kills r
 }
 
-TEST(client_process, unknown_ids_are_refused_with_their_code) {
+TEST(ClientProcess, UnknownIdsAreRefusedWithTheirCode) {
   runtime_process rt;
   auto s = connect_to(rt.url());
   auto p = s->process("p999");
@@ -197,7 +197,7 @@ TEST(client_process, unknown_ids_are_refused_with_their_code) {
   EXPECT_FALSE(s->end());
 }
 
-TEST(client_process, a_python_repl_on_a_terminal) {
+TEST(ClientProcess, APythonReplOnATerminal) {
   runtime_process rt;
   auto s = connect_to(rt.url());
   collected tty;
@@ -228,7 +228,7 @@ TEST(client_process, a_python_repl_on_a_terminal) {
   EXPECT_FALSE(s->end());
 }
 
-TEST(client_process, stty_size_follows_resize) {
+TEST(ClientProcess, SttySizeFollowsResize) {
   runtime_process rt;
   auto s = connect_to(rt.url());
   collected tty;
@@ -249,7 +249,7 @@ TEST(client_process, stty_size_follows_resize) {
   EXPECT_FALSE(s->end());
 }
 
-TEST(client_process, a_ready_server_serves_a_later_request_and_dies_with_the_session) {
+TEST(ClientProcess, AReadyServerServesALaterRequestAndDiesWithTheSession) {
   runtime_process rt;
   auto s = connect_to(rt.url());
   const int port = test::free_port();
@@ -312,7 +312,7 @@ TEST(client_process, a_ready_server_serves_a_later_request_and_dies_with_the_ses
   EXPECT_NE(test::connect_loopback(port) >= 0 ? 1 : 0, 1) << "the port still accepts";
 }
 
-TEST(client_process, a_process_that_never_gets_ready_is_reported) {
+TEST(ClientProcess, AProcessThatNeverGetsReadyIsReported) {
   runtime_process rt;
   auto s = connect_to(rt.url());
   auto o = command("sleep 600");
@@ -337,7 +337,7 @@ TEST(client_process, a_process_that_never_gets_ready_is_reported) {
   EXPECT_FALSE(s->end());
 }
 
-TEST(client_process, output_and_stdin_flow_while_a_request_runs) {
+TEST(ClientProcess, OutputAndStdinFlowWhileARequestRuns) {
   runtime_process rt;
   auto s = connect_to(rt.url());
   collected out;
@@ -366,7 +366,7 @@ TEST(client_process, output_and_stdin_flow_while_a_request_runs) {
   EXPECT_FALSE(s->end());
 }
 
-TEST(client_process, a_handle_keeps_working_across_a_reconnect) {
+TEST(ClientProcess, AHandleKeepsWorkingAcrossAReconnect) {
   runtime_process rt;
   test::cutting_proxy proxy(rt.port());
   connect_options co{proxy.url()};

@@ -94,7 +94,7 @@ template <typename T> std::vector<T> received_of(const scripted_peer& peer) {
   return out;
 }
 
-TEST(client_process_scripted, a_runtime_without_the_extension_gets_nothing_and_a_clear_error) {
+TEST(ClientProcessScripted, ARuntimeWithoutTheExtensionGetsNothingAndAClearError) {
   scripted_peer peer({with_processes({scripted_peer::pause(300ms)}, "upload-decline")});
   auto [s, e] = session::connect({peer.url()});
   ASSERT_TRUE(s) << e.message;
@@ -113,7 +113,7 @@ TEST(client_process_scripted, a_runtime_without_the_extension_gets_nothing_and_a
   EXPECT_EQ(peer.request_headers(0).at("Agentrt-Extensions"), "upload-decline, processes");
 }
 
-TEST(client_process_scripted, stdin_stays_inside_the_window_and_output_reaches_callbacks) {
+TEST(ClientProcessScripted, StdinStaysInsideTheWindowAndOutputReachesCallbacks) {
   scripted_peer peer({with_processes({
       scripted_peer::expect("process_start_message"),
       scripted_peer::send(started("c1", "p1", 8)),
@@ -185,7 +185,7 @@ TEST(client_process_scripted, stdin_stays_inside_the_window_and_output_reaches_c
   EXPECT_EQ(start.ref, "c1");
 }
 
-TEST(client_process_scripted, refusals_carry_the_runtime_code) {
+TEST(ClientProcessScripted, RefusalsCarryTheRuntimeCode) {
   scripted_peer peer({with_processes({
       scripted_peer::expect("process_wait_message"),
       scripted_peer::send(refused("c1", "p7", "unknown_process")),
@@ -233,7 +233,7 @@ protocol::message ready(const std::string& id, bool ok) {
   return m;
 }
 
-TEST(client_process_scripted, processes_run_beside_a_request_without_blocking_each_other) {
+TEST(ClientProcessScripted, ProcessesRunBesideARequestWithoutBlockingEachOther) {
   protocol::command_execution_result_message result;
   protocol::command_result done;
   done.command = "true";
@@ -282,7 +282,7 @@ TEST(client_process_scripted, processes_run_beside_a_request_without_blocking_ea
   EXPECT_EQ(pty, std::string("\x1b[1m\xff\x00", 5));
 }
 
-TEST(client_process_scripted, a_durable_session_resumes_its_processes) {
+TEST(ClientProcessScripted, ADurableSessionResumesItsProcesses) {
   using namespace test::durable_script;
   const std::string both = "durable-sessions, processes";
   scripted_peer peer(std::vector<scripted_peer::connection>{
@@ -327,7 +327,7 @@ TEST(client_process_scripted, a_durable_session_resumes_its_processes) {
   EXPECT_EQ(out, "ab");
 }
 
-TEST(client_process_scripted, questions_asked_while_reconnecting_go_out_in_order_on_the_resume) {
+TEST(ClientProcessScripted, QuestionsAskedWhileReconnectingGoOutInOrderOnTheResume) {
   using namespace test::durable_script;
   const std::string both = "durable-sessions, processes";
   constexpr int signals = 6; // refs c2..c13: past c9, where text order and creation order differ

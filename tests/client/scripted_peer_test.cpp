@@ -31,7 +31,7 @@ protocol::message assistant(std::string text) {
   return a;
 }
 
-TEST(client_scripted, query_streams_assistant_messages_then_text_result) {
+TEST(ClientScripted, QueryStreamsAssistantMessagesThenTextResult) {
   scripted_peer peer({scripted_peer::expect("invocation_message"),
                       scripted_peer::send(assistant("a")), scripted_peer::send(assistant("b")),
                       scripted_peer::send(result_text("done")),
@@ -58,7 +58,7 @@ TEST(client_scripted, query_streams_assistant_messages_then_text_result) {
   EXPECT_EQ(sent.find("client_capabilities"), std::string::npos) << sent;
 }
 
-TEST(client_scripted, structured_output_and_extension_callbacks) {
+TEST(ClientScripted, StructuredOutputAndExtensionCallbacks) {
   protocol::result_message r;
   r.data.type = protocol::result_data::kind::structured_output;
   r.data.structured_output.json = R"({"a":{"b":[1,2,{"c":null}]}})";
@@ -88,7 +88,7 @@ TEST(client_scripted, structured_output_and_extension_callbacks) {
             std::string::npos);
 }
 
-TEST(client_scripted, runtime_error_carries_message_and_metadata) {
+TEST(ClientScripted, RuntimeErrorCarriesMessageAndMetadata) {
   protocol::error_message err;
   err.error = "harness exploded";
   err.metadata.json = R"({"exit_code":3})";
@@ -101,7 +101,7 @@ TEST(client_scripted, runtime_error_carries_message_and_metadata) {
   EXPECT_EQ(error.metadata_json, R"({"exit_code":3})");
 }
 
-TEST(client_scripted, unknown_types_and_stray_frames_are_ignored) {
+TEST(ClientScripted, UnknownTypesAndStrayFramesAreIgnored) {
   scripted_peer peer({
       scripted_peer::send(R"({"message_type":"from_the_future","x":1})"), // while idle
       scripted_peer::send(protocol::error_message{"stray", {}}),          // idle: no request
@@ -118,7 +118,7 @@ TEST(client_scripted, unknown_types_and_stray_frames_are_ignored) {
   EXPECT_EQ(qr.text, "ok");
 }
 
-TEST(client_scripted, malformed_frame_is_a_protocol_violation) {
+TEST(ClientScripted, MalformedFrameIsAProtocolViolation) {
   scripted_peer peer({scripted_peer::expect("invocation_message"), scripted_peer::send("{not json"),
                       scripted_peer::expect("cancel_message")});
   auto [s, e] = session::connect({peer.url()});
@@ -131,7 +131,7 @@ TEST(client_scripted, malformed_frame_is_a_protocol_violation) {
   EXPECT_EQ(s->query("again").second.code, make_error_code(errc::closed));
 }
 
-TEST(client_scripted, wrong_field_types_and_out_of_order_terminals_are_violations) {
+TEST(ClientScripted, WrongFieldTypesAndOutOfOrderTerminalsAreViolations) {
   {
     scripted_peer peer({scripted_peer::expect("command_execution_message"),
                         scripted_peer::send(R"({"message_type":"command_output_message",
@@ -164,7 +164,7 @@ TEST(client_scripted, wrong_field_types_and_out_of_order_terminals_are_violation
   }
 }
 
-TEST(client_scripted, cancel_answered_with_result_keeps_result_but_reports_cancelled) {
+TEST(ClientScripted, CancelAnsweredWithResultKeepsResultButReportsCancelled) {
   scripted_peer peer({scripted_peer::expect("invocation_message"),
                       scripted_peer::expect("cancel_message"),
                       scripted_peer::send(result_text("finished anyway"))});
@@ -178,7 +178,7 @@ TEST(client_scripted, cancel_answered_with_result_keeps_result_but_reports_cance
   EXPECT_EQ(qr.text, "finished anyway");
 }
 
-TEST(client_scripted, unanswered_cancel_gives_up_after_the_grace) {
+TEST(ClientScripted, UnansweredCancelGivesUpAfterTheGrace) {
   scripted_peer peer({scripted_peer::expect("invocation_message"),
                       scripted_peer::expect("cancel_message"), scripted_peer::pause(5s)});
   auto [s, e] = session::connect({peer.url()});
@@ -191,7 +191,7 @@ TEST(client_scripted, unanswered_cancel_gives_up_after_the_grace) {
   EXPECT_NE(error.message.find("did not answer the cancel"), std::string::npos) << error.message;
 }
 
-TEST(client_scripted, peer_closing_mid_request_is_closed) {
+TEST(ClientScripted, PeerClosingMidRequestIsClosed) {
   scripted_peer peer({scripted_peer::expect("invocation_message"), scripted_peer::close()});
   auto [s, e] = session::connect({peer.url()});
   ASSERT_TRUE(s) << e.message;
@@ -204,7 +204,7 @@ TEST(client_scripted, peer_closing_mid_request_is_closed) {
 // Regression (runtimeuse conformance): runtimeuse answers a handler error with the handler's
 // error_message and then a second, terminal error_message. The first ends the call; the
 // second must be dropped, not taken for the answer to the next request on the session.
-TEST(client_scripted, second_error_message_does_not_leak_into_the_next_request) {
+TEST(ClientScripted, SecondErrorMessageDoesNotLeakIntoTheNextRequest) {
   protocol::error_message handler_error;
   handler_error.error = "something broke";
   handler_error.metadata.json = R"({"source":"echo_handler"})";
@@ -232,7 +232,7 @@ TEST(client_scripted, second_error_message_does_not_leak_into_the_next_request) 
             << " ms (includes the settle)\n";
 }
 
-TEST(client_scripted, wss_with_a_self_signed_certificate) {
+TEST(ClientScripted, WssWithASelfSignedCertificate) {
   const std::string dir = test::make_temp_dir();
   const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
                           "-addext subjectAltName=DNS:localhost -keyout " +

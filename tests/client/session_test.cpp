@@ -29,7 +29,7 @@ std::unique_ptr<session> connect_to(const runtime_process& rt) {
   return std::move(s);
 }
 
-TEST(client_session, runs_commands_and_streams_output_in_order) {
+TEST(ClientSession, RunsCommandsAndStreamsOutputInOrder) {
   runtime_process rt;
   auto s = connect_to(rt);
   std::string out, err;
@@ -51,7 +51,7 @@ TEST(client_session, runs_commands_and_streams_output_in_order) {
   EXPECT_FALSE(s->end());
 }
 
-TEST(client_session, honours_cwd_and_env) {
+TEST(ClientSession, HonoursCwdAndEnv) {
   runtime_process rt;
   auto dir = test::make_temp_dir();
   auto c = cmd("pwd; echo $GREETING");
@@ -63,7 +63,7 @@ TEST(client_session, honours_cwd_and_env) {
   EXPECT_EQ(result.results[0].stdout_text.value_or(""), dir + "/sub\nhi\n");
 }
 
-TEST(client_session, abort_during_streaming_fails_with_cancelled_and_keeps_session) {
+TEST(ClientSession, AbortDuringStreamingFailsWithCancelledAndKeepsSession) {
   runtime_process rt;
   auto s = connect_to(rt);
   std::atomic<int> chunks{0};
@@ -86,7 +86,7 @@ TEST(client_session, abort_during_streaming_fails_with_cancelled_and_keeps_sessi
   EXPECT_FALSE(s->end());
 }
 
-TEST(client_session, overall_timeout_cancels_and_says_which) {
+TEST(ClientSession, OverallTimeoutCancelsAndSaysWhich) {
   runtime_process rt;
   auto s = connect_to(rt);
   execute_options o;
@@ -100,7 +100,7 @@ TEST(client_session, overall_timeout_cancels_and_says_which) {
   EXPECT_FALSE(error2) << error2.message;
 }
 
-TEST(client_session, idle_timeout_fires_on_silence_not_on_output) {
+TEST(ClientSession, IdleTimeoutFiresOnSilenceNotOnOutput) {
   runtime_process rt;
   auto s = connect_to(rt);
   execute_options o;
@@ -115,7 +115,7 @@ TEST(client_session, idle_timeout_fires_on_silence_not_on_output) {
   EXPECT_NE(error.metadata_json.find("\"timeout\":\"idle\""), std::string::npos);
 }
 
-TEST(client_session, heartbeats_reach_the_callback) {
+TEST(ClientSession, HeartbeatsReachTheCallback) {
   runtime_process rt({"--heartbeat-interval", "0.1"});
   auto s = connect_to(rt);
   std::atomic<int> beats{0};
@@ -130,7 +130,7 @@ TEST(client_session, heartbeats_reach_the_callback) {
   EXPECT_GE(beats.load(), 3);
 }
 
-TEST(client_session, artifacts_are_uploaded_and_late_ones_drained_at_end) {
+TEST(ClientSession, ArtifactsAreUploadedAndLateOnesDrainedAtEnd) {
   runtime_process rt({"--artifact-settle", "1"});
   test::http_test_server http;
   http.route("/up/a.txt", test::http_response::with_status(200));
@@ -170,7 +170,7 @@ TEST(client_session, artifacts_are_uploaded_and_late_ones_drained_at_end) {
   EXPECT_GE(results.size(), 1u);
 }
 
-TEST(client_session, upload_callback_timeout_cancels_the_request) {
+TEST(ClientSession, UploadCallbackTimeoutCancelsTheRequest) {
   runtime_process rt;
   auto dir = test::make_temp_dir();
   auto s = connect_to(rt);
@@ -185,7 +185,7 @@ TEST(client_session, upload_callback_timeout_cancels_the_request) {
   EXPECT_NE(error.metadata_json.find("\"timeout\":\"callback\""), std::string::npos);
 }
 
-TEST(client_session, artifact_dirs_and_upload_callback_are_required_together) {
+TEST(ClientSession, ArtifactDirsAndUploadCallbackAreRequiredTogether) {
   runtime_process rt;
   auto s = connect_to(rt);
   execute_options o;
@@ -199,7 +199,7 @@ TEST(client_session, artifact_dirs_and_upload_callback_are_required_together) {
   EXPECT_EQ(qerror.code, make_error_code(errc::invalid_options));
 }
 
-TEST(client_session, downloads_run_first_and_secrets_are_redacted) {
+TEST(ClientSession, DownloadsRunFirstAndSecretsAreRedacted) {
   runtime_process rt;
   test::http_test_server http;
   http.route("/files/data.txt", test::http_response::with_status(200, "payload"));
@@ -218,14 +218,14 @@ TEST(client_session, downloads_run_first_and_secrets_are_redacted) {
   EXPECT_EQ(streamed, "payload[REDACTED]\n");
 }
 
-TEST(client_session, query_on_this_build_is_a_runtime_error) {
+TEST(ClientSession, QueryOnThisBuildIsARuntimeError) {
   runtime_process rt;
   auto [r, error] = client({rt.url()}).query("hello");
   EXPECT_EQ(error.code, make_error_code(errc::runtime_error));
   EXPECT_NE(error.message.find("no agent harness available"), std::string::npos) << error.message;
 }
 
-TEST(client_session, connection_failure_names_the_url_without_the_token) {
+TEST(ClientSession, ConnectionFailureNamesTheUrlWithoutTheToken) {
   auto [s, error] = session::connect({"ws://127.0.0.1:1/?token=sekrit", std::nullopt, 2000ms});
   ASSERT_FALSE(s);
   EXPECT_EQ(error.code, make_error_code(errc::connection_failed));
@@ -238,7 +238,7 @@ TEST(client_session, connection_failure_names_the_url_without_the_token) {
   EXPECT_EQ(error2.code, make_error_code(errc::connection_failed));
 }
 
-TEST(client_session, bearer_token_is_sent) {
+TEST(ClientSession, BearerTokenIsSent) {
   runtime_process rt({"--token", "t0ken"});
   auto [bad, error] = session::connect({rt.url()});
   EXPECT_EQ(error.code, make_error_code(errc::connection_failed));
@@ -249,7 +249,7 @@ TEST(client_session, bearer_token_is_sent) {
   EXPECT_FALSE(good->execute_commands({cmd("true")}).second);
 }
 
-TEST(client_session, runtime_going_away_fails_the_call_with_closed) {
+TEST(ClientSession, RuntimeGoingAwayFailsTheCallWithClosed) {
   auto rt = std::make_unique<runtime_process>();
   // A durable session would try to reconnect for the default policy's two minutes.
   connect_options o{rt->url()};
@@ -267,7 +267,7 @@ TEST(client_session, runtime_going_away_fails_the_call_with_closed) {
   EXPECT_EQ(s->end().code, make_error_code(errc::closed));
 }
 
-TEST(client_async, second_request_in_flight_is_busy) {
+TEST(ClientAsync, SecondRequestInFlightIsBusy) {
   runtime_process rt;
   io_loop loop;
   auto [s, error] = async_session::connect(loop, {rt.url()}).get();

@@ -55,7 +55,7 @@ command full_command() {
 
 // ---- round trips, one per message type ------------------------------------------------------
 
-TEST(codec_round_trip, invocation_message_all_fields) {
+TEST(CodecRoundTrip, InvocationMessageAllFields) {
   invocation_message m;
   m.source_id = "job-17";
   m.system_prompt = "You are terse.";
@@ -106,7 +106,7 @@ TEST(codec_round_trip, invocation_message_all_fields) {
   EXPECT_EQ(d.resume_session_id, "sess-1");
 }
 
-TEST(codec_round_trip, invocation_message_minimal) {
+TEST(CodecRoundTrip, InvocationMessageMinimal) {
   invocation_message m;
   m.system_prompt = "";
   m.user_prompt = "u";
@@ -121,7 +121,7 @@ TEST(codec_round_trip, invocation_message_minimal) {
   EXPECT_TRUE(d.pre_agent_invocation_commands.empty());
 }
 
-TEST(codec_round_trip, command_execution_message) {
+TEST(CodecRoundTrip, CommandExecutionMessage) {
   command_execution_message m;
   m.source_id = "s";
   m.secrets_to_redact = {"tok"};
@@ -143,14 +143,14 @@ TEST(codec_round_trip, command_execution_message) {
   EXPECT_EQ(d.client_capabilities, m.client_capabilities);
 }
 
-TEST(codec_round_trip, command_execution_message_with_no_commands_keeps_the_required_field) {
+TEST(CodecRoundTrip, CommandExecutionMessageWithNoCommandsKeepsTheRequiredField) {
   const std::string text = encode(command_execution_message{});
   EXPECT_EQ(text,
             R"({"message_type":"command_execution_message","secrets_to_redact":[],"commands":[]})");
   EXPECT_TRUE(round_trip(command_execution_message{}).commands.empty());
 }
 
-TEST(codec_round_trip, messages_without_fields) {
+TEST(CodecRoundTrip, MessagesWithoutFields) {
   EXPECT_EQ(encode(cancel_message{}), R"({"message_type":"cancel_message"})");
   EXPECT_EQ(encode(end_session_message{}), R"({"message_type":"end_session_message"})");
   EXPECT_EQ(encode(end_session_confirm_message{}),
@@ -160,7 +160,7 @@ TEST(codec_round_trip, messages_without_fields) {
   round_trip(end_session_confirm_message{});
 }
 
-TEST(codec_round_trip, artifact_upload_response_message) {
+TEST(CodecRoundTrip, ArtifactUploadResponseMessage) {
   artifact_upload_response_message m{"out.txt", "/a/out.txt",
                                      "https://s3.test/b/out.txt?X-Amz-Signature=ab%2Fc&e=1",
                                      "text/plain"};
@@ -175,7 +175,7 @@ TEST(codec_round_trip, artifact_upload_response_message) {
   EXPECT_EQ(d.content_type, m.content_type);
 }
 
-TEST(codec_round_trip, result_message_text) {
+TEST(CodecRoundTrip, ResultMessageText) {
   result_message m;
   m.data.type = result_data::kind::text;
   m.data.text = "the answer\nis 42";
@@ -189,7 +189,7 @@ TEST(codec_round_trip, result_message_text) {
   EXPECT_EQ(d.metadata.json, m.metadata.json);
 }
 
-TEST(codec_round_trip, result_message_structured_output_keeps_nested_json) {
+TEST(CodecRoundTrip, ResultMessageStructuredOutputKeepsNestedJson) {
   result_message m;
   m.data.type = result_data::kind::structured_output;
   m.data.structured_output.json =
@@ -208,7 +208,7 @@ TEST(codec_round_trip, result_message_structured_output_keeps_nested_json) {
   EXPECT_EQ(d.metadata.json, "{}");
 }
 
-TEST(codec_round_trip, command_execution_result_message) {
+TEST(CodecRoundTrip, CommandExecutionResultMessage) {
   command_execution_result_message m;
   m.results = {{"echo hi", 0, "hi\n", false},
                {"exit 3", 3, std::nullopt, false},
@@ -234,7 +234,7 @@ TEST(codec_round_trip, command_execution_result_message) {
   }
 }
 
-TEST(codec_round_trip, error_message) {
+TEST(CodecRoundTrip, ErrorMessage) {
   error_message m;
   m.error = "command failed: exit 2";
   m.metadata.json = R"({"command":"false","exit_code":2,"signal":null})";
@@ -249,7 +249,7 @@ TEST(codec_round_trip, error_message) {
             R"({"message_type":"error_message","error":"Request cancelled","metadata":{}})");
 }
 
-TEST(codec_round_trip, assistant_message) {
+TEST(CodecRoundTrip, AssistantMessage) {
   assistant_message m{{"first", "", "third\nline"}};
   EXPECT_EQ(encode(m),
             R"({"message_type":"assistant_message","text_blocks":["first","","third\nline"]})");
@@ -257,7 +257,7 @@ TEST(codec_round_trip, assistant_message) {
   EXPECT_TRUE(round_trip(assistant_message{}).text_blocks.empty());
 }
 
-TEST(codec_round_trip, command_output_message) {
+TEST(CodecRoundTrip, CommandOutputMessage) {
   command_output_message m{"stderr", "warning: x\n", "make"};
   EXPECT_EQ(encode(m), R"({"message_type":"command_output_message","stream":"stderr",)"
                        R"("text":"warning: x\n","command":"make"})");
@@ -267,7 +267,7 @@ TEST(codec_round_trip, command_output_message) {
   EXPECT_EQ(d.command, "make");
 }
 
-TEST(codec_round_trip, command_output_message_64k_chunk) {
+TEST(CodecRoundTrip, CommandOutputMessage64kChunk) {
   std::string text;
   for (int i = 0; text.size() < 64 * 1024; ++i)
     text += "line " + std::to_string(i) + "\t\"q\"\\\n";
@@ -276,7 +276,7 @@ TEST(codec_round_trip, command_output_message_64k_chunk) {
   EXPECT_EQ(round_trip(m).text, text);
 }
 
-TEST(codec_round_trip, heartbeat_message) {
+TEST(CodecRoundTrip, HeartbeatMessage) {
   heartbeat_message m;
   m.elapsed_ms = 15000;
   EXPECT_EQ(
@@ -289,7 +289,7 @@ TEST(codec_round_trip, heartbeat_message) {
   EXPECT_EQ(round_trip(m).elapsed_ms, std::int64_t{1} << 40);
 }
 
-TEST(codec_round_trip, artifact_upload_request_message) {
+TEST(CodecRoundTrip, ArtifactUploadRequestMessage) {
   artifact_upload_request_message m{"report.pdf", "/out/sub/report.pdf"};
   EXPECT_EQ(encode(m), R"({"message_type":"artifact_upload_request_message",)"
                        R"("filename":"report.pdf","filepath":"/out/sub/report.pdf"})");
@@ -298,7 +298,7 @@ TEST(codec_round_trip, artifact_upload_request_message) {
   EXPECT_EQ(d.filepath, m.filepath);
 }
 
-TEST(codec_round_trip, agent_event_message) {
+TEST(CodecRoundTrip, AgentEventMessage) {
   agent_event_message m{"tool_use", {R"({"tool":"bash","input":{"command":"ls"}})"}};
   EXPECT_EQ(encode(m), R"({"message_type":"agent_event_message","event":"tool_use",)"
                        R"("data":{"tool":"bash","input":{"command":"ls"}}})");
@@ -307,7 +307,7 @@ TEST(codec_round_trip, agent_event_message) {
   EXPECT_EQ(d.data.json, m.data.json);
 }
 
-TEST(codec_round_trip, artifact_upload_result_message) {
+TEST(CodecRoundTrip, ArtifactUploadResultMessage) {
   artifact_upload_result_message ok{"/out/a.txt", true, 200, std::nullopt};
   EXPECT_EQ(encode(ok), R"({"message_type":"artifact_upload_result_message",)"
                         R"("filepath":"/out/a.txt","ok":true,"http_status":200})");
@@ -325,7 +325,7 @@ TEST(codec_round_trip, artifact_upload_result_message) {
   EXPECT_EQ(f.error, "connection refused");
 }
 
-TEST(codec_round_trip, message_type_name_matches_the_wire_name_of_every_alternative) {
+TEST(CodecRoundTrip, MessageTypeNameMatchesTheWireNameOfEveryAlternative) {
   const message all[] = {invocation_message{},
                          command_execution_message{},
                          cancel_message{},
@@ -407,7 +407,7 @@ TEST(codec_round_trip, message_type_name_matches_the_wire_name_of_every_alternat
   }
 }
 
-TEST(codec_encode, json_quote_escapes_as_encode_does_and_repairs_utf8) {
+TEST(CodecEncode, JsonQuoteEscapesAsEncodeDoesAndRepairsUtf8) {
   EXPECT_EQ(json_quote("plain"), "\"plain\"");
   EXPECT_EQ(json_quote("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\u0001\"");
   EXPECT_EQ(json_quote("bad \xff byte"), "\"bad \xEF\xBF\xBD byte\"");
@@ -419,7 +419,7 @@ TEST(codec_encode, json_quote_escapes_as_encode_does_and_repairs_utf8) {
 
 // ---- encode specifics -------------------------------------------------------------------------
 
-TEST(codec_encode, unset_optionals_are_omitted_never_null) {
+TEST(CodecEncode, UnsetOptionalsAreOmittedNeverNull) {
   invocation_message inv;
   inv.user_prompt = "u";
   inv.pre_agent_invocation_commands = {command{"ls", {}, {}, {}, {}}};
@@ -435,7 +435,7 @@ TEST(codec_encode, unset_optionals_are_omitted_never_null) {
             std::string::npos);
 }
 
-TEST(codec_encode, extension_fields_use_their_wire_names) {
+TEST(CodecEncode, ExtensionFieldsUseTheirWireNames) {
   command_execution_message m;
   m.commands = {full_command()};
   const std::string text = encode(m);
@@ -451,7 +451,7 @@ TEST(codec_encode, extension_fields_use_their_wire_names) {
   EXPECT_EQ(encode(res).find("stdout_text"), std::string::npos);
 }
 
-TEST(codec_encode, non_finite_timeout_is_omitted) {
+TEST(CodecEncode, NonFiniteTimeoutIsOmitted) {
   command_execution_message m;
   m.commands = {command{"a", {}, {}, std::numeric_limits<double>::infinity(), {}},
                 command{"b", {}, {}, std::numeric_limits<double>::quiet_NaN(), {}}};
@@ -460,7 +460,7 @@ TEST(codec_encode, non_finite_timeout_is_omitted) {
   parse(text);
 }
 
-TEST(codec_encode, json_text_is_embedded_compactly) {
+TEST(CodecEncode, JsonTextIsEmbeddedCompactly) {
   error_message m{"e", {"{\n  \"a\" : [ 1, 2 ],\n  \"b\": {\"c\": \"d\"}\n}\n"}};
   EXPECT_EQ(encode(m), R"({"message_type":"error_message","error":"e",)"
                        R"("metadata":{"a":[1,2],"b":{"c":"d"}}})");
@@ -468,7 +468,7 @@ TEST(codec_encode, json_text_is_embedded_compactly) {
 
 // Invalid json_text is replaced by {}: metadata and structured_output are objects on the wire
 // (the Python client validates them as dicts), so a string would break the frame for a peer.
-TEST(codec_encode, json_text_that_is_not_a_json_object_becomes_an_empty_object) {
+TEST(CodecEncode, JsonTextThatIsNotAJsonObjectBecomesAnEmptyObject) {
   for (const char* bad : {"", "not json", "{\"a\":", "[1,2]", "\"str\"", "42", "{} {}"}) {
     error_message m{"e", {bad}};
     EXPECT_EQ(encode(m), R"({"message_type":"error_message","error":"e","metadata":{}})")
@@ -482,7 +482,7 @@ TEST(codec_encode, json_text_that_is_not_a_json_object_becomes_an_empty_object) 
   }
 }
 
-TEST(codec_encode, strings_are_escaped) {
+TEST(CodecEncode, StringsAreEscaped) {
   assistant_message m{{std::string("quote\" backslash\\ nl\n tab\t nul\0 ctl\x01 end", 40)}};
   const std::string text = encode(m);
   EXPECT_EQ(text, R"({"message_type":"assistant_message","text_blocks":)"
@@ -490,7 +490,7 @@ TEST(codec_encode, strings_are_escaped) {
   EXPECT_EQ(round_trip(m).text_blocks, m.text_blocks);
 }
 
-TEST(codec_encode, invalid_utf8_becomes_replacement_characters_so_the_frame_stays_valid) {
+TEST(CodecEncode, InvalidUtf8BecomesReplacementCharactersSoTheFrameStaysValid) {
   command_output_message m{"stdout", "ok \xC3\x28 bad \xFF end \xE2\x82", "cat \xF0\x9F\x98"};
   const std::string text = encode(m);
   parse(text); // validates the encoding
@@ -505,14 +505,14 @@ TEST(codec_encode, invalid_utf8_becomes_replacement_characters_so_the_frame_stay
   EXPECT_EQ(di.agent_env->count("K\xEF\xBF\xBD"), 1u);
 }
 
-TEST(codec_encode, valid_multibyte_text_is_kept_byte_exact) {
+TEST(CodecEncode, ValidMultibyteTextIsKeptByteExact) {
   const std::string text = "na\xC3\xAFve \xE6\x97\xA5\xE6\x9C\xAC \xF0\x9F\x98\x80 \xEF\xBF\xBF";
   EXPECT_EQ(round_trip(command_output_message{"stdout", text, "x"}).text, text);
 }
 
 // ---- decode: frames as real peers send them ---------------------------------------------------
 
-TEST(codec_decode, python_client_command_execution_message_with_nulls) {
+TEST(CodecDecode, PythonClientCommandExecutionMessageWithNulls) {
   const auto m = decode_as<command_execution_message>(
       R"({"message_type":"command_execution_message","source_id":null,"secrets_to_redact":[],)"
       R"("commands":[{"cwd":null,"command":"echo hi","env":null}],"artifacts_dir":null,)"
@@ -527,7 +527,7 @@ TEST(codec_decode, python_client_command_execution_message_with_nulls) {
   EXPECT_FALSE(m.commands[0].env);
 }
 
-TEST(codec_decode, python_client_invocation_message_with_nulls) {
+TEST(CodecDecode, PythonClientInvocationMessageWithNulls) {
   const auto m = decode_as<invocation_message>(
       R"({"message_type":"invocation_message","source_id":null,"system_prompt":"Be brief.",)"
       R"("user_prompt":"2+2?","agent_env":null,"output_format_json_schema_str":null,)"
@@ -545,7 +545,7 @@ TEST(codec_decode, python_client_invocation_message_with_nulls) {
   EXPECT_TRUE(m.pre_agent_downloadables.empty());
 }
 
-TEST(codec_decode, python_client_invocation_message_with_everything) {
+TEST(CodecDecode, PythonClientInvocationMessageWithEverything) {
   const auto m = decode_as<invocation_message>(
       R"({"message_type": "invocation_message", "source_id": "abc", "system_prompt": "s",)"
       R"( "user_prompt": "u", "agent_env": {"A": "1"},)"
@@ -573,7 +573,7 @@ TEST(codec_decode, python_client_invocation_message_with_everything) {
   EXPECT_FALSE(m.pre_agent_downloadables[0].extract);
 }
 
-TEST(codec, announce_existing_artifacts_is_sent_only_when_set_and_decoded) {
+TEST(Codec, AnnounceExistingArtifactsIsSentOnlyWhenSetAndDecoded) {
   command_execution_message m;
   m.commands = {command{"true", {}, {}, {}, {}}};
   EXPECT_EQ(encode(m).find("announce_existing_artifacts"), std::string::npos);
@@ -588,7 +588,7 @@ TEST(codec, announce_existing_artifacts_is_sent_only_when_set_and_decoded) {
   EXPECT_NE(r.error.find("announce_existing_artifacts"), std::string::npos) << r.error;
 }
 
-TEST(codec_decode, python_client_small_messages) {
+TEST(CodecDecode, PythonClientSmallMessages) {
   decode_as<cancel_message>(R"({"message_type": "cancel_message"})");
   decode_as<end_session_message>(R"({"message_type": "end_session_message"})");
   const auto r = decode_as<artifact_upload_response_message>(
@@ -601,7 +601,7 @@ TEST(codec_decode, python_client_small_messages) {
   EXPECT_EQ(r.content_type, "text/plain");
 }
 
-TEST(codec_decode, typescript_runtime_messages) {
+TEST(CodecDecode, TypescriptRuntimeMessages) {
   const auto result = decode_as<result_message>(
       R"({"message_type":"result_message","data":{"type":"text","text":"hello"}})");
   EXPECT_EQ(result.data.text, "hello");
@@ -646,7 +646,7 @@ TEST(codec_decode, typescript_runtime_messages) {
   decode_as<end_session_confirm_message>(R"({"message_type":"end_session_confirm_message"})");
 }
 
-TEST(codec_decode, heartbeat_accepts_fractional_and_missing_elapsed_ms) {
+TEST(CodecDecode, HeartbeatAcceptsFractionalAndMissingElapsedMs) {
   EXPECT_EQ(decode_as<heartbeat_message>(
                 R"({"message_type":"heartbeat_message","phase":"p","elapsed_ms":1500.75})")
                 .elapsed_ms,
@@ -656,7 +656,7 @@ TEST(codec_decode, heartbeat_accepts_fractional_and_missing_elapsed_ms) {
             0);
 }
 
-TEST(codec_decode, exit_code_accepts_the_whole_int_range) {
+TEST(CodecDecode, ExitCodeAcceptsTheWholeIntRange) {
   const auto m = decode_as<command_execution_result_message>(
       R"({"message_type":"command_execution_result_message","results":[)"
       R"({"command":"a","exit_code":-2147483648},{"command":"b","exit_code":2147483647}]})");
@@ -665,7 +665,7 @@ TEST(codec_decode, exit_code_accepts_the_whole_int_range) {
   EXPECT_EQ(m.results[1].exit_code, std::numeric_limits<int>::max());
 }
 
-TEST(codec_decode, unknown_fields_are_ignored_everywhere) {
+TEST(CodecDecode, UnknownFieldsAreIgnoredEverywhere) {
   const auto m = decode_as<command_execution_message>(
       R"({"future":{"x":[1,2]},"message_type":"command_execution_message","commands":[)"
       R"({"command":"ls","shell":"/bin/zsh","nice":5}],"pre_execution_downloadables":[)"
@@ -680,7 +680,7 @@ TEST(codec_decode, unknown_fields_are_ignored_everywhere) {
   EXPECT_EQ(r.data.text, "t");
 }
 
-TEST(codec_decode, secrets_to_redact_absent_or_null_is_empty) {
+TEST(CodecDecode, SecretsToRedactAbsentOrNullIsEmpty) {
   EXPECT_TRUE(decode_as<command_execution_message>(
                   R"({"message_type":"command_execution_message","commands":[]})")
                   .secrets_to_redact.empty());
@@ -690,7 +690,7 @@ TEST(codec_decode, secrets_to_redact_absent_or_null_is_empty) {
                   .secrets_to_redact.empty());
 }
 
-TEST(codec_decode, timeout_zero_is_accepted) {
+TEST(CodecDecode, TimeoutZeroIsAccepted) {
   const auto m = decode_as<command_execution_message>(
       R"({"message_type":"command_execution_message","commands":[{"command":"x","timeout_s":0}]})");
   ASSERT_EQ(m.commands.size(), 1u);
@@ -705,34 +705,34 @@ std::vector<std::string> dirs_of(std::string_view fields) {
   return decode_as<command_execution_message>(frame).artifacts_dirs;
 }
 
-TEST(codec_artifacts_dirs, legacy_single_dir_alone) {
+TEST(CodecArtifactsDirs, LegacySingleDirAlone) {
   EXPECT_EQ(dirs_of(R"(,"artifacts_dir":"/a")"), std::vector<std::string>{"/a"});
 }
 
-TEST(codec_artifacts_dirs, list_then_legacy_dir) {
+TEST(CodecArtifactsDirs, ListThenLegacyDir) {
   EXPECT_EQ(dirs_of(R"(,"artifacts_dir":"/c","artifacts_dirs":["/a","/b"])"),
             (std::vector<std::string>{"/a", "/b", "/c"}));
 }
 
-TEST(codec_artifacts_dirs, duplicates_removed_first_seen_order_kept) {
+TEST(CodecArtifactsDirs, DuplicatesRemovedFirstSeenOrderKept) {
   EXPECT_EQ(dirs_of(R"(,"artifacts_dirs":["/b","/a","/b","/c","/a"],"artifacts_dir":"/a")"),
             (std::vector<std::string>{"/b", "/a", "/c"}));
 }
 
-TEST(codec_artifacts_dirs, null_and_empty_mean_none) {
+TEST(CodecArtifactsDirs, NullAndEmptyMeanNone) {
   EXPECT_TRUE(dirs_of(R"(,"artifacts_dirs":null,"artifacts_dir":null)").empty());
   EXPECT_TRUE(dirs_of(R"(,"artifacts_dirs":[],"artifacts_dir":"")").empty());
   EXPECT_EQ(dirs_of(R"(,"artifacts_dirs":["","/x"])"), std::vector<std::string>{"/x"});
 }
 
-TEST(codec_artifacts_dirs, invocation_merges_too) {
+TEST(CodecArtifactsDirs, InvocationMergesToo) {
   const auto m = decode_as<invocation_message>(
       R"({"message_type":"invocation_message","system_prompt":"s","user_prompt":"u","model":"m",)"
       R"("artifacts_dirs":["/one"],"artifacts_dir":"/two"})");
   EXPECT_EQ(m.artifacts_dirs, (std::vector<std::string>{"/one", "/two"}));
 }
 
-TEST(codec_artifacts_dirs, encodes_as_the_list_form_only) {
+TEST(CodecArtifactsDirs, EncodesAsTheListFormOnly) {
   command_execution_message m;
   m.artifacts_dirs = {"/a", "/b"};
   const std::string text = encode(m);

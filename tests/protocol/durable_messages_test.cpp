@@ -40,7 +40,7 @@ constexpr std::string_view gap_frame =
     R"("command_output_message","command":"make","stream":"stdout","messages":930,)"
     R"("bytes":61034496}]})";
 
-TEST(durable_messages, session_info_wire_shape_and_round_trip) {
+TEST(DurableMessages, SessionInfoWireShapeAndRoundTrip) {
   const auto m = decode_as<session_info_message>(info_frame);
   EXPECT_EQ(m.session_id, "s-1f2e");
   EXPECT_EQ(m.resume_token, "00112233445566778899aabbccddeeff");
@@ -70,7 +70,7 @@ TEST(durable_messages, session_info_wire_shape_and_round_trip) {
   EXPECT_EQ(encode(back), text);
 }
 
-TEST(durable_messages, gap_wire_shape_and_round_trip) {
+TEST(DurableMessages, GapWireShapeAndRoundTrip) {
   const auto g = decode_as<gap_message>(gap_frame);
   EXPECT_EQ(g.from_seq, 41u);
   EXPECT_EQ(g.to_seq, 977u);
@@ -90,7 +90,7 @@ TEST(durable_messages, gap_wire_shape_and_round_trip) {
                   .lost.empty());
 }
 
-TEST(durable_messages, detach_ack_and_detach_confirm_shapes) {
+TEST(DurableMessages, DetachAckAndDetachConfirmShapes) {
   EXPECT_EQ(encode(detach_message{}), R"({"message_type":"detach_message"})");
   EXPECT_EQ(encode(ack_message{256}), R"({"message_type":"ack_message","seq":256})");
   EXPECT_EQ(decode_as<ack_message>(R"({"message_type":"ack_message","seq":0})").seq, 0u);
@@ -102,7 +102,7 @@ TEST(durable_messages, detach_ack_and_detach_confirm_shapes) {
       1.5);
 }
 
-TEST(durable_messages, seq_is_written_last_and_read_back_on_runtime_messages) {
+TEST(DurableMessages, SeqIsWrittenLastAndReadBackOnRuntimeMessages) {
   command_output_message out{"stdout", "hi\n", "echo hi"};
   const std::string frame = encode(out, 42);
   EXPECT_EQ(frame, R"({"message_type":"command_output_message","stream":"stdout","text":"hi\n",)"
@@ -122,7 +122,7 @@ TEST(durable_messages, seq_is_written_last_and_read_back_on_runtime_messages) {
             std::optional<std::uint64_t>(18446744073709551615u));
 }
 
-TEST(durable_messages, seq_on_a_client_message_is_an_unknown_field) {
+TEST(DurableMessages, SeqOnAClientMessageIsAnUnknownField) {
   // A runtime reading a client's frame never looks at "seq" (runtimeuse clients get exactly
   // today's decoding), and ack_message's "seq" is its own field.
   const decode_result cancel = decode(R"({"message_type":"cancel_message","seq":"x"})");
@@ -135,7 +135,7 @@ TEST(durable_messages, seq_on_a_client_message_is_an_unknown_field) {
   EXPECT_EQ(std::get<ack_message>(*a.msg).seq, 9u);
 }
 
-TEST(durable_messages, validation) {
+TEST(DurableMessages, validation) {
   expect_failure(R"({"message_type":"command_output_message","stream":"stdout","text":"",)"
                  R"("command":"c","seq":"1"})",
                  errc::wrong_type, "seq: expected integer, got string");
@@ -179,7 +179,7 @@ TEST(durable_messages, validation) {
                  errc::wrong_type, "expires_in_s: expected number, got string");
 }
 
-TEST(durable_messages, unwritable_durations_encode_as_zero) {
+TEST(DurableMessages, UnwritableDurationsEncodeAsZero) {
   detach_confirm_message c{"s", std::numeric_limits<double>::quiet_NaN()};
   EXPECT_EQ(decode_as<detach_confirm_message>(encode(c)).expires_in_s, 0);
   c.expires_in_s = -5;

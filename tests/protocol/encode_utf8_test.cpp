@@ -120,7 +120,7 @@ command bad_command() {
 const std::string surrogate_json = R"({"k\udc00":"v\udc00","n":[1,"\udfff"]})";
 const std::string raw_bad_json = "{\"k\xFF\":\"v\"}";
 
-TEST(encode_utf8, every_string_field_of_every_message_becomes_valid_utf8) {
+TEST(EncodeUtf8, EveryStringFieldOfEveryMessageBecomesValidUtf8) {
   invocation_message inv;
   inv.source_id = bad;
   inv.system_prompt = bad;
@@ -172,7 +172,7 @@ TEST(encode_utf8, every_string_field_of_every_message_becomes_valid_utf8) {
   expect_valid_frame(artifact_upload_result_message{bad, false, 500, bad});
 }
 
-TEST(encode_utf8, lone_surrogates_from_json_text_become_replacement_characters) {
+TEST(EncodeUtf8, LoneSurrogatesFromJsonTextBecomeReplacementCharacters) {
   // RapidJSON turns "\udc00" into the bytes ED B0 80: three maximal invalid subparts.
   const std::string fffd3 = "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD";
   error_message m{"e", json_text{surrogate_json}};
@@ -182,7 +182,7 @@ TEST(encode_utf8, lone_surrogates_from_json_text_become_replacement_characters) 
             "{\"k" + fffd3 + "\":\"v" + fffd3 + "\",\"n\":[1,\"" + fffd3 + "\"]}");
 }
 
-TEST(encode_utf8, random_bytes_in_every_position_give_valid_frames) {
+TEST(EncodeUtf8, RandomBytesInEveryPositionGiveValidFrames) {
   std::mt19937 rng(7);
   std::uniform_int_distribution<int> byte(0, 255);
   std::uniform_int_distribution<int> length(0, 80);
@@ -214,7 +214,7 @@ std::string encoded_text_field(const std::string& s) {
   return frame.substr(prefix.size(), frame.size() - prefix.size() - 2);
 }
 
-TEST(encode_utf8, escaping_matches_rapidjsons_writer_byte_for_byte) {
+TEST(EncodeUtf8, EscapingMatchesRapidjsonsWriterByteForByte) {
   std::string all_ascii;
   for (int c = 0; c < 0x80; ++c)
     all_ascii.push_back(static_cast<char>(c));
@@ -238,7 +238,7 @@ TEST(encode_utf8, escaping_matches_rapidjsons_writer_byte_for_byte) {
 // Every control character stays escaped through a decode and re-encode of JSON text fields
 // (which go through RapidJSON's Writer): RapidJSON 1.1.0 built with RAPIDJSON_SSE2 writes
 // 0x1A-0x1F raw, and ESC (0x1B) is in every coloured log line.
-TEST(encode_utf8, control_characters_in_json_text_stay_escaped) {
+TEST(EncodeUtf8, ControlCharactersInJsonTextStayEscaped) {
   std::string frame = R"({"message_type":"error_message","error":"e","metadata":{"log":")";
   for (int c = 0; c < 0x20; ++c) {
     char escape[8];
@@ -272,7 +272,7 @@ void expect_refused_alike(const std::string& frame, errc expected) {
   EXPECT_EQ(f.message_type, r.message_type);
 }
 
-TEST(decode_text_frame, refuses_bad_json_as_decode_does) {
+TEST(DecodeTextFrame, RefusesBadJsonAsDecodeDoes) {
   using namespace std::string_literals;
   expect_refused_alike("{oops", errc::malformed_json);
   expect_refused_alike("", errc::malformed_json);
@@ -295,14 +295,14 @@ TEST(decode_text_frame, refuses_bad_json_as_decode_does) {
   expect_refused_alike(R"({"message_type":"nope"})", errc::unknown_message_type);
 }
 
-TEST(decode_text_frame, names_the_offset_of_the_error) {
+TEST(DecodeTextFrame, NamesTheOffsetOfTheError) {
   const decode_result r = decode_text_frame(R"({"message_type":"cancel_message",})");
   EXPECT_EQ(r.ec, make_error_code(errc::malformed_json));
   EXPECT_EQ(r.error, decode(R"({"message_type":"cancel_message",})").error);
   EXPECT_EQ(r.error.rfind("malformed JSON at offset 33: ", 0), 0u) << r.error;
 }
 
-TEST(decode_text_frame, decodes_what_decode_decodes) {
+TEST(DecodeTextFrame, DecodesWhatDecodeDecodes) {
   const std::string text(100000, 'y');
   const command_output_message m{"stdout", text + "\n\"\\\t\xC3\xA9" + text, "yes"};
   const std::string frame = encode(m);

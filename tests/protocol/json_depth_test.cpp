@@ -11,7 +11,7 @@
 namespace agentrt::protocol {
 namespace {
 
-TEST(json_depth, counts_open_arrays_and_objects) {
+TEST(JsonDepth, CountsOpenArraysAndObjects) {
   EXPECT_FALSE(json_nesting_exceeds("{}", 1));
   EXPECT_TRUE(json_nesting_exceeds("{[]}", 1));
   EXPECT_FALSE(json_nesting_exceeds("[[]][[]]", 2)); // siblings do not add up
@@ -19,14 +19,14 @@ TEST(json_depth, counts_open_arrays_and_objects) {
   EXPECT_FALSE(json_nesting_exceeds(std::string(256, '[') + std::string(256, ']'), 256));
 }
 
-TEST(json_depth, brackets_inside_strings_are_not_nesting) {
+TEST(JsonDepth, BracketsInsideStringsAreNotNesting) {
   EXPECT_FALSE(json_nesting_exceeds(R"({"a":"[[[[{{{{"})", 1));
   // An escaped quote does not end the string.
   EXPECT_FALSE(json_nesting_exceeds(R"({"a":"\"[[[["})", 1));
   EXPECT_TRUE(json_nesting_exceeds(R"({"a":"\\",[]})", 1)); // "\\" ends, then [ nests
 }
 
-TEST(json_depth, decode_refuses_a_million_brackets_without_crashing) {
+TEST(JsonDepth, DecodeRefusesAMillionBracketsWithoutCrashing) {
   const std::string frame = R"({"message_type":"cancel_message","x":)" + std::string(1000000, '[');
   decode_result r = decode(frame);
   EXPECT_FALSE(r.msg);
@@ -34,7 +34,7 @@ TEST(json_depth, decode_refuses_a_million_brackets_without_crashing) {
   EXPECT_EQ(r.error, "JSON nested deeper than 256 levels");
 }
 
-TEST(json_depth, ordinary_nesting_still_decodes) {
+TEST(JsonDepth, OrdinaryNestingStillDecodes) {
   const std::string frame = R"({"message_type":"cancel_message","x":)" + std::string(200, '[') +
                             std::string(200, ']') + "}";
   decode_result r = decode(frame);

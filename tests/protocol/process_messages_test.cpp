@@ -31,7 +31,7 @@ std::string decode_error(const std::string& text) {
   return r.error;
 }
 
-TEST(process_messages, start_round_trips_every_field) {
+TEST(ProcessMessages, StartRoundTripsEveryField) {
   process_start_message m;
   m.ref = "r1";
   m.command = "python3 -m http.server 8000";
@@ -60,7 +60,7 @@ TEST(process_messages, start_round_trips_every_field) {
   EXPECT_EQ(out.timeout_s, 60.0);
 }
 
-TEST(process_messages, a_minimal_start_has_defaults) {
+TEST(ProcessMessages, AMinimalStartHasDefaults) {
   const auto r = decode_ok(R"({"message_type":"process_start_message","command":"sleep 9"})");
   const auto& m = std::get<process_start_message>(*r.msg);
   EXPECT_FALSE(m.pty);
@@ -69,7 +69,7 @@ TEST(process_messages, a_minimal_start_has_defaults) {
   EXPECT_FALSE(m.ref);
 }
 
-TEST(process_messages, stdin_bytes_travel_as_base64_whatever_they_are) {
+TEST(ProcessMessages, StdinBytesTravelAsBase64WhateverTheyAre) {
   std::string bytes;
   for (int i = 0; i < 256; ++i)
     bytes.push_back(static_cast<char>(i));
@@ -85,7 +85,7 @@ TEST(process_messages, stdin_bytes_travel_as_base64_whatever_they_are) {
             R"({"message_type":"process_stdin_message","process_id":"p1","data_b64":"aGk="})");
 }
 
-TEST(process_messages, stdin_also_accepts_text_but_not_both) {
+TEST(ProcessMessages, StdinAlsoAcceptsTextButNotBoth) {
   const auto r =
       decode_ok(R"({"message_type":"process_stdin_message","process_id":"p1","text":"1+2\n"})");
   EXPECT_EQ(std::get<process_stdin_message>(*r.msg).data, "1+2\n");
@@ -98,7 +98,7 @@ TEST(process_messages, stdin_also_accepts_text_but_not_both) {
   EXPECT_TRUE(std::get<process_stdin_message>(*eof_only.msg).eof);
 }
 
-TEST(process_messages, malformed_base64_is_refused_by_name) {
+TEST(ProcessMessages, MalformedBase64IsRefusedByName) {
   for (const char* bad : {"YQ", "Y===", "YR==", "a b=", "@@@@", "YQ==YQ=="}) {
     const std::string text = std::string(R"({"message_type":"process_stdin_message",)") +
                              R"("process_id":"p1","data_b64":")" + bad + "\"}";
@@ -106,7 +106,7 @@ TEST(process_messages, malformed_base64_is_refused_by_name) {
   }
 }
 
-TEST(process_messages, pty_output_is_base64_and_pipe_output_is_text) {
+TEST(ProcessMessages, PtyOutputIsBase64AndPipeOutputIsText) {
   const std::string raw = "\x1b[1mbold\x1b[0m \xe2\x82"; // a cut UTF-8 sequence at the end
   process_output_message pty{"p1", "pty", raw};
   const std::string pty_text = encode(pty);
@@ -123,7 +123,7 @@ TEST(process_messages, pty_output_is_base64_and_pipe_output_is_text) {
             std::string::npos);
 }
 
-TEST(process_messages, terminal_sizes_and_ports_are_bounded) {
+TEST(ProcessMessages, TerminalSizesAndPortsAreBounded) {
   EXPECT_NE(decode_error(R"({"message_type":"process_resize_message","process_id":"p1",)"
                          R"("cols":0,"rows":24})")
                 .find("cols: must be 1..1000"),
@@ -146,7 +146,7 @@ TEST(process_messages, terminal_sizes_and_ports_are_bounded) {
             std::string::npos);
 }
 
-TEST(process_messages, runtime_messages_round_trip) {
+TEST(ProcessMessages, RuntimeMessagesRoundTrip) {
   const auto started = round_trip(process_started_message{"r", "p3", 4242, true, 1 << 20});
   EXPECT_EQ(started.ref, "r");
   EXPECT_EQ(started.pid, 4242);
@@ -183,7 +183,7 @@ TEST(process_messages, runtime_messages_round_trip) {
   EXPECT_EQ(error.process_id, "p9");
 }
 
-TEST(process_messages, a_client_frame_keeps_seq_an_unknown_field) {
+TEST(ProcessMessages, AClientFrameKeepsSeqAnUnknownField) {
   // seq is read on runtime -> client messages only; on a client's it is ignored.
   const auto r = decode_ok(R"({"message_type":"process_list_message","seq":0})");
   EXPECT_FALSE(r.seq);

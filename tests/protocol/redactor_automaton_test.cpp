@@ -62,7 +62,7 @@ struct random_strings {
   }
 };
 
-TEST(redactor_automaton, agrees_with_the_naive_algorithm_on_random_inputs) {
+TEST(RedactorAutomaton, AgreesWithTheNaiveAlgorithmOnRandomInputs) {
   // Alphabets from 2 letters (every secret overlaps every other) to bytes with NUL and 0xFF.
   const std::vector<std::string> alphabets = {"ab", "abc", "ab[", std::string("\0\xff\x01", 3),
                                               "abcdefgh"};
@@ -101,7 +101,7 @@ TEST(redactor_automaton, agrees_with_the_naive_algorithm_on_random_inputs) {
   EXPECT_EQ(checked, 2000 * static_cast<int>(alphabets.size()));
 }
 
-TEST(redactor_automaton, nested_secrets_and_long_shared_prefixes) {
+TEST(RedactorAutomaton, NestedSecretsAndLongSharedPrefixes) {
   // The inputs that make simpler multi-pattern schemes quadratic: every prefix of a long run
   // is a secret, and a long secret that almost matches everywhere.
   std::vector<std::string> secrets;
@@ -115,7 +115,7 @@ TEST(redactor_automaton, nested_secrets_and_long_shared_prefixes) {
   EXPECT_EQ(r.redact(run), naive_redact(secrets, run));
 }
 
-TEST(redactor_automaton, matches_across_internal_block_boundaries) {
+TEST(RedactorAutomaton, MatchesAcrossInternalBlockBoundaries) {
   // redact_prefix decides positions in 64 Ki blocks; secrets straddling a boundary, and a
   // secret longer than a block, must not notice.
   const std::string long_secret(70000, 'L');
@@ -132,7 +132,7 @@ TEST(redactor_automaton, matches_across_internal_block_boundaries) {
   EXPECT_EQ(streamed(r, text.substr(0, 20000), rng), naive_redact(secrets, text.substr(0, 20000)));
 }
 
-TEST(redactor_automaton, copies_share_the_matcher_and_stay_valid) {
+TEST(RedactorAutomaton, CopiesShareTheMatcherAndStayValid) {
   redactor copy;
   {
     const redactor original({"alpha", "beta"});
@@ -193,12 +193,12 @@ void throughput_figure(std::size_t secret_count) {
               mib / (c3 - c2), mib, w.planted, 4.0 / (c5 - c4));
 }
 
-TEST(redactor_automaton, throughput_with_ten_thousand_secrets) {
+TEST(RedactorAutomaton, ThroughputWithTenThousandSecrets) {
   throughput_figure(10000);
 }
 
 // Beyond what one request may send (max_secrets): the matcher itself has no such limit.
-TEST(redactor_automaton, throughput_with_a_hundred_thousand_secrets) {
+TEST(RedactorAutomaton, ThroughputWithAHundredThousandSecrets) {
   throughput_figure(100000);
 }
 

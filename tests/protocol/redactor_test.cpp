@@ -16,11 +16,11 @@ std::string redact(std::vector<std::string> secrets, std::string_view text) {
   return redactor(std::move(secrets)).redact(text);
 }
 
-TEST(redactor, replaces_every_occurrence) {
+TEST(Redactor, ReplacesEveryOccurrence) {
   EXPECT_EQ(redact({"hunter2"}, "pw=hunter2; again hunter2!"), "pw=[REDACTED]; again [REDACTED]!");
 }
 
-TEST(redactor, without_secrets_text_is_unchanged) {
+TEST(Redactor, WithoutSecretsTextIsUnchanged) {
   const redactor r;
   EXPECT_TRUE(r.empty());
   EXPECT_EQ(r.max_secret_length(), 0u);
@@ -28,7 +28,7 @@ TEST(redactor, without_secrets_text_is_unchanged) {
   EXPECT_EQ(r.redact(""), "");
 }
 
-TEST(redactor, empty_secrets_are_ignored) {
+TEST(Redactor, EmptySecretsAreIgnored) {
   const redactor r({"", "x", ""});
   EXPECT_EQ(r.secrets(), std::vector<std::string>{"x"});
   EXPECT_EQ(r.redact("axb"), "a[REDACTED]b");
@@ -36,37 +36,37 @@ TEST(redactor, empty_secrets_are_ignored) {
   EXPECT_EQ(redactor({""}).redact("abc"), "abc");
 }
 
-TEST(redactor, duplicates_are_removed_and_longest_sorted_first) {
+TEST(Redactor, DuplicatesAreRemovedAndLongestSortedFirst) {
   const redactor r({"ab", "abcd", "ab", "x", "abcd"});
   EXPECT_EQ(r.secrets(), (std::vector<std::string>{"abcd", "ab", "x"}));
   EXPECT_EQ(r.max_secret_length(), 4u);
 }
 
-TEST(redactor, overlapping_secrets_leftmost_wins) {
+TEST(Redactor, OverlappingSecretsLeftmostWins) {
   // "abc" starts first, so "bcd" (which overlaps it) is not matched.
   EXPECT_EQ(redact({"abc", "bcd"}, "abcd"), "[REDACTED]d");
   EXPECT_EQ(redact({"bcd", "abc"}, "abcd"), "[REDACTED]d");
   EXPECT_EQ(redact({"abc", "bcd"}, "xbcd"), "x[REDACTED]");
 }
 
-TEST(redactor, longest_secret_wins_at_a_position) {
+TEST(Redactor, LongestSecretWinsAtAPosition) {
   EXPECT_EQ(redact({"ab", "abc"}, "abcd"), "[REDACTED]d");
   EXPECT_EQ(redact({"abc", "ab"}, "abd"), "[REDACTED]d");
   EXPECT_EQ(redact({"ab", "abc"}, "ababc"), "[REDACTED][REDACTED]");
 }
 
-TEST(redactor, matches_do_not_overlap) {
+TEST(Redactor, MatchesDoNotOverlap) {
   EXPECT_EQ(redact({"aa"}, "aaaa"), "[REDACTED][REDACTED]");
   EXPECT_EQ(redact({"aa"}, "aaa"), "[REDACTED]a");
   EXPECT_EQ(redact({"aba"}, "ababa"), "[REDACTED]ba");
 }
 
-TEST(redactor, secret_equal_to_the_whole_input) {
+TEST(Redactor, SecretEqualToTheWholeInput) {
   EXPECT_EQ(redact({"s3cr3t"}, "s3cr3t"), "[REDACTED]");
   EXPECT_EQ(redact({"s3cr3t"}, "s3cr3"), "s3cr3");
 }
 
-TEST(redactor, utf8_secrets) {
+TEST(Redactor, Utf8Secrets) {
   EXPECT_EQ(redact({"p\xC3\xA4sswort"}, "key=p\xC3\xA4sswort."), "key=[REDACTED].");
   EXPECT_EQ(redact({"\xE5\xAF\x86\xE7\xA0\x81"}, "\xE5\xAF\x86\xE7\xA0\x81\xE5\xAF\x86"),
             "[REDACTED]\xE5\xAF\x86");
@@ -75,13 +75,13 @@ TEST(redactor, utf8_secrets) {
             "a[REDACTED]b");
 }
 
-TEST(redactor, binary_bytes_and_nul) {
+TEST(Redactor, BinaryBytesAndNul) {
   const std::string secret("\0\xFF\x01", 3);
   const std::string text = std::string("x") + secret + "y";
   EXPECT_EQ(redact({secret}, text), "x[REDACTED]y");
 }
 
-TEST(redactor, match_at_reports_the_longest_match_and_never_runs_past_the_end) {
+TEST(Redactor, MatchAtReportsTheLongestMatchAndNeverRunsPastTheEnd) {
   const redactor r({"ab", "abc"});
   EXPECT_EQ(r.match_at("xabc", 1), 3u);
   EXPECT_EQ(r.match_at("xabd", 1), 2u);
@@ -94,7 +94,7 @@ TEST(redactor, match_at_reports_the_longest_match_and_never_runs_past_the_end) {
 
 // Why redact_message skips streamed output: redacting twice is not idempotent when a secret is
 // part of the marker itself.
-TEST(redactor, redacting_twice_is_not_idempotent_when_a_secret_is_in_the_marker) {
+TEST(Redactor, RedactingTwiceIsNotIdempotentWhenASecretIsInTheMarker) {
   const redactor r({"RED"});
   const std::string once = r.redact("xREDy");
   EXPECT_EQ(once, "x[REDACTED]y");
@@ -133,7 +133,7 @@ void expect_command_redacted(const command& c) {
   EXPECT_EQ(c.stdin_data, "[REDACTED]\n");
 }
 
-TEST(redact_message, invocation_message_every_field) {
+TEST(RedactMessage, InvocationMessageEveryField) {
   invocation_message m;
   m.source_id = "SEKRIT-1";
   m.system_prompt = "sys SEKRIT";
@@ -168,7 +168,7 @@ TEST(redact_message, invocation_message_every_field) {
   EXPECT_EQ(r.resume_session_id, "[REDACTED]");
 }
 
-TEST(redact_message, command_execution_message_every_field) {
+TEST(RedactMessage, CommandExecutionMessageEveryField) {
   command_execution_message m;
   m.source_id = "SEKRIT";
   m.secrets_to_redact = {"SEKRIT", "tok\"en"};
@@ -189,7 +189,7 @@ TEST(redact_message, command_execution_message_every_field) {
   EXPECT_EQ(r.client_capabilities, std::vector<std::string>{"x-[REDACTED]"});
 }
 
-TEST(redact_message, artifact_messages) {
+TEST(RedactMessage, ArtifactMessages) {
   const auto resp = redacted(artifact_upload_response_message{
       "SEKRIT.txt", "/o/SEKRIT.txt", "https://s3/?sig=SEKRIT", "text/SEKRIT"});
   EXPECT_EQ(resp.filename, "[REDACTED].txt");
@@ -207,7 +207,7 @@ TEST(redact_message, artifact_messages) {
   EXPECT_EQ(res.http_status, 403);
 }
 
-TEST(redact_message, result_text_and_metadata) {
+TEST(RedactMessage, ResultTextAndMetadata) {
   result_message m;
   m.data.text = "the key is SEKRIT";
   m.metadata.json = R"({"session":"SEKRIT","usage":{"in":1}})";
@@ -216,7 +216,7 @@ TEST(redact_message, result_text_and_metadata) {
   EXPECT_EQ(r.metadata.json, R"({"session":"[REDACTED]","usage":{"in":1}})");
 }
 
-TEST(redact_message, nested_json_text_values_but_not_keys) {
+TEST(RedactMessage, NestedJsonTextValuesButNotKeys) {
   result_message m;
   m.data.type = result_data::kind::structured_output;
   m.data.structured_output.json =
@@ -234,19 +234,19 @@ TEST(redact_message, nested_json_text_values_but_not_keys) {
   EXPECT_TRUE(got == want) << r.data.structured_output.json;
 }
 
-TEST(redact_message, json_text_without_secrets_keeps_its_exact_text) {
+TEST(RedactMessage, JsonTextWithoutSecretsKeepsItsExactText) {
   error_message m{"plain", {"{ \"a\" : [1, 2] }"}};
   const auto r = redacted(m);
   EXPECT_EQ(r.error, "plain");
   EXPECT_EQ(r.metadata.json, "{ \"a\" : [1, 2] }");
 }
 
-TEST(redact_message, invalid_json_text_is_redacted_as_text) {
+TEST(RedactMessage, InvalidJsonTextIsRedactedAsText) {
   error_message m{"e", {"not json SEKRIT"}};
   EXPECT_EQ(redacted(m).metadata.json, "not json [REDACTED]");
 }
 
-TEST(redact_message, error_and_assistant_and_agent_event) {
+TEST(RedactMessage, ErrorAndAssistantAndAgentEvent) {
   const auto e = redacted(error_message{"failed with SEKRIT", {R"({"stderr":"SEKRIT\n"})"}});
   EXPECT_EQ(e.error, "failed with [REDACTED]");
   EXPECT_EQ(e.metadata.json, R"({"stderr":"[REDACTED]\n"})");
@@ -260,7 +260,7 @@ TEST(redact_message, error_and_assistant_and_agent_event) {
   EXPECT_EQ(ev.data.json, R"({"input":{"command":"echo [REDACTED]"}})");
 }
 
-TEST(redact_message, streamed_output_fields_are_left_to_stream_redactor) {
+TEST(RedactMessage, StreamedOutputFieldsAreLeftToStreamRedactor) {
   const auto out = redacted(command_output_message{"stdout", "SEKRIT\n", "echo SEKRIT"});
   EXPECT_EQ(out.text, "SEKRIT\n");
   EXPECT_EQ(out.command, "echo [REDACTED]");
@@ -272,7 +272,7 @@ TEST(redact_message, streamed_output_fields_are_left_to_stream_redactor) {
   EXPECT_EQ(res.results[0].stdout_text, "SEKRIT\n");
 }
 
-TEST(redact_message, protocol_vocabulary_is_left_alone) {
+TEST(RedactMessage, ProtocolVocabularyIsLeftAlone) {
   const redactor r({"std", "request", "tool"});
   message out = command_output_message{"stdout", "x", "c"};
   redact_message(out, r);
@@ -285,7 +285,7 @@ TEST(redact_message, protocol_vocabulary_is_left_alone) {
   EXPECT_EQ(std::get<agent_event_message>(ev).event, "tool_use");
 }
 
-TEST(redact_message, encoded_frames_carry_no_secret) {
+TEST(RedactMessage, EncodedFramesCarryNoSecret) {
   invocation_message inv;
   inv.user_prompt = "SEKRIT";
   inv.system_prompt = "tok\"en";
@@ -304,7 +304,7 @@ TEST(redact_message, encoded_frames_carry_no_secret) {
   }
 }
 
-TEST(redact_message, no_secrets_changes_nothing) {
+TEST(RedactMessage, NoSecretsChangesNothing) {
   message m = error_message{"SEKRIT", {R"({"a" : "SEKRIT"})"}};
   redact_message(m, redactor{});
   EXPECT_EQ(std::get<error_message>(m).error, "SEKRIT");

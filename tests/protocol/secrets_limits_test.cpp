@@ -36,7 +36,7 @@ std::string invocation_frame(const std::string& secrets) {
          secrets + "}";
 }
 
-TEST(secrets_limits, count_at_the_limit_is_accepted) {
+TEST(SecretsLimits, CountAtTheLimitIsAccepted) {
   for (const auto& frame :
        {exec_frame(secrets_json(max_secrets, 8)), invocation_frame(secrets_json(max_secrets, 8))}) {
     const decode_result r = decode(frame);
@@ -44,7 +44,7 @@ TEST(secrets_limits, count_at_the_limit_is_accepted) {
   }
 }
 
-TEST(secrets_limits, one_secret_too_many_is_refused_naming_the_limit) {
+TEST(SecretsLimits, OneSecretTooManyIsRefusedNamingTheLimit) {
   const std::string over = secrets_json(max_secrets + 1, 8);
   for (const auto& frame : {exec_frame(over), invocation_frame(over)}) {
     const decode_result r = decode(frame);
@@ -54,7 +54,7 @@ TEST(secrets_limits, one_secret_too_many_is_refused_naming_the_limit) {
   }
 }
 
-TEST(secrets_limits, total_size_over_the_limit_is_refused_naming_the_limit) {
+TEST(SecretsLimits, TotalSizeOverTheLimitIsRefusedNamingTheLimit) {
   // 64 secrets of 16 KiB = exactly 1 MiB: accepted; one byte more: refused.
   const std::size_t each = max_secrets_total_bytes / 64;
   ASSERT_TRUE(decode(exec_frame(secrets_json(64, each))).msg);
@@ -66,7 +66,7 @@ TEST(secrets_limits, total_size_over_the_limit_is_refused_naming_the_limit) {
   EXPECT_EQ(r.error, "secrets_to_redact: at most 1048576 bytes of secrets in total, got 1048577");
 }
 
-TEST(secrets_limits, hundred_thousand_secrets_are_refused) {
+TEST(SecretsLimits, HundredThousandSecretsAreRefused) {
   const decode_result r = decode(exec_frame(secrets_json(100000, 32)));
   EXPECT_FALSE(r.msg);
   EXPECT_EQ(r.error, "secrets_to_redact: at most 10000 secrets, got 100000");

@@ -51,7 +51,7 @@ const std::vector<input_case>& cases() {
   return all;
 }
 
-TEST(stream_redactor, every_single_split_point) {
+TEST(StreamRedactor, EverySingleSplitPoint) {
   for (const auto& c : cases()) {
     const redactor r(c.secrets);
     const std::string want = r.redact(c.text);
@@ -61,7 +61,7 @@ TEST(stream_redactor, every_single_split_point) {
   }
 }
 
-TEST(stream_redactor, every_two_and_three_way_split) {
+TEST(StreamRedactor, EveryTwoAndThreeWaySplit) {
   for (const auto& c : cases()) {
     const redactor r(c.secrets);
     const std::string want = r.redact(c.text);
@@ -78,7 +78,7 @@ TEST(stream_redactor, every_two_and_three_way_split) {
   }
 }
 
-TEST(stream_redactor, one_byte_at_a_time) {
+TEST(StreamRedactor, OneByteAtATime) {
   for (const auto& c : cases()) {
     const redactor r(c.secrets);
     std::vector<std::size_t> cuts;
@@ -88,7 +88,7 @@ TEST(stream_redactor, one_byte_at_a_time) {
   }
 }
 
-TEST(stream_redactor, secret_split_across_chunks_is_redacted) {
+TEST(StreamRedactor, SecretSplitAcrossChunksIsRedacted) {
   const redactor r({"hunter2"});
   stream_redactor s(r);
   std::string out;
@@ -99,7 +99,7 @@ TEST(stream_redactor, secret_split_across_chunks_is_redacted) {
   EXPECT_EQ(out, "password: [REDACTED]\n");
 }
 
-TEST(stream_redactor, releases_what_cannot_start_a_secret) {
+TEST(StreamRedactor, ReleasesWhatCannotStartASecret) {
   const redactor r({"abcdef"});
   stream_redactor s(r);
   std::string out;
@@ -111,7 +111,7 @@ TEST(stream_redactor, releases_what_cannot_start_a_secret) {
   EXPECT_EQ(out, "0123456789");
 }
 
-TEST(stream_redactor, without_secrets_passes_data_straight_through) {
+TEST(StreamRedactor, WithoutSecretsPassesDataStraightThrough) {
   const redactor r;
   stream_redactor s(r);
   std::string out;
@@ -124,7 +124,7 @@ TEST(stream_redactor, without_secrets_passes_data_straight_through) {
   EXPECT_EQ(out, "abcdef");
 }
 
-TEST(stream_redactor, usable_again_after_flush) {
+TEST(StreamRedactor, UsableAgainAfterFlush) {
   const redactor r({"key"});
   stream_redactor s(r);
   std::string first;
@@ -137,7 +137,7 @@ TEST(stream_redactor, usable_again_after_flush) {
   EXPECT_EQ(second, "y [REDACTED]");
 }
 
-TEST(stream_redactor, large_chunks_match_one_shot) {
+TEST(StreamRedactor, LargeChunksMatchOneShot) {
   const redactor r({"TOKEN123", "TOK"});
   std::string text;
   for (int i = 0; i < 20000; ++i)
@@ -150,7 +150,7 @@ TEST(stream_redactor, large_chunks_match_one_shot) {
 
 // Property test: random secrets over a tiny alphabet (so overlaps and prefixes are frequent),
 // random inputs, random chunkings; the stream must always agree with the one-shot form.
-TEST(stream_redactor, random_chunking_agrees_with_one_shot) {
+TEST(StreamRedactor, RandomChunkingAgreesWithOneShot) {
   std::mt19937 rng(20240601);
   auto random_string = [&](std::size_t min_len, std::size_t max_len) {
     return test::random_string(rng, "abc[", min_len, max_len);

@@ -48,20 +48,20 @@ const std::string valid_sample =
     " \xC2\x80 \xDF\xBF \xE0\xA0\x80 \xED\x9F\xBF \xEE\x80\x80 \xEF\xBF\xBF \xF0\x90\x80\x80"
     " \xF4\x8F\xBF\xBF end";
 
-TEST(utf8_sanitizer, valid_text_passes_byte_exact) {
+TEST(Utf8Sanitizer, ValidTextPassesByteExact) {
   ASSERT_TRUE(valid_utf8(valid_sample));
   EXPECT_EQ(sanitize(valid_sample), valid_sample);
   EXPECT_EQ(sanitize(""), "");
   EXPECT_EQ(sanitize(std::string("nul\0inside", 10)), std::string("nul\0inside", 10));
 }
 
-TEST(utf8_sanitizer, valid_text_split_at_every_position_is_byte_exact) {
+TEST(Utf8Sanitizer, ValidTextSplitAtEveryPositionIsByteExact) {
   for (std::size_t i = 0; i <= valid_sample.size(); ++i) {
     EXPECT_EQ(sanitize(valid_sample, {i}), valid_sample) << "split at " << i;
   }
 }
 
-TEST(utf8_sanitizer, valid_text_split_twice_is_byte_exact) {
+TEST(Utf8Sanitizer, ValidTextSplitTwiceIsByteExact) {
   const std::string text = "a\xF0\x9F\x98\x80\xE6\x97\xA5\xC3\xA9z";
   for (std::size_t i = 0; i <= text.size(); ++i) {
     for (std::size_t j = i; j <= text.size(); ++j) {
@@ -70,14 +70,14 @@ TEST(utf8_sanitizer, valid_text_split_twice_is_byte_exact) {
   }
 }
 
-TEST(utf8_sanitizer, one_byte_at_a_time) {
+TEST(Utf8Sanitizer, OneByteAtATime) {
   std::vector<std::size_t> cuts;
   for (std::size_t i = 1; i < valid_sample.size(); ++i)
     cuts.push_back(i);
   EXPECT_EQ(sanitize(valid_sample, cuts), valid_sample);
 }
 
-TEST(utf8_sanitizer, incomplete_sequence_is_held_until_the_next_write) {
+TEST(Utf8Sanitizer, IncompleteSequenceIsHeldUntilTheNextWrite) {
   utf8_sanitizer s;
   std::string out;
   s.write("ok \xF0\x9F", out);
@@ -91,7 +91,7 @@ TEST(utf8_sanitizer, incomplete_sequence_is_held_until_the_next_write) {
   EXPECT_EQ(s.held_bytes(), 0u);
 }
 
-TEST(utf8_sanitizer, incomplete_sequence_at_flush_becomes_one_replacement) {
+TEST(Utf8Sanitizer, IncompleteSequenceAtFlushBecomesOneReplacement) {
   utf8_sanitizer s;
   std::string out;
   s.write("x\xE2\x82", out);
@@ -102,7 +102,7 @@ TEST(utf8_sanitizer, incomplete_sequence_at_flush_becomes_one_replacement) {
   EXPECT_EQ(sanitize("\xC3"), fffd);
 }
 
-TEST(utf8_sanitizer, flush_with_nothing_held_adds_nothing) {
+TEST(Utf8Sanitizer, FlushWithNothingHeldAddsNothing) {
   utf8_sanitizer s;
   std::string out;
   s.flush(out);
@@ -149,13 +149,13 @@ std::vector<invalid_case> invalid_cases() {
   };
 }
 
-TEST(utf8_sanitizer, invalid_sequences_become_replacement_characters) {
+TEST(Utf8Sanitizer, InvalidSequencesBecomeReplacementCharacters) {
   for (const auto& c : invalid_cases()) {
     EXPECT_EQ(sanitize(c.in), c.want) << c.name;
   }
 }
 
-TEST(utf8_sanitizer, invalid_sequences_give_the_same_result_under_any_two_way_split) {
+TEST(Utf8Sanitizer, InvalidSequencesGiveTheSameResultUnderAnyTwoWaySplit) {
   for (const auto& c : invalid_cases()) {
     for (std::size_t i = 0; i <= c.in.size(); ++i) {
       for (std::size_t j = i; j <= c.in.size(); ++j) {
@@ -165,7 +165,7 @@ TEST(utf8_sanitizer, invalid_sequences_give_the_same_result_under_any_two_way_sp
   }
 }
 
-TEST(utf8_sanitizer, large_ascii_passes_unchanged) {
+TEST(Utf8Sanitizer, LargeAsciiPassesUnchanged) {
   std::string text;
   for (int i = 0; text.size() < (1 << 20); ++i)
     text += "line " + std::to_string(i) + '\n';
@@ -174,7 +174,7 @@ TEST(utf8_sanitizer, large_ascii_passes_unchanged) {
 
 // Random bytes biased towards UTF-8 structure: output is always valid, and chunking never
 // changes it.
-TEST(utf8_sanitizer, random_bytes_always_give_valid_utf8_independent_of_chunking) {
+TEST(Utf8Sanitizer, RandomBytesAlwaysGiveValidUtf8IndependentOfChunking) {
   std::mt19937 rng(7);
   const unsigned char interesting[] = {'a',  0x00, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0,
                                        0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF};

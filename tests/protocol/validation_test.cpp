@@ -24,7 +24,7 @@ const std::string invocation_prefix =
 
 // ---- frame level ------------------------------------------------------------------------------
 
-TEST(validation, malformed_json_reports_rapidjson_text_and_offset) {
+TEST(Validation, MalformedJsonReportsRapidjsonTextAndOffset) {
   expect_failure(R"({"message_type":)", errc::malformed_json,
                  "malformed JSON at offset 16: Invalid value.");
   expect_failure(R"({"message_type":"cancel_message",})", errc::malformed_json,
@@ -35,12 +35,12 @@ TEST(validation, malformed_json_reports_rapidjson_text_and_offset) {
                  "values.");
 }
 
-TEST(validation, invalid_utf8_in_a_frame_is_malformed_json) {
+TEST(Validation, InvalidUtf8InAFrameIsMalformedJson) {
   expect_failure("{\"message_type\":\"cancel_message\",\"x\":\"\xFF\"}", errc::malformed_json,
                  "malformed JSON at offset 38: Invalid encoding in string.");
 }
 
-TEST(validation, not_an_object) {
+TEST(Validation, NotAnObject) {
   expect_failure("[1,2]", errc::not_an_object, "expected a JSON object, got array");
   expect_failure(R"("invocation_message")", errc::not_an_object,
                  "expected a JSON object, got string");
@@ -48,7 +48,7 @@ TEST(validation, not_an_object) {
   expect_failure("3", errc::not_an_object, "expected a JSON object, got number");
 }
 
-TEST(validation, message_type_missing_null_or_not_a_string) {
+TEST(Validation, MessageTypeMissingNullOrNotAString) {
   expect_failure("{}", errc::missing_field, "message_type: required field is missing");
   expect_failure(R"({"message_type":null})", errc::missing_field,
                  "message_type: required field is missing");
@@ -58,14 +58,14 @@ TEST(validation, message_type_missing_null_or_not_a_string) {
                  "message_type: expected string, got array");
 }
 
-TEST(validation, unknown_message_type) {
+TEST(Validation, UnknownMessageType) {
   expect_failure(R"({"message_type":"foo"})", errc::unknown_message_type,
                  R"(unknown message_type "foo")");
   const decode_result r = decode(R"({"message_type":"foo"})");
   EXPECT_EQ(r.message_type, "foo");
 }
 
-TEST(validation, message_type_is_reported_even_when_decoding_fails) {
+TEST(Validation, MessageTypeIsReportedEvenWhenDecodingFails) {
   const decode_result r = decode(R"({"message_type":"invocation_message","model":1})");
   EXPECT_TRUE(r.ec);
   EXPECT_FALSE(r.msg);
@@ -76,37 +76,37 @@ TEST(validation, message_type_is_reported_even_when_decoding_fails) {
 
 // ---- required fields --------------------------------------------------------------------------
 
-TEST(validation, required_field_missing) {
+TEST(Validation, RequiredFieldMissing) {
   expect_failure(R"({"message_type":"invocation_message","system_prompt":"s","model":"m"})",
                  errc::missing_field, "user_prompt: required field is missing");
 }
 
-TEST(validation, required_field_null_is_missing) {
+TEST(Validation, RequiredFieldNullIsMissing) {
   expect_failure(
       R"({"message_type":"invocation_message","system_prompt":"s","user_prompt":null,"model":"m"})",
       errc::missing_field, "user_prompt: required field is missing");
 }
 
-TEST(validation, every_required_field_of_the_invocation) {
+TEST(Validation, EveryRequiredFieldOfTheInvocation) {
   expect_failure(R"({"message_type":"invocation_message","user_prompt":"u","model":"m"})",
                  errc::missing_field, "system_prompt: required field is missing");
   expect_failure(R"({"message_type":"invocation_message","system_prompt":"s","user_prompt":"u"})",
                  errc::missing_field, "model: required field is missing");
 }
 
-TEST(validation, commands_are_required_for_command_execution) {
+TEST(Validation, CommandsAreRequiredForCommandExecution) {
   expect_failure(R"({"message_type":"command_execution_message"})", errc::missing_field,
                  "commands: required field is missing");
   expect_failure(exec_prefix + R"("commands":null})", errc::missing_field,
                  "commands: required field is missing");
 }
 
-TEST(validation, command_needs_its_command) {
+TEST(Validation, CommandNeedsItsCommand) {
   expect_failure(exec_prefix + R"("commands":[{"command":"ok"},{"cwd":"/"}]})", errc::missing_field,
                  "commands[1].command: required field is missing");
 }
 
-TEST(validation, downloadable_needs_url_and_working_dir) {
+TEST(Validation, DownloadableNeedsUrlAndWorkingDir) {
   expect_failure(invocation_prefix + R"("pre_agent_downloadables":[{"download_url":"u"}]})",
                  errc::missing_field,
                  "pre_agent_downloadables[0].working_dir: required field is missing");
@@ -116,7 +116,7 @@ TEST(validation, downloadable_needs_url_and_working_dir) {
                  "pre_execution_downloadables[0].download_url: required field is missing");
 }
 
-TEST(validation, artifact_upload_response_fields_are_required) {
+TEST(Validation, ArtifactUploadResponseFieldsAreRequired) {
   const std::string p = R"({"message_type":"artifact_upload_response_message",)";
   expect_failure(p + R"("filepath":"/f","presigned_url":"u","content_type":"c"})",
                  errc::missing_field, "filename: required field is missing");
@@ -128,7 +128,7 @@ TEST(validation, artifact_upload_response_fields_are_required) {
                  "content_type: required field is missing");
 }
 
-TEST(validation, result_message_needs_data_with_a_known_type) {
+TEST(Validation, ResultMessageNeedsDataWithAKnownType) {
   const std::string p = R"({"message_type":"result_message",)";
   expect_failure(R"({"message_type":"result_message"})", errc::missing_field,
                  "data: required field is missing");
@@ -149,7 +149,7 @@ TEST(validation, result_message_needs_data_with_a_known_type) {
                  "metadata: expected object, got string");
 }
 
-TEST(validation, error_message_fields) {
+TEST(Validation, ErrorMessageFields) {
   expect_failure(R"({"message_type":"error_message","metadata":{}})", errc::missing_field,
                  "error: required field is missing");
   expect_failure(R"({"message_type":"error_message","error":"e","metadata":[]})", errc::wrong_type,
@@ -159,7 +159,7 @@ TEST(validation, error_message_fields) {
   EXPECT_EQ(std::get<error_message>(*r.msg).metadata.json, "{}");
 }
 
-TEST(validation, assistant_message_fields) {
+TEST(Validation, AssistantMessageFields) {
   expect_failure(R"({"message_type":"assistant_message"})", errc::missing_field,
                  "text_blocks: required field is missing");
   expect_failure(R"({"message_type":"assistant_message","text_blocks":["a",null]})",
@@ -168,7 +168,7 @@ TEST(validation, assistant_message_fields) {
                  "text_blocks: expected array, got string");
 }
 
-TEST(validation, command_output_message_fields) {
+TEST(Validation, CommandOutputMessageFields) {
   const std::string p = R"({"message_type":"command_output_message",)";
   expect_failure(p + R"("text":"t","command":"c"})", errc::missing_field,
                  "stream: required field is missing");
@@ -180,7 +180,7 @@ TEST(validation, command_output_message_fields) {
                  "command: required field is missing");
 }
 
-TEST(validation, heartbeat_message_fields) {
+TEST(Validation, HeartbeatMessageFields) {
   const std::string p = R"({"message_type":"heartbeat_message",)";
   expect_failure(p + R"("elapsed_ms":1})", errc::missing_field, "phase: required field is missing");
   expect_failure(p + R"("phase":"p","elapsed_ms":"1"})", errc::wrong_type,
@@ -191,14 +191,14 @@ TEST(validation, heartbeat_message_fields) {
                  "elapsed_ms: out of range, got 1e300");
 }
 
-TEST(validation, artifact_upload_request_fields) {
+TEST(Validation, ArtifactUploadRequestFields) {
   expect_failure(R"({"message_type":"artifact_upload_request_message","filename":"f"})",
                  errc::missing_field, "filepath: required field is missing");
   expect_failure(R"({"message_type":"artifact_upload_request_message","filepath":"/f"})",
                  errc::missing_field, "filename: required field is missing");
 }
 
-TEST(validation, command_execution_result_fields) {
+TEST(Validation, CommandExecutionResultFields) {
   const std::string p = R"({"message_type":"command_execution_result_message",)";
   expect_failure(R"({"message_type":"command_execution_result_message"})", errc::missing_field,
                  "results: required field is missing");
@@ -215,7 +215,7 @@ TEST(validation, command_execution_result_fields) {
                  errc::wrong_type, "results[0].stdout_truncated: expected boolean, got string");
 }
 
-TEST(validation, exit_code_must_be_an_integer) {
+TEST(Validation, ExitCodeMustBeAnInteger) {
   const std::string p = R"({"message_type":"command_execution_result_message","results":[)";
   expect_failure(p + R"({"command":"a","exit_code":1.5}]})", errc::wrong_type,
                  "results[0].exit_code: expected integer, got number");
@@ -229,7 +229,7 @@ TEST(validation, exit_code_must_be_an_integer) {
                  "results[0].exit_code: out of range, got -2147483649");
 }
 
-TEST(validation, agent_event_message_fields) {
+TEST(Validation, AgentEventMessageFields) {
   expect_failure(R"({"message_type":"agent_event_message","data":{}})", errc::missing_field,
                  "event: required field is missing");
   expect_failure(R"({"message_type":"agent_event_message","event":"usage","data":"x"})",
@@ -239,7 +239,7 @@ TEST(validation, agent_event_message_fields) {
   EXPECT_EQ(std::get<agent_event_message>(*r.msg).data.json, "{}");
 }
 
-TEST(validation, artifact_upload_result_message_fields) {
+TEST(Validation, ArtifactUploadResultMessageFields) {
   const std::string p = R"({"message_type":"artifact_upload_result_message",)";
   expect_failure(p + R"("ok":true})", errc::missing_field, "filepath: required field is missing");
   expect_failure(p + R"("filepath":"/f"})", errc::missing_field, "ok: required field is missing");
@@ -253,12 +253,12 @@ TEST(validation, artifact_upload_result_message_fields) {
 
 // ---- wrong types ------------------------------------------------------------------------------
 
-TEST(validation, wrong_type_names_the_nested_path) {
+TEST(Validation, WrongTypeNamesTheNestedPath) {
   expect_failure(exec_prefix + R"("commands":[{"command":"a"},{"command":"b","cwd":3}]})",
                  errc::wrong_type, "commands[1].cwd: expected string, got number");
 }
 
-TEST(validation, wrong_type_uses_json_type_names) {
+TEST(Validation, WrongTypeUsesJsonTypeNames) {
   expect_failure(invocation_prefix + R"("source_id":true})", errc::wrong_type,
                  "source_id: expected string, got boolean");
   expect_failure(invocation_prefix + R"("source_id":{}})", errc::wrong_type,
@@ -269,13 +269,13 @@ TEST(validation, wrong_type_uses_json_type_names) {
                  "source_id: expected string, got number");
 }
 
-TEST(validation, top_level_string_field_of_wrong_type) {
+TEST(Validation, TopLevelStringFieldOfWrongType) {
   expect_failure(
       R"({"message_type":"invocation_message","system_prompt":"s","user_prompt":5,"model":"m"})",
       errc::wrong_type, "user_prompt: expected string, got number");
 }
 
-TEST(validation, commands_must_be_an_array_of_objects) {
+TEST(Validation, CommandsMustBeAnArrayOfObjects) {
   expect_failure(exec_prefix + R"("commands":"ls"})", errc::wrong_type,
                  "commands: expected array, got string");
   expect_failure(exec_prefix + R"("commands":["ls"]})", errc::wrong_type,
@@ -285,7 +285,7 @@ TEST(validation, commands_must_be_an_array_of_objects) {
                  "post_agent_invocation_commands[0].command: expected string, got number");
 }
 
-TEST(validation, map_values_must_be_strings) {
+TEST(Validation, MapValuesMustBeStrings) {
   expect_failure(invocation_prefix + R"("agent_env":{"OK":"1","FOO":2}})", errc::wrong_type,
                  "agent_env.FOO: expected string, got number");
   expect_failure(invocation_prefix + R"("agent_env":{"FOO":null}})", errc::wrong_type,
@@ -294,12 +294,12 @@ TEST(validation, map_values_must_be_strings) {
                  errc::wrong_type, "commands[0].env.X: expected string, got boolean");
 }
 
-TEST(validation, maps_must_be_objects) {
+TEST(Validation, MapsMustBeObjects) {
   expect_failure(invocation_prefix + R"("agent_env":["FOO=1"]})", errc::wrong_type,
                  "agent_env: expected object, got array");
 }
 
-TEST(validation, string_lists_hold_strings) {
+TEST(Validation, StringListsHoldStrings) {
   expect_failure(exec_prefix + R"("commands":[],"secrets_to_redact":["a",1]})", errc::wrong_type,
                  "secrets_to_redact[1]: expected string, got number");
   expect_failure(exec_prefix + R"("commands":[],"secrets_to_redact":"a"})", errc::wrong_type,
@@ -308,7 +308,7 @@ TEST(validation, string_lists_hold_strings) {
                  "client_capabilities[0]: expected string, got object");
 }
 
-TEST(validation, artifacts_dir_forms_are_typed) {
+TEST(Validation, ArtifactsDirFormsAreTyped) {
   expect_failure(exec_prefix + R"("commands":[],"artifacts_dir":["/a"]})", errc::wrong_type,
                  "artifacts_dir: expected string, got array");
   expect_failure(exec_prefix + R"("commands":[],"artifacts_dirs":"/a"})", errc::wrong_type,
@@ -317,14 +317,14 @@ TEST(validation, artifacts_dir_forms_are_typed) {
                  "artifacts_dirs[1]: expected string, got number");
 }
 
-TEST(validation, downloadable_extract_is_a_boolean) {
+TEST(Validation, DownloadableExtractIsABoolean) {
   expect_failure(
       invocation_prefix +
           R"("pre_agent_downloadables":[{"download_url":"u","working_dir":"w","extract":"no"}]})",
       errc::wrong_type, "pre_agent_downloadables[0].extract: expected boolean, got string");
 }
 
-TEST(validation, timeout_must_be_a_non_negative_number) {
+TEST(Validation, TimeoutMustBeANonNegativeNumber) {
   expect_failure(exec_prefix + R"("commands":[{"command":"a","timeout_s":-1}]})",
                  errc::invalid_value, "commands[0].timeout_s: must be >= 0, got -1");
   expect_failure(exec_prefix + R"("commands":[{"command":"a","timeout_s":-0.5}]})",
@@ -333,12 +333,12 @@ TEST(validation, timeout_must_be_a_non_negative_number) {
                  errc::wrong_type, "commands[0].timeout_s: expected number, got string");
 }
 
-TEST(validation, stdin_extension_is_a_string) {
+TEST(Validation, StdinExtensionIsAString) {
   expect_failure(exec_prefix + R"("commands":[{"command":"a","stdin":["x"]}]})", errc::wrong_type,
                  "commands[0].stdin: expected string, got array");
 }
 
-TEST(validation, first_problem_in_field_order_is_reported) {
+TEST(Validation, FirstProblemInFieldOrderIsReported) {
   // Both user_prompt and model are wrong; the field order of docs/protocol.md decides.
   expect_failure(R"({"message_type":"invocation_message","model":1,"system_prompt":"s"})",
                  errc::missing_field, "user_prompt: required field is missing");
@@ -346,7 +346,7 @@ TEST(validation, first_problem_in_field_order_is_reported) {
 
 // ---- error category ---------------------------------------------------------------------------
 
-TEST(errc_category, name_and_messages) {
+TEST(ErrcCategory, NameAndMessages) {
   EXPECT_STREQ(error_category().name(), "agentrt");
   std::set<std::string> texts;
   for (int v = static_cast<int>(errc::malformed_json); v <= static_cast<int>(errc::not_supported);
@@ -362,7 +362,7 @@ TEST(errc_category, name_and_messages) {
   EXPECT_EQ(make_error_code(errc::busy).message(), "another request is in flight");
 }
 
-TEST(errc_category, converts_implicitly_and_compares) {
+TEST(ErrcCategory, ConvertsImplicitlyAndCompares) {
   const std::error_code ec = errc::wrong_type;
   EXPECT_EQ(ec, errc::wrong_type);
   EXPECT_NE(ec, errc::missing_field);

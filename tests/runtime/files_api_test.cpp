@@ -74,7 +74,7 @@ long status_kib(pid_t pid, const std::string& field) {
   return -1;
 }
 
-class FilesApiTest : public ::testing::Test {
+class FilesApi : public ::testing::Test {
 protected:
   void SetUp() override {
     dir_ = make_temp_dir("agentrt-files-test-");
@@ -98,7 +98,7 @@ protected:
   std::unique_ptr<runtime_process> rt_;
 };
 
-TEST_F(FilesApiTest, WriteCreatesParentsAtomicallyWithModeAndReadsBack) {
+TEST_F(FilesApi, WriteCreatesParentsAtomicallyWithModeAndReadsBack) {
   const auto put = call("PUT", "/files", "path=" + p("a/b/c.txt") + "&mode=0600", "hello\n");
   ASSERT_EQ(put.status, 201) << put.body;
   EXPECT_NE(put.body.find("\"size\":6"), std::string::npos) << put.body;
@@ -129,7 +129,7 @@ TEST_F(FilesApiTest, WriteCreatesParentsAtomicallyWithModeAndReadsBack) {
 // A file name need not be UTF-8, but the JSON answers naming it must be (a JSON text is
 // Unicode): the invalid byte comes back as U+FFFD. Before the one JSON builder, the files
 // API's answers carried the raw byte and did not parse as UTF-8.
-TEST_F(FilesApiTest, AnswersNamingANonUtf8FileAreValidJson) {
+TEST_F(FilesApi, AnswersNamingANonUtf8FileAreValidJson) {
   const std::string name = "bad\xFFname.txt";
   const auto put = call("PUT", "/files", "path=" + p(name), "abc");
   ASSERT_EQ(put.status, 201) << put.body;
@@ -146,7 +146,7 @@ TEST_F(FilesApiTest, AnswersNamingANonUtf8FileAreValidJson) {
   }
 }
 
-TEST_F(FilesApiTest, ChunkedUploadIsWrittenWhole) {
+TEST_F(FilesApi, ChunkedUploadIsWrittenWhole) {
   files_call c;
   c.method = "PUT";
   c.target = "/files?path=" + p("chunked.bin") + "&token=" + token;
@@ -168,7 +168,7 @@ TEST_F(FilesApiTest, ChunkedUploadIsWrittenWhole) {
   EXPECT_TRUE(data == expected);
 }
 
-TEST_F(FilesApiTest, StatListMkdirMoveRemove) {
+TEST_F(FilesApi, StatListMkdirMoveRemove) {
   ASSERT_EQ(call("POST", "/files/mkdir", "path=" + p("d/e") + "&mode=0750").status, 201);
   EXPECT_EQ(call("POST", "/files/mkdir", "path=" + p("d/e")).status, 200); // exists: fine
   ASSERT_EQ(call("PUT", "/files", "path=" + p("d/e/f.txt"), "12345").status, 201);
@@ -212,7 +212,7 @@ TEST_F(FilesApiTest, StatListMkdirMoveRemove) {
   EXPECT_EQ(call("DELETE", "/files", "path=" + p("d")).status, 404);
 }
 
-TEST_F(FilesApiTest, OneGibUpAndDownByteExactWithFlatRss) {
+TEST_F(FilesApi, OneGibUpAndDownByteExactWithFlatRss) {
 #ifdef AGENTRT_SANITIZED
   const std::uint64_t size = 64ULL << 20; // the sanitizers make the pattern check slow
 #else
@@ -268,7 +268,7 @@ TEST_F(FilesApiTest, OneGibUpAndDownByteExactWithFlatRss) {
   EXPECT_LT(hwm, 200 * 1024) << "the runtime's peak RSS grew with the transfer";
 }
 
-TEST_F(FilesApiTest, InterruptedReadResumesWithRange) {
+TEST_F(FilesApi, InterruptedReadResumesWithRange) {
   const std::uint64_t size = 8ULL << 20;
   std::string data(size, '\0');
   fill_pattern(0, data.data(), size);
@@ -307,7 +307,7 @@ TEST_F(FilesApiTest, InterruptedReadResumesWithRange) {
   EXPECT_EQ(r416.header("content-range"), "bytes */" + std::to_string(size));
 }
 
-TEST_F(FilesApiTest, ClientGoneMidUploadLeavesTheOldFileAndNoTemporary) {
+TEST_F(FilesApi, ClientGoneMidUploadLeavesTheOldFileAndNoTemporary) {
   spit(dir_ + "/keep.txt", "old contents");
   files_call c;
   c.method = "PUT";
@@ -343,7 +343,7 @@ TEST_F(FilesApiTest, ClientGoneMidUploadLeavesTheOldFileAndNoTemporary) {
   EXPECT_EQ(names, std::vector<std::string>{"keep.txt"});
 }
 
-TEST_F(FilesApiTest, TokenIsRequired) {
+TEST_F(FilesApi, TokenIsRequired) {
   files_call c;
   c.target = "/files/stat?path=" + p("");
   EXPECT_EQ(files_request(rt_->port(), c).status, 401);
@@ -365,7 +365,7 @@ TEST_F(FilesApiTest, TokenIsRequired) {
   EXPECT_FALSE(fs::exists(dir_ + "/x.txt"));
 }
 
-TEST_F(FilesApiTest, BadPathsAndRequestsGiveClearErrors) {
+TEST_F(FilesApi, BadPathsAndRequestsGiveClearErrors) {
   const auto expect_error = [&](const files_reply& r, int status, const std::string& code) {
     EXPECT_EQ(r.status, status) << r.body;
     EXPECT_NE(r.body.find("\"error\":\"" + code + "\""), std::string::npos) << r.body;
@@ -410,7 +410,7 @@ std::string raw_exchange(int port, const std::string& request) {
   return out;
 }
 
-TEST_F(FilesApiTest, MalformedRequestsAreRefusedOrCut) {
+TEST_F(FilesApi, MalformedRequestsAreRefusedOrCut) {
   const std::string huge_head =
       "GET /files?path=/ HTTP/1.1\r\nX-Pad: " + std::string(20000, 'a') + "\r\n\r\n";
   const std::string big = raw_exchange(rt_->port(), huge_head);
@@ -428,7 +428,7 @@ TEST_F(FilesApiTest, MalformedRequestsAreRefusedOrCut) {
   EXPECT_TRUE(fs::is_empty(dir_)) << "a temporary file or the target was left";
 }
 
-TEST_F(FilesApiTest, DiskFullIs507AndLeavesNothing) {
+TEST_F(FilesApi, DiskFullIs507AndLeavesNothing) {
   std::string why;
   auto tmpfs = scoped_tmpfs::mount(1 << 20, why);
   if (!tmpfs)
@@ -459,7 +459,7 @@ TEST_F(FilesApiTest, DiskFullIs507AndLeavesNothing) {
   EXPECT_LE(tmpfs->used_bytes(), used + 4096);
 }
 
-TEST_F(FilesApiTest, DirectoryDownloadsAsTarAndUploadsBack) {
+TEST_F(FilesApi, DirectoryDownloadsAsTarAndUploadsBack) {
   fs::create_directories(dir_ + "/src/sub");
   spit(dir_ + "/src/top.txt", "top");
   std::string big(300 * 1024, '\0');
@@ -489,8 +489,7 @@ TEST_F(FilesApiTest, DirectoryDownloadsAsTarAndUploadsBack) {
 
 // Every hostile archive of archive_extractor_test.cpp, through PUT /files?format=tar: refused
 // with the extractor's own message, and nothing outside the destination.
-class FilesApiHostile : public FilesApiTest,
-                        public ::testing::WithParamInterface<af::hostile_case> {};
+class FilesApiHostile : public FilesApi, public ::testing::WithParamInterface<af::hostile_case> {};
 
 TEST_P(FilesApiHostile, RefusedThroughTarUpload) {
   const af::hostile_case& c = GetParam();
@@ -532,7 +531,7 @@ TEST_P(FilesApiHostile, RefusedThroughTarUpload) {
 INSTANTIATE_TEST_SUITE_P(Files, FilesApiHostile, ::testing::ValuesIn(af::hostile_cases),
                          [](const auto& info) { return std::string(info.param.label); });
 
-TEST_F(FilesApiTest, TarUploadOverTheLimitIs413) {
+TEST_F(FilesApi, TarUploadOverTheLimitIs413) {
   rt_.reset();
   rt_ = std::make_unique<runtime_process>(
       std::vector<std::string>{"--token", token, "--extract-max-bytes", "100000"});
@@ -548,7 +547,7 @@ TEST_F(FilesApiTest, TarUploadOverTheLimitIs413) {
 }
 
 // Writes never follow a symlink, wherever it is in the path; reads without --files-root do.
-TEST_F(FilesApiTest, WritesNeverFollowSymlinks) {
+TEST_F(FilesApi, WritesNeverFollowSymlinks) {
   const std::string victim = dir_ + "/victim";
   fs::create_directories(victim);
   spit(victim + "/file", "precious");

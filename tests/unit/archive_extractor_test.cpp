@@ -51,7 +51,7 @@ unsigned perm_of(const fs::path& p) {
 
 // Every test gets tmp/ (archives live here), tmp/root/ and the destination tmp/root/work, so
 // an escape by one or two levels lands somewhere the test can see.
-class ArchiveTest : public ::testing::Test {
+class ArchiveExtractor : public ::testing::Test {
 protected:
   void SetUp() override {
     std::string tmpl = (fs::temp_directory_path() / "agentrt-archive-test-XXXXXX").string();
@@ -106,7 +106,7 @@ protected:
 // ---------------------------------------------------------------------------------------------
 // Round trip per format.
 
-class ArchiveRoundTrip : public ArchiveTest,
+class ArchiveRoundTrip : public ArchiveExtractor,
                          public ::testing::WithParamInterface<archive_format> {};
 
 TEST_P(ArchiveRoundTrip, ContentsModesAndLinksSurvive) {
@@ -192,7 +192,8 @@ INSTANTIATE_TEST_SUITE_P(Archive, ArchiveRoundTrip,
 
 // ---------------------------------------------------------------------------------------------
 
-class ArchiveHostile : public ArchiveTest, public ::testing::WithParamInterface<hostile_case> {};
+class ArchiveHostile : public ArchiveExtractor,
+                       public ::testing::WithParamInterface<hostile_case> {};
 
 TEST_P(ArchiveHostile, RefusedAndNothingOutside) {
   const hostile_case& c = GetParam();
@@ -226,7 +227,7 @@ INSTANTIATE_TEST_SUITE_P(Archive, ArchiveHostile, ::testing::ValuesIn(hostile_ca
 
 // A symlink already in the destination (made by the user, or raced in) is never written
 // through either: the O_NOFOLLOW walk refuses it whatever its target.
-TEST_F(ArchiveTest, PreexistingSymlinkInDestinationIsNotFollowed) {
+TEST_F(ArchiveExtractor, PreexistingSymlinkInDestinationIsNotFollowed) {
   fs::create_directories(dest_);
   fs::create_directories(tmp_ / "victim.dir");
   fs::create_directory_symlink(tmp_ / "victim.dir", dest_ / "evil");
@@ -237,7 +238,7 @@ TEST_F(ArchiveTest, PreexistingSymlinkInDestinationIsNotFollowed) {
   EXPECT_TRUE(fs::is_empty(tmp_ / "victim.dir"));
 }
 
-TEST_F(ArchiveTest, FileEntryReplacesASymlinkInsteadOfWritingThroughIt) {
+TEST_F(ArchiveExtractor, FileEntryReplacesASymlinkInsteadOfWritingThroughIt) {
   fs::create_directories(dest_);
   { std::ofstream(tmp_ / "victim.txt") << "original"; }
   fs::create_symlink(tmp_ / "victim.txt", dest_ / "name");
@@ -249,7 +250,7 @@ TEST_F(ArchiveTest, FileEntryReplacesASymlinkInsteadOfWritingThroughIt) {
   EXPECT_EQ(slurp(dest_ / "name"), "new");
 }
 
-TEST_F(ArchiveTest, RepeatedNameLastCopyWinsAndBreaksHardlinks) {
+TEST_F(ArchiveExtractor, RepeatedNameLastCopyWinsAndBreaksHardlinks) {
   const fs::path archive =
       make("dup.tar", archive_format::tar,
            {{"a", kind::file, "first"}, {"b", kind::hardlink, "a"}, {"b", kind::file, "second"}});
@@ -262,7 +263,7 @@ TEST_F(ArchiveTest, RepeatedNameLastCopyWinsAndBreaksHardlinks) {
 // ---------------------------------------------------------------------------------------------
 // Limits.
 
-TEST_F(ArchiveTest, TooManyEntries) {
+TEST_F(ArchiveExtractor, TooManyEntries) {
   std::vector<spec> entries;
   for (int i = 0; i < 20; i++)
     entries.push_back({"f" + std::to_string(i), kind::file, "x"});
@@ -278,7 +279,7 @@ TEST_F(ArchiveTest, TooManyEntries) {
   expect_nothing_outside();
 }
 
-TEST_F(ArchiveTest, TotalBytesOverTheLimit) {
+TEST_F(ArchiveExtractor, TotalBytesOverTheLimit) {
   const std::string mib = noise(1 << 20, 3);
   const fs::path archive =
       make("big.tar.gz", archive_format::tar_gz,
@@ -298,7 +299,7 @@ TEST_F(ArchiveTest, TotalBytesOverTheLimit) {
 // Deflate squeezes zeros ~1000:1, so 128 MiB of them is a ~130 KB zip (a 1 GiB one would take
 // ~10 s to write here, which tests nothing more). Extraction must stop right after the grace
 // megabyte, not after 128 MiB.
-TEST_F(ArchiveTest, ZipBombStopsEarly) {
+TEST_F(ArchiveExtractor, ZipBombStopsEarly) {
   const fs::path archive =
       make("bomb.zip", archive_format::zip,
            {{"ok.txt", kind::file, "fine"}, {"zeros.bin", kind::file, "", 0644, 128ULL << 20}});
@@ -314,7 +315,7 @@ TEST_F(ArchiveTest, ZipBombStopsEarly) {
 }
 
 // zstd writes 1 GiB of zeros in well under a second, into ~40 KB.
-TEST_F(ArchiveTest, OneGibTarZstBombStopsEarly) {
+TEST_F(ArchiveExtractor, OneGibTarZstBombStopsEarly) {
   const fs::path archive = make("bomb.tar.zst", archive_format::tar_zst,
                                 {{"zeros.bin", kind::file, "", 0644, 1ULL << 30}});
   if (!skip_reason_.empty())
@@ -328,7 +329,7 @@ TEST_F(ArchiveTest, OneGibTarZstBombStopsEarly) {
   expect_nothing_outside();
 }
 
-TEST_F(ArchiveTest, TarGzBombStopsEarly) {
+TEST_F(ArchiveExtractor, TarGzBombStopsEarly) {
   const fs::path archive = make("bomb.tar.gz", archive_format::tar_gz,
                                 {{"zeros.bin", kind::file, "", 0644, 64ULL << 20}});
   const ax::extract_result r = extract(archive);
@@ -339,7 +340,7 @@ TEST_F(ArchiveTest, TarGzBombStopsEarly) {
 
 // LZMA inside 7z; the 7z reader seeks (header at the end), so this checks that the consumed
 // byte count still means "compressed bytes read so far".
-TEST_F(ArchiveTest, SevenZipBombStopsEarly) {
+TEST_F(ArchiveExtractor, SevenZipBombStopsEarly) {
   const fs::path archive = make("bomb.7z", archive_format::seven_zip,
                                 {{"zeros.bin", kind::file, "", 0644, 48ULL << 20}});
   ASSERT_LT(fs::file_size(archive), 1u << 20);
@@ -349,7 +350,7 @@ TEST_F(ArchiveTest, SevenZipBombStopsEarly) {
   EXPECT_FALSE(fs::exists(dest_ / "zeros.bin"));
 }
 
-TEST_F(ArchiveTest, SparseTarEntryKeepsItsHoles) {
+TEST_F(ArchiveExtractor, SparseTarEntryKeepsItsHoles) {
   const std::string block = noise(4096, 13);
   const fs::path archive = make("sparse.tar", archive_format::tar,
                                 {{"sparse.img", kind::file, block, 0644, 4ULL << 20, 1 << 20}});
@@ -369,7 +370,7 @@ TEST_F(ArchiveTest, SparseTarEntryKeepsItsHoles) {
   EXPECT_EQ(r.bytes, 4u << 20) << "holes count towards the size limit";
 }
 
-TEST_F(ArchiveTest, SparseEntryCountsItsHolesAgainstTheLimit) {
+TEST_F(ArchiveExtractor, SparseEntryCountsItsHolesAgainstTheLimit) {
   const fs::path archive = make("sparse-bomb.tar", archive_format::tar,
                                 {{"huge.img", kind::file, "x", 0644, 64ULL << 20, 0}});
   ASSERT_LT(fs::file_size(archive), 64u << 10);
@@ -380,7 +381,7 @@ TEST_F(ArchiveTest, SparseEntryCountsItsHolesAgainstTheLimit) {
   EXPECT_FALSE(fs::exists(dest_ / "huge.img"));
 }
 
-TEST_F(ArchiveTest, SmallHighlyCompressibleArchivePasses) {
+TEST_F(ArchiveExtractor, SmallHighlyCompressibleArchivePasses) {
   const fs::path archive =
       make("small.zip", archive_format::zip, {{"zeros.bin", kind::file, "", 0644, 512 * 1024}});
   const ax::extract_result r = extract(archive);
@@ -391,7 +392,7 @@ TEST_F(ArchiveTest, SmallHighlyCompressibleArchivePasses) {
 // ---------------------------------------------------------------------------------------------
 // Corrupt, mislabelled and unusual input.
 
-TEST_F(ArchiveTest, TruncatedTarGzIsAClearError) {
+TEST_F(ArchiveExtractor, TruncatedTarGzIsAClearError) {
   const fs::path archive =
       make("cut.tar.gz", archive_format::tar_gz, {{"data.bin", kind::file, noise(1 << 20, 9)}});
   fs::resize_file(archive, fs::file_size(archive) / 2);
@@ -402,7 +403,7 @@ TEST_F(ArchiveTest, TruncatedTarGzIsAClearError) {
   EXPECT_FALSE(fs::exists(dest_ / "data.bin"));
 }
 
-TEST_F(ArchiveTest, TruncatedZipIsAClearError) {
+TEST_F(ArchiveExtractor, TruncatedZipIsAClearError) {
   const fs::path archive =
       make("cut.zip", archive_format::zip, {{"data.bin", kind::file, noise(1 << 20, 11)}});
   fs::resize_file(archive, fs::file_size(archive) / 2);
@@ -413,7 +414,7 @@ TEST_F(ArchiveTest, TruncatedZipIsAClearError) {
   EXPECT_FALSE(fs::exists(dest_ / "data.bin"));
 }
 
-TEST_F(ArchiveTest, CorruptedZipDataFailsTheCrcCheck) {
+TEST_F(ArchiveExtractor, CorruptedZipDataFailsTheCrcCheck) {
   const std::string payload = noise(64 * 1024, 5);
   const fs::path archive = make("crc.zip", archive_format::zip, {{"d.bin", kind::file, payload}});
   std::string bytes = slurp(archive);
@@ -424,7 +425,7 @@ TEST_F(ArchiveTest, CorruptedZipDataFailsTheCrcCheck) {
   EXPECT_FALSE(fs::exists(dest_ / "d.bin"));
 }
 
-TEST_F(ArchiveTest, NonArchiveNamedZip) {
+TEST_F(ArchiveExtractor, NonArchiveNamedZip) {
   const fs::path archive = tmp_ / "x.zip";
   { std::ofstream(archive) << "this is a text file, not a zip archive at all\n"; }
   const ax::extract_result r = extract(archive);
@@ -433,7 +434,7 @@ TEST_F(ArchiveTest, NonArchiveNamedZip) {
   EXPECT_FALSE(fs::exists(dest_) && !fs::is_empty(dest_));
 }
 
-TEST_F(ArchiveTest, EmptyFileNamedZip) {
+TEST_F(ArchiveExtractor, EmptyFileNamedZip) {
   const fs::path archive = tmp_ / "empty.zip";
   { std::ofstream{archive}; }
   const ax::extract_result r = extract(archive);
@@ -441,7 +442,7 @@ TEST_F(ArchiveTest, EmptyFileNamedZip) {
   EXPECT_NE(r.error.find("not a zip archive"), std::string::npos) << r.error;
 }
 
-TEST_F(ArchiveTest, TarNamedZipIsRefused) {
+TEST_F(ArchiveExtractor, TarNamedZipIsRefused) {
   const fs::path tar = make("real.tar", archive_format::tar, {{"a", kind::file, "x"}});
   const fs::path archive = tmp_ / "fake.zip";
   fs::rename(tar, archive);
@@ -452,7 +453,7 @@ TEST_F(ArchiveTest, TarNamedZipIsRefused) {
   EXPECT_FALSE(fs::exists(dest_ / "a"));
 }
 
-TEST_F(ArchiveTest, CompressionFilterIsNotHeldToTheName) {
+TEST_F(ArchiveExtractor, CompressionFilterIsNotHeldToTheName) {
   const fs::path gz = make("real.tar.gz", archive_format::tar_gz, {{"a", kind::file, "x"}});
   const fs::path archive = tmp_ / "plain.tar";
   fs::rename(gz, archive);
@@ -462,7 +463,7 @@ TEST_F(ArchiveTest, CompressionFilterIsNotHeldToTheName) {
   EXPECT_EQ(slurp(dest_ / "a"), "x");
 }
 
-TEST_F(ArchiveTest, NameWithoutExtensionIsRecognisedByContent) {
+TEST_F(ArchiveExtractor, NameWithoutExtensionIsRecognisedByContent) {
   const fs::path xz = make("real.tar.xz", archive_format::tar_xz, {{"d/a", kind::file, "x"}});
   const fs::path archive = tmp_ / "download.bin";
   fs::rename(xz, archive);
@@ -474,7 +475,7 @@ TEST_F(ArchiveTest, NameWithoutExtensionIsRecognisedByContent) {
   EXPECT_EQ(slurp(dest_ / "d/a"), "x");
 }
 
-TEST_F(ArchiveTest, EmptyArchivesSucceed) {
+TEST_F(ArchiveExtractor, EmptyArchivesSucceed) {
   const fs::path tar = make("none.tar", archive_format::tar, {});
   ax::extract_result r = extract(tar);
   EXPECT_TRUE(r.ok()) << r.error;
@@ -485,7 +486,7 @@ TEST_F(ArchiveTest, EmptyArchivesSucceed) {
   EXPECT_EQ(r.format, archive_format::zip);
 }
 
-TEST_F(ArchiveTest, DotEntriesAndExistingDestinationAreFine) {
+TEST_F(ArchiveExtractor, DotEntriesAndExistingDestinationAreFine) {
   fs::create_directories(dest_ / "keep");
   { std::ofstream(dest_ / "keep/mine.txt") << "mine"; }
   const fs::path archive = make("dots.tar", archive_format::tar,
@@ -499,13 +500,13 @@ TEST_F(ArchiveTest, DotEntriesAndExistingDestinationAreFine) {
   expect_nothing_outside();
 }
 
-TEST_F(ArchiveTest, MissingArchiveFile) {
+TEST_F(ArchiveExtractor, MissingArchiveFile) {
   const ax::extract_result r = extract(tmp_ / "nope.zip");
   EXPECT_EQ(r.ec, std::error_code(ENOENT, std::system_category())) << r.error;
   EXPECT_NE(r.error.find("nope.zip"), std::string::npos) << r.error;
 }
 
-TEST_F(ArchiveTest, FifoInsteadOfAnArchiveDoesNotHang) {
+TEST_F(ArchiveExtractor, FifoInsteadOfAnArchiveDoesNotHang) {
   const fs::path fifo = tmp_ / "pipe.zip";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   const ax::extract_result r = extract(fifo);
@@ -514,7 +515,7 @@ TEST_F(ArchiveTest, FifoInsteadOfAnArchiveDoesNotHang) {
   EXPECT_FALSE(ax::looks_like_archive(fifo.string()));
 }
 
-TEST_F(ArchiveTest, CancelledBeforeStart) {
+TEST_F(ArchiveExtractor, CancelledBeforeStart) {
   const fs::path archive = make("c.zip", archive_format::zip, {{"a", kind::file, "x"}});
   const runtime::util::cancel_token cancel;
   cancel.cancel();
@@ -525,7 +526,7 @@ TEST_F(ArchiveTest, CancelledBeforeStart) {
   EXPECT_FALSE(fs::exists(dest_ / "a"));
 }
 
-TEST_F(ArchiveTest, CancelledMidEntryRemovesThePartialFile) {
+TEST_F(ArchiveExtractor, CancelledMidEntryRemovesThePartialFile) {
   const fs::path archive =
       make("c.tar", archive_format::tar,
            {{"first", kind::file, "1"}, {"big", kind::file, noise(8 << 20, 1)}});
@@ -576,7 +577,7 @@ TEST(ArchiveFormat, FromName) {
   }
 }
 
-TEST_F(ArchiveTest, LooksLikeArchiveSniffsContent) {
+TEST_F(ArchiveExtractor, LooksLikeArchiveSniffsContent) {
   const std::vector<spec> one = {{"a.txt", kind::file, "hello"}};
   const std::pair<const char*, archive_format> archives[] = {
       {"s-zip", archive_format::zip},      {"s-tar", archive_format::tar},

@@ -101,7 +101,7 @@ struct run_outcome {
   bool on_io_thread = false;
 };
 
-class DownloadTest : public ::testing::Test {
+class Downloader : public ::testing::Test {
 protected:
   // Production limits, except the backoff that would make every retry test take seconds.
   static tr::transfer_options fast_options() {
@@ -153,7 +153,7 @@ protected:
   temp_dir tmp_;
 };
 
-TEST_F(DownloadTest, StreamsBodyByteExact) {
+TEST_F(Downloader, StreamsBodyByteExact) {
   const std::uint64_t size = 3 * 1024 * 1024 + 17;
   server_.route("/data/blob.bin", http_response::generated(size));
   const auto out = run(server_.url("/data/blob.bin"), tmp_.path);
@@ -168,7 +168,7 @@ TEST_F(DownloadTest, StreamsBodyByteExact) {
   EXPECT_EQ(entries(tmp_.path), std::vector<std::string>{"blob.bin"});
 }
 
-TEST_F(DownloadTest, ReplacesExistingFile) {
+TEST_F(Downloader, ReplacesExistingFile) {
   server_.route("/f.txt", http_response::with_status(200, "new"));
   std::ofstream(tmp_.path + "/f.txt") << "old contents";
   const auto out = run(server_.url("/f.txt"), tmp_.path);
@@ -176,7 +176,7 @@ TEST_F(DownloadTest, ReplacesExistingFile) {
   EXPECT_EQ(read_file(tmp_.path + "/f.txt"), "new");
 }
 
-TEST_F(DownloadTest, CreatesMissingWorkingDir) {
+TEST_F(Downloader, CreatesMissingWorkingDir) {
   server_.route("/x.txt", http_response::with_status(200, "hello"));
   const std::string dir = tmp_.path + "/a/b/c";
   const auto out = run(server_.url("/x.txt"), dir);
@@ -184,7 +184,7 @@ TEST_F(DownloadTest, CreatesMissingWorkingDir) {
   EXPECT_EQ(read_file(dir + "/x.txt"), "hello");
 }
 
-TEST_F(DownloadTest, NotFoundNamesUrlAndStatus) {
+TEST_F(Downloader, NotFoundNamesUrlAndStatus) {
   server_.route("/missing.zip", http_response::with_status(404, "no such object"));
   const std::string url = server_.url("/missing.zip");
   const auto out = run(url, tmp_.path);
@@ -196,7 +196,7 @@ TEST_F(DownloadTest, NotFoundNamesUrlAndStatus) {
   EXPECT_TRUE(entries(tmp_.path).empty());
 }
 
-TEST_F(DownloadTest, RetriesAfterServerError) {
+TEST_F(Downloader, RetriesAfterServerError) {
   server_.route("/r.bin",
                 {http_response::with_status(500, "oops"), http_response::generated(4096)});
   const auto out = run(server_.url("/r.bin"), tmp_.path);
@@ -206,7 +206,7 @@ TEST_F(DownloadTest, RetriesAfterServerError) {
   EXPECT_TRUE(read_file(out.result.path) == generated(4096));
 }
 
-TEST_F(DownloadTest, GivesUpAfterRetryLimitOnServerErrors) {
+TEST_F(Downloader, GivesUpAfterRetryLimitOnServerErrors) {
   server_.route("/down.bin", http_response::with_status(503));
   auto options = fast_options();
   options.initial_backoff = 40ms;
@@ -222,14 +222,14 @@ TEST_F(DownloadTest, GivesUpAfterRetryLimitOnServerErrors) {
   EXPECT_TRUE(entries(tmp_.path).empty());
 }
 
-TEST_F(DownloadTest, ClientErrorsAreNotRetried) {
+TEST_F(Downloader, ClientErrorsAreNotRetried) {
   server_.route("/forbidden", http_response::with_status(403));
   const auto out = run(server_.url("/forbidden"), tmp_.path);
   EXPECT_EQ(out.result.http_status, 403);
   EXPECT_EQ(server_.request_count("/forbidden"), 1u);
 }
 
-TEST_F(DownloadTest, FollowsRedirectAndKeepsOriginalName) {
+TEST_F(Downloader, FollowsRedirectAndKeepsOriginalName) {
   server_.route("/old/name.tar", http_response::redirect(server_.url("/new/other.tar")));
   server_.route("/new/other.tar", http_response::generated(100000));
   const auto out = run(server_.url("/old/name.tar"), tmp_.path);
@@ -239,7 +239,7 @@ TEST_F(DownloadTest, FollowsRedirectAndKeepsOriginalName) {
   EXPECT_EQ(server_.request_count("/new/other.tar"), 1u);
 }
 
-TEST_F(DownloadTest, RedirectLoopStopsAtLimit) {
+TEST_F(Downloader, RedirectLoopStopsAtLimit) {
   server_.route("/loop", http_response::redirect("/loop"));
   const auto out = run(server_.url("/loop"), tmp_.path);
   EXPECT_EQ(out.result.failure, tr::transfer_failure::transport);
@@ -248,7 +248,7 @@ TEST_F(DownloadTest, RedirectLoopStopsAtLimit) {
   EXPECT_TRUE(entries(tmp_.path).empty());
 }
 
-TEST_F(DownloadTest, RedirectToFileUrlIsRefused) {
+TEST_F(Downloader, RedirectToFileUrlIsRefused) {
   temp_dir src;
   std::ofstream(src.path + "/secret") << "do not leak";
   server_.route("/sneaky", http_response::redirect("file://" + src.path + "/secret"));
@@ -257,7 +257,7 @@ TEST_F(DownloadTest, RedirectToFileUrlIsRefused) {
   EXPECT_TRUE(entries(tmp_.path).empty());
 }
 
-TEST_F(DownloadTest, FileUrl) {
+TEST_F(Downloader, FileUrl) {
   temp_dir src;
   const std::string content = generated(200000);
   std::ofstream(src.path + "/in put.dat", std::ios::binary) << content;
@@ -268,7 +268,7 @@ TEST_F(DownloadTest, FileUrl) {
   EXPECT_TRUE(read_file(out.result.path) == content);
 }
 
-TEST_F(DownloadTest, MissingFileUrlFailsWithoutRetry) {
+TEST_F(Downloader, MissingFileUrlFailsWithoutRetry) {
   const std::string url = "file://" + tmp_.path + "/nope.txt";
   const auto out = run(url, tmp_.path + "/out");
   EXPECT_EQ(out.result.failure, tr::transfer_failure::transport);
@@ -278,7 +278,7 @@ TEST_F(DownloadTest, MissingFileUrlFailsWithoutRetry) {
   EXPECT_TRUE(entries(tmp_.path + "/out").empty());
 }
 
-TEST_F(DownloadTest, StalledBodyHitsLowSpeedTimeout) {
+TEST_F(Downloader, StalledBodyHitsLowSpeedTimeout) {
   server_.route("/slow.bin", [] {
     auto r = http_response::generated(1000000);
     r.stall_after = 1000;
@@ -294,7 +294,7 @@ TEST_F(DownloadTest, StalledBodyHitsLowSpeedTimeout) {
   EXPECT_TRUE(entries(tmp_.path).empty());
 }
 
-TEST_F(DownloadTest, SilentServerHitsLowSpeedTimeout) {
+TEST_F(Downloader, SilentServerHitsLowSpeedTimeout) {
   server_.route("/silent", [] {
     auto r = http_response::generated(10);
     r.hang = true;
@@ -310,7 +310,7 @@ TEST_F(DownloadTest, SilentServerHitsLowSpeedTimeout) {
   EXPECT_LT(out.elapsed, 4s);
 }
 
-TEST_F(DownloadTest, CancelMidDownloadIsPromptAndCleansUp) {
+TEST_F(Downloader, CancelMidDownloadIsPromptAndCleansUp) {
   server_.route("/big.bin", [] {
     auto r = http_response::generated(50 * 1000 * 1000);
     r.bytes_per_second = 100000;
@@ -323,7 +323,7 @@ TEST_F(DownloadTest, CancelMidDownloadIsPromptAndCleansUp) {
   EXPECT_TRUE(entries(tmp_.path).empty());
 }
 
-TEST_F(DownloadTest, CancelWhileServerIsStalledIsPrompt) {
+TEST_F(Downloader, CancelWhileServerIsStalledIsPrompt) {
   server_.route("/stuck.bin", [] {
     auto r = http_response::generated(1000000);
     r.stall_after = 10;
@@ -336,7 +336,7 @@ TEST_F(DownloadTest, CancelWhileServerIsStalledIsPrompt) {
   EXPECT_TRUE(entries(tmp_.path).empty());
 }
 
-TEST_F(DownloadTest, CancelDuringBackoffIsPrompt) {
+TEST_F(Downloader, CancelDuringBackoffIsPrompt) {
   server_.route("/flaky", http_response::with_status(500));
   auto options = fast_options();
   options.initial_backoff = 10s;
@@ -347,7 +347,7 @@ TEST_F(DownloadTest, CancelDuringBackoffIsPrompt) {
   EXPECT_EQ(server_.request_count("/flaky"), 1u);
 }
 
-TEST_F(DownloadTest, HostileFileNamesAreRefusedBeforeAnyIo) {
+TEST_F(Downloader, HostileFileNamesAreRefusedBeforeAnyIo) {
   const std::string base = "http://127.0.0.1:" + std::to_string(server_.port());
   const std::vector<std::string> urls = {
       base + "/..%2F..%2Fetc%2Fx",
@@ -375,7 +375,7 @@ TEST_F(DownloadTest, HostileFileNamesAreRefusedBeforeAnyIo) {
   EXPECT_TRUE(entries(tmp_.path).empty());
 }
 
-TEST_F(DownloadTest, RefusalTextShowsDecodedName) {
+TEST_F(Downloader, RefusalTextShowsDecodedName) {
   const std::string url = server_.url("/..%2F..%2Fetc%2Fx");
   const auto out = run(url, tmp_.path);
   EXPECT_NE(out.result.error.find("\"../../etc/x\""), std::string::npos) << out.result.error;
@@ -383,7 +383,7 @@ TEST_F(DownloadTest, RefusalTextShowsDecodedName) {
   EXPECT_NE(nul.result.error.find("\"a\\0b\""), std::string::npos) << nul.result.error;
 }
 
-TEST_F(DownloadTest, NameIsDecodedLastSegmentWithoutQueryOrFragment) {
+TEST_F(Downloader, NameIsDecodedLastSegmentWithoutQueryOrFragment) {
   server_.route("/files/my%20report.pdf", http_response::with_status(200, "pdf"));
   const auto out = run(server_.url("/files/my%20report.pdf?X-Sig=a/b#frag"), tmp_.path);
   ASSERT_TRUE(out.result.ok()) << out.result.error;
@@ -392,13 +392,13 @@ TEST_F(DownloadTest, NameIsDecodedLastSegmentWithoutQueryOrFragment) {
   EXPECT_EQ(server_.requests().back().target, "/files/my%20report.pdf?X-Sig=a/b");
 }
 
-TEST_F(DownloadTest, UnsupportedSchemeIsRefused) {
+TEST_F(Downloader, UnsupportedSchemeIsRefused) {
   const auto out = run("ftp://127.0.0.1/file.txt", tmp_.path + "/wd");
   EXPECT_EQ(out.result.failure, tr::transfer_failure::refused);
   EXPECT_FALSE(fs::exists(tmp_.path + "/wd"));
 }
 
-TEST_F(DownloadTest, PlantedPartSymlinkIsNotFollowed) {
+TEST_F(Downloader, PlantedPartSymlinkIsNotFollowed) {
   temp_dir other;
   const std::string victim = other.path + "/victim";
   std::ofstream(victim) << "precious";
@@ -410,7 +410,7 @@ TEST_F(DownloadTest, PlantedPartSymlinkIsNotFollowed) {
   EXPECT_EQ(entries(tmp_.path), std::vector<std::string>{"f.bin"});
 }
 
-TEST_F(DownloadTest, UnreachableHostGivesClearErrorAfterRetries) {
+TEST_F(Downloader, UnreachableHostGivesClearErrorAfterRetries) {
   const std::string url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/x.zip";
   auto options = fast_options();
   options.max_retries = 2;
@@ -425,7 +425,7 @@ TEST_F(DownloadTest, UnreachableHostGivesClearErrorAfterRetries) {
   EXPECT_TRUE(entries(tmp_.path).empty());
 }
 
-TEST_F(DownloadTest, ResetMidBodyIsRetried) {
+TEST_F(Downloader, ResetMidBodyIsRetried) {
   const std::uint64_t size = 2 * 1024 * 1024;
   auto broken = http_response::generated(size);
   broken.reset_after = 300000;
@@ -436,7 +436,7 @@ TEST_F(DownloadTest, ResetMidBodyIsRetried) {
   EXPECT_TRUE(read_file(out.result.path) == generated(size));
 }
 
-TEST_F(DownloadTest, ResetMidBodyEveryTimeFails) {
+TEST_F(Downloader, ResetMidBodyEveryTimeFails) {
   auto broken = http_response::generated(2 * 1024 * 1024);
   broken.reset_after = 300000;
   server_.route("/reset.bin", broken);
@@ -451,7 +451,7 @@ TEST_F(DownloadTest, ResetMidBodyEveryTimeFails) {
 
 // Disk full is simulated with RLIMIT_FSIZE: write() then fails with EFBIG, through the same
 // short-write path as ENOSPC.
-TEST_F(DownloadTest, WriteErrorIsReportedAndPartialRemoved) {
+TEST_F(Downloader, WriteErrorIsReportedAndPartialRemoved) {
   server_.route("/huge.bin", http_response::generated(4 * 1024 * 1024));
   struct fsize_limit {
     rlimit saved{};
@@ -482,7 +482,7 @@ TEST_F(DownloadTest, WriteErrorIsReportedAndPartialRemoved) {
   EXPECT_TRUE(entries(tmp_.path).empty());
 }
 
-TEST_F(DownloadTest, Large1GiBDownload) {
+TEST_F(Downloader, Large1GiBDownload) {
   const std::uint64_t size = 1ull << 30;
   server_.route("/large.bin", http_response::generated(size));
   const auto out = run(server_.url("/large.bin"), tmp_.path);
@@ -503,7 +503,7 @@ TEST_F(DownloadTest, Large1GiBDownload) {
 }
 
 // One byte every 0.9 s is never a silent second, so only an average over a window catches it.
-TEST_F(DownloadTest, LowSpeedLimitTripsADrippingServer) {
+TEST_F(Downloader, LowSpeedLimitTripsADrippingServer) {
   server_.route("/drip.bin", [] {
     auto r = http_response::generated(1000);
     r.byte_interval = 900ms;
@@ -527,7 +527,7 @@ TEST_F(DownloadTest, LowSpeedLimitTripsADrippingServer) {
 
 // Refused from the Content-Length before the body when there is one; otherwise once the limit
 // is passed (an endless body without Content-Length).
-TEST_F(DownloadTest, BodyOverTheLimitIsRefused) {
+TEST_F(Downloader, BodyOverTheLimitIsRefused) {
   auto endless = http_response::generated(1ull << 50);
   endless.close_delimited = true;
   server_.route("/announced.bin", http_response::generated(10 << 20));
@@ -551,7 +551,7 @@ TEST_F(DownloadTest, BodyOverTheLimitIsRefused) {
   }
 }
 
-TEST_F(DownloadTest, FileUrlOverTheLimitIsRefused) {
+TEST_F(Downloader, FileUrlOverTheLimitIsRefused) {
   temp_dir src;
   std::ofstream(src.path + "/big.dat", std::ios::binary) << generated(5000);
   auto options = fast_options();
@@ -562,7 +562,7 @@ TEST_F(DownloadTest, FileUrlOverTheLimitIsRefused) {
 }
 
 // curl would open the FIFO and wait for a writer forever, holding a transfer thread.
-TEST_F(DownloadTest, FileUrlNamingAFifoIsRefusedAtOnce) {
+TEST_F(Downloader, FileUrlNamingAFifoIsRefusedAtOnce) {
   temp_dir src;
   ASSERT_EQ(::mkfifo((src.path + "/pipe").c_str(), 0600), 0);
   const std::string url = "file://" + src.path + "/pipe";
@@ -575,7 +575,7 @@ TEST_F(DownloadTest, FileUrlNamingAFifoIsRefusedAtOnce) {
               static_cast<long long>(out.elapsed.count()));
 }
 
-TEST_F(DownloadTest, UserinfoIsHiddenInEveryText) {
+TEST_F(Downloader, UserinfoIsHiddenInEveryText) {
   server_.route("/missing.bin", http_response::with_status(404));
   const std::string port = std::to_string(server_.port());
   const auto out = run("http://alice:hunter2-secret@127.0.0.1:" + port + "/missing.bin", tmp_.path);
@@ -598,7 +598,7 @@ TEST_F(DownloadTest, UserinfoIsHiddenInEveryText) {
 
 // Six downloads dripping a byte every 0.9 s and a small one started after them, on one engine:
 // the small one finishes while all six are still running.
-TEST_F(DownloadTest, SlowDownloadsDoNotHoldUpASmallOne) {
+TEST_F(Downloader, SlowDownloadsDoNotHoldUpASmallOne) {
   constexpr int slow = 6;
   server_.route("/drip.bin", [] {
     auto r = http_response::generated(1000);

@@ -10,7 +10,7 @@
 namespace agentrt::runtime::files {
 namespace {
 
-TEST(files_errc, a_code_has_its_wire_name_status_and_text) {
+TEST(FilesErrc, ACodeHasItsWireNameStatusAndText) {
   const std::error_code ec = files_errc::not_found;
   EXPECT_EQ(ec.category(), files_category());
   EXPECT_STREQ(ec.category().name(), "files");
@@ -22,14 +22,14 @@ TEST(files_errc, a_code_has_its_wire_name_status_and_text) {
   EXPECT_EQ(http_status(files_errc::head_too_large), 431);
 }
 
-TEST(files_errc, an_error_of_another_category_is_an_io_error) {
+TEST(FilesErrc, AnErrorOfAnotherCategoryIsAnIoError) {
   const std::error_code ec(EIO, std::generic_category());
   EXPECT_STREQ(wire_code(ec), "io_error");
   EXPECT_EQ(http_status(ec), 500);
   EXPECT_EQ(std::error_code(999, files_category()).message(), "unknown files API error 999");
 }
 
-TEST(files_errc, the_json_body_is_the_wire_code_the_text_and_the_status) {
+TEST(FilesErrc, TheJsonBodyIsTheWireCodeTheTextAndTheStatus) {
   EXPECT_EQ(error_json(from_errno(ENOENT, "/work/x")),
             R"j({"error":"not_found","message":"not found: /work/x (No such file or directory)",)j"
             R"j("status":404})j");

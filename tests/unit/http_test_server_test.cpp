@@ -56,13 +56,13 @@ std::string body_of(const std::string& response) {
   return end == std::string::npos ? std::string() : response.substr(end + 4);
 }
 
-TEST(HttpTestServerTest, UnknownPathIs404) {
+TEST(HttpTestServer, UnknownPathIs404) {
   http_test_server s;
   EXPECT_EQ(get(s.port(), "/nothing").rfind("HTTP/1.1 404 ", 0), 0u);
   EXPECT_EQ(s.request_count("/nothing"), 1u);
 }
 
-TEST(HttpTestServerTest, StatusSequenceThenGeneratedBody) {
+TEST(HttpTestServer, StatusSequenceThenGeneratedBody) {
   http_test_server s;
   s.route("/seq", {http_response::with_status(500), http_response::generated(100003)});
   EXPECT_EQ(get(s.port(), "/seq").rfind("HTTP/1.1 500 ", 0), 0u);
@@ -76,7 +76,7 @@ TEST(HttpTestServerTest, StatusSequenceThenGeneratedBody) {
   EXPECT_EQ(s.requests().back().target, "/seq?x=1");
 }
 
-TEST(HttpTestServerTest, GeneratedPatternIsOffsetConsistent) {
+TEST(HttpTestServer, GeneratedPatternIsOffsetConsistent) {
   std::string whole(1000, '\0');
   fill_generated(0, whole.data(), whole.size());
   std::string part(333, '\0');
@@ -85,7 +85,7 @@ TEST(HttpTestServerTest, GeneratedPatternIsOffsetConsistent) {
   EXPECT_EQ(generated_checksum(1000), fnv1a64(fnv1a64_offset_basis, whole.data(), whole.size()));
 }
 
-TEST(HttpTestServerTest, RedirectAndResetAfter) {
+TEST(HttpTestServer, RedirectAndResetAfter) {
   http_test_server s;
   s.route("/r", http_response::redirect("/elsewhere"));
   EXPECT_NE(get(s.port(), "/r").find("Location: /elsewhere\r\n"), std::string::npos);
@@ -95,7 +95,7 @@ TEST(HttpTestServerTest, RedirectAndResetAfter) {
   EXPECT_LE(body_of(get(s.port(), "/cut")).size(), 5000u);
 }
 
-TEST(HttpTestServerTest, ThrottledBodyTakesItsTime) {
+TEST(HttpTestServer, ThrottledBodyTakesItsTime) {
   http_test_server s;
   auto slow = http_response::generated(2000);
   slow.bytes_per_second = 4000;
@@ -105,7 +105,7 @@ TEST(HttpTestServerTest, ThrottledBodyTakesItsTime) {
   EXPECT_GE(std::chrono::steady_clock::now() - start, 400ms);
 }
 
-TEST(HttpTestServerTest, RecordsPut) {
+TEST(HttpTestServer, RecordsPut) {
   http_test_server s;
   s.route("/up", {http_response::with_status(500), http_response::with_status(201, "made")});
   const std::string req =
@@ -128,7 +128,7 @@ TEST(HttpTestServerTest, RecordsPut) {
   EXPECT_EQ(s.request_count("/up"), 2u);
 }
 
-TEST(HttpTestServerTest, StopsPromptlyWithStalledConnections) {
+TEST(HttpTestServer, StopsPromptlyWithStalledConnections) {
   const auto start = std::chrono::steady_clock::now();
   {
     http_test_server s;

@@ -40,7 +40,7 @@ std::string frame(std::uint64_t seq, std::size_t n) {
   return s + "\"}";
 }
 
-TEST(journal, numbers_frames_from_one_and_reads_them_back_in_order) {
+TEST(Journal, NumbersFramesFromOneAndReadsThemBackInOrder) {
   journal j({});
   EXPECT_EQ(j.next_seq(), 1u);
   for (std::uint64_t s = 1; s <= 5; ++s)
@@ -63,7 +63,7 @@ TEST(journal, numbers_frames_from_one_and_reads_them_back_in_order) {
 // A command printing one tiny message after another: the spill file has room for all of them,
 // but their records would outgrow the memory budget many times over. The bookkeeping bound
 // turns the oldest into one gap instead, and every message is still accounted for.
-TEST(journal, records_of_many_tiny_spilled_frames_stay_within_the_bookkeeping_bound) {
+TEST(Journal, RecordsOfManyTinySpilledFramesStayWithinTheBookkeepingBound) {
   journal_limits limits;
   limits.memory_bytes = 64u << 10;
   limits.disk_bytes = 1u << 30;
@@ -101,7 +101,7 @@ TEST(journal, records_of_many_tiny_spilled_frames_stay_within_the_bookkeeping_bo
   EXPECT_EQ(lost, j.dropped_messages());
 }
 
-TEST(journal, ack_forgets_everything_up_to_the_acknowledged_seq) {
+TEST(Journal, AckForgetsEverythingUpToTheAcknowledgedSeq) {
   journal j({});
   for (std::uint64_t s = 1; s <= 10; ++s)
     j.append(frame(s, 100), output("c", "stdout", 100));
@@ -119,7 +119,7 @@ TEST(journal, ack_forgets_everything_up_to_the_acknowledged_seq) {
   EXPECT_EQ(j.memory_bytes(), 0u);
 }
 
-TEST(journal, spills_past_the_memory_budget_and_reads_spilled_frames_byte_exact) {
+TEST(Journal, SpillsPastTheMemoryBudgetAndReadsSpilledFramesByteExact) {
   journal_limits limits;
   limits.memory_bytes = 4096;
   limits.disk_bytes = 1u << 20;
@@ -142,7 +142,7 @@ TEST(journal, spills_past_the_memory_budget_and_reads_spilled_frames_byte_exact)
   EXPECT_EQ(j.disk_bytes(), 0u);
 }
 
-TEST(journal, past_both_budgets_drops_the_oldest_output_and_says_exactly_what_was_lost) {
+TEST(Journal, PastBothBudgetsDropsTheOldestOutputAndSaysExactlyWhatWasLost) {
   journal_limits limits;
   limits.memory_bytes = 2000;
   limits.disk_bytes = 4000;
@@ -201,7 +201,7 @@ TEST(journal, past_both_budgets_drops_the_oldest_output_and_says_exactly_what_wa
   EXPECT_EQ(seen_bytes, appended_bytes);
 }
 
-TEST(journal, a_run_of_dropped_output_is_one_gap) {
+TEST(Journal, ARunOfDroppedOutputIsOneGap) {
   journal_limits limits;
   limits.memory_bytes = 0;
   limits.disk_bytes = 0;
@@ -222,7 +222,7 @@ TEST(journal, a_run_of_dropped_output_is_one_gap) {
   EXPECT_EQ(j.entries(), 2u);
 }
 
-TEST(journal, a_spill_directory_that_cannot_be_written_drops_output_and_keeps_essentials) {
+TEST(Journal, ASpillDirectoryThatCannotBeWrittenDropsOutputAndKeepsEssentials) {
   journal_limits limits;
   limits.memory_bytes = 1000;
   limits.disk_bytes = 1u << 20;
@@ -263,7 +263,7 @@ std::uint64_t spill_file_blocks_bytes(const std::string& dir) {
 // or acknowledged while newer ones stay): the file's blocks stay within the disk budget. Holes
 // punched over each frame's own bytes kept the block at every frame boundary, and the file grew
 // by a block per frame for as long as the stream went on.
-TEST(journal, the_spill_file_gives_back_every_block_it_no_longer_needs) {
+TEST(Journal, TheSpillFileGivesBackEveryBlockItNoLongerNeeds) {
   char tmpl[] = "/tmp/agentrt-journal-blocks-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   const std::string dir = tmpl;
@@ -293,7 +293,7 @@ TEST(journal, the_spill_file_gives_back_every_block_it_no_longer_needs) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(journal, random_appends_acks_and_budgets_never_lose_a_frame_silently) {
+TEST(Journal, RandomAppendsAcksAndBudgetsNeverLoseAFrameSilently) {
   for (unsigned seed = 0; seed < 30; ++seed) {
     std::mt19937 rng(seed);
     journal_limits limits;

@@ -30,7 +30,7 @@ std::string escaped(std::string_view s) {
   return out;
 }
 
-TEST(log_escape, printable_text_and_utf8_are_unchanged) {
+TEST(LogEscape, PrintableTextAndUtf8AreUnchanged) {
   EXPECT_EQ(escaped("plain text: 1 + 1 = 2, a\\b \"quoted\""),
             "plain text: 1 + 1 = 2, a\\b \"quoted\"");
   EXPECT_EQ(escaped("p\xC3\xA4ss \xE5\xAF\x86 \xF0\x9F\x94\x91"),
@@ -38,20 +38,20 @@ TEST(log_escape, printable_text_and_utf8_are_unchanged) {
   EXPECT_EQ(escaped(""), "");
 }
 
-TEST(log_escape, line_breaks_and_controls_are_escaped) {
+TEST(LogEscape, LineBreaksAndControlsAreEscaped) {
   EXPECT_EQ(escaped("a\nb\rc\td"), "a\\nb\\rc\\td");
   EXPECT_EQ(escaped("\x1b[31mred\x1b[0m"), "\\x1b[31mred\\x1b[0m");
   EXPECT_EQ(escaped(std::string("nul\0bell\a del\x7f", 14)), "nul\\x00bell\\x07 del\\x7f");
 }
 
-TEST(log_escape, forged_line_stays_on_one_line) {
+TEST(LogEscape, ForgedLineStaysOnOneLine) {
   const std::string forged = "id\n2024-01-01T00:00:00.000Z ERROR [admin] forged";
   const std::string out = escaped(forged);
   EXPECT_EQ(out.find('\n'), std::string::npos);
   EXPECT_EQ(out, "id\\n2024-01-01T00:00:00.000Z ERROR [admin] forged");
 }
 
-TEST(log_escape, c1_controls_are_escaped_and_invalid_utf8_replaced) {
+TEST(LogEscape, C1ControlsAreEscapedAndInvalidUtf8Replaced) {
   // U+009B is an 8-bit CSI for terminals that honour C1 controls.
   EXPECT_EQ(escaped("x\xC2\x9B"
                     "31m"),
@@ -67,7 +67,7 @@ TEST(log_escape, c1_controls_are_escaped_and_invalid_utf8_replaced) {
   EXPECT_EQ(escaped("a\xC2\n"), "a" + fffd + "\\n");
 }
 
-TEST(log_escape, output_never_contains_a_control_byte) {
+TEST(LogEscape, OutputNeverContainsAControlByte) {
   std::string all;
   for (int c = 0; c < 256; ++c)
     all += static_cast<char>(c);
@@ -82,7 +82,7 @@ TEST(log_escape, output_never_contains_a_control_byte) {
 
 using tp = repeat_filter::clock::time_point;
 
-TEST(repeat_filter, copies_within_the_window_are_counted_and_reported_when_it_ends) {
+TEST(RepeatFilter, CopiesWithinTheWindowAreCountedAndReportedWhenItEnds) {
   repeat_filter f(5s);
   std::vector<repeat_filter::summary> due;
   const tp t0{};
@@ -103,7 +103,7 @@ TEST(repeat_filter, copies_within_the_window_are_counted_and_reported_when_it_en
   EXPECT_TRUE(f.admit("WARN bad frame", t0 + 6s, due));
 }
 
-TEST(repeat_filter, distinct_lines_pass_and_interleaved_floods_are_limited_too) {
+TEST(RepeatFilter, DistinctLinesPassAndInterleavedFloodsAreLimitedToo) {
   repeat_filter f(5s);
   std::vector<repeat_filter::summary> due;
   const tp t0{};
@@ -121,7 +121,7 @@ TEST(repeat_filter, distinct_lines_pass_and_interleaved_floods_are_limited_too) 
   EXPECT_EQ(due[1].key, "b");
 }
 
-TEST(repeat_filter, the_oldest_line_is_reported_when_slots_run_out) {
+TEST(RepeatFilter, TheOldestLineIsReportedWhenSlotsRunOut) {
   repeat_filter f(5s, 2);
   std::vector<repeat_filter::summary> due;
   const tp t0{};
@@ -169,7 +169,7 @@ struct pipe_pair {
   }
 };
 
-TEST(async_writer, a_pipe_nobody_reads_never_blocks_the_caller) {
+TEST(AsyncWriter, APipeNobodyReadsNeverBlocksTheCaller) {
   pipe_pair p;
   constexpr std::size_t capacity = 64 * 1024;
   async_writer w(p.write_end, capacity,
@@ -219,7 +219,7 @@ TEST(async_writer, a_pipe_nobody_reads_never_blocks_the_caller) {
   EXPECT_EQ(got.size(), accepted * line.size() + notice_bytes);
 }
 
-TEST(async_writer, lines_arrive_whole_and_in_order_from_many_threads) {
+TEST(AsyncWriter, LinesArriveWholeAndInOrderFromManyThreads) {
   pipe_pair p;
   async_writer w(p.write_end, 1 << 20, nullptr);
   std::string got;
@@ -262,7 +262,7 @@ TEST(async_writer, lines_arrive_whole_and_in_order_from_many_threads) {
   EXPECT_EQ(lines, 8000u);
 }
 
-TEST(async_writer, tick_runs_on_the_writer_thread_and_may_push) {
+TEST(AsyncWriter, TickRunsOnTheWriterThreadAndMayPush) {
   pipe_pair p;
   std::atomic<int> ticks{0};
   std::atomic<async_writer*> self{nullptr};

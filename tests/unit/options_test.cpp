@@ -34,7 +34,7 @@ std::string error_of(std::vector<std::string> args) {
   return "";
 }
 
-TEST(options, defaults_without_flags) {
+TEST(Options, DefaultsWithoutFlags) {
   ::unsetenv("AGENTRT_TOKEN");
   ::unsetenv("AGENTRT_METRICS_TOKEN");
   const options o = parse({});
@@ -47,7 +47,7 @@ TEST(options, defaults_without_flags) {
   EXPECT_FALSE(o.show_help);
 }
 
-TEST(options, value_as_next_argument_or_after_equals) {
+TEST(Options, ValueAsNextArgumentOrAfterEquals) {
   const options a = parse({"--port", "9001", "--kill-grace", "0.5", "--log-level", "debug"});
   const options b = parse({"--port=9001", "--kill-grace=0.5", "--log-level=debug"});
   for (const options* o : {&a, &b}) {
@@ -57,11 +57,11 @@ TEST(options, value_as_next_argument_or_after_equals) {
   }
 }
 
-TEST(options, the_last_of_a_repeated_flag_counts) {
+TEST(Options, TheLastOfARepeatedFlagCounts) {
   EXPECT_EQ(parse({"--port", "1", "--port", "2"}).port, 2);
 }
 
-TEST(options, numbers_are_strict_and_errors_name_the_flag) {
+TEST(Options, NumbersAreStrictAndErrorsNameTheFlag) {
   EXPECT_EQ(error_of({"--port", "99999"}), "--port: 99999 is out of range (max 65535)");
   EXPECT_EQ(error_of({"--port=-1"}), "--port: expected a non-negative integer, got \"-1\"");
   EXPECT_EQ(error_of({"--stdout-cap-bytes", "1e3"}),
@@ -73,13 +73,13 @@ TEST(options, numbers_are_strict_and_errors_name_the_flag) {
             "--containment: expected auto, cgroup or subreaper");
 }
 
-TEST(options, unknown_flags_stray_arguments_and_missing_values_are_refused) {
+TEST(Options, UnknownFlagsStrayArgumentsAndMissingValuesAreRefused) {
   EXPECT_NE(error_of({"--bogus"}).find("--bogus"), std::string::npos);
   EXPECT_NE(error_of({"stray"}).find("stray"), std::string::npos);
   EXPECT_NE(error_of({"--port"}).find("--port"), std::string::npos);
 }
 
-TEST(options, pending_frame_budget_must_hold_one_largest_frame) {
+TEST(Options, PendingFrameBudgetMustHoldOneLargestFrame) {
   EXPECT_EQ(error_of({"--max-message-bytes", "4096", "--max-pending-frame-bytes", "2048"}),
             "--max-pending-frame-bytes: 2048 is below --max-message-bytes (4096)");
   EXPECT_EQ(parse({"--max-message-bytes", "4096", "--max-pending-frame-bytes", "4096"})
@@ -87,7 +87,7 @@ TEST(options, pending_frame_budget_must_hold_one_largest_frame) {
             4096u);
 }
 
-TEST(options, tokens_from_the_environment_and_flags) {
+TEST(Options, TokensFromTheEnvironmentAndFlags) {
   ::setenv("AGENTRT_TOKEN", "env-token", 1);
   ::setenv("AGENTRT_METRICS_TOKEN", "env-metrics", 1);
   const options from_env = parse({});
@@ -107,7 +107,7 @@ TEST(options, tokens_from_the_environment_and_flags) {
   ::unsetenv("AGENTRT_METRICS_TOKEN");
 }
 
-TEST(options, help_and_version_are_flags_and_help_lists_every_flag) {
+TEST(Options, HelpAndVersionAreFlagsAndHelpListsEveryFlag) {
   EXPECT_TRUE(parse({"--help"}).show_help);
   EXPECT_TRUE(parse({"-h"}).show_help);
   EXPECT_TRUE(parse({"--version"}).show_version);

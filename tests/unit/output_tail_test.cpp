@@ -23,7 +23,7 @@ std::string last(const std::string& s, std::size_t n) {
   return s.size() <= n ? s : s.substr(s.size() - n);
 }
 
-TEST(output_tail, keeps_the_last_cap_bytes_across_random_chunk_boundaries) {
+TEST(OutputTail, KeepsTheLastCapBytesAcrossRandomChunkBoundaries) {
   for (const std::size_t cap : {1u, 7u, 64u, 1000u, 4096u}) {
     for (unsigned seed = 0; seed < 20; ++seed) {
       const std::string all = pattern(3 * cap + seed * 13, seed);
@@ -45,7 +45,7 @@ TEST(output_tail, keeps_the_last_cap_bytes_across_random_chunk_boundaries) {
   }
 }
 
-TEST(output_tail, less_than_cap_is_kept_whole) {
+TEST(OutputTail, LessThanCapIsKeptWhole) {
   output_tail tail(100);
   tail.append("hello ");
   tail.append("");
@@ -54,7 +54,7 @@ TEST(output_tail, less_than_cap_is_kept_whole) {
   EXPECT_EQ(tail.take(), "hello world");
 }
 
-TEST(output_tail, exactly_cap_then_one_more_byte) {
+TEST(OutputTail, ExactlyCapThenOneMoreByte) {
   output_tail tail(4);
   tail.append("ab");
   tail.append("cd");
@@ -65,7 +65,7 @@ TEST(output_tail, exactly_cap_then_one_more_byte) {
   EXPECT_EQ(tail.total(), 5u);
 }
 
-TEST(output_tail, a_chunk_longer_than_cap_replaces_everything) {
+TEST(OutputTail, AChunkLongerThanCapReplacesEverything) {
   output_tail tail(4);
   tail.append("xy");
   tail.append("0123456789");
@@ -78,14 +78,14 @@ TEST(output_tail, a_chunk_longer_than_cap_replaces_everything) {
   EXPECT_EQ(again.take(), "WXYZ");
 }
 
-TEST(output_tail, zero_cap_keeps_nothing_but_counts) {
+TEST(OutputTail, ZeroCapKeepsNothingButCounts) {
   output_tail tail(0);
   tail.append("abc");
   EXPECT_EQ(tail.total(), 3u);
   EXPECT_EQ(tail.take(), "");
 }
 
-TEST(output_tail, memory_stays_within_cap) {
+TEST(OutputTail, MemoryStaysWithinCap) {
   const std::size_t cap = 1 << 20;
   output_tail tail(cap);
   const std::string chunk(65536 + 17, 'z');

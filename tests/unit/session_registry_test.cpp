@@ -10,7 +10,7 @@
 namespace agentrt::runtime::server {
 namespace {
 
-TEST(session_registry, credentials_are_random_hex_of_the_documented_sizes) {
+TEST(SessionRegistry, CredentialsAreRandomHexOfTheDocumentedSizes) {
   session_registry reg;
   std::set<std::string> seen;
   for (int i = 0; i < 100; ++i) {
@@ -24,7 +24,7 @@ TEST(session_registry, credentials_are_random_hex_of_the_documented_sizes) {
   }
 }
 
-TEST(session_registry, right_token_finds_wrong_token_and_unknown_id_are_refused_alike) {
+TEST(SessionRegistry, RightTokenFindsWrongTokenAndUnknownIdAreRefusedAlike) {
   session_registry reg;
   reg.add({"s1", "secret-token"}, nullptr);
   EXPECT_EQ(reg.find("s1", "secret-token").first, resume_verdict::found);
@@ -34,7 +34,7 @@ TEST(session_registry, right_token_finds_wrong_token_and_unknown_id_are_refused_
   EXPECT_EQ(reg.size(), 1u);
 }
 
-TEST(session_registry, a_retired_session_is_expired_for_its_token_and_refused_for_others) {
+TEST(SessionRegistry, ARetiredSessionIsExpiredForItsTokenAndRefusedForOthers) {
   session_registry reg;
   reg.add({"s1", "tok"}, nullptr);
   reg.retire("s1");
@@ -43,7 +43,7 @@ TEST(session_registry, a_retired_session_is_expired_for_its_token_and_refused_fo
   EXPECT_EQ(reg.find("s1", "bad").first, resume_verdict::refused);
 }
 
-TEST(session_registry, tombstones_are_bounded_oldest_first) {
+TEST(SessionRegistry, TombstonesAreBoundedOldestFirst) {
   session_registry reg(3, std::chrono::hours(1));
   for (int i = 0; i < 5; ++i) {
     reg.add({"s" + std::to_string(i), "t"}, nullptr);
@@ -54,7 +54,7 @@ TEST(session_registry, tombstones_are_bounded_oldest_first) {
   EXPECT_EQ(reg.find("s4", "t").first, resume_verdict::expired);
 }
 
-TEST(session_registry, tombstones_age_out) {
+TEST(SessionRegistry, TombstonesAgeOut) {
   session_registry reg(100, std::chrono::seconds(0));
   reg.add({"s", "t"}, nullptr);
   reg.retire("s");
@@ -62,7 +62,7 @@ TEST(session_registry, tombstones_age_out) {
   EXPECT_EQ(reg.tombstones(), 0u);
 }
 
-TEST(secure_token, constant_time_equal_compares_contents_and_lengths) {
+TEST(SecureToken, ConstantTimeEqualComparesContentsAndLengths) {
   EXPECT_TRUE(util::constant_time_equal("abc", "abc"));
   EXPECT_FALSE(util::constant_time_equal("abc", "abd"));
   EXPECT_FALSE(util::constant_time_equal("abc", "abcd"));

@@ -86,7 +86,7 @@ struct run_outcome {
   bool on_io_thread = false;
 };
 
-class UploadTest : public ::testing::Test {
+class Uploader : public ::testing::Test {
 protected:
   static tr::transfer_options fast_options() {
     tr::transfer_options o;
@@ -150,7 +150,7 @@ protected:
   temp_dir tmp_;
 };
 
-TEST_F(UploadTest, SendsBytesExactlyWithHeaders) {
+TEST_F(Uploader, SendsBytesExactlyWithHeaders) {
   const std::uint64_t size = 64ull * 1024 * 1024;
   const std::string file = make_file("artifact.bin", size);
   server_.route("/bucket/artifact.bin", http_response::with_status(200));
@@ -179,7 +179,7 @@ TEST_F(UploadTest, SendsBytesExactlyWithHeaders) {
   EXPECT_EQ(put.headers.count("transfer-encoding"), 0u);
 }
 
-TEST_F(UploadTest, EmptyFile) {
+TEST_F(Uploader, EmptyFile) {
   const std::string file = make_file("empty.txt", 0);
   server_.route("/empty.txt", http_response::with_status(200));
   const auto out = run(file, server_.url("/empty.txt"), "text/plain");
@@ -190,7 +190,7 @@ TEST_F(UploadTest, EmptyFile) {
   EXPECT_EQ(puts[0].content_type, "text/plain");
 }
 
-TEST_F(UploadTest, RetriesAfterServerError) {
+TEST_F(Uploader, RetriesAfterServerError) {
   const std::string file = make_file("r.bin", 300000);
   server_.route("/r.bin", {http_response::with_status(500), http_response::with_status(200)});
   const auto out = run(file, server_.url("/r.bin"));
@@ -205,7 +205,7 @@ TEST_F(UploadTest, RetriesAfterServerError) {
   }
 }
 
-TEST_F(UploadTest, GivesUpOnServerErrorsWithStatus) {
+TEST_F(Uploader, GivesUpOnServerErrorsWithStatus) {
   const std::string file = make_file("s.bin", 1000);
   server_.route("/s.bin", http_response::with_status(503, "<Error>SlowDown</Error>"));
   auto options = fast_options();
@@ -221,7 +221,7 @@ TEST_F(UploadTest, GivesUpOnServerErrorsWithStatus) {
   EXPECT_EQ(out.result.response_excerpt, "<Error>SlowDown</Error>");
 }
 
-TEST_F(UploadTest, ClientErrorIsNotRetried) {
+TEST_F(Uploader, ClientErrorIsNotRetried) {
   const std::string file = make_file("f.bin", 1000);
   server_.route("/f.bin", http_response::with_status(403, "<Error>AccessDenied</Error>"));
   const auto out = run(file, server_.url("/f.bin"));
@@ -231,7 +231,7 @@ TEST_F(UploadTest, ClientErrorIsNotRetried) {
   EXPECT_EQ(out.result.response_excerpt, "<Error>AccessDenied</Error>");
 }
 
-TEST_F(UploadTest, MissingFileIsClearError) {
+TEST_F(Uploader, MissingFileIsClearError) {
   const std::string file = tmp_.path + "/does-not-exist.txt";
   const std::string url = server_.url("/x");
   const auto out = run(file, url);
@@ -242,20 +242,20 @@ TEST_F(UploadTest, MissingFileIsClearError) {
   EXPECT_TRUE(server_.requests().empty());
 }
 
-TEST_F(UploadTest, DirectoryIsRefused) {
+TEST_F(Uploader, DirectoryIsRefused) {
   const auto out = run(tmp_.path, server_.url("/x"));
   EXPECT_EQ(out.result.failure, tr::transfer_failure::refused);
   EXPECT_TRUE(server_.requests().empty());
 }
 
-TEST_F(UploadTest, HeaderInjectionInContentTypeIsRefused) {
+TEST_F(Uploader, HeaderInjectionInContentTypeIsRefused) {
   const std::string file = make_file("f.txt", 10);
   const auto out = run(file, server_.url("/x"), "text/plain\r\nX-Evil: 1");
   EXPECT_EQ(out.result.failure, tr::transfer_failure::refused);
   EXPECT_TRUE(server_.requests().empty());
 }
 
-TEST_F(UploadTest, HangingServerTimesOut) {
+TEST_F(Uploader, HangingServerTimesOut) {
   const std::string file = make_file("h.bin", 100000);
   auto hang = http_response::with_status(200);
   hang.hang = true;
@@ -270,7 +270,7 @@ TEST_F(UploadTest, HangingServerTimesOut) {
   EXPECT_LT(out.elapsed, 3s);
 }
 
-TEST_F(UploadTest, ServerThatStopsReadingTimesOut) {
+TEST_F(Uploader, ServerThatStopsReadingTimesOut) {
   const std::string file = make_file("stall.bin", 48ull * 1024 * 1024);
   auto stall = http_response::with_status(200);
   stall.stall_after = 64 * 1024;
@@ -283,7 +283,7 @@ TEST_F(UploadTest, ServerThatStopsReadingTimesOut) {
   EXPECT_LT(out.elapsed, 4s);
 }
 
-TEST_F(UploadTest, ResetMidBodyIsRetried) {
+TEST_F(Uploader, ResetMidBodyIsRetried) {
   const std::uint64_t size = 4 * 1024 * 1024;
   const std::string file = make_file("reset.bin", size);
   auto reset = http_response::with_status(200);
@@ -300,7 +300,7 @@ TEST_F(UploadTest, ResetMidBodyIsRetried) {
   EXPECT_EQ(puts[1].body_fnv1a64, generated_checksum(size));
 }
 
-TEST_F(UploadTest, FollowsTemporaryRedirectResendingBody) {
+TEST_F(Uploader, FollowsTemporaryRedirectResendingBody) {
   const std::uint64_t size = 500000;
   const std::string file = make_file("moved.bin", size);
   server_.route("/a", http_response::redirect(server_.url("/b"), 307));
@@ -314,7 +314,7 @@ TEST_F(UploadTest, FollowsTemporaryRedirectResendingBody) {
   EXPECT_EQ(puts[1].body_fnv1a64, generated_checksum(size));
 }
 
-TEST_F(UploadTest, CancelMidUploadIsPrompt) {
+TEST_F(Uploader, CancelMidUploadIsPrompt) {
   const std::string file = make_file("c.bin", 32ull * 1024 * 1024);
   auto slow = http_response::with_status(200);
   slow.bytes_per_second = 200000;
@@ -326,7 +326,7 @@ TEST_F(UploadTest, CancelMidUploadIsPrompt) {
   EXPECT_LT(*out.after_cancel, 1s);
 }
 
-TEST_F(UploadTest, Large1GiBUpload) {
+TEST_F(Uploader, Large1GiBUpload) {
   const std::uint64_t size = 1ull << 30;
   // Sparse with a few written blocks: cheap to create, yet a misplaced chunk changes the sum.
   const std::string file = tmp_.path + "/large.bin";
@@ -356,7 +356,7 @@ TEST_F(UploadTest, Large1GiBUpload) {
               seconds, static_cast<double>(size) / 1e6 / seconds, vm_hwm_kib());
 }
 
-TEST_F(UploadTest, SymlinkSwappedInIsRefused) {
+TEST_F(Uploader, SymlinkSwappedInIsRefused) {
   temp_dir outside;
   std::ofstream(outside.path + "/shadow") << "root:secret-hash";
   fs::create_symlink(outside.path + "/shadow", tmp_.path + "/report.txt");
@@ -368,7 +368,7 @@ TEST_F(UploadTest, SymlinkSwappedInIsRefused) {
   EXPECT_TRUE(server_.requests().empty());
 }
 
-TEST_F(UploadTest, DirectoryReplacedBySymlinkIsRefused) {
+TEST_F(Uploader, DirectoryReplacedBySymlinkIsRefused) {
   temp_dir outside;
   std::ofstream(outside.path + "/report.txt") << "outside";
   fs::create_symlink(outside.path, tmp_.path + "/sub");
@@ -380,7 +380,7 @@ TEST_F(UploadTest, DirectoryReplacedBySymlinkIsRefused) {
   EXPECT_TRUE(server_.requests().empty());
 }
 
-TEST_F(UploadTest, BaseDirectoryTurnedSymlinkIsRefusedUnlessItWasOne) {
+TEST_F(Uploader, BaseDirectoryTurnedSymlinkIsRefusedUnlessItWasOne) {
   temp_dir outside;
   std::ofstream(outside.path + "/f.txt") << "outside";
   const std::string base = tmp_.path + "/watched";
@@ -397,7 +397,7 @@ TEST_F(UploadTest, BaseDirectoryTurnedSymlinkIsRefusedUnlessItWasOne) {
 }
 
 // Opening a FIFO for reading waits for a writer; the upload must refuse it at once instead.
-TEST_F(UploadTest, FifoIsRefusedAtOnce) {
+TEST_F(Uploader, FifoIsRefusedAtOnce) {
   ASSERT_EQ(::mkfifo((tmp_.path + "/pipe").c_str(), 0600), 0);
   const auto out = run(tmp_.path + "/pipe", server_.url("/x"));
   EXPECT_EQ(out.result.failure, tr::transfer_failure::refused);
@@ -409,7 +409,7 @@ TEST_F(UploadTest, FifoIsRefusedAtOnce) {
               static_cast<long long>(out.elapsed.count()));
 }
 
-TEST_F(UploadTest, UserinfoIsHiddenInErrors) {
+TEST_F(Uploader, UserinfoIsHiddenInErrors) {
   const std::string file = make_file("u.bin", 100);
   server_.route("/denied", http_response::with_status(403));
   const std::string port = std::to_string(server_.port());

@@ -1,9 +1,8 @@
 // Why a harness run failed, when no shared code says it: an std::error_code category for the
 // outcomes only the harness layer knows (an answer that does not match the requested schema, an
 // agent that is not available here, an agent that failed or exited without an answer, a run
-// out of turns or tokens). Invalid
-// input uses protocol::errc (invalid_value, timed_out, spawn_failed), filesystem failures
-// std::generic_category's errno.
+// out of turns or tokens). Invalid input uses protocol::errc (invalid_value, timed_out,
+// spawn_failed), filesystem failures std::generic_category's errno.
 #pragma once
 
 #include <system_error>
