@@ -128,6 +128,10 @@ bool http_exchange::start(const std::string& method, const std::string& target,
   ::freeaddrinfo(res);
   if (fd_ < 0)
     return false;
+  // Connected: an address tried before this one (::1 for a runtime listening on 127.0.0.1
+  // only) is no longer the story, and a later failure that sets no text of its own (a cut
+  // body) must read "connection lost", not that address's refusal.
+  error_.clear();
   // Blocking from here on, with the idle timeout on each read and write.
   ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
   timeval tv{};

@@ -81,8 +81,15 @@ public:
         });
 
     con_ = endpoint_.get_connection(url, ec);
-    if (ec)
+    if (ec) {
+      // No connection will ever report an end: let go of the handlers holding this transport,
+      // or the endpoint (a member) and they keep each other alive.
+      endpoint_.set_open_handler(nullptr);
+      endpoint_.set_fail_handler(nullptr);
+      endpoint_.set_close_handler(nullptr);
+      endpoint_.set_message_handler(nullptr);
       return ec;
+    }
     for (const auto& [name, value] : options.headers)
       con_->append_header(name, value);
     endpoint_.connect(con_);

@@ -25,6 +25,67 @@ namespace {
 // reads: the log never blocks the process, not even at the end).
 constexpr std::chrono::seconds final_log_flush{2};
 
+rt::harness::harness_config harness_config_from(const rt::config::options& opts) {
+  rt::harness::harness_config hc;
+  hc.agent = opts.agent;
+  hc.handler_path = opts.handler_path;
+  hc.workdir = opts.workdir;
+  hc.timeout = opts.harness_timeout;
+  hc.kill_grace = opts.kill_grace;
+  hc.max_turns = opts.max_turns;
+  hc.openai_token_budget = static_cast<std::int64_t>(opts.openai_token_budget);
+  return hc;
+}
+
+void log_descriptor_limit(const rt::config::descriptor_limit& fd_limit) {
+  if (fd_limit.ec) {
+    rt::log::warn({}, "cannot raise the descriptor limit (RLIMIT_NOFILE, soft " +
+                          std::to_string(fd_limit.before) + "): " + fd_limit.ec.message());
+  } else if (fd_limit.after != fd_limit.before) {
+    rt::log::info({}, "descriptor limit (RLIMIT_NOFILE) raised from " +
+                          std::to_string(fd_limit.before) + " to " +
+                          std::to_string(fd_limit.after));
+  }
+}
+
+// The containment --containment asks for, handed to the reaper; false (said on stderr) when
+// it cannot be had. Before the first thread and the first child: the cgroup set-up may move
+// the runtime.
+bool set_up_containment(const rt::config::options& opts, rt::process::process_reaper& reaper) {
+  auto contained =
+      rt::process::containment::create(rt::process::parse_containment_mode(opts.containment)
+                                           .value_or(rt::process::containment_mode::automatic));
+  if (!contained.ok()) {
+    std::fprintf(stderr, "agentrt: --containment %s: %s\n", opts.containment.c_str(),
+                 contained.error().message().c_str());
+    return false;
+  }
+  std::unique_ptr<rt::process::containment> containment = std::move(contained).value();
+  rt::log::info({}, std::string("process containment: ") + containment->name() + ": " +
+                        containment->detail());
+  reaper.set_containment(std::move(containment));
+  return true;
+}
+
+// Until SIGTERM or SIGINT has shut the listener down; then what a request left that its scope
+// could not attribute (see containment.hpp) dies, at the latest (the reaper's containment would
+// do it on destruction too, silently).
+void serve(asio::io_context& io, rt::server::listener& listener,
+           rt::process::process_reaper& reaper) {
+  asio::signal_set stop_signals(io, SIGTERM, SIGINT);
+  stop_signals.async_wait([&](const std::error_code& ec, int signo) {
+    if (ec)
+      return;
+    rt::log::info({}, std::string("received ") + (signo == SIGTERM ? "SIGTERM" : "SIGINT"));
+    listener.shutdown([&io] { io.stop(); });
+  });
+  io.run();
+  if (const std::size_t killed = reaper.active_containment()->sweep(std::chrono::seconds(1))) {
+    rt::log::info({}, "killed " + std::to_string(killed) +
+                          " process(es) left below the runtime on the way out");
+  }
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -58,44 +119,18 @@ int main(int argc, char** argv) {
   std::signal(SIGXFSZ, SIG_IGN);
 
   asio::io_context io(1);
-  rt::harness::harness_config hc;
-  hc.agent = opts.agent;
-  hc.handler_path = opts.handler_path;
-  hc.workdir = opts.workdir;
-  hc.timeout = opts.harness_timeout;
-  hc.kill_grace = opts.kill_grace;
-  hc.max_turns = opts.max_turns;
-  hc.openai_token_budget = static_cast<std::int64_t>(opts.openai_token_budget);
-  auto harness_choice = rt::harness::make_harness(hc);
+  auto harness_choice = rt::harness::make_harness(harness_config_from(opts));
   if (!harness_choice.ok()) {
     std::fprintf(stderr, "agentrt: %s\n", harness_choice.error().text.c_str());
     return 2;
   }
   std::unique_ptr<rt::harness::harness> agent_harness = std::move(harness_choice->chosen);
   rt::log::info({}, harness_choice->startup_line);
-  if (fd_limit.ec) {
-    rt::log::warn({}, "cannot raise the descriptor limit (RLIMIT_NOFILE, soft " +
-                          std::to_string(fd_limit.before) + "): " + fd_limit.ec.message());
-  } else if (fd_limit.after != fd_limit.before) {
-    rt::log::info({}, "descriptor limit (RLIMIT_NOFILE) raised from " +
-                          std::to_string(fd_limit.before) + " to " +
-                          std::to_string(fd_limit.after));
-  }
+  log_descriptor_limit(fd_limit);
 
   rt::process::process_reaper reaper(io);
-  // Before the first thread and the first child: the cgroup set-up may move the runtime.
-  auto contained =
-      rt::process::containment::create(rt::process::parse_containment_mode(opts.containment)
-                                           .value_or(rt::process::containment_mode::automatic));
-  if (!contained.ok()) {
-    std::fprintf(stderr, "agentrt: --containment %s: %s\n", opts.containment.c_str(),
-                 contained.error().message().c_str());
+  if (!set_up_containment(opts, reaper))
     return 2;
-  }
-  std::unique_ptr<rt::process::containment> containment = std::move(contained).value();
-  rt::log::info({}, std::string("process containment: ") + containment->name() + ": " +
-                        containment->detail());
-  reaper.set_containment(std::move(containment));
   rt::server::listener listener(io, opts, reaper, *agent_harness);
   if (const std::error_code ec = listener.start()) {
     rt::log::error({}, "cannot listen on " + opts.host + ":" + std::to_string(opts.port) + ": " +
@@ -104,21 +139,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  asio::signal_set stop_signals(io, SIGTERM, SIGINT);
-  stop_signals.async_wait([&](const std::error_code& ec, int signo) {
-    if (ec)
-      return;
-    rt::log::info({}, std::string("received ") + (signo == SIGTERM ? "SIGTERM" : "SIGINT"));
-    listener.shutdown([&io] { io.stop(); });
-  });
-
-  io.run();
-  // Whatever a request left that its scope could not attribute (see containment.hpp) dies
-  // here at the latest; the reaper's containment would do it on destruction too, silently.
-  if (const std::size_t killed = reaper.active_containment()->sweep(std::chrono::seconds(1))) {
-    rt::log::info({}, "killed " + std::to_string(killed) +
-                          " process(es) left below the runtime on the way out");
-  }
+  serve(io, listener, reaper);
   rt::log::info({}, "stopped");
   rt::log::flush(final_log_flush);
   return 0;

@@ -34,7 +34,8 @@ TEST_F(SessionIdleTimeout, AnIdleSessionIsClosedWith1001) {
   EXPECT_GE(secs, 0.9);
   std::printf("[ figures  ] idle session closed with %d after %.2f s (timeout 1 s)\n",
               c->close_code(), secs);
-  EXPECT_NE(rt().log().find("--session-idle-timeout"), std::string::npos);
+  EXPECT_NE(rt().log_with("--session-idle-timeout").find("--session-idle-timeout"),
+            std::string::npos);
   c.reset();
   expect_recovered();
 }

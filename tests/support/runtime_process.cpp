@@ -141,6 +141,17 @@ std::string runtime_process::log() const {
   return read_whole_file(log_path_);
 }
 
+std::string runtime_process::log_with(const std::string& needle,
+                                      std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string text = log();
+  while (text.find(needle) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    text = log();
+  }
+  return text;
+}
+
 bool runtime_process::running() const {
   if (pid_ <= 0)
     return false;

@@ -25,6 +25,11 @@ public:
   std::string url() const; // "ws://127.0.0.1:PORT/"
   // Everything the runtime wrote to stderr so far.
   std::string log() const;
+  // The log once it contains needle, or what it holds when timeout passed without. The runtime
+  // writes its log from a thread of its own (it never blocks a session), so a line about an
+  // event can land after the client has seen the event.
+  std::string log_with(const std::string& needle,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(5)) const;
 
   // Sends sig and waits for exit; returns the exit status as from waitpid, or -1 on timeout.
   int stop(int sig, std::chrono::milliseconds timeout = std::chrono::seconds(10));
