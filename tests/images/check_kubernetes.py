@@ -18,14 +18,44 @@
 """
 import json
 import os
+import random
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from agentrt_fixture import Checks, fail, free_port, run, skip  # noqa: E402
+from agentrt_fixture import Checks, fail, run, skip  # noqa: E402
+
+
+def free_port_block(n):
+    """n consecutive ports that were free a moment ago, below the kernel's ephemeral range.
+
+    fan-out.sh forwards BASE..BASE+n-1. Ports from free_port() are ephemeral ones: the outgoing
+    connections of tests running beside this one take such ports at any time, and once took one
+    of these between the choice and the bind ("Address already in use"). Below the ephemeral
+    range only an explicit bind can take a port.
+    """
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+    for _ in range(200):
+        base = random.randrange(10000, max(10001, low - n))
+        socks = []
+        try:
+            for port in range(base, base + n):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    fail(f"no {n} consecutive free ports below {low}")
+
 
 try:
     import yaml
@@ -162,13 +192,12 @@ class Checker(Checks):
             with open(kubectl, "w") as f:
                 f.write(f"#!/bin/sh\nexec {sys.executable} {fake} \"$@\"\n")
             os.chmod(kubectl, 0o755)
-            base = free_port()
+            base = free_port_block(5)
             env = dict(os.environ, KUBECTL=kubectl, AGENTRT_FAN_OUT=fan_out,
                        FAKE_KUBECTL_STATE=state, FAKE_KUBECTL_AGENTRT=agentrt,
                        FAKE_KUBECTL_TOKEN="fan-out-token-42", FAN_OUT_READY_TIMEOUT="60")
             script = os.path.join(self.dir, "fan-out.sh")
             for count, command, expect_status in ((3, "echo hello from $PWD", 0), (2, "exit 3", 1)):
-                # Consecutive free ports are likely, not certain; the runs say if one was taken.
                 env["FAN_OUT_BASE_PORT"] = str(base)
                 open(os.path.join(state, "calls.jsonl"), "w").close()
                 r = run(["bash", script, "-n", str(count), "--", command], timeout=120, env=env)
