@@ -1,5 +1,6 @@
 // process_reaper with real children started by plain posix_spawn: exit statuses, exits that
-// happen before watch(), coalesced SIGCHLDs, and orphans re-parented to us (subreaper).
+// happen before watch(), coalesced SIGCHLDs, a SIGCHLD that never arrives, and orphans
+// re-parented to us (subreaper).
 #include "process/process_reaper.hpp"
 
 #include <fcntl.h>
@@ -187,6 +188,32 @@ TEST_F(ProcessReaper, CoalescedSigchldsStillReportEveryExit) {
   run_for(50ms);
   for (const int c : calls)
     EXPECT_EQ(c, 1);
+}
+
+TEST_F(ProcessReaper, AnExitWhoseSigchldNeverArrivesIsFoundByThePoll) {
+  // Blocked in the only thread, SIGCHLD stays pending and asio never sees it: the state a
+  // signal the sanitizer or some library swallowed leaves behind.
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigset_t old;
+  ASSERT_EQ(::pthread_sigmask(SIG_BLOCK, &chld, &old), 0);
+  std::vector<proc::exit_status> got;
+  const pid_t pid = spawn_shell("exit 9");
+  reaper_.watch(pid, [&](proc::exit_status s) { got.push_back(s); });
+  const bool reported = run_until([&] { return !got.empty(); });
+  sigset_t pending;
+  sigemptyset(&pending);
+  ::sigpending(&pending);
+  const bool signal_still_pending = sigismember(&pending, SIGCHLD) == 1;
+  ASSERT_EQ(::pthread_sigmask(SIG_SETMASK, &old, nullptr), 0);
+  run_for(50ms); // the late SIGCHLD finds nothing left to reap
+
+  ASSERT_TRUE(reported);
+  EXPECT_TRUE(signal_still_pending) << "the exit was reported through the signal after all";
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].exit_code, 9);
+  EXPECT_FALSE(is_our_unreaped_child(pid));
 }
 
 TEST_F(ProcessReaper, ReapsReparentedOrphansSoNoZombiesRemain) {

@@ -16,6 +16,7 @@
 
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
 
 namespace agentrt::runtime::process {
 
@@ -31,9 +32,12 @@ struct exit_status {
 class process_reaper {
 public:
   using exit_handler = std::function<void(exit_status)>;
+  static constexpr std::chrono::seconds poll_interval{1};
 
   // Makes the runtime a child subreaper (prctl PR_SET_CHILD_SUBREAPER) and starts listening
-  // for SIGCHLD on io. Construct once, before the first spawn.
+  // for SIGCHLD on io. Construct once, before the first spawn. While a pid is watched it also
+  // polls once every poll_interval, so an exit whose SIGCHLD never reaches the io_context (see
+  // arm_poll()) is reported late instead of never.
   explicit process_reaper(asio::io_context& io);
   // Destroys the containment last of all, which kills whatever is still below the runtime.
   ~process_reaper();
@@ -64,6 +68,7 @@ private:
   void reap_all();
   void arm();
   void on_signal(const std::error_code& ec, int signo);
+  void arm_poll();
 
   struct early_exit {
     exit_status status;
@@ -73,6 +78,8 @@ private:
 
   std::unique_ptr<containment> containment_;
   asio::signal_set sigchld_;
+  asio::steady_timer poll_;
+  bool polling_ = false;
   std::unordered_map<pid_t, exit_handler> watched_;
   std::unordered_map<pid_t, early_exit> early_exits_; // reaped before watch(); bounded
   // Expires with the reaper so that a SIGCHLD completion already queued on io does not touch
