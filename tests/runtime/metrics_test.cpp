@@ -199,6 +199,33 @@ TEST(Metrics, DownloadsAreCountedByOutcome) {
   EXPECT_EQ(sample(s, "agentrt_requests_total{kind=\"command\",outcome=\"failed\"}"), 1);
 }
 
+TEST(Metrics, InotifyWatchesAreHeldWhileASessionWatchesArtifactsAndGivenBackAfter) {
+  runtime_process rt;
+  EXPECT_EQ(sample(parse_with_prometheus_client(http_get(rt.port(), "/metrics").second),
+                   "agentrt_inotify_watches{}"),
+            0);
+  auto r = ws_test_client::connect(rt.url());
+  ASSERT_TRUE(r.client) << r.error;
+  auto& c = *r.client;
+  const std::string dir = make_temp_dir("agentrt-metrics-artifacts-");
+  auto req = exec_request({"mkdir " + dir + "/sub && echo started && exec sleep 30"});
+  req.artifacts_dirs = {dir};
+  c.send(req);
+  for (auto m = c.receive(10s); m && !as<p::command_output_message>(*m); m = c.receive(10s)) {
+  }
+  // The root, its parent and sub/ (added when the watcher sees it created).
+  EXPECT_EQ(wait_for_sample(rt.port(), "agentrt_inotify_watches{}", 3), 3);
+  c.send(p::cancel_message{});
+  const auto msgs = c.receive_until_terminal();
+  ASSERT_FALSE(msgs.empty());
+  // The session keeps watching its artifacts directories after the request: they go with it.
+  EXPECT_EQ(sample(parse_with_prometheus_client(http_get(rt.port(), "/metrics").second),
+                   "agentrt_inotify_watches{}"),
+            3);
+  c.close();
+  EXPECT_EQ(wait_for_sample(rt.port(), "agentrt_inotify_watches{}", 0), 0);
+}
+
 TEST(LogFormat, JsonIsOneValidObjectPerLineWithTheTextFormatsFields) {
   runtime_process rt({"--log-format", "json"});
   auto r = ws_test_client::connect(rt.url());

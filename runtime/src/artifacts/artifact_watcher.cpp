@@ -673,8 +673,4 @@ void artifact_watcher::stop() {
   impl_->stop();
 }
 
-std::size_t artifact_watcher::watch_count() const noexcept {
-  return impl_->watches_.size();
-}
-
 } // namespace agentrt::runtime::artifacts

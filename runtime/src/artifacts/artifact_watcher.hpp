@@ -106,8 +106,6 @@ public:
   // already read.
   void stop();
 
-  std::size_t watch_count() const noexcept; // for tests and diagnostics
-
 private:
   struct impl;
   std::unique_ptr<impl> impl_;

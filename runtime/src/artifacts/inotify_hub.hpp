@@ -81,6 +81,9 @@ public:
   timespec overflow_since(const subscription& s) const;
 
   std::size_t subscription_count() const noexcept { return subscriptions_.size(); }
+  // Kernel watches held (each shared wd once), for GET /metrics: fs.inotify.max_user_watches
+  // limits them per user, so a runtime watching large trees shows how close it is.
+  std::size_t watch_count() const noexcept { return holders_.size(); }
   // Tests make a subscriber fall behind with a small limit.
   void set_max_buffered_bytes(std::size_t bytes) noexcept { max_buffered_bytes_ = bytes; }
   bool is_open() const noexcept { return stream_ && stream_->is_open(); }

@@ -104,6 +104,9 @@ void add_gauges(exposition& out, const server_gauges& now) {
       .sample(now.requests_in_flight);
   out.family("agentrt_transfers_in_flight", "gauge", "Download and upload attempts running.")
       .sample(now.transfers_in_flight);
+  out.family("agentrt_inotify_watches", "gauge",
+             "Kernel inotify watches held for artifact directories and their parents.")
+      .sample(now.inotify_watches);
   {
     const runtime_metrics& m = get();
     const std::uint64_t started = m.session_processes_started.get();

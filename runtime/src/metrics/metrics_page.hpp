@@ -13,6 +13,7 @@ struct server_gauges {
   std::uint64_t detached_sessions = 0;
   std::uint64_t requests_in_flight = 0;
   std::uint64_t transfers_in_flight = 0;
+  std::uint64_t inotify_watches = 0;
   double uptime_seconds = 0;
   bool shutting_down = false;
 };

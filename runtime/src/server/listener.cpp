@@ -12,6 +12,7 @@
 #include "agentrt/protocol/codec.hpp"
 #include "agentrt/protocol/input_quote.hpp"
 #include "agentrt/protocol/json_builder.hpp"
+#include "artifacts/inotify_hub.hpp"
 #include "log/logger.hpp"
 #include "metrics/metrics_page.hpp"
 #include "metrics/runtime_metrics.hpp"
@@ -362,6 +363,9 @@ void listener::serve_metrics(ws_server::connection_type& con) {
   now.detached_sessions = state_.detached_sessions;
   now.requests_in_flight = state_.requests_in_flight;
   now.transfers_in_flight = state_.transfers.in_flight();
+  // has_service: a scrape must not open an inotify instance nobody asked for.
+  if (asio::has_service<artifacts::inotify_hub>(state_.io))
+    now.inotify_watches = asio::use_service<artifacts::inotify_hub>(state_.io).watch_count();
   now.uptime_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - state_.started).count();
   now.shutting_down = state_.shutting_down;
