@@ -39,6 +39,12 @@ struct process_state {
   std::uint64_t written = 0; // the runtime's latest process_stdin_ack_message
   bool stdin_closed = false; // acknowledged closed, or refused
   bool eof_sent = false;
+  // Stdin sent and not yet acknowledged written, from offset unconfirmed_from: what a dropped
+  // connection may have lost, resent after the resume (at most the window).
+  std::string unconfirmed;
+  std::uint64_t unconfirmed_from = 0;
+  bool eof_on_wire = false;     // the end of input went out
+  bool stdin_uncertain = false; // resumed: nothing more is sent until the barrier says what arrived
   std::deque<stdin_chunk> stdin_queue;
   std::uint64_t queued = 0;                                // bytes in stdin_queue not yet sent
   std::vector<process_handle::done_handler> close_waiters; // until the ack says closed

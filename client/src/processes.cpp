@@ -241,8 +241,21 @@ void session_core::process_wait(std::shared_ptr<process_state> p, process_handle
 
 // ---- stdin ------------------------------------------------------------------------------------
 
+namespace {
+
+// The runtime has received stdin up to `upto`: those bytes can never need resending.
+void confirm_stdin(process_state& p, std::uint64_t upto) {
+  if (upto <= p.unconfirmed_from)
+    return;
+  const auto n = std::min<std::uint64_t>(upto - p.unconfirmed_from, p.unconfirmed.size());
+  p.unconfirmed.erase(0, n);
+  p.unconfirmed_from += n;
+}
+
+} // namespace
+
 void session_core::pump_stdin(process_state& p) {
-  if (!link_up())
+  if (!link_up() || p.stdin_uncertain)
     return; // the resume pumps again
   while (!p.stdin_queue.empty() && !p.stdin_closed) {
     auto& chunk = p.stdin_queue.front();
@@ -258,6 +271,8 @@ void session_core::pump_stdin(process_state& p) {
     p.sent += n;
     p.queued -= n;
     m.eof = chunk.eof && chunk.offset == chunk.data.size();
+    p.unconfirmed.append(m.data);
+    p.eof_on_wire = p.eof_on_wire || m.eof;
     if (n > 0 || m.eof)
       transport_->send(protocol::encode(m));
     if (chunk.offset < chunk.data.size())
@@ -275,8 +290,30 @@ void session_core::pump_stdin(process_state& p) {
   }
 }
 
+void session_core::resend_stdin(process_state& p, const process_info* info) {
+  p.stdin_uncertain = false;
+  if (p.stdin_closed || info == nullptr)
+    return; // its exit or the refusal came with the replay
+  // A runtime that does not count what it received: nothing can be resent safely.
+  const std::uint64_t received = std::min(info->stdin_received.value_or(p.sent), p.sent);
+  confirm_stdin(p, received);
+  const bool eof_lost = p.eof_on_wire && !info->stdin_closed.value_or(true);
+  std::size_t offset = 0;
+  do {
+    protocol::process_stdin_message m;
+    m.process_id = p.id;
+    m.data = p.unconfirmed.substr(offset, stdin_chunk_bytes);
+    offset += m.data.size();
+    m.eof = eof_lost && offset == p.unconfirmed.size();
+    if (!m.data.empty() || m.eof)
+      transport_->send(protocol::encode(m));
+  } while (offset < p.unconfirmed.size());
+}
+
 void session_core::fail_stdin(process_state& p, const client_error& error) {
   p.stdin_closed = true;
+  p.unconfirmed.clear();
+  p.unconfirmed.shrink_to_fit();
   auto queue = std::move(p.stdin_queue);
   p.stdin_queue.clear();
   p.queued = 0;
@@ -351,6 +388,7 @@ void session_core::on_process_stdin_ack(const protocol::process_stdin_ack_messag
     return;
   auto p = it->second;
   p->written = std::max(p->written, m.written);
+  confirm_stdin(*p, p->written);
   if (m.closed) {
     auto waiters = std::move(p->close_waiters);
     p->close_waiters.clear();
@@ -428,7 +466,6 @@ void session_core::on_process_error(protocol::process_error_message& m) {
 }
 
 void session_core::on_barrier(const std::string& confirms, std::vector<process_info> processes) {
-  (void)processes;
   if (!confirms.empty()) {
     // The runtime handled the signal or resize without refusing it.
     if (auto it = process_ops_.find(confirms); it != process_ops_.end()) {
@@ -468,6 +505,19 @@ void session_core::on_barrier(const std::string& confirms, std::vector<process_i
                                           "the message; it may or may not have been handled"));
     }
   }
+  // Stdin has no answer of its own: the runtime's count of what it received says which bytes
+  // the dropped connection lost.
+  if (!link_up())
+    return; // the next resume's barrier decides
+  for (auto& [id, p] : processes_) {
+    if (!p->stdin_uncertain)
+      continue;
+    const auto listed =
+        std::find_if(processes.begin(), processes.end(),
+                     [&id = id](const process_info& info) { return info.process_id == id; });
+    resend_stdin(*p, listed == processes.end() ? nullptr : &*listed);
+    pump_stdin(*p);
+  }
 }
 
 void session_core::resume_processes() {
@@ -477,6 +527,12 @@ void session_core::resume_processes() {
       op.uncertain = true;
       any_uncertain = true;
     }
+  for (auto& [id, p] : processes_) {
+    if (!p->stdin_closed && (p->sent > p->written || p->eof_on_wire || p->stdin_uncertain)) {
+      p->stdin_uncertain = true;
+      any_uncertain = true;
+    }
+  }
   if (any_uncertain) {
     protocol::process_list_message m;
     m.ref = new_process_ref();

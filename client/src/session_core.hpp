@@ -154,6 +154,9 @@ private:
   void on_process_error(protocol::process_error_message& m);
   void on_barrier(const std::string& confirms, std::vector<process_info> processes);
   void pump_stdin(process_state& p);
+  // After a resume: sends again what of p's stdin the runtime did not receive (info: the
+  // runtime's view from the resume's barrier; null when it no longer lists the process).
+  void resend_stdin(process_state& p, const process_info* info);
   void fail_stdin(process_state& p, const client_error& error);
   void fail_processes(const client_error& error); // the session is over
   void resume_processes();                        // a durable session resumed

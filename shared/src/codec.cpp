@@ -547,6 +547,11 @@ private:
       writer_.Int(*p.exit_code);
     }
     maybe("signal", p.signal);
+    if (p.stdin_received) {
+      key("stdin_received");
+      writer_.Uint64(*p.stdin_received);
+    }
+    maybe("stdin_closed", p.stdin_closed);
     writer_.EndObject();
   }
   void item_object(const command_result& r) {
@@ -1279,7 +1284,11 @@ public:
     if (!required_string(o, p, "process_id", i.process_id) ||
         !required_string(o, p, "command", i.command) || !int64_field(o, p, "pid", i.pid) ||
         !required_bool(o, p, "pty", i.pty) || !required_string(o, p, "state", i.state) ||
-        !optional_bool(o, p, "ready", i.ready) || !optional_string(o, p, "signal", i.signal))
+        !optional_bool(o, p, "ready", i.ready) || !optional_string(o, p, "signal", i.signal) ||
+        !optional_bool(o, p, "stdin_closed", i.stdin_closed))
+      return false;
+    if (find(o, "stdin_received") != nullptr &&
+        !required_uint64(o, p, "stdin_received", i.stdin_received.emplace()))
       return false;
     if (find(o, "exit_code") != nullptr)
       return int_in(o, p, "exit_code", -1000000, 1000000, i.exit_code.emplace(), true);

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -62,6 +63,15 @@ process_options command(std::string text) {
   return o;
 }
 
+// A durable session through proxy that reconnects quickly after a cut.
+std::unique_ptr<session> connect_durable(const test::cutting_proxy& proxy) {
+  connect_options co{proxy.url()};
+  co.reconnect.initial_backoff = 20ms;
+  auto [s, error] = session::connect(co);
+  EXPECT_TRUE(s) << error.message;
+  return std::move(s);
+}
+
 // text with stdin open and its stdout into out.
 std::pair<process_handle, client_error> start_piped(session& s, std::string text, collected& out) {
   auto o = command(std::move(text));
@@ -79,6 +89,41 @@ std::string hex(const unsigned char* data, std::size_t n) {
     out += digits[data[i] & 15];
   }
   return out;
+}
+
+// Writes total bytes to p's stdin in 256 KiB writes, then closes it; returns their SHA-256 the
+// way sha256sum prints it, or "" after a failure (reported). Every chunk's bytes differ: a
+// lost, repeated or reordered chunk changes the digest.
+std::string write_random_stdin(const process_handle& p, std::size_t total, std::uint64_t seed) {
+  constexpr std::size_t chunk = 256u << 10;
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
+    ADD_FAILURE() << "no SHA-256 context";
+    return "";
+  }
+  std::string block(chunk, '\0');
+  std::uint64_t x = seed;
+  for (std::size_t sent = 0; sent < total; sent += chunk) {
+    for (std::size_t i = 0; i < chunk; i += 8) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      std::memcpy(&block[i], &x, 8);
+    }
+    EVP_DigestUpdate(ctx.get(), block.data(), block.size());
+    if (const auto e = p.write_stdin(block)) {
+      ADD_FAILURE() << "write_stdin after " << sent << " bytes: " << e.message;
+      return "";
+    }
+  }
+  if (const auto e = p.close_stdin()) {
+    ADD_FAILURE() << "close_stdin: " << e.message;
+    return "";
+  }
+  unsigned char digest[32];
+  unsigned int n = 0;
+  EVP_DigestFinal_ex(ctx.get(), digest, &n);
+  return hex(digest, n) + "  -\n";
 }
 
 TEST(ClientProcess, StdinInOutputOutAndTheExitStatus) {
@@ -119,34 +164,14 @@ TEST(ClientProcess, AHundredMegabytesThroughStdinArriveInOrder) {
   auto [p, error] = start_piped(*s, "sha256sum", out);
   ASSERT_FALSE(error) << error.message;
 
-  constexpr std::size_t total = 100u << 20, chunk = 256u << 10;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  ASSERT_TRUE(ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1);
-  std::string block(chunk, '\0');
-  std::uint64_t x = 0x9e3779b97f4a7c15ull;
   const auto started = std::chrono::steady_clock::now();
-  for (std::size_t sent = 0; sent < total; sent += chunk) {
-    // Different bytes in every chunk: a reordered or repeated chunk changes the digest.
-    for (std::size_t i = 0; i < chunk; i += 8) {
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-      std::memcpy(&block[i], &x, 8);
-    }
-    EVP_DigestUpdate(ctx, block.data(), block.size());
-    ASSERT_FALSE(p.write_stdin(block));
-  }
-  ASSERT_FALSE(p.close_stdin());
-  unsigned char digest[32];
-  unsigned int n = 0;
-  EVP_DigestFinal_ex(ctx, digest, &n);
-  EVP_MD_CTX_free(ctx);
+  const std::string want = write_random_stdin(p, 100u << 20, 0x9e3779b97f4a7c15ull);
   auto [exit, wait_error] = p.wait();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   ASSERT_FALSE(wait_error) << wait_error.message;
   EXPECT_EQ(exit.exit_code, 0);
-  EXPECT_EQ(out.text(), hex(digest, n) + "  -\n");
+  EXPECT_EQ(out.text(), want);
   std::printf("[ figures  ] 100 MiB through stdin: %.2f s, %.0f MiB/s\n", seconds, 100 / seconds);
   EXPECT_FALSE(s->end());
 }
@@ -369,11 +394,8 @@ TEST(ClientProcess, OutputAndStdinFlowWhileARequestRuns) {
 TEST(ClientProcess, AHandleKeepsWorkingAcrossAReconnect) {
   runtime_process rt;
   test::cutting_proxy proxy(rt.port());
-  connect_options co{proxy.url()};
-  co.reconnect.initial_backoff = 20ms;
-  auto [s, connect_error] = session::connect(co);
-  ASSERT_TRUE(s) << connect_error.message;
-  ASSERT_TRUE(s->durable());
+  const auto s = connect_durable(proxy);
+  ASSERT_TRUE(s && s->durable());
   collected out;
   auto [p, error] = start_piped(*s, "while read line; do echo \"got:$line\"; done", out);
   ASSERT_FALSE(error) << error.message;
@@ -388,6 +410,33 @@ TEST(ClientProcess, AHandleKeepsWorkingAcrossAReconnect) {
   ASSERT_FALSE(wait_error) << wait_error.message;
   EXPECT_EQ(exit.exit_code, 0);
   EXPECT_EQ(out.text(), "got:before\ngot:after\n"); // each line once
+  EXPECT_FALSE(s->end());
+}
+
+TEST(ClientProcess, StdinInFlightWhenTheConnectionDropsArrivesOnceAndInOrder) {
+  runtime_process rt;
+  test::cutting_proxy proxy(rt.port());
+  // Four connections cut while stdin streams through them, each at a random byte (often in
+  // the middle of a frame): what was in flight on each is either in the runtime already or
+  // lost with the connection.
+  for (std::size_t i = 0; i < 4; ++i) {
+    const auto at = proxy.cut_after_random(i, test::cutting_proxy::direction::to_target, 2u << 20,
+                                           6u << 20, 1234 + static_cast<unsigned>(i));
+    std::printf("[ figures  ] connection %zu cut after %llu bytes to the runtime\n", i,
+                static_cast<unsigned long long>(at));
+  }
+  const auto s = connect_durable(proxy);
+  ASSERT_TRUE(s && s->durable());
+  collected out;
+  auto [p, error] = start_piped(*s, "sha256sum", out);
+  ASSERT_FALSE(error) << error.message;
+
+  const std::string want = write_random_stdin(p, 32u << 20, 0x2545f4914f6cdd1dull);
+  auto [exit, wait_error] = p.wait();
+  ASSERT_FALSE(wait_error) << wait_error.message;
+  EXPECT_EQ(exit.exit_code, 0);
+  EXPECT_GE(proxy.accepted(), 5u) << "every planned cut happened";
+  EXPECT_EQ(out.text(), want);
   EXPECT_FALSE(s->end());
 }
 

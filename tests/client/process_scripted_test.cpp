@@ -327,6 +327,54 @@ TEST(ClientProcessScripted, ADurableSessionResumesItsProcesses) {
   EXPECT_EQ(out, "ab");
 }
 
+TEST(ClientProcessScripted, StdinTheRuntimeDidNotReceiveIsSentAgainWithItsEndOfInput) {
+  using namespace test::durable_script;
+  const std::string both = "durable-sessions, processes";
+  // The runtime received 3 of the 6 bytes and not the end of input before the drop; it says
+  // so in the answer to the resume's barrier.
+  protocol::process_list_result_message listed;
+  listed.ref = "c2";
+  protocol::process_info p1;
+  p1.process_id = "p1";
+  p1.command = "server";
+  p1.state = "running";
+  p1.stdin_received = 3;
+  p1.stdin_closed = false;
+  listed.processes.push_back(p1);
+  scripted_peer peer(std::vector<scripted_peer::connection>{
+      with_processes({scripted_peer::send(info(false, 0, 0)),
+                      scripted_peer::expect("process_start_message"),
+                      scripted_peer::send(started("c1", "p1", 1000), 1),
+                      scripted_peer::expect("process_stdin_message"),
+                      scripted_peer::expect("process_stdin_message"), scripted_peer::drop()},
+                     both),
+      with_processes({scripted_peer::send(info(true, 1, 0)),
+                      scripted_peer::expect("process_list_message"), scripted_peer::send(listed, 2),
+                      scripted_peer::expect("process_stdin_message"),
+                      scripted_peer::send(ack("p1", 6, true), 3)},
+                     both),
+  });
+  connect_options co{peer.url()};
+  co.reconnect.initial_backoff = 10ms;
+  auto [s, e] = session::connect(co);
+  ASSERT_TRUE(s) << e.message;
+  auto o = command_for_test();
+  o.stdin_open = true;
+  auto [p, error] = s->start_process(o, {});
+  ASSERT_FALSE(error) << error.message;
+  ASSERT_FALSE(p.write_stdin("hello "));
+  // Completes with the acknowledgement that says closed, on the second connection.
+  EXPECT_FALSE(p.close_stdin());
+  ASSERT_TRUE(peer.wait_done()) << peer.failure();
+  const auto stdin_frames = received_of<protocol::process_stdin_message>(peer);
+  ASSERT_EQ(stdin_frames.size(), 3u);
+  EXPECT_EQ(stdin_frames[0].data, "hello ");
+  EXPECT_FALSE(stdin_frames[0].eof);
+  EXPECT_TRUE(stdin_frames[1].eof); // lost with the connection
+  EXPECT_EQ(stdin_frames[2].data, "lo ");
+  EXPECT_TRUE(stdin_frames[2].eof);
+}
+
 TEST(ClientProcessScripted, QuestionsAskedWhileReconnectingGoOutInOrderOnTheResume) {
   using namespace test::durable_script;
   const std::string both = "durable-sessions, processes";

@@ -169,14 +169,23 @@ TEST(ProcessMessages, RuntimeMessagesRoundTrip) {
 
   process_list_result_message list;
   list.ref = "l";
-  list.processes.push_back({"p1", "sleep 9", 10, false, "running", std::nullopt, {}, {}});
-  list.processes.push_back({"p2", "false", 11, true, "exited", true, 1, std::nullopt});
+  list.processes.push_back({"p1", "sleep 9", 10, false, "running", std::nullopt, {}, {}, {}, {}});
+  list.processes.push_back({"p2", "false", 11, true, "exited", true, 1, std::nullopt, {}, {}});
+  list.processes.push_back(
+      {"p3", "cat", 12, false, "running", std::nullopt, {}, {}, 5000000000ull, true});
   const auto listed = round_trip(list);
-  ASSERT_EQ(listed.processes.size(), 2u);
+  ASSERT_EQ(listed.processes.size(), 3u);
   EXPECT_EQ(listed.processes[0].state, "running");
   EXPECT_FALSE(listed.processes[0].exit_code);
+  EXPECT_FALSE(listed.processes[0].stdin_received);
+  EXPECT_FALSE(listed.processes[0].stdin_closed);
   EXPECT_EQ(listed.processes[1].exit_code, 1);
   EXPECT_EQ(listed.processes[1].ready, true);
+  EXPECT_EQ(listed.processes[2].stdin_received, 5000000000ull);
+  EXPECT_EQ(listed.processes[2].stdin_closed, true);
+  const decode_result negative = decode(
+      R"({"message_type":"process_list_result_message","processes":[{"process_id":"p","command":"c","pid":1,"pty":false,"state":"running","stdin_received":-1}]})");
+  EXPECT_TRUE(negative.ec);
 
   const auto error = round_trip(process_error_message{"x", "p9", "unknown_process", "no p9"});
   EXPECT_EQ(error.code, "unknown_process");

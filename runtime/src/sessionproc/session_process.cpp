@@ -99,6 +99,10 @@ protocol::process_info session_process::info() const {
   i.pid = pid_;
   i.pty = pty_;
   i.ready = ready_;
+  if (stdin_open_) {
+    i.stdin_received = accepted_;
+    i.stdin_closed = stdin_closed_;
+  }
   if (status_) {
     i.state = "exited";
     i.exit_code = status_->exit_code;

@@ -344,6 +344,11 @@ struct process_info {
   std::optional<bool> ready; // when readiness was asked for and decided
   std::optional<int> exit_code;
   std::optional<std::string> signal;
+  // For a process started with stdin: every stdin byte the runtime accepted so far (written or
+  // still queued), and whether stdin is closed. After a resume a client compares its own count
+  // with this one to resend what was lost with the connection, and nothing twice.
+  std::optional<std::uint64_t> stdin_received;
+  std::optional<bool> stdin_closed;
 };
 
 struct process_list_result_message {
