@@ -4,6 +4,7 @@
 #include <rapidjson/document.h>
 
 #include <future>
+#include <memory>
 #include <sstream>
 
 #include "agentrt/protocol/errc.hpp"
@@ -128,13 +129,18 @@ mode_outcome run_ps(ac::async_session& s, const cli_options& o) {
 
 mode_outcome run_wait(ac::async_session& s, const cli_options& o, const std::string& id,
                       const run_control& control) {
-  auto f = std::async(std::launch::async, [p = s.process(id)]() mutable { return p.wait(); });
+  // Not std::async: its future's destructor would wait for the process after a timeout.
+  using answer = std::pair<ac::process_exit, ac::client_error>;
+  auto promise = std::make_shared<std::promise<answer>>();
+  auto f = promise->get_future();
+  s.process(id).async_wait([promise](ac::process_exit exit, ac::client_error e) {
+    promise->set_value({exit, std::move(e)});
+  });
   auto outcome =
       wait_bounded(f, control, o.timeout_s ? std::optional(to_ms(*o.timeout_s)) : std::nullopt);
   if (!outcome.ok()) {
-    // The process keeps running. The wait already sent stays pending at the runtime: its
-    // answer, when the process exits, collects it into the journal, where nobody reads it
-    // (README: a later wait then finds the id unknown).
+    // The process keeps running. The detach that follows withdraws the wait at the runtime, so
+    // the process stays uncollected and a later wait gets its exit status.
     const bool timed_out = outcome.error().code == ac::errc::timed_out;
     print(stderr, std::string("agentrt-client: ") + (timed_out ? "timed out" : "interrupted") +
                       " waiting for process " + id + "\n");

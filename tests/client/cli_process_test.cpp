@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 
 #include <string>
 #include <thread>
@@ -173,6 +174,27 @@ TEST(ClientCliProcess, SpawnPsKillWaitRoundTrip) {
   auto json = run_cli({"ps", handle, "--json"});
   EXPECT_EQ(json.code, 0) << json.err;
   EXPECT_EQ(json.out, "{\"message_type\":\"process_list_result_message\",\"processes\":[]}\n");
+}
+
+TEST(ClientCliProcess, AWaitThatGaveUpLeavesTheExitStatusToTheNextWait) {
+  runtime_process rt;
+  const std::string marker = make_temp_dir("agentrt-cli-wait-") + "/go";
+  auto spawned = run_cli(
+      {"spawn", rt.url(), "--", "while [ ! -e " + marker + " ]; do sleep 0.05; done; exit 7"});
+  ASSERT_EQ(spawned.code, 0) << spawned.err;
+  const std::string handle = spawned.out;
+  auto gave_up = run_cli({"wait", handle, "--timeout", "0.3"});
+  EXPECT_EQ(gave_up.code, 124) << gave_up.err;
+  std::ofstream(marker) << "go";
+  // The process exits now, after the first wait detached: that wait must not collect it.
+  auto listed = run_cli({"ps", handle});
+  for (int i = 0; i < 100 && listed.out.find("p1\texited\t7\t") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(50ms);
+    listed = run_cli({"ps", handle});
+  }
+  EXPECT_NE(listed.out.find("p1\texited\t7\t"), std::string::npos) << listed.out << listed.err;
+  auto waited = run_cli({"wait", handle});
+  EXPECT_EQ(waited.code, 7) << waited.err;
 }
 
 TEST(ClientCliProcess, SpawnWaitsForReadinessAndKillsWhatNeverGetsReady) {

@@ -305,6 +305,8 @@ void session::handle(protocol::detach_message&&) {
   if (durable_->detach_requested || ended_)
     return;
   durable_->detach_requested = true;
+  if (processes_)
+    processes_->withdraw_waits();
   log::info({}, "session " + std::to_string(id_) + ": the client detaches; the session waits " +
                     std::to_string(state_.options.detached_window.count() / 1000) +
                     " s for a resume");

@@ -44,6 +44,10 @@ public:
   void handle(protocol::process_resize_message&& m);
   void handle(protocol::process_list_message&& m);
   void handle(protocol::process_wait_message&& m);
+  // The client detached: nobody reads the answers to its waits now, and an answer collects its
+  // process, so the exit status would be gone before a later attach could ask. The waits are
+  // forgotten instead; a later wait collects the process.
+  void withdraw_waits() noexcept { waits_.clear(); }
 
   // end_session_message arrived: later starts are refused (session_ending); what runs goes on
   // until terminate_all().
