@@ -280,91 +280,117 @@ bool rounds_uint64_to_zero(std::string_view significant) noexcept {
   return false;
 }
 
+bool is_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
+
+// The index of the '"' that closes the string whose bytes start at i; text.size() if none does.
+std::size_t string_end(std::string_view text, std::size_t i) noexcept {
+  for (; i < text.size(); ++i) {
+    // A string's plain bytes in bulk: command output is most of what a frame holds.
+    i += detail::verbatim_run(text.data() + i, text.size() - i);
+    if (i == text.size())
+      break;
+    if (text[i] == '\\')
+      ++i; // an escaped '"' does not end the string
+    else if (text[i] == '"')
+      return i;
+  }
+  return text.size();
+}
+
+// One number, [-] int [. frac] [e [+-] exp], measured the way RapidJSON will read it.
+struct number_spelling {
+  std::size_t end = 0; // just past the number
+  std::int64_t int_digits = 0, frac_digits = 0, leading_zeros = 0;
+  std::int64_t exponent = 0; // saturated at exponent_cap: no overflow in the sums below
+  bool has_exponent = false, negative_exponent = false;
+  std::string_view significant; // from the first non-zero digit on (may span the point)
+};
+
+constexpr std::int64_t exponent_cap = 1'000'000'000'000;
+
+// The number that starts at text[start] (a '-' or a digit).
+number_spelling scan_number(std::string_view text, std::size_t start) noexcept {
+  number_spelling n;
+  std::size_t j = start + (text[start] == '-' ? 1 : 0);
+  std::size_t significant_start = std::string_view::npos;
+  const auto significand_digit = [&](std::size_t at) {
+    if (significant_start == std::string_view::npos) {
+      if (text[at] == '0')
+        ++n.leading_zeros;
+      else
+        significant_start = at;
+    }
+  };
+  for (; j < text.size() && is_digit(text[j]); ++j, ++n.int_digits)
+    significand_digit(j);
+  if (j < text.size() && text[j] == '.') {
+    for (++j; j < text.size() && is_digit(text[j]); ++j, ++n.frac_digits)
+      significand_digit(j);
+  }
+  if (significant_start != std::string_view::npos)
+    n.significant = text.substr(significant_start, j - significant_start);
+  if (j < text.size() && (text[j] == 'e' || text[j] == 'E')) {
+    n.has_exponent = true;
+    if (++j < text.size() && (text[j] == '+' || text[j] == '-'))
+      n.negative_exponent = text[j++] == '-';
+    for (; j < text.size() && is_digit(text[j]); ++j)
+      n.exponent = std::min(n.exponent * 10 + (text[j] - '0'), exponent_cap);
+  }
+  n.end = j;
+  return n;
+}
+
+// What one number allows (see json_numbers.hpp for the RapidJSON bugs behind each case).
+json_number_verdict judge_number(const number_spelling& n) noexcept {
+  // DBL_MAX's leading digits (1.7976931348623157e308).
+  constexpr std::string_view max_digits = "17976931348623157";
+  // exponent + fraction length must fit RapidJSON's int.
+  if (n.negative_exponent && n.exponent + n.frac_digits >= std::numeric_limits<int>::max() - 16)
+    return json_number_verdict::refuse;
+  if (n.significant.empty()) {
+    // Zero: the fast path covers short spellings without an exponent ("0", "0.00").
+    return n.has_exponent || n.int_digits + n.frac_digits > 15
+               ? json_number_verdict::normal_precision
+               : json_number_verdict::full_precision;
+  }
+  // The decimal exponent of the first significant digit: 1e-300 is -299, DBL_MAX 309.
+  const std::int64_t magnitude =
+      n.int_digits - n.leading_zeros + (n.negative_exponent ? -n.exponent : n.exponent);
+  if (magnitude <= -323) {
+    // From the smallest subnormals down (4.9e-324, 1e-324) full precision gives NaN or
+    // reads out of bounds; the normal parser gives 0 or a subnormal.
+    return json_number_verdict::normal_precision;
+  }
+  if (magnitude > 309 || (magnitude == 309 && exceeds(n.significant, max_digits))) {
+    // Beyond DBL_MAX: RapidJSON refuses "1e309" itself, but not "1000e306", which full
+    // precision turns into garbage or a crash.
+    return json_number_verdict::refuse;
+  }
+  return rounds_uint64_to_zero(n.significant) ? json_number_verdict::normal_precision
+                                              : json_number_verdict::full_precision;
+}
+
 } // namespace
 
 json_number_check check_json_numbers(std::string_view text) noexcept {
-  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  constexpr std::int64_t exponent_cap = 1'000'000'000'000; // saturates: no overflow below
-  // DBL_MAX's leading digits (1.7976931348623157e308).
-  constexpr std::string_view max_digits = "17976931348623157";
   json_number_check result;
-  bool in_string = false;
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (in_string) {
-      // A string's plain bytes in bulk: command output is most of what a frame holds.
-      i += detail::verbatim_run(text.data() + i, text.size() - i);
-      if (i == text.size())
-        break;
-      if (text[i] == '\\')
-        ++i; // an escaped '"' does not end the string
-      else if (text[i] == '"')
-        in_string = false;
-      continue;
-    }
     const char c = text[i];
     if (c == '"') {
-      in_string = true;
+      i = string_end(text, i + 1);
       continue;
     }
-    if (c != '-' && !digit(c))
+    if (c != '-' && !is_digit(c))
       continue;
-
-    // One number: [-] int [. frac] [e [+-] exp], measured the way RapidJSON will read it.
-    const std::size_t start = i;
-    std::size_t j = i + (c == '-' ? 1 : 0);
-    std::int64_t int_digits = 0, frac_digits = 0, leading_zeros = 0, exponent = 0;
-    bool has_exponent = false, negative_exponent = false;
-    std::string_view significant; // from the first non-zero digit on (may span the point)
-    std::size_t significant_start = std::string_view::npos;
-    const auto significand_digit = [&](std::size_t at) {
-      if (significant_start == std::string_view::npos) {
-        if (text[at] == '0')
-          ++leading_zeros;
-        else
-          significant_start = at;
-      }
-    };
-    for (; j < text.size() && digit(text[j]); ++j, ++int_digits)
-      significand_digit(j);
-    if (j < text.size() && text[j] == '.') {
-      for (++j; j < text.size() && digit(text[j]); ++j, ++frac_digits)
-        significand_digit(j);
-    }
-    if (significant_start != std::string_view::npos)
-      significant = text.substr(significant_start, j - significant_start);
-    if (j < text.size() && (text[j] == 'e' || text[j] == 'E')) {
-      has_exponent = true;
-      if (++j < text.size() && (text[j] == '+' || text[j] == '-'))
-        negative_exponent = text[j++] == '-';
-      for (; j < text.size() && digit(text[j]); ++j)
-        exponent = std::min(exponent * 10 + (text[j] - '0'), exponent_cap);
-    }
-    i = j - 1; // text[j] is not part of the number; the loop looks at it next
-
-    // exponent + fraction length must fit RapidJSON's int.
-    if (negative_exponent && exponent + frac_digits >= std::numeric_limits<int>::max() - 16) {
-      return {json_number_verdict::refuse, start};
-    }
-    if (significant.empty()) {
-      // Zero: the fast path covers short spellings without an exponent ("0", "0.00").
-      if (has_exponent || int_digits + frac_digits > 15)
-        result.verdict = json_number_verdict::normal_precision;
-      continue;
-    }
-    // The decimal exponent of the first significant digit: 1e-300 is -299, DBL_MAX 309.
-    const std::int64_t magnitude =
-        int_digits - leading_zeros + (negative_exponent ? -exponent : exponent);
-    if (magnitude <= -323) {
-      // From the smallest subnormals down (4.9e-324, 1e-324) full precision gives NaN or
-      // reads out of bounds; the normal parser gives 0 or a subnormal.
-      result.verdict = json_number_verdict::normal_precision;
-    } else if (magnitude > 309 || (magnitude == 309 && exceeds(significant, max_digits))) {
-      // Beyond DBL_MAX: RapidJSON refuses "1e309" itself, but not "1000e306", which full
-      // precision turns into garbage or a crash.
-      return {json_number_verdict::refuse, start};
-    } else if (rounds_uint64_to_zero(significant)) {
-      result.verdict = json_number_verdict::normal_precision;
-    }
+    const number_spelling number = scan_number(text, i);
+    const json_number_verdict verdict = judge_number(number);
+    if (verdict == json_number_verdict::refuse)
+      return {verdict, i};
+    if (verdict == json_number_verdict::normal_precision)
+      result.verdict = verdict;
+    i = number.end - 1; // text[end] is not part of the number; the loop looks at it next
   }
   return result;
 }

@@ -4,18 +4,18 @@
 
 #include <cstdint>
 
+#include "agentrt/protocol/result.hpp"
 #include "files/http_socket.hpp"
 
 namespace agentrt::runtime::files {
 
-struct spool_result {
-  enum class outcome { done, peer_gone, write_failed, too_large };
-  outcome what = outcome::done;
-  int err = 0;             // errno of a failed write
-  std::uint64_t bytes = 0; // body bytes written
-};
-
-// Until the end of the body; more than max_bytes is too_large (nothing beyond is written).
-spool_result spool_body(http_socket& sock, int fd, std::uint64_t max_bytes);
+// Until the end of the body: the body bytes written, or a failure whose code says which:
+//   - std::errc::connection_aborted: the peer closed early, timed out or broke the chunked
+//     framing (nothing to answer, as for http_socket::read_head);
+//   - files_errc::too_large: the body is longer than max_bytes (nothing beyond is written);
+//   - the errno of the failed write(2), in std::generic_category() (never ECONNABORTED: fd is
+//     a file).
+// The caller words the answer (the file's name, the limit's flag), so the failures carry no text.
+protocol::result<std::uint64_t> spool_body(http_socket& sock, int fd, std::uint64_t max_bytes);
 
 } // namespace agentrt::runtime::files

@@ -9,7 +9,10 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <optional>
 #include <random>
+#include <string>
+#include <system_error>
 
 #include "agentrt/protocol/json_builder.hpp"
 #include "files/body_spool.hpp"
@@ -44,6 +47,79 @@ struct temp_guard {
   }
 };
 
+// A body of known length that cannot fit is refused before a byte is written (the check is
+// advisory: a body without Content-Length, or a race with another writer, still meets ENOSPC).
+protocol::result<void> check_room(int dir, std::optional<std::uint64_t> length,
+                                  const std::string& shown) {
+  if (!length || *length == 0)
+    return {};
+  struct statvfs vfs {};
+  if (::fstatvfs(dir, &vfs) == 0 &&
+      static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize < *length) {
+    return make_error(files_errc::disk_full, "disk full: " + std::to_string(*length) +
+                                                 " bytes do not fit beside " + shown);
+  }
+  return {};
+}
+
+// Gives the written temporary file its mode and puts it in place of leaf. The errno of the step
+// that failed, in std::generic_category().
+std::error_code install(util::unique_fd& out, unsigned mode, int dir, const std::string& temp,
+                        const std::string& leaf) {
+  if (::fchmod(out.get(), mode) != 0)
+    return {errno, std::generic_category()};
+  // close() can report a deferred write error (ENOSPC on some file systems).
+  if (const int e = out.close(); e != 0)
+    return {e, std::generic_category()};
+  if (::renameat(dir, temp.c_str(), dir, leaf.c_str()) != 0)
+    return {errno, std::generic_category()};
+  return {};
+}
+
+// Where the body goes: the parent directory, reached without following symlinks, and the
+// leaf's name in it; whether the leaf existed, and the mode the new file gets.
+struct write_target {
+  int dir;
+  const std::string& leaf;
+  bool existed;
+  unsigned mode;
+};
+
+// The body into a temporary file beside the target, renamed over it; the one answer sent.
+void write_and_rename(request_context& ctx, const write_target& target, const std::string& shown) {
+  temp_guard temp{target.dir, temp_name(target.leaf)};
+  util::unique_fd out(::openat(target.dir, temp.name.c_str(),
+                               O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!out) {
+    temp.armed = false;
+    ctx.sock.send_error(from_errno(errno, shown));
+    return;
+  }
+  if (!ctx.sock.send_continue(ctx.req))
+    return;
+  // No limit: the body ends or the write fails (too_large cannot happen).
+  const auto spooled = spool_body(ctx.sock, out.get(), UINT64_MAX);
+  if (!spooled.ok()) {
+    const std::error_code& e = spooled.error().code;
+    if (e == std::errc::connection_aborted)
+      return; // the client went away or broke the framing: nothing to answer, temp removed
+    temp.discard(out);
+    ctx.sock.send_error(from_errno(e.value(), shown));
+    return;
+  }
+  if (const std::error_code e = install(out, target.mode, target.dir, temp.name, target.leaf)) {
+    temp.discard(out);
+    ctx.sock.send_error(from_errno(e.value(), shown));
+    return;
+  }
+  temp.armed = false;
+  ctx.sock.send_json(target.existed ? 200 : 201, protocol::json_builder()
+                                                     .add("path", shown)
+                                                     .add("size", spooled.value())
+                                                     .add("created", !target.existed)
+                                                     .str());
+}
+
 } // namespace
 
 void handle_write(request_context& ctx) {
@@ -76,57 +152,11 @@ void handle_write(request_context& ctx) {
   // Replacing a file keeps its permissions unless mode says otherwise.
   const unsigned mode =
       !mode_given && existed && S_ISREG(old.st_mode) ? (old.st_mode & 0777) : *requested_mode;
-  if (const auto length = ctx.sock.body_length(); length && *length > 0) {
-    struct statvfs vfs {};
-    if (::fstatvfs(dir, &vfs) == 0 &&
-        static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize < *length) {
-      ctx.sock.send_error(
-          make_error(files_errc::disk_full, "disk full: " + std::to_string(*length) +
-                                                " bytes do not fit beside " + shown));
-      return;
-    }
-  }
-  temp_guard temp{dir, temp_name(parent->leaf)};
-  util::unique_fd out(
-      ::openat(dir, temp.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!out) {
-    temp.armed = false;
-    ctx.sock.send_error(from_errno(errno, shown));
+  if (const auto room = check_room(dir, ctx.sock.body_length(), shown); !room.ok()) {
+    ctx.sock.send_error(room.error());
     return;
   }
-  if (!ctx.sock.send_continue(ctx.req))
-    return;
-  const spool_result r = spool_body(ctx.sock, out.get(), UINT64_MAX);
-  if (r.what == spool_result::outcome::peer_gone)
-    return; // the client went away or broke the framing: nothing to answer, temp removed
-  if (r.what != spool_result::outcome::done) {
-    temp.discard(out);
-    ctx.sock.send_error(from_errno(r.err, shown));
-    return;
-  }
-  const std::uint64_t total = r.bytes;
-  if (::fchmod(out.get(), mode) != 0) {
-    temp.discard(out);
-    ctx.sock.send_error(from_errno(errno, shown));
-    return;
-  }
-  if (const int e = out.close(); e != 0) {
-    temp.discard(out);
-    ctx.sock.send_error(from_errno(e, shown));
-    return;
-  }
-  if (::renameat(dir, temp.name.c_str(), dir, parent->leaf.c_str()) != 0) {
-    const int e = errno;
-    temp.discard(out);
-    ctx.sock.send_error(from_errno(e, shown));
-    return;
-  }
-  temp.armed = false;
-  ctx.sock.send_json(existed ? 200 : 201, protocol::json_builder()
-                                              .add("path", shown)
-                                              .add("size", total)
-                                              .add("created", !existed)
-                                              .str());
+  write_and_rename(ctx, write_target{dir, parent->leaf, existed, mode}, shown);
 }
 
 } // namespace agentrt::runtime::files

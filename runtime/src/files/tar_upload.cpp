@@ -81,16 +81,17 @@ void handle_tar_upload(request_context& ctx) {
   }
   if (!ctx.sock.send_continue(ctx.req))
     return;
-  const spool_result spooled = spool_body(ctx.sock, spool.get(), ctx.limits.max_upload_bytes);
-  if (spooled.what == spool_result::outcome::peer_gone)
-    return;
-  if (spooled.what == spool_result::outcome::too_large) {
-    ctx.sock.send_error(
-        make_error(files_errc::too_large, "the archive exceeds --extract-max-bytes"));
-    return;
-  }
-  if (spooled.what == spool_result::outcome::write_failed) {
-    ctx.sock.send_error(from_errno(spooled.err, "the upload's temporary file"));
+  if (const auto spooled = spool_body(ctx.sock, spool.get(), ctx.limits.max_upload_bytes);
+      !spooled.ok()) {
+    const std::error_code& e = spooled.error().code;
+    if (e == std::errc::connection_aborted)
+      return;
+    if (e == files_errc::too_large) {
+      ctx.sock.send_error(
+          make_error(files_errc::too_large, "the archive exceeds --extract-max-bytes"));
+    } else {
+      ctx.sock.send_error(from_errno(e.value(), "the upload's temporary file"));
+    }
     return;
   }
   archive::extract_limits limits;
