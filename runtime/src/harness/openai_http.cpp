@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <ctime>
+#include <system_error>
 #include <utility>
 
 #include "harness/json_support.hpp"
@@ -14,6 +15,13 @@ namespace {
 
 constexpr std::size_t max_sse_line = 16 * 1024 * 1024;
 constexpr std::size_t max_error_body = 64 * 1024;
+
+// Why an attempt has no options set: a header that could not be allocated, or (before
+// prepare()) a curl handle the engine could not create, which is an allocation failure too
+// unless libcurl failed to initialise at all.
+protocol::error not_initialised() {
+  return {std::make_error_code(std::errc::not_enough_memory), "could not initialise curl"};
+}
 
 } // namespace
 
@@ -74,15 +82,20 @@ transfer::transfer_options chat_options(int max_retries) {
 
 chat_attempt::chat_attempt(const std::string& url, const std::string& api_key,
                            std::shared_ptr<const std::string> body)
-    : url_(url), api_key_(api_key), body_(std::move(body)) {}
+    : url_(url), api_key_(api_key), body_(std::move(body)), preparation_(not_initialised()) {}
 
 bool chat_attempt::prepare(CURL* h) {
+  preparation_ = set_options(h);
+  return preparation_.ok();
+}
+
+protocol::result<void> chat_attempt::set_options(CURL* h) {
   bool ok = headers_.append("Content-Type: application/json") &&
             headers_.append("Accept: text/event-stream") && headers_.append("Expect:");
   if (ok && !api_key_.empty())
     ok = headers_.append(("Authorization: Bearer " + api_key_).c_str());
   if (!ok)
-    return false;
+    return not_initialised();
   curl_easy_setopt(h, CURLOPT_URL, url_.c_str());
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers_.get());
   curl_easy_setopt(h, CURLOPT_POSTFIELDS, body_->c_str());
@@ -91,8 +104,7 @@ bool chat_attempt::prepare(CURL* h) {
   curl_easy_setopt(h, CURLOPT_WRITEDATA, static_cast<void*>(this));
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &chat_attempt::on_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, static_cast<void*>(this));
-  prepared_ = true;
-  return true;
+  return {};
 }
 
 std::size_t chat_attempt::on_body(char* data, std::size_t size, std::size_t n, void* user) {

@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 
+#include "agentrt/protocol/result.hpp"
 #include "harness/chat_stream.hpp"
 #include "transfer/curl_handle.hpp"
 #include "transfer/retry_policy.hpp"
@@ -52,12 +53,17 @@ public:
   chat_attempt(const std::string& url, const std::string& api_key,
                std::shared_ptr<const std::string> body);
 
+  // transfer_engine's hook, whose contract is a bool: the reason of a failure stays in
+  // preparation().
   bool prepare(CURL* h) override;
 
-  bool prepared() const noexcept { return prepared_; }
+  // How preparing went: a failure until prepare() succeeded, so an attempt the engine never
+  // prepared (it could not create the curl handle) reads as failed with the same text.
+  const protocol::result<void>& preparation() const noexcept { return preparation_; }
   chat_response response;
 
 private:
+  protocol::result<void> set_options(CURL* h);
   static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user);
   static std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user);
 
@@ -67,7 +73,7 @@ private:
   transfer::slist_handle headers_;
   long status_ = 0;
   std::size_t pending_ = 0; // bytes since the last newline, to bound a line without JSON
-  bool prepared_ = false;
+  protocol::result<void> preparation_;
 };
 
 } // namespace agentrt::runtime::harness

@@ -173,9 +173,9 @@ void openai_run::on_attempt(chat_attempt& a, transfer::attempt_result r) {
   if (finished_)
     return;
   chat_response response = std::move(a.response);
-  if (!a.prepared() && !r.cancelled) {
+  if (const auto& prepared = a.preparation(); !prepared.ok() && !r.cancelled) {
     r.curl_code = CURLE_FAILED_INIT;
-    r.curl_error = "could not initialise curl";
+    r.curl_error = prepared.error().message();
   }
   response.attempt = std::move(r);
   response.attempts = ++request_attempts_;

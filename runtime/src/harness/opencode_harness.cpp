@@ -333,17 +333,20 @@ protocol::result<void> add_mcp_servers(const std::string& servers_json, rapidjso
   return {};
 }
 
-} // namespace
+// Sets obj[key] to value, replacing what is there.
+void set_member(rapidjson::Value& obj, const char* key, rapidjson::Value value,
+                rapidjson::Document::AllocatorType& a) {
+  if (auto it = obj.FindMember(key); it != obj.MemberEnd())
+    it->value = value;
+  else
+    obj.AddMember(rapidjson::StringRef(key), value, a);
+}
 
-protocol::result<opencode_command> opencode_command_for(const std::string& program,
-                                                        const harness_config& config,
-                                                        const invocation& inv,
-                                                        const output_schema* schema,
-                                                        const std::string& user_config) {
-  opencode_command cmd;
+// The user's OPENCODE_CONFIG_CONTENT, "{}" when blank. OpenCode reads its config as JSONC; so
+// does the merge, so that any config it accepts works.
+protocol::result<rapidjson::Document> parse_user_config(const std::string& user_config) {
   rapidjson::Document doc;
   const bool blank = user_config.find_first_not_of(" \t\r\n") == std::string::npos;
-  // OpenCode reads its config as JSONC; so does the merge, so that any config it accepts works.
   doc.Parse<rapidjson::kParseCommentsFlag | rapidjson::kParseTrailingCommasFlag |
             rapidjson::kParseFullPrecisionFlag>(blank ? "{}" : user_config.c_str());
   if (doc.HasParseError() || !doc.IsObject()) {
@@ -354,78 +357,101 @@ protocol::result<opencode_command> opencode_command_for(const std::string& progr
                            " at offset " + std::to_string(doc.GetErrorOffset()) + ")"
                      : std::string())};
   }
-  auto& a = doc.GetAllocator();
-  if (!doc.HasMember("agent"))
-    doc.AddMember("agent", rapidjson::Value(rapidjson::kObjectType), a);
-  auto& agents = doc["agent"];
+  return doc;
+}
+
+// The adapter's agent in config's "agent" map (mode, system prompt, step limit, disabled
+// tools), merged into what the user may already say about it (permissions, temperature...).
+protocol::result<void> merge_agent(rapidjson::Document& config, int max_turns,
+                                   const invocation& inv) {
+  auto& a = config.GetAllocator();
+  if (!config.HasMember("agent"))
+    config.AddMember("agent", rapidjson::Value(rapidjson::kObjectType), a);
+  auto& agents = config["agent"];
   if (!agents.IsObject()) {
     return {protocol::errc::invalid_value,
             std::string("opencode: \"agent\" in ") + config_env_var + " is not an object"};
   }
-  // Merged into what the user may already say about this agent (permissions, temperature...).
   if (!agents.HasMember(opencode_agent_name))
     agents.AddMember(rapidjson::StringRef(opencode_agent_name),
                      rapidjson::Value(rapidjson::kObjectType), a);
   auto& agent = agents[opencode_agent_name];
   if (!agent.IsObject())
     agent.SetObject();
-  auto set = [&a](rapidjson::Value& obj, const char* key, rapidjson::Value value) {
-    if (auto it = obj.FindMember(key); it != obj.MemberEnd())
-      it->value = value;
-    else
-      obj.AddMember(rapidjson::StringRef(key), value, a);
-  };
-  set(agent, "mode", rapidjson::Value(rapidjson::StringRef("primary")));
+  set_member(agent, "mode", rapidjson::Value(rapidjson::StringRef("primary")), a);
   if (!inv.system_prompt.empty())
-    set(agent, "prompt",
-        rapidjson::Value(inv.system_prompt.c_str(),
-                         static_cast<rapidjson::SizeType>(inv.system_prompt.size()), a));
-  if (config.max_turns > 0)
-    set(agent, "steps", rapidjson::Value(config.max_turns));
-  const auto& h = inv.settings;
-  if (h.disallowed_tools) {
+    set_member(agent, "prompt",
+               rapidjson::Value(inv.system_prompt.c_str(),
+                                static_cast<rapidjson::SizeType>(inv.system_prompt.size()), a),
+               a);
+  if (max_turns > 0)
+    set_member(agent, "steps", rapidjson::Value(max_turns), a);
+  if (const auto& disallowed = inv.settings.disallowed_tools) {
     // An agent's "tools" map switches tools off by name (globs allowed, e.g. "mymcp_*").
     if (!agent.HasMember("tools") || !agent["tools"].IsObject())
-      set(agent, "tools", rapidjson::Value(rapidjson::kObjectType));
+      set_member(agent, "tools", rapidjson::Value(rapidjson::kObjectType), a);
     auto& tools = agent["tools"];
-    for (const auto& name : *h.disallowed_tools) {
+    for (const auto& name : *disallowed) {
       tools.RemoveMember(name.c_str());
       tools.AddMember(
           rapidjson::Value(name.c_str(), static_cast<rapidjson::SizeType>(name.size()), a),
           rapidjson::Value(false), a);
     }
   }
-  if (h.mcp_servers) {
-    if (!doc.HasMember("mcp") || !doc["mcp"].IsObject())
-      set(doc, "mcp", rapidjson::Value(rapidjson::kObjectType));
-    if (auto added = add_mcp_servers(h.mcp_servers->json, doc["mcp"], a); !added.ok())
-      return std::move(added).error();
-  }
-  cmd.config_content = json::dump(doc);
-  cmd.model = qualified_model(inv.model, doc);
+  return {};
+}
 
+// The command line for model ("" = OpenCode's default).
+std::vector<std::string> opencode_argv(const std::string& program, const std::string& model,
+                                       const invocation& inv) {
   // Error logs on stderr: OpenCode retries 5xx and 429 answers without limit and prints no
   // event meanwhile, so the stderr tail is what says why a run hit the harness timeout.
-  cmd.argv = {program,
-              "run",
-              "--format",
-              "json",
-              "--pure",
-              "--auto",
-              "--print-logs",
-              "--log-level=ERROR",
-              std::string("--agent=") + opencode_agent_name};
-  if (!cmd.model.empty())
-    cmd.argv.push_back("--model=" + cmd.model);
+  std::vector<std::string> argv = {program,
+                                   "run",
+                                   "--format",
+                                   "json",
+                                   "--pure",
+                                   "--auto",
+                                   "--print-logs",
+                                   "--log-level=ERROR",
+                                   std::string("--agent=") + opencode_agent_name};
+  if (!model.empty())
+    argv.push_back("--model=" + model);
   // The "=" forms keep a value that starts with '-' from being read as a flag.
   if (inv.resume_session_id)
-    cmd.argv.push_back("--session=" + *inv.resume_session_id);
+    argv.push_back("--session=" + *inv.resume_session_id);
   else
-    cmd.argv.push_back("--title=" + title_of(inv.user_prompt));
+    argv.push_back("--title=" + title_of(inv.user_prompt));
   if (inv.agent_events)
-    cmd.argv.push_back("--thinking"); // reasoning parts are printed only then
-  if (h.extra_args)
-    cmd.argv.insert(cmd.argv.end(), h.extra_args->begin(), h.extra_args->end());
+    argv.push_back("--thinking"); // reasoning parts are printed only then
+  if (const auto& extra = inv.settings.extra_args)
+    argv.insert(argv.end(), extra->begin(), extra->end());
+  return argv;
+}
+
+} // namespace
+
+protocol::result<opencode_command> opencode_command_for(const std::string& program,
+                                                        const harness_config& config,
+                                                        const invocation& inv,
+                                                        const output_schema* schema,
+                                                        const std::string& user_config) {
+  auto parsed = parse_user_config(user_config);
+  if (!parsed.ok())
+    return std::move(parsed).error();
+  rapidjson::Document& doc = parsed.value();
+  if (auto merged = merge_agent(doc, config.max_turns, inv); !merged.ok())
+    return std::move(merged).error();
+  if (const auto& servers = inv.settings.mcp_servers) {
+    if (!doc.HasMember("mcp") || !doc["mcp"].IsObject())
+      set_member(doc, "mcp", rapidjson::Value(rapidjson::kObjectType), doc.GetAllocator());
+    if (auto added = add_mcp_servers(servers->json, doc["mcp"], doc.GetAllocator()); !added.ok())
+      return std::move(added).error();
+  }
+  opencode_command cmd;
+  cmd.config_content = json::dump(doc);
+  cmd.model = qualified_model(inv.model, doc);
+  cmd.argv = opencode_argv(program, cmd.model, inv);
   cmd.prompt = inv.user_prompt;
   if (schema)
     cmd.prompt += structured_output_instruction(*schema);

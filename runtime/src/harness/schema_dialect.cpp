@@ -103,118 +103,16 @@ public:
     Value extra(rapidjson::kArrayType); // constraints that go into allOf
     const Value* ref = nullptr;
     for (auto m = in.MemberBegin(); m != in.MemberEnd(); ++m) {
-      const std::string name = view(m->name);
-      const std::string here = at + "/" + name;
-      if (is_refused(name))
-        return fail("keyword \"" + name + "\" at " + at + " is not supported",
-                    protocol::errc::not_supported);
-      if (name == "$ref") {
+      if (view(m->name) == "$ref")
         ref = &m->value;
-      } else if (name == "$defs") {
-        if (in.HasMember("definitions"))
-          return fail("the schema at " + at + " has both \"$defs\" and \"definitions\"");
-        Value v;
-        if (!schema_map(m->value, v, here))
-          return false;
-        out.AddMember("definitions", v, a_);
-      } else if ((name == "additionalProperties" || name == "additionalItems") &&
-                 m->value.IsBool()) {
-        out.AddMember(Value(m->name, a_), Value(m->value.GetBool()),
-                      a_); // draft-04 takes these too
-      } else if (const auto* k = find_kept(name)) {
-        Value v;
-        if (!subschemas(k->kind, m->value, v, here))
-          return false;
-        out.AddMember(Value(k->name, a_), v, a_);
-      } else if (name == "const") {
-        Value e(rapidjson::kObjectType);
-        Value list(rapidjson::kArrayType);
-        list.PushBack(Value(m->value, a_), a_);
-        e.AddMember("enum", list, a_);
-        extra.PushBack(e, a_);
-      } else if (name == "if") {
-        if (!conditional(in, extra, at))
-          return false;
-      } else if (name == "then" || name == "else") { // NOLINT(bugprone-branch-clone)
-        // Only meaningful beside "if" (handled there); alone they have no effect.
-      } else if ((name == "exclusiveMinimum" || name == "exclusiveMaximum") &&
-                 m->value.IsNumber()) {
-        Value e(rapidjson::kObjectType);
-        e.AddMember(Value(name == "exclusiveMinimum" ? "minimum" : "maximum", a_),
-                    Value(m->value, a_), a_);
-        e.AddMember(Value(name.c_str(), a_), Value(true), a_);
-        extra.PushBack(e, a_);
-      } else if (name == "prefixItems") {
-        // Handled with "items" below: prefixItems is draft-04's array form of items.
-      } else if (name == "contains") {
-        Value s;
-        if (!schema(m->value, s, here))
-          return false;
-        Value none(rapidjson::kObjectType);
-        none.AddMember("type", "array", a_);
-        Value not_s(rapidjson::kObjectType);
-        not_s.AddMember("not", s, a_);
-        none.AddMember("items", not_s, a_);
-        Value e(rapidjson::kObjectType);
-        e.AddMember("not", none, a_);
-        extra.PushBack(e, a_);
-      } else if (name == "dependentRequired" || name == "dependentSchemas") {
-        if (!m->value.IsObject())
-          return fail("\"" + name + "\" at " + at + " must be an object");
-        Value deps;
-        if (!subschemas(slot::dependencies, m->value, deps, here))
-          return false;
-        Value e(rapidjson::kObjectType);
-        e.AddMember("dependencies", deps, a_);
-        extra.PushBack(e, a_);
-      } else {
-        // type, enum, minimum, pattern, required, ...: data; annotations and unknown keywords
-        // are copied too and, as every draft says of them, do not affect validation.
-        out.AddMember(Value(m->name, a_), Value(m->value, a_), a_);
-      }
-    }
-    if (const auto* prefix = member(in, "prefixItems")) {
-      if (!prefix->IsArray())
-        return fail("\"prefixItems\" at " + at + " must be an array");
-      Value items;
-      if (!subschemas(slot::schema_array, *prefix, items, at + "/prefixItems"))
+      else if (!keyword(in, *m, out, extra, at))
         return false;
-      // 2020-12's "items" beside prefixItems is what draft-04 calls additionalItems.
-      if (out.HasMember("items")) {
-        Value additional(out["items"], a_);
-        out.RemoveMember("items");
-        out.RemoveMember("additionalItems");
-        out.AddMember("additionalItems", additional, a_);
-      }
-      out.AddMember("items", items, a_);
     }
-    if (ref) {
-      if (!ref->IsString())
-        return fail("\"$ref\" at " + at + " must be a string");
-      std::string mapped;
-      if (!map_ref(view(*ref), mapped, at))
-        return false;
-      Value r(rapidjson::kObjectType);
-      r.AddMember("$ref", Value(mapped.c_str(), a_), a_);
-      // Alone, the node is the reference (RapidJSON resolves it); with siblings, draft-04
-      // would drop them, so the reference becomes one more constraint beside them.
-      bool siblings = false;
-      for (auto m = in.MemberBegin(); m != in.MemberEnd() && !siblings; ++m)
-        siblings = view(m->name) != "$ref";
-      if (!siblings && extra.Empty()) {
-        out = r;
-        return true;
-      }
-      extra.PushBack(r, a_);
-    }
-    if (!extra.Empty()) {
-      if (auto it = out.FindMember("allOf"); it != out.MemberEnd() && it->value.IsArray()) {
-        for (auto& e : extra.GetArray())
-          it->value.PushBack(e, a_);
-      } else {
-        out.AddMember("allOf", extra, a_);
-      }
-    }
+    if (const auto* prefix = member(in, "prefixItems"); prefix && !prefix_items(*prefix, out, at))
+      return false;
+    if (ref && !reference(in, *ref, out, extra, at))
+      return false;
+    add_constraints(out, extra);
     return true;
   }
 
@@ -231,6 +129,139 @@ private:
     error = std::move(why);
     code = why_code;
     return false;
+  }
+
+  // One member of the object schema in (not "$ref"): copied into out, translated into out, or
+  // rewritten as a constraint for extra.
+  bool keyword(const Value& in, const Value::Member& m, Value& out, Value& extra,
+               const std::string& at) {
+    const std::string name = view(m.name);
+    const std::string here = at + "/" + name;
+    if (is_refused(name))
+      return fail("keyword \"" + name + "\" at " + at + " is not supported",
+                  protocol::errc::not_supported);
+    if (name == "$defs") {
+      if (in.HasMember("definitions"))
+        return fail("the schema at " + at + " has both \"$defs\" and \"definitions\"");
+      Value v;
+      if (!schema_map(m.value, v, here))
+        return false;
+      out.AddMember("definitions", v, a_);
+    } else if ((name == "additionalProperties" || name == "additionalItems") && m.value.IsBool()) {
+      out.AddMember(Value(m.name, a_), Value(m.value.GetBool()), a_); // draft-04 takes these too
+    } else if (const auto* k = find_kept(name)) {
+      Value v;
+      if (!subschemas(k->kind, m.value, v, here))
+        return false;
+      out.AddMember(Value(k->name, a_), v, a_);
+    } else if (name == "const") {
+      Value e(rapidjson::kObjectType);
+      Value list(rapidjson::kArrayType);
+      list.PushBack(Value(m.value, a_), a_);
+      e.AddMember("enum", list, a_);
+      extra.PushBack(e, a_);
+    } else if (name == "if") {
+      return conditional(in, extra, at);
+    } else if (name == "then" || name == "else" || name == "prefixItems") {
+      // then and else are handled with "if" (alone they have no effect), prefixItems once
+      // every member is in (prefix_items).
+    } else if ((name == "exclusiveMinimum" || name == "exclusiveMaximum") && m.value.IsNumber()) {
+      Value e(rapidjson::kObjectType);
+      e.AddMember(Value(name == "exclusiveMinimum" ? "minimum" : "maximum", a_), Value(m.value, a_),
+                  a_);
+      e.AddMember(Value(name.c_str(), a_), Value(true), a_);
+      extra.PushBack(e, a_);
+    } else if (name == "contains") {
+      return contains(m.value, extra, here);
+    } else if (name == "dependentRequired" || name == "dependentSchemas") {
+      return dependent(name, m.value, extra, at);
+    } else {
+      // type, enum, minimum, pattern, required, ...: data; annotations and unknown keywords
+      // are copied too and, as every draft says of them, do not affect validation.
+      out.AddMember(Value(m.name, a_), Value(m.value, a_), a_);
+    }
+    return true;
+  }
+
+  // "contains": not (an array none of whose items matches).
+  bool contains(const Value& in, Value& extra, const std::string& at) {
+    Value s;
+    if (!schema(in, s, at))
+      return false;
+    Value none(rapidjson::kObjectType);
+    none.AddMember("type", "array", a_);
+    Value not_s(rapidjson::kObjectType);
+    not_s.AddMember("not", s, a_);
+    none.AddMember("items", not_s, a_);
+    Value e(rapidjson::kObjectType);
+    e.AddMember("not", none, a_);
+    extra.PushBack(e, a_);
+    return true;
+  }
+
+  // "dependentRequired" and "dependentSchemas": the two halves of draft-04's "dependencies".
+  bool dependent(const std::string& name, const Value& in, Value& extra, const std::string& at) {
+    if (!in.IsObject())
+      return fail("\"" + name + "\" at " + at + " must be an object");
+    Value deps;
+    if (!subschemas(slot::dependencies, in, deps, at + "/" + name))
+      return false;
+    Value e(rapidjson::kObjectType);
+    e.AddMember("dependencies", deps, a_);
+    extra.PushBack(e, a_);
+    return true;
+  }
+
+  // prefixItems is draft-04's array form of "items"; 2020-12's "items" beside it is what
+  // draft-04 calls additionalItems.
+  bool prefix_items(const Value& prefix, Value& out, const std::string& at) {
+    if (!prefix.IsArray())
+      return fail("\"prefixItems\" at " + at + " must be an array");
+    Value items;
+    if (!subschemas(slot::schema_array, prefix, items, at + "/prefixItems"))
+      return false;
+    if (out.HasMember("items")) {
+      Value additional(out["items"], a_);
+      out.RemoveMember("items");
+      out.RemoveMember("additionalItems");
+      out.AddMember("additionalItems", additional, a_);
+    }
+    out.AddMember("items", items, a_);
+    return true;
+  }
+
+  // The schema in's "$ref" (ref), mapped onto the translated document.
+  bool reference(const Value& in, const Value& ref, Value& out, Value& extra,
+                 const std::string& at) {
+    if (!ref.IsString())
+      return fail("\"$ref\" at " + at + " must be a string");
+    std::string mapped;
+    if (!map_ref(view(ref), mapped, at))
+      return false;
+    Value r(rapidjson::kObjectType);
+    r.AddMember("$ref", Value(mapped.c_str(), a_), a_);
+    // Alone, the node is the reference (RapidJSON resolves it); with siblings, draft-04
+    // would drop them, so the reference becomes one more constraint beside them.
+    bool siblings = false;
+    for (auto m = in.MemberBegin(); m != in.MemberEnd() && !siblings; ++m)
+      siblings = view(m->name) != "$ref";
+    if (!siblings && extra.Empty())
+      out = r;
+    else
+      extra.PushBack(r, a_);
+    return true;
+  }
+
+  // The rewritten keywords' constraints, appended to out's allOf.
+  void add_constraints(Value& out, Value& extra) {
+    if (extra.Empty())
+      return;
+    if (auto it = out.FindMember("allOf"); it != out.MemberEnd() && it->value.IsArray()) {
+      for (auto& e : extra.GetArray())
+        it->value.PushBack(e, a_);
+    } else {
+      out.AddMember("allOf", extra, a_);
+    }
   }
 
   bool schema_map(const Value& in, Value& out, const std::string& at) {
