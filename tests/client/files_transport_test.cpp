@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -226,6 +227,43 @@ TEST(FilesClientTransport, TheBodyIsCut) {
   expect_transport_failure(
       files_client(options_for(chunked.url())).download_directory("/tmp/d", make_temp_dir() + "/d"),
       "download /tmp/d cut after 7 bytes: connection lost");
+}
+
+// An answer larger than the client keeps for a small call reads as a cut one.
+TEST(FilesClientTransport, AnAnswerTooLargeToKeep) {
+  constexpr std::uint64_t size = (64ull << 20) + (1 << 20);
+  scripted_peer_socket peer([](int fd, const std::atomic<bool>&) {
+    read_request_head(fd);
+    send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(size) + "\r\n\r\n");
+    const std::string mib(1 << 20, ' ');
+    for (std::uint64_t sent = 0; sent < size; sent += mib.size())
+      if (::send(fd, mib.data(), mib.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(mib.size()))
+        return; // the client has seen enough
+  });
+  std::vector<client::file_info> entries;
+  expect_transport_failure(files_client(options_for(peer.url())).list("/tmp", entries),
+                           "the answer was cut: connection lost");
+}
+
+// An error answer cut short is still read for what it says: here its whole JSON came, only the
+// rest its Content-Length announced did not.
+TEST(FilesClientTransport, AnErrorAnswerCutAfterItsJson) {
+  const std::string json = R"({"error":"path_refused","message":"refused here"})";
+  scripted_peer_socket peer(
+      answer_then_close("HTTP/1.1 403 Forbidden\r\nContent-Length: 500\r\n\r\n" + json + "\n"));
+  const auto r = files_client(options_for(peer.url())).mkdir("/tmp/x");
+  EXPECT_EQ(r.error.code, client::errc::runtime_error);
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(r.code, "path_refused");
+  EXPECT_EQ(r.error.message, "refused here");
+  EXPECT_EQ(r.error.metadata_json, json);
+  // Without a JSON body, the status says it.
+  scripted_peer_socket bare(
+      answer_then_close("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 500\r\n\r\n<html>"));
+  const auto b = files_client(options_for(bare.url())).mkdir("/tmp/x");
+  EXPECT_EQ(b.error.code, client::errc::runtime_error);
+  EXPECT_EQ(b.status, 502);
+  EXPECT_EQ(b.error.message, "HTTP 502");
 }
 
 // The peer answers at once, then neither reads nor closes: the idle timeout ends the send, and
