@@ -31,8 +31,7 @@ files_result failure(errc code, std::string message, int status = 0) {
 
 // A non-2xx answer: the runtime's JSON error body.
 files_result answer_error(http_exchange& x) {
-  std::string body;
-  x.read_all(body, 1 << 20);
+  const std::string body = x.read_best_effort(1 << 20);
   files_result r = failure(errc::runtime_error, "HTTP " + std::to_string(x.status()), x.status());
   rapidjson::Document d;
   d.Parse(body.c_str());
@@ -51,9 +50,11 @@ files_result answer_error(http_exchange& x) {
   return r;
 }
 
-files_result transport_error(http_exchange& x, const std::string& what) {
-  return failure(errc::connection_failed,
-                 what + ": " + (x.error().empty() ? "connection lost" : x.error()));
+// What the call was doing, then what the exchange says went wrong. Whatever the exchange's code
+// (closed, not HTTP, an errno), the call fails with connection_failed, as files_result promises
+// for every transport failure.
+files_result transport_error(const protocol::error& e, const std::string& what) {
+  return failure(errc::connection_failed, what + ": " + e.message());
 }
 
 file_info info_from(const rapidjson::Value& v) {
@@ -91,16 +92,20 @@ static files_result url_failure(const protocol::result<detail::base_url>& url) {
 // Sends a request without a body and reads the head; a non-2xx answer becomes the result.
 static files_result simple_call(http_exchange& x, const std::string& method,
                                 const std::string& target, std::string* body) {
-  if (!x.start(method, target, std::nullopt, false))
-    return transport_error(x, method + " " + target.substr(0, target.find('?')));
-  if (!x.read_head())
-    return transport_error(x, "no answer");
+  if (auto started = x.start(method, target, std::nullopt, false); !started.ok())
+    return transport_error(started.error(), method + " " + target.substr(0, target.find('?')));
+  if (auto head = x.read_head(); !head.ok())
+    return transport_error(head.error(), "no answer");
   if (x.status() / 100 != 2)
     return answer_error(x);
   files_result r;
   r.status = x.status();
-  if (body && !x.read_all(*body))
-    return transport_error(x, "the answer was cut");
+  if (body) {
+    auto all = x.read_all();
+    if (!all.ok())
+      return transport_error(all.error(), "the answer was cut");
+    *body = std::move(all).value();
+  }
   return r;
 }
 
@@ -113,10 +118,12 @@ files_result files_client::read(const std::string& remote,
   http_exchange x(options_, url.value());
   const std::string range =
       offset > 0 ? "Range: bytes=" + std::to_string(offset) + "-\r\n" : std::string();
-  if (!x.start("GET", "/files?path=" + query_encode(remote), std::nullopt, false, range))
-    return transport_error(x, "read " + remote);
-  if (!x.read_head())
-    return transport_error(x, "read " + remote);
+  if (auto started =
+          x.start("GET", "/files?path=" + query_encode(remote), std::nullopt, false, range);
+      !started.ok())
+    return transport_error(started.error(), "read " + remote);
+  if (auto head = x.read_head(); !head.ok())
+    return transport_error(head.error(), "read " + remote);
   if (x.status() != 200 && x.status() != 206)
     return answer_error(x);
   if (offset > 0 && x.status() != 206)
@@ -127,14 +134,15 @@ files_result files_client::read(const std::string& remote,
   std::vector<char> buf(256 * 1024);
   std::uint64_t done = offset;
   for (;;) {
-    const long n = x.read_body(buf.data(), buf.size());
-    if (n == 0)
+    const auto n = x.read_body(buf.data(), buf.size());
+    if (!n.ok())
+      return transport_error(n.error(),
+                             "read " + remote + " cut after " + std::to_string(done) + " bytes");
+    if (n.value() == 0)
       break;
-    if (n < 0)
-      return transport_error(x, "read " + remote + " cut after " + std::to_string(done) + " bytes");
-    if (!sink(buf.data(), static_cast<std::size_t>(n)))
+    if (!sink(buf.data(), n.value()))
       return failure(errc::cancelled, "read " + remote + ": stopped by the sink");
-    done += static_cast<std::uint64_t>(n);
+    done += n.value();
     if (options_.progress)
       options_.progress(done, total);
   }
@@ -200,31 +208,31 @@ files_result files_client::write(const std::string& remote,
   std::string target = "/files?path=" + query_encode(remote);
   if (mode)
     target += "&mode=" + mode_text(*mode);
-  if (!x.start("PUT", target, length, !length))
-    return transport_error(x, "write " + remote);
+  if (auto started = x.start("PUT", target, length, !length); !started.ok())
+    return transport_error(started.error(), "write " + remote);
   std::vector<char> buf(256 * 1024);
   std::uint64_t done = 0;
-  bool sent = true;
+  protocol::result<void> sent;
   for (;;) {
     const std::size_t n = source(buf.data(), buf.size());
     if (n == 0)
       break;
-    if (!x.send(std::string_view(buf.data(), n))) {
-      sent = false; // the runtime may have answered early (disk full, refused): read it
-      break;
-    }
+    sent = x.send(std::string_view(buf.data(), n));
+    if (!sent.ok())
+      break; // the runtime may have answered early (disk full, refused): read it
     done += n;
     if (options_.progress)
       options_.progress(done, length);
   }
-  if (sent)
+  if (sent.ok())
     sent = x.finish_body();
-  if (!x.read_head())
-    return transport_error(x, "write " + remote);
+  // No answer is the story even when the body did not get through either.
+  if (auto head = x.read_head(); !head.ok())
+    return transport_error(head.error(), "write " + remote);
   if (x.status() / 100 != 2)
     return answer_error(x);
-  if (!sent)
-    return transport_error(x, "write " + remote);
+  if (!sent.ok())
+    return transport_error(sent.error(), "write " + remote);
   files_result r;
   r.status = x.status();
   return r;
@@ -343,25 +351,28 @@ files_result files_client::upload_directory(const std::string& local_dir,
   if (::stat(local_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     return failure(errc::invalid_options, local_dir + " is not a directory");
   http_exchange x(options_, url.value());
-  if (!x.start("PUT", "/files?path=" + query_encode(remote_dir) + "&format=tar", std::nullopt,
-               true))
-    return transport_error(x, "upload " + local_dir);
+  if (auto started = x.start("PUT", "/files?path=" + query_encode(remote_dir) + "&format=tar",
+                             std::nullopt, true);
+      !started.ok())
+    return transport_error(started.error(), "upload " + local_dir);
   std::uint64_t done = 0;
+  // A failed send tells write_tar, whose own text ("the upload connection failed") is the one
+  // shown.
   const auto written = detail::write_tar(local_dir, [&](std::string_view data) {
-    if (!x.send(data))
+    if (!x.send(data).ok())
       return false;
     done += data.size();
     if (options_.progress)
       options_.progress(done, std::nullopt);
     return true;
   });
-  const bool sent = written.ok() && x.finish_body();
-  // Only write_tar explains itself: a failed finish_body leaves why empty.
+  const bool sent = written.ok() && x.finish_body().ok();
+  // Only write_tar explains itself: a failed finish_body leaves why empty (as it always has).
   const std::string why = written.ok() ? std::string() : written.error().message();
-  if (!x.read_head()) {
+  if (auto head = x.read_head(); !head.ok()) {
     if (!sent)
       return failure(errc::invalid_options, why);
-    return transport_error(x, "upload " + local_dir);
+    return transport_error(head.error(), "upload " + local_dir);
   }
   if (x.status() / 100 != 2)
     return answer_error(x);
@@ -378,27 +389,28 @@ files_result files_client::download_directory(const std::string& remote_dir,
   if (!url.ok())
     return url_failure(url);
   http_exchange x(options_, url.value());
-  if (!x.start("GET", "/files?path=" + query_encode(remote_dir) + "&format=tar", std::nullopt,
-               false))
-    return transport_error(x, "download " + remote_dir);
-  if (!x.read_head())
-    return transport_error(x, "download " + remote_dir);
+  if (auto started = x.start("GET", "/files?path=" + query_encode(remote_dir) + "&format=tar",
+                             std::nullopt, false);
+      !started.ok())
+    return transport_error(started.error(), "download " + remote_dir);
+  if (auto head = x.read_head(); !head.ok())
+    return transport_error(head.error(), "download " + remote_dir);
   if (x.status() != 200)
     return answer_error(x);
   detail::tar_extractor extractor(local_dir);
   std::vector<char> buf(256 * 1024);
   std::uint64_t done = 0;
   for (;;) {
-    const long n = x.read_body(buf.data(), buf.size());
-    if (n == 0)
+    const auto n = x.read_body(buf.data(), buf.size());
+    if (!n.ok())
+      return transport_error(n.error(), "download " + remote_dir + " cut after " +
+                                            std::to_string(done) + " bytes");
+    if (n.value() == 0)
       break;
-    if (n < 0)
-      return transport_error(x, "download " + remote_dir + " cut after " + std::to_string(done) +
-                                    " bytes");
-    if (auto fed = extractor.feed(buf.data(), static_cast<std::size_t>(n)); !fed.ok())
+    if (auto fed = extractor.feed(buf.data(), n.value()); !fed.ok())
       return failure(errc::protocol_violation,
                      "download " + remote_dir + ": " + fed.error().message());
-    done += static_cast<std::uint64_t>(n);
+    done += n.value();
     if (options_.progress)
       options_.progress(done, std::nullopt);
   }

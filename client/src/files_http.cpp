@@ -90,17 +90,28 @@ http_exchange::~http_exchange() {
     ::close(fd_);
 }
 
-bool http_exchange::start(const std::string& method, const std::string& target,
-                          std::optional<std::uint64_t> content_length, bool chunked,
-                          const std::string& extra_headers) {
+namespace {
+
+// What a cut body, or a cut line in it, has always read as, whatever broke.
+protocol::error lost(std::error_code code) {
+  return {code, "connection lost"};
+}
+
+} // namespace
+
+protocol::result<void> http_exchange::start(const std::string& method, const std::string& target,
+                                            std::optional<std::uint64_t> content_length,
+                                            bool chunked, const std::string& extra_headers) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
-  if (const int rc = ::getaddrinfo(url_.host.c_str(), url_.port.c_str(), &hints, &res); rc != 0) {
-    error_ = "cannot resolve " + url_.host + ": " + ::gai_strerror(rc);
-    return false;
-  }
+  if (const int rc = ::getaddrinfo(url_.host.c_str(), url_.port.c_str(), &hints, &res); rc != 0)
+    return {errc::connection_failed, "cannot resolve " + url_.host + ": " + ::gai_strerror(rc)};
   const int timeout_ms = static_cast<int>(options_.idle_timeout.count());
+  // The last address's refusal, told only when no address took the connection: a runtime
+  // listening on 127.0.0.1 only refuses ::1 first, and that is no story once 127.0.0.1 answered.
+  // When not one socket could be made there is nothing to tell but "connection lost".
+  protocol::error refused = lost(errc::connection_failed);
   for (addrinfo* ai = res; ai && fd_ < 0; ai = ai->ai_next) {
     const int fd =
         ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
@@ -119,7 +130,8 @@ bool http_exchange::start(const std::string& method, const std::string& target,
         errno = err ? err : ETIMEDOUT;
     }
     if (rc != 0) {
-      error_ = "cannot connect to " + url_.host + ":" + url_.port + ": " + std::strerror(errno);
+      refused = {errc::connection_failed,
+                 "cannot connect to " + url_.host + ":" + url_.port + ": " + std::strerror(errno)};
       ::close(fd);
       continue;
     }
@@ -127,11 +139,7 @@ bool http_exchange::start(const std::string& method, const std::string& target,
   }
   ::freeaddrinfo(res);
   if (fd_ < 0)
-    return false;
-  // Connected: an address tried before this one (::1 for a runtime listening on 127.0.0.1
-  // only) is no longer the story, and a later failure that sets no text of its own (a cut
-  // body) must read "connection lost", not that address's refusal.
-  error_.clear();
+    return refused;
   // Blocking from here on, with the idle timeout on each read and write.
   ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
   timeval tv{};
@@ -143,18 +151,14 @@ bool http_exchange::start(const std::string& method, const std::string& target,
     tls_ = std::make_unique<tls_state>();
     tls_->ctx = make_tls_context(url_.host, options_.verify_tls, options_.ca_file);
     tls_->ssl = SSL_new(tls_->ctx->native_handle());
-    if (!tls_->ssl) {
-      error_ = "TLS setup failed";
-      return false;
-    }
+    if (!tls_->ssl)
+      return {errc::connection_failed, "TLS setup failed"};
     SSL_set_fd(tls_->ssl, fd_);
     SSL_set_tlsext_host_name(tls_->ssl, url_.host.c_str());
     if (options_.verify_tls)
       SSL_set1_host(tls_->ssl, url_.host.c_str());
-    if (SSL_connect(tls_->ssl) != 1) {
-      error_ = "TLS handshake with " + url_.host + " failed";
-      return false;
-    }
+    if (SSL_connect(tls_->ssl) != 1)
+      return {errc::connection_failed, "TLS handshake with " + url_.host + " failed"};
   }
   std::string head = method + " " + target + " HTTP/1.1\r\nHost: " + url_.host + ":" + url_.port +
                      "\r\nUser-Agent: agentrt-client\r\n";
@@ -170,7 +174,7 @@ bool http_exchange::start(const std::string& method, const std::string& target,
   return write_raw(head.data(), head.size());
 }
 
-bool http_exchange::write_raw(const char* data, std::size_t n) {
+protocol::result<void> http_exchange::write_raw(const char* data, std::size_t n) {
   while (n > 0) {
     long w;
     if (tls_) {
@@ -181,107 +185,114 @@ bool http_exchange::write_raw(const char* data, std::size_t n) {
         continue;
     }
     if (w <= 0) {
-      error_ = "connection lost while sending";
-      return false;
+      const std::error_code code =
+          !tls_ && w < 0 ? std::error_code(errno, std::generic_category()) : errc::closed;
+      return {code, "connection lost while sending"};
     }
     data += w;
     n -= static_cast<std::size_t>(w);
   }
-  return true;
+  return {};
 }
 
-long http_exchange::read_raw(char* buf, std::size_t n) {
+protocol::result<std::size_t> http_exchange::read_raw(char* buf, std::size_t n) {
   for (;;) {
-    long r;
     if (tls_) {
-      r = SSL_read(tls_->ssl, buf, static_cast<int>(std::min<std::size_t>(n, 1 << 30)));
-      if (r <= 0)
-        return SSL_get_error(tls_->ssl, static_cast<int>(r)) == SSL_ERROR_ZERO_RETURN ? 0 : -1;
-      return r;
+      const int r = SSL_read(tls_->ssl, buf, static_cast<int>(std::min<std::size_t>(n, 1 << 30)));
+      if (r > 0)
+        return static_cast<std::size_t>(r);
+      if (SSL_get_error(tls_->ssl, r) == SSL_ERROR_ZERO_RETURN)
+        return std::size_t{0};
+      return lost(errc::closed);
     }
-    r = ::recv(fd_, buf, n, 0);
+    const long r = ::recv(fd_, buf, n, 0);
     if (r < 0 && errno == EINTR)
       continue;
-    return r;
+    if (r < 0)
+      return lost(std::error_code(errno, std::generic_category()));
+    return static_cast<std::size_t>(r);
   }
 }
 
-bool http_exchange::send(std::string_view data) {
+protocol::result<void> http_exchange::send(std::string_view data) {
   if (data.empty())
-    return true;
+    return {};
   if (chunked_out_) {
     char size[24];
     const int len = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-    return write_raw(size, static_cast<std::size_t>(len)) && write_raw(data.data(), data.size()) &&
-           write_raw("\r\n", 2);
+    if (auto sent = write_raw(size, static_cast<std::size_t>(len)); !sent.ok())
+      return sent;
+    if (auto sent = write_raw(data.data(), data.size()); !sent.ok())
+      return sent;
+    return write_raw("\r\n", 2);
   }
   return write_raw(data.data(), data.size());
 }
 
-bool http_exchange::finish_body() {
-  return !chunked_out_ || write_raw("0\r\n\r\n", 5);
+protocol::result<void> http_exchange::finish_body() {
+  if (!chunked_out_)
+    return {};
+  return write_raw("0\r\n\r\n", 5);
 }
 
-bool http_exchange::fill() {
+protocol::result<void> http_exchange::fill() {
   if (in_pos_ < in_.size())
-    return true;
+    return {};
   in_.resize(256 * 1024);
   in_pos_ = 0;
-  const long n = read_raw(in_.data(), in_.size());
-  if (n <= 0) {
+  auto n = read_raw(in_.data(), in_.size());
+  if (!n.ok() || n.value() == 0) {
     in_.clear();
-    return false;
+    return n.ok() ? lost(errc::closed) : std::move(n).error();
   }
-  in_.resize(static_cast<std::size_t>(n));
-  return true;
+  in_.resize(n.value());
+  return {};
 }
 
-bool http_exchange::read_line(std::string& line) {
-  line.clear();
+protocol::result<std::string> http_exchange::read_line() {
+  std::string line;
   for (;;) {
-    if (!fill())
-      return false;
+    if (auto filled = fill(); !filled.ok())
+      return std::move(filled).error();
     const auto nl = in_.find('\n', in_pos_);
     line.append(in_, in_pos_, (nl == std::string::npos ? in_.size() : nl) - in_pos_);
     if (line.size() > 64 * 1024)
-      return false;
+      return {errc::protocol_violation, "a line longer than 64 KiB"};
     if (nl != std::string::npos) {
       in_pos_ = nl + 1;
       if (!line.empty() && line.back() == '\r')
         line.pop_back();
-      return true;
+      return line;
     }
     in_pos_ = in_.size();
   }
 }
 
-bool http_exchange::read_head() {
-  std::string line;
+protocol::result<void> http_exchange::read_head() {
   for (;;) {
-    if (!read_line(line)) {
-      error_ = "the connection closed before an answer";
-      return false;
-    }
-    if (line.rfind("HTTP/1.", 0) != 0 || line.size() < 12) {
-      error_ = "not an HTTP answer: " + line.substr(0, 80);
-      return false;
-    }
+    // A status line too long to be one reads as a close too, as it always has.
+    auto status_line = read_line();
+    if (!status_line.ok())
+      return {status_line.error().code, "the connection closed before an answer"};
+    const std::string& line = status_line.value();
+    if (line.rfind("HTTP/1.", 0) != 0 || line.size() < 12)
+      return {errc::protocol_violation, "not an HTTP answer: " + line.substr(0, 80)};
     status_ = std::atoi(line.c_str() + 9);
     headers_.clear();
     for (;;) {
-      if (!read_line(line)) {
-        error_ = "the connection closed in the answer's head";
-        return false;
-      }
-      if (line.empty())
+      auto header_line = read_line();
+      if (!header_line.ok())
+        return {header_line.error().code, "the connection closed in the answer's head"};
+      const std::string& h = header_line.value();
+      if (h.empty())
         break;
-      const auto colon = line.find(':');
+      const auto colon = h.find(':');
       if (colon == std::string::npos)
         continue;
-      std::string name = line.substr(0, colon);
+      std::string name = h.substr(0, colon);
       std::transform(name.begin(), name.end(), name.begin(),
                      [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      std::string value = line.substr(colon + 1);
+      std::string value = h.substr(colon + 1);
       value.erase(0, value.find_first_not_of(' '));
       headers_[name] = value;
     }
@@ -293,7 +304,7 @@ bool http_exchange::read_head() {
   if (!chunked_in_ && !cl.empty())
     left_ = std::strtoull(cl.c_str(), nullptr, 10);
   done_ = !chunked_in_ && left_ && *left_ == 0;
-  return true;
+  return {};
 }
 
 std::string http_exchange::header(const std::string& lower_name) const {
@@ -301,21 +312,21 @@ std::string http_exchange::header(const std::string& lower_name) const {
   return it == headers_.end() ? std::string() : it->second;
 }
 
-long http_exchange::read_body(char* buf, std::size_t n) {
+protocol::result<std::size_t> http_exchange::read_body(char* buf, std::size_t n) {
   if (done_)
-    return 0;
+    return std::size_t{0};
   if (chunked_in_ && chunk_left_ == 0) {
-    std::string line;
-    if (!read_line(line))
-      return -1;
-    chunk_left_ = std::strtoull(line.c_str(), nullptr, 16);
+    auto size_line = read_line();
+    if (!size_line.ok())
+      return lost(size_line.error().code);
+    chunk_left_ = std::strtoull(size_line.value().c_str(), nullptr, 16);
     if (chunk_left_ == 0) {
-      do {
-        if (!read_line(line))
-          break;
-      } while (!line.empty());
+      // The trailer, up to its blank line; the body is whole whatever happens to it.
+      auto trailer = read_line();
+      while (trailer.ok() && !trailer.value().empty())
+        trailer = read_line();
       done_ = true;
-      return 0;
+      return std::size_t{0};
     }
   }
   std::uint64_t want = n;
@@ -325,26 +336,30 @@ long http_exchange::read_body(char* buf, std::size_t n) {
     want = std::min(want, *left_);
   if (in_pos_ >= in_.size() && !chunked_in_ && want >= 64 * 1024) {
     // Nothing buffered and a large read wanted: straight into the caller's buffer, no copy.
-    const long got = read_raw(buf, static_cast<std::size_t>(want));
-    if (got <= 0) {
-      if (got == 0 && !left_) {
+    auto got = read_raw(buf, static_cast<std::size_t>(want));
+    if (!got.ok())
+      return std::move(got).error();
+    if (got.value() == 0) {
+      if (!left_) {
         done_ = true; // delimited by the close
-        return 0;
+        return std::size_t{0};
       }
-      return -1;
+      return lost(errc::closed);
     }
     if (left_) {
-      *left_ -= static_cast<std::uint64_t>(got);
+      *left_ -= got.value();
       done_ = *left_ == 0;
     }
-    return got;
+    return got.value();
   }
-  if (!fill()) {
+  if (auto filled = fill(); !filled.ok()) {
+    // A body delimited by the close ends at any failed read here, not only at the close itself
+    // (as it always has).
     if (!chunked_in_ && !left_) {
-      done_ = true; // delimited by the close
-      return 0;
+      done_ = true;
+      return std::size_t{0};
     }
-    return -1;
+    return std::move(filled).error();
   }
   const std::size_t take =
       static_cast<std::size_t>(std::min<std::uint64_t>(want, in_.size() - in_pos_));
@@ -353,27 +368,42 @@ long http_exchange::read_body(char* buf, std::size_t n) {
   if (chunked_in_) {
     chunk_left_ -= take;
     if (chunk_left_ == 0) {
-      std::string crlf;
-      if (!read_line(crlf))
-        return -1;
+      if (auto crlf = read_line(); !crlf.ok())
+        return lost(crlf.error().code);
     }
   } else if (left_) {
     *left_ -= take;
     done_ = *left_ == 0;
   }
-  return static_cast<long>(take);
+  return take;
 }
 
-bool http_exchange::read_all(std::string& out, std::size_t max) {
+protocol::result<void> http_exchange::append_body(std::string& out, std::size_t max) {
   char buf[16384];
   for (;;) {
-    const long n = read_body(buf, sizeof buf);
-    if (n == 0)
-      return true;
-    if (n < 0 || out.size() + static_cast<std::size_t>(n) > max)
-      return false;
-    out.append(buf, static_cast<std::size_t>(n));
+    auto n = read_body(buf, sizeof buf);
+    if (!n.ok())
+      return std::move(n).error();
+    if (n.value() == 0)
+      return {};
+    // Past max reads as a cut, as it always has.
+    if (out.size() + n.value() > max)
+      return lost(errc::protocol_violation);
+    out.append(buf, n.value());
   }
+}
+
+protocol::result<std::string> http_exchange::read_all(std::size_t max) {
+  std::string out;
+  if (auto read = append_body(out, max); !read.ok())
+    return std::move(read).error();
+  return out;
+}
+
+std::string http_exchange::read_best_effort(std::size_t max) {
+  std::string out;
+  (void)append_body(out, max); // what came is all there is to parse
+  return out;
 }
 
 } // namespace agentrt::client::detail

@@ -29,6 +29,11 @@ protocol::result<base_url> parse_base_url(const std::string& url);
 // Percent-encodes a query value.
 std::string query_encode(std::string_view s);
 
+// Every step that can fail returns a protocol::result whose error's text says what happened
+// ("cannot connect to ...", "connection lost while sending", "the connection closed before an
+// answer", ...); the files client puts it after what it was doing. Codes: errc::connection_failed
+// (resolve, connect, TLS), errc::closed (the peer closed or the connection broke),
+// errc::protocol_violation (not HTTP), or the errno of a failed send or receive.
 class http_exchange {
 public:
   http_exchange(const files_options& options, const base_url& url);
@@ -38,28 +43,36 @@ public:
 
   // Connects and sends the head; content_length or chunked frame the body to come (neither:
   // no body). The token is added when set.
-  bool start(const std::string& method, const std::string& target,
-             std::optional<std::uint64_t> content_length, bool chunked,
-             const std::string& extra_headers = {});
-  bool send(std::string_view data); // body bytes (chunk-framed when chunked)
-  bool finish_body();               // the last chunk when chunked
+  protocol::result<void> start(const std::string& method, const std::string& target,
+                               std::optional<std::uint64_t> content_length, bool chunked,
+                               const std::string& extra_headers = {});
+  protocol::result<void> send(std::string_view data); // body bytes (chunk-framed when chunked)
+  protocol::result<void> finish_body();               // the last chunk when chunked
   // Reads the status line and headers (skipping 100 Continue).
-  bool read_head();
+  protocol::result<void> read_head();
   int status() const noexcept { return status_; }
   std::string header(const std::string& lower_name) const;
-  // Body bytes: >0, 0 at the end, -1 on a cut or failed connection.
-  long read_body(char* buf, std::size_t n);
-  // The whole (small) body.
-  bool read_all(std::string& out, std::size_t max = 64u << 20);
+  // Body bytes put in buf: >0, 0 at the end. Fails ("connection lost") on a cut or failed
+  // connection.
+  protocol::result<std::size_t> read_body(char* buf, std::size_t n);
+  // The whole (small) body. Fails on a cut, and past max (with the same text: "connection
+  // lost").
+  protocol::result<std::string> read_all(std::size_t max = 64u << 20);
+  // The body up to max, or as much as arrived before a cut: an error answer is read this way,
+  // since even a part of its JSON may say more than the status alone.
+  std::string read_best_effort(std::size_t max);
   bool body_complete() const noexcept { return done_; }
 
-  const std::string& error() const noexcept { return error_; }
-
 private:
-  bool write_raw(const char* data, std::size_t n);
-  long read_raw(char* buf, std::size_t n);
-  bool fill();
-  bool read_line(std::string& line);
+  protocol::result<void> write_raw(const char* data, std::size_t n);
+  // Bytes read into buf, 0 at the peer's orderly close.
+  protocol::result<std::size_t> read_raw(char* buf, std::size_t n);
+  // Something buffered in in_ past in_pos_; fails at the close too.
+  protocol::result<void> fill();
+  // One line without its CRLF.
+  protocol::result<std::string> read_line();
+  // Appends body bytes to out up to the end; fails on a cut or past max, out keeping what came.
+  protocol::result<void> append_body(std::string& out, std::size_t max);
 
   const files_options& options_;
   base_url url_;
@@ -76,7 +89,6 @@ private:
   std::optional<std::uint64_t> left_;
   std::uint64_t chunk_left_ = 0;
   bool done_ = false;
-  std::string error_;
 };
 
 } // namespace agentrt::client::detail
