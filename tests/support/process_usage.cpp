@@ -13,8 +13,7 @@
 namespace agentrt::test {
 
 double cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  const std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string stat = read_whole_file("/proc/" + std::to_string(pid) + "/stat");
   const auto close_paren = stat.rfind(')');
   if (close_paren == std::string::npos)
     return 0;

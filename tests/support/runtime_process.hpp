@@ -45,7 +45,8 @@ private:
 int free_port();
 // A connected socket to 127.0.0.1:port, or -1 (nothing listens yet).
 int connect_loopback(int port);
-// The whole file, or "" when it cannot be read.
+// The whole file, or "" when it cannot be read; never throws, so a /proc file whose process
+// exits while it is read gives what was read.
 std::string read_whole_file(const std::string& path);
 
 // Pids of live processes (not zombies) whose command line (arguments joined by spaces) starts

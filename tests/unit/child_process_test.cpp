@@ -28,6 +28,8 @@
 #include <asio/steady_timer.hpp>
 #include <gtest/gtest.h>
 
+#include "support/runtime_process.hpp"
+
 namespace {
 
 namespace proc = agentrt::runtime::process;
@@ -66,8 +68,8 @@ std::vector<pid_t> find_by_argv(const std::vector<std::string>& args) {
     const std::string name = entry.path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos)
       continue;
-    std::ifstream cmdline(entry.path() / "cmdline", std::ios::binary);
-    const std::string got((std::istreambuf_iterator<char>(cmdline)), {});
+    // Never throws for a process that exits meanwhile (an istreambuf_iterator did).
+    const std::string got = agentrt::test::read_whole_file((entry.path() / "cmdline").string());
     if (got != want)
       continue;
     std::ifstream stat(entry.path() / "stat");

@@ -31,6 +31,8 @@
 #include <asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include "support/runtime_process.hpp"
+
 #include "process/child_exec.hpp"
 #include "process/child_process.hpp"
 #include "process/proc_table.hpp"
@@ -44,9 +46,9 @@ namespace proc = agentrt::runtime::process;
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
+// Never throws (see read_whole_file), also for a /proc file whose process just exited.
 std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
+  return agentrt::test::read_whole_file(path);
 }
 
 // Live (non-zombie) pids whose argv is exactly args.

@@ -22,6 +22,8 @@
 #include <asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include "support/runtime_process.hpp"
+
 extern char** environ;
 
 namespace {
@@ -69,8 +71,9 @@ std::vector<pid_t> find_by_argv(const std::vector<std::string>& args) {
     want.append(a).push_back('\0');
   std::vector<pid_t> out;
   for (const auto& p : all_processes()) {
-    std::ifstream cmdline("/proc/" + std::to_string(p.pid) + "/cmdline", std::ios::binary);
-    const std::string got((std::istreambuf_iterator<char>(cmdline)), {});
+    // Never throws for a process that exits meanwhile (an istreambuf_iterator did).
+    const std::string got =
+        agentrt::test::read_whole_file("/proc/" + std::to_string(p.pid) + "/cmdline");
     if (got == want && p.state != 'Z')
       out.push_back(p.pid);
   }

@@ -19,6 +19,8 @@
 #include <asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include "support/runtime_process.hpp"
+
 #include "process/child_process.hpp"
 #include "process/process_reaper.hpp"
 
@@ -28,9 +30,10 @@ namespace proc = agentrt::runtime::process;
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
+// Never throws: a /proc file whose process exits while it is read gives what was read (an
+// istreambuf_iterator threw "No such process" from the read and failed the test).
 std::string read_all(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
+  return agentrt::test::read_whole_file(p.string());
 }
 
 // Live (non-zombie) processes, with a predicate on their /proc directory.
