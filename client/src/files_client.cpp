@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include <rapidjson/document.h>
@@ -356,28 +357,37 @@ files_result files_client::upload_directory(const std::string& local_dir,
       !started.ok())
     return transport_error(started.error(), "upload " + local_dir);
   std::uint64_t done = 0;
-  // A failed send tells write_tar, whose own text ("the upload connection failed") is the one
-  // shown.
+  // A failed send stops write_tar; the connection's own error is kept, so that a dropped
+  // connection reads as one (connection_failed) and not as a local file write_tar could not
+  // read (invalid_options, its text).
+  std::optional<protocol::error> link_error;
   const auto written = detail::write_tar(local_dir, [&](std::string_view data) {
-    if (!x.send(data).ok())
+    if (auto sent = x.send(data); !sent.ok()) {
+      link_error = sent.error();
       return false;
+    }
     done += data.size();
     if (options_.progress)
       options_.progress(done, std::nullopt);
     return true;
   });
-  const bool sent = written.ok() && x.finish_body().ok();
-  // Only write_tar explains itself: a failed finish_body leaves why empty (as it always has).
-  const std::string why = written.ok() ? std::string() : written.error().message();
+  if (written.ok()) {
+    if (auto finished = x.finish_body(); !finished.ok())
+      link_error = finished.error();
+  }
+  const bool local_failure = !written.ok() && !link_error;
+  // As for write(): no answer is the story even when the body did not get through either.
   if (auto head = x.read_head(); !head.ok()) {
-    if (!sent)
-      return failure(errc::invalid_options, why);
+    if (local_failure)
+      return failure(errc::invalid_options, written.error().message());
     return transport_error(head.error(), "upload " + local_dir);
   }
   if (x.status() / 100 != 2)
     return answer_error(x);
-  if (!sent)
-    return failure(errc::invalid_options, why);
+  if (local_failure)
+    return failure(errc::invalid_options, written.error().message());
+  if (link_error)
+    return transport_error(*link_error, "upload " + local_dir);
   files_result r;
   r.status = x.status();
   return r;
