@@ -117,12 +117,17 @@ TEST(ClientCliProcess, ExecTtyOnATerminalRawModeResizeAndRestore) {
   EXPECT_EQ(remote_size, "40 120") << seen;
   ASSERT_EQ(write(master, "exit 7\n", 7), 7);
   int status = 0;
-  for (int i = 0; i < 400; ++i) {
+  bool reaped = false;
+  for (int i = 0; i < 400 && !reaped; ++i) {
     std::string drain;
-    read_until(master, "never", drain, 50ms);
-    if (waitpid(pid, &status, WNOHANG) == pid)
-      break;
+    // Returns at once with EIO once the client closed the terminal, which happens a moment
+    // before it can be reaped: without the pause, the 400 tries ran out inside that moment on
+    // a loaded machine and an exit status never read (0) was checked.
+    if (!read_until(master, "never", drain, 50ms))
+      std::this_thread::sleep_for(10ms);
+    reaped = waitpid(pid, &status, WNOHANG) == pid;
   }
+  ASSERT_TRUE(reaped) << "agentrt-client did not exit";
   ASSERT_TRUE(WIFEXITED(status)) << status;
   EXPECT_EQ(WEXITSTATUS(status), 7);
   EXPECT_TRUE(canonical(master)); // the terminal's mode was restored
